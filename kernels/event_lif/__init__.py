@@ -1,0 +1,96 @@
+"""Exact event-driven LIF layers (spec/event_lif.md).
+
+Public API::
+
+    simulate(times, channels, weights, params, *, method="serial", framework="numpy",
+             dtype="float64", delays=None, t_end=inf, max_spikes=None)
+        -> (spike_times, counts)
+
+One sample is ``times`` (E,) and ``channels`` (E,) (sorted by time, then channel id; shorter
+samples of a batch padded at the end with channel -1), ``weights`` (N_out, N_in); a batch adds
+a leading axis. ``spike_times`` is (..., N_out, S) padded with +inf, with S the largest count;
+``counts`` is (..., N_out). Arrays come back in the framework's own type.
+
+The framework modules (``_numpy``, ``_jax``, ``_torch``) expose the same kernel functions
+``serial`` and ``bare_scan`` on batched arrays, for the harness and for users who want to stay
+inside jit / on a device.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._common import DTYPES, LIFParams, validate_inputs, validate_params
+
+__all__ = ["LIFParams", "simulate", "METHODS", "FRAMEWORKS"]
+
+METHODS = ("serial",)
+FRAMEWORKS = ("numpy", "jax", "torch")
+KNOBS = ("t_end", "max_spikes")
+
+
+def _check_choice(name, value, allowed):
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r} is not one of {', '.join(map(repr, allowed))}")
+
+
+def simulate(times, channels, weights, params: LIFParams, *, method="serial",
+             framework="numpy", dtype="float64", delays=None, **knobs):
+    """Simulate one layer of current-based LIF neurons exactly, event by event.
+
+    Knobs: ``t_end`` (end of the simulation window, default inf: every spike the input causes;
+    events arriving after t_end are ignored) and ``max_spikes`` (initial size of the spike
+    buffer; JAX, whose buffer is static, re-runs with the exact size when it overflows, so no
+    spike is ever dropped).
+    """
+    _check_choice("method", method, METHODS)
+    _check_choice("framework", framework, FRAMEWORKS)
+    _check_choice("dtype", dtype, DTYPES)
+    unknown = sorted(set(knobs) - set(KNOBS))
+    if unknown:
+        raise ValueError(f"unknown knob(s) {unknown}; known: {list(KNOBS)}")
+    validate_params(params)
+    inp = validate_inputs(times, channels, weights, delays, knobs.get("t_end", math.inf))
+    max_spikes = knobs.get("max_spikes") or 16
+    if int(max_spikes) < 1:
+        raise ValueError(f"max_spikes must be >= 1, got {max_spikes}")
+    np_dtype = np.dtype(dtype)
+    args = [inp.times.astype(np_dtype), inp.channels, inp.weights.astype(np_dtype),
+            None if inp.delays is None else inp.delays.astype(np_dtype)]
+
+    if framework == "numpy":
+        from . import _numpy as mod
+
+        conv, tonp = (lambda a: a), np.asarray
+    elif framework == "jax":
+        import jax.numpy as jnp
+
+        from . import _jax as mod
+
+        if np_dtype == np.float64 and jnp.zeros(1, np.float64).dtype != np.float64:
+            raise ValueError("float64 needs JAX x64; import spikebench before jax or set "
+                             "JAX_ENABLE_X64=1")
+        conv, tonp = jnp.asarray, np.asarray
+    else:
+        import torch
+
+        from . import _torch as mod
+
+        conv, tonp = torch.as_tensor, lambda a: a.cpu().numpy()
+    args = [None if a is None else conv(a) for a in args]
+    out = mod.serial(*args[:3], params, delays=args[3], t_end=inp.t_end,
+                     max_spikes=int(max_spikes))
+    counts = tonp(out.counts)
+    if framework == "jax" and counts.size and counts.max() > out.spike_times.shape[-1]:
+        out = mod.serial(*args[:3], params, delays=args[3], t_end=inp.t_end,
+                         max_spikes=int(counts.max()))
+    if bool(tonp(out.stalled).any()):
+        raise ValueError("spike times stopped advancing in this dtype: the input current is "
+                         "too large for the time resolution (use float64 or smaller weights)")
+    s = int(counts.max()) if counts.size else 0
+    spike_times, counts = out.spike_times[..., :s], out.counts
+    if not inp.batched:
+        spike_times, counts = spike_times[0], counts[0]
+    return spike_times, counts

@@ -1,0 +1,278 @@
+"""Exact event-driven LIF layer, serial algorithm, in JAX (jit, lax.scan over input events).
+
+Same maths, names and arguments as the NumPy reference (``_numpy.py``; its docstring holds the
+closed forms and the loop this kernel must equal). Vectorised over samples and neurons: the
+scan carries the (B, N) state; a step takes the linear update with the precomputed propagator
+unless some lane has I > theta or is refractory (``lax.cond``), in which case a
+``lax.while_loop`` emits every spike of the interval and Newton (a nested while_loop) solves
+each crossing.
+
+Divergence from NumPy/PyTorch: the spike buffer has a static size ``max_spikes`` (jit needs
+static shapes). ``counts`` stay exact when it overflows; ``spikebench.kernels.event_lif.simulate``
+re-runs with a larger buffer, so no spike is lost silently.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from ._common import NEWTON_MAX_ITER, SERIES_CUTOFF, Derived, LIFParams, derive
+
+
+class Spikes(NamedTuple):
+    spike_times: jax.Array  # (B, N, S), +inf padded
+    counts: jax.Array  # (B, N), exact even past S
+    stalled: jax.Array  # (B, N) bool
+
+
+def expm1_over_x(y):
+    small = jnp.abs(y) < SERIES_CUTOFF
+    safe = jnp.where(small, 1.0, y)
+    series = 1.0 + y * (0.5 + y * (1.0 / 6.0 + y / 24.0))
+    return jnp.where(small, series, jnp.expm1(safe) / safe)
+
+
+def log1p_over_x(x):
+    small = jnp.abs(x) < SERIES_CUTOFF
+    safe = jnp.where(small, 1.0, x)
+    series = 1.0 - x * (0.5 - x * (1.0 / 3.0 - x / 4.0))
+    return jnp.where(small, series, jnp.log1p(safe) / safe)
+
+
+def v_at(k: Derived, v0, i0, d):
+    return (jnp.exp(-d / k.tau_mem) * v0
+            + i0 * jnp.exp(-d * k.inv_slow) * (d / k.tau_mem) * expm1_over_x(-k.abs_r * d))
+
+
+def propagator(k: Derived, dt):
+    a = jnp.exp(-dt / k.tau_mem)
+    b = jnp.exp(-dt * k.inv_slow) * (dt / k.tau_mem) * expm1_over_x(-k.abs_r * dt)
+    c = jnp.exp(-dt / k.tau_syn)
+    return a, b, c
+
+
+def peak_bracket(k: Derived, v0, i0, length):
+    possible = (i0 > k.theta) & (length > 0)
+    den = i0 + k.r * k.tau_mem * v0
+    has_peak = possible & (den > 0)
+    c = k.tau_mem * (i0 - v0) / jnp.where(has_peak, den, 1.0)
+    d_peak = jnp.where(has_peak, c * log1p_over_x(k.r * c), jnp.inf)
+    d_hi = jnp.minimum(d_peak, length)
+    d_eval = jnp.where(jnp.isfinite(d_hi), d_hi, 0.0)
+    fires = has_peak & (v_at(k, v0, i0, d_eval) >= k.theta)
+    return fires, d_eval
+
+
+def spike_time(k: Derived, v0, i0, d_hi, t_start, active):
+    """Newton from the left for V(d) = theta on [0, d_hi]; returns d (0 where not active)."""
+    eps = jnp.finfo(v0.dtype).eps
+
+    def cond(s):
+        _, todo, it = s
+        return jnp.any(todo) & (it < NEWTON_MAX_ITER)
+
+    def body(s):
+        d, todo, it = s
+        v = v_at(k, v0, i0, d)
+        cur = i0 * jnp.exp(-d / k.tau_syn)
+        f = v - k.theta
+        fp = (cur - v) / k.tau_mem
+        step = jnp.where(todo & (f < 0) & (fp > 0), -f / jnp.where(fp > 0, fp, 1.0), 0.0)
+        d_new = jnp.minimum(d + step, d_hi)
+        todo = todo & (d_new - d > 4 * eps * (jnp.abs(t_start) + d_new))
+        return jnp.where(active, d_new, d), todo, it + 1
+
+    d, _, _ = lax.while_loop(cond, body, (jnp.zeros_like(d_hi), active, 0))
+    return d
+
+
+class _State(NamedTuple):
+    """Per-lane state, flat over lanes (sample, neuron) -> b * N + n."""
+
+    v: jax.Array
+    i: jax.Array
+    rend: jax.Array
+    buf: jax.Array
+    cnt: jax.Array
+    stalled: jax.Array
+
+
+def candidates(k: Derived, v, i, rend, t_prev, gap):
+    """Lanes that may fire (or are refractory) in the next `gap` (see the NumPy twin)."""
+    eps = jnp.finfo(v.dtype).eps
+    bound = v + jnp.maximum(i - v, 0.0) * (gap / k.tau_mem)
+    return (bound + 32 * eps * (jnp.abs(v) + jnp.abs(i) + k.theta) >= k.theta) | (rend > t_prev)
+
+
+def advance(k: Derived, st: _State, lanes, valid, t0, t1) -> _State:
+    """Move the given lanes from t0 to t1, emitting every spike in (t0, t1].
+
+    `lanes` is a static-size index vector; entries with valid == False are padding (their
+    index is out of range, so gathers fill and scatters drop them)."""
+    n_lanes, size = st.buf.shape
+
+    def get(x, fill):
+        return x.at[lanes].get(mode="fill", fill_value=fill)
+
+    v, i, rend, stalled = get(st.v, 0), get(st.i, 0), get(st.rend, -jnp.inf), get(st.stalled, True)
+    stalled = stalled | ~valid
+
+    def start(v, i, rend, tc):
+        sc = jnp.minimum(jnp.maximum(tc, rend), t1)
+        return sc, jnp.where(rend > tc, k.v_reset, v), i * jnp.exp(-(sc - tc) / k.tau_syn)
+
+    def fires_of(v, i, rend, stalled, tc):
+        sc, v_s, i_s = start(v, i, rend, tc)
+        fires, d_hi = peak_bracket(k, v_s, i_s, t1 - sc)
+        return fires & ~stalled, d_hi, sc, v_s, i_s
+
+    def body(c):
+        v, i, rend, stalled, tc, buf, cnt, fires = c
+        _, d_hi, sc, v_s, i_s = fires_of(v, i, rend, stalled, tc)
+        d = spike_time(k, v_s, i_s, d_hi, sc, fires)
+        tstar = sc + d
+        stall = fires & ~(tstar > tc)  # no progress in this dtype: stop, simulate() raises
+        fired = fires & ~stall
+        lane_cnt = cnt.at[lanes].get(mode="fill", fill_value=size)
+        slot = jnp.where(fired & (lane_cnt < size), lane_cnt, size)  # overflow: counted, dropped
+        buf = buf.at[lanes, slot].set(tstar, mode="drop")
+        cnt = cnt.at[lanes].add(fired.astype(cnt.dtype), mode="drop")
+        i = jnp.where(fires, i_s * jnp.exp(-d / k.tau_syn), i)
+        v = jnp.where(fires, k.v_reset, v)
+        rend = jnp.where(fires, tstar + k.t_ref, rend)
+        tc = jnp.where(fires, tstar, tc)
+        stalled = stalled | stall
+        return v, i, rend, stalled, tc, buf, cnt, fires_of(v, i, rend, stalled, tc)[0]
+
+    tc = t0
+    c = (v, i, rend, stalled, tc, st.buf, st.cnt, fires_of(v, i, rend, stalled, tc)[0])
+    v, i, rend, stalled, tc, buf, cnt, _ = lax.while_loop(lambda c: jnp.any(c[-1]), body, c)
+    sc, v_s, i_s = start(v, i, rend, tc)
+    length = t1 - sc
+    inf = jnp.isinf(length)  # open tail (t_end = inf): the state afterwards is 0
+    d = jnp.where(inf, 0.0, length)
+    v = jnp.where(inf, 0.0, v_at(k, v_s, i_s, d))
+    i = jnp.where(inf, 0.0, i_s * jnp.exp(-d / k.tau_syn))
+
+    def put(x, val):
+        return x.at[lanes].set(val, mode="drop")
+
+    return _State(put(st.v, v), put(st.i, i), put(st.rend, rend), buf, cnt,
+                  put(st.stalled, stalled & valid))
+
+
+def advance_all(k: Derived, st: _State, cand, t0, t1, chunk: int) -> _State:
+    """advance() on every lane of `cand`, `chunk` lanes at a time (static shapes: the exact
+    path costs O(chunk), not O(lanes), per pass)."""
+    n_lanes = st.v.shape[0]
+
+    def body(c):
+        st, rem = c
+        lanes = jnp.nonzero(rem, size=chunk, fill_value=n_lanes)[0]
+        valid = lanes < n_lanes
+        st = advance(k, st, lanes, valid, t0.at[lanes].get(mode="fill", fill_value=0),
+                     t1.at[lanes].get(mode="fill", fill_value=0))
+        return st, rem.at[lanes].set(False, mode="drop")
+
+    st, _ = lax.while_loop(lambda c: jnp.any(c[1]), body, (st, cand))
+    return st
+
+
+def lane_queues(times, channels, weights, delays, t_end):
+    n_out, n_in = weights.shape
+    pad = channels < 0
+    ch = jnp.where(pad, n_in, channels)
+    wt = jnp.concatenate([weights.T, jnp.zeros((1, n_out), weights.dtype)])
+    if delays is None:
+        arr = jnp.where(pad, jnp.inf, times)[:, :, None]
+        late = arr > t_end
+        arr = jnp.where(late, jnp.inf, arr)
+        ch = jnp.where(late[:, :, 0], n_in, ch)
+        w = None
+    else:
+        dt = jnp.concatenate([delays.T, jnp.zeros((1, n_out), delays.dtype)])
+        arr = jnp.where(pad[:, :, None], jnp.inf, times[:, :, None] + dt[ch])
+        order = jnp.argsort(arr, axis=1, stable=True)
+        arr = jnp.take_along_axis(arr, order, axis=1)
+        w = jnp.take_along_axis(wt[ch], order, axis=1)
+        w = jnp.where(arr > t_end, 0.0, w)
+        arr = jnp.where(arr > t_end, jnp.inf, arr)
+    arr = lax.cummax(jnp.where(jnp.isinf(arr), -jnp.inf, arr), axis=1)
+    arr = jnp.maximum(arr, 0.0)
+    return arr, ch, wt, w
+
+
+def _steps(arr):
+    prev = jnp.concatenate([jnp.zeros_like(arr[:, :1]), arr[:, :-1]], axis=1)
+    return prev, arr - prev
+
+
+@partial(jax.jit, static_argnames=("params", "max_spikes", "chunk"))
+def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.inf,
+           max_spikes: int = 64, chunk: int = 32) -> Spikes:
+    """Serial exact simulation of one LIF layer; inputs batched (B, E), dtype of `weights`.
+
+    `chunk` (JAX only): how many candidate lanes one pass of the exact path takes."""
+    k = derive(params)
+    dtype = weights.dtype
+    t_end = jnp.asarray(t_end, dtype)
+    arr, ch, wt, w = lane_queues(times.astype(dtype), channels, weights,
+                                 None if delays is None else delays.astype(dtype), t_end)
+    b, e = channels.shape
+    n = weights.shape[0]
+    full, lanes = (b, n), b * n
+    chunk = max(1, min(chunk, lanes))
+    st = _State(jnp.full(lanes, k.v_reset, dtype), jnp.zeros(lanes, dtype),
+                jnp.full(lanes, -jnp.inf, dtype), jnp.full((lanes, max(max_spikes, 1)), jnp.inf,
+                                                           dtype),
+                jnp.zeros(lanes, jnp.int32), jnp.zeros(lanes, bool))
+    prev, gap = _steps(arr)
+    pa, pb, pc = propagator(k, gap)
+    inp = ch if w is None else w
+
+    def step(st: _State, x):
+        t_prev, t_k, a, bb, c, g, inp_k = x
+        v2, i2 = st.v.reshape(full), st.i.reshape(full)
+        cand = candidates(k, v2, i2, st.rend.reshape(full), t_prev, g).ravel()
+        v = (a * v2 + bb * i2).ravel()
+        i = (c * i2).ravel()
+        ex = advance_all(k, st, cand, jnp.broadcast_to(t_prev, full).ravel(),
+                         jnp.broadcast_to(t_k, full).ravel(), chunk)
+        i = jnp.where(cand, ex.i, i) + (wt[inp_k] if w is None else inp_k).ravel()
+        return ex._replace(v=jnp.where(cand, ex.v, v), i=i), None
+
+    xs = tuple(jnp.moveaxis(x, 1, 0) for x in (prev, arr, pa, pb, pc, gap, inp))
+    st, _ = lax.scan(step, st, xs)
+    last = jnp.broadcast_to(arr[:, -1] if e else jnp.zeros((b, 1), dtype), full).ravel()
+    st = advance_all(k, st, jnp.ones(lanes, bool), last, jnp.full(lanes, t_end, dtype), chunk)
+    return Spikes(st.buf.reshape(b, n, -1), st.cnt.reshape(full), st.stalled.reshape(full))
+
+
+@partial(jax.jit, static_argnames=("params",))
+def bare_scan(times, channels, weights, params: LIFParams, delays=None):
+    """The linear state update alone (the ceiling); (V, I) right after each lane's last input."""
+    k = derive(params)
+    dtype = weights.dtype
+    arr, ch, wt, w = lane_queues(times.astype(dtype), channels, weights,
+                                 None if delays is None else delays.astype(dtype), jnp.inf)
+    b = channels.shape[0]
+    n = weights.shape[0]
+    pa, pb, pc = propagator(k, _steps(arr)[1])
+    inp = ch if w is None else w
+
+    def step(s, x):
+        v, i = s
+        a, bb, c, inp_k = x
+        v, i = a * v + bb * i, c * i
+        return (v, i + (wt[inp_k] if w is None else inp_k)), None
+
+    xs = tuple(jnp.moveaxis(x, 1, 0) for x in (pa, pb, pc, inp))
+    zero = jnp.zeros((b, n), dtype)
+    (v, i), _ = lax.scan(step, (zero, zero), xs)
+    return v, i

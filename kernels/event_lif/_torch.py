@@ -1,0 +1,230 @@
+"""Exact event-driven LIF layer, serial algorithm, in PyTorch (a translation of ``_jax.py``).
+
+Same maths, names and arguments as the NumPy reference (``_numpy.py``; its docstring holds the
+closed forms and the loop this kernel must equal). The loop over input events runs in Python,
+vectorised over samples and neurons; each step takes the linear update with the precomputed
+propagator unless some lane has I > theta or is refractory.
+
+Divergences from the JAX twin: ``lax.cond``/``lax.while_loop`` become Python ``if``/``while``
+on ``.any()`` (one host sync per step, cheap on CPU); the spike buffer grows on demand instead
+of being a static size, so ``max_spikes`` is only the initial size.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+
+from ._common import NEWTON_MAX_ITER, SERIES_CUTOFF, Derived, LIFParams, derive
+
+
+class Spikes(NamedTuple):
+    spike_times: torch.Tensor  # (B, N, S), +inf padded
+    counts: torch.Tensor  # (B, N)
+    stalled: torch.Tensor  # (B, N) bool
+
+
+def expm1_over_x(y):
+    small = y.abs() < SERIES_CUTOFF
+    safe = torch.where(small, torch.ones_like(y), y)
+    series = 1.0 + y * (0.5 + y * (1.0 / 6.0 + y / 24.0))
+    return torch.where(small, series, torch.expm1(safe) / safe)
+
+
+def log1p_over_x(x):
+    small = x.abs() < SERIES_CUTOFF
+    safe = torch.where(small, torch.ones_like(x), x)
+    series = 1.0 - x * (0.5 - x * (1.0 / 3.0 - x / 4.0))
+    return torch.where(small, series, torch.log1p(safe) / safe)
+
+
+def v_at(k: Derived, v0, i0, d):
+    return (torch.exp(-d / k.tau_mem) * v0
+            + i0 * torch.exp(-d * k.inv_slow) * (d / k.tau_mem) * expm1_over_x(-k.abs_r * d))
+
+
+def propagator(k: Derived, dt):
+    a = torch.exp(-dt / k.tau_mem)
+    b = torch.exp(-dt * k.inv_slow) * (dt / k.tau_mem) * expm1_over_x(-k.abs_r * dt)
+    c = torch.exp(-dt / k.tau_syn)
+    return a, b, c
+
+
+def peak_bracket(k: Derived, v0, i0, length):
+    possible = (i0 > k.theta) & (length > 0)
+    den = i0 + k.r * k.tau_mem * v0
+    has_peak = possible & (den > 0)
+    c = k.tau_mem * (i0 - v0) / torch.where(has_peak, den, torch.ones_like(den))
+    d_peak = torch.where(has_peak, c * log1p_over_x(k.r * c), torch.full_like(c, math.inf))
+    d_hi = torch.minimum(d_peak, length)
+    d_eval = torch.where(torch.isfinite(d_hi), d_hi, torch.zeros_like(d_hi))
+    fires = has_peak & (v_at(k, v0, i0, d_eval) >= k.theta)
+    return fires, d_eval
+
+
+def spike_time(k: Derived, v0, i0, d_hi, t_start, active):
+    """Newton from the left for V(d) = theta on [0, d_hi]; returns d (0 where not active)."""
+    eps = torch.finfo(v0.dtype).eps
+    d = torch.zeros_like(d_hi)
+    todo = active.clone()
+    for _ in range(NEWTON_MAX_ITER):
+        if not bool(todo.any()):
+            break
+        v = v_at(k, v0, i0, d)
+        cur = i0 * torch.exp(-d / k.tau_syn)
+        f = v - k.theta
+        fp = (cur - v) / k.tau_mem
+        ok = todo & (f < 0) & (fp > 0)
+        step = torch.where(ok, -f / torch.where(fp > 0, fp, torch.ones_like(fp)),
+                           torch.zeros_like(f))
+        d_new = torch.minimum(d + step, d_hi)
+        todo = todo & (d_new - d > 4 * eps * (t_start.abs() + d_new))
+        d = torch.where(active, d_new, d)
+    return d
+
+
+class _State:
+    """Per-lane state, flat over lanes (sample, neuron) -> b * N + n."""
+
+    def __init__(self, lanes: int, dtype, device, k: Derived, max_spikes: int):
+        self.v = torch.full((lanes,), k.v_reset, dtype=dtype, device=device)
+        self.i = torch.zeros(lanes, dtype=dtype, device=device)
+        self.rend = torch.full((lanes,), -math.inf, dtype=dtype, device=device)
+        self.buf = torch.full((lanes, max(max_spikes, 1)), math.inf, dtype=dtype, device=device)
+        self.cnt = torch.zeros(lanes, dtype=torch.int64, device=device)
+        self.stalled = torch.zeros(lanes, dtype=torch.bool, device=device)
+
+    def record(self, lanes, tstar):
+        slot = self.cnt[lanes]
+        if slot.numel() and int(slot.max()) >= self.buf.shape[-1]:
+            self.buf = torch.cat([self.buf, torch.full_like(self.buf, math.inf)], dim=-1)
+        self.buf[lanes, slot] = tstar
+        self.cnt[lanes] += 1
+
+
+def candidates(k: Derived, v, i, rend, t_prev, gap):
+    """Lanes that may fire (or are refractory) in the next `gap` (see the NumPy twin)."""
+    eps = torch.finfo(v.dtype).eps
+    bound = v + torch.clamp(i - v, min=0.0) * (gap / k.tau_mem)
+    return (bound + 32 * eps * (v.abs() + i.abs() + k.theta) >= k.theta) | (rend > t_prev)
+
+
+def advance(k: Derived, st: _State, lanes, t0, t1):
+    """Move the given lanes from t0 to t1, emitting every spike in (t0, t1]."""
+    v, i, rend, stalled = st.v[lanes], st.i[lanes], st.rend[lanes], st.stalled[lanes]
+    tc = t0.clone()
+    while True:
+        sc = torch.minimum(torch.maximum(tc, rend), t1)
+        i_s = i * torch.exp(-(sc - tc) / k.tau_syn)
+        v_s = torch.where(rend > tc, torch.full_like(v, k.v_reset), v)
+        fires, d_hi = peak_bracket(k, v_s, i_s, t1 - sc)
+        fires &= ~stalled
+        if not bool(fires.any()):
+            break
+        d = spike_time(k, v_s, i_s, d_hi, sc, fires)
+        tstar = sc + d
+        stall = fires & ~(tstar > tc)  # no progress in this dtype: stop, simulate() raises
+        stalled = stalled | stall
+        fired = fires & ~stall
+        st.record(lanes[fired], tstar[fired])
+        i = torch.where(fires, i_s * torch.exp(-d / k.tau_syn), i)
+        v = torch.where(fires, torch.full_like(v, k.v_reset), v)
+        rend = torch.where(fires, tstar + k.t_ref, rend)
+        tc = torch.where(fires, tstar, tc)
+    sc = torch.minimum(torch.maximum(tc, rend), t1)
+    i_s = i * torch.exp(-(sc - tc) / k.tau_syn)
+    v_s = torch.where(rend > tc, torch.full_like(v, k.v_reset), v)
+    length = t1 - sc
+    inf = torch.isinf(length)  # open tail (t_end = inf): the state afterwards is 0
+    d = torch.where(inf, torch.zeros_like(length), length)
+    zero = torch.zeros_like(v)
+    st.v[lanes] = torch.where(inf, zero, v_at(k, v_s, i_s, d))
+    st.i[lanes] = torch.where(inf, zero, i_s * torch.exp(-d / k.tau_syn))
+    st.rend[lanes], st.stalled[lanes] = rend, stalled
+
+
+def lane_queues(times, channels, weights, delays, t_end):
+    n_out, n_in = weights.shape
+    pad = channels < 0
+    ch = torch.where(pad, torch.full_like(channels, n_in), channels)
+    wt = torch.cat([weights.T, weights.new_zeros((1, n_out))])
+    inf = torch.tensor(math.inf, dtype=times.dtype, device=times.device)
+    if delays is None:
+        arr = torch.where(pad, inf, times)[:, :, None]
+        late = arr > t_end
+        arr = torch.where(late, inf, arr)
+        ch = torch.where(late[:, :, 0], torch.full_like(ch, n_in), ch)
+        w = None
+    else:
+        dt = torch.cat([delays.T, delays.new_zeros((1, n_out))])
+        arr = torch.where(pad[:, :, None], inf, times[:, :, None] + dt[ch])
+        arr, order = torch.sort(arr, dim=1, stable=True)
+        w = torch.take_along_dim(wt[ch], order, dim=1)
+        w = torch.where(arr > t_end, torch.zeros_like(w), w)
+        arr = torch.where(arr > t_end, inf, arr)
+    arr = torch.cummax(torch.where(torch.isinf(arr), -inf, arr), dim=1).values
+    arr = torch.clamp(arr, min=0.0)
+    return arr, ch, wt, w
+
+
+def _steps(arr):
+    prev = torch.cat([torch.zeros_like(arr[:, :1]), arr[:, :-1]], dim=1)
+    return prev, arr - prev
+
+
+@torch.no_grad()
+def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.inf,
+           max_spikes: int = 64, chunk: int = 32) -> Spikes:
+    """Serial exact simulation of one LIF layer; inputs batched (B, E), dtype of `weights`.
+
+    `chunk` is accepted for parity with the JAX twin and unused: PyTorch compacts the candidate
+    lanes dynamically (nonzero), as the NumPy reference does."""
+    k = derive(params)
+    dtype, dev = weights.dtype, weights.device
+    arr, ch, wt, w = lane_queues(times.to(dtype), channels, weights,
+                                 None if delays is None else delays.to(dtype), t_end)
+    b, e = channels.shape
+    n = weights.shape[0]
+    full = (b, n)
+    st = _State(b * n, dtype, dev, k, max_spikes)
+    prev, gap = _steps(arr)
+    pa, pb, pc = propagator(k, gap)
+    # unbind once: indexing a tensor per step costs a dispatch each time
+    steps = zip(prev.unbind(1), arr.unbind(1), pa.unbind(1), pb.unbind(1), pc.unbind(1),
+                gap.unbind(1), (ch if w is None else w).unbind(1))
+    for t_prev, t_k, a, bb, c, g, inp in steps:
+        v2, i2 = st.v.view(full), st.i.view(full)
+        cand = candidates(k, v2, i2, st.rend.view(full), t_prev, g).view(-1)
+        v = (a * v2 + bb * i2).view(-1)
+        i = (c * i2).view(-1)
+        lanes = cand.nonzero().squeeze(1)
+        if lanes.numel():
+            advance(k, st, lanes, t_prev.expand(full).reshape(-1)[lanes],
+                    t_k.expand(full).reshape(-1)[lanes])
+            v[lanes], i[lanes] = st.v[lanes], st.i[lanes]
+        st.v = v
+        st.i = i + (wt[inp] if w is None else inp).reshape(-1)
+    last = (arr[:, -1] if e else torch.zeros((b, 1), dtype=dtype, device=dev)).expand(full)
+    advance(k, st, torch.arange(b * n, device=dev), last.reshape(-1),
+            torch.full((b * n,), t_end, dtype=dtype, device=dev))
+    return Spikes(st.buf.view(b, n, -1), st.cnt.view(full), st.stalled.view(full))
+
+
+@torch.no_grad()
+def bare_scan(times, channels, weights, params: LIFParams, delays=None):
+    """The linear state update alone (the ceiling); (V, I) right after each lane's last input."""
+    k = derive(params)
+    dtype = weights.dtype
+    arr, ch, wt, w = lane_queues(times.to(dtype), channels, weights,
+                                 None if delays is None else delays.to(dtype), math.inf)
+    b = channels.shape[0]
+    v = weights.new_zeros((b, weights.shape[0]))
+    i = torch.zeros_like(v)
+    pa, pb, pc = propagator(k, _steps(arr)[1])
+    for a, bb, c, inp in zip(pa.unbind(1), pb.unbind(1), pc.unbind(1),
+                             (ch if w is None else w).unbind(1)):
+        v = a * v + bb * i
+        i = c * i + (wt[inp] if w is None else inp)
+    return v, i
