@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from ...registry import register
 from ._common import NEWTON_MAX_ITER, SERIES_CUTOFF, Derived, LIFParams, derive
 
 
@@ -213,6 +214,7 @@ def _steps(arr):
     return prev, arr - prev
 
 
+@register("event_lif", "serial", "jax", devices=("cpu", "gpu", "tpu"), knobs=("chunk",))
 @partial(jax.jit, static_argnames=("params", "max_spikes", "chunk"))
 def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.inf,
            max_spikes: int = 64, chunk: int = 32) -> Spikes:
@@ -254,6 +256,7 @@ def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.
     return Spikes(st.buf.reshape(b, n, -1), st.cnt.reshape(full), st.stalled.reshape(full))
 
 
+@register("event_lif", "bare_scan", "jax", devices=("cpu", "gpu", "tpu"))
 @partial(jax.jit, static_argnames=("params",))
 def bare_scan(times, channels, weights, params: LIFParams, delays=None):
     """The linear state update alone (the ceiling); (V, I) right after each lane's last input."""

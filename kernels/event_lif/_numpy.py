@@ -40,6 +40,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ...registry import register
 from ._common import NEWTON_MAX_ITER, SERIES_CUTOFF, Derived, LIFParams, derive
 
 
@@ -219,6 +220,7 @@ def _steps(arr):
     return prev, arr - prev
 
 
+@register("event_lif", "serial", "numpy", devices=("cpu",))
 def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.inf,
            max_spikes: int = 64) -> Spikes:
     """Serial exact simulation of one LIF layer; inputs batched (B, E), dtype of `weights`."""
@@ -251,6 +253,7 @@ def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.
     return Spikes(st.buf.reshape(b, n, -1), st.cnt.reshape(full), st.stalled.reshape(full))
 
 
+@register("event_lif", "bare_scan", "numpy", devices=("cpu",))
 def bare_scan(times, channels, weights, params: LIFParams, delays=None):
     """The linear state update alone (no peak check, no reset): the ceiling the spike logic is
     measured against. Returns (V, I) (B, N) right after each lane's last input."""

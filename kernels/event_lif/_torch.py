@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import torch
 
+from ...registry import register
 from ._common import NEWTON_MAX_ITER, SERIES_CUTOFF, Derived, LIFParams, derive
 
 
@@ -174,6 +175,7 @@ def _steps(arr):
     return prev, arr - prev
 
 
+@register("event_lif", "serial", "torch", devices=("cpu", "gpu"))
 @torch.no_grad()
 def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.inf,
            max_spikes: int = 64, chunk: int = 32) -> Spikes:
@@ -212,6 +214,7 @@ def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.
     return Spikes(st.buf.view(b, n, -1), st.cnt.view(full), st.stalled.view(full))
 
 
+@register("event_lif", "bare_scan", "torch", devices=("cpu", "gpu"))
 @torch.no_grad()
 def bare_scan(times, channels, weights, params: LIFParams, delays=None):
     """The linear state update alone (the ceiling); (V, I) right after each lane's last input."""

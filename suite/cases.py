@@ -1,0 +1,85 @@
+"""Case specs (what to measure) and sweep expansion (which cases a profile means).
+
+A Case is frozen and hashable; its `case_id` is stable across runs and machines, so rows of
+different runs can be grouped by it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Case:
+    family: str
+    impl: str
+    framework: str
+    device: str
+    dtype: str
+    mode: str
+    dataset: str
+    sizes: tuple[tuple[str, int], ...]  # e.g. (("n_events", 1000), ("batch", 2), ...)
+    knobs: tuple[tuple[str, object], ...] = ()
+    seed: int = 0
+    timeout_s: float = field(default=600.0, compare=False)
+
+    @property
+    def size(self) -> dict:
+        return dict(self.sizes)
+
+    @property
+    def knob(self) -> dict:
+        return dict(self.knobs)
+
+    @property
+    def input_key(self) -> tuple:
+        """Cases with equal input_key get the very same inputs (and reference)."""
+        return (self.family, self.dataset, self.sizes, self.seed)
+
+    @property
+    def case_id(self) -> str:
+        text = repr((self.family, self.impl, self.framework, self.device, self.dtype, self.mode,
+                     self.dataset, self.sizes, self.knobs, self.seed))
+        return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+    def label(self) -> str:
+        sz = ",".join(f"{k}={v}" for k, v in self.sizes)
+        return (f"{self.family}/{self.impl}/{self.framework}/{self.device}/{self.dtype}/"
+                f"{self.mode}/{self.dataset}[{sz}]")
+
+
+def expand(spec: dict, family: str, devices: list[str]) -> list[Case]:
+    """Expand one family's declarative sweep spec into cases.
+
+    spec keys: impls, frameworks, dtypes, modes, datasets, sizes (name -> list of values),
+    knobs (name -> list), seed, timeout_s, and `limits`: a list of {"where": {...},
+    "max": {size: value}} entries that drop combinations a profile does not run.
+    """
+    sizes = spec.get("sizes", {})
+    knobs = spec.get("knobs", {})
+    size_names, knob_names = sorted(sizes), sorted(knobs)
+    out = []
+    for impl, fw, dev, dt, mode, ds in itertools.product(
+            spec["impls"], spec["frameworks"], devices, spec["dtypes"],
+            spec.get("modes", ["forward"]), spec["datasets"]):
+        for sv in itertools.product(*(sizes[n] for n in size_names)):
+            for kv in itertools.product(*(knobs[n] for n in knob_names)):
+                case = Case(family, impl, fw, dev, dt, mode, ds,
+                            tuple(zip(size_names, (int(v) for v in sv))),
+                            tuple(zip(knob_names, kv)), int(spec.get("seed", 0)),
+                            float(spec.get("timeout_s", 600.0)))
+                if not _limited(case, spec.get("limits", [])):
+                    out.append(case)
+    return out
+
+
+def _limited(case: Case, limits) -> bool:
+    fields = {"impl": case.impl, "framework": case.framework, "device": case.device,
+              "dtype": case.dtype, "mode": case.mode, "dataset": case.dataset}
+    for lim in limits:
+        if all(fields.get(k) == v for k, v in lim.get("where", {}).items()):
+            if any(case.size.get(k, 0) > v for k, v in lim.get("max", {}).items()):
+                return True
+    return False

@@ -1,0 +1,137 @@
+"""Framework adapters: move NumPy inputs to a device, sync, fetch results, compile.
+
+The harness talks to frameworks only through these, so kernels stay free of device choice.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+class NumpyFw:
+    name = "numpy"
+
+    def version(self) -> str:
+        return np.__version__
+
+    def device(self, kind: str, index: int = 0):
+        if kind != "cpu":
+            raise LookupError("NumPy runs on the CPU only")
+        return None
+
+    def put(self, x, device):
+        return x
+
+    def sync(self, out):
+        return out
+
+    def to_numpy(self, x):
+        return np.asarray(x)
+
+    def compile(self, fn, args, kwargs, static):
+        return (lambda: fn(*args, **kwargs, **static)), None
+
+
+class JaxFw:
+    name = "jax"
+
+    def version(self) -> str:
+        import jax
+
+        return jax.__version__
+
+    def runtime(self) -> dict:
+        import jax
+        import jaxlib
+
+        return {"xla_version": f"jaxlib {jaxlib.__version__}",
+                "backend": jax.default_backend()}
+
+    def device(self, kind: str, index: int = 0):
+        import jax
+
+        platform = {"cpu": "cpu", "gpu": "gpu", "tpu": "tpu"}.get(kind)
+        if platform is None:
+            raise LookupError(f"JAX has no {kind} backend")
+        devs = jax.devices(platform)
+        return devs[index]
+
+    def put(self, x, device):
+        import jax
+
+        return None if x is None else jax.device_put(x, device)
+
+    def sync(self, out):
+        import jax
+
+        return jax.block_until_ready(out)
+
+    def to_numpy(self, x):
+        return np.asarray(x)
+
+    def compile(self, fn, args, kwargs, static):
+        """Ahead-of-time lower + compile, timed on its own (compile_s). The compiled
+        executable takes the dynamic arguments only."""
+        t0 = time.perf_counter()
+        compiled = fn.lower(*args, **kwargs, **static).compile()
+        compile_s = time.perf_counter() - t0
+        return (lambda: compiled(*args, **kwargs)), compile_s
+
+
+class TorchFw:
+    name = "torch"
+
+    def version(self) -> str:
+        import torch
+
+        return torch.__version__
+
+    def runtime(self) -> dict:
+        import torch
+
+        return {"cuda_version": torch.version.cuda or "",
+                "threads": torch.get_num_threads()}
+
+    def device(self, kind: str, index: int = 0):
+        import torch
+
+        if kind == "cpu":
+            return torch.device("cpu")
+        if kind == "gpu":
+            if torch.cuda.is_available():
+                return torch.device("cuda", index)
+            if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+                return torch.device("mps")
+            raise LookupError("torch sees no CUDA/ROCm/MPS device")
+        raise LookupError(f"PyTorch has no {kind} backend in this build")
+
+    def put(self, x, device):
+        import torch
+
+        return None if x is None else torch.as_tensor(x).to(device)
+
+    def sync(self, out):
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        return out
+
+    def to_numpy(self, x):
+        return x.detach().cpu().numpy()
+
+    def compile(self, fn, args, kwargs, static):
+        # eager: nothing to compile; compile_s is the first call's extra cost (set by worker)
+        return (lambda: fn(*args, **kwargs, **static)), None
+
+
+ADAPTERS = {"numpy": NumpyFw(), "jax": JaxFw(), "torch": TorchFw()}
+
+
+def adapter(name: str):
+    try:
+        return ADAPTERS[name]
+    except KeyError:
+        raise ValueError(f"unknown framework {name!r}; known: {sorted(ADAPTERS)}") from None

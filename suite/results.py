@@ -1,0 +1,151 @@
+"""Results: CSV schema v1 (DESIGN.md), written row by row, plus a JSON run context.
+
+One row per measured case, long/tidy. Rows are appended and flushed (and fsync'ed) as cases
+finish, so an interrupted sweep leaves a valid CSV of the rows already measured. A metric that
+cannot be measured is left empty, never guessed. Speedups are recomputed from raw rows by the
+readers, never stored.
+
+Columns beyond DESIGN.md's list, and why: `threads` (CPU comparisons need the thread count),
+`samples_s` (raw samples, space-separated), `mismatch_frac` and `n_checked` (the correctness
+figure's detail: the fraction of reference outputs not reproduced within tolerance and how many
+output lanes were checked), `case_id` (stable id to group rows of one case across runs).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+
+STATUSES = ("ok", "failed", "oom", "timeout", "unsupported", "unavailable")
+
+PARAM_COLUMNS = ["param_n_events", "param_n_inputs", "param_n_neurons", "param_batch",
+                 "param_chunk_size", "param_T", "param_n_queues", "param_capacity",
+                 "param_delay"]
+
+COLUMNS = [
+    "schema_version", "run_id", "timestamp_utc", "suite_version", "git_commit", "git_dirty",
+    "machine_id", "cpu_model", "cpu_cores", "ram_bytes", "os", "python",
+    "device_kind", "device_name", "device_count", "framework", "framework_version",
+    "cuda_version", "driver_version", "xla_version", "threads",
+    "family", "impl", "mode", "dtype", "dataset", *PARAM_COLUMNS,
+    "status", "error", "compile_s", "time_median_s", "time_iqr_s", "time_min_s", "rounds",
+    "samples_s", "throughput", "throughput_unit", "peak_mem_bytes", "mem_method",
+    "correct", "max_err", "mismatch_frac", "n_checked", "ref_impl", "kernel_version",
+    "case_id",
+]
+
+
+def _cell(v):
+    if v is None:
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (float, np.floating)):
+        return "" if np.isnan(v) else repr(float(v))
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+class ResultWriter:
+    """Append rows to a schema-v1 CSV, flushing each one to disk."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        if self.path.exists():
+            raise FileExistsError(f"{self.path} exists; results are never overwritten")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._f = open(self.path, "x", newline="")
+        self._w = csv.DictWriter(self._f, fieldnames=COLUMNS, extrasaction="raise")
+        self._w.writeheader()
+        self._sync()
+        self.n_rows = 0
+
+    def _sync(self):
+        self._f.flush()
+        os.fsync(self._f.fileno())
+
+    def append(self, row: dict) -> None:
+        unknown = set(row) - set(COLUMNS)
+        if unknown:
+            raise ValueError(f"row has columns outside schema v{SCHEMA_VERSION}: "
+                             f"{sorted(unknown)}")
+        if row.get("status") not in STATUSES:
+            raise ValueError(f"status {row.get('status')!r} is not one of {STATUSES}")
+        full = {c: _cell(row.get(c)) for c in COLUMNS}
+        full["schema_version"] = SCHEMA_VERSION
+        self._w.writerow(full)
+        self._sync()
+        self.n_rows += 1
+
+    def close(self) -> None:
+        if not self._f.closed:
+            self._sync()
+            self._f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def write_context(path: Path, context: dict) -> None:
+    """The JSON beside a CSV: full machine and run context (written once, never overwritten)."""
+    path = Path(path)
+    with open(path, "x") as f:
+        json.dump(context, f, indent=2, sort_keys=True, default=str)
+        f.write("\n")
+
+
+# One function per schema bump: MIGRATIONS[v] turns a version-v frame into version v+1.
+MIGRATIONS: dict = {}
+
+
+def migrate(df):
+    """Bring a results frame to SCHEMA_VERSION (raises on unknown or newer versions)."""
+    versions = set(df["schema_version"].astype(int)) if len(df) else {SCHEMA_VERSION}
+    if len(versions) > 1:
+        raise ValueError(f"mixed schema versions in one frame: {sorted(versions)}")
+    (v,) = versions
+    if v > SCHEMA_VERSION:
+        raise ValueError(f"schema v{v} is newer than this spikebench (v{SCHEMA_VERSION})")
+    while v < SCHEMA_VERSION:
+        if v not in MIGRATIONS:
+            raise ValueError(f"no migration from schema v{v}")
+        df = MIGRATIONS[v](df)
+        v += 1
+    return df
+
+
+def read(paths) -> "pandas.DataFrame":  # noqa: F821
+    """Read result CSVs (files or folders, searched recursively) into one migrated frame."""
+    import pandas as pd
+
+    files = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files += sorted(p.rglob("*.csv"))
+        elif p.exists():
+            files.append(p)
+        else:
+            raise ValueError(f"no such results file or folder: {p}")
+    frames = []
+    for f in files:
+        df = pd.read_csv(f, dtype={"error": str, "samples_s": str, "git_commit": str})
+        missing = set(COLUMNS) - set(df.columns)
+        if missing and not (set(df.columns) >= {"schema_version"}):
+            raise ValueError(f"{f}: not a spikebench results CSV")
+        df = migrate(df)
+        df["source_file"] = str(f)
+        frames.append(df)
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS)
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,186 @@
+"""Sweeps: a Session writes one results CSV (+ JSON context) and measures cases into it.
+
+The CLI's `run` and `pytest --benchmark` both drive a Session, so both produce the same rows.
+Inputs and the reference are built once per input set in the parent and shared by every
+implementation (same inputs for all); each case is then measured in its own worker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import pickle
+import tempfile
+import uuid
+from pathlib import Path
+
+from . import __version__, devices, families, frameworks, machine, registry, results, worker
+
+DEFAULT_RESULTS = machine.REPO_ROOT / "results"
+
+
+def kernel_version(impl) -> str:
+    """Hash of the implementation's module and the family's shared maths."""
+    h = hashlib.sha256()
+    paths = [Path(impl.source)] if impl.source else []
+    if paths and (paths[0].parent / "_common.py").exists():
+        paths.append(paths[0].parent / "_common.py")
+    for p in paths:
+        h.update(p.read_bytes())
+    return h.hexdigest()[:12]
+
+
+class Session:
+    def __init__(self, out_root: Path | None = None, *, profile: str = "quick",
+                 isolate: bool = True, timing: dict | None = None, threads: int | None = None):
+        self.profile = profile
+        self.isolate = isolate
+        self.timing = timing
+        self.threads = threads
+        self.run_id = uuid.uuid4().hex[:12]
+        self.started = dt.datetime.now(dt.timezone.utc)
+        self.host = machine.host_facts()
+        self.suite = machine.suite_facts()
+        root = Path(out_root) if out_root else DEFAULT_RESULTS
+        stamp = self.started.strftime("%Y%m%dT%H%M%SZ")
+        self.csv_path = root / self.host["machine_id"] / f"{stamp}-{self.suite['git_commit']}.csv"
+        self.json_path = self.csv_path.with_suffix(".json")
+        self.writer = results.ResultWriter(self.csv_path)
+        self._tmp = tempfile.TemporaryDirectory(prefix="spikebench-")
+        self._data: dict = {}
+        self._family_ctx: dict = {}
+        self.rows: list[dict] = []
+        self._write_context()
+
+    # -- context ---------------------------------------------------------------------------
+    def _fw_facts(self, name: str) -> dict:
+        registry.load((name,))
+        if name in registry.UNAVAILABLE:
+            return {"framework_version": None}
+        fw = frameworks.adapter(name)
+        out = {"framework_version": fw.version()}
+        if hasattr(fw, "runtime"):
+            out.update(fw.runtime())
+        return out
+
+    def _write_context(self, cases_planned: int | None = None):
+        ctx = {
+            "schema_version": results.SCHEMA_VERSION, "run_id": self.run_id,
+            "started_utc": self.started.isoformat(), "suite_version": __version__,
+            "profile": self.profile, **self.suite, **self.host,
+            "devices": [d.__dict__ for d in devices.discover()],
+            "frameworks": {f: self._fw_facts(f) for f in ("numpy", "jax", "torch")},
+            "unavailable_frameworks": dict(registry.UNAVAILABLE),
+            "isolation": "worker process per case" if self.isolate else "in-process",
+            "timing": {**worker.TIMING, **(self.timing or {})},
+            "threads": self.threads,
+        }
+        results.write_context(self.json_path, ctx)
+
+    def _base_row(self, case) -> dict:
+        fam = families.get(case.family)
+        fw = self._fw_facts(case.framework)
+        dev = devices.get(case.device) if case.device in devices.KINDS else None
+        return {
+            "run_id": self.run_id,
+            "timestamp_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "suite_version": __version__, "git_commit": self.suite["git_commit"],
+            "git_dirty": self.suite["git_dirty"], **self.host,
+            "device_kind": case.device, "device_name": dev.name if dev else None,
+            "device_count": dev.count if dev else None,
+            "framework": case.framework, "framework_version": fw.get("framework_version"),
+            "cuda_version": fw.get("cuda_version") or None,
+            "xla_version": fw.get("xla_version"),
+            "threads": self.threads or self.host["cpu_cores"],
+            "family": case.family, "impl": case.impl, "mode": case.mode, "dtype": case.dtype,
+            "dataset": case.dataset, **fam.params(case), "case_id": case.case_id,
+        }
+
+    # -- measuring ---------------------------------------------------------------------------
+    def _prepare(self, case):
+        """(path of pickled inputs + reference, ref_impl), built once per input set."""
+        fam = families.get(case.family)
+        key = (fam.ref_kind(case), case.input_key)
+        if key not in self._data:
+            inputs = fam.make_inputs(case)
+            ref, ref_impl = fam.reference(case, inputs)
+            path = Path(self._tmp.name) / f"data-{len(self._data)}.pkl"
+            with open(path, "wb") as f:
+                pickle.dump((inputs, ref), f, protocol=pickle.HIGHEST_PROTOCOL)
+            self._data[key] = (path, ref_impl, inputs, ref)
+            self._family_ctx[repr(case.input_key)] = fam.context(case, inputs)
+        return self._data[key]
+
+    def availability(self, case) -> tuple[str, str] | None:
+        """(status, reason) when the case cannot be measured here, else None."""
+        registry.load((case.framework,))
+        if case.framework in registry.UNAVAILABLE:
+            return "unavailable", registry.UNAVAILABLE[case.framework]
+        dev = devices.get(case.device)
+        if not dev.available:
+            return "unavailable", f"no {case.device} here: {dev.reason}"
+        if case.framework not in dev.frameworks and case.framework != "numpy":
+            return "unavailable", f"{case.framework} cannot reach the {case.device} here"
+        if (case.family, case.impl, case.framework) not in registry.REGISTRY:
+            return "unsupported", f"no {case.impl} implementation in {case.framework}"
+        return None
+
+    def run(self, case) -> dict:
+        """Measure one case and append its row (failures become rows; never raises for them)."""
+        row = self._base_row(case)
+        why = self.availability(case)
+        if why:
+            row.update(status=why[0], error=why[1])
+        else:
+            impl = registry.REGISTRY[(case.family, case.impl, case.framework)]
+            row["kernel_version"] = kernel_version(impl)
+            try:
+                path, ref_impl, inputs, ref = self._prepare(case)
+            except Exception as exc:  # noqa: BLE001 - bad inputs are a failed row too
+                row.update(status="failed", error=f"preparing inputs: {exc}")
+            else:
+                row["ref_impl"] = ref_impl
+                if self.isolate:
+                    row.update(worker.measure_isolated(case, str(path), case.timeout_s,
+                                                       self.timing, self.threads))
+                else:
+                    row.update(worker.measure_safely(case, inputs, ref, self.timing))
+        self.writer.append(row)
+        self.rows.append(row)
+        return row
+
+    def close(self):
+        self.writer.close()
+        ctx_path = self.json_path.with_name(self.json_path.stem + ".inputs.json")
+        if self._family_ctx and not ctx_path.exists():
+            results.write_context(ctx_path, self._family_ctx)
+        self._tmp.cleanup()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def run_sweep(cases, *, out_root=None, profile="quick", isolate=True, progress=True,
+              timing=None, threads=None) -> Session:
+    """Measure `cases` in order into a new results file; Ctrl-C keeps the rows so far."""
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn)
+
+    session = Session(out_root, profile=profile, isolate=isolate, timing=timing,
+                      threads=threads)
+    cols = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn()]
+    try:
+        with Progress(*cols, disable=not progress, transient=False) as bar:
+            task = bar.add_task("sweep", total=len(cases))
+            for case in cases:
+                bar.update(task, description=case.label()[:70])
+                session.run(case)
+                bar.advance(task)
+    finally:
+        session.close()
+    return session

@@ -1,0 +1,159 @@
+"""Run one case: in this process, or isolated in a fresh worker process with a timeout.
+
+A worker measures exactly one case: it loads the inputs and the reference the parent prepared,
+builds the call, compiles it (timed apart), grows static buffers if the first call overflowed
+them, times the steady state with device syncs, records peak memory, and checks the output of
+a timed call against the reference. Every failure becomes data: an exception is a `failed`
+row (or `unsupported` / `oom`), a worker that does not answer in time is killed (`timeout`),
+one killed by the kernel's OOM killer is `oom`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import multiprocessing as mp
+import os
+import pickle
+import time
+import traceback
+import warnings
+
+from . import families, frameworks, memory, registry
+from .timing import time_calls
+
+# Imported once by the forkserver so that each worker starts without re-importing the
+# frameworks (importing JAX or PyTorch starts no device or thread pool; workers do that).
+PRELOAD = ["spikebench.worker", "spikebench.families", "numpy", "jax", "torch"]
+
+TIMING = {"min_rounds": 3, "max_rounds": 50, "min_time": 0.2, "max_time": 20.0, "warmup": 1}
+
+
+def _classify(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, registry.Unsupported):
+        return "unsupported"
+    if isinstance(exc, MemoryError) or "RESOURCE_EXHAUSTED" in text or \
+            "out of memory" in text.lower():
+        return "oom"
+    return "failed"
+
+
+def measure(case, inputs, ref, timing=None) -> dict:
+    """Measure `case` in this process; returns the measurement columns of its row."""
+    timing = {**TIMING, **(timing or {})}
+    fam = families.get(case.family)
+    impl = registry.get(case.family, case.impl, case.framework)
+    if case.mode not in impl.modes:
+        raise registry.Unsupported(f"{impl.key} supports modes {impl.modes}, not {case.mode!r}")
+    if case.device not in impl.devices:
+        raise registry.Unsupported(f"{impl.key} runs on {impl.devices}, not {case.device!r}")
+    fw = frameworks.adapter(case.framework)
+    device = fw.device(case.device)
+    fn, args, kwargs, static = fam.prepare(impl, case, inputs, fw, device)
+    call, compile_s = fw.compile(fn, args, kwargs, static)
+    t0 = time.perf_counter()
+    out = fw.sync(call())
+    first_s = time.perf_counter() - t0
+    bigger = fam.resize(case, fam.to_numpy(out, fw), static)
+    if bigger is not None:  # e.g. JAX's static spike buffer overflowed: rebuild, never drop
+        call, compile_s2 = fw.compile(fn, args, kwargs, bigger)
+        t0 = time.perf_counter()
+        out = fw.sync(call())
+        first_s = time.perf_counter() - t0
+        compile_s = None if compile_s is None else compile_s + compile_s2
+    last = {}
+
+    def timed():
+        last["out"] = call()
+        return last["out"]
+
+    with memory.for_device(case.framework, case.device, device) as mem, \
+            warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m = time_calls(timed, fw.sync, **timing)
+    if compile_s is None:  # eager: the first call's extra cost over steady state
+        compile_s = max(0.0, first_s - m.median)
+    chk = fam.check(case, inputs, fam.to_numpy(last["out"], fw), ref)
+    value, unit = fam.throughput(case, m.median)
+    notes = [chk.get("note")] + [f"warning: {w.message}" for w in caught]
+    return {
+        "status": "ok", "error": "; ".join(n for n in notes if n) or None,
+        "compile_s": compile_s, "time_median_s": m.median, "time_iqr_s": m.iqr,
+        "time_min_s": m.min, "rounds": m.rounds,
+        "samples_s": " ".join(f"{s:.9g}" for s in m.samples),
+        "throughput": value, "throughput_unit": unit,
+        "peak_mem_bytes": mem.peak_bytes, "mem_method": mem.method,
+        "correct": chk["correct"], "max_err": chk["max_err"],
+        "mismatch_frac": chk.get("mismatch_frac"), "n_checked": chk.get("n_checked"),
+    }
+
+
+def measure_safely(case, inputs, ref, timing=None) -> dict:
+    try:
+        return measure(case, inputs, ref, timing)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a row
+        last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        return {"status": _classify(exc), "error": last[:2000]}
+
+
+def _child(conn, case, data_path, timing, threads):
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    try:
+        if case.framework == "torch":
+            import torch
+
+            torch.set_num_threads(threads)
+        registry.load((case.framework,))
+        with open(data_path, "rb") as f:
+            inputs, ref = pickle.load(f)
+        conn.send(measure_safely(case, inputs, ref, timing))
+    except BaseException as exc:  # noqa: BLE001 - report, then die
+        conn.send({"status": _classify(exc), "error": f"{type(exc).__name__}: {exc}"[:2000]})
+    finally:
+        conn.close()
+
+
+_CTX = None
+
+
+def _context():
+    global _CTX
+    if _CTX is None:
+        method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+        _CTX = mp.get_context(method)
+        if method == "forkserver":
+            _CTX.set_forkserver_preload([m for m in PRELOAD if importlib.util.find_spec(m)])
+    return _CTX
+
+
+def measure_isolated(case, data_path, timeout_s: float, timing=None, threads=None) -> dict:
+    """Measure `case` in a fresh worker process; `data_path` holds pickled (inputs, ref)."""
+    ctx = _context()
+    parent, child = ctx.Pipe(duplex=False)
+    threads = threads or os.cpu_count() or 1
+    proc = ctx.Process(target=_child, args=(child, case, data_path, timing, threads),
+                       daemon=True)
+    proc.start()
+    child.close()
+    try:
+        if parent.poll(timeout_s):
+            try:
+                result = parent.recv()
+            except EOFError:
+                result = None
+        else:
+            result = {"status": "timeout", "error": f"no result within {timeout_s:g} s"}
+        if result is None:
+            proc.join(5)
+            code = proc.exitcode
+            if code is not None and code < 0 and -code == 9:
+                result = {"status": "oom", "error": "worker killed by SIGKILL "
+                                                    "(most likely the out-of-memory killer)"}
+            else:
+                result = {"status": "failed", "error": f"worker died (exit code {code})"}
+        return result
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+        parent.close()
