@@ -2,8 +2,10 @@
 
 Inputs: a seeded dataset batch (poisson or synthetic-shd) of `n_events` input events per
 sample on `n_inputs` channels, a layer of `n_neurons` LIF neurons with LAYER parameters and
-weights W ~ N(1, 2) * theta / (input rate * tau_syn), so that the mean drive sits at threshold
-and neurons fire at speech-like rates (~10 Hz on poisson input).
+weights W ~ N(1, 2) * theta / (nominal input rate * tau_syn): at the dataset's nominal rate
+(poisson: 20 Hz per channel; synthetic-shd: 4000 events per 0.95 s utterance) the mean drive
+sits at threshold and neurons fire at ~10 Hz. The weights do not depend on n_events, so a
+sparser sample simply drives the layer less.
 
 Correctness: every row is checked against the plain-loop reference (``_reference.py``) on
 N_CHECK lanes (sample, neuron) chosen by a fixed seed — lanes do not interact, so a subset is
@@ -22,6 +24,7 @@ import math
 import numpy as np
 
 from .. import datasets
+from ..datasets._generators import SHD_EVENTS_MEDIAN
 from ..kernels.event_lif import LIFParams
 from ..kernels.event_lif import _reference as ref_mod
 
@@ -40,9 +43,9 @@ def make_inputs(case):
         ev = datasets.synthetic_shd(b, n_events=e, n_channels=n_in, seed=case.seed)
     else:
         raise ValueError(f"event_lif has no input generator for dataset {case.dataset!r}")
-    rate = float(np.mean(ev.counts / np.maximum(ev.duration, 1e-12)))
+    rate = n_in * 20.0 if case.dataset == "poisson" else SHD_EVENTS_MEDIAN / 0.95
     rng = np.random.default_rng(case.seed + 1)
-    w = rng.normal(1.0, 2.0, (n, n_in)) * LAYER.theta / (max(rate, 1e-9) * LAYER.tau_syn)
+    w = rng.normal(1.0, 2.0, (n, n_in)) * LAYER.theta / (rate * LAYER.tau_syn)
     return {"times": ev.times, "channels": ev.channels.astype(np.int64), "weights": w,
             "stats": ev.stats()}
 

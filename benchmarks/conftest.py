@@ -1,0 +1,74 @@
+"""Expands the sweep profile into one pytest item per case, and owns the results Session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+def _filters(config) -> dict:
+    out: dict = {}
+    for text in config.getoption("--bench-filter") or []:
+        key, sep, values = text.partition("=")
+        if not sep or not values:
+            raise pytest.UsageError(f"--bench-filter {text!r}: expected KEY=V1,V2")
+        out.setdefault(key.strip(), []).extend(v.strip() for v in values.split(","))
+    return out
+
+
+def _cases(config):
+    from spikebench import cli, profiles
+
+    profile = config.getoption("--bench-profile") or cli.default_profile()
+    kinds = config.getoption("--bench-device") or cli.default_devices()
+    try:
+        return profile, profiles.profile_cases(profile, kinds, **_filters(config))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_generate_tests(metafunc):
+    if "bench_case" not in metafunc.fixturenames:
+        return
+    config = metafunc.config
+    if not config.getoption("--benchmark"):
+        metafunc.parametrize("bench_case", [None], ids=["sweep"])
+        return
+    profile, cases = _cases(config)
+    config._spikebench_profile = profile
+    metafunc.parametrize("bench_case", cases, ids=[c.label() for c in cases])
+
+
+@pytest.fixture(scope="session")
+def bench_session(request):
+    from spikebench import runner
+
+    config = request.config
+    out = config.getoption("--bench-out")
+    session = runner.Session(Path(out) if out else None,
+                             profile=getattr(config, "_spikebench_profile", "quick"))
+    config._spikebench_session = session
+    yield session
+    session.close()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    session = getattr(config, "_spikebench_session", None)
+    if session is None:
+        return
+    from spikebench import cli
+
+    session.close()
+    tr = terminalreporter
+    tr.section("spikebench")
+    cli.print_summary(session.rows)
+    tr.write_line(f"results CSV: {session.csv_path}")
+    report_dir = config.getoption("--bench-report")
+    report_dir = Path(report_dir) if report_dir else \
+        Path(__file__).resolve().parent.parent / "reports" / session.csv_path.stem
+    try:
+        index = cli._render([session.csv_path], report_dir)
+        tr.write_line(f"report: {index}")
+    except Exception as exc:  # noqa: BLE001 - a report failure must not hide the results
+        tr.write_line(f"report could not be rendered: {exc}")

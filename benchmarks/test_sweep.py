@@ -1,0 +1,18 @@
+"""The benchmark sweep: one test per case of the profile (see benchmarks/conftest.py).
+
+A case passes when its row is `ok` and correct; `unsupported` / `unavailable` rows are
+recorded and reported as skips; `failed`, `timeout`, `oom` and incorrect rows fail the test
+(the sweep goes on either way, and every row is in the CSV).
+"""
+
+import pytest
+
+
+@pytest.mark.bench_case
+def test_case(bench_case, bench_session):
+    row = bench_session.run(bench_case)
+    if row["status"] in ("unsupported", "unavailable"):
+        pytest.skip(f"{row['status']}: {row['error']}")
+    assert row["status"] == "ok", f"{row['status']}: {row['error']}"
+    assert row["correct"], (f"incorrect result: max_err={row['max_err']}, "
+                            f"mismatch_frac={row['mismatch_frac']}")

@@ -1,0 +1,53 @@
+"""`pytest --benchmark`: our own option (pytest-benchmark only has --benchmark-* flags, which
+keep working for tests that use its `benchmark` fixture).
+
+- plain `pytest`: the correctness tests; benchmark cases are skipped.
+- `pytest --benchmark`: only the benchmark sweep (benchmarks/), on every device this machine
+  has, with the quick profile on CPU-only machines and the full one on accelerators; writes
+  results/<machine_id>/<utc>-<commit>.csv (+ .json) and renders the report into reports/.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("spikebench")
+    group.addoption("--benchmark", action="store_true", default=False,
+                    help="run the spikebench benchmark sweep (benchmarks/) instead of the tests")
+    group.addoption("--bench-profile", default=None,
+                    help="sweep profile: quick (CPU default), full (accelerator default)")
+    group.addoption("--bench-device", action="append", default=None,
+                    help="device kind to run on (repeatable; default: every kind present)")
+    group.addoption("--bench-out", default=None,
+                    help="results root folder (default: results/ in the repository)")
+    group.addoption("--bench-report", default=None,
+                    help="report folder (default: reports/<run>)")
+    group.addoption("--bench-filter", action="append", default=None, metavar="KEY=V1,V2",
+                    help="keep only cases with these values, e.g. framework=jax or "
+                         "n_events=100,1000 (repeatable)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "bench_case: a benchmark sweep case")
+
+
+def pytest_collection_modifyitems(config, items):
+    bench = config.getoption("--benchmark")
+    keep, drop = [], []
+    for item in items:
+        is_case = item.get_closest_marker("bench_case") is not None
+        if bench and not is_case:
+            drop.append(item)
+        else:
+            keep.append(item)
+            if not bench and is_case:
+                item.add_marker(pytest.mark.skip(reason="benchmarks run with `pytest --benchmark`"))
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -1,0 +1,155 @@
+"""The `spikebench` console script: devices, run, report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+app = typer.Typer(help="Benchmarks for parallel spiking-neural-network algorithms.",
+                  no_args_is_help=True, add_completion=False)
+console = Console()
+
+Multi = Annotated[list[str] | None, typer.Option()]
+
+
+@app.command()
+def devices():
+    """List device kinds: what is here, with which frameworks, and why the rest is not."""
+    from . import devices as dev
+    from . import frameworks, registry
+
+    registry.load()
+    table = Table("kind", "available", "name", "frameworks", "memory", "reason")
+    for d in dev.discover():
+        mem = f"{d.memory_bytes / 2**30:.1f} GiB" if d.memory_bytes else ""
+        table.add_row(d.kind, "yes" if d.available else "no", escape(d.name),
+                      ", ".join(d.frameworks), mem, escape(d.reason))
+    console.print(table)
+    vers = Table("framework", "version")
+    for name in ("numpy", "jax", "torch"):
+        v = registry.UNAVAILABLE.get(name) or frameworks.adapter(name).version()
+        vers.add_row(name, v)
+    console.print(vers)
+
+
+def default_profile() -> str:
+    from . import devices as dev
+
+    accel = [d for d in dev.discover() if d.kind in ("gpu", "tpu") and d.available]
+    return "full" if accel else "quick"
+
+
+def default_devices() -> list[str]:
+    from . import devices as dev
+
+    return [d.kind for d in dev.discover() if d.available and d.kind in ("cpu", "gpu", "tpu")]
+
+
+@app.command()
+def run(
+    profile: Annotated[str | None, typer.Option(help="quick (CPU default), full "
+                                                     "(accelerator default), selftest")] = None,
+    family: Multi = None, impl: Multi = None, framework: Multi = None, dtype: Multi = None,
+    dataset: Multi = None,
+    n_events: Annotated[list[float] | None, typer.Option(help="keep these sizes")] = None,
+    device: Annotated[list[str] | None, typer.Option(
+        help="device kinds to run on (default: every kind this machine has); absent kinds "
+             "give `unavailable` rows")] = None,
+    out: Annotated[Path | None, typer.Option(help="results root (default: results/)")] = None,
+    isolate: Annotated[bool, typer.Option(help="one worker process per case")] = True,
+    report: Annotated[bool, typer.Option(help="render the report afterwards")] = True,
+    report_dir: Annotated[Path, typer.Option()] = Path("reports"),
+    dry_run: Annotated[bool, typer.Option(help="list the cases and stop")] = False,
+):
+    """Run a benchmark sweep and write results/<machine_id>/<utc>-<commit>.csv (+ .json)."""
+    from . import devices as dev
+    from . import profiles, runner
+
+    profile = profile or default_profile()
+    kinds = device or default_devices()
+    for k in kinds:
+        if k not in dev.KINDS:
+            raise typer.BadParameter(f"unknown device kind {k!r}; known: {dev.KINDS}")
+    try:
+        cases = profiles.profile_cases(
+            profile, kinds, family=family, impl=impl, framework=framework, dtype=dtype,
+            dataset=dataset, **({"n_events": n_events} if n_events else {}))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if not cases:
+        raise typer.BadParameter("the filters leave no case to run")
+    if dry_run:
+        for c in cases:
+            console.print(c.label())
+        console.print(f"{len(cases)} cases")
+        return
+    console.print(f"profile {profile!r}: {len(cases)} cases on {', '.join(kinds)}")
+    session = None
+    try:
+        session = runner.run_sweep(cases, out_root=out, profile=profile, isolate=isolate)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted: the rows measured so far are in the CSV[/]")
+        raise typer.Exit(130) from None
+    console.print(f"results: {session.csv_path}")
+    print_summary(session.rows)
+    if report:
+        written = _render([session.csv_path], report_dir / session.csv_path.stem)
+        console.print(f"report: {written}")
+
+
+def _render(paths, out_dir):
+    from . import report as rep
+
+    files = rep.render(paths, out_dir)
+    return next((f for f in files if f.name == "index.html"), out_dir)
+
+
+def print_summary(rows) -> None:
+    """A short table: status counts and, per implementation, the largest case's throughput."""
+    import collections
+
+    counts = collections.Counter(r["status"] for r in rows)
+    bad = [r for r in rows if r["status"] == "ok" and not r.get("correct")]
+    console.print("statuses: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+                  + (f"; [red]{len(bad)} ok rows are INCORRECT[/]" if bad else ""))
+    best: dict = {}
+    for r in rows:
+        if r["status"] != "ok":
+            continue
+        key = (r["family"], r["impl"], r["framework"], r["dtype"], r["dataset"],
+               r["device_kind"])
+        if key not in best or r.get("param_n_events", 0) > best[key].get("param_n_events", 0):
+            best[key] = r
+    table = Table("case (family impl framework dtype dataset device)", "events", "median",
+                  "throughput", "ok?", box=None)
+    for key, r in sorted(best.items()):
+        table.add_row(" ".join(key), str(r.get("param_n_events") or ""),
+                      f"{r['time_median_s']:.3g} s",
+                      f"{r['throughput']:.3g} {r['throughput_unit']}",
+                      "yes" if r["correct"] else "NO")
+    Console(width=max(console.width, 110)).print(table)
+
+
+@app.command()
+def report(
+    paths: Annotated[list[Path] | None, typer.Argument(help="CSV files or folders "
+                                                            "(default: results/)")] = None,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("reports/latest"),
+):
+    """Render plots (PNG + SVG), Markdown tables and an HTML page from result CSVs."""
+    from .runner import DEFAULT_RESULTS
+
+    try:
+        index = _render(paths or [DEFAULT_RESULTS], out)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    console.print(f"report: {index}")
+
+
+if __name__ == "__main__":
+    app()
