@@ -144,8 +144,9 @@ def validate_inputs(times, channels, weights, delays=None, t_end=math.inf) -> Ev
     if np.any(real_t < 0):
         raise ValueError(f"times must be >= 0, found {float(real_t.min())}")
     filled = np.where(pad, np.inf, t)
-    if t.shape[1] > 1 and np.any(np.diff(filled, axis=1) < 0):
-        b = int(np.nonzero(np.any(np.diff(filled, axis=1) < 0, axis=1))[0][0])
+    unsorted = filled[:, 1:] < filled[:, :-1]
+    if np.any(unsorted):
+        b = int(np.nonzero(np.any(unsorted, axis=1))[0][0])
         raise ValueError(f"sample {b}: times are not sorted (sort by time, then channel id)")
     d = None
     if delays is not None:

@@ -134,11 +134,15 @@ def advance(k: Derived, st: _State, lanes, valid, t0, t1) -> _State:
         return fires & ~stalled, d_hi, sc, v_s, i_s
 
     def body(c):
-        v, i, rend, stalled, tc, buf, cnt, fires = c
+        v, i, rend, stalled, still, tc, buf, cnt, fires = c
         _, d_hi, sc, v_s, i_s = fires_of(v, i, rend, stalled, tc)
         d = spike_time(k, v_s, i_s, d_hi, sc, fires)
         tstar = sc + d
-        stall = fires & ~(tstar > tc)  # no progress in this dtype: stop, simulate() raises
+        # A spike may round onto the current time (d below its ulp); two in a row means the
+        # spike times stopped advancing in this dtype: stop the lane, simulate() raises.
+        same = ~(tstar > tc)
+        stall = fires & same & still
+        still = fires & same
         fired = fires & ~stall
         lane_cnt = cnt.at[lanes].get(mode="fill", fill_value=size)
         slot = jnp.where(fired & (lane_cnt < size), lane_cnt, size)  # overflow: counted, dropped
@@ -149,11 +153,12 @@ def advance(k: Derived, st: _State, lanes, valid, t0, t1) -> _State:
         rend = jnp.where(fires, tstar + k.t_ref, rend)
         tc = jnp.where(fires, tstar, tc)
         stalled = stalled | stall
-        return v, i, rend, stalled, tc, buf, cnt, fires_of(v, i, rend, stalled, tc)[0]
+        return v, i, rend, stalled, still, tc, buf, cnt, fires_of(v, i, rend, stalled, tc)[0]
 
     tc = t0
-    c = (v, i, rend, stalled, tc, st.buf, st.cnt, fires_of(v, i, rend, stalled, tc)[0])
-    v, i, rend, stalled, tc, buf, cnt, _ = lax.while_loop(lambda c: jnp.any(c[-1]), body, c)
+    c = (v, i, rend, stalled, jnp.zeros_like(stalled), tc, st.buf, st.cnt,
+         fires_of(v, i, rend, stalled, tc)[0])
+    v, i, rend, stalled, _, tc, buf, cnt, _ = lax.while_loop(lambda c: jnp.any(c[-1]), body, c)
     sc, v_s, i_s = start(v, i, rend, tc)
     length = t1 - sc
     inf = jnp.isinf(length)  # open tail (t_end = inf): the state afterwards is 0

@@ -152,6 +152,7 @@ def advance(k: Derived, st: _State, lanes, t0, t1):
     (t0, t1], refractory periods included; writes the lanes' state back into st."""
     v, i, rend, stalled = st.v[lanes], st.i[lanes], st.rend[lanes], st.stalled[lanes]
     tc = t0.copy()
+    still = np.zeros(len(lanes), bool)  # the lane's last spike did not advance its time
     while True:
         sc = np.minimum(np.maximum(tc, rend), t1)
         i_s = i * np.exp(-(sc - tc) / k.tau_syn)
@@ -162,7 +163,11 @@ def advance(k: Derived, st: _State, lanes, t0, t1):
             break
         d = spike_time(k, v_s, i_s, d_hi, sc, fires)
         tstar = sc + d
-        stall = fires & ~(tstar > tc)  # no progress in this dtype: stop, simulate() raises
+        # A spike may round onto the current time (d below its ulp); two in a row means the
+        # spike times stopped advancing in this dtype: stop the lane, simulate() raises.
+        same = ~(tstar > tc)
+        stall = fires & same & still
+        still = fires & same
         stalled |= stall
         fired = fires & ~stall
         st.record(lanes[fired], tstar[fired])

@@ -67,13 +67,20 @@ def lane(k: Derived, arrivals, weights, t_end: float) -> list[float]:
 
     def run_to(t1: float):
         nonlocal v, i, t, rend
+        still = False
         while True:
             s = min(max(t, rend), t1)  # free evolution starts after the refractory period
             i_s = i * math.exp(-(s - t) / k.tau_syn)
             v_s = k.v_reset if rend > t else v
             d = _first_crossing(k, v_s, i_s, t1 - s, s)
-            if d is None or not (s + d > t):
+            if d is None:
                 break
+            if not (s + d > t):  # rounds onto the current time; twice in a row: stuck
+                if still:
+                    raise ValueError("spike times stopped advancing in float64")
+                still = True
+            else:
+                still = False
             out.append(s + d)
             v, i, t, rend = k.v_reset, i_s * math.exp(-d / k.tau_syn), s + d, s + d + k.t_ref
         if math.isinf(t1 - s):

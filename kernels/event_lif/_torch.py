@@ -116,6 +116,7 @@ def advance(k: Derived, st: _State, lanes, t0, t1):
     """Move the given lanes from t0 to t1, emitting every spike in (t0, t1]."""
     v, i, rend, stalled = st.v[lanes], st.i[lanes], st.rend[lanes], st.stalled[lanes]
     tc = t0.clone()
+    still = torch.zeros_like(stalled)  # the lane's last spike did not advance its time
     while True:
         sc = torch.minimum(torch.maximum(tc, rend), t1)
         i_s = i * torch.exp(-(sc - tc) / k.tau_syn)
@@ -126,7 +127,11 @@ def advance(k: Derived, st: _State, lanes, t0, t1):
             break
         d = spike_time(k, v_s, i_s, d_hi, sc, fires)
         tstar = sc + d
-        stall = fires & ~(tstar > tc)  # no progress in this dtype: stop, simulate() raises
+        # A spike may round onto the current time (d below its ulp); two in a row means the
+        # spike times stopped advancing in this dtype: stop the lane, simulate() raises.
+        same = ~(tstar > tc)
+        stall = fires & same & still
+        still = fires & same
         stalled = stalled | stall
         fired = fires & ~stall
         st.record(lanes[fired], tstar[fired])
