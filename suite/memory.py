@@ -19,11 +19,11 @@ def _status_kb(field: str) -> int | None:
 
 
 class CpuPeak:
-    """Peak resident memory above the worker's baseline.
+    """Peak resident memory of a case above the worker's resident memory when it began.
 
-    Linux: reset the high-water mark (write 5 to /proc/self/clear_refs), then read VmHWM after
-    the calls (method `cpu_vmhwm_delta`). Elsewhere: ru_maxrss, which cannot be reset, so the
-    figure also covers anything earlier in the worker (method `cpu_maxrss_delta`).
+    Linux: reset the high-water mark (write 5 to /proc/self/clear_refs) at the start, read
+    VmHWM at the end (method `cpu_vmhwm_delta`). Elsewhere: ru_maxrss, which cannot be reset,
+    so the figure also covers anything earlier in the worker (method `cpu_maxrss_delta`).
     """
 
     def __enter__(self):

@@ -49,28 +49,31 @@ def measure(case, inputs, ref, timing=None) -> dict:
         raise registry.Unsupported(f"{impl.key} runs on {impl.devices}, not {case.device!r}")
     fw = frameworks.adapter(case.framework)
     device = fw.device(case.device)
-    fn, args, kwargs, static = fam.prepare(impl, case, inputs, fw, device)
-    call, compile_s = fw.compile(fn, args, kwargs, static)
-    t0 = time.perf_counter()
-    out = fw.sync(call())
-    first_s = time.perf_counter() - t0
-    bigger = fam.resize(case, fam.to_numpy(out, fw), static)
-    if bigger is not None:  # e.g. JAX's static spike buffer overflowed: rebuild, never drop
-        call, compile_s2 = fw.compile(fn, args, kwargs, bigger)
+    # Memory covers the whole case (device copies of the inputs, compile, every call) above
+    # the worker's state before it began: allocators keep freed pages resident, so a window
+    # opened after the warm-up would miss what the first calls allocated.
+    with memory.for_device(case.framework, case.device, device) as mem:
+        fn, args, kwargs, static = fam.prepare(impl, case, inputs, fw, device)
+        call, compile_s = fw.compile(fn, args, kwargs, static)
         t0 = time.perf_counter()
         out = fw.sync(call())
         first_s = time.perf_counter() - t0
-        compile_s = None if compile_s is None else compile_s + compile_s2
-    last = {}
+        bigger = fam.resize(case, fam.to_numpy(out, fw), static)
+        if bigger is not None:  # e.g. JAX's static spike buffer overflowed: rebuild, never drop
+            call, compile_s2 = fw.compile(fn, args, kwargs, bigger)
+            t0 = time.perf_counter()
+            out = fw.sync(call())
+            first_s = time.perf_counter() - t0
+            compile_s = None if compile_s is None else compile_s + compile_s2
+        last = {}
 
-    def timed():
-        last["out"] = call()
-        return last["out"]
+        def timed():
+            last["out"] = call()
+            return last["out"]
 
-    with memory.for_device(case.framework, case.device, device) as mem, \
-            warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        m = time_calls(timed, fw.sync, **timing)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            m = time_calls(timed, fw.sync, **timing)
     if compile_s is None:  # eager: the first call's extra cost over steady state
         compile_s = max(0.0, first_s - m.median)
     chk = fam.check(case, inputs, fam.to_numpy(last["out"], fw), ref)

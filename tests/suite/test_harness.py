@@ -1,0 +1,191 @@
+"""The harness: registry, cases and profiles, timer, results writer, worker isolation."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pytest
+
+from spikebench import cases, profiles, registry, results, runner, timing, worker
+
+
+def test_registry_has_every_framework_twin():
+    reg = registry.load()
+    for fw in ("numpy", "jax", "torch"):
+        assert ("event_lif", "serial", fw) in reg
+        assert ("event_lif", "bare_scan", fw) in reg
+    assert not registry.UNAVAILABLE
+
+
+def test_duplicate_registration_raises():
+    registry.register("selftest_dup", "x", "numpy")(lambda: None)
+    with pytest.raises(ValueError, match="duplicate"):
+        registry.register("selftest_dup", "x", "numpy")(lambda: None)
+    del registry.REGISTRY[("selftest_dup", "x", "numpy")]
+
+
+def test_register_rejects_unknown_framework_and_mode():
+    with pytest.raises(ValueError, match="framework"):
+        registry.register("f", "i", "tensorflow")
+    with pytest.raises(ValueError, match="mode"):
+        registry.register("f", "i", "numpy", modes=("sideways",))
+
+
+def test_missing_implementation_is_unsupported():
+    with pytest.raises(registry.Unsupported):
+        registry.get("event_lif", "no_such_impl", "numpy")
+
+
+def test_missing_framework_module_is_recorded(monkeypatch):
+    monkeypatch.setitem(registry.KERNEL_MODULES, "numpy", ["spikebench_no_such_module"])
+    monkeypatch.setattr(registry, "UNAVAILABLE", {})
+    registry.load(("numpy",))
+    assert "numpy" in registry.UNAVAILABLE
+
+
+def test_case_is_hashable_and_id_stable():
+    a = cases.Case("event_lif", "serial", "jax", "cpu", "float64", "forward", "poisson",
+                   (("n_events", 100),))
+    b = cases.Case("event_lif", "serial", "jax", "cpu", "float64", "forward", "poisson",
+                   (("n_events", 100),), timeout_s=5)
+    assert a == b and hash(a) == hash(b) and a.case_id == b.case_id
+    assert len({a, b}) == 1
+
+
+def test_quick_profile_expansion_and_limits():
+    cs = profiles.profile_cases("quick", ["cpu"])
+    assert cs and len(cs) == len(set(cs))
+    torch_serial = [c for c in cs if c.framework == "torch" and c.impl == "serial"]
+    assert max(c.size["n_events"] for c in torch_serial) == 10_000
+    jax_serial = [c for c in cs if c.framework == "jax" and c.impl == "serial"]
+    assert {c.size["n_events"] for c in jax_serial} == {10**k for k in range(2, 7)}
+    assert {c.dtype for c in cs} == {"float32", "float64"}
+    assert {c.dataset for c in cs} == {"poisson", "synthetic-shd"}
+
+
+def test_profile_filters_and_errors():
+    cs = profiles.profile_cases("quick", ["cpu"], framework=["jax"], n_events=["1e3"])
+    assert cs and all(c.framework == "jax" and c.size["n_events"] == 1000 for c in cs)
+    with pytest.raises(ValueError, match="unknown filter"):
+        profiles.profile_cases("quick", ["cpu"], colour=["red"])
+    with pytest.raises(ValueError, match="unknown profile"):
+        profiles.profile_cases("enormous", ["cpu"])
+
+
+def test_timer_rounds_and_stats():
+    calls = []
+    m = timing.time_calls(lambda: calls.append(1), lambda x: x, min_rounds=5, max_rounds=5,
+                          min_time=0.0, warmup=2)
+    assert m.rounds == 5 and len(calls) == 7
+    m.samples = [1.0, 2.0, 3.0, 4.0]
+    assert m.median == 2.5 and m.iqr == pytest.approx(1.5) and m.min == 1.0
+    with pytest.raises(ValueError):
+        timing.time_calls(lambda: 0, lambda x: x, min_rounds=0)
+
+
+def test_timer_syncs_inside_every_timed_call():
+    log = []
+    timing.time_calls(lambda: log.append("call") or "out", lambda o: log.append("sync"),
+                      min_rounds=3, max_rounds=3, warmup=0)
+    assert log == ["call", "sync"] * 3
+
+
+def test_writer_flushes_each_row_and_never_overwrites(tmp_path):
+    path = tmp_path / "r.csv"
+    w = results.ResultWriter(path)
+    assert path.read_text().startswith("schema_version,")
+    w.append({"status": "ok", "family": "x", "max_err": np.float64(1e-3), "correct": np.True_})
+    rows = list(csv.DictReader(open(path)))  # readable while still open
+    assert rows[0]["status"] == "ok" and rows[0]["max_err"] == "0.001"
+    assert rows[0]["correct"] == "True" and rows[0]["schema_version"] == "1"
+    assert rows[0]["peak_mem_bytes"] == ""  # unmeasured stays empty
+    with pytest.raises(ValueError, match="outside schema"):
+        w.append({"status": "ok", "speedup": 3.0})
+    with pytest.raises(ValueError, match="status"):
+        w.append({"status": "great"})
+    w.close()
+    with pytest.raises(FileExistsError):
+        results.ResultWriter(path)
+
+
+def test_migrate_rejects_newer_schema():
+    import pandas as pd
+
+    df = pd.DataFrame({"schema_version": [results.SCHEMA_VERSION + 1]})
+    with pytest.raises(ValueError, match="newer"):
+        results.migrate(df)
+
+
+@pytest.fixture(scope="module")
+def selftest_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("res")
+    cs = profiles.profile_cases("selftest", ["cpu"])
+    cs = [c if c.impl != "hangs" else cases.Case(**{**c.__dict__, "timeout_s": 3}) for c in cs]
+    session = runner.run_sweep(cs, out_root=out, profile="selftest", progress=False)
+    return session
+
+
+def test_failing_and_hanging_cases_become_rows_and_the_sweep_goes_on(selftest_run):
+    statuses = {r["impl"]: r["status"] for r in selftest_run.rows}
+    assert statuses == {"ok": "ok", "raises": "failed", "hangs": "timeout"}
+    rows = {r["impl"]: r for r in selftest_run.rows}
+    assert "deliberate failure" in rows["raises"]["error"]
+    assert "no result within" in rows["hangs"]["error"]
+    assert rows["ok"]["correct"] is True
+
+
+def test_csv_has_every_schema_column_and_json_context(selftest_run):
+    import json
+
+    df = results.read([selftest_run.csv_path])
+    assert list(df.columns[: len(results.COLUMNS)]) == results.COLUMNS
+    assert len(df) == 3
+    ok = df[df["status"] == "ok"].iloc[0]
+    assert ok["rounds"] >= 3 and ok["time_median_s"] > 0 and not math.isnan(ok["time_iqr_s"])
+    assert len(str(ok["samples_s"]).split()) == ok["rounds"]
+    assert ok["mem_method"] in ("cpu_vmhwm_delta", "cpu_maxrss_delta")
+    ctx = json.loads(selftest_run.json_path.read_text())
+    assert ctx["run_id"] == ok["run_id"] and ctx["git_commit"] == str(ok["git_commit"])
+    assert ctx["cpu_cores"] >= 1 and "devices" in ctx
+
+
+def test_unavailable_device_and_framework_rows(tmp_path, monkeypatch):
+    cs = profiles.profile_cases("quick", ["gpu", "lpu"], framework=["jax"], n_events=[100],
+                                impl=["serial"], dtype=["float64"], dataset=["poisson"])
+    with runner.Session(tmp_path, isolate=False) as s:
+        for c in cs:
+            row = s.run(c)
+            assert row["status"] == "unavailable" and row["error"]
+        monkeypatch.setitem(registry.UNAVAILABLE, "torch", "torch is not installed (test)")
+        c = profiles.profile_cases("quick", ["cpu"], framework=["torch"], n_events=[100],
+                                   impl=["serial"], dtype=["float64"], dataset=["poisson"])[0]
+        row = s.run(c)
+        assert row["status"] == "unavailable" and "not installed" in row["error"]
+
+
+def test_unsupported_mode_is_a_row(tmp_path):
+    c = profiles.profile_cases("quick", ["cpu"], framework=["jax"], n_events=[100],
+                               impl=["serial"], dtype=["float64"], dataset=["poisson"])[0]
+    c = cases.Case(**{**c.__dict__, "mode": "grad"})
+    with runner.Session(tmp_path, isolate=False) as s:
+        row = s.run(c)
+    assert row["status"] == "unsupported" and "modes" in row["error"]
+
+
+def test_in_process_event_lif_row_is_correct(tmp_path):
+    c = profiles.profile_cases("quick", ["cpu"], framework=["torch"], n_events=[100],
+                               impl=["serial"], dtype=["float32"], dataset=["synthetic-shd"])[0]
+    with runner.Session(tmp_path, isolate=False, timing={"min_rounds": 3, "max_rounds": 3}) as s:
+        row = s.run(c)
+    assert row["status"] == "ok", row["error"]
+    assert row["correct"] is True and row["max_err"] is not None
+    assert row["throughput_unit"] == "neuron-events/s" and row["kernel_version"]
+
+
+def test_worker_classifies_errors():
+    assert worker._classify(registry.Unsupported("x")) == "unsupported"
+    assert worker._classify(MemoryError()) == "oom"
+    assert worker._classify(RuntimeError("RESOURCE_EXHAUSTED: out of memory")) == "oom"
+    assert worker._classify(RuntimeError("boom")) == "failed"

@@ -1,0 +1,56 @@
+"""`pytest --benchmark` end to end, in a subprocess, on a small slice of the quick profile."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from spikebench import results
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("bench")
+    env = {**os.environ, "SPIKEBENCH_MACHINE_ID": "e2e"}
+    cmd = [sys.executable, "-m", "pytest", "--benchmark", "-p", "no:cacheprovider", "-q",
+           "--bench-out", str(tmp / "results"), "--bench-report", str(tmp / "report"),
+           "--bench-filter", "n_events=100", "--bench-filter", "dtype=float64",
+           "--bench-filter", "dataset=poisson"]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    return proc, tmp
+
+
+def test_benchmark_run_passes_and_reports(bench_run):
+    proc, tmp = bench_run
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "results CSV:" in proc.stdout and "report:" in proc.stdout
+    assert (tmp / "report" / "event_lif.png").stat().st_size > 10_000
+    assert (tmp / "report" / "index.html").exists()
+
+
+def test_benchmark_csv_schema_and_correctness(bench_run):
+    _, tmp = bench_run
+    csvs = list((tmp / "results" / "e2e").glob("*.csv"))
+    assert len(csvs) == 1 and csvs[0].with_suffix(".json").exists()
+    raw = pd.read_csv(csvs[0])
+    assert list(raw.columns) == results.COLUMNS
+    ok = raw[raw["status"] == "ok"]
+    assert len(ok) == 4  # serial + bare_scan, jax + torch
+    assert ok["correct"].all() and ok["max_err"].notna().all()
+    assert (ok["compile_s"] >= 0).all() and (ok["rounds"] >= 3).all()
+    assert set(ok["impl"]) == {"serial", "bare_scan"}
+
+
+def test_plain_pytest_skips_benchmarks_and_keeps_pytest_benchmark_flags():
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--benchmark-disable",
+           "benchmarks", "-rs"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert "1 skipped" in proc.stdout and "pytest --benchmark" in proc.stdout

@@ -1,0 +1,42 @@
+"""The console script."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from spikebench.cli import app
+
+runner = CliRunner()
+
+
+def test_devices_lists_cpu_and_reasons():
+    res = runner.invoke(app, ["devices"])
+    assert res.exit_code == 0, res.output
+    assert "cpu" in res.output and "lpu" in res.output and "GroqWare" in res.output
+
+
+def test_run_dry_run_lists_cases():
+    res = runner.invoke(app, ["run", "--dry-run", "--profile", "quick", "--framework", "jax",
+                              "--n-events", "100"])
+    assert res.exit_code == 0, res.output
+    assert "event_lif/serial/jax" in res.output and "8 cases" in res.output
+
+
+def test_run_rejects_filters_that_match_nothing_and_unknown_devices():
+    res = runner.invoke(app, ["run", "--framework", "tensorflow", "--dry-run"])
+    assert res.exit_code == 2 and "no case" in res.output
+    res = runner.invoke(app, ["run", "--device", "quantum", "--dry-run"])
+    assert res.exit_code == 2 and "quantum" in res.output
+    res = runner.invoke(app, ["run", "--profile", "huge", "--dry-run"])
+    assert res.exit_code == 2 and "unknown profile" in res.output
+
+
+def test_report_from_empty_folder(tmp_path):
+    res = runner.invoke(app, ["report", str(tmp_path), "--out", str(tmp_path / "rep")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "rep" / "summary.md").exists()
+
+
+def test_report_rejects_missing_path(tmp_path):
+    res = runner.invoke(app, ["report", str(tmp_path / "nope")])
+    assert res.exit_code == 2 and "no such results" in res.output
