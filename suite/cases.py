@@ -67,8 +67,8 @@ def expand(spec: dict, family: str, devices: list[str]) -> list[Case]:
         for sv in itertools.product(*(sizes[n] for n in size_names)):
             for kv in itertools.product(*(knobs[n] for n in knob_names)):
                 case = Case(family, impl, fw, dev, dt, mode, ds,
-                            tuple(zip(size_names, (int(v) for v in sv))),
-                            tuple(zip(knob_names, kv)), int(spec.get("seed", 0)),
+                            tuple(zip(size_names, (int(v) for v in sv), strict=True)),
+                            tuple(zip(knob_names, kv, strict=True)), int(spec.get("seed", 0)),
                             float(spec.get("timeout_s", 600.0)))
                 if not _limited(case, spec.get("limits", [])):
                     out.append(case)

@@ -125,7 +125,7 @@ def migrate(df):
     return df
 
 
-def read(paths) -> "pandas.DataFrame":  # noqa: F821
+def read(paths) -> pandas.DataFrame:  # noqa: F821
     """Read result CSVs (files or folders, searched recursively) into one migrated frame."""
     import pandas as pd
 

@@ -167,8 +167,7 @@ class Session:
 def run_sweep(cases, *, out_root=None, profile="quick", isolate=True, progress=True,
               timing=None, threads=None) -> Session:
     """Measure `cases` in order into a new results file; Ctrl-C keeps the rows so far."""
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     session = Session(out_root, profile=profile, isolate=isolate, timing=timing,
                       threads=threads)

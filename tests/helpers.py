@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 import spikebench  # noqa: F401  (enables JAX x64 before jax is imported)
 from spikebench.kernels.event_lif import LIFParams, simulate
 from spikebench.kernels.event_lif import _reference as reference

@@ -27,6 +27,6 @@ def test_wheel_contains_all_packages_and_imports(tmp_path):
             "spikebench.families, spikebench.cli; import numpy as np; "
             "st, c = e.simulate(np.array([0.0]), np.array([0]), np.array([[10.0]]), "
             "e.LIFParams(0.02, 0.005, 1.0)); assert c[0] == 1; "
-            "assert spikebench.__file__.startswith(%r)" % str(site))
+            f"assert spikebench.__file__.startswith({str(site)!r})")
     subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True,
                    env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}, timeout=120)

@@ -89,7 +89,7 @@ def lane(k: Derived, arrivals, weights, t_end: float) -> list[float]:
             v, i = _v(k, v_s, i_s, t1 - s), i_s * math.exp(-(t1 - s) / k.tau_syn)
         t = t1
 
-    for ta, w in zip(arrivals, weights):
+    for ta, w in zip(arrivals, weights, strict=True):
         if ta > t_end:
             break
         run_to(ta)

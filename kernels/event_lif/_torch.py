@@ -200,7 +200,7 @@ def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.
     pa, pb, pc = propagator(k, gap)
     # unbind once: indexing a tensor per step costs a dispatch each time
     steps = zip(prev.unbind(1), arr.unbind(1), pa.unbind(1), pb.unbind(1), pc.unbind(1),
-                gap.unbind(1), (ch if w is None else w).unbind(1))
+                gap.unbind(1), (ch if w is None else w).unbind(1), strict=True)
     for t_prev, t_k, a, bb, c, g, inp in steps:
         v2, i2 = st.v.view(full), st.i.view(full)
         cand = candidates(k, v2, i2, st.rend.view(full), t_prev, g).view(-1)
@@ -232,7 +232,7 @@ def bare_scan(times, channels, weights, params: LIFParams, delays=None):
     i = torch.zeros_like(v)
     pa, pb, pc = propagator(k, _steps(arr)[1])
     for a, bb, c, inp in zip(pa.unbind(1), pb.unbind(1), pc.unbind(1),
-                             (ch if w is None else w).unbind(1)):
+                             (ch if w is None else w).unbind(1), strict=True):
         v = a * v + bb * i
         i = c * i + (wt[inp] if w is None else inp)
     return v, i

@@ -151,7 +151,7 @@ def check(case, inputs, out, ref):
                     "n_checked": len(lanes), "note": "spike buffer overflow"}
         tol = TOL[case.dtype]
         unmatched, worst, n_ref = 0, 0.0, 0
-        for (b, n), r in zip(lanes, ref["spikes"]):
+        for (b, n), r in zip(lanes, ref["spikes"], strict=True):
             o = spike_times[b, n, : counts[b, n]].astype(np.float64)
             u, w = _match(r, o, tol)
             unmatched += u
@@ -163,7 +163,7 @@ def check(case, inputs, out, ref):
                 "n_checked": len(lanes)}
     v, i = out
     worst = 0.0
-    for (b, n), (vr, ir, sv, si) in zip(lanes, ref["vi"]):
+    for (b, n), (vr, ir, sv, si) in zip(lanes, ref["vi"], strict=True):
         worst = max(worst, abs(float(v[b, n]) - vr) / max(sv, 1e-300),
                     abs(float(i[b, n]) - ir) / max(si, 1e-300))
     tol = {"float64": 1e-9, "float32": 1e-4}[case.dtype]

@@ -4,9 +4,9 @@ It integrates tau_mem dV/dt = -V + I, tau_syn dI/dt = -I numerically (DOP853, rt
 restarting at every input (I += w) and at every spike (V = v_reset, then V held for t_ref), and
 locates V = theta crossings with the solver's event finder. The step is capped at a twentieth of
 the shorter time constant: event detection only sees sign changes between steps, so a longer
-step could jump over a bump of V that rises above theta and falls back inside one step. None of the kernels' closed forms
-are used. A crossing is 'grazing' when the peak of V in its interval is within GRAZE of theta;
-those are reported, not counted as failures.
+step could jump over a bump of V that rises above theta and falls back inside one step. None
+of the kernels' closed forms are used. A crossing is 'grazing' when the peak of V in its
+interval is within GRAZE of theta; those are reported, not counted as failures.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def oracle_lane(arrivals, weights, p, t_end):
             else:
                 v, i, t = float(sol.y[0, -1]), float(sol.y[1, -1]), t1
 
-    for ta, w in zip(arrivals, weights):
+    for ta, w in zip(arrivals, weights, strict=True):
         run_to(ta)
         i += w
     run_to(t_end)

@@ -10,8 +10,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import (AGREE_RTOL, FRAMEWORKS, TIME_RTOL, LIFParams, compare_to_reference,
-                           random_layer, reference, run, simulate)
+from tests.helpers import (
+    AGREE_RTOL,
+    FRAMEWORKS,
+    TIME_RTOL,
+    LIFParams,
+    compare_to_reference,
+    random_layer,
+    reference,
+    run,
+    simulate,
+)
 
 P = LIFParams(tau_mem=0.02, tau_syn=0.005, theta=1.0)
 

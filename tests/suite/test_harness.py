@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-
 from spikebench import cases, profiles, registry, results, runner, timing, worker
 
 
