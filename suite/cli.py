@@ -65,6 +65,7 @@ def run(
     report: Annotated[bool, typer.Option(help="render the report afterwards")] = True,
     report_dir: Annotated[Path, typer.Option()] = Path("reports"),
     dry_run: Annotated[bool, typer.Option(help="list the cases and stop")] = False,
+    limits: Annotated[bool, typer.Option(help="apply the profile's size caps")] = True,
 ):
     """Run a benchmark sweep and write results/<machine_id>/<utc>-<commit>.csv (+ .json)."""
     from . import devices as dev
@@ -77,7 +78,7 @@ def run(
             raise typer.BadParameter(f"unknown device kind {k!r}; known: {dev.KINDS}")
     try:
         cases = profiles.profile_cases(
-            profile, kinds, family=family, impl=impl, framework=framework, dtype=dtype,
+            profile, kinds, limits, family=family, impl=impl, framework=framework, dtype=dtype,
             dataset=dataset, **({"n_events": n_events} if n_events else {}))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None

@@ -56,8 +56,12 @@ PROFILES: dict[str, dict[str, dict]] = {
 FILTER_KEYS = ("family", "impl", "framework", "dtype", "dataset", "mode")
 
 
-def profile_cases(profile: str, devices: list[str], **filters) -> list[Case]:
+def profile_cases(profile: str, devices: list[str], limits: bool = True,
+                  **filters) -> list[Case]:
     """Cases of a profile, expanded over devices and narrowed by filters.
+
+    limits=False ignores the profile's size caps (e.g. to run PyTorch's serial loop at 1e5
+    events per sample in the quick profile's configuration).
 
     Each filter is a list of allowed values for one of FILTER_KEYS (None = all), or a size
     name (e.g. n_events) with a list of allowed sizes. Unknown names raise ValueError.
@@ -72,7 +76,7 @@ def profile_cases(profile: str, devices: list[str], **filters) -> list[Case]:
                          f"{sorted(set(FILTER_KEYS) | size_names)}")
     cases = []
     for fam, spec in families.items():
-        cases += expand(spec, fam, devices)
+        cases += expand(spec, fam, devices, limits)
     for key, allowed in filters.items():
         if allowed is None or len(allowed) == 0:
             continue

@@ -39,3 +39,12 @@ def test_report_from_empty_folder(tmp_path):
 def test_report_rejects_missing_path(tmp_path):
     res = runner.invoke(app, ["report", str(tmp_path / "nope")])
     assert res.exit_code == 2 and "no such results" in res.output
+
+
+def test_no_limits_lifts_the_profile_caps():
+    args = ["run", "--dry-run", "--profile", "quick", "--framework", "torch", "--impl", "serial",
+            "--n-events", "1e5", "--dtype", "float64", "--dataset", "poisson"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2 and "no case" in res.output
+    res = runner.invoke(app, args + ["--no-limits"])
+    assert res.exit_code == 0 and "1 cases" in res.output
