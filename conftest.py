@@ -37,6 +37,15 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "bench_case: a benchmark sweep case")
 
 
+def pytest_ignore_collect(collection_path, config):
+    # The sweep needs only the runtime dependencies: do not even import the correctness tests
+    # (they use the dev extras: hypothesis, scipy).
+    tests = ROOT / "tests"
+    if config.getoption("--benchmark") and tests in (collection_path, *collection_path.parents):
+        return True
+    return None
+
+
 def pytest_collection_modifyitems(config, items):
     bench = config.getoption("--benchmark")
     keep, drop = [], []

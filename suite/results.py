@@ -97,12 +97,17 @@ class ResultWriter:
         return False
 
 
-def write_context(path: Path, context: dict) -> None:
-    """The JSON beside a CSV: full machine and run context (written once, never overwritten)."""
+def write_context(path: Path, context: dict, replace: bool = False) -> None:
+    """The JSON beside a CSV: full machine and run context. A new file never replaces another;
+    the run that owns it may update it (`replace=True`), atomically."""
     path = Path(path)
-    with open(path, "x") as f:
+    if path.exists() and not replace:
+        raise FileExistsError(f"{path} exists; results are never overwritten")
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
         json.dump(context, f, indent=2, sort_keys=True, default=str)
         f.write("\n")
+    os.replace(tmp, path)
 
 
 # One function per schema bump: MIGRATIONS[v] turns a version-v frame into version v+1.

@@ -45,10 +45,10 @@ class Session:
         stamp = self.started.strftime("%Y%m%dT%H%M%SZ")
         self.csv_path = root / self.host["machine_id"] / f"{stamp}-{self.suite['git_commit']}.csv"
         self.json_path = self.csv_path.with_suffix(".json")
-        self.writer = results.ResultWriter(self.csv_path)
         self._tmp = tempfile.TemporaryDirectory(prefix="spikebench-")
         self._data: dict = {}
         self._family_ctx: dict = {}
+        self.writer = results.ResultWriter(self.csv_path)
         self.rows: list[dict] = []
         self._write_context()
 
@@ -63,7 +63,9 @@ class Session:
             out.update(fw.runtime())
         return out
 
-    def _write_context(self, cases_planned: int | None = None):
+    def _write_context(self):
+        """The JSON beside the CSV; rewritten (atomically) as input sets are prepared, so that
+        it always holds the datasets' statistics of the rows written so far."""
         ctx = {
             "schema_version": results.SCHEMA_VERSION, "run_id": self.run_id,
             "started_utc": self.started.isoformat(), "suite_version": __version__,
@@ -74,8 +76,9 @@ class Session:
             "isolation": "worker process per case" if self.isolate else "in-process",
             "timing": {**worker.TIMING, **(self.timing or {})},
             "threads": self.threads,
+            "inputs": self._family_ctx,
         }
-        results.write_context(self.json_path, ctx)
+        results.write_context(self.json_path, ctx, replace=True)
 
     def _base_row(self, case) -> dict:
         fam = families.get(case.family)
@@ -109,6 +112,7 @@ class Session:
                 pickle.dump((inputs, ref), f, protocol=pickle.HIGHEST_PROTOCOL)
             self._data[key] = (path, ref_impl, inputs, ref)
             self._family_ctx[repr(case.input_key)] = fam.context(case, inputs)
+            self._write_context()
         return self._data[key]
 
     def availability(self, case) -> tuple[str, str] | None:
@@ -151,9 +155,6 @@ class Session:
 
     def close(self):
         self.writer.close()
-        ctx_path = self.json_path.with_name(self.json_path.stem + ".inputs.json")
-        if self._family_ctx and not ctx_path.exists():
-            results.write_context(ctx_path, self._family_ctx)
         self._tmp.cleanup()
 
     def __enter__(self):

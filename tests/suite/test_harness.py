@@ -147,7 +147,23 @@ def test_csv_has_every_schema_column_and_json_context(selftest_run):
     assert ok["mem_method"] in ("cpu_vmhwm_delta", "cpu_maxrss_delta")
     ctx = json.loads(selftest_run.json_path.read_text())
     assert ctx["run_id"] == ok["run_id"] and ctx["git_commit"] == str(ok["git_commit"])
-    assert ctx["cpu_cores"] >= 1 and "devices" in ctx
+    assert ctx["cpu_cores"] >= 1 and "devices" in ctx and "inputs" in ctx
+
+
+def test_json_context_holds_dataset_statistics(tmp_path):
+    import json
+
+    c = [cases.Case(**{**x.__dict__, "framework": "numpy"}) for x in
+         profiles.profile_cases("quick", ["cpu"], framework=["jax"], n_events=[100],
+                                impl=["bare_scan"], dtype=["float64"], dataset=["poisson"])]
+    with runner.Session(tmp_path, isolate=False,
+                        timing={"min_rounds": 3, "max_rounds": 3}) as s:
+        row = s.run(c[0])
+    assert row["status"] == "ok" and row["correct"] is True
+    ctx = json.loads(s.json_path.read_text())
+    (inputs,) = ctx["inputs"].values()
+    assert inputs["dataset_stats"]["events_mean"] == 100
+    assert inputs["layer"]["tau_mem"] == 0.02
 
 
 def test_unavailable_device_and_framework_rows(tmp_path, monkeypatch):
