@@ -180,6 +180,16 @@ def _steps(arr):
     return prev, arr - prev
 
 
+def _per_step(*tensors, block: int = 4096):
+    """Yield the step-k slices (along dim 1) of several tensors. Indexing a tensor per step
+    costs a dispatch each time, so steps are unbound a block at a time (bounded memory: one
+    view object per step of the current block only)."""
+    n = tensors[0].shape[1]
+    for start in range(0, n, block):
+        parts = [t[:, start:start + block].unbind(1) for t in tensors]
+        yield from zip(*parts, strict=True)
+
+
 @register("event_lif", "serial", "torch", devices=("cpu", "gpu"))
 @torch.no_grad()
 def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.inf,
@@ -198,9 +208,7 @@ def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.
     st = _State(b * n, dtype, dev, k, max_spikes)
     prev, gap = _steps(arr)
     pa, pb, pc = propagator(k, gap)
-    # unbind once: indexing a tensor per step costs a dispatch each time
-    steps = zip(prev.unbind(1), arr.unbind(1), pa.unbind(1), pb.unbind(1), pc.unbind(1),
-                gap.unbind(1), (ch if w is None else w).unbind(1), strict=True)
+    steps = _per_step(prev, arr, pa, pb, pc, gap, ch if w is None else w)
     for t_prev, t_k, a, bb, c, g, inp in steps:
         v2, i2 = st.v.view(full), st.i.view(full)
         cand = candidates(k, v2, i2, st.rend.view(full), t_prev, g).view(-1)
@@ -231,8 +239,7 @@ def bare_scan(times, channels, weights, params: LIFParams, delays=None):
     v = weights.new_zeros((b, weights.shape[0]))
     i = torch.zeros_like(v)
     pa, pb, pc = propagator(k, _steps(arr)[1])
-    for a, bb, c, inp in zip(pa.unbind(1), pb.unbind(1), pc.unbind(1),
-                             (ch if w is None else w).unbind(1), strict=True):
+    for a, bb, c, inp in _per_step(pa, pb, pc, ch if w is None else w):
         v = a * v + bb * i
         i = c * i + (wt[inp] if w is None else inp)
     return v, i
