@@ -57,9 +57,14 @@ def plot_event_lif(df, out_dir: Path) -> list[Path]:
             ax.set_yscale("log")
             ax.set_xlabel("input events per sample")
             ax.grid(True, which="both", alpha=0.3)
-    axes[0, -1].legend(fontsize=7, loc="upper left")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    seen = dict(zip(labels, handles, strict=True))
+    for ax in axes.ravel()[1:]:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(lab, h)
+    fig.legend(seen.values(), seen.keys(), loc="lower center", ncol=4, fontsize=8)
     fig.suptitle("Exact event-driven LIF: serial simulator vs the bare linear scan (ceiling)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.03 + 0.025 * ((len(seen) + 3) // 4), 1, 1))
     paths = [out_dir / "event_lif.png", out_dir / "event_lif.svg"]
     for p in paths:
         fig.savefig(p, dpi=110)
