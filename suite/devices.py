@@ -78,7 +78,3 @@ def get(kind: str) -> DeviceInfo:
         if d.kind == kind:
             return d
     raise ValueError(f"unknown device kind {kind!r}; known: {KINDS}")
-
-
-def available_kinds(framework_aware: bool = False) -> list[str]:
-    return [d.kind for d in discover() if d.available]

@@ -3,7 +3,6 @@ with different methods are never compared."""
 
 from __future__ import annotations
 
-import os
 import resource
 
 
@@ -99,12 +98,3 @@ def for_device(framework: str, device_kind: str, handle=None):
     if framework == "jax":
         return JaxDevicePeak(handle)
     return CpuPeak()
-
-
-def set_cpu_threads(n: int) -> None:
-    """Fix intra-op threads the same for both frameworks (before either starts its pools)."""
-    os.environ.setdefault("OMP_NUM_THREADS", str(n))
-    os.environ.setdefault("XLA_FLAGS", "")
-    if n == 1 and "intra_op_parallelism_threads" not in os.environ["XLA_FLAGS"]:
-        os.environ["XLA_FLAGS"] += " --xla_cpu_multi_thread_eigen=false " \
-                                   "intra_op_parallelism_threads=1"

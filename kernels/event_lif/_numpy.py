@@ -227,8 +227,11 @@ def _steps(arr):
 
 @register("event_lif", "serial", "numpy", devices=("cpu",))
 def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.inf,
-           max_spikes: int = 64) -> Spikes:
-    """Serial exact simulation of one LIF layer; inputs batched (B, E), dtype of `weights`."""
+           max_spikes: int = 64, chunk: int = 32) -> Spikes:
+    """Serial exact simulation of one LIF layer; inputs batched (B, E), dtype of `weights`.
+
+    `chunk` is accepted for parity with the JAX twin and unused: candidate lanes are compacted
+    dynamically (flatnonzero)."""
     k = derive(params)
     dtype = weights.dtype
     arr, ch, wt, w = lane_queues(times.astype(dtype), channels, weights,
