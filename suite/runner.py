@@ -8,6 +8,7 @@ implementation (same inputs for all); each case is then measured in its own work
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import pickle
 import tempfile
@@ -21,8 +22,13 @@ DEFAULT_RESULTS = machine.REPO_ROOT / "results"
 
 def kernel_version(impl) -> str:
     """Hash of the implementation's module and the family's shared maths."""
+    return _hash_sources(impl.source)
+
+
+@functools.cache
+def _hash_sources(source: str) -> str:
     h = hashlib.sha256()
-    paths = [Path(impl.source)] if impl.source else []
+    paths = [Path(source)] if source else []
     if paths and (paths[0].parent / "_common.py").exists():
         paths.append(paths[0].parent / "_common.py")
     for p in paths:
@@ -46,6 +52,7 @@ class Session:
         self.csv_path = root / self.host["machine_id"] / f"{stamp}-{self.suite['git_commit']}.csv"
         self.json_path = self.csv_path.with_suffix(".json")
         self._tmp = tempfile.TemporaryDirectory(prefix="spikebench-")
+        self._fw_cache: dict = {}
         self._data: dict = {}
         self._family_ctx: dict = {}
         self.writer = results.ResultWriter(self.csv_path)
@@ -54,14 +61,18 @@ class Session:
 
     # -- context ---------------------------------------------------------------------------
     def _fw_facts(self, name: str) -> dict:
-        registry.load((name,))
-        if name in registry.UNAVAILABLE:
-            return {"framework_version": None}
-        fw = frameworks.adapter(name)
-        out = {"framework_version": fw.version()}
-        if hasattr(fw, "runtime"):
-            out.update(fw.runtime())
-        return out
+        """Version and runtime facts of a framework, probed once per session."""
+        if name not in self._fw_cache:
+            registry.load((name,))
+            if name in registry.UNAVAILABLE:
+                self._fw_cache[name] = {"framework_version": None}
+            else:
+                fw = frameworks.adapter(name)
+                facts = {"framework_version": fw.version()}
+                if hasattr(fw, "runtime"):
+                    facts.update(fw.runtime())
+                self._fw_cache[name] = facts
+        return self._fw_cache[name]
 
     def _write_context(self):
         """The JSON beside the CSV; rewritten (atomically) as input sets are prepared, so that

@@ -2,14 +2,15 @@
 
 Same maths, names and arguments as the NumPy reference (``_numpy.py``; its docstring holds the
 closed forms and the loop this kernel must equal). Vectorised over samples and neurons: the
-scan carries the (B, N) state; a step takes the linear update with the precomputed propagator
-unless some lane has I > theta or is refractory (``lax.cond``), in which case a
-``lax.while_loop`` emits every spike of the interval and Newton (a nested while_loop) solves
-each crossing.
+scan carries the state of every lane; each step applies the precomputed linear propagator,
+and the lanes that ``candidates`` flags run the exact path (``advance``: a ``lax.while_loop``
+that emits every spike of the interval, Newton in a nested while_loop).
 
-Divergence from NumPy/PyTorch: the spike buffer has a static size ``max_spikes`` (jit needs
-static shapes). ``counts`` stay exact when it overflows; ``spikebench.kernels.event_lif.simulate``
-re-runs with a larger buffer, so no spike is lost silently.
+Divergences from NumPy/PyTorch: candidate lanes are compacted ``chunk`` at a time with
+``jnp.nonzero(size=chunk)`` inside a while_loop (``advance_all``), since jit needs static
+shapes; for the same reason the spike buffer has a static size ``max_spikes``. ``counts``
+stay exact when it overflows; ``spikebench.kernels.event_lif.simulate`` re-runs with a larger
+buffer, so no spike is lost silently.
 """
 
 from __future__ import annotations

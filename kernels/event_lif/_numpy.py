@@ -29,8 +29,10 @@ The serial algorithm (section 7), per lane (sample b, neuron n), one input per s
         V, I = state at t_k;  I += w_k;  t = t_k
     the same while-loop for the tail [t, t_end]
 
-The loop here runs over events and is vectorised over lanes; a step takes the cheap linear
-update (precomputed propagator) unless some lane has I > theta or is refractory.
+The loop here runs over events and is vectorised over lanes. Every lane takes the linear update
+with the precomputed propagator; only lanes that a rigorous bound says may fire in the gap
+(V(d) <= V0 + max(0, I0 - V0) d / tau_mem, see ``candidates``) or that are refractory run the
+exact path (peak check, Newton, reset), compacted to those lanes.
 """
 
 from __future__ import annotations

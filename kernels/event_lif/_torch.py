@@ -2,12 +2,13 @@
 
 Same maths, names and arguments as the NumPy reference (``_numpy.py``; its docstring holds the
 closed forms and the loop this kernel must equal). The loop over input events runs in Python,
-vectorised over samples and neurons; each step takes the linear update with the precomputed
-propagator unless some lane has I > theta or is refractory.
+vectorised over samples and neurons; each step applies the precomputed linear propagator and
+runs the exact path (``advance``) on the lanes that ``candidates`` flags.
 
-Divergences from the JAX twin: ``lax.cond``/``lax.while_loop`` become Python ``if``/``while``
-on ``.any()`` (one host sync per step, cheap on CPU); the spike buffer grows on demand instead
-of being a static size, so ``max_spikes`` is only the initial size.
+Divergences from the JAX twin: candidate lanes are compacted dynamically (``nonzero``, one
+host sync per step, cheap on CPU) instead of ``chunk`` at a time, and ``lax.while_loop``
+becomes a Python ``while`` on ``.any()``; the spike buffer grows on demand instead of being a
+static size, so ``max_spikes`` is only the initial size.
 """
 
 from __future__ import annotations
