@@ -3,8 +3,12 @@
 Public API::
 
     simulate(times, channels, weights, params, *, method="serial", framework="numpy",
-             dtype="float64", delays=None, t_end=inf, max_spikes=None)
+             dtype="float64", delays=None, t_end=inf, max_spikes=None, chunk=128)
         -> (spike_times, counts)
+
+``method="serial"`` consumes one input event per step (NumPy, JAX, PyTorch); ``"parallel"``
+is the chunked associative-scan simulator (JAX, PyTorch; ``chunk`` entries per step). Both are
+exact and give the same spikes.
 
 One sample is ``times`` (E,) and ``channels`` (E,) (sorted by time, then channel id; shorter
 samples of a batch padded at the end with channel -1), ``weights`` (N_out, N_in); a batch adds
@@ -12,13 +16,15 @@ a leading axis. ``spike_times`` is (..., N_out, S) padded with +inf, with S the 
 ``counts`` is (..., N_out). Arrays come back in the framework's own type.
 
 The framework modules (``_numpy``, ``_jax``, ``_torch``) expose the same kernel functions
-``serial`` and ``bare_scan`` on batched arrays, for the harness and for users who want to stay
-inside jit / on a device.
+``serial`` and ``bare_scan`` on batched arrays, and ``_parallel_jax`` / ``_parallel_torch`` the
+function ``parallel`` (with a static step budget and gradients), for the harness and for users
+who want to stay inside jit / on a device or differentiate.
 """
 
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 
@@ -26,9 +32,9 @@ from ._common import DTYPES, LIFParams, validate_inputs, validate_params
 
 __all__ = ["LIFParams", "simulate", "METHODS", "FRAMEWORKS"]
 
-METHODS = ("serial",)
+METHODS = ("serial", "parallel")
 FRAMEWORKS = ("numpy", "jax", "torch")
-KNOBS = ("t_end", "max_spikes")
+KNOBS = ("t_end", "max_spikes", "chunk")
 
 
 def _check_choice(name, value, allowed):
@@ -41,9 +47,11 @@ def simulate(times, channels, weights, params: LIFParams, *, method="serial",
     """Simulate one layer of current-based LIF neurons exactly, event by event.
 
     Knobs: ``t_end`` (end of the simulation window, default inf: every spike the input causes;
-    events arriving after t_end are ignored) and ``max_spikes`` (initial size of the spike
-    buffer; JAX, whose buffer is static, re-runs with the exact size when it overflows, so no
-    spike is ever dropped).
+    events arriving after t_end are ignored), ``max_spikes`` (initial size of the spike
+    buffer; a static buffer that overflows is re-run with the exact size, so no spike is ever
+    dropped) and, for ``method="parallel"``, ``chunk`` (queue entries per step, >= 1). The
+    parallel method runs until every queue is consumed; its static-budget form (what
+    jit-compiled training needs) is ``_parallel_jax.parallel(..., n_steps=)``.
     """
     _check_choice("method", method, METHODS)
     _check_choice("framework", framework, FRAMEWORKS)
@@ -56,6 +64,14 @@ def simulate(times, channels, weights, params: LIFParams, *, method="serial",
     max_spikes = knobs.get("max_spikes") or 16
     if int(max_spikes) < 1:
         raise ValueError(f"max_spikes must be >= 1, got {max_spikes}")
+    chunk = knobs.get("chunk", 128)
+    if method == "parallel" and framework == "numpy":
+        raise ValueError("method='parallel' needs framework 'jax' or 'torch' (NumPy holds the "
+                         "serial reference only)")
+    if method != "parallel" and "chunk" in knobs:
+        raise ValueError("the chunk knob belongs to method='parallel'")
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"chunk must be an integer >= 1, got {chunk!r}")
     np_dtype = np.dtype(dtype)
     args = [inp.times.astype(np_dtype), inp.channels, inp.weights.astype(np_dtype),
             None if inp.delays is None else inp.delays.astype(np_dtype)]
@@ -68,6 +84,7 @@ def simulate(times, channels, weights, params: LIFParams, *, method="serial",
         import jax.numpy as jnp
 
         from . import _jax as mod
+        from . import _parallel_jax as par
 
         if np_dtype == np.float64 and jnp.zeros(1, np.float64).dtype != np.float64:
             raise ValueError("float64 needs JAX x64; import spikebench before jax or set "
@@ -76,16 +93,20 @@ def simulate(times, channels, weights, params: LIFParams, *, method="serial",
     else:
         import torch
 
+        from . import _parallel_torch as par
         from . import _torch as mod
 
         conv, tonp = torch.as_tensor, lambda a: a.cpu().numpy()
     args = [None if a is None else conv(a) for a in args]
-    out = mod.serial(*args[:3], params, delays=args[3], t_end=inp.t_end,
-                     max_spikes=int(max_spikes))
+    if method == "parallel":
+        fn = partial(par.parallel, chunk=chunk)
+    else:
+        fn = mod.serial
+    out = fn(*args[:3], params, delays=args[3], t_end=inp.t_end, max_spikes=int(max_spikes))
     counts = tonp(out.counts)
-    if framework == "jax" and counts.size and counts.max() > out.spike_times.shape[-1]:
-        out = mod.serial(*args[:3], params, delays=args[3], t_end=inp.t_end,
-                         max_spikes=int(counts.max()))
+    if counts.size and counts.max() > out.spike_times.shape[-1]:  # a static buffer overflowed
+        out = fn(*args[:3], params, delays=args[3], t_end=inp.t_end,
+                 max_spikes=int(counts.max()))
     if bool(tonp(out.stalled).any()):
         raise ValueError("spike times stopped advancing in this dtype: the input current is "
                          "too large for the time resolution (use float64 or smaller weights)")
