@@ -1,0 +1,116 @@
+"""Feed-forward network of exact LIF layers with a leaky-integrator readout, in JAX.
+
+Layer l maps the sorted input event list of each sample to spike times (B, N_l, S_l)
+(``_parallel_jax.parallel``); ``merge_spikes`` turns them into the next layer's input: all
+spikes of a sample sorted by (time, neuron id) — a stable sort of the neuron-major flattening —
+with +inf entries turned into trailing padding (channel -1).
+
+Readout (spec section 8): C non-spiking leaky integrators with the layers' tau_mem, tau_syn
+driven by the last layer's spikes through W_out (C, N). The logit is
+
+    logit_c = integral_0^inf e^{-t/tau_li} V_c(t) dt
+            = G * sum_k W_out[c, j_k] e^{-t_k/tau_li},
+    G = 1 / (tau_mem (1/tau_li + 1/tau_mem) (1/tau_li + 1/tau_syn))
+
+(the Laplace transform of V's unit-current response at s = 1/tau_li), exact and differentiable
+in the spike times: earlier spikes weigh more, so the loss gradient reaches every spike time.
+
+``network`` runs the layers with static budgets (``budgets``: one (max_spikes, n_steps) per
+layer, e.g. from ``plan_budgets``) so that the whole step jits and reverse-differentiates;
+``overflow`` in its output is the total of unprocessed queue entries and dropped spikes
+(must be 0 for a valid result).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from ._common import LIFParams
+from ._jax import serial
+from ._parallel_jax import parallel
+
+
+class NetOut(NamedTuple):
+    logits: jax.Array  # (B, C)
+    counts: tuple  # per layer (B, N_l)
+    overflow: jax.Array  # scalar: unprocessed entries + dropped spikes, all layers
+
+
+def merge_spikes(spike_times):
+    """(B, N, S) spike times (+inf padded) -> sorted (times, channels) (B, N*S), padding -1."""
+    b, n, s = spike_times.shape
+    flat = spike_times.reshape(b, n * s)
+    order = jnp.argsort(lax.stop_gradient(flat), axis=1, stable=True)
+    t = jnp.take_along_axis(flat, order, axis=1)
+    fin = jnp.isfinite(t)
+    return jnp.where(fin, t, 0.0), jnp.where(fin, order // s, -1)
+
+
+def readout(times, channels, w_out, params: LIFParams, tau_li: float):
+    """Logits (B, C) of the leaky-integrator readout (module docstring)."""
+    tm, ts = params.tau_mem, params.tau_syn
+    gain = 1.0 / (tm * (1 / tau_li + 1 / tm) * (1 / tau_li + 1 / ts))
+    pad = channels < 0
+    wt = jnp.concatenate([w_out.T, jnp.zeros((1, w_out.shape[0]), w_out.dtype)])
+    w = wt[jnp.where(pad, w_out.shape[1], channels)]  # (B, E, C)
+    decay = jnp.where(pad, 0.0, jnp.exp(-jnp.where(pad, 0.0, times) / tau_li))
+    return gain * jnp.einsum("be,bec->bc", decay, w)
+
+
+@partial(jax.jit, static_argnames=("params", "chunk", "budgets", "tau_li", "remat", "method"))
+def network(times, channels, weights: tuple, w_out, params: LIFParams, delays=None, *,
+            chunk: int = 128, budgets: tuple = (), tau_li: float = 0.05,
+            remat: bool = True, method: str = "parallel") -> NetOut:
+    """Logits of the stacked layers; weights[l] is (N_l, N_{l-1}), delays None or a tuple.
+
+    method="serial" runs every layer with the serial simulator (forward only; n_steps of the
+    budgets is ignored): the baseline on the very same inputs."""
+    if method not in ("parallel", "serial"):
+        raise ValueError(f"method={method!r} is not 'parallel' or 'serial'")
+    if len(budgets) != len(weights):
+        raise ValueError(f"budgets needs one (max_spikes, n_steps) per layer ({len(weights)}), "
+                         f"got {len(budgets)}")
+    t, c = times, channels
+    counts, overflow = [], jnp.zeros((), jnp.int32)
+    for li, w in enumerate(weights):
+        max_spikes, n_steps = budgets[li]
+        d = None if delays is None else delays[li]
+        if method == "serial":
+            out = serial(t, c, w, params, delays=d, max_spikes=max_spikes)
+            left = 0
+        else:
+            out = parallel(t, c, w, params, delays=d, chunk=chunk, max_spikes=max_spikes,
+                           n_steps=n_steps, remat=remat)
+            left = jnp.sum(out.unprocessed)
+        dropped = jnp.maximum(out.counts - out.spike_times.shape[-1], 0)
+        overflow = overflow + left + jnp.sum(dropped) + jnp.sum(out.stalled)
+        counts.append(out.counts)
+        t, c = merge_spikes(out.spike_times)
+    return NetOut(readout(t, c, w_out, params, tau_li), tuple(counts), overflow)
+
+
+def loss(times, channels, labels, weights, w_out, params, delays=None, **kw):
+    """Mean cross-entropy of the readout logits, and the network output."""
+    out = network(times, channels, weights, w_out, params, delays, **kw)
+    logp = jax.nn.log_softmax(out.logits, axis=-1)
+    return -jnp.mean(jnp.take_along_axis(logp, labels[:, None], axis=1)), out
+
+
+def plan_budgets(times, channels, weights, params, delays=None, *, chunk=128, margin=1):
+    """Per-layer (max_spikes, n_steps) that a run on these inputs needs (found by the
+    dynamic-loop forward pass), plus `margin` steps."""
+    t, c = times, channels
+    budgets = []
+    for li, w in enumerate(weights):
+        d = None if delays is None else delays[li]
+        out = parallel(t, c, w, params, delays=d, chunk=chunk, max_spikes=1)
+        need = max(int(jnp.max(out.counts)) if out.counts.size else 0, 1)
+        out = parallel(t, c, w, params, delays=d, chunk=chunk, max_spikes=need)
+        budgets.append((need, int(jnp.max(out.steps)) + margin))
+        t, c = merge_spikes(out.spike_times)
+    return tuple(budgets)

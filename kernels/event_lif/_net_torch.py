@@ -1,0 +1,103 @@
+"""Feed-forward network of exact LIF layers with a leaky-integrator readout, in PyTorch (a
+translation of ``_net_jax.py``, whose docstring holds the merge rule and the readout maths).
+
+Divergence: PyTorch has no jit here, so ``budgets`` may be None (each layer then runs until its
+queues are consumed and sizes its spike buffer from the run); with budgets the result reports
+overflow exactly as the JAX twin does.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+from ._common import LIFParams
+from ._parallel_torch import parallel
+from ._torch import serial
+
+
+class NetOut(NamedTuple):
+    logits: torch.Tensor
+    counts: tuple
+    overflow: torch.Tensor
+
+
+def merge_spikes(spike_times):
+    """(B, N, S) spike times (+inf padded) -> sorted (times, channels) (B, N*S), padding -1."""
+    b, n, s = spike_times.shape
+    flat = spike_times.reshape(b, n * s)
+    order = torch.sort(flat.detach(), dim=1, stable=True).indices
+    t = torch.take_along_dim(flat, order, dim=1)
+    fin = torch.isfinite(t)
+    return torch.where(fin, t, 0.0), torch.where(fin, order // s, -1)
+
+
+def readout(times, channels, w_out, params: LIFParams, tau_li: float):
+    """Logits (B, C) of the leaky-integrator readout."""
+    tm, ts = params.tau_mem, params.tau_syn
+    gain = 1.0 / (tm * (1 / tau_li + 1 / tm) * (1 / tau_li + 1 / ts))
+    pad = channels < 0
+    wt = torch.cat([w_out.T, w_out.new_zeros((1, w_out.shape[0]))])
+    w = wt[torch.where(pad, w_out.shape[1], channels)]
+    decay = torch.where(pad, 0.0, torch.exp(-torch.where(pad, 0.0, times) / tau_li))
+    return gain * torch.einsum("be,bec->bc", decay, w)
+
+
+def network(times, channels, weights: tuple, w_out, params: LIFParams, delays=None, *,
+            chunk: int = 128, budgets: tuple | None = None, tau_li: float = 0.05,
+            remat: bool = True, method: str = "parallel") -> NetOut:
+    """Logits of the stacked layers; weights[l] is (N_l, N_{l-1}), delays None or a tuple.
+
+    method="serial" runs every layer with the serial simulator (forward only)."""
+    if method not in ("parallel", "serial"):
+        raise ValueError(f"method={method!r} is not 'parallel' or 'serial'")
+    if budgets is not None and len(budgets) != len(weights):
+        raise ValueError(f"budgets needs one (max_spikes, n_steps) per layer ({len(weights)}), "
+                         f"got {len(budgets)}")
+    t, c = times, channels
+    counts, overflow = [], torch.zeros((), dtype=torch.int64)
+    for li, w in enumerate(weights):
+        d = None if delays is None else delays[li]
+        if budgets is None and method == "serial":
+            max_spikes, n_steps = 64, None  # the serial buffer grows on demand
+        elif budgets is None:
+            with torch.no_grad():
+                probe = parallel(t, c, w, params, delays=d, chunk=chunk, max_spikes=1)
+            max_spikes, n_steps = max(int(probe.counts.max()) if probe.counts.numel() else 0,
+                                      1), None
+        else:
+            max_spikes, n_steps = budgets[li]
+        if method == "serial":
+            out = serial(t, c, w, params, delays=d, max_spikes=max_spikes)
+            left = 0
+        else:
+            out = parallel(t, c, w, params, delays=d, chunk=chunk, max_spikes=max_spikes,
+                           n_steps=n_steps, remat=remat)
+            left = out.unprocessed.sum()
+        dropped = (out.counts - out.spike_times.shape[-1]).clamp(min=0)
+        overflow = overflow + left + dropped.sum() + out.stalled.sum()
+        counts.append(out.counts)
+        t, c = merge_spikes(out.spike_times)
+    return NetOut(readout(t, c, w_out, params, tau_li), tuple(counts), overflow)
+
+
+def loss(times, channels, labels, weights, w_out, params, delays=None, **kw):
+    """Mean cross-entropy of the readout logits, and the network output."""
+    out = network(times, channels, weights, w_out, params, delays, **kw)
+    return torch.nn.functional.cross_entropy(out.logits, labels), out
+
+
+@torch.no_grad()
+def plan_budgets(times, channels, weights, params, delays=None, *, chunk=128, margin=1):
+    """Per-layer (max_spikes, n_steps) that a run on these inputs needs, plus `margin` steps."""
+    t, c = times, channels
+    budgets = []
+    for li, w in enumerate(weights):
+        d = None if delays is None else delays[li]
+        out = parallel(t, c, w, params, delays=d, chunk=chunk, max_spikes=1)
+        need = max(int(out.counts.max()) if out.counts.numel() else 0, 1)
+        out = parallel(t, c, w, params, delays=d, chunk=chunk, max_spikes=need)
+        budgets.append((need, int(out.steps.max()) + margin))
+        t, c = merge_spikes(out.spike_times)
+    return tuple(budgets)
