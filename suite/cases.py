@@ -54,17 +54,19 @@ def expand(spec: dict, family: str, devices: list[str], limits: bool = True) -> 
     """Expand one family's declarative sweep spec into cases.
 
     spec keys: impls, frameworks, dtypes, modes, datasets, sizes (name -> list of values),
-    knobs (name -> list), seed, timeout_s, and `limits`: a list of {"where": {...},
-    "max": {size: value}} entries that drop combinations a profile does not run (ignored
-    with limits=False).
+    knobs (impl -> {name -> list}: knobs belong to an implementation, e.g. the parallel
+    simulator's chunk size), seed, timeout_s, and `limits`: a list of {"where": {...},
+    "max": {size: value}} (or "drop": True) entries that drop combinations a profile does
+    not run (ignored with limits=False).
     """
     sizes = spec.get("sizes", {})
-    knobs = spec.get("knobs", {})
-    size_names, knob_names = sorted(sizes), sorted(knobs)
+    size_names = sorted(sizes)
     out = []
     for impl, fw, dev, dt, mode, ds in itertools.product(
             spec["impls"], spec["frameworks"], devices, spec["dtypes"],
             spec.get("modes", ["forward"]), spec["datasets"]):
+        knobs = spec.get("knobs", {}).get(impl, {})
+        knob_names = sorted(knobs)
         for sv in itertools.product(*(sizes[n] for n in size_names)):
             for kv in itertools.product(*(knobs[n] for n in knob_names)):
                 case = Case(family, impl, fw, dev, dt, mode, ds,
@@ -78,9 +80,11 @@ def expand(spec: dict, family: str, devices: list[str], limits: bool = True) -> 
 
 def _limited(case: Case, limits) -> bool:
     fields = {"impl": case.impl, "framework": case.framework, "device": case.device,
-              "dtype": case.dtype, "mode": case.mode, "dataset": case.dataset}
+              "dtype": case.dtype, "mode": case.mode, "dataset": case.dataset,
+              **case.size, **case.knob}
     for lim in limits:
         if all(fields.get(k) == v for k, v in lim.get("where", {}).items()):
-            if any(case.size.get(k, 0) > v for k, v in lim.get("max", {}).items()):
+            if lim.get("drop") or any(case.size.get(k, case.knob.get(k, 0)) > v
+                   for k, v in lim.get("max", {}).items()):
                 return True
     return False

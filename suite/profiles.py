@@ -6,50 +6,108 @@ from __future__ import annotations
 from .cases import Case, expand
 
 DECADES = [100, 1_000, 10_000, 100_000, 1_000_000]
+CHUNKS = [2**i for i in range(11)]  # 1 .. 1024
+SHD = 4000  # input events of one SHD utterance (median)
 
-PROFILES: dict[str, dict[str, dict]] = {
+PROFILES: dict[str, dict[str, list[dict]]] = {
     "quick": {
-        "event_lif": {
-            "impls": ["serial", "bare_scan"],
-            "frameworks": ["jax", "torch"],
-            "dtypes": ["float32", "float64"],
-            "datasets": ["poisson", "synthetic-shd"],
-            "sizes": {"n_events": DECADES, "n_neurons": [128], "n_inputs": [700],
-                      "batch": [2]},
-            "seed": 0,
-            "timeout_s": 600,
-            # PyTorch's serial loop runs in Python: ~0.05-1 ms per input event (see README),
-            # so 1e5-1e6 events per sample do not fit a CPU quick run; `full` runs them.
-            "limits": [
-                {"where": {"framework": "torch", "impl": "serial"}, "max": {"n_events": 10_000}},
-                {"where": {"framework": "torch", "impl": "bare_scan"},
-                 "max": {"n_events": 100_000}},
-            ],
-        },
+        "event_lif": [
+            # time vs events: the serial simulator and its ceiling (the bare linear scan)
+            {
+                "impls": ["serial", "bare_scan"],
+                "frameworks": ["jax", "torch"],
+                "dtypes": ["float32", "float64"],
+                "datasets": ["poisson", "synthetic-shd"],
+                "sizes": {"n_events": DECADES[:4], "n_neurons": [128], "n_inputs": [700],
+                          "batch": [2]},
+                "seed": 0,
+                "timeout_s": 600,
+                # PyTorch's serial loop runs in Python (see README): 1e4 events per sample
+                "limits": [
+                    {"where": {"framework": "torch", "impl": "serial"},
+                     "max": {"n_events": 10_000}},
+                ],
+            },
+            # speedup over serial vs chunk size (Bullet Trains' Figure 1 on a CPU): one SHD
+            # utterance, a single neuron and a 128-neuron layer at batch 8
+            *[{
+                "impls": ["serial", "parallel"],
+                "frameworks": ["jax", "torch"],
+                "dtypes": ["float32"],
+                "datasets": ["synthetic-shd"],
+                "sizes": {"n_events": [SHD], "n_neurons": [n], "n_inputs": [700],
+                          "batch": [b]},
+                "knobs": {"parallel": {"chunk": CHUNKS}},
+                "seed": 0,
+                "timeout_s": 600,
+            } for n, b in ((1, 1), (128, 8))],
+            # a 2-layer 256-wide network: forward (serial vs parallel) and a training step
+            # (loss + gradients, with and without the chunk-recomputing backward)
+            {
+                "impls": ["serial", "parallel"],
+                "frameworks": ["jax", "torch"],
+                "dtypes": ["float32"],
+                "modes": ["forward", "grad"],
+                "datasets": ["synthetic-shd"],
+                "sizes": {"n_events": [SHD], "n_neurons": [256], "n_inputs": [700],
+                          "batch": [8], "n_layers": [2]},
+                "knobs": {"parallel": {"chunk": [16, 128, 1024], "remat": [True, False]}},
+                "seed": 0,
+                "timeout_s": 600,
+                "limits": [{"where": {"mode": "forward", "remat": False}, "drop": True}],
+            },
+        ],
     },
     "full": {
-        "event_lif": {
-            "impls": ["serial", "bare_scan"],
-            "frameworks": ["numpy", "jax", "torch"],
-            "dtypes": ["float32", "float64"],
-            "datasets": ["poisson", "synthetic-shd"],
-            "sizes": {"n_events": DECADES, "n_neurons": [128, 512], "n_inputs": [700],
-                      "batch": [1, 8, 32]},
-            "seed": 0,
-            "timeout_s": 3600,
-            "limits": [{"where": {"framework": "numpy"}, "max": {"n_events": 100_000}}],
-        },
+        "event_lif": [
+            {
+                "impls": ["serial", "bare_scan"],
+                "frameworks": ["numpy", "jax", "torch"],
+                "dtypes": ["float32", "float64"],
+                "datasets": ["poisson", "synthetic-shd"],
+                "sizes": {"n_events": DECADES, "n_neurons": [128, 512], "n_inputs": [700],
+                          "batch": [1, 8, 32]},
+                "seed": 0,
+                "timeout_s": 3600,
+                "limits": [{"where": {"framework": "numpy"}, "max": {"n_events": 100_000}}],
+            },
+            {
+                "impls": ["serial", "parallel"],
+                "frameworks": ["jax", "torch"],
+                "dtypes": ["float32", "float64"],
+                "datasets": ["synthetic-shd"],
+                "sizes": {"n_events": [SHD, 40_000], "n_neurons": [1, 128, 512],
+                          "n_inputs": [700], "batch": [1, 8, 128]},
+                "knobs": {"parallel": {"chunk": CHUNKS}},
+                "seed": 0,
+                "timeout_s": 3600,
+            },
+            # the paper's anchor: SHD-shaped input, 2 layers of 512, batch 128, chunk 128
+            {
+                "impls": ["serial", "parallel"],
+                "frameworks": ["jax", "torch"],
+                "dtypes": ["float32"],
+                "modes": ["forward", "grad"],
+                "datasets": ["synthetic-shd"],
+                "sizes": {"n_events": [SHD], "n_neurons": [256, 512], "n_inputs": [700],
+                          "batch": [8, 128], "n_layers": [2]},
+                "knobs": {"parallel": {"chunk": [1, 16, 128, 1024], "remat": [True, False]}},
+                "seed": 0,
+                "timeout_s": 3600,
+                "limits": [{"where": {"mode": "forward", "remat": False}, "drop": True}],
+            },
+        ],
     },
     # the harness's own self-test (not part of the default sweep)
     "selftest": {
-        "selftest": {
+        "selftest": [{
             "impls": ["ok", "raises", "hangs"],
             "frameworks": ["numpy"],
             "dtypes": ["float64"],
             "datasets": ["none"],
             "sizes": {"n": [8]},
             "timeout_s": 5,
-        },
+        }],
     },
 }
 
@@ -69,14 +127,17 @@ def profile_cases(profile: str, devices: list[str], limits: bool = True,
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; known: {sorted(PROFILES)}")
     families = PROFILES[profile]
-    size_names = {n for spec in families.values() for n in spec.get("sizes", {})}
+    size_names = {n for specs in families.values() for spec in specs
+                  for n in spec.get("sizes", {})}
     unknown = set(filters) - set(FILTER_KEYS) - size_names
     if unknown:
         raise ValueError(f"unknown filter(s) {sorted(unknown)}; known: "
                          f"{sorted(set(FILTER_KEYS) | size_names)}")
     cases = []
-    for fam, spec in families.items():
-        cases += expand(spec, fam, devices, limits)
+    for fam, specs in families.items():
+        for spec in specs:
+            cases += expand(spec, fam, devices, limits)
+    cases = list(dict.fromkeys(cases))  # a case two sweeps share runs once
     for key, allowed in filters.items():
         if allowed is None or len(allowed) == 0:
             continue

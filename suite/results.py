@@ -1,4 +1,4 @@
-"""Results: CSV schema v1 (DESIGN.md), written row by row, plus a JSON run context.
+"""Results: CSV schema v2 (DESIGN.md), written row by row, plus a JSON run context.
 
 One row per measured case, long/tidy. Rows are appended and flushed (and fsync'ed) as cases
 finish, so an interrupted sweep leaves a valid CSV of the rows already measured. A metric that
@@ -9,6 +9,10 @@ Columns beyond DESIGN.md's list, and why: `threads` (CPU comparisons need the th
 `samples_s` (raw samples, space-separated), `mismatch_frac` and `n_checked` (the correctness
 figure's detail: the fraction of reference outputs not reproduced within tolerance and how many
 output lanes were checked), `case_id` (stable id to group rows of one case across runs).
+
+v2 (parallel-scan simulator) adds `param_n_layers` (layers of a network row; 1 for a single
+layer) and `param_remat` (whether the backward recomputes one chunk at a time): rows of one
+configuration must differ in some column, or compare/report would pool unlike cases.
 """
 
 from __future__ import annotations
@@ -20,13 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 STATUSES = ("ok", "failed", "oom", "timeout", "unsupported", "unavailable")
 
 PARAM_COLUMNS = ["param_n_events", "param_n_inputs", "param_n_neurons", "param_batch",
                  "param_chunk_size", "param_T", "param_n_queues", "param_capacity",
-                 "param_delay"]
+                 "param_delay", "param_n_layers", "param_remat"]
 
 COLUMNS = [
     "schema_version", "run_id", "timestamp_utc", "suite_version", "git_commit", "git_dirty",
@@ -54,7 +58,7 @@ def _cell(v):
 
 
 class ResultWriter:
-    """Append rows to a schema-v1 CSV, flushing each one to disk."""
+    """Append rows to a results CSV of the current schema, flushing each one to disk."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -111,7 +115,15 @@ def write_context(path: Path, context: dict, replace: bool = False) -> None:
 
 
 # One function per schema bump: MIGRATIONS[v] turns a version-v frame into version v+1.
-MIGRATIONS: dict = {}
+def _v1_to_v2(df):
+    df = df.copy()
+    df["param_n_layers"] = np.where(df["family"] == "event_lif", 1, np.nan)
+    df["param_remat"] = np.nan
+    df["schema_version"] = 2
+    return df
+
+
+MIGRATIONS: dict = {1: _v1_to_v2}
 
 
 def migrate(df):

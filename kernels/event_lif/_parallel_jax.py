@@ -8,8 +8,8 @@ One step, per lane, from the state (V, I) at time t_c, refractory until r_end (s
 
     entries j = 0..K-1 of the queue from ptr: arrival t_j, weight w_j; t_{-1} = t_c
     element j (the interval (t_{j-1}, t_j] and then the input):
-        s_j = clip(r_end, t_{j-1}, t_j)       free evolution starts after the refractory period
-        V <- [r_end > t_{j-1}] ? a(t_j - s_j) v_reset : a(t_j - s_j) V  +  b(t_j - s_j) c(s_j - t_{j-1}) I
+        s_j = clip(r_end, t_{j-1}, t_j)    (free evolution starts after the refractory period)
+        V <- a(t_j - s_j) (r_end > t_{j-1} ? v_reset : V) + b(t_j - s_j) c(s_j - t_{j-1}) I
         I <- c(t_j - t_{j-1}) I + w_j
     with a(d) = e^{-d/tau_mem}, b(d) V's response to unit current, c(d) = e^{-d/tau_syn}: an
     affine map s -> M s + beta with M upper triangular, so the states after every entry of the

@@ -1,4 +1,4 @@
-"""Benchmark adapter for the exact event-driven LIF layer (spec/event_lif.md).
+"""Benchmark adapter for the exact event-driven LIF layer and network (spec/event_lif.md).
 
 Inputs: a seeded dataset batch (poisson or synthetic-shd) of `n_events` input events per
 sample on `n_inputs` channels, a layer of `n_neurons` LIF neurons with LAYER parameters and
@@ -11,14 +11,25 @@ inputs for every implementation, literally) and one reference serves both dtypes
 row measures the kernel's arithmetic, not the rounding of its inputs (which at t ~ 70 s is
 ~4 us, a few percent of a 70 us inter-event gap).
 
-Correctness: every row is checked against the plain-loop reference (``_reference.py``) on
-N_CHECK lanes (sample, neuron) chosen by a fixed seed — lanes do not interact, so a subset is
-an exact check of those lanes, and it keeps the check affordable at 1e6 events. A reference
-spike counts as reproduced when the kernel has a spike within TOL[dtype] * max(t, tau_mem).
-float64 must reproduce every spike (max_err is the largest relative time error); float32 may
-flip grazing crossings (V peaking within float32 rounding of theta) and must reproduce at least
-99 % of them. The bare-scan ceiling is checked against the closed-form sum of post-synaptic
-kernels at each lane's last input, relative to the sum of the terms' magnitudes.
+Networks (`n_layers` > 1): hidden layers of `n_neurons` with weights scaled the same way for a
+nominal HIDDEN_RATE per input neuron, and a leaky-integrator readout of N_CLASSES classes
+(``_net_jax``); `mode=grad` is one training step of that network (`n_layers` >= 1): the
+cross-entropy loss against seeded labels and its gradient w.r.t. every weight matrix.
+
+Correctness, by reference kind:
+
+- ``serial`` (one layer, forward): the plain-loop reference (``_reference.py``) on N_CHECK
+  lanes (sample, neuron) chosen by a fixed seed — lanes do not interact, so a subset is an
+  exact check of those lanes at any size. A reference spike counts as reproduced when the row
+  has a spike within TOL[dtype] * max(t, tau_mem). float64 must reproduce every spike (max_err
+  is the largest relative time error); float32 may flip grazing crossings and must reproduce
+  at least 99 %. A parallel row must also have consumed every queue.
+- ``bare_scan``: the closed-form sum of post-synaptic kernels at each lane's last input.
+- ``net`` (network forward): the NumPy serial network in float64; spike counts of every
+  neuron of every layer (mismatch fraction as above) and the logits (max_err, relative).
+- ``grad``: the loss, and the gradient's directional derivative along a fixed random
+  direction against a central finite difference of the float64 NumPy loss (max_err is the
+  larger relative error; GRAD_TOL per dtype). Rows with overflowing budgets are incorrect.
 """
 
 from __future__ import annotations
@@ -30,13 +41,29 @@ import numpy as np
 from .. import datasets
 from ..datasets._generators import SHD_EVENTS_MEDIAN
 from ..kernels.event_lif import LIFParams
+from ..kernels.event_lif import _net_numpy as net_np
 from ..kernels.event_lif import _reference as ref_mod
 from ..kernels.event_lif._numpy import v_at
+from ..registry import Unsupported
 
 LAYER = LIFParams(tau_mem=0.02, tau_syn=0.005, theta=1.0, v_reset=0.0, t_ref=0.0)
 N_CHECK = 8
 TOL = {"float64": 1e-9, "float32": 1e-4}
 ALLOWED_MISMATCH = {"float64": 0.0, "float32": 0.01}
+LOGIT_TOL = {"float64": 1e-9, "float32": 1e-3}
+GRAD_TOL = {"float64": 1e-3, "float32": 1e-2}  # see FD_STEPS; the tests hold 1e-6
+N_CLASSES = 20
+TAU_LI = 0.05
+HIDDEN_RATE = 10.0  # nominal firing rate (Hz) of a hidden neuron, for the weight scale
+# Central differences of the float64 loss at relative steps h and h/2 (Richardson: truncation
+# O(h^4)), for each h here whose spike counts stay fixed; the h whose two estimates agree best
+# wins. Rounding grows as h shrinks (~ eps * loss / h) and so does the chance that a spike
+# time crosses an input time within +-h (a kink of the loss), hence no single h fits all.
+FD_STEPS = (1e-4, 1e-5, 1e-6)
+
+
+def n_layers(case) -> int:
+    return int(case.size.get("n_layers", 1))
 
 
 def make_inputs(case):
@@ -52,8 +79,19 @@ def make_inputs(case):
     rng = np.random.default_rng(case.seed + 1)
     w = rng.normal(1.0, 2.0, (n, n_in)) * LAYER.theta / (rate * LAYER.tau_syn)
     times, channels = _float32_exact(ev.times, ev.channels.astype(np.int64))
+    layers = [w]
+    for _ in range(n_layers(case) - 1):
+        layers.append(rng.normal(1.0, 2.0, (n, n)) * LAYER.theta
+                      / (n * HIDDEN_RATE * LAYER.tau_syn))
+    w_out = rng.normal(0.0, 1.0, (N_CLASSES, n)) / math.sqrt(n)
     return {"times": times, "channels": channels,
-            "weights": w.astype(np.float32).astype(np.float64), "stats": ev.stats()}
+            "weights": _f32(w), "layers": tuple(_f32(x) for x in layers),
+            "w_out": _f32(w_out), "labels": rng.integers(0, N_CLASSES, b),
+            "stats": ev.stats()}
+
+
+def _f32(x):
+    return x.astype(np.float32).astype(np.float64)
 
 
 def _float32_exact(times, channels):
@@ -68,7 +106,11 @@ def _float32_exact(times, channels):
 
 
 def ref_kind(case):
-    return "bare_scan" if case.impl == "bare_scan" else "serial"
+    if case.impl == "bare_scan":
+        return "bare_scan"
+    if case.mode == "grad":
+        return "grad"
+    return "net" if n_layers(case) > 1 else "serial"
 
 
 def _lanes(case):
@@ -88,9 +130,45 @@ def _psp_sums(k, t_last, arr, w):
             float(np.sum(np.abs(w * ker_v))), float(np.sum(np.abs(w * ker_i))))
 
 
+def _np_loss(inputs, layers, w_out):
+    return net_np.loss(inputs["times"], inputs["channels"], inputs["labels"], layers, w_out,
+                       LAYER, tau_li=TAU_LI)
+
+
+def _grad_reference(inputs):
+    """Loss and a central finite difference of it along a fixed random direction (float64)."""
+    rng = np.random.default_rng(777)
+    params = [*inputs["layers"], inputs["w_out"]]
+    direction = [rng.normal(0.0, 1.0, p.shape) * p.std() for p in params]
+    loss, out = _np_loss(inputs, inputs["layers"], inputs["w_out"])
+    best = None
+    for h in FD_STEPS:
+        vals, same = {}, True
+        for step in (h, -h, h / 2, -h / 2):
+            moved = [p + step * v for p, v in zip(params, direction, strict=True)]
+            vals[step], o = _np_loss(inputs, tuple(moved[:-1]), moved[-1])
+            same &= all(np.array_equal(a, b) for a, b in zip(o.counts, out.counts, strict=True))
+        if same:
+            d_h = (vals[h] - vals[-h]) / (2 * h)
+            d_h2 = (vals[h / 2] - vals[-h / 2]) / h
+            if best is None or abs(d_h - d_h2) < best[1]:
+                best = ((4 * d_h2 - d_h) / 3, abs(d_h - d_h2), h)
+    if best is not None:
+        return {"loss": loss, "direction": direction, "fd": best[0], "fd_err_est": best[1],
+                "h": best[2], "counts": out.counts}
+    raise ValueError("no finite-difference step keeps every spike count fixed (grazing input)")
+
+
 def reference(case, inputs):
     lanes = _lanes(case)
-    if ref_kind(case) == "serial":
+    kind = ref_kind(case)
+    if kind == "grad":
+        return _grad_reference(inputs), "event_lif/numpy_net_fd"
+    if kind == "net":
+        out = net_np.network(inputs["times"], inputs["channels"], inputs["layers"],
+                             inputs["w_out"], LAYER, tau_li=TAU_LI)
+        return {"logits": out.logits, "counts": out.counts}, "event_lif/numpy_serial_net"
+    if kind == "serial":
         spikes = ref_mod.serial_lanes(inputs["times"], inputs["channels"], inputs["weights"],
                                       LAYER, lanes=lanes)
         return {"lanes": lanes, "spikes": [np.asarray(spikes[ln]) for ln in lanes]}, \
@@ -107,19 +185,77 @@ def reference(case, inputs):
     return {"lanes": lanes, "vi": np.asarray(vals).reshape(-1, 4)}, "event_lif/psp_sum"
 
 
+def _net_module(framework):
+    if framework == "jax":
+        from ..kernels.event_lif import _net_jax as mod
+    elif framework == "torch":
+        from ..kernels.event_lif import _net_torch as mod
+    else:
+        raise Unsupported(f"no {framework} network of event-LIF layers (JAX and PyTorch only)")
+    return mod
+
+
 def prepare(impl, case, inputs, fw, device):
     dt = np.dtype(case.dtype)
-    args = (fw.put(inputs["times"].astype(dt), device), fw.put(inputs["channels"], device),
-            fw.put(inputs["weights"].astype(dt), device))
-    static = {"params": LAYER}
-    if case.impl == "serial":
-        # a generous first guess; resize() grows it if a lane overflows (JAX's is static)
-        static["max_spikes"] = 64
-    return impl.fn, args, {}, static
+    times, channels = fw.put(inputs["times"].astype(dt), device), fw.put(inputs["channels"],
+                                                                         device)
+    knob = case.knob
+    kind = ref_kind(case)
+    if kind in ("serial", "bare_scan"):
+        static = {"params": LAYER}
+        if case.impl == "parallel":
+            static["chunk"] = int(knob.get("chunk", 128))
+        if case.impl in ("serial", "parallel"):
+            # a generous first guess; resize() grows it if a lane overflows (JAX's is static)
+            static["max_spikes"] = 64
+        return impl.fn, (times, channels, fw.put(inputs["weights"].astype(dt), device)), {}, \
+            static
+    mod = _net_module(case.framework)
+    layers = tuple(fw.put(x.astype(dt), device) for x in inputs["layers"])
+    w_out = fw.put(inputs["w_out"].astype(dt), device)
+    chunk = int(knob.get("chunk", 128))
+    budgets = mod.plan_budgets(times, channels, layers, LAYER, chunk=chunk)
+    static = {"params": LAYER, "chunk": chunk, "tau_li": TAU_LI}
+    if kind == "net":
+        static |= {"budgets": tuple((s, None) for s, _ in budgets), "method": case.impl}
+        return mod.network, (times, channels, layers, w_out), {}, static
+    static |= {"budgets": budgets, "remat": bool(knob.get("remat", True))}
+    labels = fw.put(inputs["labels"], device)
+    if case.framework == "jax":
+        return _jax_train_step(), (times, channels, labels, layers, w_out), {}, static
+    return _torch_train_step, (times, channels, labels, layers, w_out), {}, static
+
+
+def _jax_train_step():
+    import jax
+
+    from ..kernels.event_lif import _net_jax as mod
+
+    def step(times, channels, labels, layers, w_out, **static):
+        def f(ws, wo):
+            loss, out = mod.loss(times, channels, labels, ws, wo, **static)
+            return loss, out.overflow
+
+        (loss, overflow), grads = jax.value_and_grad(f, argnums=(0, 1), has_aux=True)(layers,
+                                                                                      w_out)
+        return loss, grads, overflow
+
+    return jax.jit(step, static_argnames=("params", "chunk", "budgets", "tau_li", "remat"))
+
+
+def _torch_train_step(times, channels, labels, layers, w_out, **static):
+    import torch
+
+    from ..kernels.event_lif import _net_torch as mod
+
+    leaves = [x.detach().requires_grad_(True) for x in (*layers, w_out)]
+    loss, out = mod.loss(times, channels, labels, tuple(leaves[:-1]), leaves[-1], **static)
+    grads = torch.autograd.grad(loss, leaves)
+    return loss.detach(), (grads[:-1], grads[-1]), out.overflow
 
 
 def resize(case, out, static):
-    if case.impl != "serial":
+    if case.impl not in ("serial", "parallel") or ref_kind(case) != "serial":
         return None
     counts = np.asarray(out[1])
     need = int(counts.max()) if counts.size else 0
@@ -129,7 +265,10 @@ def resize(case, out, static):
 
 
 def to_numpy(out, fw):
-    return tuple(fw.to_numpy(x) for x in out)
+    if isinstance(out, (tuple, list)):
+        return type(out)(*(to_numpy(x, fw) for x in out)) if hasattr(out, "_fields") else \
+            type(out)(to_numpy(x, fw) for x in out)
+    return fw.to_numpy(out)
 
 
 def _match(ref_t, out_t, tol):
@@ -153,13 +292,53 @@ def _match(ref_t, out_t, tol):
     return unmatched + (len(ref_t) - i) + (len(out_t) - j), worst
 
 
+def _check_net(case, out, ref):
+    logits, counts, overflow = out
+    miss = sum(int(np.abs(np.asarray(a) - b).sum()) for a, b in zip(counts, ref["counts"],
+                                                                      strict=True))
+    frac = miss / max(sum(int(b.sum()) for b in ref["counts"]), 1)
+    err = float(np.max(np.abs(logits - ref["logits"])) / max(np.max(np.abs(ref["logits"])),
+                                                              1e-300))
+    correct = bool(frac <= ALLOWED_MISMATCH[case.dtype] and err <= LOGIT_TOL[case.dtype]
+                   and int(overflow) == 0)
+    n = sum(int(np.size(b)) for b in ref["counts"])
+    note = f"budget overflow: {int(overflow)}" if int(overflow) else None
+    return {"correct": correct, "max_err": err, "mismatch_frac": frac, "n_checked": n,
+            "note": note}
+
+
+def _check_grad(case, out, ref):
+    loss, (g_layers, g_out), overflow = out
+    grads = [*g_layers, g_out]
+    finite = all(np.all(np.isfinite(g)) for g in grads)
+    dd = sum(float(np.sum(g * v)) for g, v in zip(grads, ref["direction"], strict=True))
+    err_g = abs(dd - ref["fd"]) / max(abs(ref["fd"]), 1e-300)
+    err_l = abs(float(loss) - ref["loss"]) / max(abs(ref["loss"]), 1e-300)
+    err = max(err_g, err_l)
+    correct = bool(finite and int(overflow) == 0 and err_g <= GRAD_TOL[case.dtype]
+                   and err_l <= LOGIT_TOL[case.dtype])
+    note = f"budget overflow: {int(overflow)}" if int(overflow) else None
+    if not finite:
+        note = "non-finite gradient (grazing crossing)"
+    return {"correct": correct, "max_err": err, "mismatch_frac": None,
+            "n_checked": sum(int(np.size(g)) for g in grads), "note": note}
+
+
 def check(case, inputs, out, ref):
+    kind = ref_kind(case)
+    if kind == "net":
+        return _check_net(case, out, ref)
+    if kind == "grad":
+        return _check_grad(case, out, ref)
     lanes = ref["lanes"]
-    if ref_kind(case) == "serial":
-        spike_times, counts, stalled = out
+    if kind == "serial":
+        spike_times, counts, stalled = out[:3]
         if counts.size and counts.max() > spike_times.shape[-1]:
             return {"correct": False, "max_err": None, "mismatch_frac": None,
                     "n_checked": len(lanes), "note": "spike buffer overflow"}
+        if len(out) > 3 and np.asarray(out[3]).any():  # parallel: queues left unconsumed
+            return {"correct": False, "max_err": None, "mismatch_frac": None,
+                    "n_checked": len(lanes), "note": "unprocessed events (step budget)"}
         tol = TOL[case.dtype]
         unmatched, worst, n_ref = 0, 0.0, 0
         for (b, n), r in zip(lanes, ref["spikes"], strict=True):
@@ -183,16 +362,24 @@ def check(case, inputs, out, ref):
 
 def throughput(case, seconds):
     s = case.size
+    if ref_kind(case) in ("net", "grad"):
+        return s["batch"] / seconds, "samples/s"
     return s["batch"] * s["n_neurons"] * s["n_events"] / seconds, "neuron-events/s"
 
 
 def params(case):
-    s = case.size
+    s, k = case.size, case.knob
     return {"param_n_events": s["n_events"], "param_n_inputs": s["n_inputs"],
-            "param_n_neurons": s["n_neurons"], "param_batch": s["batch"]}
+            "param_n_neurons": s["n_neurons"], "param_batch": s["batch"],
+            "param_n_layers": n_layers(case),
+            "param_chunk_size": k.get("chunk") if case.impl == "parallel" else None,
+            "param_remat": k.get("remat") if case.mode == "grad" else None}
 
 
 def context(case, inputs):
     return {"layer": LAYER._asdict(), "dataset_stats": inputs["stats"],
-            "check": {"lanes": N_CHECK, "tol": TOL, "allowed_mismatch": ALLOWED_MISMATCH},
+            "check": {"lanes": N_CHECK, "tol": TOL, "allowed_mismatch": ALLOWED_MISMATCH,
+                      "logit_tol": LOGIT_TOL, "grad_tol": GRAD_TOL},
+            "network": {"n_layers": n_layers(case), "n_classes": N_CLASSES, "tau_li": TAU_LI,
+                        "hidden_rate_hz": HIDDEN_RATE},
             "t_end": math.inf}

@@ -254,7 +254,7 @@ BAD = [
     (dict(params=LIFParams(0.02, 0.005, -0.5, v_reset=-1.0)), "theta must be > 0"),
     (dict(params=(0.02, 0.005, 1.0)), "LIFParams"),
     (dict(framework="tensorflow"), "framework"),
-    (dict(method="parallel"), "method"),
+    (dict(method="bogus"), "method"),
     (dict(dtype="float16"), "dtype"),
     (dict(knobs={"chunk_size": 4}), "unknown knob"),
     (dict(knobs={"t_end": -1.0}), "t_end"),

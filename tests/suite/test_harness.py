@@ -98,7 +98,8 @@ def test_writer_flushes_each_row_and_never_overwrites(tmp_path):
     w.append({"status": "ok", "family": "x", "max_err": np.float64(1e-3), "correct": np.True_})
     rows = list(csv.DictReader(open(path)))  # readable while still open
     assert rows[0]["status"] == "ok" and rows[0]["max_err"] == "0.001"
-    assert rows[0]["correct"] == "True" and rows[0]["schema_version"] == "1"
+    assert rows[0]["correct"] == "True"
+    assert rows[0]["schema_version"] == str(results.SCHEMA_VERSION)
     assert rows[0]["peak_mem_bytes"] == ""  # unmeasured stays empty
     with pytest.raises(ValueError, match="outside schema"):
         w.append({"status": "ok", "speedup": 3.0})
@@ -107,6 +108,18 @@ def test_writer_flushes_each_row_and_never_overwrites(tmp_path):
     w.close()
     with pytest.raises(FileExistsError):
         results.ResultWriter(path)
+
+
+def test_migrate_v1_adds_the_layer_and_remat_columns():
+    import pandas as pd
+
+    v1 = [c for c in results.COLUMNS if c not in ("param_n_layers", "param_remat")]
+    df = pd.DataFrame([{c: None for c in v1} | {"schema_version": 1, "family": "event_lif"},
+                       {c: None for c in v1} | {"schema_version": 1, "family": "psu"}])
+    out = results.migrate(df)
+    assert set(out.columns) >= set(results.COLUMNS)
+    assert out["param_n_layers"].tolist()[0] == 1 and pd.isna(out["param_n_layers"][1])
+    assert (out["schema_version"] == results.SCHEMA_VERSION).all()
 
 
 def test_migrate_rejects_newer_schema():
