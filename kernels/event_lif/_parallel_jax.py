@@ -179,7 +179,10 @@ def chunk_step(k: Derived, chunk: int, q: Queue, c: _Carry):
     t_ev, w_ev = _gather(q, idx)
     t_prev = jnp.concatenate([c.tc[..., None], t_ev[..., :-1]], axis=-1)
     rf = c.rend[..., None] > t_prev
-    s = jnp.minimum(jnp.maximum(t_prev, c.rend[..., None]), t_ev)
+    # s = clip(r_end, t_prev, t_ev) by branches: min/max split the gradient at ties
+    # (duplicate events), where only one argument is the value
+    r_end = c.rend[..., None]
+    s = jnp.where(rf, jnp.where(r_end < t_ev, r_end, t_ev), t_prev)
     free, pre = t_ev - s, s - t_prev
     fin = jnp.isfinite(free)  # the sentinel at t_end = inf: the state afterwards is 0
     a, b, _ = ser.propagator(k, jnp.where(fin & valid, free, 0.0))

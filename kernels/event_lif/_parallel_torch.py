@@ -163,7 +163,10 @@ def chunk_step(k: Derived, chunk: int, q: Queue, c: _Carry):
     t_ev, w_ev = _gather(q, idx)
     t_prev = torch.cat([c.tc[..., None], t_ev[..., :-1]], -1)
     rf = c.rend[..., None] > t_prev
-    s = torch.minimum(torch.maximum(t_prev, c.rend[..., None]), t_ev)
+    # s = clip(r_end, t_prev, t_ev) by branches: min/max split the gradient at ties
+    # (duplicate events), where only one argument is the value
+    r_end = c.rend[..., None]
+    s = torch.where(rf, torch.where(r_end < t_ev, r_end, t_ev), t_prev)
     free, pre = t_ev - s, s - t_prev
     fin = torch.isfinite(free)
     a, b, _ = ser.propagator(k, torch.where(fin & valid, free, 0.0))
