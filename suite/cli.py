@@ -134,6 +134,31 @@ def print_summary(rows) -> None:
                       f"{r['throughput']:.3g} {r['throughput_unit']}",
                       "yes" if r["correct"] else "NO")
     Console(width=max(console.width, 110)).print(table)
+    _print_speedups(rows)
+
+
+def _print_speedups(rows) -> None:
+    """The parallel simulator's best speedup over serial (same inputs) per configuration."""
+    cfg = ("framework", "dtype", "dataset", "device_kind", "param_n_events", "param_n_neurons",
+           "param_batch", "param_n_layers")
+    ok = [r for r in rows if r["status"] == "ok" and r["mode"] == "forward"]
+    serial = {tuple(r.get(k) for k in cfg): r["time_median_s"] for r in ok
+              if r["impl"] == "serial"}
+    best: dict = {}
+    for r in ok:
+        key = tuple(r.get(k) for k in cfg)
+        if r["impl"] != "parallel" or key not in serial:
+            continue
+        sp = serial[key] / r["time_median_s"]
+        if key not in best or sp > best[key][0]:
+            best[key] = (sp, r["param_chunk_size"])
+    if not best:
+        return
+    table = Table("parallel vs serial (framework dtype dataset device events neurons batch "
+                  "layers)", "best K", "speedup", box=None)
+    for key, (sp, k) in sorted(best.items(), key=lambda kv: tuple(map(str, kv[0]))):
+        table.add_row(" ".join(map(str, key)), str(k), f"{sp:.2f}x")
+    Console(width=max(console.width, 110)).print(table)
 
 
 @app.command()

@@ -26,6 +26,8 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "limits": [
                     {"where": {"framework": "torch", "impl": "serial"},
                      "max": {"n_events": 10_000}},
+                    {"where": {"framework": "torch", "impl": "bare_scan"},
+                     "max": {"n_events": 10_000}},
                 ],
             },
             # speedup over serial vs chunk size (Bullet Trains' Figure 1 on a CPU): one SHD
@@ -41,16 +43,17 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "seed": 0,
                 "timeout_s": 600,
             } for n, b in ((1, 1), (128, 8))],
-            # a 2-layer 256-wide network: forward (serial vs parallel) and a training step
-            # (loss + gradients) with and without the chunk-recomputing backward (remat)
+            # a 2-layer 128-wide network at batch 4: forward (serial vs parallel) and a
+            # training step (loss + gradients) with and without the chunk-recomputing backward
+            # (remat). 2 x 256 at batch 8 costs ~9 minutes here; `full` runs it.
             {
                 "impls": ["serial", "parallel"],
                 "frameworks": ["jax", "torch"],
                 "dtypes": ["float32"],
                 "modes": ["forward", "grad"],
                 "datasets": ["synthetic-shd"],
-                "sizes": {"n_events": [SHD], "n_neurons": [256], "n_inputs": [700],
-                          "batch": [8], "n_layers": [2]},
+                "sizes": {"n_events": [SHD], "n_neurons": [128], "n_inputs": [700],
+                          "batch": [4], "n_layers": [2]},
                 "knobs": {"parallel": {"chunk": [16, 128], "remat": [True, False]}},
                 "seed": 0,
                 "timeout_s": 600,
@@ -95,8 +98,8 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "dtypes": ["float32"],
                 "modes": ["forward", "grad"],
                 "datasets": ["synthetic-shd"],
-                "sizes": {"n_events": [SHD], "n_neurons": [256, 512], "n_inputs": [700],
-                          "batch": [8, 128], "n_layers": [2]},
+                "sizes": {"n_events": [SHD], "n_neurons": [128, 256, 512], "n_inputs": [700],
+                          "batch": [4, 8, 128], "n_layers": [2]},
                 "knobs": {"parallel": {"chunk": [1, 16, 128, 1024], "remat": [True, False]}},
                 "seed": 0,
                 "timeout_s": 3600,

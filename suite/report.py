@@ -2,8 +2,12 @@
 is recomputed from the raw medians of `ok` rows).
 
 Writes into `out_dir`: event_lif.png / .svg (time and throughput vs input events, one line per
-implementation, framework and dtype, one column per dataset), summary.md (Markdown tables to
-paste), and index.html (self-contained: no network assets; every CSV field is escaped, since
+implementation, framework, dtype and configuration, one column per dataset),
+event_lif_parallel.png / .svg (the parallel-scan simulator: speedup over the serial simulator
+on the same inputs vs chunk size, one line per batch x width x layers — Bullet Trains'
+Figure 1 — and the training step's time and peak memory vs chunk size, with and without the
+chunk-recomputing backward), summary.md (Markdown tables to paste), and index.html
+(self-contained: no network assets; every CSV field is escaped, since
 submitted results are untrusted input).
 """
 
@@ -20,11 +24,25 @@ STYLE = {"serial": "-", "bare_scan": ":"}
 MARK = {"jax": "o", "torch": "s", "numpy": "^"}
 
 
+CONFIG = ["param_n_neurons", "param_batch", "param_n_layers"]
+
+
 def _ok(df):
     ok = df[(df["status"] == "ok")].copy()
-    for col in ("time_median_s", "throughput", "param_n_events"):
-        ok[col] = ok[col].astype(float)
+    for col in ("time_median_s", "throughput", "param_n_events", "peak_mem_bytes",
+                *CONFIG, "param_chunk_size"):
+        if col in ok:
+            ok[col] = ok[col].astype(float)
+    if "param_n_layers" in ok:
+        ok["param_n_layers"] = ok["param_n_layers"].fillna(1.0)
+    ok["param_chunk_size"] = ok.get("param_chunk_size", np.nan)
+    ok["remat"] = ok.get("param_remat", np.nan).astype(str).str.lower().map(
+        {"true": "remat", "1.0": "remat", "false": "no remat", "0.0": "no remat"})
     return ok
+
+
+def _cfg(n, b, layers):
+    return f"{int(layers)}x{int(n)} neurons, batch {int(b)}"
 
 
 def plot_event_lif(df, out_dir: Path) -> list[Path]:
@@ -39,12 +57,16 @@ def plot_event_lif(df, out_dir: Path) -> list[Path]:
     sets = sorted(ok["dataset"].unique())
     fig, axes = plt.subplots(2, len(sets), figsize=(5.5 * len(sets), 8), squeeze=False)
     for j, ds in enumerate(sets):
-        part = ok[ok["dataset"] == ds]
-        for (impl, fw, dt, dev), g in part.groupby(["impl", "framework", "dtype",
-                                                     "device_kind"]):
+        part = ok[(ok["dataset"] == ds) & (ok["mode"] == "forward")]
+        keys = ["impl", "framework", "dtype", "device_kind", *CONFIG]
+        for key, g in part.groupby(keys + ["param_chunk_size"], dropna=False):
+            if g["param_n_events"].nunique() < 2:  # a line needs several sizes
+                continue
+            impl, fw, dt, dev, n, b, layers, chunk = key
             g = g.groupby("param_n_events", as_index=False)[["time_median_s",
                                                               "throughput"]].median()
-            label = f"{impl} {fw} {dt} ({dev})"
+            k = "" if np.isnan(chunk) else f" K={int(chunk)}"
+            label = f"{impl}{k} {fw} {dt} ({dev}) {_cfg(n, b, layers)}"
             kw = dict(ls=STYLE.get(impl, "--"), marker=MARK.get(fw, "x"),
                       alpha=1.0 if dt == "float32" else 0.6, label=label)
             axes[0, j].plot(g["param_n_events"], g["time_median_s"], **kw)
@@ -72,6 +94,75 @@ def plot_event_lif(df, out_dir: Path) -> list[Path]:
     return paths
 
 
+def parallel_speedups(df):
+    """Speedup of the parallel simulator over the serial one: serial median / parallel median
+    on the same inputs (same framework, dtype, dataset, device, sizes), forward rows."""
+    import pandas as pd
+
+    ok = _ok(df[(df["family"] == "event_lif") & (df["mode"] == "forward")])
+    keys = ["framework", "dtype", "dataset", "device_kind", "param_n_events", *CONFIG]
+    ser = ok[ok["impl"] == "serial"].groupby(keys)["time_median_s"].median().rename("serial_s")
+    par = ok[ok["impl"] == "parallel"].groupby(keys + ["param_chunk_size"])[
+        "time_median_s"].median().rename("parallel_s").reset_index()
+    if par.empty or ser.empty:
+        return pd.DataFrame()
+    out = par.merge(ser.reset_index(), on=keys, how="inner")
+    out["speedup"] = out["serial_s"] / out["parallel_s"]
+    return out.sort_values(keys + ["param_chunk_size"]).reset_index(drop=True)
+
+
+def grad_table(df):
+    """Training-step rows (loss + gradients): time and peak memory per chunk size and remat."""
+    ok = _ok(df[(df["family"] == "event_lif") & (df["mode"] == "grad")])
+    cols = ["framework", "dtype", "device_kind", "param_n_events", *CONFIG, "param_chunk_size",
+            "remat", "time_median_s", "peak_mem_bytes", "mem_method", "correct", "max_err"]
+    return ok[cols].sort_values(cols[:8]).reset_index(drop=True) if len(ok) else ok
+
+
+def plot_parallel(df, out_dir: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sp, gr = parallel_speedups(df), grad_table(df)
+    if sp.empty and gr.empty:
+        return []
+    fig, axes = plt.subplots(1, 3, figsize=(17, 5.5))
+    for key, g in sp.groupby(["framework", "dtype", "device_kind", *CONFIG, "param_n_events",
+                              "dataset"]):
+        fw, dt, dev, n, b, layers, e, ds = key
+        axes[0].plot(g["param_chunk_size"], g["speedup"], marker=MARK.get(fw, "x"),
+                     label=f"{fw} {dt} ({dev}) {_cfg(n, b, layers)}, {int(e)} events, {ds}")
+    axes[0].axhline(1.0, color="k", lw=0.8)
+    axes[0].set_title("forward: speedup over the serial simulator")
+    axes[0].set_ylabel("serial time / parallel time")
+    for key, g in gr.groupby(["framework", "dtype", "device_kind", *CONFIG, "remat"]):
+        fw, dt, dev, n, b, layers, remat = key
+        kw = dict(marker=MARK.get(fw, "x"), ls="-" if remat == "remat" else "--",
+                  label=f"{fw} {dt} ({dev}) {_cfg(n, b, layers)}, {remat}")
+        axes[1].plot(g["param_chunk_size"], g["time_median_s"], **kw)
+        axes[2].plot(g["param_chunk_size"], g["peak_mem_bytes"] / 2**20, **kw)
+    axes[1].set_title("training step (loss + gradients): time")
+    axes[1].set_ylabel("median time per step [s]")
+    axes[2].set_title("training step: peak memory")
+    axes[2].set_ylabel("peak memory [MiB]")
+    for ax in axes:
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("chunk size K (queue entries per step)")
+        ax.grid(True, which="both", alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15))
+    axes[0].set_yscale("log")
+    fig.suptitle("Parallel-scan event simulator (Bullet Trains)")
+    fig.tight_layout()
+    paths = [out_dir / "event_lif_parallel.png", out_dir / "event_lif_parallel.svg"]
+    for p in paths:
+        fig.savefig(p, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return paths
+
+
 def spike_logic_ratio(df):
     """serial / bare_scan median-time ratio per (framework, dtype, dataset, device, n_events):
     the cost of the spike logic over the bare state update."""
@@ -87,9 +178,10 @@ def spike_logic_ratio(df):
 
 
 def summary_table(df):
-    cols = ["family", "impl", "framework", "dtype", "dataset", "device_kind", "param_n_events",
-            "status", "time_median_s", "time_iqr_s", "compile_s", "throughput",
-            "throughput_unit", "correct", "max_err"]
+    cols = ["family", "impl", "framework", "dtype", "dataset", "device_kind", "mode",
+            "param_n_events", "param_n_neurons", "param_batch", "param_n_layers",
+            "param_chunk_size", "param_remat", "status", "time_median_s", "time_iqr_s",
+            "compile_s", "throughput", "throughput_unit", "correct", "max_err"]
     return df[[c for c in cols if c in df.columns]]
 
 
@@ -128,12 +220,17 @@ def render(paths, out_dir) -> list[Path]:
     df = results.read(paths)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = plot_event_lif(df, out_dir)
+    written = plot_event_lif(df, out_dir) + plot_parallel(df, out_dir)
     ratio = spike_logic_ratio(df)
+    speed = parallel_speedups(df)
+    grads = grad_table(df)
     table = summary_table(df)
     md = ["# spikebench report\n",
           f"{len(df)} rows from {df['source_file'].nunique() if len(df) else 0} file(s); "
           f"statuses: {dict(df['status'].value_counts()) if len(df) else {}}\n",
+          "## Parallel-scan simulator: speedup over serial (same inputs, median times)\n",
+          _md(speed),
+          "## Training step (loss + gradients): time and peak memory\n", _md(grads),
           "## Cost of the spike logic (serial / bare scan, median times)\n", _md(ratio),
           "## All rows\n", _md(table)]
     (out_dir / "summary.md").write_text("\n".join(md))
@@ -144,6 +241,8 @@ def render(paths, out_dir) -> list[Path]:
             "font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%}"
             "</style><h1>spikebench report</h1>"
             f"<p>{len(df)} rows. Ratios are recomputed from raw medians.</p>{imgs}"
+            f"<h2>Parallel-scan simulator: speedup over serial</h2>{_html_table(speed)}"
+            f"<h2>Training step: time and peak memory</h2>{_html_table(grads)}"
             f"<h2>Cost of the spike logic (serial / bare scan)</h2>{_html_table(ratio)}"
             f"<h2>All rows</h2>{_html_table(table)}")
     (out_dir / "index.html").write_text(page)

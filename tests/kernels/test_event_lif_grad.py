@@ -25,7 +25,6 @@ def _case(seed=3):
 
 def _jax_loss(c, coef, chunk=4, n_steps=40, remat=True, max_spikes=16):
     import jax.numpy as jnp
-
     from spikebench.kernels.event_lif import _parallel_jax as pj
 
     def loss(t, w, d):
@@ -39,7 +38,6 @@ def _jax_loss(c, coef, chunk=4, n_steps=40, remat=True, max_spikes=16):
 
 def _torch_grads(t, c, w, d, coef, chunk=4, remat=True, forward_tangents=None):
     import torch
-
     from spikebench.kernels.event_lif import _parallel_torch as pt
 
     leaves = [torch.tensor(x, requires_grad=True) for x in (t, w, d)]
@@ -100,7 +98,6 @@ def test_forward_mode_equals_reverse_mode(layer_case):
     import jax.numpy as jnp
     import torch
     import torch.autograd.forward_ad as fwad
-
     from spikebench.kernels.event_lif import _parallel_torch as pt
 
     t, c, w, d, coef, loss, _, grads = layer_case
@@ -149,7 +146,6 @@ def test_grazing_gradient_diverges_visibly(fw):
         if fw == "jax":
             import jax
             import jax.numpy as jnp
-
             from spikebench.kernels.event_lif import _parallel_jax as mod
 
             def first(w, p=p, mod=mod):
@@ -160,7 +156,6 @@ def test_grazing_gradient_diverges_visibly(fw):
             slopes.append(float(jax.grad(first)(jnp.ones((1, 1)))[0, 0]))
         else:
             import torch
-
             from spikebench.kernels.event_lif import _parallel_torch as mod
 
             w = torch.ones((1, 1), dtype=torch.float64, requires_grad=True)
@@ -191,7 +186,6 @@ def test_network_matches_numpy_reference_and_frameworks_agree():
     import jax
     import jax.numpy as jnp
     import torch
-
     from spikebench.kernels.event_lif import _net_jax, _net_numpy, _net_torch
 
     t, c, layers, w_out, labels = _net_inputs()
@@ -236,7 +230,6 @@ def test_network_matches_numpy_reference_and_frameworks_agree():
 
 def test_network_static_budget_overflow_is_reported():
     import jax.numpy as jnp
-
     from spikebench.kernels.event_lif import _net_jax
 
     t, c, layers, w_out, _ = _net_inputs()

@@ -170,12 +170,10 @@ def test_bad_parallel_arguments(bad, match):
 def _kernel(fw):
     if fw == "jax":
         import jax.numpy as jnp
-
         from spikebench.kernels.event_lif import _parallel_jax as mod
 
         return mod, jnp.asarray, np.asarray
     import torch
-
     from spikebench.kernels.event_lif import _parallel_torch as mod
 
     return mod, torch.as_tensor, lambda x: x.detach().cpu().numpy()

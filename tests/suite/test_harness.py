@@ -15,6 +15,9 @@ def test_registry_has_every_framework_twin():
     for fw in ("numpy", "jax", "torch"):
         assert ("event_lif", "serial", fw) in reg
         assert ("event_lif", "bare_scan", fw) in reg
+    for fw in ("jax", "torch"):
+        par = reg[("event_lif", "parallel", fw)]
+        assert par.modes == ("forward", "grad") and "chunk" in par.knobs
     assert not registry.UNAVAILABLE
 
 
@@ -59,9 +62,21 @@ def test_quick_profile_expansion_and_limits():
     torch_serial = [c for c in cs if c.framework == "torch" and c.impl == "serial"]
     assert max(c.size["n_events"] for c in torch_serial) == 10_000
     jax_serial = [c for c in cs if c.framework == "jax" and c.impl == "serial"]
-    assert {c.size["n_events"] for c in jax_serial} == {10**k for k in range(2, 7)}
+    assert {c.size["n_events"] for c in jax_serial} == {10**k for k in range(2, 6)} | {4000}
     assert {c.dtype for c in cs} == {"float32", "float64"}
     assert {c.dataset for c in cs} == {"poisson", "synthetic-shd"}
+    # the chunk sweep: every power of two 1..1024, with the serial baseline on the same inputs
+    par = [c for c in cs if c.impl == "parallel" and c.mode == "forward"
+           and c.size.get("n_layers", 1) == 1]
+    assert {c.knob["chunk"] for c in par} == {2**i for i in range(11)}
+    for c in par:
+        assert any(s.impl == "serial" and s.input_key == c.input_key
+                   and s.framework == c.framework for s in cs)
+    # knobs belong to their implementation; "drop" limits remove combinations
+    assert all(c.knobs == () for c in cs if c.impl != "parallel")
+    grad = [c for c in cs if c.mode == "grad" and c.impl == "parallel"]
+    assert {c.knob["remat"] for c in grad if c.framework == "jax"} == {True, False}
+    assert not any("remat" in c.knob and not c.knob["remat"] for c in cs if c.mode == "forward")
 
 
 def test_profile_filters_and_errors():
@@ -210,6 +225,48 @@ def test_in_process_event_lif_row_is_correct(tmp_path):
     assert row["status"] == "ok", row["error"]
     assert row["correct"] is True and row["max_err"] is not None
     assert row["throughput_unit"] == "neuron-events/s" and row["kernel_version"]
+
+
+def _small(case, **sizes):
+    return cases.Case(**{**case.__dict__,
+                         "sizes": tuple(sorted({**case.size, **sizes}.items()))})
+
+
+@pytest.mark.parametrize("fw", ["jax", "torch"])
+def test_parallel_network_and_training_rows_are_correct(tmp_path, fw):
+    cs = profiles.profile_cases("quick", ["cpu"], framework=[fw], impl=["parallel"])
+    layer = _small(next(c for c in cs if c.size["n_neurons"] == 128 and c.knob["chunk"] == 16),
+                   n_events=300, batch=2, n_neurons=16)
+    net = [_small(c, n_events=300, n_neurons=16, batch=2)
+           for c in cs if c.size.get("n_layers") == 2 and c.knob.get("chunk") == 128]
+    with runner.Session(tmp_path, isolate=False, timing={"min_rounds": 3, "max_rounds": 3}) as s:
+        rows = [s.run(c) for c in [layer, *net]]
+    for row in rows:
+        assert row["status"] == "ok", row["error"]
+        assert row["correct"] is True and row["max_err"] is not None, row
+        assert row["param_chunk_size"] in (16, 128)
+    assert {r["mode"] for r in rows} == {"forward", "grad"}
+    assert rows[-1]["param_remat"] in (True, False) and rows[-1]["param_n_layers"] == 2
+
+
+def test_overflowing_budgets_make_rows_incorrect():
+    from spikebench.families import event_lif as fam
+
+    case = next(c for c in profiles.profile_cases("quick", ["cpu"], framework=["jax"],
+                                                  impl=["parallel"]) if c.mode == "grad")
+    ref = {"loss": 1.0, "fd": 1.0, "direction": [np.ones(2)]}
+    good = (1.0, ((), np.array([0.5, 0.5])), 0)
+    assert fam.check(case, None, good, ref)["correct"] is True
+    bad = fam.check(case, None, (1.0, ((), np.array([0.5, 0.5])), 3), ref)
+    assert bad["correct"] is False and "overflow" in bad["note"]
+    nan = fam.check(case, None, (1.0, ((), np.array([np.inf, 0.5])), 0), ref)
+    assert nan["correct"] is False and "non-finite" in nan["note"]
+    layer = next(c for c in profiles.profile_cases("quick", ["cpu"], framework=["jax"],
+                                                   impl=["parallel"]) if c.mode == "forward")
+    out = (np.full((1, 1, 2), np.inf), np.zeros((1, 1), int), np.zeros((1, 1), bool),
+           np.ones((1, 1), int), np.ones((1, 1), int))
+    chk = fam.check(layer, None, out, {"lanes": [(0, 0)], "spikes": [np.array([])]})
+    assert chk["correct"] is False and "unprocessed" in chk["note"]
 
 
 def test_worker_classifies_errors():
