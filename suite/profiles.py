@@ -59,7 +59,6 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "timeout_s": 600,
                 "limits": [
                     {"where": {"mode": "forward", "remat": False}, "drop": True},
-                    {"where": {"mode": "grad", "chunk": 16}, "drop": True},
                     # PyTorch's step loop runs in Python; its no-remat graph alone is minutes
                     {"where": {"framework": "torch", "chunk": 16}, "drop": True},
                     {"where": {"framework": "torch", "remat": False}, "drop": True},

@@ -215,6 +215,10 @@ def _html_table(df) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def _counts(df) -> dict:
+    return {k: int(v) for k, v in df["status"].value_counts().items()} if len(df) else {}
+
+
 def render(paths, out_dir) -> list[Path]:
     """Render the report for the result files/folders `paths` into `out_dir`."""
     df = results.read(paths)
@@ -227,7 +231,7 @@ def render(paths, out_dir) -> list[Path]:
     table = summary_table(df)
     md = ["# spikebench report\n",
           f"{len(df)} rows from {df['source_file'].nunique() if len(df) else 0} file(s); "
-          f"statuses: {dict(df['status'].value_counts()) if len(df) else {}}\n",
+          f"statuses: {_counts(df)}\n",
           "## Parallel-scan simulator: speedup over serial (same inputs, median times)\n",
           _md(speed),
           "## Training step (loss + gradients): time and peak memory\n", _md(grads),
