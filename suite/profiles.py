@@ -42,6 +42,10 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "knobs": {"parallel": {"chunk": CHUNKS}},
                 "seed": 0,
                 "timeout_s": 600,
+                # PyTorch's step loop runs in Python (seconds per call at small K): every
+                # other power of two, plus the K = 128 the paper recommends
+                "limits": [{"where": {"framework": "torch", "chunk": k}, "drop": True}
+                           for k in (2, 8, 32, 512)],
             } for n, b in ((1, 1), (128, 8))],
             # a 2-layer 128-wide network at batch 4: forward (serial vs parallel) and a
             # training step (loss + gradients) with and without the chunk-recomputing backward
@@ -59,6 +63,7 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "timeout_s": 600,
                 "limits": [
                     {"where": {"mode": "forward", "remat": False}, "drop": True},
+                    {"where": {"mode": "grad", "chunk": 16, "remat": False}, "drop": True},
                     # PyTorch's step loop runs in Python; its no-remat graph alone is minutes
                     {"where": {"framework": "torch", "chunk": 16}, "drop": True},
                     {"where": {"framework": "torch", "remat": False}, "drop": True},

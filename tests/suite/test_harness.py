@@ -68,7 +68,8 @@ def test_quick_profile_expansion_and_limits():
     # the chunk sweep: every power of two 1..1024, with the serial baseline on the same inputs
     par = [c for c in cs if c.impl == "parallel" and c.mode == "forward"
            and c.size.get("n_layers", 1) == 1]
-    assert {c.knob["chunk"] for c in par} == {2**i for i in range(11)}
+    assert {c.knob["chunk"] for c in par if c.framework == "jax"} == {2**i for i in range(11)}
+    assert {1, 128, 1024} <= {c.knob["chunk"] for c in par if c.framework == "torch"}
     for c in par:
         assert any(s.impl == "serial" and s.input_key == c.input_key
                    and s.framework == c.framework for s in cs)
