@@ -11,7 +11,9 @@ import datetime as dt
 import functools
 import hashlib
 import pickle
+import signal
 import tempfile
+import threading
 import uuid
 from pathlib import Path
 
@@ -185,13 +187,24 @@ def run_sweep(cases, *, out_root=None, profile="quick", isolate=True, progress=T
                       threads=threads)
     cols = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
             TimeElapsedColumn()]
+    worker.INTERRUPT.clear()
+    # isolated sweeps wait on workers in short slices, so a flag is enough (see worker.INTERRUPT)
+    main = isolate and threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, lambda *_: worker.INTERRUPT.set()) if main else None
     try:
         with Progress(*cols, disable=not progress, transient=False) as bar:
             task = bar.add_task("sweep", total=len(cases))
             for case in cases:
+                if worker.INTERRUPT.is_set():
+                    raise KeyboardInterrupt
                 bar.update(task, description=case.label()[:70])
                 session.run(case)
                 bar.advance(task)
+            if worker.INTERRUPT.is_set():
+                raise KeyboardInterrupt
     finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
+        worker.INTERRUPT.clear()
         session.close()
     return session

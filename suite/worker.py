@@ -14,6 +14,7 @@ import importlib.util
 import multiprocessing as mp
 import os
 import pickle
+import threading
 import time
 import traceback
 import warnings
@@ -119,6 +120,10 @@ def _child(conn, case, data_path, timing, threads):
 
 
 _CTX = None
+# Set by a sweep's SIGINT handler. The handler only sets this flag: a KeyboardInterrupt raised
+# straight from a signal handler is lost when it lands in a finalizer ("Exception ignored"),
+# so the waits below poll the flag and raise it from ordinary code.
+INTERRUPT = threading.Event()
 
 
 def _context():
@@ -141,7 +146,13 @@ def measure_isolated(case, data_path, timeout_s: float, timing=None, threads=Non
     proc.start()
     child.close()
     try:
-        if parent.poll(timeout_s):
+        deadline = time.monotonic() + timeout_s
+        ready = False
+        while not ready and time.monotonic() < deadline:
+            ready = parent.poll(min(0.1, max(0.0, deadline - time.monotonic())))
+            if INTERRUPT.is_set():
+                raise KeyboardInterrupt
+        if ready:
             try:
                 result = parent.recv()
             except EOFError:
