@@ -43,9 +43,10 @@ UNAVAILABLE: dict[str, str] = {}  # framework -> why it cannot be imported here
 # Explicit: every module that registers implementations, per framework.
 KERNEL_MODULES: dict[str, list[str]] = {
     "numpy": ["spikebench.kernels.event_lif._numpy", "spikebench.families.selftest"],
-    "jax": ["spikebench.kernels.event_lif._jax", "spikebench.kernels.event_lif._parallel_jax"],
+    "jax": ["spikebench.kernels.event_lif._jax", "spikebench.kernels.event_lif._parallel_jax",
+            "spikebench.kernels.psu._jax"],
     "torch": ["spikebench.kernels.event_lif._torch",
-              "spikebench.kernels.event_lif._parallel_torch"],
+              "spikebench.kernels.event_lif._parallel_torch", "spikebench.kernels.psu._torch"],
 }
 
 

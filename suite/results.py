@@ -1,4 +1,4 @@
-"""Results: CSV schema v2 (DESIGN.md), written row by row, plus a JSON run context.
+"""Results: CSV schema v3 (DESIGN.md), written row by row, plus a JSON run context.
 
 One row per measured case, long/tidy. Rows are appended and flushed (and fsync'ed) as cases
 finish, so an interrupted sweep leaves a valid CSV of the rows already measured. A metric that
@@ -13,6 +13,10 @@ output lanes were checked), `case_id` (stable id to group rows of one case acros
 v2 (parallel-scan simulator) adds `param_n_layers` (layers of a network row; 1 for a single
 layer) and `param_remat` (whether the backward recomputes one chunk at a time): rows of one
 configuration must differ in some column, or compare/report would pool unlike cases.
+
+v3 (PSU family) adds `spike_rate` (fraction of (step, neuron) entries that spike) and
+`lif_agreement` (fraction of spike entries equal to discrete LIF's on the same input): the
+sparsity the PSU paper reports is a result of the row, like its error, not a parameter.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 STATUSES = ("ok", "failed", "oom", "timeout", "unsupported", "unavailable")
 
@@ -40,7 +44,8 @@ COLUMNS = [
     "family", "impl", "mode", "dtype", "dataset", *PARAM_COLUMNS,
     "status", "error", "compile_s", "time_median_s", "time_iqr_s", "time_min_s", "rounds",
     "samples_s", "throughput", "throughput_unit", "peak_mem_bytes", "mem_method",
-    "correct", "max_err", "mismatch_frac", "n_checked", "ref_impl", "kernel_version",
+    "correct", "max_err", "mismatch_frac", "n_checked", "spike_rate", "lif_agreement",
+    "ref_impl", "kernel_version",
     "case_id",
 ]
 
@@ -123,7 +128,15 @@ def _v1_to_v2(df):
     return df
 
 
-MIGRATIONS: dict = {1: _v1_to_v2}
+def _v2_to_v3(df):
+    df = df.copy()
+    df["spike_rate"] = np.nan
+    df["lif_agreement"] = np.nan
+    df["schema_version"] = 3
+    return df
+
+
+MIGRATIONS: dict = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def migrate(df):

@@ -91,6 +91,7 @@ def measure(case, inputs, ref, timing=None) -> dict:
         "peak_mem_bytes": mem.peak_bytes, "mem_method": mem.method,
         "correct": chk["correct"], "max_err": chk["max_err"],
         "mismatch_frac": chk.get("mismatch_frac"), "n_checked": chk.get("n_checked"),
+        "spike_rate": chk.get("spike_rate"), "lif_agreement": chk.get("lif_agreement"),
     }
 
 

@@ -8,6 +8,7 @@ Interface of a family module (explicit, no base class needed):
     prepare(impl, case, inputs, fw, device) -> (fn, args, kwargs, static)
     resize(case, out, static) -> static | None     grow static buffers after a first call
     check(case, inputs, out_numpy, ref) -> dict    correct, max_err, mismatch_frac, n_checked
+                                                   (+ spike_rate, lif_agreement where known)
     to_numpy(out, fw) -> object
     throughput(case, seconds) -> (value, unit)
     params(case) -> dict                           param_* columns
@@ -16,9 +17,9 @@ Interface of a family module (explicit, no base class needed):
 
 from __future__ import annotations
 
-from . import event_lif, selftest
+from . import event_lif, psu, selftest
 
-FAMILIES = {"event_lif": event_lif, "selftest": selftest}
+FAMILIES = {"event_lif": event_lif, "psu": psu, "selftest": selftest}
 
 
 def get(name: str):

@@ -1,0 +1,281 @@
+"""PyTorch: discrete LIF (the serial loop) and the Parallel Spiking Unit family (spec/psu.md).
+
+A translation of ``_jax.py`` (same names, arguments and defaults; the maths is in that
+module's docstring). Divergences, each for a reason:
+
+- ``lif`` is a tight eager Python loop over T (PyTorch's sequential baseline: one fused
+  multiply-add, one compare and one subtract per step, no per-step allocation of parameters).
+- the fixed matrices are built once per (T, tau, dtype, device) and cached: the JAX twin gets
+  them as compile-time constants, and rebuilding them would put a host-to-device copy in every
+  timed GPU call.
+- ``Spike`` is an ``autograd.Function`` (JAX: ``custom_vjp``).
+- ``Layer`` / ``Network`` are ``nn.Module`` wrappers holding the parameters for users who
+  train with ``torch.optim``; they call the same functional ``layer`` / ``network``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from ...registry import register
+from ._common import (
+    DEFAULT,
+    LEARNED,
+    PSUParams,
+    causal_mask,
+    check_learned,
+    check_neuron,
+    check_time_steps,
+    init_network,
+    lif_matrices,
+    validate_params,
+)
+
+
+class NeuronOut(NamedTuple):
+    """spikes: [T, ...] 0/1 in x's dtype; v: [T, ...] the potential compared with theta."""
+
+    spikes: torch.Tensor
+    v: torch.Tensor
+
+
+class Spike(torch.autograd.Function):
+    """Heaviside(u) (strict) with the ATan surrogate gradient w.r.t. u and alpha."""
+
+    @staticmethod
+    def forward(u, alpha):
+        return (u > 0).to(u.dtype)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(*inputs)
+
+    @staticmethod
+    def backward(ctx, g):
+        u, alpha = ctx.saved_tensors
+        q = 1.0 + (0.5 * math.pi * alpha * u) ** 2
+        g_u = g * alpha / (2.0 * q) if ctx.needs_input_grad[0] else None
+        g_alpha = torch.sum(g * u / (2.0 * q)).reshape(alpha.shape) \
+            if ctx.needs_input_grad[1] else None
+        return g_u, g_alpha
+
+
+def spike(u, alpha):
+    return Spike.apply(u, alpha)
+
+
+@functools.lru_cache(maxsize=64)
+def _mats_cached(t, tau, dtype, device):
+    big_a, big_b = lif_matrices(t, tau)
+    return (torch.as_tensor(big_a, dtype=dtype, device=device),
+            torch.as_tensor(big_b, dtype=dtype, device=device))
+
+
+@functools.lru_cache(maxsize=64)
+def _mask_cached(t, dtype, device):
+    return torch.as_tensor(causal_mask(t), dtype=dtype, device=device)
+
+
+def _mats(t, p, x):
+    return _mats_cached(t, float(p.tau), x.dtype, x.device)
+
+
+def _tmul(m, x):
+    """m [T, T] applied on the time axis of x [T, ...]."""
+    return (m @ x.reshape(x.shape[0], -1)).reshape(x.shape)
+
+
+def _alpha(alpha, p, x):
+    if alpha is None:
+        return torch.tensor(p.alpha, dtype=x.dtype, device=x.device)
+    return torch.as_tensor(alpha, dtype=x.dtype, device=x.device)
+
+
+@register("psu", "lif", "torch", modes=("forward", "grad"), devices=("cpu", "gpu"))
+def lif(x, p: PSUParams = DEFAULT, alpha=None) -> NeuronOut:
+    """Discrete LIF with soft reset, one time step after the other (eager loop)."""
+    a, b = validate_params(p)
+    t = check_time_steps(x.shape)
+    al = _alpha(alpha, p, x)
+    v = torch.zeros_like(x[0])
+    hs, ss = [], []
+    for k in range(t):
+        h = torch.add(v * b, x[k], alpha=a)
+        s = spike(h - p.theta, al)
+        v = h - p.theta * s.detach()
+        hs.append(h)
+        ss.append(s)
+    return NeuronOut(torch.stack(ss), torch.stack(hs))
+
+
+def lif_matrix(x, p: PSUParams = DEFAULT):
+    """LIF without reset in matrix form, H = A X (equals ``lif``'s H while nothing fires)."""
+    validate_params(p)
+    big_a, _ = _mats(check_time_steps(x.shape), p, x)
+    return _tmul(big_a, x)
+
+
+@register("psu", "psu", "torch", modes=("forward", "grad"), devices=("cpu", "gpu"))
+def psu(x, p: PSUParams = DEFAULT, alpha=None) -> NeuronOut:
+    """PSU: fixed leak, reset estimated as theta * B sigmoid(A X)."""
+    validate_params(p)
+    big_a, big_b = _mats(check_time_steps(x.shape), p, x)
+    d = _tmul(big_a, x)
+    u = d - p.theta * _tmul(big_b, torch.sigmoid(d))
+    return NeuronOut(spike(u - p.theta, _alpha(alpha, p, x)), u)
+
+
+def _masked(w, bias, t, x):
+    check_learned(w.shape, bias.shape, t)
+    return w * _mask_cached(t, x.dtype, x.device)  # above-diagonal entries get zero gradient
+
+
+def _add_bias(y, bias):
+    return y + bias.reshape((-1,) + (1,) * (y.dim() - 1))
+
+
+@register("psu", "ipsu", "torch", modes=("forward", "grad"), devices=("cpu", "gpu"))
+def ipsu(x, w, bias, p: PSUParams = DEFAULT, alpha=None) -> NeuronOut:
+    """IPSU (as released): D = (W*M) X + b_I, U = D - B X."""
+    validate_params(p)
+    t = check_time_steps(x.shape)
+    _, big_b = _mats(t, p, x)
+    wm = _masked(w, bias, t, x)
+    u = _add_bias(_tmul(wm, x), bias) - _tmul(big_b, x)
+    return NeuronOut(spike(u - p.theta, _alpha(alpha, p, x)), u)
+
+
+@register("psu", "rpsu", "torch", modes=("forward", "grad"), devices=("cpu", "gpu"))
+def rpsu(x, w, bias, p: PSUParams = DEFAULT, alpha=None) -> NeuronOut:
+    """RPSU (as released): U = A X - B sigmoid((W*M) X + b_R), reset 1 per estimated spike."""
+    validate_params(p)
+    t = check_time_steps(x.shape)
+    big_a, big_b = _mats(t, p, x)
+    wm = _masked(w, bias, t, x)
+    u = _tmul(big_a, x) - _tmul(big_b, torch.sigmoid(_add_bias(_tmul(wm, x), bias)))
+    return NeuronOut(spike(u - p.theta, _alpha(alpha, p, x)), u)
+
+
+NEURON_FNS = {"lif": lif, "psu": psu, "ipsu": ipsu, "rpsu": rpsu}
+
+
+def neuron(kind: str, x, p: PSUParams, mat=None, mat_b=None, alpha=None) -> NeuronOut:
+    """Dispatch by name; `mat`, `mat_b` are required for ipsu / rpsu and refused otherwise."""
+    check_neuron(kind)
+    if kind in LEARNED:
+        if mat is None or mat_b is None:
+            raise ValueError(f"{kind} needs its learned matrix and bias (mat, mat_b)")
+        return NEURON_FNS[kind](x, mat, mat_b, p, alpha)
+    if mat is not None or mat_b is not None:
+        raise ValueError(f"{kind} has no learned matrix; got mat / mat_b")
+    return NEURON_FNS[kind](x, p, alpha)
+
+
+def layer(layer_params: dict, x, kind: str, p: PSUParams) -> NeuronOut:
+    """A linear layer + neuron on time-major x [T, B, N_in] -> [T, B, N_out], layer by layer:
+    the linear map runs once over all T * B rows, then the neuron over time."""
+    cur = x @ layer_params["w"].T + layer_params["b"]
+    return neuron(kind, cur, p, layer_params.get("mat"), layer_params.get("mat_b"),
+                  layer_params.get("alpha"))
+
+
+def _readout(r, spikes_mean):
+    return spikes_mean @ r["w"].T + r["b"]
+
+
+def network(params: dict, x, kind: str, p: PSUParams = DEFAULT):
+    """Logits [B, n_out] of the SHD-shaped network on x [T, B, n_in].
+
+    LIF runs step by step: a Python loop over T whose body advances every layer by one step.
+    The PSU family runs layer by layer. Readout: the time average of a linear map of the last
+    hidden layer's spikes (the membrane of a non-leaky, non-spiking integrator / T).
+    """
+    check_neuron(kind)
+    if kind != "lif":
+        h = x
+        for lp in params["layers"]:
+            h = layer(lp, h, kind, p).spikes
+        return _readout(params["readout"], torch.mean(h, dim=0))
+    a, b = validate_params(p)
+    al = torch.tensor(p.alpha, dtype=x.dtype, device=x.device)
+    layers = params["layers"]
+    vs = [torch.zeros(x.shape[1:-1] + (lp["w"].shape[0],), dtype=x.dtype, device=x.device)
+          for lp in layers]
+    total = None
+    for k in range(x.shape[0]):
+        h = x[k]
+        for i, lp in enumerate(layers):
+            hh = torch.add(vs[i] * b, h @ lp["w"].T + lp["b"], alpha=a)
+            h = spike(hh - p.theta, al)
+            vs[i] = hh - p.theta * h.detach()
+        total = h if total is None else total + h
+    return _readout(params["readout"], total / x.shape[0])
+
+
+def loss(params: dict, x, labels, kind: str, p: PSUParams = DEFAULT):
+    """Mean cross-entropy of ``network`` against integer labels [B]."""
+    return torch.nn.functional.cross_entropy(network(params, x, kind, p), labels)
+
+
+def from_numpy(tree, dtype=torch.float32, device=None, requires_grad=False):
+    """A parameter dict of NumPy arrays (``init_network``) as tensors (leaves)."""
+    if isinstance(tree, dict):
+        return {k: from_numpy(v, dtype, device, requires_grad) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(from_numpy(v, dtype, device, requires_grad) for v in tree)
+    return torch.as_tensor(np.asarray(tree), dtype=dtype, device=device) \
+        .requires_grad_(requires_grad)
+
+
+class Layer(torch.nn.Module):
+    """Linear layer + neuron (time-major [T, B, N_in] -> spikes [T, B, N_out]) with its
+    parameters: weight, bias, and for IPSU / RPSU the T x T matrix and per-step bias (built for
+    one T), for the PSU family a learnable surrogate alpha."""
+
+    def __init__(self, n_in: int, n_out: int, kind: str, t: int | None = None,
+                 p: PSUParams = DEFAULT, seed: int = 0, dtype=torch.float32):
+        super().__init__()
+        check_neuron(kind)
+        if kind in LEARNED and t is None:
+            raise ValueError(f"{kind} needs the number of time steps t it is built for")
+        tree = init_network(seed, n_in=n_in, hidden=n_out, n_out=1, t=t or 1, neuron=kind,
+                            n_layers=1, alpha=p.alpha)["layers"][0]
+        self.kind, self.p = kind, p
+        for name, value in tree.items():
+            self.register_parameter(name, torch.nn.Parameter(from_numpy(value, dtype)))
+
+    def forward(self, x):
+        return layer(dict(self.named_parameters()), x, self.kind, self.p).spikes
+
+
+class Network(torch.nn.Module):
+    """The SHD-shaped network n_in -> hidden x n_layers -> n_out (see ``network``)."""
+
+    def __init__(self, n_in: int = 700, hidden: int = 128, n_out: int = 20, *, kind: str,
+                 t: int, n_layers: int = 2, p: PSUParams = DEFAULT, seed: int = 0,
+                 dtype=torch.float32):
+        super().__init__()
+        tree = init_network(seed, n_in=n_in, hidden=hidden, n_out=n_out, t=t, neuron=kind,
+                            n_layers=n_layers, alpha=p.alpha)
+        self.kind, self.p = kind, p
+        self.layers = torch.nn.ModuleList()
+        for lp in tree["layers"]:
+            m = torch.nn.Module()
+            for name, value in lp.items():
+                m.register_parameter(name, torch.nn.Parameter(from_numpy(value, dtype)))
+            self.layers.append(m)
+        self.readout = torch.nn.Module()
+        for name, value in tree["readout"].items():
+            self.readout.register_parameter(name, torch.nn.Parameter(from_numpy(value, dtype)))
+
+    def params_tree(self) -> dict:
+        return {"layers": [dict(m.named_parameters()) for m in self.layers],
+                "readout": dict(self.readout.named_parameters())}
+
+    def forward(self, x):
+        return network(self.params_tree(), x, self.kind, self.p)

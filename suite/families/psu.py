@@ -1,0 +1,431 @@
+"""Benchmark adapter for discrete LIF and the Parallel Spiking Unit family (spec/psu.md).
+
+Two levels, told apart by the sizes:
+
+- neuron level (sizes T, n_neurons, batch; dataset ``gaussian``): the input current
+  x [T, batch, n_neurons] ~ Normal(0.3, 0.5) with PARAMS (tau = 2, theta = 0.3, the published
+  SHD setting), so that LIF fires on ~1/3 of the steps. ``forward`` times the neuron alone;
+  ``grad`` times forward + backward of sum(R * S) for a fixed random cotangent R, w.r.t. x and
+  the neuron's own parameters (IPSU / RPSU: the T x T matrix and per-step bias; the PSU family:
+  the surrogate's alpha; LIF: x only, its alpha is fixed).
+- network level (sizes T, n_inputs, n_neurons, batch, n_layers; dataset ``synthetic-shd``):
+  the SHD-shaped network n_inputs -> n_neurons x n_layers -> N_CLASSES on each sample's events
+  binned into T equal time bins (counts). LIF runs step by step, the PSU family layer by layer
+  (``_jax.network``). ``forward`` times the logits; ``grad`` one training step: the mean
+  cross-entropy against seeded labels and its gradient w.r.t. every parameter.
+
+Inputs are rounded once to float32-representable values, so float32 and float64 rows get
+identical inputs and one float64 reference serves both.
+
+Correctness, against the NumPy float64 twin (``kernels/psu/_numpy.py``, hand-written gradients,
+no code shared with the JAX / PyTorch kernels; since both frameworks are checked against the
+same reference on identical inputs, this also bounds their agreement with each other):
+
+- neuron forward: potentials within V_TOL[dtype] of the reference (relative to its largest
+  magnitude: max_err); spikes equal except where the reference potential lies within
+  MARGIN[dtype] of theta (a grazing crossing that rounding may flip). LIF's soft reset carries
+  a flip forward, so for LIF the first differing step of each lane must be grazing and the lane
+  is then left out of the potential error; mismatch_frac is the fraction of differing lanes
+  (LIF) or entries (PSU family).
+- neuron grad: every gradient within GRAD_TOL[dtype] of the reference relative to its largest
+  magnitude (LIF lanes with a grazing flip left out).
+- network forward: logits within LOGIT_TOL; grad: loss and every parameter gradient within
+  GRAD_TOL.
+
+Each row also carries ``spike_rate`` (fraction of (step, neuron) entries that spike: the row's
+own output at neuron level, the reference's hidden layers at network level) and, for the PSU
+family, ``lif_agreement``: the fraction of spike entries equal to discrete LIF's on the same
+input (network level: the first hidden layer, whose input current is the same for every
+neuron type) — the sparsity the PSU paper reports.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import datasets
+from ..kernels.psu import LEARNED, PSUParams, init_learned, init_network
+from ..kernels.psu import _numpy as ref_np
+from ..registry import Unsupported
+
+PARAMS = PSUParams(tau=2.0, theta=0.3)
+X_MEAN, X_STD = 0.3, 0.5
+N_CLASSES = 20
+V_TOL = {"float64": 1e-10, "float32": 1e-4}
+MARGIN = {"float64": 1e-9, "float32": 1e-4}
+GRAD_TOL = {"float64": 1e-8, "float32": 2e-3}
+LOGIT_TOL = {"float64": 1e-10, "float32": 1e-3}
+
+
+def level(case) -> str:
+    return "net" if "n_inputs" in case.size else "neuron"
+
+
+def _f32(x):
+    return np.asarray(x, np.float64).astype(np.float32).astype(np.float64)
+
+
+def bin_events(ev, t: int) -> np.ndarray:
+    """Counts [T, B, C] of an EventBatch in T equal bins over each sample's duration."""
+    out = np.zeros((t, len(ev.counts), ev.n_channels))
+    for b, c in enumerate(ev.counts):
+        times, chans = ev.times[b, :c], ev.channels[b, :c]
+        dur = max(float(ev.duration[b]), 1e-300)
+        idx = np.minimum((times / dur * t).astype(np.int64), t - 1)
+        np.add.at(out[:, b], (idx, chans), 1.0)
+    return out
+
+
+def make_inputs(case):
+    s = case.size
+    t, b, n = s["T"], s["batch"], s["n_neurons"]
+    if level(case) == "neuron":
+        if case.dataset != "gaussian":
+            raise ValueError(f"psu neuron-level cases take dataset 'gaussian', not "
+                             f"{case.dataset!r}")
+        rng = np.random.default_rng([case.seed, t, b, n])
+        x = _f32(rng.normal(X_MEAN, X_STD, (t, b, n)))
+        mat, mat_b = init_learned(rng, t)
+        return {"x": x, "cotangent": _f32(rng.normal(0.0, 1.0, (t, b, n))),
+                "mat": _f32(mat), "mat_b": _f32(mat_b),
+                "stats": {"dataset": "gaussian", "mean": X_MEAN, "std": X_STD}}
+    if case.dataset != "synthetic-shd":
+        raise ValueError(f"psu network cases take dataset 'synthetic-shd', not "
+                         f"{case.dataset!r}")
+    ev = datasets.synthetic_shd(b, seed=case.seed, n_channels=s["n_inputs"])
+    tree = init_network(case.seed, n_in=s["n_inputs"], hidden=n, n_out=N_CLASSES, t=t,
+                        neuron="ipsu", n_layers=int(s.get("n_layers", 2)), alpha=PARAMS.alpha)
+    tree = _map(tree, _f32)
+    labels = np.random.default_rng([case.seed, 2]).integers(0, N_CLASSES, b)
+    return {"x": bin_events(ev, t), "tree": tree, "labels": labels, "stats": ev.stats()}
+
+
+def _map(tree, f):
+    if isinstance(tree, dict):
+        return {k: _map(v, f) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_map(v, f) for v in tree]
+    return f(tree)
+
+
+def net_tree(tree, neuron):
+    """The network parameters one neuron type uses (all types share the linear layers)."""
+    keep = {"w", "b"} | ({"mat", "mat_b"} if neuron in LEARNED else set()) | \
+        ({"alpha"} if neuron != "lif" else set())
+    return {"layers": [{k: v for k, v in lp.items() if k in keep} for lp in tree["layers"]],
+            "readout": dict(tree["readout"])}
+
+
+def ref_kind(case):
+    # the reference depends on the neuron type: one per (level, impl, mode)
+    return f"{level(case)}/{case.impl}/{case.mode}"
+
+
+def _learned(case, inputs):
+    return (inputs["mat"], inputs["mat_b"]) if case.impl in LEARNED else (None, None)
+
+
+def reference(case, inputs):
+    if level(case) == "net":
+        tree = net_tree(inputs["tree"], case.impl)
+        if case.mode == "grad":
+            loss, grads, out = ref_np.loss_and_grad(tree, inputs["x"], inputs["labels"],
+                                                    case.impl, PARAMS)
+        else:
+            loss, grads, out = None, None, ref_np.network(tree, inputs["x"], case.impl, PARAMS)
+        rate = float(np.mean([s.mean() for s in out.spikes]))
+        agree = None
+        if case.impl != "lif":
+            lif = ref_np.network(net_tree(inputs["tree"], "lif"), inputs["x"], "lif", PARAMS)
+            agree = float(np.mean(out.spikes[0] == lif.spikes[0]))
+        return {"logits": out.logits, "loss": loss, "grads": grads, "spike_rate": rate,
+                "lif_agreement": agree}, "psu/numpy_net"
+    mat, mat_b = _learned(case, inputs)
+    out = ref_np.forward(case.impl, inputs["x"], PARAMS, mat, mat_b)
+    lif = ref_np.forward("lif", inputs["x"], PARAMS).spikes
+    ref = {"spikes": out.spikes, "v": out.v, "lif_spikes": lif}
+    if case.mode == "grad":
+        ref["grads"] = ref_np.backward(case.impl, inputs["x"], inputs["cotangent"], PARAMS,
+                                       mat, mat_b)
+    return ref, "psu/numpy"
+
+
+def _module(framework):
+    if framework == "jax":
+        from ..kernels.psu import _jax as mod
+    elif framework == "torch":
+        from ..kernels.psu import _torch as mod
+    else:
+        raise Unsupported(f"no {framework} PSU kernels (JAX and PyTorch only)")
+    return mod
+
+
+def prepare(impl, case, inputs, fw, device):
+    _module(case.framework)  # Unsupported for frameworks without PSU kernels
+    dt = np.dtype(case.dtype)
+    put = lambda a: fw.put(np.asarray(a, dt), device)  # noqa: E731
+    static = {"p": PARAMS, "kind": case.impl}
+    if level(case) == "net":
+        tree = _map(net_tree(inputs["tree"], case.impl), put)
+        x = put(inputs["x"])
+        if case.mode == "forward":
+            fn = _jax_net() if case.framework == "jax" else _torch_net
+            return fn, (tree, x), {}, static
+        labels = fw.put(inputs["labels"], device)
+        fn = _jax_net_step() if case.framework == "jax" else _torch_net_step
+        return fn, (tree, x, labels), {}, static
+    x = put(inputs["x"])
+    learned = tuple(put(a) for a in _learned(case, inputs) if a is not None)
+    if case.mode == "forward":
+        fn = _jax_forward() if case.framework == "jax" else _torch_forward
+        return fn, (x, *learned), {}, static
+    fn = _jax_grad() if case.framework == "jax" else _torch_grad
+    return fn, (x, put(inputs["cotangent"]), *learned), {}, static
+
+
+# -- the timed calls: JAX (jit, static neuron kind and parameters) --------------------------
+
+def _jax_forward():
+    import jax
+
+    from ..kernels.psu import _jax as mod
+
+    def fwd(x, *learned, p, kind):
+        return mod.neuron(kind, x, p, *learned)
+
+    return jax.jit(fwd, static_argnames=("p", "kind"))
+
+
+def _jax_grad():
+    import jax
+    import jax.numpy as jnp
+
+    from ..kernels.psu import _jax as mod
+
+    def step(x, r, *learned, p, kind):
+        alpha = None if kind == "lif" else jnp.asarray(p.alpha, x.dtype)
+
+        def f(x, learned, alpha):
+            s = mod.neuron(kind, x, p, *learned, alpha=alpha).spikes
+            return jnp.sum(s * r), s
+
+        argnums = (0, 1) if kind == "lif" else (0, 1, 2)
+        (_, s), grads = jax.value_and_grad(f, argnums=argnums, has_aux=True)(x, learned, alpha)
+        return _grad_dict(kind, grads), s
+
+    return jax.jit(step, static_argnames=("p", "kind"))
+
+
+def _grad_dict(kind, grads):
+    out = {"x": grads[0]}
+    if kind in LEARNED:
+        out["mat"], out["mat_b"] = grads[1]
+    if kind != "lif":
+        out["alpha"] = grads[2]
+    return out
+
+
+def _jax_net():
+    import jax
+
+    from ..kernels.psu import _jax as mod
+
+    return jax.jit(lambda tree, x, p, kind: mod.network(tree, x, kind, p),
+                   static_argnames=("p", "kind"))
+
+
+def _jax_net_step():
+    import jax
+
+    from ..kernels.psu import _jax as mod
+
+    def step(tree, x, labels, p, kind):
+        return jax.value_and_grad(mod.loss)(tree, x, labels, kind, p)
+
+    return jax.jit(step, static_argnames=("p", "kind"))
+
+
+# -- PyTorch (eager) ------------------------------------------------------------------------
+
+def _torch_forward(x, *learned, p, kind):
+    import torch
+
+    from ..kernels.psu import _torch as mod
+
+    with torch.no_grad():
+        return mod.neuron(kind, x, p, *learned)
+
+
+def _torch_grad(x, r, *learned, p, kind):
+    import torch
+
+    from ..kernels.psu import _torch as mod
+
+    x = x.detach().requires_grad_(True)
+    learned = tuple(a.detach().requires_grad_(True) for a in learned)
+    leaves = [x, *learned]
+    alpha = None
+    if kind != "lif":
+        alpha = torch.tensor(p.alpha, dtype=x.dtype, device=x.device, requires_grad=True)
+        leaves.append(alpha)
+    s = mod.neuron(kind, x, p, *learned, alpha=alpha).spikes
+    grads = torch.autograd.grad(torch.sum(s * r), leaves)
+    return _grad_dict(kind, (grads[0], tuple(grads[1:1 + len(learned)]),
+                             grads[-1] if alpha is not None else None)), s.detach()
+
+
+def _torch_net(tree, x, p, kind):
+    import torch
+
+    from ..kernels.psu import _torch as mod
+
+    with torch.no_grad():
+        return mod.network(tree, x, kind, p)
+
+
+def _torch_net_step(tree, x, labels, p, kind):
+    import torch
+
+    from ..kernels.psu import _torch as mod
+
+    leaves = _map(tree, lambda a: a.detach().requires_grad_(True))
+    flat = _flatten(leaves)
+    loss = mod.loss(leaves, x, labels, kind, p)
+    grads = torch.autograd.grad(loss, flat)
+    return loss.detach(), _unflatten(leaves, list(grads))
+
+
+def _flatten(tree):
+    if isinstance(tree, dict):
+        return [x for k in sorted(tree) for x in _flatten(tree[k])]
+    if isinstance(tree, list):
+        return [x for v in tree for x in _flatten(v)]
+    return [tree]
+
+
+def _unflatten(tree, flat):
+    if isinstance(tree, dict):
+        return {k: _unflatten(tree[k], flat) for k in sorted(tree)}
+    if isinstance(tree, list):
+        return [_unflatten(v, flat) for v in tree]
+    return flat.pop(0)
+
+
+def resize(case, out, static):
+    return None
+
+
+def to_numpy(out, fw):
+    if isinstance(out, dict):
+        return {k: to_numpy(v, fw) for k, v in out.items()}
+    if isinstance(out, (tuple, list)):
+        vals = [to_numpy(x, fw) for x in out]
+        return type(out)(*vals) if hasattr(out, "_fields") else type(out)(vals)
+    return fw.to_numpy(out)
+
+
+# -- correctness ----------------------------------------------------------------------------
+
+def _rel(a, b):
+    scale = float(np.max(np.abs(b))) if np.size(b) else 0.0
+    return float(np.max(np.abs(np.asarray(a, np.float64) - b))) / max(scale, 1e-300) \
+        if np.size(b) else 0.0
+
+
+def _spike_check(case, spikes, ref):
+    """(ok, mismatch_frac, lanes_to_skip [M] bool) for spikes [T, ...] vs the reference."""
+    t = spikes.shape[0]
+    s, rs = spikes.reshape(t, -1), ref["spikes"].reshape(t, -1)
+    near = np.abs(ref["v"].reshape(t, -1) - PARAMS.theta) <= MARGIN[case.dtype] * \
+        max(1.0, PARAMS.theta)
+    diff = s != rs
+    if case.impl == "lif":  # a flip carries forward through the soft reset
+        lanes = diff.any(axis=0)
+        first = np.argmax(diff, axis=0)
+        ok = bool(np.all(near[first[lanes], np.nonzero(lanes)[0]]))
+        return ok, float(lanes.mean()), lanes
+    ok = bool(np.all(near[diff]))
+    return ok, float(diff.mean()), np.zeros(s.shape[1], bool)
+
+
+def _rates(case, spikes, ref):
+    rate = float(np.mean(spikes))
+    agree = None if case.impl == "lif" else float(np.mean(spikes == ref["lif_spikes"]))
+    return {"spike_rate": rate, "lif_agreement": agree}
+
+
+def _check_neuron_fwd(case, out, ref):
+    spikes, v = out
+    ok, frac, skip = _spike_check(case, spikes, ref)
+    t = spikes.shape[0]
+    keep = ~skip
+    err = _rel(v.reshape(t, -1)[:, keep], ref["v"].reshape(t, -1)[:, keep])
+    note = None if ok else "spike mismatch away from the threshold"
+    return {"correct": ok and err <= V_TOL[case.dtype], "max_err": err, "mismatch_frac": frac,
+            "n_checked": int(spikes.size), "note": note, **_rates(case, spikes, ref)}
+
+
+def _check_neuron_grad(case, out, ref):
+    grads, spikes = out
+    ok, frac, skip = _spike_check(case, spikes, ref)
+    t = spikes.shape[0]
+    errs = {}
+    for name, g_ref in ref["grads"].items():
+        g = np.asarray(grads[name], np.float64)
+        if name == "x":
+            g, g_ref = g.reshape(t, -1)[:, ~skip], g_ref.reshape(t, -1)[:, ~skip]
+        errs[name] = _rel(g, np.asarray(g_ref))
+    err = max(errs.values())
+    finite = all(np.all(np.isfinite(np.asarray(g))) for g in grads.values())
+    note = None if ok else "spike mismatch away from the threshold"
+    return {"correct": bool(ok and finite and err <= GRAD_TOL[case.dtype]), "max_err": err,
+            "mismatch_frac": frac, "n_checked": sum(int(np.size(g)) for g in grads.values()),
+            "note": note, **_rates(case, spikes, ref)}
+
+
+def _check_net(case, out, ref):
+    rates = {"spike_rate": ref["spike_rate"], "lif_agreement": ref["lif_agreement"]}
+    if case.mode == "forward":
+        err = _rel(out, ref["logits"])
+        return {"correct": err <= LOGIT_TOL[case.dtype], "max_err": err, "mismatch_frac": None,
+                "n_checked": int(np.size(out)), **rates}
+    loss, grads = out
+    flat, flat_ref = _flatten(grads), _flatten(ref["grads"])
+    err_l = abs(float(loss) - ref["loss"]) / max(abs(ref["loss"]), 1e-300)
+    err_g = max(_rel(g, np.asarray(r)) for g, r in zip(flat, flat_ref, strict=True))
+    finite = all(np.all(np.isfinite(g)) for g in flat)
+    return {"correct": bool(finite and err_l <= LOGIT_TOL[case.dtype]
+                            and err_g <= GRAD_TOL[case.dtype]),
+            "max_err": max(err_l, err_g), "mismatch_frac": None,
+            "n_checked": sum(int(np.size(g)) for g in flat), **rates}
+
+
+def check(case, inputs, out, ref):
+    if level(case) == "net":
+        return _check_net(case, out, ref)
+    if case.mode == "grad":
+        return _check_neuron_grad(case, out, ref)
+    return _check_neuron_fwd(case, out, ref)
+
+
+def throughput(case, seconds):
+    s = case.size
+    if level(case) == "net":
+        return s["batch"] / seconds, "samples/s"
+    return s["T"] * s["batch"] * s["n_neurons"] / seconds, "neuron-steps/s"
+
+
+def params(case):
+    s = case.size
+    out = {"param_T": s["T"], "param_n_neurons": s["n_neurons"], "param_batch": s["batch"]}
+    if level(case) == "net":
+        out |= {"param_n_inputs": s["n_inputs"], "param_n_layers": int(s.get("n_layers", 2))}
+    return out
+
+
+def context(case, inputs):
+    return {"params": PARAMS._asdict(), "dataset_stats": inputs["stats"],
+            "check": {"v_tol": V_TOL, "margin": MARGIN, "grad_tol": GRAD_TOL,
+                      "logit_tol": LOGIT_TOL},
+            "network": {"n_classes": N_CLASSES, "readout": "time-averaged linear readout",
+                        "lif": "step by step", "psu_family": "layer by layer"}}
