@@ -8,6 +8,8 @@ from .cases import Case, expand
 DECADES = [100, 1_000, 10_000, 100_000, 1_000_000]
 CHUNKS = [2**i for i in range(11)]  # 1 .. 1024
 SHD = 4000  # input events of one SHD utterance (median)
+NEURONS = ["lif", "psu", "ipsu", "rpsu"]
+STEPS = [4, 8, 16, 32, 64, 128, 256, 512]  # T of the PSU family's time-step sweep
 
 PROFILES: dict[str, dict[str, list[dict]]] = {
     "quick": {
@@ -22,12 +24,12 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                           "batch": [2]},
                 "seed": 0,
                 "timeout_s": 600,
-                # PyTorch's serial loop runs in Python (see README): 1e4 events per sample
+                # PyTorch's serial loop runs in Python (see README): 1e4 events per sample in
+                # float32, 1e3 in float64
                 "limits": [
-                    {"where": {"framework": "torch", "impl": "serial"},
-                     "max": {"n_events": 10_000}},
-                    {"where": {"framework": "torch", "impl": "bare_scan"},
-                     "max": {"n_events": 10_000}},
+                    {"where": {"framework": "torch"}, "max": {"n_events": 10_000}},
+                    {"where": {"framework": "torch", "dtype": "float64"},
+                     "max": {"n_events": 1_000}},
                 ],
             },
             # speedup over serial vs chunk size (Bullet Trains' Figure 1 on a CPU): one SHD
@@ -43,13 +45,18 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "seed": 0,
                 "timeout_s": 600,
                 # PyTorch's step loop runs in Python (seconds per call at small K): every
-                # other power of two, plus the K = 128 the paper recommends
+                # other power of two plus the K = 128 the paper recommends for one neuron,
+                # K = 16 .. 256 for the layer; JAX's compile time grows with K: K <= 256 there
                 "limits": [{"where": {"framework": "torch", "chunk": k}, "drop": True}
-                           for k in (2, 8, 32, 512)],
+                           for k in (2, 8, 32, 512)]
+                + ([{"where": {"framework": "torch", "chunk": k}, "drop": True}
+                    for k in (1, 4, 1024)]
+                   + [{"where": {"chunk": k}, "drop": True} for k in (512, 1024)]
+                   if n > 1 else []),
             } for n, b in ((1, 1), (128, 8))],
-            # a 2-layer 128-wide network at batch 4: forward (serial vs parallel) and a
-            # training step (loss + gradients) with and without the chunk-recomputing backward
-            # (remat). 2 x 256 at batch 8 costs ~9 minutes here; `full` runs it.
+            # a 2-layer 128-wide network at batch 2: forward (serial vs parallel) and a
+            # training step (loss + gradients), in JAX with and without the chunk-recomputing
+            # backward (remat). 2 x 256 at batch 8 costs ~9 minutes here; `full` runs it.
             {
                 "impls": ["serial", "parallel"],
                 "frameworks": ["jax", "torch"],
@@ -57,17 +64,45 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "modes": ["forward", "grad"],
                 "datasets": ["synthetic-shd"],
                 "sizes": {"n_events": [SHD], "n_neurons": [128], "n_inputs": [700],
-                          "batch": [4], "n_layers": [2]},
+                          "batch": [2], "n_layers": [2]},
                 "knobs": {"parallel": {"chunk": [16, 128], "remat": [True, False]}},
                 "seed": 0,
                 "timeout_s": 600,
                 "limits": [
                     {"where": {"mode": "forward", "remat": False}, "drop": True},
-                    {"where": {"mode": "grad", "chunk": 16, "remat": False}, "drop": True},
-                    # PyTorch's step loop runs in Python; its no-remat graph alone is minutes
+                    # JAX's best K on this CPU is 16; PyTorch's is 128 and its step loop runs
+                    # in Python (its no-remat graph alone is minutes)
+                    {"where": {"framework": "jax", "chunk": 128}, "drop": True},
                     {"where": {"framework": "torch", "chunk": 16}, "drop": True},
                     {"where": {"framework": "torch", "remat": False}, "drop": True},
                 ],
+            },
+        ],
+        "psu": [
+            # neuron level: forward and forward + backward vs T for LIF (the loop) and the PSU
+            # family (all steps at once), float32 over the whole T range, float64 at two T
+            *[{
+                "impls": NEURONS,
+                "frameworks": ["jax", "torch"],
+                "dtypes": [dt],
+                "modes": ["forward", "grad"],
+                "datasets": ["gaussian"],
+                "sizes": {"T": steps, "n_neurons": [256], "batch": [8]},
+                "seed": 0,
+                "timeout_s": 300,
+            } for dt, steps in (("float32", STEPS), ("float64", [16, 128]))],
+            # network level: the SHD-shaped 700 -> 256 -> 256 -> 20 network at the paper's
+            # T = 15 and at T = 4 and 64, inference and one training step
+            {
+                "impls": NEURONS,
+                "frameworks": ["jax", "torch"],
+                "dtypes": ["float32"],
+                "modes": ["forward", "grad"],
+                "datasets": ["synthetic-shd"],
+                "sizes": {"T": [4, 15, 64], "n_inputs": [700], "n_neurons": [256],
+                          "batch": [32], "n_layers": [2]},
+                "seed": 0,
+                "timeout_s": 300,
             },
         ],
     },
@@ -108,6 +143,30 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "seed": 0,
                 "timeout_s": 3600,
                 "limits": [{"where": {"mode": "forward", "remat": False}, "drop": True}],
+            },
+        ],
+        "psu": [
+            {
+                "impls": NEURONS,
+                "frameworks": ["jax", "torch"],
+                "dtypes": ["float32", "float64"],
+                "modes": ["forward", "grad"],
+                "datasets": ["gaussian"],
+                "sizes": {"T": STEPS, "n_neurons": [256, 1024, 4096], "batch": [32]},
+                "seed": 0,
+                "timeout_s": 1800,
+            },
+            # the paper's SHD network: 700 -> 1024 -> 1024 -> 20, batch 256, T = 15
+            {
+                "impls": NEURONS,
+                "frameworks": ["jax", "torch"],
+                "dtypes": ["float32"],
+                "modes": ["forward", "grad"],
+                "datasets": ["synthetic-shd"],
+                "sizes": {"T": [4, 8, 15, 32, 64, 128, 256], "n_inputs": [700],
+                          "n_neurons": [256, 1024], "batch": [32, 256], "n_layers": [2]},
+                "seed": 0,
+                "timeout_s": 1800,
             },
         ],
     },
