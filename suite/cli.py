@@ -124,17 +124,41 @@ def print_summary(rows) -> None:
             continue
         key = (r["family"], r["impl"], r["framework"], r["dtype"], r["dataset"],
                r["device_kind"])
-        if key not in best or r.get("param_n_events", 0) > best[key].get("param_n_events", 0):
+        size = r.get("param_n_events") or r.get("param_T") or 0
+        if key not in best or size > (best[key].get("param_n_events")
+                                      or best[key].get("param_T") or 0):
             best[key] = r
-    table = Table("case (family impl framework dtype dataset device)", "events", "median",
+    table = Table("case (family impl framework dtype dataset device)", "events / T", "median",
                   "throughput", "ok?", box=None)
     for key, r in sorted(best.items()):
-        table.add_row(" ".join(key), str(r.get("param_n_events") or ""),
+        table.add_row(" ".join(key), str(r.get("param_n_events") or r.get("param_T") or ""),
                       f"{r['time_median_s']:.3g} s",
                       f"{r['throughput']:.3g} {r['throughput_unit']}",
                       "yes" if r["correct"] else "NO")
     Console(width=max(console.width, 110)).print(table)
     _print_speedups(rows)
+    _print_psu_ratios(rows)
+
+
+def _print_psu_ratios(rows) -> None:
+    """LIF / PSU-family time ratios of the SHD-shaped network (same inputs), per T."""
+    import pandas as pd
+
+    from . import report_psu
+
+    df = pd.DataFrame([r for r in rows if r.get("family") == "psu"])
+    r = report_psu.ratios(df) if len(df) else df
+    if r.empty or not (r["level"] == "network").any():
+        return
+    r = r[r["level"] == "network"]
+    table = Table("LIF time / unit time, SHD-shaped network (framework dtype device mode "
+                  "hidden batch T)", "psu", "ipsu", "rpsu", box=None)
+    for key, g in r.groupby(["framework", "dtype", "device_kind", "mode", "param_n_neurons",
+                             "param_batch", "param_T"]):
+        vals = dict(zip(g["impl"], g["lif_over"], strict=True))
+        table.add_row(" ".join(str(int(k)) if isinstance(k, float) else str(k) for k in key),
+                      *(f"{vals[i]:.2f}x" if i in vals else "" for i in ("psu", "ipsu", "rpsu")))
+    Console(width=max(console.width, 110)).print(table)
 
 
 def _print_speedups(rows) -> None:

@@ -6,8 +6,9 @@ implementation, framework, dtype and configuration, one column per dataset),
 event_lif_parallel.png / .svg (the parallel-scan simulator: speedup over the serial simulator
 on the same inputs vs chunk size, one line per batch x width x layers — Bullet Trains'
 Figure 1 — and the training step's time and peak memory vs chunk size, with and without the
-chunk-recomputing backward), summary.md (Markdown tables to paste), and index.html
-(self-contained: no network assets; every CSV field is escaped, since
+chunk-recomputing backward), psu.png / .svg (LIF / PSU-family time ratio vs T for inference and
+training, and time vs T on log-log axes; see report_psu), summary.md (Markdown tables to
+paste), and index.html (self-contained: no network assets; every CSV field is escaped, since
 submitted results are untrusted input).
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import results
+from . import report_psu, results
 
 STYLE = {"serial": "-", "bare_scan": ":"}
 MARK = {"jax": "o", "torch": "s", "numpy": "^"}
@@ -180,7 +181,7 @@ def spike_logic_ratio(df):
 def summary_table(df):
     cols = ["family", "impl", "framework", "dtype", "dataset", "device_kind", "mode",
             "param_n_events", "param_n_neurons", "param_batch", "param_n_layers",
-            "param_chunk_size", "param_remat", "status", "time_median_s", "time_iqr_s",
+            "param_chunk_size", "param_remat", "param_T", "status", "time_median_s", "time_iqr_s",
             "compile_s", "throughput", "throughput_unit", "correct", "max_err"]
     return df[[c for c in cols if c in df.columns]]
 
@@ -224,7 +225,10 @@ def render(paths, out_dir) -> list[Path]:
     df = results.read(paths)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = plot_event_lif(df, out_dir) + plot_parallel(df, out_dir)
+    written = plot_event_lif(df, out_dir) + plot_parallel(df, out_dir) + \
+        report_psu.plot(df, out_dir)
+    psu_ratio, psu_cross, psu_sparse = (report_psu.ratios(df), report_psu.crossover(df),
+                                        report_psu.sparsity(df))
     ratio = spike_logic_ratio(df)
     speed = parallel_speedups(df)
     grads = grad_table(df)
@@ -236,6 +240,9 @@ def render(paths, out_dir) -> list[Path]:
           _md(speed),
           "## Training step (loss + gradients): time and peak memory\n", _md(grads),
           "## Cost of the spike logic (serial / bare scan, median times)\n", _md(ratio),
+          "## PSU family: LIF time / unit time (same inputs, median times)\n", _md(psu_ratio),
+          "## PSU family: where the matrix form stops paying off\n", _md(psu_cross),
+          "## PSU family: spike rate and agreement with LIF\n", _md(psu_sparse),
           "## All rows\n", _md(table)]
     (out_dir / "summary.md").write_text("\n".join(md))
     imgs = "".join(f'<img src="{html.escape(p.name)}" alt="{html.escape(p.stem)}">'
@@ -248,6 +255,10 @@ def render(paths, out_dir) -> list[Path]:
             f"<h2>Parallel-scan simulator: speedup over serial</h2>{_html_table(speed)}"
             f"<h2>Training step: time and peak memory</h2>{_html_table(grads)}"
             f"<h2>Cost of the spike logic (serial / bare scan)</h2>{_html_table(ratio)}"
+            f"<h2>PSU family: LIF time / unit time</h2>{_html_table(psu_ratio)}"
+            f"<h2>PSU family: where the matrix form stops paying off</h2>"
+            f"{_html_table(psu_cross)}"
+            f"<h2>PSU family: spike rate and agreement with LIF</h2>{_html_table(psu_sparse)}"
             f"<h2>All rows</h2>{_html_table(table)}")
     (out_dir / "index.html").write_text(page)
     return written + [out_dir / "summary.md", out_dir / "index.html"]

@@ -178,8 +178,9 @@ def _readout(r, spikes_mean):
     return spikes_mean @ r["w"].T + r["b"]
 
 
-def network(params: dict, x, kind: str, p: PSUParams = DEFAULT):
-    """Logits [B, n_out] of the SHD-shaped network on x [T, B, n_in].
+def network(params: dict, x, kind: str, p: PSUParams = DEFAULT, return_spikes=False):
+    """Logits [B, n_out] of the SHD-shaped network on x [T, B, n_in] (with
+    ``return_spikes``: and the list of every hidden layer's spikes [T, B, hidden]).
 
     LIF runs step by step: one ``lax.scan`` over T whose body advances every layer by one
     step. The PSU family runs layer by layer. Readout: the time average of a linear map of
@@ -187,32 +188,39 @@ def network(params: dict, x, kind: str, p: PSUParams = DEFAULT):
     """
     check_neuron(kind)
     if kind != "lif":
-        h = x
+        h, hidden = x, []
         for lp in params["layers"]:
             h = layer(lp, h, kind, p).spikes
-        return _readout(params["readout"], jnp.mean(h, axis=0))
-    a, b = validate_params(p)
-    al = jnp.asarray(p.alpha, x.dtype)
-    layers = params["layers"]
+            hidden.append(h)
+    else:
+        a, b = validate_params(p)
+        al = jnp.asarray(p.alpha, x.dtype)
+        layers = params["layers"]
 
-    def step(vs, xt):
-        h, new = xt, []
-        for lp, v in zip(layers, vs, strict=True):
-            hh = b * v + a * (h @ lp["w"].T + lp["b"])
-            h = spike(hh - p.theta, al)
-            new.append(hh - p.theta * lax.stop_gradient(h))
-        return tuple(new), h
+        def step(vs, xt):
+            h, new, out = xt, [], []
+            for lp, v in zip(layers, vs, strict=True):
+                hh = b * v + a * (h @ lp["w"].T + lp["b"])
+                h = spike(hh - p.theta, al)
+                new.append(hh - p.theta * lax.stop_gradient(h))
+                out.append(h)
+            return tuple(new), (tuple(out) if return_spikes else h)
 
-    v0 = tuple(jnp.zeros(x.shape[1:-1] + (lp["w"].shape[0],), x.dtype) for lp in layers)
-    _, last = lax.scan(step, v0, x)
-    return _readout(params["readout"], jnp.mean(last, axis=0))
+        v0 = tuple(jnp.zeros(x.shape[1:-1] + (lp["w"].shape[0],), x.dtype) for lp in layers)
+        _, ys = lax.scan(step, v0, x)
+        hidden = list(ys) if return_spikes else [ys]
+    logits = _readout(params["readout"], jnp.mean(hidden[-1], axis=0))
+    return (logits, hidden) if return_spikes else logits
 
 
-def loss(params: dict, x, labels, kind: str, p: PSUParams = DEFAULT):
-    """Mean cross-entropy of ``network`` against integer labels [B]."""
-    logits = network(params, x, kind, p)
+def loss(params: dict, x, labels, kind: str, p: PSUParams = DEFAULT, return_spikes=False):
+    """Mean cross-entropy of ``network`` against integer labels [B] (with ``return_spikes``:
+    and the hidden layers' spikes, e.g. as ``has_aux`` of ``jax.value_and_grad``)."""
+    out = network(params, x, kind, p, return_spikes)
+    logits, hidden = out if return_spikes else (out, None)
     logp = jax.nn.log_softmax(logits, axis=-1)
-    return -jnp.mean(jnp.take_along_axis(logp, labels[:, None], axis=-1))
+    value = -jnp.mean(jnp.take_along_axis(logp, labels[:, None], axis=-1))
+    return (value, hidden) if return_spikes else value
 
 
 def from_numpy(tree, dtype=jnp.float32):

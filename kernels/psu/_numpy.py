@@ -56,8 +56,13 @@ def _surrogate(u, alpha):
     return alpha / (2.0 * q), u / (2.0 * q)
 
 
-def forward(neuron: str, x, p: PSUParams, mat=None, mat_b=None) -> NeuronOut:
-    """Spikes and potentials of one neuron type on x [T, ...] (float64)."""
+def forward(neuron: str, x, p: PSUParams, mat=None, mat_b=None, spikes=None) -> NeuronOut:
+    """Spikes and potentials of one neuron type on x [T, ...] (float64).
+
+    ``spikes`` forces the spike train (teacher forcing): the output and, for LIF, the reset use
+    it instead of the threshold, so the potentials are those the given spikes imply. This is
+    how another implementation's output is checked when rounding flipped a grazing crossing.
+    """
     a, b = validate_params(p)
     shape = np.shape(x)
     xf = _flat(x)
@@ -66,9 +71,10 @@ def forward(neuron: str, x, p: PSUParams, mat=None, mat_b=None) -> NeuronOut:
     if neuron == "lif":
         v = np.zeros(xf.shape[1])
         h_all, s_all = np.empty_like(xf), np.empty_like(xf)
+        forced = None if spikes is None else _flat(spikes)
         for k in range(t):
             h = b * v + a * xf[k]
-            s = (h - p.theta > 0).astype(np.float64)
+            s = (h - p.theta > 0).astype(np.float64) if forced is None else forced[k]
             v = h - p.theta * s
             h_all[k], s_all[k] = h, s
         return NeuronOut(s_all.reshape(shape), h_all.reshape(shape))
@@ -82,20 +88,22 @@ def forward(neuron: str, x, p: PSUParams, mat=None, mat_b=None) -> NeuronOut:
         u = big_a @ xf - big_b @ _sigmoid(d2)
     else:
         raise ValueError(f"unknown neuron {neuron!r}")
-    s = (u - p.theta > 0).astype(np.float64)
+    s = (u - p.theta > 0).astype(np.float64) if spikes is None else _flat(spikes)
     return NeuronOut(s.reshape(shape), u.reshape(shape))
 
 
-def backward(neuron: str, x, g_s, p: PSUParams, mat=None, mat_b=None, alpha=None) -> dict:
+def backward(neuron: str, x, g_s, p: PSUParams, mat=None, mat_b=None, alpha=None,
+             spikes=None) -> dict:
     """Gradients of sum(G_S * S) w.r.t. x (and mat, mat_b, alpha for the learned neurons / the
-    PSU family), by the formulas of the module docstring. `alpha` defaults to p.alpha."""
+    PSU family), by the formulas of the module docstring. `alpha` defaults to p.alpha;
+    `spikes` forces the forward pass's spikes (see ``forward``)."""
     a, b = validate_params(p)
     alpha = p.alpha if alpha is None else float(alpha)
     shape = np.shape(x)
     xf, gs = _flat(x), _flat(g_s)
     t = xf.shape[0]
     big_a, big_b = lif_matrices(t, p.tau)
-    out = forward(neuron, x, p, mat, mat_b)
+    out = forward(neuron, x, p, mat, mat_b, spikes)
     u = _flat(out.v) - p.theta
     du, dalpha = _surrogate(u, alpha)
     g_u = gs * du
@@ -136,16 +144,18 @@ class NetOut(NamedTuple):
     potentials: list[np.ndarray]  # per hidden layer, [T, B, hidden]
 
 
-def network(params: dict, x, neuron: str, p: PSUParams) -> NetOut:
+def network(params: dict, x, neuron: str, p: PSUParams, forced=None) -> NetOut:
     """The SHD-shaped network, layer by layer: per hidden layer cur = x W^T + b then the neuron;
     readout logits = mean_t(S_last) W_out^T + b_out (the time-averaged membrane of a
-    non-leaky, non-spiking integrator)."""
+    non-leaky, non-spiking integrator). ``forced``: per hidden layer, spikes to force (see
+    ``forward``)."""
     h = np.asarray(x, np.float64)
     spikes, pots = [], []
-    for layer in params["layers"]:
+    for i, layer in enumerate(params["layers"]):
         cur = h @ layer["w"].T + layer["b"]
         q = p._replace(alpha=float(layer.get("alpha", p.alpha)))
-        out = forward(neuron, cur, q, layer.get("mat"), layer.get("mat_b"))
+        out = forward(neuron, cur, q, layer.get("mat"), layer.get("mat_b"),
+                      None if forced is None else forced[i])
         spikes.append(out.spikes)
         pots.append(out.v)
         h = out.spikes
@@ -154,11 +164,11 @@ def network(params: dict, x, neuron: str, p: PSUParams) -> NetOut:
     return NetOut(logits, spikes, pots)
 
 
-def loss_and_grad(params: dict, x, labels, neuron: str, p: PSUParams):
+def loss_and_grad(params: dict, x, labels, neuron: str, p: PSUParams, forced=None):
     """Mean cross-entropy of `network` and its gradient w.r.t. every parameter (same nesting
-    as `params`), by hand."""
+    as `params`), by hand. ``forced`` as in ``network``."""
     x = np.asarray(x, np.float64)
-    out = network(params, x, neuron, p)
+    out = network(params, x, neuron, p, forced)
     z = out.logits - out.logits.max(axis=1, keepdims=True)
     logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
     nb = x.shape[1]
@@ -177,7 +187,8 @@ def loss_and_grad(params: dict, x, labels, neuron: str, p: PSUParams):
         h_in = inputs[i]
         cur = h_in @ layer["w"].T + layer["b"]
         q = p._replace(alpha=float(layer.get("alpha", p.alpha)))
-        g = backward(neuron, cur, g_h, q, layer.get("mat"), layer.get("mat_b"))
+        g = backward(neuron, cur, g_h, q, layer.get("mat"), layer.get("mat_b"),
+                     spikes=out.spikes[i])
         g_cur = g["x"]
         gl = {"w": np.einsum("tbo,tbi->oi", g_cur, h_in), "b": g_cur.sum(axis=(0, 1))}
         if neuron in LEARNED:

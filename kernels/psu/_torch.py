@@ -188,8 +188,9 @@ def _readout(r, spikes_mean):
     return spikes_mean @ r["w"].T + r["b"]
 
 
-def network(params: dict, x, kind: str, p: PSUParams = DEFAULT):
-    """Logits [B, n_out] of the SHD-shaped network on x [T, B, n_in].
+def network(params: dict, x, kind: str, p: PSUParams = DEFAULT, return_spikes=False):
+    """Logits [B, n_out] of the SHD-shaped network on x [T, B, n_in] (with
+    ``return_spikes``: and the list of every hidden layer's spikes [T, B, hidden]).
 
     LIF runs step by step: a Python loop over T whose body advances every layer by one step.
     The PSU family runs layer by layer. Readout: the time average of a linear map of the last
@@ -197,29 +198,40 @@ def network(params: dict, x, kind: str, p: PSUParams = DEFAULT):
     """
     check_neuron(kind)
     if kind != "lif":
-        h = x
+        h, hidden = x, []
         for lp in params["layers"]:
             h = layer(lp, h, kind, p).spikes
-        return _readout(params["readout"], torch.mean(h, dim=0))
-    a, b = validate_params(p)
-    al = torch.tensor(p.alpha, dtype=x.dtype, device=x.device)
-    layers = params["layers"]
-    vs = [torch.zeros(x.shape[1:-1] + (lp["w"].shape[0],), dtype=x.dtype, device=x.device)
-          for lp in layers]
-    total = None
-    for k in range(x.shape[0]):
-        h = x[k]
-        for i, lp in enumerate(layers):
-            hh = torch.add(vs[i] * b, h @ lp["w"].T + lp["b"], alpha=a)
-            h = spike(hh - p.theta, al)
-            vs[i] = hh - p.theta * h.detach()
-        total = h if total is None else total + h
-    return _readout(params["readout"], total / x.shape[0])
+            hidden.append(h)
+        mean_last = torch.mean(h, dim=0)
+    else:
+        a, b = validate_params(p)
+        al = torch.tensor(p.alpha, dtype=x.dtype, device=x.device)
+        layers = params["layers"]
+        vs = [torch.zeros(x.shape[1:-1] + (lp["w"].shape[0],), dtype=x.dtype, device=x.device)
+              for lp in layers]
+        total, steps = None, [[] for _ in layers]
+        for k in range(x.shape[0]):
+            h = x[k]
+            for i, lp in enumerate(layers):
+                hh = torch.add(vs[i] * b, h @ lp["w"].T + lp["b"], alpha=a)
+                h = spike(hh - p.theta, al)
+                vs[i] = hh - p.theta * h.detach()
+                if return_spikes:
+                    steps[i].append(h)
+            total = h if total is None else total + h
+        mean_last = total / x.shape[0]
+        hidden = [torch.stack(s) for s in steps] if return_spikes else None
+    logits = _readout(params["readout"], mean_last)
+    return (logits, hidden) if return_spikes else logits
 
 
-def loss(params: dict, x, labels, kind: str, p: PSUParams = DEFAULT):
-    """Mean cross-entropy of ``network`` against integer labels [B]."""
-    return torch.nn.functional.cross_entropy(network(params, x, kind, p), labels)
+def loss(params: dict, x, labels, kind: str, p: PSUParams = DEFAULT, return_spikes=False):
+    """Mean cross-entropy of ``network`` against integer labels [B] (with ``return_spikes``:
+    and the hidden layers' spikes)."""
+    logits, hidden = network(params, x, kind, p, return_spikes=True) if return_spikes else \
+        (network(params, x, kind, p), None)
+    value = torch.nn.functional.cross_entropy(logits, labels)
+    return (value, hidden) if return_spikes else value
 
 
 def from_numpy(tree, dtype=torch.float32, device=None, requires_grad=False):

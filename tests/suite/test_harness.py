@@ -57,19 +57,32 @@ def test_case_is_hashable_and_id_stable():
 
 
 def test_quick_profile_expansion_and_limits():
-    cs = profiles.profile_cases("quick", ["cpu"])
-    assert cs and len(cs) == len(set(cs))
-    torch_serial = [c for c in cs if c.framework == "torch" and c.impl == "serial"]
-    assert max(c.size["n_events"] for c in torch_serial) == 10_000
+    every = profiles.profile_cases("quick", ["cpu"])
+    assert every and len(every) == len(set(every))
+    assert {c.family for c in every} == {"event_lif", "psu"}
+    cs = [c for c in every if c.family == "event_lif"]
+    torch_serial = [c for c in cs if c.framework == "torch" and c.impl == "serial"
+                    and c.dataset == "poisson"]
+    assert max(c.size["n_events"] for c in torch_serial) == 1_000
     jax_serial = [c for c in cs if c.framework == "jax" and c.impl == "serial"]
-    assert {c.size["n_events"] for c in jax_serial} == {10**k for k in range(2, 6)} | {4000}
+    assert {c.size["n_events"] for c in jax_serial} == {10**k for k in range(2, 6)} | \
+        {4000, 2000}
     assert {c.dtype for c in cs} == {"float32", "float64"}
     assert {c.dataset for c in cs} == {"poisson", "synthetic-shd"}
+    # the PSU family: every neuron, framework and mode over the whole T range (float32)
+    psu = [c for c in every if c.family == "psu"]
+    neuron = [c for c in psu if c.dataset == "gaussian" and c.dtype == "float32"]
+    assert {(c.impl, c.framework, c.mode, c.size["T"]) for c in neuron} == {
+        (i, f, m, t) for i in ("lif", "psu", "ipsu", "rpsu") for f in ("jax", "torch")
+        for m in ("forward", "grad") for t in profiles.STEPS}
+    net = [c for c in psu if c.dataset == "synthetic-shd"]
+    assert 15 in {c.size["T"] for c in net} and {c.mode for c in net} == {"forward", "grad"}
+    assert {c.dtype for c in psu} == {"float32", "float64"}
     # the chunk sweep: every power of two 1..1024, with the serial baseline on the same inputs
     par = [c for c in cs if c.impl == "parallel" and c.mode == "forward"
            and c.size.get("n_layers", 1) == 1]
     assert {c.knob["chunk"] for c in par if c.framework == "jax"} == {2**i for i in range(11)}
-    assert {1, 128, 1024} <= {c.knob["chunk"] for c in par if c.framework == "torch"}
+    assert {4, 128, 1024} <= {c.knob["chunk"] for c in par if c.framework == "torch"}
     for c in par:
         assert any(s.impl == "serial" and s.input_key == c.input_key
                    and s.framework == c.framework for s in cs)
@@ -136,6 +149,17 @@ def test_migrate_v1_adds_the_layer_and_remat_columns():
     assert set(out.columns) >= set(results.COLUMNS)
     assert out["param_n_layers"].tolist()[0] == 1 and pd.isna(out["param_n_layers"][1])
     assert (out["schema_version"] == results.SCHEMA_VERSION).all()
+
+
+def test_migrate_v2_adds_the_sparsity_columns_empty():
+    import pandas as pd
+
+    v2 = [c for c in results.COLUMNS if c not in ("spike_rate", "lif_agreement")]
+    df = pd.DataFrame([{c: None for c in v2} | {"schema_version": 2, "family": "event_lif"}])
+    out = results.migrate(df)
+    assert set(out.columns) >= set(results.COLUMNS)
+    assert pd.isna(out["spike_rate"][0]) and pd.isna(out["lif_agreement"][0])
+    assert (out["schema_version"] == 3).all()
 
 
 def test_migrate_rejects_newer_schema():
@@ -239,7 +263,8 @@ def test_parallel_network_and_training_rows_are_correct(tmp_path, fw):
     layer = _small(next(c for c in cs if c.size["n_neurons"] == 128 and c.knob["chunk"] == 16),
                    n_events=300, batch=2, n_neurons=16)
     net = [_small(c, n_events=300, n_neurons=16, batch=2)
-           for c in cs if c.size.get("n_layers") == 2 and c.knob.get("chunk") == 128]
+           for c in cs if c.size.get("n_layers") == 2
+           and c.knob.get("chunk") == (16 if fw == "jax" else 128) and c.knob.get("remat", True)]
     with runner.Session(tmp_path, isolate=False, timing={"min_rounds": 3, "max_rounds": 3}) as s:
         rows = [s.run(c) for c in [layer, *net]]
     for row in rows:

@@ -1,0 +1,132 @@
+"""The PSU family in the harness: rows of every neuron, level and mode are correct against the
+NumPy reference, carry the sparsity figures, and a wrong output makes a row incorrect."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from spikebench import cases, profiles, report_psu, runner
+from spikebench.families import psu as fam
+
+
+def _small(case, **sizes):
+    return cases.Case(**{**case.__dict__, "sizes": tuple(sorted({**case.size, **sizes}.items()))})
+
+
+@pytest.fixture(scope="module")
+def psu_rows(tmp_path_factory):
+    cs = profiles.profile_cases("quick", ["cpu"], family=["psu"], dtype=["float32"])
+    neuron = [_small(c, n_neurons=16, batch=2) for c in cs
+              if c.dataset == "gaussian" and c.size["T"] in (4, 16)]
+    net = [_small(c, n_neurons=16, batch=3) for c in cs
+           if c.dataset == "synthetic-shd" and c.size["T"] == 15]
+    assert len(neuron) == 32 and len(net) == 16
+    with runner.Session(tmp_path_factory.mktemp("psu"), isolate=False,
+                        timing={"min_rounds": 3, "max_rounds": 3}) as s:
+        rows = [s.run(c) for c in neuron + net]
+    rows_csv.append(s.csv_path)
+    return rows
+
+
+rows_csv: list = []
+
+
+def test_every_psu_row_is_ok_and_correct(psu_rows):
+    for row in psu_rows:
+        assert row["status"] == "ok", row["error"]
+        assert row["correct"] is True, row
+        assert 0.0 < row["spike_rate"] < 1.0
+        if row["impl"] == "lif":
+            assert row["lif_agreement"] is None
+        else:
+            assert 0.3 < row["lif_agreement"] <= 1.0
+    units = {r["throughput_unit"] for r in psu_rows}
+    assert units == {"neuron-steps/s", "samples/s"}
+
+
+def test_psu_ratios_and_crossover_from_rows(psu_rows):
+    df = pd.DataFrame(psu_rows)
+    r = report_psu.ratios(df)
+    # 3 units x 2 frameworks x 2 modes x (2 neuron-level T + 1 network T)
+    assert len(r) == 3 * 2 * 2 * 3
+    assert np.allclose(r["lif_over"], r["lif_s"] / r["impl_s"])
+    cross = report_psu.crossover(df)
+    assert set(cross["impl"]) == {"psu", "ipsu", "rpsu"}
+
+
+def test_report_renders_the_psu_plot_and_tables(psu_rows, tmp_path):
+    from spikebench import report
+
+    written = report.render(rows_csv, tmp_path)
+    assert (tmp_path / "psu.png").stat().st_size > 10_000 and (tmp_path / "psu.svg").exists()
+    md = (tmp_path / "summary.md").read_text()
+    assert "PSU family: LIF time / unit time" in md and "stops paying off" in md
+    assert tmp_path / "index.html" in written
+
+
+def test_a_wrong_output_makes_the_row_incorrect():
+    case = next(c for c in profiles.profile_cases("quick", ["cpu"], family=["psu"],
+                                                  framework=["jax"], impl=["psu"])
+                if c.dataset == "gaussian" and c.mode == "forward")
+    case = _small(case, T=8, n_neurons=8, batch=2)
+    inputs = fam.make_inputs(case)
+    ref, _ = fam.reference(case, inputs)
+    good = fam.check(case, inputs, (ref["spikes"], ref["v"]), ref)
+    assert good["correct"] and good["max_err"] == 0.0
+    # a spike flipped where the potential is far from the threshold
+    far = np.argmax(np.abs(ref["v"] - fam.PARAMS.theta))
+    spikes = ref["spikes"].copy().ravel()
+    spikes[far] = 1 - spikes[far]
+    bad = fam.check(case, inputs, (spikes.reshape(ref["spikes"].shape), ref["v"]), ref)
+    assert not bad["correct"] and bad["mismatch_frac"] > 0
+    off = fam.check(case, inputs, (ref["spikes"], ref["v"] * (1 + 1e-3)), ref)
+    assert not off["correct"] and off["max_err"] > 1e-4
+
+
+def test_a_wrong_gradient_makes_the_row_incorrect():
+    case = next(c for c in profiles.profile_cases("quick", ["cpu"], family=["psu"],
+                                                  framework=["torch"], impl=["rpsu"])
+                if c.dataset == "gaussian" and c.mode == "grad")
+    case = _small(case, T=8, n_neurons=8, batch=2)
+    inputs = fam.make_inputs(case)
+    ref, _ = fam.reference(case, inputs)
+    grads = {k: np.array(v, dtype=np.float64) for k, v in ref["grads"].items()}
+    assert fam.check(case, inputs, (grads, ref["spikes"]), ref)["correct"]
+    grads["mat"][3, 1] *= 1.5
+    assert not fam.check(case, inputs, (grads, ref["spikes"]), ref)["correct"]
+
+
+def test_binning_counts_every_event_once():
+    from spikebench import datasets
+
+    ev = datasets.synthetic_shd(3, seed=1)
+    x = fam.bin_events(ev, 15)
+    assert x.shape == (15, 3, 700)
+    assert np.array_equal(x.sum(axis=(0, 2)), ev.counts)
+
+
+def test_psu_cases_reject_other_datasets():
+    case = next(c for c in profiles.profile_cases("quick", ["cpu"], family=["psu"]))
+    with pytest.raises(ValueError, match="gaussian"):
+        fam.make_inputs(cases.Case(**{**case.__dict__, "dataset": "poisson"}))
+
+
+def test_network_rows_are_checked_by_teacher_forcing():
+    case = next(c for c in profiles.profile_cases("quick", ["cpu"], family=["psu"],
+                                                  framework=["jax"], impl=["psu"])
+                if c.dataset == "synthetic-shd" and c.mode == "forward")
+    case = _small(case, n_neurons=12, batch=2, T=6)
+    inputs = fam.make_inputs(case)
+    ref, _ = fam.reference(case, inputs)
+    from spikebench.kernels.psu import _numpy as ref_np
+
+    out = ref_np.network(fam.net_tree(inputs["tree"], "psu"), inputs["x"], "psu", fam.PARAMS)
+    good = fam.check(case, inputs, (out.logits, out.spikes), ref)
+    assert good["correct"] and good["mismatch_frac"] == 0.0 and good["max_err"] == 0.0
+    hidden = [s.copy() for s in out.spikes]
+    far = np.unravel_index(np.argmax(np.abs(out.potentials[0] - fam.PARAMS.theta)),
+                           hidden[0].shape)
+    hidden[0][far] = 1 - hidden[0][far]  # a flip nowhere near the threshold
+    bad = fam.check(case, inputs, (out.logits, hidden), ref)
+    assert not bad["correct"] and "away from the threshold" in bad["note"]
