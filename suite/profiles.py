@@ -87,6 +87,17 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "seed": 0,
                 "timeout_s": 300,
             } for dt, steps in (("float32", STEPS), ("float64", [16, 128]))],
+            # ... and vs the layer width at T = 64
+            {
+                "impls": NEURONS,
+                "frameworks": ["jax", "torch"],
+                "dtypes": ["float32"],
+                "modes": ["forward", "grad"],
+                "datasets": ["gaussian"],
+                "sizes": {"T": [64], "n_neurons": [32, 2048], "batch": [8]},
+                "seed": 0,
+                "timeout_s": 300,
+            },
             # network level: the SHD-shaped 700 -> 256 -> 256 -> 20 network at the paper's
             # T = 15 and at T = 4 and 64, inference and one training step
             {

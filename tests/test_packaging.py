@@ -18,7 +18,10 @@ def test_wheel_contains_all_packages_and_imports(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for f in ["spikebench/__init__.py", "spikebench/cli.py", "spikebench/families/event_lif.py",
               "spikebench/kernels/event_lif/_jax.py", "spikebench/kernels/event_lif/_torch.py",
-              "spikebench/kernels/event_lif/_reference.py", "spikebench/datasets/_generators.py"]:
+              "spikebench/kernels/event_lif/_reference.py", "spikebench/datasets/_generators.py",
+              "spikebench/kernels/psu/_jax.py", "spikebench/kernels/psu/_torch.py",
+              "spikebench/kernels/psu/_numpy.py", "spikebench/families/psu.py",
+              "spikebench/report_psu.py"]:
         assert f in names, f"{f} missing from the wheel"
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q",
@@ -27,6 +30,8 @@ def test_wheel_contains_all_packages_and_imports(tmp_path):
             "spikebench.families, spikebench.cli; import numpy as np; "
             "st, c = e.simulate(np.array([0.0]), np.array([0]), np.array([[10.0]]), "
             "e.LIFParams(0.02, 0.005, 1.0)); assert c[0] == 1; "
+            "import spikebench.kernels.psu as p; "
+            "assert p.simulate(np.ones((3, 2)), 'lif').spikes.shape == (3, 2); "
             f"assert spikebench.__file__.startswith({str(site)!r})")
     subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True,
                    env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}, timeout=120)

@@ -57,6 +57,9 @@ def simulate(x, neuron: str = "psu", params: PSUParams = DEFAULT, *, framework="
         raise ValueError(f"framework={framework!r} is not one of {FRAMEWORKS}")
     if dtype not in DTYPES:
         raise ValueError(f"dtype={dtype!r} is not one of {DTYPES}")
+    if framework == "numpy" and dtype != "float64":
+        raise ValueError("framework='numpy' is the float64 reference; use dtype='float64' (or "
+                         "framework 'jax' / 'torch' for float32)")
     validate_params(params)
     x = np.asarray(x, np.float64)
     t = check_time_steps(x.shape)
@@ -78,7 +81,7 @@ def simulate(x, neuron: str = "psu", params: PSUParams = DEFAULT, *, framework="
     if framework == "numpy":
         from . import _numpy
 
-        return _numpy.forward(neuron, x.astype(dtype), params, *extra)
+        return _numpy.forward(neuron, x, params, *extra)
     if framework == "jax":
         import jax.numpy as jnp
 

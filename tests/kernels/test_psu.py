@@ -250,6 +250,11 @@ def test_bad_input_is_a_clear_value_error(fw):
         P.simulate(x, "psu", PARAMS, framework=fw, mat=mat, mat_b=mat_b)
     with pytest.raises(ValueError, match="T >= 1"):
         P.simulate(np.zeros((0, 3)), "psu", PARAMS, framework=fw)
+    with pytest.raises(ValueError, match="dtype='float16'"):
+        P.simulate(x, "psu", PARAMS, framework=fw, dtype="float16")
+    if fw == "numpy":
+        with pytest.raises(ValueError, match="float64 reference"):
+            P.simulate(x, "psu", PARAMS, framework=fw, dtype="float32")
 
 
 def test_kernels_check_parameters_and_time_steps_themselves():

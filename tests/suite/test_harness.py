@@ -18,6 +18,8 @@ def test_registry_has_every_framework_twin():
     for fw in ("jax", "torch"):
         par = reg[("event_lif", "parallel", fw)]
         assert par.modes == ("forward", "grad") and "chunk" in par.knobs
+        for neuron in ("lif", "psu", "ipsu", "rpsu"):
+            assert reg[("psu", neuron, fw)].modes == ("forward", "grad")
     assert not registry.UNAVAILABLE
 
 
