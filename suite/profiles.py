@@ -76,28 +76,19 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
         ],
         "psu": [
             # neuron level: forward and forward + backward vs T for LIF (the loop) and the PSU
-            # family (all steps at once), float32 over the whole T range, float64 at two T
+            # family (all steps at once), float32 over the whole T range, float64 at two T,
+            # and vs the layer width at T = 64
             *[{
                 "impls": NEURONS,
                 "frameworks": ["jax", "torch"],
                 "dtypes": [dt],
                 "modes": ["forward", "grad"],
                 "datasets": ["gaussian"],
-                "sizes": {"T": steps, "n_neurons": [256], "batch": [8]},
+                "sizes": {"T": steps, "n_neurons": widths, "batch": [8]},
                 "seed": 0,
                 "timeout_s": 300,
-            } for dt, steps in (("float32", STEPS), ("float64", [16, 128]))],
-            # ... and vs the layer width at T = 64
-            {
-                "impls": NEURONS,
-                "frameworks": ["jax", "torch"],
-                "dtypes": ["float32"],
-                "modes": ["forward", "grad"],
-                "datasets": ["gaussian"],
-                "sizes": {"T": [64], "n_neurons": [32, 2048], "batch": [8]},
-                "seed": 0,
-                "timeout_s": 300,
-            },
+            } for dt, steps, widths in (("float32", STEPS, [256]), ("float64", [16, 128], [256]),
+                                        ("float32", [64], [32, 2048]))],
             # network level: the SHD-shaped 700 -> 256 -> 256 -> 20 network at the paper's
             # T = 15 and at T = 4 and 64, inference and one training step
             {
