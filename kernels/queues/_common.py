@@ -1,0 +1,87 @@
+"""Shared by the JAX, PyTorch and reference spike event queues (spec/queues.md).
+
+A queue holds pending arrivals of delayed spikes. Each event has an integer arrival step (the
+key the queue orders by; empty slots hold SENTINEL) and a float payload: the arrival time in
+steps, whose derivative w.r.t. weights and delays is the "arrival-time tangent" that travels
+with the event through every move of the queue (so autodiff of the payload is the spec's
+forward-mode rule, and its transpose the reverse-mode one).
+
+Designs (every queue of a batch has the same design; the leading axis is the queue axis):
+
+- heap (binary min-heap): keys[C] and size. Enqueue appends and sifts up; pop takes the root
+  if it is due (<= now), moves the last event to the root and sifts down. Full: the NEW event
+  is dropped.
+- fifo (circular FIFO): keys[C], head, size. Enqueue writes at head + size; pop takes the head
+  if due. Full: the NEW event is dropped. Assumes arrivals in time order (one queue per
+  synapse with a fixed delay).
+- ring (dense circular buffer): counts[D], D = max_delay + 1. Enqueue: counts[t mod D] += 1;
+  pop delivers counts[now mod D] and zeroes it. Never drops; memory grows with the delay.
+  Arrivals must lie 1 .. D steps after the pop of the step that enqueues them.
+- sorted (sorted array): keys[C] ascending. Enqueue: if new < last, the new event replaces the
+  last slot and the array is sorted. Pop takes keys[0] if due and shifts. Full: the LATEST
+  pending event is evicted (or the new one is dropped when it is the latest).
+- lossy (hashed ring): keys[C], slot t mod C. Enqueue overwrites the slot (a pending event
+  there is lost); pop delivers slot now mod C if its key is now.
+
+heap, fifo and sorted deliver at most one event per queue per step (a second event due at the
+same step leaves a step later); ring and lossy deliver every event due at `now` (a count).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+DESIGNS = ("heap", "fifo", "ring", "sorted", "lossy")
+SENTINEL = np.iinfo(np.int32).max
+
+
+def check_design(design: str) -> str:
+    if design not in DESIGNS:
+        raise ValueError(f"design={design!r} is not one of {', '.join(map(repr, DESIGNS))}")
+    return design
+
+
+def check_sizes(design: str, n_queues: int, capacity: int | None, max_delay: int | None):
+    """Validate the static sizes; returns the slot count of the state (C, or D for ring)."""
+    check_design(design)
+    if isinstance(n_queues, bool) or int(n_queues) != n_queues or n_queues < 1:
+        raise ValueError(f"n_queues must be an integer >= 1, got {n_queues!r}")
+    if design == "ring":
+        if max_delay is None or isinstance(max_delay, bool) or int(max_delay) != max_delay \
+                or max_delay < 0:
+            raise ValueError(f"the ring needs max_delay, an integer >= 0 (steps), got "
+                             f"{max_delay!r}")
+        return int(max_delay) + 1
+    if capacity is None or isinstance(capacity, bool) or int(capacity) != capacity \
+            or capacity < 1:
+        raise ValueError(f"capacity must be an integer >= 1, got {capacity!r}")
+    return int(capacity)
+
+
+def sift_steps(capacity: int) -> int:
+    """Static bound of a heap's sift loops: floor(log2(C)) + 1 levels."""
+    return int(math.floor(math.log2(max(capacity, 1)))) + 1
+
+
+def check_steps(name: str, steps) -> np.ndarray:
+    """Integer step indices (ValueError for non-integers, negatives or out-of-range values)."""
+    arr = np.asarray(steps)
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+            raise ValueError(f"{name} must be integer step indices, got non-integer values")
+    elif arr.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be integer step indices, got dtype {arr.dtype}")
+    if np.any(arr < 0) or np.any(arr >= SENTINEL):
+        raise ValueError(f"{name} must lie in [0, {SENTINEL}), got {arr.min()}..{arr.max()}")
+    return arr.astype(np.int64)
+
+
+def check_ring_delays(delays, max_delay: int) -> None:
+    """The ring holds arrivals at most max_delay steps ahead: delays in [0, max_delay]."""
+    d = np.asarray(delays)
+    if np.any(d < 0):
+        raise ValueError(f"delays must be >= 0 steps, got {d.min()}")
+    if np.any(d > max_delay):
+        raise ValueError(f"a delay of {d.max()} steps exceeds the ring's max_delay={max_delay}")

@@ -1,0 +1,249 @@
+"""PyTorch: batched spike event queues — heap, FIFO, dense ring, sorted array, lossy ring.
+
+A translation of ``_jax.py`` (same names, arguments and state; the designs are described there
+and in ``_common``). Divergences: updates are out-of-place ``index_put`` (so autograd sees the
+payload's every move), ``torch.sort(stable=True)`` replaces ``argsort``, and the batch is
+always the explicit leading queue axis (no vmap).
+
+All operations are branch-free with static shapes and static loop bounds.
+
+State (one NamedTuple for every design)::
+
+    keys    int32 [Q, S]  arrival steps, SENTINEL where empty (ring: event counts per slot)
+    pay     float [Q, S]  the events' float arrival times in steps (ring: their sum per slot);
+                          gradients w.r.t. weights and delays flow through this payload
+    head    int32 [Q]     FIFO read position (0 otherwise)
+    size    int32 [Q]     events held (heap, FIFO; 0 otherwise)
+    dropped int32 [Q]     events lost to overflow so far
+
+``enqueue(design, q, t, pay, mask)`` offers one event per queue where ``mask`` is set;
+``pop(design, q, now)`` returns ``(q, hits, pay_out)``: per queue the number of events
+delivered at step ``now`` (0/1 for heap, FIFO and sorted; a count for ring and lossy) and the
+sum of their payloads. The heap orders by (key, payload), so equal keys leave in a
+deterministic order; FIFO and sorted keep insertion order among equal keys.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+from ._common import SENTINEL, check_design, check_sizes, sift_steps
+
+
+class Queue(NamedTuple):
+    keys: torch.Tensor
+    pay: torch.Tensor
+    head: torch.Tensor
+    size: torch.Tensor
+    dropped: torch.Tensor
+
+
+def init(design: str, n_queues: int, capacity: int | None = None, max_delay: int | None = None,
+         dtype=torch.float32, device=None) -> Queue:
+    """Empty queues: capacity slots each (ring: max_delay + 1 count slots)."""
+    slots = check_sizes(design, n_queues, capacity, max_delay)
+    fill = 0 if design == "ring" else SENTINEL
+    zeros = torch.zeros(n_queues, dtype=torch.int32, device=device)
+    return Queue(torch.full((n_queues, slots), fill, dtype=torch.int32, device=device),
+                 torch.zeros((n_queues, slots), dtype=dtype, device=device), zeros, zeros, zeros)
+
+
+def _rows(q):
+    return torch.arange(q.keys.shape[0], device=q.keys.device)
+
+
+def _less(ka, pa, kb, pb):
+    """(ka, pa) < (kb, pb) lexicographically."""
+    return (ka < kb) | ((ka == kb) & (pa < pb))
+
+
+def _put(arr, rows, idx, val):
+    return arr.index_put((rows, idx), torch.as_tensor(val, dtype=arr.dtype,
+                                                      device=arr.device).expand(rows.shape))
+
+
+def _where(c, a, b):
+    return torch.where(c, a, b)
+
+
+def _sent(like):
+    return torch.full_like(like, SENTINEL)
+
+
+# -- heap --------------------------------------------------------------------------------------
+
+def heap_enqueue(q: Queue, t, pay, mask) -> Queue:
+    cap = q.keys.shape[1]
+    rows = _rows(q)
+    full = q.size >= cap
+    do = mask & ~full
+    pos = torch.clamp(q.size, max=cap - 1).long()
+    keys = _put(q.keys, rows, pos, _where(do, t, q.keys[rows, pos]))
+    pays = _put(q.pay, rows, pos, _where(do, pay, q.pay[rows, pos]))
+    for _ in range(sift_steps(cap)):  # sift up, a static number of levels
+        parent = torch.clamp(torch.div(pos - 1, 2, rounding_mode="floor"), min=0)
+        kc, pc, kp, pp = keys[rows, pos], pays[rows, pos], keys[rows, parent], pays[rows, parent]
+        swap = do & (pos > 0) & _less(kc, pc, kp, pp)
+        keys = _put(_put(keys, rows, pos, _where(swap, kp, kc)), rows, parent,
+                    _where(swap, kc, kp))
+        pays = _put(_put(pays, rows, pos, _where(swap, pp, pc)), rows, parent,
+                    _where(swap, pc, pp))
+        pos = _where(swap, parent, pos)
+    return Queue(keys, pays, q.head, q.size + do, q.dropped + (mask & full))
+
+
+def heap_pop(q: Queue, now):
+    cap = q.keys.shape[1]
+    rows = _rows(q)
+    hit = (q.size > 0) & (q.keys[:, 0] <= now)
+    out = _where(hit, q.pay[:, 0], torch.zeros_like(q.pay[:, 0]))
+    last = torch.clamp(q.size - 1, min=0).long()
+    k_last, p_last = q.keys[rows, last], q.pay[rows, last]
+    keys = _put(q.keys, rows, last, _where(hit, _sent(k_last), k_last))
+    pays = _put(q.pay, rows, last, _where(hit, torch.zeros_like(p_last), p_last))
+    move = hit & (last > 0)
+    zero = torch.zeros_like(last)
+    keys = _put(keys, rows, zero, _where(move, k_last, keys[:, 0]))
+    pays = _put(pays, rows, zero, _where(move, p_last, pays[:, 0]))
+    pos = zero
+    for _ in range(sift_steps(cap)):  # sift down
+        left, right = 2 * pos + 1, 2 * pos + 2
+        lc, rc = torch.clamp(left, max=cap - 1), torch.clamp(right, max=cap - 1)
+        kl = _where(left < cap, keys[rows, lc], _sent(keys[rows, lc]))
+        kr = _where(right < cap, keys[rows, rc], _sent(keys[rows, rc]))
+        pl, pr = pays[rows, lc], pays[rows, rc]
+        take_r = _less(kr, pr, kl, pl)
+        child = _where(take_r, rc, lc)
+        kc, pc = _where(take_r, kr, kl), _where(take_r, pr, pl)
+        kp, pp = keys[rows, pos], pays[rows, pos]
+        swap = move & _less(kc, pc, kp, pp)
+        keys = _put(_put(keys, rows, child, _where(swap, kp, kc)), rows, pos,
+                    _where(swap, kc, kp))
+        pays = _put(_put(pays, rows, child, _where(swap, pp, pc)), rows, pos,
+                    _where(swap, pc, pp))
+        pos = _where(swap, child, pos)
+    return Queue(keys, pays, q.head, q.size - hit.int(), q.dropped), hit.int(), out
+
+
+# -- FIFO --------------------------------------------------------------------------------------
+
+def fifo_enqueue(q: Queue, t, pay, mask) -> Queue:
+    cap = q.keys.shape[1]
+    rows = _rows(q)
+    full = q.size >= cap
+    do = mask & ~full
+    idx = ((q.head + q.size) % cap).long()
+    keys = _put(q.keys, rows, idx, _where(do, t, q.keys[rows, idx]))
+    pays = _put(q.pay, rows, idx, _where(do, pay, q.pay[rows, idx]))
+    return Queue(keys, pays, q.head, q.size + do.int(), q.dropped + (mask & full).int())
+
+
+def fifo_pop(q: Queue, now):
+    cap = q.keys.shape[1]
+    rows = _rows(q)
+    head = q.head.long()
+    k = q.keys[rows, head]
+    hit = (q.size > 0) & (k <= now)
+    p = q.pay[rows, head]
+    out = _where(hit, p, torch.zeros_like(p))
+    keys = _put(q.keys, rows, head, _where(hit, _sent(k), k))
+    pays = _put(q.pay, rows, head, _where(hit, torch.zeros_like(p), p))
+    new_head = _where(hit, (q.head + 1) % cap, q.head)
+    return Queue(keys, pays, new_head, q.size - hit.int(), q.dropped), hit.int(), out
+
+
+# -- dense ring --------------------------------------------------------------------------------
+
+def ring_enqueue(q: Queue, t, pay, mask) -> Queue:
+    """The caller guarantees now < t <= now + max_delay + 1 (checked where delays are set)."""
+    rows = _rows(q)
+    slot = (t % q.keys.shape[1]).long()
+    keys = _put(q.keys, rows, slot, q.keys[rows, slot] + mask.int())
+    pays = _put(q.pay, rows, slot, q.pay[rows, slot] + _where(mask, pay, torch.zeros_like(pay)))
+    return Queue(keys, pays, q.head, q.size, q.dropped)
+
+
+def ring_pop(q: Queue, now):
+    rows = _rows(q)
+    slot = (torch.as_tensor(now, device=q.keys.device) % q.keys.shape[1]).long() \
+        .expand(q.size.shape)
+    count, out = q.keys[rows, slot], q.pay[rows, slot]
+    keys = _put(q.keys, rows, slot, 0)
+    pays = _put(q.pay, rows, slot, 0)
+    return Queue(keys, pays, q.head, q.size, q.dropped), count, out
+
+
+# -- sorted array ------------------------------------------------------------------------------
+
+def sorted_enqueue(q: Queue, t, pay, mask) -> Queue:
+    last = q.keys[:, -1]
+    accept = mask & (t < last)
+    keys = torch.cat([q.keys[:, :-1], _where(accept, t, last)[:, None]], 1)
+    pays = torch.cat([q.pay[:, :-1], _where(accept, pay, q.pay[:, -1])[:, None]], 1)
+    keys, order = torch.sort(keys, dim=1, stable=True)  # the new event goes after equal keys
+    pays = torch.gather(pays, 1, order)
+    # full: either the new event or the evicted latest one is lost
+    return Queue(keys, pays, q.head, q.size, q.dropped + (mask & (last != SENTINEL)).int())
+
+
+def sorted_pop(q: Queue, now):
+    hit = q.keys[:, 0] <= now
+    out = _where(hit, q.pay[:, 0], torch.zeros_like(q.pay[:, 0]))
+    shifted_k = torch.cat([q.keys[:, 1:], _sent(q.keys[:, :1])], 1)
+    shifted_p = torch.cat([q.pay[:, 1:], torch.zeros_like(q.pay[:, :1])], 1)
+    keys = _where(hit[:, None], shifted_k, q.keys)
+    pays = _where(hit[:, None], shifted_p, q.pay)
+    return Queue(keys, pays, q.head, q.size, q.dropped), hit.int(), out
+
+
+# -- lossy ring --------------------------------------------------------------------------------
+
+def lossy_enqueue(q: Queue, t, pay, mask) -> Queue:
+    rows = _rows(q)
+    slot = (t % q.keys.shape[1]).long()
+    old, old_p = q.keys[rows, slot], q.pay[rows, slot]
+    keys = _put(q.keys, rows, slot, _where(mask, t, old))
+    pays = _put(q.pay, rows, slot, _where(mask, pay, old_p))
+    return Queue(keys, pays, q.head, q.size, q.dropped + (mask & (old != SENTINEL)).int())
+
+
+def lossy_pop(q: Queue, now):
+    rows = _rows(q)
+    slot = (torch.as_tensor(now, device=q.keys.device) % q.keys.shape[1]).long() \
+        .expand(q.size.shape)
+    k, p = q.keys[rows, slot], q.pay[rows, slot]
+    hit = k == now
+    out = _where(hit, p, torch.zeros_like(p))
+    keys = _put(q.keys, rows, slot, _where(hit, _sent(k), k))
+    pays = _put(q.pay, rows, slot, _where(hit, torch.zeros_like(p), p))
+    return Queue(keys, pays, q.head, q.size, q.dropped), hit.int(), out
+
+
+ENQUEUE = {"heap": heap_enqueue, "fifo": fifo_enqueue, "ring": ring_enqueue,
+           "sorted": sorted_enqueue, "lossy": lossy_enqueue}
+POP = {"heap": heap_pop, "fifo": fifo_pop, "ring": ring_pop, "sorted": sorted_pop,
+       "lossy": lossy_pop}
+
+
+def enqueue(design: str, q: Queue, t, pay, mask) -> Queue:
+    """Offer arrival step t [Q] (int32) with payload pay [Q] where mask [Q] is set."""
+    return ENQUEUE[check_design(design)](q, t.to(torch.int32), pay.to(q.pay.dtype),
+                                         mask.to(torch.bool))
+
+
+def pop(design: str, q: Queue, now):
+    """Deliver what is due at step `now` (scalar or [Q]): (q, hits [Q], payload sum [Q])."""
+    return POP[check_design(design)](q, torch.as_tensor(now, dtype=torch.int32,
+                                                        device=q.keys.device))
+
+
+def pending(design: str, q: Queue):
+    """Events held per queue."""
+    check_design(design)
+    if design == "ring":
+        return torch.sum(q.keys, dim=1)
+    if design in ("heap", "fifo"):
+        return q.size
+    return torch.sum(q.keys != SENTINEL, dim=1).to(torch.int32)
