@@ -60,6 +60,14 @@ def check_sizes(design: str, n_queues: int, capacity: int | None, max_delay: int
     return int(capacity)
 
 
+def check_batch(queue_shape: tuple, **shapes) -> None:
+    """Every per-queue argument must have the queue batch shape (static: free under jit)."""
+    for name, shape in shapes.items():
+        if tuple(shape) != tuple(queue_shape):
+            raise ValueError(f"{name} has shape {tuple(shape)} but the queues are batched as "
+                             f"{tuple(queue_shape)}")
+
+
 def sift_steps(capacity: int) -> int:
     """Static bound of a heap's sift loops: floor(log2(C)) + 1 levels."""
     return int(math.floor(math.log2(max(capacity, 1)))) + 1

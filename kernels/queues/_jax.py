@@ -28,7 +28,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from ._common import SENTINEL, check_design, check_sizes, sift_steps
+from ._common import SENTINEL, check_batch, check_design, check_sizes, sift_steps
 
 
 class Queue(NamedTuple):
@@ -215,12 +215,16 @@ POP = {"heap": heap_pop, "fifo": fifo_pop, "ring": ring_pop, "sorted": sorted_po
 
 def enqueue(design: str, q: Queue, t, pay, mask) -> Queue:
     """Offer arrival step t [Q] (int32) with payload pay [Q] where mask [Q] is set."""
+    check_batch(tuple(q.size.shape), t=tuple(t.shape), pay=tuple(pay.shape),
+                mask=tuple(mask.shape))
     return ENQUEUE[check_design(design)](q, t.astype(jnp.int32), pay.astype(q.pay.dtype),
                                          mask.astype(bool))
 
 
 def pop(design: str, q: Queue, now):
     """Deliver what is due at step `now` (scalar or [Q]): (q, hits [Q], payload sum [Q])."""
+    if tuple(getattr(now, "shape", ())) not in ((), tuple(q.size.shape)):
+        check_batch(tuple(q.size.shape), now=tuple(now.shape))
     return POP[check_design(design)](q, jnp.asarray(now, jnp.int32))
 
 

@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 import torch
 
-from ._common import SENTINEL, check_design, check_sizes, sift_steps
+from ._common import SENTINEL, check_batch, check_design, check_sizes, sift_steps
 
 
 class Queue(NamedTuple):
@@ -229,12 +229,16 @@ POP = {"heap": heap_pop, "fifo": fifo_pop, "ring": ring_pop, "sorted": sorted_po
 
 def enqueue(design: str, q: Queue, t, pay, mask) -> Queue:
     """Offer arrival step t [Q] (int32) with payload pay [Q] where mask [Q] is set."""
+    check_batch(tuple(q.size.shape), t=tuple(t.shape), pay=tuple(pay.shape),
+                mask=tuple(mask.shape))
     return ENQUEUE[check_design(design)](q, t.to(torch.int32), pay.to(q.pay.dtype),
                                          mask.to(torch.bool))
 
 
 def pop(design: str, q: Queue, now):
     """Deliver what is due at step `now` (scalar or [Q]): (q, hits [Q], payload sum [Q])."""
+    if tuple(getattr(now, "shape", ())) not in ((), tuple(q.size.shape)):
+        check_batch(tuple(q.size.shape), now=tuple(now.shape))
     return POP[check_design(design)](q, torch.as_tensor(now, dtype=torch.int32,
                                                         device=q.keys.device))
 

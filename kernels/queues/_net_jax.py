@@ -1,0 +1,106 @@
+"""JAX: a clock-driven recurrent LIF network with one delayed queue per synapse (spec/queues.md,
+benchmark (e)), generic over the queue design.
+
+N neurons, all-to-all: synapse (post n, pre j) has weight W[n, j] and delay D[n, j] (ms) and
+its own queue (queue index n * N + j). Time step dt (ms), step k at t = k dt. Per step k:
+
+    1. every queue pops what is due at k; the payload it delivers is the event's synaptic
+       factor f = exp(-(key - t_a) / tau_syn), t_a its exact arrival time and key = ceil(t_a)
+       its arrival step (both in steps), so I_n gets sum_j W[n, j] f_nj: the exact value at k
+       of an exponential synapse hit at t_a
+    2. I <- I exp(-dt / tau_syn) + delivered;  V <- V + dt (-V / tau_mem + I + I_ext(t))
+    3. V >= theta: a spike. Its crossing time in steps, t_s = k - 1 + (theta - V_prev) /
+       (V - V_prev) (linear interpolation inside the step), is differentiable: its derivative
+       is the implicit-function term -dV / Vdot of the spec. V is reset to 0.
+    4. each spike of neuron j offers t_a = t_s + D[n, j] / dt to every queue (n, j).
+
+Gradients: the payload f is a float that every queue operation moves with its event (where /
+gather / sort permutations), so its tangent — (f / tau_syn) times the arrival-time tangent,
+which carries d t_s and d D — travels with the event exactly as spec section 4 prescribes;
+jax.jvp (forward mode) and jax.grad (its transpose) need no custom rule. A dropped event
+delivers neither value nor tangent. The spec's delivery rule "I += w, tangent += (w / tau_syn)
+dt_a" is the f -> 1 limit of ours (f is within exp(-1 / tau_syn) of 1).
+
+The differentiated objective (``loss``) is the sum of every spike's crossing time (steps) plus
+the final membrane potentials: unlike the spike count, whose derivative is zero almost
+everywhere, it is smooth wherever no spike appears or vanishes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from . import _jax as qmod
+
+
+class NetParams(NamedTuple):
+    """Static network parameters (ms unless stated)."""
+
+    dt: float = 0.025
+    tau_mem: float = 10.0
+    tau_syn: float = 2.0
+    theta: float = 1.0
+    i_ext: float = 1.0       # input current (theta / ms) while t < t_ext
+    t_ext: float = 2.0
+    n_steps: int = 10_000
+
+
+class NetOut(NamedTuple):
+    spike_count: jax.Array    # [N] spikes per neuron
+    spike_time_sum: jax.Array  # scalar: sum of all crossing times (steps)
+    v_final: jax.Array        # [N]
+    dropped: jax.Array        # scalar: events lost to queue overflow
+    delivered: jax.Array      # scalar: events delivered
+
+
+def _arrivals(t_s, delays, p):
+    """Arrival time t_a (steps, float) and step key = ceil(t_a) for every synapse [N, N]."""
+    t_a = t_s[None, :] + delays / p.dt
+    return t_a, jnp.ceil(t_a).astype(jnp.int32)
+
+
+def simulate(weights, delays, p: NetParams, design: str, capacity: int | None = None,
+             max_delay: int | None = None) -> NetOut:
+    """Run the network for p.n_steps steps; weights, delays [N, N] (post, pre)."""
+    n = weights.shape[0]
+    dtype = weights.dtype
+    q0 = qmod.init(design, n * n, capacity, max_delay, dtype)
+    decay_s = math.exp(-p.dt / p.tau_syn)
+    tau_s_steps = p.tau_syn / p.dt
+
+    def step(carry, k):
+        q, v, i_syn, t_sum, count, delivered = carry
+        q, hits, pay = qmod.pop(design, q, k)
+        i_syn = i_syn * decay_s + jnp.sum(weights * pay.reshape(n, n), axis=1)
+        t_ms = k * p.dt
+        i_ext = jnp.where(t_ms < p.t_ext, p.i_ext, 0.0).astype(dtype)
+        v_new = v + p.dt * (-v / p.tau_mem + i_syn + i_ext)
+        spike = v_new >= p.theta
+        frac = (p.theta - v) / jnp.where(spike, v_new - v, 1.0)
+        t_s = (k - 1) + frac
+        t_a, key = _arrivals(t_s, delays, p)
+        f = jnp.exp(-(key - t_a) / tau_s_steps)
+        mask = jnp.broadcast_to(spike[None, :], (n, n)).reshape(-1)
+        q = qmod.enqueue(design, q, key.reshape(-1), f.reshape(-1), mask)
+        t_sum = t_sum + jnp.sum(jnp.where(spike, t_s, 0.0))
+        v_new = jnp.where(spike, 0.0, v_new)
+        return (q, v_new, i_syn, t_sum, count + spike,
+                delivered + jnp.sum(hits).astype(jnp.int32)), None
+
+    zero = jnp.zeros(n, dtype)
+    init = (q0, zero, zero, jnp.zeros((), dtype), jnp.zeros(n, jnp.int32),
+            jnp.zeros((), jnp.int32))
+    (q, v, _, t_sum, count, delivered), _ = lax.scan(step, init,
+                                                     jnp.arange(1, p.n_steps + 1))
+    return NetOut(count, t_sum, v, jnp.sum(q.dropped), delivered)
+
+
+def loss(weights, delays, p: NetParams, design: str, capacity=None, max_delay=None):
+    """Sum of spike crossing times (steps) + sum of final potentials; aux: the NetOut."""
+    out = simulate(weights, delays, p, design, capacity, max_delay)
+    return out.spike_time_sum + jnp.sum(out.v_final), out

@@ -1,0 +1,239 @@
+"""Spike event queues: every design in both frameworks against the plain-Python reference on
+random traffic, exact drop accounting, each design's drop policy, bad input, and gradients of
+a 2-neuron delayed network against finite differences."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from spikebench.kernels import queues as Q
+from spikebench.kernels.queues import _jax as J
+from spikebench.kernels.queues import _net_jax as NJ
+from spikebench.kernels.queues import _net_torch as NT
+from spikebench.kernels.queues import _torch as T
+from spikebench.kernels.queues._reference import RefQueue
+
+DESIGNS = Q.DESIGNS
+
+
+def _traffic(seed, n_queues, steps, max_delay, rate, fixed_delay):
+    """Per step: which queues enqueue, with which arrival step and payload."""
+    rng = np.random.default_rng(seed)
+    per_queue = rng.integers(1, max_delay + 1, n_queues)
+    out = []
+    for now in range(steps):
+        mask = rng.random(n_queues) < rate
+        d = per_queue if fixed_delay else rng.integers(1, max_delay + 1, n_queues)
+        t = now + d
+        out.append((mask, t, t - rng.random(n_queues)))  # payload: the exact arrival time
+    return out
+
+
+def _run_all(design, capacity, max_delay, traffic, n_queues):
+    refs = [RefQueue(design, capacity, max_delay) for _ in range(n_queues)]
+    qj = J.init(design, n_queues, capacity, max_delay, jnp.float64)
+    qt = T.init(design, n_queues, capacity, max_delay, torch.float64)
+    pop_j = jax.jit(lambda q, n: J.pop(design, q, n))
+    enq_j = jax.jit(lambda q, t, p, m: J.enqueue(design, q, t, p, m))
+    enqueued = 0
+    delivered = {"ref": 0, "jax": 0, "torch": 0}
+    for now, (mask, t, pay) in enumerate(traffic):
+        ref = [r.pop(now) for r in refs]
+        rh, rp = np.array([a for a, _ in ref]), np.array([b for _, b in ref])
+        qj, hj, pj = pop_j(qj, now)
+        qt, ht, pt = T.pop(design, qt, now)
+        for name, h, p in (("jax", np.asarray(hj), np.asarray(pj)),
+                           ("torch", ht.numpy(), pt.numpy())):
+            np.testing.assert_array_equal(h, rh, err_msg=f"{name} hits at step {now}")
+            np.testing.assert_allclose(p, rp, rtol=1e-14, atol=1e-9,
+                                       err_msg=f"{name} payload at step {now}")
+            delivered[name] += int(h.sum())
+        delivered["ref"] += int(rh.sum())
+        for i in np.nonzero(mask)[0]:
+            refs[i].enqueue(int(t[i]), float(pay[i]))
+        enqueued += int(mask.sum())
+        qj = enq_j(qj, jnp.asarray(t, jnp.int32), jnp.asarray(pay), jnp.asarray(mask))
+        qt = T.enqueue(design, qt, torch.as_tensor(t, dtype=torch.int32), torch.as_tensor(pay),
+                       torch.as_tensor(mask))
+    return refs, qj, qt, enqueued, delivered
+
+
+@settings(max_examples=12, deadline=None)
+@given(design=st.sampled_from(DESIGNS), capacity=st.integers(1, 6),
+       max_delay=st.integers(1, 9), rate=st.sampled_from([0.05, 0.3, 0.8]),
+       seed=st.integers(0, 2**16))
+def test_every_design_matches_the_reference_and_accounts_for_every_event(
+        design, capacity, max_delay, rate, seed):
+    n_queues, steps = 7, 60
+    traffic = _traffic(seed, n_queues, steps, max_delay, rate, fixed_delay=design == "fifo")
+    refs, qj, qt, enqueued, delivered = _run_all(design, capacity, max_delay, traffic, n_queues)
+    dropped_ref = np.array([r.dropped for r in refs])
+    pending_ref = np.array([r.pending() for r in refs])
+    for name, q, mod in (("jax", qj, J), ("torch", qt, T)):
+        dropped = np.asarray(q.dropped)
+        np.testing.assert_array_equal(dropped, dropped_ref, err_msg=name)
+        pending = np.asarray(mod.pending(design, q))
+        np.testing.assert_array_equal(pending, pending_ref, err_msg=name)
+        # exact accounting: every enqueued event is delivered, dropped or still pending
+        assert delivered[name] + dropped.sum() + pending.sum() == enqueued
+    if design == "ring":
+        assert dropped_ref.sum() == 0
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_heavy_traffic_many_queues(design):
+    traffic = _traffic(1, 64, 120, 12, 0.5, fixed_delay=design == "fifo")
+    refs, qj, qt, enqueued, delivered = _run_all(design, 3, 12, traffic, 64)
+    assert delivered["jax"] == delivered["torch"] == delivered["ref"] > 0
+    if design != "ring":
+        assert np.asarray(qj.dropped).sum() > 0  # the capacity really overflowed
+
+
+@pytest.mark.parametrize("mod", [J, T], ids=["jax", "torch"])
+def test_drop_policies(mod):
+    conv = (lambda a, dt: jnp.asarray(a, dt)) if mod is J else \
+        (lambda a, dt: torch.as_tensor(np.asarray(a), dtype=dt))
+    i32 = jnp.int32 if mod is J else torch.int32
+    f64 = jnp.float64 if mod is J else torch.float64
+    boolean = bool if mod is J else torch.bool
+
+    def offer(design, q, t):
+        return mod.enqueue(design, q, conv([t], i32), conv([float(t)], f64),
+                           conv([True], boolean))
+
+    def drain(design, q, until):
+        got = []
+        for now in range(until):
+            q, h, p = mod.pop(design, q, now)
+            got += [float(np.asarray(p)[0])] * int(np.asarray(h)[0])
+        return q, got
+
+    for design, expect in (("heap", [5.0, 7.0]), ("fifo", [7.0, 5.0]),
+                           ("sorted", [3.0, 5.0])):
+        q = mod.init(design, 1, capacity=2, dtype=f64)
+        for t in (7, 5, 3):  # the third finds the queue full
+            q = offer(design, q, t)
+        q, got = drain(design, q, 20)
+        assert int(np.asarray(q.dropped)[0]) == 1, design
+        if design == "fifo":  # FIFO delivers in insertion order once the head is due
+            assert got == [7.0, 5.0]
+        else:  # heap keeps the earliest two it accepted; sorted evicts the latest (7)
+            assert sorted(got) == expect, design
+    q = mod.init("lossy", 1, capacity=4, dtype=f64)
+    for t in (6, 10):  # same slot: 10 overwrites 6
+        q = offer("lossy", q, t)
+    q, got = drain("lossy", q, 20)
+    assert got == [10.0] and int(np.asarray(q.dropped)[0]) == 1
+    q = mod.init("ring", 1, max_delay=8, dtype=f64)
+    for t in (6, 6, 6, 8):
+        q = offer("ring", q, t)
+    q, h, p = mod.pop("ring", q, 6)
+    assert int(np.asarray(h)[0]) == 3 and float(np.asarray(p)[0]) == 18.0
+
+
+@pytest.mark.parametrize("mod", [J, T], ids=["jax", "torch"])
+def test_bad_input_is_a_clear_value_error(mod):
+    with pytest.raises(ValueError, match="capacity"):
+        mod.init("heap", 4, capacity=0)
+    with pytest.raises(ValueError, match="capacity"):
+        mod.init("fifo", 4, capacity=2.5)
+    with pytest.raises(ValueError, match="max_delay"):
+        mod.init("ring", 4)
+    with pytest.raises(ValueError, match="n_queues"):
+        mod.init("sorted", 0, capacity=2)
+    with pytest.raises(ValueError, match="design='tree'"):
+        mod.init("tree", 4, capacity=2)
+    q = mod.init("heap", 4, capacity=2)
+    if mod is J:
+        t, p, m = jnp.zeros(3, jnp.int32), jnp.zeros(3), jnp.ones(3, bool)
+    else:
+        t, p, m = torch.zeros(3, dtype=torch.int32), torch.zeros(3), torch.ones(3, dtype=bool)
+    with pytest.raises(ValueError, match=r"t has shape \(3,\).*\(4,\)"):
+        mod.enqueue("heap", q, t, p, m)
+
+
+def test_step_and_delay_validation():
+    with pytest.raises(ValueError, match="integer step"):
+        Q.check_steps("arrival", [1.0, 2.5])
+    with pytest.raises(ValueError, match=r"\[0, "):
+        Q.check_steps("arrival", [-1, 2])
+    assert Q.check_steps("arrival", [1.0, 2.0]).tolist() == [1, 2]
+    with pytest.raises(ValueError, match=">= 0"):
+        Q.check_ring_delays([-0.5, 3], max_delay=8)
+    with pytest.raises(ValueError, match="exceeds the ring's max_delay=8"):
+        Q.check_ring_delays([3, 9], max_delay=8)
+
+
+def test_jax_queues_vmap_over_an_extra_axis():
+    qs = jax.vmap(lambda _: J.init("heap", 3, capacity=2))(jnp.arange(5))
+    t = jnp.arange(15, dtype=jnp.int32).reshape(5, 3) + 1
+    qs = jax.vmap(lambda q, tt: J.enqueue("heap", q, tt, tt.astype(jnp.float32),
+                                          jnp.ones(3, bool)))(qs, t)
+    assert qs.keys.shape == (5, 3, 2) and int(qs.size.sum()) == 15
+
+
+# -- gradients through the queues: a 2-neuron delayed network ---------------------------------
+
+P2 = NJ.NetParams(n_steps=800)
+W2 = np.array([[0.0, 0.9], [0.7, 0.0]])
+D2 = np.array([[4.0, 4.013], [3.7071, 4.0]])  # ms; arrivals away from step boundaries
+
+
+def _fd(f, w, d, h=1e-6):
+    gw, gd = np.zeros_like(w), np.zeros_like(d)
+    for idx in np.ndindex(w.shape):
+        e = np.zeros_like(w)
+        e[idx] = h
+        gw[idx] = (f(w + e, d) - f(w - e, d)) / (2 * h)
+        gd[idx] = (f(w, d + e) - f(w, d - e)) / (2 * h)
+    return gw, gd
+
+
+@pytest.fixture(scope="module")
+def fd_reference():
+    f = jax.jit(lambda w, d: NJ.loss(w, d, P2, "heap", 4, 400)[0])
+    return _fd(lambda w, d: float(f(jnp.asarray(w), jnp.asarray(d))), W2, D2)
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_jax_gradients_match_finite_differences_and_forward_mode(design, fd_reference):
+    f = lambda w, d: NJ.loss(w, d, P2, design, 4, 400)  # noqa: E731
+    (value, out), (gw, gd) = jax.value_and_grad(f, argnums=(0, 1), has_aux=True)(
+        jnp.asarray(W2), jnp.asarray(D2))
+    if design == "lossy":  # capacity-4 hashing collides here: events drop, gradients differ
+        assert int(out.dropped) > 0
+        fdw, fdd = _fd(lambda w, d: float(f(jnp.asarray(w), jnp.asarray(d))[0]), W2, D2)
+    else:  # no overflow: every design delivers the same events, so the same gradients
+        assert int(out.dropped) == 0 and out.spike_count.tolist() == [7, 7]
+        fdw, fdd = fd_reference
+    np.testing.assert_allclose(np.asarray(gw), fdw, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(gd), fdd, rtol=1e-6, atol=1e-6)
+    assert abs(float(gd[1, 0])) > 1.0  # the delay gradient is not trivially zero
+    tw, td = jnp.asarray([[0.0, 1.0], [0.5, 0.0]]), jnp.asarray([[0.0, 1.0], [1.0, 0.0]])
+    _, jvp = jax.jvp(lambda w, d: f(w, d)[0], (jnp.asarray(W2), jnp.asarray(D2)), (tw, td))
+    assert float(jvp) == pytest.approx(float(jnp.sum(gw * tw) + jnp.sum(gd * td)), rel=1e-12)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("design", ["fifo", "sorted"])
+def test_torch_network_equals_jax_in_both_modes(design):
+    w = torch.tensor(W2, requires_grad=True)
+    d = torch.tensor(D2, requires_grad=True)
+    value, out = NT.loss(w, d, P2, design, 4, 400)
+    gw, gd = torch.autograd.grad(value, [w, d])
+    (vj, _), (gwj, gdj) = jax.value_and_grad(
+        lambda a, b: NJ.loss(a, b, P2, design, 4, 400), argnums=(0, 1), has_aux=True)(
+        jnp.asarray(W2), jnp.asarray(D2))
+    assert float(value.detach()) == pytest.approx(float(vj), rel=1e-13)
+    np.testing.assert_allclose(gw.numpy(), np.asarray(gwj), rtol=1e-11)
+    np.testing.assert_allclose(gd.numpy(), np.asarray(gdj), rtol=1e-11)
+    tw = torch.tensor([[0.0, 1.0], [0.5, 0.0]], dtype=torch.float64)
+    td = torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64)
+    _, jvp = torch.func.jvp(lambda a, b: NT.loss(a, b, P2, design, 4, 400)[0],
+                            (w.detach(), d.detach()), (tw, td))
+    assert float(jvp) == pytest.approx(float((gw * tw).sum() + (gd * td).sum()), rel=1e-11)
