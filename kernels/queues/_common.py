@@ -93,3 +93,49 @@ def check_ring_delays(delays, max_delay: int) -> None:
         raise ValueError(f"delays must be >= 0 steps, got {d.min()}")
     if np.any(d > max_delay):
         raise ValueError(f"a delay of {d.max()} steps exceeds the ring's max_delay={max_delay}")
+
+
+# Benchmark traffic: queue q spikes at step k when mix(k, q, seed) % interval == 0, a
+# Bernoulli(1/interval) stream that JAX (uint32), PyTorch (int64 & mask) and NumPy compute
+# bit-identically, so every implementation sees the very same spikes without storing a
+# [steps, queues] array.
+MIX = (0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x2C1B3C6D, 0x297A2D39)
+MASK32 = 0xFFFFFFFF
+
+
+def mix_numpy(k, q, seed: int) -> np.ndarray:
+    """The traffic hash in NumPy (uint64 arithmetic reduced mod 2^32)."""
+    k, q = np.asarray(k, np.uint64), np.asarray(q, np.uint64)
+    x = (k * np.uint64(MIX[0]) + q * np.uint64(MIX[1]) + np.uint64(seed * MIX[2] & MASK32)) \
+        & np.uint64(MASK32)
+    x ^= x >> np.uint64(15)
+    x = (x * np.uint64(MIX[3])) & np.uint64(MASK32)
+    x ^= x >> np.uint64(12)
+    x = (x * np.uint64(MIX[4])) & np.uint64(MASK32)
+    x ^= x >> np.uint64(15)
+    return x
+
+
+def traffic_reference(design: str, lanes, *, n_steps: int, delay: int, interval: int,
+                      capacity: int | None, max_delay: int | None, seed: int = 0) -> dict:
+    """The benchmark loop on the plain-Python reference queues of `lanes`: per step k = 1 ..
+    n_steps, pop(k) then, where queue q spikes, enqueue(k + delay) with payload k + delay."""
+    from ._reference import RefQueue
+
+    lanes = list(lanes)
+    refs = [RefQueue(design, capacity, max_delay) for _ in lanes]
+    steps = np.arange(1, n_steps + 1)
+    spikes = {q: steps[mix_numpy(steps, q, seed) % np.uint64(interval) == 0] for q in lanes}
+    hits, pays, sent = np.zeros(len(lanes), np.int64), np.zeros(len(lanes)), 0
+    for i, (q, r) in enumerate(zip(lanes, refs, strict=True)):
+        todo = set(spikes[q].tolist())
+        for k in range(1, n_steps + 1):
+            h, p = r.pop(k)
+            hits[i] += h
+            pays[i] += p
+            if k in todo:
+                r.enqueue(k + delay, float(k + delay))
+        sent += len(todo)
+    return {"delivered": hits, "pay_sum": pays, "dropped": np.array([r.dropped for r in refs]),
+            "pending": np.array([r.pending() for r in refs]),
+            "enqueued": np.array([len(spikes[q]) for q in lanes])}

@@ -27,8 +27,10 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 
-from ._common import SENTINEL, check_batch, check_design, check_sizes, sift_steps
+from ...registry import register
+from ._common import DESIGNS, MIX, SENTINEL, check_batch, check_design, check_sizes, sift_steps
 
 
 class Queue(NamedTuple):
@@ -236,3 +238,50 @@ def pending(design: str, q: Queue):
     if design in ("heap", "fifo"):
         return q.size
     return jnp.sum(q.keys != SENTINEL, axis=1).astype(jnp.int32)
+
+
+# -- the benchmark loop (spec section 5 a-d, f) ---------------------------------------------
+
+def mix(k, q, seed: int):
+    """The traffic hash of ``_common.mix_numpy`` in uint32 arithmetic (wraps mod 2^32)."""
+    u = jnp.uint32
+    x = (u(k) * u(MIX[0]) + q.astype(u) * u(MIX[1]) + u(seed * MIX[2] & 0xFFFFFFFF))
+    x = x ^ (x >> 15)
+    x = x * u(MIX[3])
+    x = x ^ (x >> 12)
+    x = x * u(MIX[4])
+    return x ^ (x >> 15)
+
+
+def traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int, seed: int = 0):
+    """Per step k = 1 .. n_steps: pop(k), then every queue that spikes (probability
+    1/interval, ``mix``) enqueues arrival k + delay with payload k + delay. The popped state
+    is carried (the published batched script discarded it). Returns (q, delivered [Q],
+    payload sum [Q], enqueued [Q])."""
+    n = q.size.shape[0]
+    lanes = jnp.arange(n, dtype=jnp.uint32)
+    zero = jnp.zeros(n, jnp.int32)
+
+    def step(carry, k):
+        q, hits, pays, sent = carry
+        q, h, p = pop(design, q, k)
+        spike = (mix(k, lanes, seed) % jnp.uint32(interval)) == 0
+        t = jnp.full(n, k + delay, jnp.int32)
+        q = enqueue(design, q, t, t.astype(q.pay.dtype), spike)
+        return (q, hits + h, pays + p, sent + spike), None
+
+    init = (q, zero, jnp.zeros(n, q.pay.dtype), zero)
+    (q, hits, pays, sent), _ = lax.scan(step, init, jnp.arange(1, n_steps + 1, dtype=jnp.int32))
+    return q, hits, pays, sent
+
+
+def _registered(design):
+    def run(q, n_steps, delay, interval, seed=0):
+        return traffic(design, q, n_steps, delay, interval, seed)
+
+    run.__name__ = run.__qualname__ = f"{design}_traffic"
+    run.__doc__ = f"The benchmark loop on {design} queues (see ``traffic``)."
+    return register("queues", design, "jax", modes=("forward", "grad"))(run)
+
+
+TRAFFIC = {d: _registered(d) for d in DESIGNS}

@@ -29,7 +29,8 @@ from typing import NamedTuple
 
 import torch
 
-from ._common import SENTINEL, check_batch, check_design, check_sizes, sift_steps
+from ...registry import register
+from ._common import DESIGNS, MIX, SENTINEL, check_batch, check_design, check_sizes, sift_steps
 
 
 class Queue(NamedTuple):
@@ -251,3 +252,51 @@ def pending(design: str, q: Queue):
     if design in ("heap", "fifo"):
         return q.size
     return torch.sum(q.keys != SENTINEL, dim=1).to(torch.int32)
+
+
+# -- the benchmark loop (spec section 5 a-d, f) ---------------------------------------------
+
+def mix(k, q, seed: int):
+    """The traffic hash of ``_common.mix_numpy`` in int64 arithmetic masked to 32 bits
+    (PyTorch has no uint32 multiply)."""
+    m = 0xFFFFFFFF
+    x = (k * MIX[0] + q * MIX[1] + (seed * MIX[2] & m)) & m
+    x = x ^ (x >> 15)
+    x = (x * MIX[3]) & m
+    x = x ^ (x >> 12)
+    x = (x * MIX[4]) & m
+    return x ^ (x >> 15)
+
+
+def traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int, seed: int = 0):
+    """Per step k = 1 .. n_steps: pop(k), then every queue that spikes (probability
+    1/interval, ``mix``) enqueues arrival k + delay with payload k + delay. The popped state
+    is carried (the published batched script discarded it). Returns (q, delivered [Q],
+    payload sum [Q], enqueued [Q])."""
+    n = q.size.shape[0]
+    dev = q.keys.device
+    lanes = torch.arange(n, dtype=torch.int64, device=dev)
+    hits = torch.zeros(n, dtype=torch.int32, device=dev)
+    sent = torch.zeros_like(hits)
+    pays = torch.zeros(n, dtype=q.pay.dtype, device=dev)
+    for k in range(1, n_steps + 1):
+        q, h, p = pop(design, q, k)
+        hits, pays = hits + h, pays + p
+        spike = (mix(k, lanes, seed) % interval) == 0
+        t = torch.full((n,), k + delay, dtype=torch.int32, device=dev)
+        q = enqueue(design, q, t, t.to(q.pay.dtype), spike)
+        sent = sent + spike.int()
+    return q, hits, pays, sent
+
+
+def _registered(design):
+    def run(q, n_steps, delay, interval, seed=0):
+        return traffic(design, q, n_steps, delay, interval, seed)
+
+    run.__name__ = run.__qualname__ = f"{design}_traffic"
+    run.__doc__ = f"The benchmark loop on {design} queues (see ``traffic``)."
+    return register("queues", design, "torch", modes=("forward", "grad"),
+                    devices=("cpu", "gpu"))(run)
+
+
+TRAFFIC = {d: _registered(d) for d in DESIGNS}
