@@ -44,9 +44,10 @@ UNAVAILABLE: dict[str, str] = {}  # framework -> why it cannot be imported here
 KERNEL_MODULES: dict[str, list[str]] = {
     "numpy": ["spikebench.kernels.event_lif._numpy", "spikebench.families.selftest"],
     "jax": ["spikebench.kernels.event_lif._jax", "spikebench.kernels.event_lif._parallel_jax",
-            "spikebench.kernels.psu._jax"],
+            "spikebench.kernels.psu._jax", "spikebench.kernels.queues._jax"],
     "torch": ["spikebench.kernels.event_lif._torch",
-              "spikebench.kernels.event_lif._parallel_torch", "spikebench.kernels.psu._torch"],
+              "spikebench.kernels.event_lif._parallel_torch", "spikebench.kernels.psu._torch",
+              "spikebench.kernels.queues._torch"],
 }
 
 

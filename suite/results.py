@@ -1,4 +1,4 @@
-"""Results: CSV schema v3 (DESIGN.md), written row by row, plus a JSON run context.
+"""Results: CSV schema v4 (DESIGN.md), written row by row, plus a JSON run context.
 
 One row per measured case, long/tidy. Rows are appended and flushed (and fsync'ed) as cases
 finish, so an interrupted sweep leaves a valid CSV of the rows already measured. A metric that
@@ -17,6 +17,10 @@ configuration must differ in some column, or compare/report would pool unlike ca
 v3 (PSU family) adds `spike_rate` (fraction of (step, neuron) entries that spike) and
 `lif_agreement` (fraction of spike entries equal to discrete LIF's on the same input): the
 sparsity the PSU paper reports is a result of the row, like its error, not a parameter.
+
+v4 (event queues) adds `param_interval` (mean inter-spike interval of the queue traffic, in
+steps), `param_ad` (reverse / forward-mode differentiation of a grad row) and `drop_rate`
+(fraction of offered events a queue dropped: the accuracy side of the paper's speed knob).
 """
 
 from __future__ import annotations
@@ -28,13 +32,13 @@ from pathlib import Path
 
 import numpy as np
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 STATUSES = ("ok", "failed", "oom", "timeout", "unsupported", "unavailable")
 
 PARAM_COLUMNS = ["param_n_events", "param_n_inputs", "param_n_neurons", "param_batch",
                  "param_chunk_size", "param_T", "param_n_queues", "param_capacity",
-                 "param_delay", "param_n_layers", "param_remat"]
+                 "param_delay", "param_n_layers", "param_remat", "param_interval", "param_ad"]
 
 COLUMNS = [
     "schema_version", "run_id", "timestamp_utc", "suite_version", "git_commit", "git_dirty",
@@ -44,7 +48,7 @@ COLUMNS = [
     "family", "impl", "mode", "dtype", "dataset", *PARAM_COLUMNS,
     "status", "error", "compile_s", "time_median_s", "time_iqr_s", "time_min_s", "rounds",
     "samples_s", "throughput", "throughput_unit", "peak_mem_bytes", "mem_method",
-    "correct", "max_err", "mismatch_frac", "n_checked", "spike_rate", "lif_agreement",
+    "correct", "max_err", "mismatch_frac", "n_checked", "spike_rate", "lif_agreement", "drop_rate",
     "ref_impl", "kernel_version",
     "case_id",
 ]
@@ -136,7 +140,15 @@ def _v2_to_v3(df):
     return df
 
 
-MIGRATIONS: dict = {1: _v1_to_v2, 2: _v2_to_v3}
+def _v3_to_v4(df):
+    df = df.copy()
+    for col in ("param_interval", "param_ad", "drop_rate"):
+        df[col] = np.nan
+    df["schema_version"] = 4
+    return df
+
+
+MIGRATIONS: dict = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 
 
 def migrate(df):

@@ -92,6 +92,7 @@ def measure(case, inputs, ref, timing=None) -> dict:
         "correct": chk["correct"], "max_err": chk["max_err"],
         "mismatch_frac": chk.get("mismatch_frac"), "n_checked": chk.get("n_checked"),
         "spike_rate": chk.get("spike_rate"), "lif_agreement": chk.get("lif_agreement"),
+        "drop_rate": chk.get("drop_rate"),
     }
 
 

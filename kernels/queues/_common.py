@@ -139,3 +139,13 @@ def traffic_reference(design: str, lanes, *, n_steps: int, delay: int, interval:
     return {"delivered": hits, "pay_sum": pays, "dropped": np.array([r.dropped for r in refs]),
             "pending": np.array([r.pending() for r in refs]),
             "enqueued": np.array([len(spikes[q]) for q in lanes])}
+
+
+def pending_numpy(design: str, keys, size) -> np.ndarray:
+    """Events held per queue, from a state's keys [Q, S] and size [Q] (NumPy)."""
+    keys = np.asarray(keys)
+    if design == "ring":
+        return keys.sum(axis=1)
+    if design in ("heap", "fifo"):
+        return np.asarray(size)
+    return (keys != SENTINEL).sum(axis=1)

@@ -56,6 +56,7 @@ class NetOut(NamedTuple):
     v_final: jax.Array        # [N]
     dropped: jax.Array        # scalar: events lost to queue overflow
     delivered: jax.Array      # scalar: events delivered
+    pending: jax.Array        # scalar: events still queued at the end
 
 
 def _arrivals(t_s, delays, p):
@@ -97,7 +98,8 @@ def simulate(weights, delays, p: NetParams, design: str, capacity: int | None = 
             jnp.zeros((), jnp.int32))
     (q, v, _, t_sum, count, delivered), _ = lax.scan(step, init,
                                                      jnp.arange(1, p.n_steps + 1))
-    return NetOut(count, t_sum, v, jnp.sum(q.dropped), delivered)
+    return NetOut(count, t_sum, v, jnp.sum(q.dropped), delivered,
+                  jnp.sum(qmod.pending(design, q)))
 
 
 def loss(weights, delays, p: NetParams, design: str, capacity=None, max_delay=None):

@@ -25,6 +25,7 @@ class NetOut(NamedTuple):
     v_final: torch.Tensor        # [N]
     dropped: torch.Tensor        # scalar: events lost to queue overflow
     delivered: torch.Tensor      # scalar: events delivered
+    pending: torch.Tensor        # scalar: events still queued at the end
 
 
 def simulate(weights, delays, p: NetParams, design: str, capacity: int | None = None,
@@ -57,7 +58,8 @@ def simulate(weights, delays, p: NetParams, design: str, capacity: int | None = 
         v = torch.where(spike, torch.zeros_like(v_new), v_new)
         count = count + spike.int()
         delivered = delivered + torch.sum(hits).int()
-    return NetOut(count, t_sum, v, torch.sum(q.dropped), delivered)
+    return NetOut(count, t_sum, v, torch.sum(q.dropped), delivered,
+                  torch.sum(qmod.pending(design, q)))
 
 
 def loss(weights, delays, p: NetParams, design: str, capacity=None, max_delay=None):

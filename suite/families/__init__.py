@@ -17,9 +17,9 @@ Interface of a family module (explicit, no base class needed):
 
 from __future__ import annotations
 
-from . import event_lif, psu, selftest
+from . import event_lif, psu, queues, selftest
 
-FAMILIES = {"event_lif": event_lif, "psu": psu, "selftest": selftest}
+FAMILIES = {"event_lif": event_lif, "psu": psu, "queues": queues, "selftest": selftest}
 
 
 def get(name: str):

@@ -1,0 +1,296 @@
+"""Benchmark adapter for the spike event queues (spec/queues.md section 5).
+
+Two kinds of case, told apart by the sizes:
+
+- traffic (sizes n_queues, capacity, delay, interval, T; dataset ``bernoulli``): the paper's
+  loops (a)-(d) and (f). For k = 1 .. T every queue pops(k), then spikes with probability
+  1/interval (a hash of (k, queue) that JAX, PyTorch and NumPy compute bit-identically: the
+  same inputs everywhere, with no [T, Q] array) and enqueues arrival k + delay. The popped
+  state is carried (the published batched script enqueued onto the pre-pop queues, so its
+  queues only filled up). The row's throughput is simulated steps/s; the report shows
+  microseconds per step.
+- network (sizes n_neurons, T, capacity; dataset ``recurrent``): benchmark (e), the recurrent
+  LIF network of ``_net_jax`` with one queue per synapse, W ~ N(0.006, 0.02), delays
+  U(3.5, 4.5) ms, the ring sized for 7 ms. ``forward`` simulates; ``grad`` differentiates the
+  spike-time objective w.r.t. W and D, in reverse mode (knob ad=reverse: the gradient) or
+  forward mode (ad=forward: one directional derivative, ``jvp``).
+
+Correctness:
+
+- traffic: N_CHECK sampled queues (queues are independent, so a sample is an exact check of
+  those queues at any size) against the plain-Python reference queues on the same spikes —
+  delivered count, payload sum, dropped count and events offered must be identical; and over
+  every queue delivered + dropped + pending == offered (exact drop accounting). max_err is the
+  largest payload-sum difference, mismatch_frac the fraction of sampled queues that differ.
+  ``drop_rate`` = dropped / offered.
+- network: with no drops, spike counts must equal the queue-free NumPy calendar reference
+  (``_net_numpy``) and the spike-time sum match within TOL; with drops, the accounting
+  delivered + dropped + pending == sent must hold (the reference no longer applies). grad rows:
+  the directional derivative along a fixed random direction (of the gradient, or the jvp)
+  against a central difference of the float64 reference objective.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..kernels.queues import _common as qc
+from ..kernels.queues import _net_numpy as net_np
+from ..kernels.queues._net_jax import NetParams
+from ..registry import Unsupported
+
+N_CHECK = 8
+TOL = {"float64": 1e-9, "float32": 1e-4}
+GRAD_TOL = {"float64": 1e-4, "float32": 2e-2}
+FD_STEP = 1e-6
+RING_MAX_DELAY_MS = 7.0
+NET = NetParams()
+
+
+def kind(case) -> str:
+    return "network" if "n_neurons" in case.size else "traffic"
+
+
+def _net_params(case) -> NetParams:
+    return NET._replace(n_steps=int(case.size["T"]))
+
+
+def _max_delay(case) -> int:
+    if kind(case) == "network":
+        return int(math.ceil(RING_MAX_DELAY_MS / NET.dt))
+    return int(case.size["delay"])
+
+
+def _capacity(case):
+    return None if case.impl == "ring" else int(case.size["capacity"])
+
+
+def make_inputs(case):
+    s = case.size
+    if kind(case) == "traffic":
+        if case.dataset != "bernoulli":
+            raise ValueError(f"queue traffic cases take dataset 'bernoulli', not "
+                             f"{case.dataset!r}")
+        for name in ("n_queues", "capacity", "delay", "interval", "T"):
+            if int(s[name]) < 1:
+                raise ValueError(f"{name} must be >= 1, got {s[name]}")
+        rng = np.random.default_rng([case.seed, 7])
+        lanes = np.sort(rng.choice(s["n_queues"], size=min(N_CHECK, s["n_queues"]),
+                                   replace=False))
+        return {"lanes": lanes.tolist(), "stats": {"dataset": "bernoulli",
+                                                   "rate_per_step": 1.0 / s["interval"]}}
+    if case.dataset != "recurrent":
+        raise ValueError(f"queue network cases take dataset 'recurrent', not {case.dataset!r}")
+    n = int(s["n_neurons"])
+    rng = np.random.default_rng([case.seed, n])
+    w = rng.normal(0.006, 0.02, (n, n)).astype(np.float32).astype(np.float64)
+    d = rng.uniform(3.5, 4.5, (n, n)).astype(np.float32).astype(np.float64)
+    qc.check_ring_delays(np.ceil(d / NET.dt) + 1, _max_delay(case))
+    direction = (rng.normal(0.0, 0.02, (n, n)), rng.normal(0.0, 0.1, (n, n)))
+    return {"weights": w, "delays": d, "direction": direction,
+            "stats": {"dataset": "recurrent", "w": "N(0.006, 0.02)", "delay_ms": "U(3.5, 4.5)"}}
+
+
+def ref_kind(case):
+    return f"{kind(case)}/{case.impl}/{case.mode}"
+
+
+def reference(case, inputs):
+    s = case.size
+    if kind(case) == "traffic":
+        ref = qc.traffic_reference(case.impl, inputs["lanes"], n_steps=int(s["T"]),
+                                   delay=int(s["delay"]), interval=int(s["interval"]),
+                                   capacity=_capacity(case), max_delay=_max_delay(case),
+                                   seed=case.seed)
+        return ref, "queues/python_reference"
+    p = _net_params(case)
+    ref = net_np.simulate(inputs["weights"], inputs["delays"], p)
+    if case.mode == "grad":
+        dw, dd = inputs["direction"]
+        h = FD_STEP
+        plus = net_np.simulate(inputs["weights"] + h * dw, inputs["delays"] + h * dd, p)
+        minus = net_np.simulate(inputs["weights"] - h * dw, inputs["delays"] - h * dd, p)
+        same = np.array_equal(plus["spike_count"], ref["spike_count"]) and \
+            np.array_equal(minus["spike_count"], ref["spike_count"])
+        ref["fd"] = (plus["loss"] - minus["loss"]) / (2 * h) if same else None
+    return ref, "queues/numpy_calendar"
+
+
+def _modules(framework):
+    if framework == "jax":
+        from ..kernels.queues import _jax as q
+        from ..kernels.queues import _net_jax as net
+    elif framework == "torch":
+        from ..kernels.queues import _net_torch as net
+        from ..kernels.queues import _torch as q
+    else:
+        raise Unsupported(f"no {framework} queues (JAX and PyTorch only)")
+    return q, net
+
+
+def prepare(impl, case, inputs, fw, device):
+    qmod, net = _modules(case.framework)
+    dt = np.dtype(case.dtype)
+    s = case.size
+    if kind(case) == "traffic":
+        if case.mode != "forward":
+            raise Unsupported("queue traffic is timed forward only (gradients: the network)")
+        static = {"n_steps": int(s["T"]), "delay": int(s["delay"]),
+                  "interval": int(s["interval"]), "seed": case.seed}
+        if case.framework == "jax":
+            import jax
+            import jax.numpy as jnp
+
+            q0 = qmod.init(case.impl, int(s["n_queues"]), _capacity(case), _max_delay(case),
+                           jnp.dtype(case.dtype))
+            q0 = jax.device_put(q0, device)
+            fn = jax.jit(impl.fn, static_argnames=tuple(static))
+            return fn, (q0,), {}, static
+        import torch
+
+        q0 = qmod.init(case.impl, int(s["n_queues"]), _capacity(case), _max_delay(case),
+                       getattr(torch, case.dtype), device)
+        return impl.fn, (q0,), {}, static
+    w, d = (fw.put(inputs[k].astype(dt), device) for k in ("weights", "delays"))
+    static = {"p": _net_params(case), "design": case.impl, "capacity": _capacity(case),
+              "max_delay": _max_delay(case)}
+    ad = case.knob.get("ad", "reverse")
+    if case.framework == "jax":
+        return _jax_call(case.mode, ad), (w, d, *_dirs(inputs, fw, device, dt)), {}, static
+    return _torch_call(case.mode, ad), (w, d, *_dirs(inputs, fw, device, dt)), {}, static
+
+
+def _dirs(inputs, fw, device, dt):
+    return tuple(fw.put(x.astype(dt), device) for x in inputs["direction"])
+
+
+def _jax_call(mode, ad):
+    import jax
+    import jax.numpy as jnp
+
+    from ..kernels.queues import _net_jax as net
+
+    def run(w, d, dw, dd, p, design, capacity, max_delay):
+        if mode == "forward":
+            return net.simulate(w, d, p, design, capacity, max_delay)
+
+        def f(w, d):
+            return net.loss(w, d, p, design, capacity, max_delay)
+
+        if ad == "forward":
+            return jax.jvp(f, (w, d), (dw, dd), has_aux=True)
+        (value, out), (gw, gd) = jax.value_and_grad(f, argnums=(0, 1), has_aux=True)(w, d)
+        return value, jnp.sum(gw * dw) + jnp.sum(gd * dd), out
+
+    return jax.jit(run, static_argnames=("p", "design", "capacity", "max_delay"))
+
+
+def _torch_call(mode, ad):
+    import torch
+
+    from ..kernels.queues import _net_torch as net
+
+    def run(w, d, dw, dd, p, design, capacity, max_delay):
+        if mode == "forward":
+            with torch.no_grad():
+                return net.simulate(w, d, p, design, capacity, max_delay)
+        if ad == "forward":
+            return torch.func.jvp(
+                lambda a, b: net.loss(a, b, p, design, capacity, max_delay), (w, d), (dw, dd),
+                has_aux=True)
+        leaves = (w.detach().requires_grad_(True), d.detach().requires_grad_(True))
+        value, out = net.loss(*leaves, p, design, capacity, max_delay)
+        gw, gd = torch.autograd.grad(value, leaves)
+        return value.detach(), torch.sum(gw * dw) + torch.sum(gd * dd), out
+
+    return run
+
+
+def resize(case, out, static):
+    return None
+
+
+def to_numpy(out, fw):
+    if isinstance(out, (tuple, list)):
+        vals = [to_numpy(x, fw) for x in out]
+        return type(out)(*vals) if hasattr(out, "_fields") else type(out)(vals)
+    if out is None:
+        return None
+    return fw.to_numpy(out)
+
+
+def _check_traffic(case, inputs, out, ref):
+    q, hits, pays, sent = out
+    lanes = inputs["lanes"]
+    pending = qc.pending_numpy(case.impl, q.keys, q.size)
+    dropped = np.asarray(q.dropped)
+    exact = bool(np.all(hits + dropped + pending == sent))
+    rows = {"delivered": hits[lanes], "pay_sum": pays[lanes], "dropped": dropped[lanes],
+            "enqueued": sent[lanes]}
+    differ = np.zeros(len(lanes), bool)
+    for name, got in rows.items():
+        differ |= np.asarray(got, np.float64) != np.asarray(ref[name], np.float64)
+    err = float(np.max(np.abs(np.asarray(pays[lanes], np.float64) - ref["pay_sum"])))
+    offered = int(sent.sum())
+    note = None if exact else "delivered + dropped + pending != offered"
+    return {"correct": bool(exact and not differ.any()), "max_err": err,
+            "mismatch_frac": float(differ.mean()), "n_checked": len(lanes), "note": note,
+            "drop_rate": float(dropped.sum()) / offered if offered else 0.0}
+
+
+def _check_network(case, out, ref):
+    deriv, net_out = (out[1], out[2]) if case.mode == "grad" else (None, out)
+    count = np.asarray(net_out.spike_count)
+    dropped, delivered, pending = (int(np.asarray(x)) for x in (net_out.dropped,
+                                                                  net_out.delivered,
+                                                                  net_out.pending))
+    sent = int(count.sum()) * count.size
+    accounted = delivered + dropped + pending == sent
+    drop_rate = dropped / sent if sent else 0.0
+    if dropped:
+        return {"correct": bool(accounted), "max_err": None, "mismatch_frac": None,
+                "n_checked": int(count.size), "drop_rate": drop_rate,
+                "note": f"{dropped} events dropped: checked by accounting only"}
+    same = np.array_equal(count, ref["spike_count"])
+    err = abs(float(np.asarray(net_out.spike_time_sum)) - ref["spike_time_sum"]) / \
+        max(abs(ref["spike_time_sum"]), 1e-300)
+    ok = bool(accounted and same and err <= TOL[case.dtype])
+    note = None if same else "spike counts differ from the calendar reference"
+    if case.mode == "grad":
+        if ref.get("fd") is None:
+            note = "a spike appears or vanishes within the difference step"
+            ok = False
+        else:
+            err_g = abs(float(deriv) - ref["fd"]) / max(abs(ref["fd"]), 1e-300)
+            ok = ok and bool(np.isfinite(float(deriv))) and err_g <= GRAD_TOL[case.dtype]
+            err = max(err, err_g)
+    return {"correct": ok, "max_err": err, "mismatch_frac": float(np.mean(
+        count != ref["spike_count"])), "n_checked": int(count.size), "drop_rate": drop_rate,
+        "note": note}
+
+
+def check(case, inputs, out, ref):
+    if kind(case) == "traffic":
+        return _check_traffic(case, inputs, out, ref)
+    return _check_network(case, out, ref)
+
+
+def throughput(case, seconds):
+    return case.size["T"] / seconds, "steps/s"
+
+
+def params(case):
+    s = case.size
+    if kind(case) == "traffic":
+        return {"param_n_queues": s["n_queues"], "param_capacity": _capacity(case),
+                "param_delay": s["delay"], "param_interval": s["interval"], "param_T": s["T"]}
+    return {"param_n_neurons": s["n_neurons"], "param_n_queues": s["n_neurons"] ** 2,
+            "param_capacity": _capacity(case), "param_T": s["T"],
+            "param_ad": case.knob.get("ad") if case.mode == "grad" else None}
+
+
+def context(case, inputs):
+    return {"dataset_stats": inputs["stats"], "network": NET._asdict(),
+            "check": {"lanes": N_CHECK, "tol": TOL, "grad_tol": GRAD_TOL, "fd_step": FD_STEP}}
