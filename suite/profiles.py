@@ -10,6 +10,29 @@ CHUNKS = [2**i for i in range(11)]  # 1 .. 1024
 SHD = 4000  # input events of one SHD utterance (median)
 NEURONS = ["lif", "psu", "ipsu", "rpsu"]
 STEPS = [4, 8, 16, 32, 64, 128, 256, 512]  # T of the PSU family's time-step sweep
+DESIGNS = ["heap", "fifo", "ring", "sorted", "lossy"]
+# the published per-design capacities (heap 7, the others 4; the ring has none)
+PUBLISHED_CAPACITY = [{"where": {"impl": "heap", "capacity": 4}, "drop": True},
+                      *({"where": {"impl": d, "capacity": 7}, "drop": True}
+                        for d in ("fifo", "ring", "sorted", "lossy"))]
+
+
+def _queues(sizes, *, frameworks=("jax", "torch"), impls=DESIGNS, dtypes=("float32",),
+            modes=("forward",), dataset="bernoulli", limits=(), knobs=None, timeout_s=300):
+    """One queue sweep (spec/queues.md section 5)."""
+    spec = {"impls": list(impls), "frameworks": list(frameworks), "dtypes": list(dtypes),
+            "modes": list(modes), "datasets": [dataset], "sizes": sizes, "seed": 0,
+            "timeout_s": timeout_s, "limits": list(limits)}
+    if knobs:
+        spec["knobs"] = knobs
+    return spec
+
+
+def _drop_sweep(intervals, ratios, designs, n_queues, frameworks=("jax",)):
+    """(f) drop rate vs load: delay d = ratio * interval, T = 40 intervals."""
+    return [_queues({"n_queues": [n_queues], "capacity": [c], "delay": [max(1, round(r * lam))],
+                     "interval": [lam], "T": [40 * lam]}, impls=[d], frameworks=frameworks)
+            for lam in intervals for r in ratios for d, c in designs]
 
 PROFILES: dict[str, dict[str, list[dict]]] = {
     "quick": {
@@ -103,6 +126,34 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "timeout_s": 300,
             },
         ],
+        "queues": [
+            # (a) one queue, Poisson: interval 400 steps, delay 80, 2000 steps (~5 events;
+            # PyTorch's eager loop costs ~0.3-1 ms per step here)
+            _queues({"n_queues": [1], "capacity": [4, 7], "delay": [80], "interval": [400],
+                     "T": [2000]}, limits=PUBLISHED_CAPACITY),
+            # (b) 10,000 independent queues, the same traffic, 400 steps
+            _queues({"n_queues": [10_000], "capacity": [4, 7], "delay": [80],
+                     "interval": [400], "T": [400]}, limits=PUBLISHED_CAPACITY),
+            # (c) size sweep (JAX; with (b)'s 10,000; 100k and more in `full`)
+            _queues({"n_queues": [1_000], "capacity": [4, 7], "delay": [80],
+                     "interval": [400], "T": [400]}, frameworks=["jax"],
+                    limits=PUBLISHED_CAPACITY),
+            # (d) capacity sweep at 10,000 queues, interval 10, delay 5
+            _queues({"n_queues": [10_000], "capacity": [1, 4, 16], "delay": [5],
+                     "interval": [10], "T": [200]}, frameworks=["jax"],
+                    impls=["heap", "fifo", "sorted", "lossy"]),
+            # (e) the recurrent network: 100 neurons (10,000 delayed synapses), 240 steps
+            # (6 ms: the input volley and its delayed arrivals), simulate / reverse-mode /
+            # forward-mode gradient, float32
+            _queues({"n_neurons": [100], "capacity": [4, 7], "T": [240]},
+                    dataset="recurrent", modes=("forward", "grad"),
+                    knobs={d: {"ad": ["reverse", "forward"]} for d in DESIGNS},
+                    limits=[*PUBLISHED_CAPACITY,
+                            {"where": {"mode": "forward", "ad": "forward"}, "drop": True}]),
+            # (f) drop rate vs load (JAX: the rate is exact, the same in every framework)
+            *_drop_sweep([10, 50], [0.5, 1.0, 1.5, 2.0], [("fifo", 3), ("fifo", 1),
+                                                          ("lossy", 3)], 1_000),
+        ],
     },
     "full": {
         "event_lif": [
@@ -166,6 +217,26 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "seed": 0,
                 "timeout_s": 1800,
             },
+        ],
+        "queues": [
+            # the paper's sizes (spec/queues.md section 5), float32
+            _queues({"n_queues": [1], "capacity": [4, 7], "delay": [80], "interval": [400],
+                     "T": [40_000]}, limits=PUBLISHED_CAPACITY, timeout_s=3600),
+            _queues({"n_queues": [1_000, 10_000, 100_000, 900_000], "capacity": [4, 7],
+                     "delay": [80], "interval": [400], "T": [4_000]},
+                    limits=PUBLISHED_CAPACITY, timeout_s=3600),
+            _queues({"n_queues": [10_000], "capacity": list(range(1, 40, 2)), "delay": [5],
+                     "interval": [10], "T": [4_000]},
+                    impls=["heap", "fifo", "sorted", "lossy"], timeout_s=3600),
+            _queues({"n_neurons": [100], "capacity": [4, 7], "T": [10_000]},
+                    dataset="recurrent", modes=("forward", "grad"),
+                    knobs={d: {"ad": ["reverse", "forward"]} for d in DESIGNS},
+                    limits=[*PUBLISHED_CAPACITY,
+                            {"where": {"mode": "forward", "ad": "forward"}, "drop": True}],
+                    timeout_s=3600),
+            *_drop_sweep([10, 20, 50, 200], [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0],
+                         [("fifo", 3), ("fifo", 1), ("heap", 3), ("sorted", 3), ("lossy", 3)],
+                         10_000, frameworks=("jax", "torch")),
         ],
     },
     # the harness's own self-test (not part of the default sweep)

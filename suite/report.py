@@ -7,9 +7,10 @@ event_lif_parallel.png / .svg (the parallel-scan simulator: speedup over the ser
 on the same inputs vs chunk size, one line per batch x width x layers — Bullet Trains'
 Figure 1 — and the training step's time and peak memory vs chunk size, with and without the
 chunk-recomputing backward), psu.png / .svg (LIF / PSU-family time ratio vs T for inference and
-training, and time vs T on log-log axes; see report_psu), summary.md (Markdown tables to
-paste), and index.html (self-contained: no network assets; every CSV field is escaped, since
-submitted results are untrusted input).
+training, and time vs T on log-log axes; see report_psu), queues.png / .svg (us per step per
+queue design, vs queues, vs capacity, and drop rate vs load; see report_queues), summary.md
+(Markdown tables to paste), and index.html (self-contained: no network assets; every CSV
+field is escaped, since submitted results are untrusted input).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import report_psu, results
+from . import report_psu, report_queues, results
 
 STYLE = {"serial": "-", "bare_scan": ":"}
 MARK = {"jax": "o", "torch": "s", "numpy": "^"}
@@ -226,7 +227,8 @@ def render(paths, out_dir) -> list[Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = plot_event_lif(df, out_dir) + plot_parallel(df, out_dir) + \
-        report_psu.plot(df, out_dir)
+        report_psu.plot(df, out_dir) + report_queues.plot(df, out_dir)
+    q_steps, q_net = report_queues.us_per_step(df), report_queues.network_table(df)
     psu_ratio, psu_cross, psu_sparse = (report_psu.ratios(df), report_psu.crossover(df),
                                         report_psu.sparsity(df))
     ratio = spike_logic_ratio(df)
@@ -243,6 +245,8 @@ def render(paths, out_dir) -> list[Path]:
           "## PSU family: LIF time / unit time (same inputs, median times)\n", _md(psu_ratio),
           "## PSU family: where the matrix form stops paying off\n", _md(psu_cross),
           "## PSU family: spike rate and agreement with LIF\n", _md(psu_sparse),
+          "## Event queues: microseconds per simulated step\n", report_queues.NOTE + "\n",
+          _md(q_steps), "## Event queues: recurrent network, us/step\n", _md(q_net),
           "## All rows\n", _md(table)]
     (out_dir / "summary.md").write_text("\n".join(md))
     imgs = "".join(f'<img src="{html.escape(p.name)}" alt="{html.escape(p.stem)}">'
@@ -259,6 +263,9 @@ def render(paths, out_dir) -> list[Path]:
             f"<h2>PSU family: where the matrix form stops paying off</h2>"
             f"{_html_table(psu_cross)}"
             f"<h2>PSU family: spike rate and agreement with LIF</h2>{_html_table(psu_sparse)}"
+            f"<h2>Event queues: microseconds per simulated step</h2>"
+            f"<p>{html.escape(report_queues.NOTE)}</p>{_html_table(q_steps)}"
+            f"<h2>Event queues: recurrent network, us/step</h2>{_html_table(q_net)}"
             f"<h2>All rows</h2>{_html_table(table)}")
     (out_dir / "index.html").write_text(page)
     return written + [out_dir / "summary.md", out_dir / "index.html"]

@@ -237,3 +237,27 @@ def test_torch_network_equals_jax_in_both_modes(design):
     _, jvp = torch.func.jvp(lambda a, b: NT.loss(a, b, P2, design, 4, 400)[0],
                             (w.detach(), d.detach()), (tw, td))
     assert float(jvp) == pytest.approx(float((gw * tw).sum() + (gd * td).sum()), rel=1e-11)
+
+
+def _erlang_b(load, c):
+    import math
+
+    terms = [load**k / math.factorial(k) for k in range(c + 1)]
+    return terms[-1] / sum(terms)
+
+
+@pytest.mark.parametrize("capacity", [1, 3])
+def test_fifo_drop_rate_follows_the_erlang_loss_formula(capacity):
+    """One queue per synapse with delay d and Poisson spikes every `interval` steps is a loss
+    system M/D/c/c: the fraction dropped is Erlang B(load, c). In this loop (pop, then
+    enqueue) an event blocks its slot for the enqueues of d - 1 steps, so load =
+    (d - 1) / interval."""
+    interval, n_queues = 20, 2000
+    for load in (0.5, 1.0, 2.0):
+        delay = int(load * interval)
+        q = J.init("fifo", n_queues, capacity)
+        run = jax.jit(J.traffic, static_argnums=(0, 2, 3, 4))
+        q, hits, _, sent = run("fifo", q, 200 * interval, delay, interval)
+        rate = float(q.dropped.sum()) / float(sent.sum())
+        expect = _erlang_b((delay - 1) / interval, capacity)
+        assert rate == pytest.approx(expect, abs=0.01), (load, rate, expect)

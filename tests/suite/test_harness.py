@@ -20,6 +20,8 @@ def test_registry_has_every_framework_twin():
         assert par.modes == ("forward", "grad") and "chunk" in par.knobs
         for neuron in ("lif", "psu", "ipsu", "rpsu"):
             assert reg[("psu", neuron, fw)].modes == ("forward", "grad")
+        for design in ("heap", "fifo", "ring", "sorted", "lossy"):
+            assert ("queues", design, fw) in reg
     assert not registry.UNAVAILABLE
 
 
@@ -61,7 +63,7 @@ def test_case_is_hashable_and_id_stable():
 def test_quick_profile_expansion_and_limits():
     every = profiles.profile_cases("quick", ["cpu"])
     assert every and len(every) == len(set(every))
-    assert {c.family for c in every} == {"event_lif", "psu"}
+    assert {c.family for c in every} == {"event_lif", "psu", "queues"}
     cs = [c for c in every if c.family == "event_lif"]
     torch_serial = [c for c in cs if c.framework == "torch" and c.impl == "serial"
                     and c.dataset == "poisson"]
@@ -161,7 +163,17 @@ def test_migrate_v2_adds_the_sparsity_columns_empty():
     out = results.migrate(df)
     assert set(out.columns) >= set(results.COLUMNS)
     assert pd.isna(out["spike_rate"][0]) and pd.isna(out["lif_agreement"][0])
-    assert (out["schema_version"] == 3).all()
+    assert (out["schema_version"] == results.SCHEMA_VERSION).all()
+
+
+def test_migrate_v3_adds_the_queue_columns_empty():
+    import pandas as pd
+
+    v3 = [c for c in results.COLUMNS if c not in ("param_interval", "param_ad", "drop_rate")]
+    df = pd.DataFrame([{c: None for c in v3} | {"schema_version": 3, "family": "psu"}])
+    out = results.migrate(df)
+    assert set(out.columns) >= set(results.COLUMNS) and (out["schema_version"] == 4).all()
+    assert pd.isna(out["drop_rate"][0]) and pd.isna(out["param_interval"][0])
 
 
 def test_migrate_rejects_newer_schema():

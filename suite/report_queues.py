@@ -1,0 +1,128 @@
+"""Report pieces for the spike event queues (spec/queues.md section 5): microseconds per
+simulated step per design (bars, one group per device and framework), vs the number of queues,
+vs capacity, the recurrent network's three modes, and drop rate vs delay / interval. Times
+come from the raw medians of `ok` and correct rows: us/step = 1e6 * median / T.
+
+Our batched loop carries the popped state from step to step; the published batched script
+enqueued onto the pre-pop queues (its queues only filled up), so its figures are not the same
+measurement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+NOTE = ("Our batched benchmark carries the popped state; the published batched script "
+        "discarded it (its queues only filled up), so compare rankings and orders of "
+        "magnitude, not values.")
+DESIGN_ORDER = ["lossy", "heap", "fifo", "ring", "sorted"]
+
+
+def _ok(df):
+    if df.empty or "family" not in df:
+        return pd.DataFrame()
+    ok = df[(df["family"] == "queues") & (df["status"] == "ok")
+            & (df["correct"].astype(str).str.lower() == "true")].copy()
+    if ok.empty:
+        return ok
+    for col in ("param_n_queues", "param_capacity", "param_delay", "param_interval", "param_T",
+                "param_n_neurons", "time_median_s", "drop_rate"):
+        if col not in ok:
+            ok[col] = np.nan
+        ok[col] = ok[col].astype(float)
+    ok["us_per_step"] = 1e6 * ok["time_median_s"] / ok["param_T"]
+    ok["kind"] = np.where(ok["param_n_neurons"].notna(), "network", "traffic")
+    ok["where"] = ok["framework"] + " " + ok["device_kind"]
+    if "param_ad" not in ok:
+        ok["param_ad"] = np.nan
+    return ok
+
+
+def us_per_step(df) -> pd.DataFrame:
+    ok = _ok(df)
+    if ok.empty:
+        return ok
+    cols = ["kind", "impl", "framework", "dtype", "device_kind", "mode", "param_ad",
+            "param_n_queues", "param_capacity", "param_delay", "param_interval", "param_T"]
+    return ok.groupby(cols, dropna=False)[["us_per_step", "drop_rate"]].median().reset_index()
+
+
+def network_table(df) -> pd.DataFrame:
+    t = us_per_step(df)
+    if t.empty:
+        return t
+    t = t[t["kind"] == "network"].copy()
+    t["mode"] = np.where(t["mode"] == "forward", "simulate",
+                         t["param_ad"].astype(str).str.replace("nan", "") + "-mode gradient")
+    return t.pivot_table(index=["framework", "dtype", "device_kind", "mode"], columns="impl",
+                         values="us_per_step").reset_index()
+
+
+def plot(df, out_dir: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = _ok(df)
+    if ok.empty:
+        return []
+    tr = ok[ok["kind"] == "traffic"]
+    fig, axes = plt.subplots(2, 2, figsize=(15, 11))
+    ax = axes[0, 0]  # (b) bars at 10,000 queues, interval 400, delay 80
+    bars = tr[(tr["param_n_queues"] == 10_000) & (tr["param_interval"] == 400)]
+    groups = sorted(bars["where"].unique())
+    width = 0.8 / max(len(DESIGN_ORDER), 1)
+    for i, design in enumerate(DESIGN_ORDER):
+        vals = [bars[(bars["where"] == g) & (bars["impl"] == design)]["us_per_step"].median()
+                for g in groups]
+        ax.bar(np.arange(len(groups)) + i * width, vals, width, label=design)
+    ax.set_xticks(np.arange(len(groups)) + 0.4 - width / 2, groups)
+    ax.set_yscale("log")
+    ax.set_ylabel("us per simulated step")
+    ax.set_title("10,000 queues, Poisson interval 400, delay 80")
+    ax = axes[0, 1]  # (c) vs number of queues
+    size = tr[(tr["param_interval"] == 400) & (tr["param_delay"] == 80)]
+    for (design, where, dt), g in size.groupby(["impl", "where", "dtype"]):
+        g = g.groupby("param_n_queues")["us_per_step"].median()
+        if len(g) > 1:
+            ax.plot(g.index, g.values, marker="o", label=f"{design} {where} {dt}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("number of queues")
+    ax.set_ylabel("us per simulated step")
+    ax.set_title("size sweep")
+    ax = axes[1, 0]  # (d) vs capacity
+    cap = tr[(tr["param_interval"] == 10) & (tr["param_delay"] == 5)
+             & (tr["param_n_queues"] == 10_000)]
+    for (design, where, dt), g in cap.groupby(["impl", "where", "dtype"]):
+        g = g.groupby("param_capacity")["us_per_step"].median()
+        ax.plot(g.index, g.values, marker="o", label=f"{design} {where} {dt}")
+    ax.set_xlabel("capacity")
+    ax.set_ylabel("us per simulated step")
+    ax.set_yscale("log")
+    ax.set_title("capacity sweep: 10,000 queues, interval 10, delay 5")
+    ax = axes[1, 1]  # (f) drop rate vs delay / interval
+    drop = tr.copy()
+    drop["load"] = drop["param_delay"] / drop["param_interval"]
+    for (design, c, lam), g in drop.groupby(["impl", "param_capacity", "param_interval"]):
+        g = g.groupby("load")["drop_rate"].median()
+        if len(g) > 2:
+            ax.plot(g.index, g.values, marker="o",
+                    label=f"{design} cap {int(c) if c == c else '-'} interval {int(lam)}")
+    ax.set_xlabel("delay / interval")
+    ax.set_ylabel("drop rate (dropped / offered)")
+    ax.set_title("drop rate vs load")
+    for a in axes.ravel():
+        a.grid(True, which="both", alpha=0.3)
+        if a.get_legend_handles_labels()[0]:
+            a.legend(fontsize=6, ncol=2)
+    fig.suptitle("Spike event queues. " + NOTE, fontsize=9)
+    fig.tight_layout()
+    paths = [out_dir / "queues.png", out_dir / "queues.svg"]
+    for p in paths:
+        fig.savefig(p, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return paths

@@ -1,0 +1,88 @@
+"""The queues family in the harness: traffic and network rows of every design are correct,
+carry the drop rate, a wrong output makes a row incorrect, and the report renders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from spikebench import cases, profiles, runner
+from spikebench.families import queues as fam
+
+
+def _small(case, **sizes):
+    return cases.Case(**{**case.__dict__, "sizes": tuple(sorted({**case.size, **sizes}.items()))})
+
+
+@pytest.fixture(scope="module")
+def queue_rows(tmp_path_factory):
+    cs = profiles.profile_cases("quick", ["cpu"], family=["queues"])
+    traffic = [_small(c, n_queues=50, T=300) for c in cs
+               if c.dataset == "bernoulli" and c.size["n_queues"] == 1]
+    drops = [_small(c, n_queues=50) for c in cs
+             if c.dataset == "bernoulli" and c.size["interval"] == 10
+             and c.size.get("capacity") == 1 and c.size["delay"] == 20]
+    net = [_small(c, n_neurons=12, T=240) for c in cs if c.dataset == "recurrent"
+           and c.framework == "jax" or (c.dataset == "recurrent" and c.impl == "fifo")]
+    assert len(traffic) == 10 and drops and len(net) >= 15
+    with runner.Session(tmp_path_factory.mktemp("q"), isolate=False,
+                        timing={"min_rounds": 1, "max_rounds": 1, "warmup": 0}) as s:
+        rows = [s.run(c) for c in traffic + drops + net]
+    queue_csv.append(s.csv_path)
+    return rows
+
+
+queue_csv: list = []
+
+
+def test_every_queue_row_is_ok_and_correct(queue_rows):
+    for row in queue_rows:
+        assert row["status"] == "ok", row["error"]
+        assert row["correct"] is True, row
+        assert row["drop_rate"] is not None and 0.0 <= row["drop_rate"] <= 1.0
+    assert any(r["drop_rate"] > 0.1 for r in queue_rows)  # the single-slot FIFO overflows
+    assert {r["param_ad"] for r in queue_rows if r["mode"] == "grad"} == {"reverse", "forward"}
+
+
+def test_report_renders_the_queue_plots(queue_rows, tmp_path):
+    from spikebench import report
+
+    report.render(queue_csv, tmp_path)
+    assert (tmp_path / "queues.png").stat().st_size > 10_000
+    md = (tmp_path / "summary.md").read_text()
+    assert "microseconds per simulated step" in md and "carries the popped state" in md
+
+
+def _traffic_case(design="fifo"):
+    c = next(c for c in profiles.profile_cases("quick", ["cpu"], family=["queues"],
+                                               impl=[design], framework=["jax"])
+             if c.dataset == "bernoulli")
+    return _small(c, n_queues=20, T=400)
+
+
+def test_a_wrong_delivery_makes_the_row_incorrect():
+    import jax
+    from spikebench.kernels.queues import _jax as qj
+
+    case = _traffic_case()
+    inputs = fam.make_inputs(case)
+    ref, _ = fam.reference(case, inputs)
+    q0 = qj.init("fifo", 20, case.size["capacity"], None)
+    out = jax.device_get(qj.traffic("fifo", q0, 400, case.size["delay"],
+                                    case.size["interval"]))
+    out = tuple(np.asarray(x) if not hasattr(x, "_fields") else
+                type(x)(*map(np.asarray, x)) for x in out)
+    assert fam.check(case, inputs, out, ref)["correct"]
+    q, hits, pays, sent = out
+    lane = inputs["lanes"][0]
+    bad_hits = hits.copy()
+    bad_hits[lane] -= 1  # one event lost without being counted as dropped
+    chk = fam.check(case, inputs, (q, bad_hits, pays, sent), ref)
+    assert not chk["correct"] and "offered" in chk["note"]
+
+
+def test_queue_cases_reject_bad_sizes_and_datasets():
+    case = _traffic_case()
+    with pytest.raises(ValueError, match="bernoulli"):
+        fam.make_inputs(cases.Case(**{**case.__dict__, "dataset": "poisson"}))
+    with pytest.raises(ValueError, match="interval must be >= 1"):
+        fam.make_inputs(_small(case, interval=0))
