@@ -68,6 +68,14 @@ def check_batch(queue_shape: tuple, **shapes) -> None:
                              f"{tuple(queue_shape)}")
 
 
+def check_step_dtype(dtype) -> None:
+    """Arrival steps are integers (static: free under jit); a float array is refused rather
+    than truncated."""
+    if np.dtype(str(dtype).replace("torch.", "")).kind not in "iu":
+        raise ValueError(f"arrival steps must be integer step indices, got dtype {dtype} "
+                         f"(round (t + d) / dt first)")
+
+
 def sift_steps(capacity: int) -> int:
     """Static bound of a heap's sift loops: floor(log2(C)) + 1 levels."""
     return int(math.floor(math.log2(max(capacity, 1)))) + 1

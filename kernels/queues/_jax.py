@@ -30,7 +30,16 @@ import jax.numpy as jnp
 from jax import lax
 
 from ...registry import register
-from ._common import DESIGNS, MIX, SENTINEL, check_batch, check_design, check_sizes, sift_steps
+from ._common import (
+    DESIGNS,
+    MIX,
+    SENTINEL,
+    check_batch,
+    check_design,
+    check_sizes,
+    check_step_dtype,
+    sift_steps,
+)
 
 
 class Queue(NamedTuple):
@@ -219,6 +228,7 @@ def enqueue(design: str, q: Queue, t, pay, mask) -> Queue:
     """Offer arrival step t [Q] (int32) with payload pay [Q] where mask [Q] is set."""
     check_batch(tuple(q.size.shape), t=tuple(t.shape), pay=tuple(pay.shape),
                 mask=tuple(mask.shape))
+    check_step_dtype(t.dtype)
     return ENQUEUE[check_design(design)](q, t.astype(jnp.int32), pay.astype(q.pay.dtype),
                                          mask.astype(bool))
 

@@ -30,7 +30,16 @@ from typing import NamedTuple
 import torch
 
 from ...registry import register
-from ._common import DESIGNS, MIX, SENTINEL, check_batch, check_design, check_sizes, sift_steps
+from ._common import (
+    DESIGNS,
+    MIX,
+    SENTINEL,
+    check_batch,
+    check_design,
+    check_sizes,
+    check_step_dtype,
+    sift_steps,
+)
 
 
 class Queue(NamedTuple):
@@ -232,6 +241,7 @@ def enqueue(design: str, q: Queue, t, pay, mask) -> Queue:
     """Offer arrival step t [Q] (int32) with payload pay [Q] where mask [Q] is set."""
     check_batch(tuple(q.size.shape), t=tuple(t.shape), pay=tuple(pay.shape),
                 mask=tuple(mask.shape))
+    check_step_dtype(t.dtype)
     return ENQUEUE[check_design(design)](q, t.to(torch.int32), pay.to(q.pay.dtype),
                                          mask.to(torch.bool))
 
