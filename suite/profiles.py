@@ -127,10 +127,10 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
             },
         ],
         "queues": [
-            # (a) one queue, Poisson: interval 400 steps, delay 80, 2000 steps (~5 events;
+            # (a) one queue, Poisson: interval 400 steps, delay 80, 1200 steps (~3 events;
             # PyTorch's eager loop costs ~0.3-1 ms per step here)
             _queues({"n_queues": [1], "capacity": [4, 7], "delay": [80], "interval": [400],
-                     "T": [2000]}, limits=PUBLISHED_CAPACITY),
+                     "T": [1200]}, limits=PUBLISHED_CAPACITY),
             # (b) 10,000 independent queues, the same traffic, 400 steps
             _queues({"n_queues": [10_000], "capacity": [4, 7], "delay": [80],
                      "interval": [400], "T": [400]}, limits=PUBLISHED_CAPACITY),
@@ -139,8 +139,8 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                      "interval": [400], "T": [400]}, frameworks=["jax"],
                     limits=PUBLISHED_CAPACITY),
             # (d) capacity sweep at 10,000 queues, interval 10, delay 5
-            _queues({"n_queues": [10_000], "capacity": [1, 4, 16], "delay": [5],
-                     "interval": [10], "T": [200]}, frameworks=["jax"],
+            _queues({"n_queues": [10_000], "capacity": [1, 4, 8], "delay": [5],
+                     "interval": [10], "T": [100]}, frameworks=["jax"],
                     impls=["heap", "fifo", "sorted", "lossy"]),
             # (e) the recurrent network: 100 neurons (10,000 delayed synapses), 240 steps
             # (6 ms: the input volley and its delayed arrivals), simulate / reverse-mode /

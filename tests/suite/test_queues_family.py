@@ -21,9 +21,12 @@ def queue_rows(tmp_path_factory):
     drops = [_small(c, n_queues=50) for c in cs
              if c.dataset == "bernoulli" and c.size["interval"] == 10
              and c.size.get("capacity") == 1 and c.size["delay"] == 20]
-    net = [_small(c, n_neurons=12, T=240) for c in cs if c.dataset == "recurrent"
-           and c.framework == "jax" or (c.dataset == "recurrent" and c.impl == "fifo")]
-    assert len(traffic) == 10 and drops and len(net) >= 15
+    # the network: every design simulates (JAX); gradients in both modes for two designs
+    # (JAX) and for the FIFO in PyTorch
+    net = [_small(c, n_neurons=12, T=240) for c in cs if c.dataset == "recurrent" and (
+        (c.framework == "jax" and (c.mode == "forward" or c.impl in ("fifo", "ring")))
+        or (c.framework == "torch" and c.impl == "fifo"))]
+    assert len(traffic) == 10 and drops and len(net) == 12
     with runner.Session(tmp_path_factory.mktemp("q"), isolate=False,
                         timing={"min_rounds": 1, "max_rounds": 1, "warmup": 0}) as s:
         rows = [s.run(c) for c in traffic + drops + net]
