@@ -144,12 +144,15 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                     impls=["heap", "fifo", "sorted", "lossy"]),
             # (e) the recurrent network: 100 neurons (10,000 delayed synapses), 240 steps
             # (6 ms: the input volley and its delayed arrivals), simulate / reverse-mode /
-            # forward-mode gradient, float32
+            # forward-mode gradient, float32; PyTorch's forward mode (torch.func.jvp through
+            # an eager loop, 2-4x its reverse mode) is in `full`
             _queues({"n_neurons": [100], "capacity": [4, 7], "T": [240]},
                     dataset="recurrent", modes=("forward", "grad"),
                     knobs={d: {"ad": ["reverse", "forward"]} for d in DESIGNS},
                     limits=[*PUBLISHED_CAPACITY,
-                            {"where": {"mode": "forward", "ad": "forward"}, "drop": True}]),
+                            {"where": {"mode": "forward", "ad": "forward"}, "drop": True},
+                            {"where": {"framework": "torch", "ad": "forward"},
+                             "drop": True}]),
             # (f) drop rate vs load (JAX: the rate is exact, the same in every framework)
             *_drop_sweep([10, 50], [0.5, 1.0, 1.5, 2.0], [("fifo", 3), ("fifo", 1),
                                                           ("lossy", 3)], 1_000),

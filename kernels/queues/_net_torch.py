@@ -42,7 +42,7 @@ def simulate(weights, delays, p: NetParams, design: str, capacity: int | None = 
     count = torch.zeros(n, dtype=torch.int32, device=dev)
     delivered = torch.zeros((), dtype=torch.int32, device=dev)
     for k in range(1, p.n_steps + 1):
-        q, hits, pay = qmod.pop(design, q, k)
+        q, hits, pay = qmod.pop(design, q, k, inplace=True)
         i_syn = i_syn * decay_s + torch.sum(weights * pay.reshape(n, n), dim=1)
         i_ext = p.i_ext if k * p.dt < p.t_ext else 0.0
         v_new = v + p.dt * (-v / p.tau_mem + i_syn + i_ext)
@@ -53,7 +53,7 @@ def simulate(weights, delays, p: NetParams, design: str, capacity: int | None = 
         key = torch.ceil(t_a).to(torch.int32)
         f = torch.exp(-(key - t_a) / tau_s_steps)
         mask = spike[None, :].expand(n, n).reshape(-1)
-        q = qmod.enqueue(design, q, key.reshape(-1), f.reshape(-1), mask)
+        q = qmod.enqueue(design, q, key.reshape(-1), f.reshape(-1), mask, inplace=True)
         t_sum = t_sum + torch.sum(torch.where(spike, t_s, torch.zeros_like(t_s)))
         v = torch.where(spike, torch.zeros_like(v_new), v_new)
         count = count + spike.int()

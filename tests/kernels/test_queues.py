@@ -94,6 +94,27 @@ def test_heavy_traffic_many_queues(design):
         assert np.asarray(qj.dropped).sum() > 0  # the capacity really overflowed
 
 
+@pytest.mark.parametrize("design", DESIGNS)
+def test_torch_inplace_updates_equal_out_of_place_and_spare_the_input(design):
+    traffic = _traffic(3, 16, 40, 6, 0.4, fixed_delay=design == "fifo")
+    q_copy = T.init(design, 16, 3, 6, torch.float64)
+    q_own = T.init(design, 16, 3, 6, torch.float64)
+    for now, (mask, t, pay) in enumerate(traffic):
+        before = [x.clone() for x in q_copy]
+        q_next, h1, p1 = T.pop(design, q_copy, now)
+        q_own, h2, p2 = T.pop(design, q_own, now, inplace=True)
+        args = (torch.as_tensor(t, dtype=torch.int32), torch.as_tensor(pay),
+                torch.as_tensor(mask))
+        q_next = T.enqueue(design, q_next, *args)
+        q_own = T.enqueue(design, q_own, *args, inplace=True)
+        for a, b in zip(before, q_copy, strict=True):  # the default never writes its input
+            assert torch.equal(a, b)
+        assert torch.equal(h1, h2) and torch.equal(p1, p2)
+        q_copy = q_next
+    for a, b in zip(q_copy, q_own, strict=True):
+        assert torch.equal(a, b)
+
+
 @pytest.mark.parametrize("mod", [J, T], ids=["jax", "torch"])
 def test_drop_policies(mod):
     conv = (lambda a, dt: jnp.asarray(a, dt)) if mod is J else \
