@@ -154,8 +154,8 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                             {"where": {"framework": "torch", "ad": "forward"},
                              "drop": True}]),
             # (f) drop rate vs load (JAX: the rate is exact, the same in every framework)
-            *_drop_sweep([10, 50], [0.5, 1.0, 1.5, 2.0], [("fifo", 3), ("fifo", 1),
-                                                          ("lossy", 3)], 1_000),
+            *_drop_sweep([10], [0.5, 1.0, 1.5, 2.0], [("fifo", 3), ("fifo", 1),
+                                                      ("lossy", 3)], 1_000),
         ],
     },
     "full": {

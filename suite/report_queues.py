@@ -18,6 +18,12 @@ NOTE = ("Our batched benchmark carries the popped state; the published batched s
         "discarded it (its queues only filled up), so compare rankings and orders of "
         "magnitude, not values.")
 DESIGN_ORDER = ["lossy", "heap", "fifo", "ring", "sorted"]
+# spec/queues.md section 5: us/step at 10,000 queues (JAX, the published capacities)
+PUBLISHED = pd.DataFrame(
+    {"impl": DESIGN_ORDER, "published capacity": [4, 7, 4, None, 4],
+     "published i7-1195G7 CPU": [246, 254, 261, 823, 1538],
+     "published H100": [13.6, 32.8, 14.8, 25.4, 24.4],
+     "published TPU v4": [106, 1034, 193, 99, 19.8]})
 
 
 def _ok(df):
@@ -47,6 +53,25 @@ def us_per_step(df) -> pd.DataFrame:
     cols = ["kind", "impl", "framework", "dtype", "device_kind", "mode", "param_ad",
             "param_n_queues", "param_capacity", "param_delay", "param_interval", "param_T"]
     return ok.groupby(cols, dropna=False)[["us_per_step", "drop_rate"]].median().reset_index()
+
+
+def published_table(df) -> pd.DataFrame:
+    """Benchmark (b) — 10,000 queues, interval 400, delay 80, the published capacities — one
+    column per framework and device of these results, next to the published JAX figures
+    (different machines and a loop that carries the popped state: compare rankings and
+    orders of magnitude)."""
+    t = us_per_step(df)
+    if t.empty:
+        return t
+    cap = t["impl"].map(PUBLISHED.set_index("impl")["published capacity"])
+    same_cap = (t["param_capacity"] == cap) | (cap.isna() & t["param_capacity"].isna())
+    t = t[same_cap & (t["kind"] == "traffic") & (t["param_n_queues"] == 10_000)
+          & (t["param_interval"] == 400) & (t["param_delay"] == 80)]
+    if t.empty:
+        return t
+    t = t.assign(where=t["framework"] + " " + t["device_kind"] + " " + t["dtype"])
+    ours = t.pivot_table(index="impl", columns="where", values="us_per_step").reset_index()
+    return PUBLISHED.merge(ours, on="impl", how="left")
 
 
 def network_table(df) -> pd.DataFrame:

@@ -4,6 +4,10 @@ float64 and 1e-5 relative in float32, for the plain-loop reference and every fra
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -29,17 +33,21 @@ def _case(k):
     return times, channels, weights
 
 
+def _oracle_set(k):
+    times, channels, weights = _case(k)
+    return {(k, b, n): oracle_lane(times[b], weights[n, channels[b]], PARAMS[k], T_END)
+            for b in range(B) for n in range(N)}
+
+
 @pytest.fixture(scope="module")
 def oracle():
-    """Oracle spike trains for all 1000 lanes (computed once for the module)."""
-    out = {}
-    for k, p in enumerate(PARAMS):
-        times, channels, weights = _case(k)
-        for b in range(B):
-            for n in range(N):
-                w = weights[n, channels[b]]
-                out[(k, b, n)] = oracle_lane(times[b], w, p, T_END)
-    return out
+    """Oracle spike trains for all 1000 lanes (computed once for the module, one parameter
+    set per process: the ODE solves take about a minute on one core)."""
+    ctx = multiprocessing.get_context("spawn")  # never fork a process that runs JAX
+    with ProcessPoolExecutor(max_workers=min(len(PARAMS), os.cpu_count() or 1),
+                             mp_context=ctx) as pool:
+        parts = list(pool.map(_oracle_set, range(len(PARAMS))))
+    return {key: lane for part in parts for key, lane in part.items()}
 
 
 def _agreement(oracle, get_lane, rtol):

@@ -22,8 +22,9 @@ def queue_rows(tmp_path_factory):
              if c.dataset == "bernoulli" and c.size["interval"] == 10
              and c.size.get("capacity") == 1 and c.size["delay"] == 20]
     # the network: every design simulates (JAX); gradients in both modes for two designs
-    # (JAX) and for the FIFO in PyTorch
-    net = [_small(c, n_neurons=12, T=240) for c in cs if c.dataset == "recurrent" and (
+    # (JAX) and for the FIFO in PyTorch (whose forward mode only `full` runs)
+    full = profiles.profile_cases("full", ["cpu"], family=["queues"])
+    net = [_small(c, n_neurons=12, T=240) for c in full if c.dataset == "recurrent" and (
         (c.framework == "jax" and (c.mode == "forward" or c.impl in ("fifo", "ring")))
         or (c.framework == "torch" and c.impl == "fifo"))]
     assert len(traffic) == 10 and drops and len(net) == 12
@@ -53,6 +54,29 @@ def test_report_renders_the_queue_plots(queue_rows, tmp_path):
     assert (tmp_path / "queues.png").stat().st_size > 10_000
     md = (tmp_path / "summary.md").read_text()
     assert "microseconds per simulated step" in md and "carries the popped state" in md
+
+
+def test_published_table_sets_benchmark_b_next_to_the_paper():
+    import pandas as pd
+    from spikebench import report_queues as rq
+
+    base = {"family": "queues", "status": "ok", "correct": True, "mode": "forward",
+            "dtype": "float32", "device_kind": "cpu", "param_n_queues": 10_000,
+            "param_interval": 400, "param_delay": 80, "param_T": 400, "drop_rate": 0.0}
+    rows = [{**base, "impl": "heap", "framework": "jax", "param_capacity": 7,
+             "time_median_s": 0.2},
+            {**base, "impl": "heap", "framework": "jax", "param_capacity": 4,  # not published
+             "time_median_s": 9.0},
+            {**base, "impl": "ring", "framework": "torch", "param_capacity": None,
+             "time_median_s": 0.4},
+            {**base, "impl": "fifo", "framework": "jax", "param_capacity": 4,
+             "param_n_queues": 1_000, "time_median_s": 0.1}]  # another size
+    t = rq.published_table(pd.DataFrame(rows)).set_index("impl")
+    assert t.loc["heap", "jax cpu float32"] == pytest.approx(500.0)  # 1e6 * 0.2 / 400
+    assert t.loc["ring", "torch cpu float32"] == pytest.approx(1000.0)
+    assert np.isnan(t.loc["fifo", "jax cpu float32"])
+    assert t.loc["sorted", "published i7-1195G7 CPU"] == 1538
+    assert rq.published_table(pd.DataFrame()).empty
 
 
 def _traffic_case(design="fifo"):
