@@ -245,7 +245,7 @@ def test_jax_gradients_match_finite_differences_and_forward_mode(design, fd_refe
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("design", ["fifo", "sorted"])
+@pytest.mark.parametrize("design", ["fifo", "ring", "sorted"])  # ring: updated in place
 def test_torch_network_equals_jax_in_both_modes(design):
     w = torch.tensor(W2, requires_grad=True)
     d = torch.tensor(D2, requires_grad=True)
