@@ -138,6 +138,7 @@ def print_summary(rows) -> None:
     Console(width=max(console.width, 110)).print(table)
     _print_speedups(rows)
     _print_psu_ratios(rows)
+    _print_queues(rows)
 
 
 def _print_psu_ratios(rows) -> None:
@@ -158,6 +159,26 @@ def _print_psu_ratios(rows) -> None:
         vals = dict(zip(g["impl"], g["lif_over"], strict=True))
         table.add_row(" ".join(str(int(k)) if isinstance(k, float) else str(k) for k in key),
                       *(f"{vals[i]:.2f}x" if i in vals else "" for i in ("psu", "ipsu", "rpsu")))
+    Console(width=max(console.width, 110)).print(table)
+
+
+def _print_queues(rows) -> None:
+    """Benchmark (b), 10,000 queues: us/step per design next to the published JAX figures."""
+    import pandas as pd
+
+    from . import report_queues
+
+    df = pd.DataFrame([r for r in rows if r.get("family") == "queues"])
+    t = report_queues.published_table(df) if len(df) else df
+    if t.empty:
+        return
+    ours = [c for c in t.columns if c not in report_queues.PUBLISHED.columns]
+    table = Table("10,000 queues, us/step (capacity)", *ours, "published i7 CPU",
+                  "published H100", box=None)
+    for _, r in t.iterrows():
+        cap = "" if pd.isna(r["published capacity"]) else f" ({int(r['published capacity'])})"
+        table.add_row(r["impl"] + cap, *(f"{r[c]:.4g}" if pd.notna(r[c]) else "" for c in ours),
+                      f"{r['published i7-1195G7 CPU']:g}", f"{r['published H100']:g}")
     Console(width=max(console.width, 110)).print(table)
 
 

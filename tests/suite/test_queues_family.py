@@ -56,10 +56,7 @@ def test_report_renders_the_queue_plots(queue_rows, tmp_path):
     assert "microseconds per simulated step" in md and "carries the popped state" in md
 
 
-def test_published_table_sets_benchmark_b_next_to_the_paper():
-    import pandas as pd
-    from spikebench import report_queues as rq
-
+def _benchmark_b_rows():
     base = {"family": "queues", "status": "ok", "correct": True, "mode": "forward",
             "dtype": "float32", "device_kind": "cpu", "param_n_queues": 10_000,
             "param_interval": 400, "param_delay": 80, "param_T": 400, "drop_rate": 0.0}
@@ -71,12 +68,27 @@ def test_published_table_sets_benchmark_b_next_to_the_paper():
              "time_median_s": 0.4},
             {**base, "impl": "fifo", "framework": "jax", "param_capacity": 4,
              "param_n_queues": 1_000, "time_median_s": 0.1}]  # another size
-    t = rq.published_table(pd.DataFrame(rows)).set_index("impl")
+    return rows
+
+
+def test_published_table_sets_benchmark_b_next_to_the_paper():
+    import pandas as pd
+    from spikebench import report_queues as rq
+
+    t = rq.published_table(pd.DataFrame(_benchmark_b_rows())).set_index("impl")
     assert t.loc["heap", "jax cpu float32"] == pytest.approx(500.0)  # 1e6 * 0.2 / 400
     assert t.loc["ring", "torch cpu float32"] == pytest.approx(1000.0)
     assert np.isnan(t.loc["fifo", "jax cpu float32"])
     assert t.loc["sorted", "published i7-1195G7 CPU"] == 1538
     assert rq.published_table(pd.DataFrame()).empty
+
+
+def test_the_benchmark_summary_prints_benchmark_b(capsys):
+    from spikebench import cli
+
+    cli._print_queues(_benchmark_b_rows())
+    out = capsys.readouterr().out
+    assert "10,000 queues" in out and "heap (7)" in out and "500" in out and "1538" in out
 
 
 def _traffic_case(design="fifo"):
