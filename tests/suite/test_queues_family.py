@@ -98,7 +98,7 @@ def _traffic_case(design="fifo"):
     return _small(c, n_queues=20, T=400)
 
 
-def test_a_wrong_delivery_makes_the_row_incorrect():
+def test_lost_events_and_wrong_payloads_make_the_row_incorrect():
     import jax
     from spikebench.kernels.queues import _jax as qj
 
@@ -117,6 +117,16 @@ def test_a_wrong_delivery_makes_the_row_incorrect():
     bad_hits[lane] -= 1  # one event lost without being counted as dropped
     chk = fam.check(case, inputs, (q, bad_hits, pays, sent), ref)
     assert not chk["correct"] and "offered" in chk["note"]
+    # the same loss in a queue the reference does not replay: the accounting catches it
+    other = next(i for i in range(20) if i not in set(inputs["lanes"]) and hits[i] > 0)
+    bad_hits = hits.copy()
+    bad_hits[other] -= 1
+    assert not fam.check(case, inputs, (q, bad_hits, pays, sent), ref)["correct"]
+    # a payload moved by a wrong amount (the tangent would be wrong too)
+    bad_pays = pays.copy()
+    bad_pays[lane] += 0.5
+    chk = fam.check(case, inputs, (q, hits, bad_pays, sent), ref)
+    assert not chk["correct"] and chk["max_err"] >= 0.5
 
 
 def test_queue_cases_reject_bad_sizes_and_datasets():
