@@ -35,6 +35,9 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "bench_case: a benchmark sweep case")
+    if config.getoption("--benchmark") and getattr(config.option, "numprocesses", None):
+        # concurrent workers would time each other's kernels
+        raise pytest.UsageError("the benchmark sweep must run in one process: drop -n")
 
 
 def pytest_ignore_collect(collection_path, config):

@@ -53,3 +53,11 @@ def test_plain_pytest_skips_benchmarks_and_keeps_pytest_benchmark_flags():
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:]
     assert "1 skipped" in proc.stdout and "pytest --benchmark" in proc.stdout
+
+
+def test_the_sweep_refuses_parallel_workers():
+    cmd = [sys.executable, "-m", "pytest", "--benchmark", "-n", "2", "-p", "no:cacheprovider",
+           "--bench-filter", "n_events=100", "--collect-only", "-q"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and "one process" in proc.stdout + proc.stderr
+
