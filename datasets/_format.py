@@ -60,3 +60,26 @@ def pack(samples, n_channels: int, name: str, durations, labels=None) -> EventBa
     lab = np.full(n, -1, np.int32) if labels is None else np.asarray(labels, np.int32)
     return EventBatch(times, chans, counts, np.asarray(durations, np.float64), lab,
                       int(n_channels), name)
+
+
+def binned(batch: EventBatch, dt: float, n_bins: int | None = None, *,
+           binary: bool = False) -> np.ndarray:
+    """The discrete-time view [T, B, C] for the PSU family and clock-driven networks: event
+    counts per time bin [k dt, (k + 1) dt), or spikes clipped to 0/1 with ``binary=True``.
+    T defaults to ceil(max duration / dt); events at or after T dt are dropped (say so by
+    choosing T). float32 counts."""
+    if not (dt > 0 and np.isfinite(dt)):
+        raise ValueError(f"dt must be a positive finite number, got {dt}")
+    if n_bins is None:
+        longest = float(np.max(batch.duration)) if len(batch.duration) else 0.0
+        n_bins = max(1, int(np.ceil(longest / dt)))
+    if int(n_bins) < 1:
+        raise ValueError(f"n_bins must be >= 1, got {n_bins}")
+    n_b = batch.times.shape[0]
+    out = np.zeros((int(n_bins), n_b, batch.n_channels), np.float32)
+    valid = batch.channels >= 0
+    k = np.floor(batch.times / dt).astype(np.int64)
+    keep = valid & (k < n_bins)
+    b_idx = np.broadcast_to(np.arange(n_b)[:, None], batch.times.shape)
+    np.add.at(out, (k[keep], b_idx[keep], batch.channels[keep]), 1.0)
+    return np.minimum(out, 1.0) if binary else out

@@ -9,15 +9,16 @@ from spikebench import datasets
 
 @pytest.mark.parametrize("name", sorted(datasets.DATASETS))
 def test_deterministic_and_canonical(name):
-    gen = datasets.get(name)
-    a = gen(3, n_events=500, seed=11)
-    b = gen(3, n_events=500, seed=11)
-    c = gen(3, n_events=500, seed=12)
+    gen = datasets.get(name).generate
+    n = 5 if name == "yinyang" else 500  # a Yin-Yang sample holds exactly 5 events
+    a = gen(3, n_events=n, seed=11)
+    b = gen(3, n_events=n, seed=11)
+    c = gen(3, n_events=n, seed=12)
     np.testing.assert_array_equal(a.times, b.times)
     np.testing.assert_array_equal(a.channels, b.channels)
     assert not np.array_equal(a.times, c.times)
     assert a.times.dtype == np.float64 and a.channels.dtype == np.int32
-    assert a.counts.tolist() == [500, 500, 500]
+    assert a.counts.tolist() == [n, n, n]
     for s in range(3):
         t, ch = a.times[s], a.channels[s]
         assert np.all(np.isfinite(t)) and np.all(t >= 0) and np.all(t <= a.duration[s])
@@ -77,3 +78,56 @@ def test_poisson_needs_count_or_duration():
 def test_unknown_dataset():
     with pytest.raises(ValueError, match="unknown dataset"):
         datasets.get("mnist-in-3d")
+
+
+# -- Yin-Yang: the published geometry and balance ----------------------------------------------
+
+@pytest.mark.parametrize("x,y,label", [
+    (0.25, 0.5, 2), (0.75, 0.5, 2),        # the dots' centres
+    (0.32, 0.5, 2), (0.75, 0.59, 2),       # inside the dots (radius 0.1)
+    (0.5, 0.9, 0), (0.25, 0.65, 0),        # upper half away from the right eye; ring of left
+    (0.5, 0.1, 1), (0.75, 0.35, 1),        # lower half; around the right dot
+])
+def test_yinyang_regions_follow_the_published_geometry(x, y, label):
+    from spikebench.datasets import _yinyang
+
+    assert int(_yinyang.which_class(x, y)) == label
+
+
+def test_yinyang_samples_are_balanced_inside_the_disc_and_encoded_as_documented():
+    from spikebench.datasets import _yinyang
+
+    x, y, labels = _yinyang.points(3000, seed=5)
+    assert np.all(np.hypot(x - 0.5, y - 0.5) <= 0.5)
+    np.testing.assert_array_equal(_yinyang.which_class(x, y), labels)
+    frac = np.bincount(labels, minlength=3) / 3000
+    assert np.all(np.abs(frac - 1 / 3) < 0.03)  # ~3.5 sigma of a fair 3-way draw
+    ev = datasets.load("yinyang", 4, seed=5)
+    x4, y4, l4 = _yinyang.points(4, seed=5)
+    np.testing.assert_array_equal(ev.labels, l4)
+    assert ev.n_channels == 5 and ev.counts.tolist() == [5] * 4
+    for b in range(4):
+        t = dict(zip(ev.channels[b].tolist(), ev.times[b].tolist(), strict=True))
+        lo, hi = _yinyang.T_EARLY, _yinyang.T_LATE
+        assert t[0] == pytest.approx(lo + x4[b] * (hi - lo))  # larger value: later spike
+        assert t[3] == pytest.approx(lo + (1 - y4[b]) * (hi - lo))
+        assert t[4] == _yinyang.T_BIAS
+    with pytest.raises(ValueError, match="exactly 5 events"):
+        datasets.load("yinyang", 1, n_events=10)
+
+
+def test_binned_view_counts_every_event_once():
+    ev = datasets.synthetic_shd(2, n_events=3000, seed=1)
+    dt = 1e-3
+    x = datasets.binned(ev, dt)
+    assert x.shape == (int(np.ceil(ev.duration.max() / dt)), 2, 700) and x.dtype == np.float32
+    assert x.sum() == 6000  # float16 ties land in the same bin: counts, not 0/1
+    assert x.max() > 1
+    b = datasets.binned(ev, dt, binary=True)
+    assert b.max() == 1 and b.sum() == np.count_nonzero(x)
+    k = int(np.floor(ev.times[1, 0] / dt))
+    assert x[k, 1, ev.channels[1, 0]] >= 1
+    short = datasets.binned(ev, dt, 10)
+    assert short.shape[0] == 10 and short.sum() < 6000  # events past T dt are not kept
+    with pytest.raises(ValueError, match="dt must be"):
+        datasets.binned(ev, 0.0)

@@ -1,0 +1,129 @@
+"""MNIST from its four IDX files, latency coded (spec/datasets.md).
+
+IDX layout: two zero bytes, a type byte (0x08 = unsigned byte), the number of dimensions, then
+one big-endian int32 per dimension, then the data in C order. The images file holds
+(N, 28, 28) and the labels file (N,). Files may also be gzipped (``*.gz``); a gzipped file is
+decompressed once into memory, a plain one is memory-mapped so only the requested samples are
+read.
+
+Latency code: every pixel whose intensity x = value / 255 exceeds ``threshold`` spikes once, at
+t = t_max (1 - x) seconds — bright pixels fire early. Channel id = row * 28 + column (784
+channels), 10 classes.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+
+from ._format import EventBatch, pack
+
+FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+         "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+T_MAX = 0.02  # s
+THRESHOLD = 0.0
+
+
+def read_idx(path) -> np.ndarray:
+    """An IDX file as an array (memory-mapped unless gzipped); ValueError naming the file
+    and the problem for a bad magic number, an unsupported type or a truncated body."""
+    path = Path(path)
+    if path.suffix == ".gz":
+        try:
+            raw = gzip.decompress(path.read_bytes())
+        except (OSError, EOFError) as exc:
+            raise ValueError(f"{path}: not a readable gzip file: {exc}") from None
+        header = raw[:4]
+    else:
+        with open(path, "rb") as fh:
+            header = fh.read(4)
+        raw = None
+    if len(header) < 4 or header[:2] != b"\0\0":
+        raise ValueError(f"{path}: not an IDX file (bad magic number {header.hex()!r})")
+    if header[2] != 0x08:
+        raise ValueError(f"{path}: IDX element type 0x{header[2]:02x} is not unsigned byte "
+                         f"(0x08)")
+    ndim = header[3]
+    size = len(raw) if raw is not None else path.stat().st_size
+    if size < 4 + 4 * ndim:
+        raise ValueError(f"{path}: truncated IDX header")
+    dims_bytes = raw[4:4 + 4 * ndim] if raw is not None else \
+        np.fromfile(path, dtype=np.uint8, count=4 + 4 * ndim)[4:].tobytes()
+    dims = tuple(int(d) for d in np.frombuffer(dims_bytes, dtype=">i4"))
+    body = 4 + 4 * ndim
+    want = int(np.prod(dims)) if dims else 0
+    if size - body != want:
+        raise ValueError(f"{path}: IDX body holds {size - body} bytes, its header "
+                         f"{dims} needs {want} (truncated?)")
+    if raw is not None:
+        return np.frombuffer(raw, dtype=np.uint8, offset=body).reshape(dims)
+    return np.memmap(path, dtype=np.uint8, mode="r", offset=body, shape=dims)
+
+
+def _find(data_dir: Path, stem: str) -> Path | None:
+    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx")):
+        if (data_dir / name).is_file():
+            return data_dir / name
+    return None
+
+
+class MNISTLatency:
+    """One MNIST split from `data_dir`, latency coded on demand."""
+
+    name, n_channels, n_classes = "mnist-latency", 784, 10
+
+    def __init__(self, data_dir, split: str = "train", t_max: float = T_MAX,
+                 threshold: float = THRESHOLD):
+        if split not in FILES:
+            raise ValueError(f"MNIST split must be one of {sorted(FILES)}, got {split!r}")
+        if not (t_max > 0 and np.isfinite(t_max)):
+            raise ValueError(f"t_max must be a positive finite number, got {t_max}")
+        if not 0.0 <= threshold < 1.0:
+            raise ValueError(f"threshold must be in [0, 1), got {threshold}")
+        data_dir = Path(data_dir)
+        found = [_find(data_dir, s) for s in FILES[split]]
+        if None in found:
+            raise ValueError(f"{data_dir}: MNIST {split} files not found; expected "
+                             f"{' and '.join(FILES[split])} (optionally .gz)")
+        self.images, self.labels = read_idx(found[0]), read_idx(found[1])
+        if self.images.ndim != 3 or self.images.shape[1:] != (28, 28):
+            raise ValueError(f"{found[0]}: images have shape {self.images.shape}, "
+                             f"expected (N, 28, 28)")
+        if self.labels.shape != (self.images.shape[0],):
+            raise ValueError(f"{found[1]}: {self.labels.shape} labels for "
+                             f"{self.images.shape[0]} images")
+        self.t_max, self.threshold = float(t_max), float(threshold)
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    def load(self, indices) -> EventBatch:
+        samples, labels = [], []
+        for i in indices:
+            i = int(i)
+            if not 0 <= i < len(self):
+                raise ValueError(f"MNIST sample index {i} out of range ({len(self)} samples)")
+            label = int(self.labels[i])
+            if label > 9:
+                raise ValueError(f"MNIST label {label} of sample {i} outside [0, 10)")
+            samples.append(latency_code(self.images[i], self.t_max, self.threshold))
+            labels.append(label)
+        return pack(samples, self.n_channels, self.name, [self.t_max] * len(samples), labels)
+
+
+def latency_code(image, t_max: float = T_MAX, threshold: float = THRESHOLD):
+    """(times, channels) of one uint8 image: pixels with x = v / 255 > threshold spike at
+    t_max (1 - x)."""
+    x = np.asarray(image, np.float64).reshape(-1) / 255.0
+    ch = np.nonzero(x > threshold)[0]
+    return t_max * (1.0 - x[ch]), ch.astype(np.int64)
+
+
+def write_idx(path, array) -> None:
+    """Write a uint8 array as an IDX file (tests, and users converting their own images)."""
+    a = np.ascontiguousarray(array, np.uint8)
+    header = bytes([0, 0, 0x08, a.ndim]) + np.asarray(a.shape, ">i4").tobytes()
+    data = header + a.tobytes()
+    Path(path).write_bytes(gzip.compress(data) if str(path).endswith(".gz") else data)
