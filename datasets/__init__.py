@@ -19,7 +19,7 @@ from ._generators import poisson, synthetic_shd
 from ._yinyang import yinyang
 
 __all__ = ["EventBatch", "pack", "binned", "poisson", "synthetic_shd", "yinyang", "Dataset",
-           "REGISTRY", "DATASETS", "get", "load", "available"]
+           "REGISTRY", "DATASETS", "get", "load", "available", "measure"]
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,25 @@ def available(data_dir=None) -> list[dict]:
             row["status"] = f"files: {', '.join(have)}" if have else "files absent"
         out.append(row)
     return out
+
+
+def measure(path, limit: int | None = None) -> dict:
+    """Statistics of a real file: an SHD/SSC ``.h5`` file (its name says which) or a folder
+    with the MNIST IDX files (train split)."""
+    path = Path(path)
+    if path.is_dir():
+        from ._idx import MNISTLatency
+
+        src = MNISTLatency(path, "train")
+        n = len(src) if limit is None else min(int(limit), len(src))
+        return src.load(range(n)).stats()
+    if path.suffix != ".h5":
+        raise ValueError(f"{path}: give an SHD/SSC .h5 file or a folder with MNIST IDX files")
+    from ._hdf5 import HDF5Events
+
+    name = "ssc" if path.name.startswith("ssc") else "shd"
+    src = HDF5Events(path, name, 700, REGISTRY[name].n_classes)
+    return src.stats(limit)
 
 
 def _present(data_dir: Path, name: str) -> bool:

@@ -48,3 +48,25 @@ def test_no_limits_lifts_the_profile_caps():
     assert res.exit_code == 2 and "no case" in res.output
     res = runner.invoke(app, args + ["--no-limits"])
     assert res.exit_code == 0 and "1 cases" in res.output
+
+
+def test_datasets_lists_and_measures_real_files(tmp_path):
+    import json
+
+    import numpy as np
+    from spikebench.datasets import _hdf5
+
+    rng = np.random.default_rng(0)
+    samples = [(np.sort(rng.uniform(0, 1, k)), rng.integers(0, 700, k)) for k in (100, 300)]
+    _hdf5.write(tmp_path / "shd_train.h5", samples, [3, 4])
+    res = runner.invoke(app, ["datasets", "--data-dir", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "synthetic-shd" in res.output and "files: train" in res.output
+    out = tmp_path / "stats.json"
+    res = runner.invoke(app, ["datasets", "stats", str(tmp_path / "shd_train.h5"),
+                              "--save", str(out)])
+    assert res.exit_code == 0, res.output
+    stats = json.loads(out.read_text())
+    assert stats["n_samples"] == 2 and stats["events_mean"] == 200 and stats["events_max"] == 300
+    res = runner.invoke(app, ["datasets", "stats", str(tmp_path / "missing.h5")])
+    assert res.exit_code == 2 and "missing.h5" in res.output
