@@ -14,12 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ._format import EventBatch, binned, pack
 from ._generators import poisson, synthetic_shd
 from ._yinyang import yinyang
 
 __all__ = ["EventBatch", "pack", "binned", "poisson", "synthetic_shd", "yinyang", "Dataset",
-           "REGISTRY", "DATASETS", "get", "load", "available", "measure"]
+           "REGISTRY", "DATASETS", "get", "load", "stream", "available", "measure"]
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,86 @@ def load(name: str, batch: int = 1, *, data_dir=None, split: str = "train", star
         raise ValueError(f"{name} {split}: samples {start} .. {int(start) + int(batch) - 1} "
                          f"requested, the split holds {len(src)}")
     return src.load(range(int(start), int(start) + int(batch)))
+
+
+# generators that make a sample of any size on any number of channels
+SIZED = ("poisson", "synthetic-shd")
+
+
+def stream(name: str, batch: int = 1, n_events: int | None = None, *,
+           n_channels: int | None = None, data_dir=None, split: str = "train",
+           seed: int = 0) -> EventBatch:
+    """`batch` rows of exactly `n_events` events each from dataset `name` (None: one sample
+    per row, as recorded or generated) — the input of the event-driven benchmarks.
+
+    ``poisson`` and ``synthetic-shd`` generate rows of that size directly. Every other source
+    is streamed: consecutive samples are laid back to back in time (each shifted by the
+    durations before it) and the stream is cut after `n_events` events, so a row of 10^5
+    events from SHD is ~25 utterances in a row. Reader rows start at sample `seed` of the
+    split and wrap around; the row's label is its first sample's. `n_channels` must match the
+    dataset's (only the sized generators take any)."""
+    d = get(name)
+    if int(batch) < 1:
+        raise ValueError(f"batch must be >= 1, got {batch}")
+    if n_events is not None and int(n_events) < 0:
+        raise ValueError(f"n_events must be >= 0, got {n_events}")
+    if name in SIZED:
+        kw = {} if n_channels is None else {"n_channels": int(n_channels)}
+        return d.generate(int(batch), n_events=n_events, seed=seed, **kw)
+    if n_channels is not None and int(n_channels) != d.n_channels:
+        raise ValueError(f"dataset {name!r} has {d.n_channels} channels, not {n_channels}")
+    if n_events is None:
+        if d.kind == "generator":
+            return d.generate(int(batch), seed=seed)
+        return load(name, batch, data_dir=data_dir, split=split, start=int(seed) % max(
+            1, len(d.open(data_dir, split)) - int(batch) + 1))
+    samples = _samples(d, data_dir, split, seed)
+    rows, durations, labels = [], [], []
+    for _ in range(int(batch)):
+        ts, cs, offset, total, label = [], [], 0.0, 0, None
+        while total < int(n_events):
+            t, c, dur, lab = next(samples)
+            k = min(len(t), int(n_events) - total)
+            ts.append(t[:k] + offset)
+            cs.append(c[:k])
+            label = lab if label is None else label
+            offset += dur if k == len(t) else float(t[k - 1]) if k else 0.0
+            total += k
+        rows.append((np.concatenate(ts) if ts else np.zeros(0),
+                     np.concatenate(cs) if cs else np.zeros(0, np.int64)))
+        durations.append(offset)
+        labels.append(-1 if label is None else label)
+    return pack(rows, d.n_channels, name, durations, labels)
+
+
+def _samples(d: Dataset, data_dir, split, seed, block: int = 64):
+    """Endless (times, channels, duration, label) samples of `d`, read or generated in
+    blocks; ValueError if a whole pass holds no event (the stream would never fill)."""
+    if d.kind == "generator":
+        source, n = None, None
+    else:
+        if data_dir is None:
+            raise ValueError(f"dataset {d.name!r} reads files: give data_dir")
+        source = d.open(data_dir, split)
+        n = len(source)
+        if n == 0:
+            raise ValueError(f"{d.name} {split}: the split holds no sample")
+    pos, gen_seed, since_event = int(seed) % n if n else 0, int(seed), 0
+    while True:
+        if source is None:
+            ev = d.generate(block, seed=gen_seed)
+            gen_seed += 1_000_003
+        else:
+            idx = [(pos + j) % n for j in range(min(block, n))]
+            pos = (pos + len(idx)) % n
+            ev = source.load(idx)
+        for b in range(len(ev.counts)):
+            c = int(ev.counts[b])
+            since_event = 0 if c else since_event + 1
+            if n and since_event > n:
+                raise ValueError(f"{d.name} {split}: no sample holds an event")
+            yield ev.times[b, :c], ev.channels[b, :c].astype(np.int64), \
+                float(ev.duration[b]), int(ev.labels[b])
 
 
 def available(data_dir=None) -> list[dict]:

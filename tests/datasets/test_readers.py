@@ -209,3 +209,29 @@ def test_available_lists_generators_and_present_files(tmp_path, shd_dir):
     assert rows["shd"]["status"] == "files: train, test"
     assert rows["ssc"]["status"] == "files absent"
     assert {r["status"] for r in datasets.available()} >= {"generated", "no data dir"}
+
+
+def test_stream_lays_samples_back_to_back_and_cuts_at_n_events(shd_dir):
+    path, samples, labels = shd_dir
+    n = len(samples[0][0]) + len(samples[1][0]) + 7
+    ev = datasets.stream("shd", 1, n, data_dir=path)
+    assert ev.counts.tolist() == [n] and ev.labels[0] == labels[0]
+    t0, u0 = _expected(*samples[0])
+    t1, u1 = _expected(*samples[1])
+    t2, u2 = _expected(*samples[2])
+    want_t = np.concatenate([t0, t1 + t0.max(), (t2 + t0.max() + t1.max())[:7]])
+    want_u = np.concatenate([u0, u1, u2[:7]])
+    order = np.lexsort((want_u, want_t))
+    np.testing.assert_array_equal(ev.times[0], want_t[order])
+    np.testing.assert_array_equal(ev.channels[0], want_u[order])
+    # rows start at sample `seed` and wrap around the split
+    ev = datasets.stream("shd", 2, 10, data_dir=path, seed=5)
+    assert ev.labels.tolist() == [labels[5], labels[0]]
+    with pytest.raises(ValueError, match="700 channels, not 64"):
+        datasets.stream("shd", 1, 10, n_channels=64, data_dir=path)
+
+
+def test_stream_refuses_a_split_without_events(tmp_path):
+    _hdf5.write(tmp_path / "shd_train.h5", [(np.zeros(0), np.zeros(0))] * 3, [0, 1, 2])
+    with pytest.raises(ValueError, match="no sample holds an event"):
+        datasets.stream("shd", 1, 10, data_dir=tmp_path)
