@@ -1,5 +1,7 @@
 """`pytest --benchmark`: our own option (pytest-benchmark only has --benchmark-* flags, which
-keep working for tests that use its `benchmark` fixture).
+keep working for tests that use its `benchmark` fixture). The options live in the installed
+plugin ``spikebench.pytest_plugin`` (so that pytest knows them before it looks at paths:
+``--data-dir DIR`` must not be taken for a test path).
 
 - plain `pytest`: the correctness tests; benchmark cases are skipped.
 - `pytest --benchmark`: only the benchmark sweep (benchmarks/), on every device this machine
@@ -14,23 +16,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent
-
-
-def pytest_addoption(parser):
-    group = parser.getgroup("spikebench")
-    group.addoption("--benchmark", action="store_true", default=False,
-                    help="run the spikebench benchmark sweep (benchmarks/) instead of the tests")
-    group.addoption("--bench-profile", default=None,
-                    help="sweep profile: quick (CPU default), full (accelerator default)")
-    group.addoption("--bench-device", action="append", default=None,
-                    help="device kind to run on (repeatable; default: every kind present)")
-    group.addoption("--bench-out", default=None,
-                    help="results root folder (default: results/ in the repository)")
-    group.addoption("--bench-report", default=None,
-                    help="report folder (default: reports/<run>)")
-    group.addoption("--bench-filter", action="append", default=None, metavar="KEY=V1,V2",
-                    help="keep only cases with these values, e.g. framework=jax or "
-                         "n_events=100,1000 (repeatable)")
 
 
 def pytest_configure(config):

@@ -24,6 +24,8 @@ class Case:
     knobs: tuple[tuple[str, object], ...] = ()
     seed: int = 0
     timeout_s: float = field(default=600.0, compare=False)
+    # where a reader dataset's files are (not part of the case's identity: the dataset name is)
+    data_dir: str | None = field(default=None, compare=False)
 
     @property
     def size(self) -> dict:

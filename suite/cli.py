@@ -55,7 +55,11 @@ def run(
     profile: Annotated[str | None, typer.Option(help="quick (CPU default), full "
                                                      "(accelerator default), selftest")] = None,
     family: Multi = None, impl: Multi = None, framework: Multi = None, dtype: Multi = None,
-    dataset: Multi = None,
+    dataset: Annotated[str | None, typer.Option(
+        help="run the cases that take event data on this dataset (see `spikebench "
+             "datasets`); the others are left out")] = None,
+    data_dir: Annotated[Path | None, typer.Option(
+        help="folder with the dataset's files (readers: shd, ssc, mnist-latency)")] = None,
     n_events: Annotated[list[float] | None, typer.Option(help="keep these sizes")] = None,
     device: Annotated[list[str] | None, typer.Option(
         help="device kinds to run on (default: every kind this machine has); absent kinds "
@@ -79,7 +83,11 @@ def run(
     try:
         cases = profiles.profile_cases(
             profile, kinds, limits, family=family, impl=impl, framework=framework, dtype=dtype,
-            dataset=dataset, **({"n_events": n_events} if n_events else {}))
+            **({"n_events": n_events} if n_events else {}))
+        if dataset is not None:
+            cases = profiles.with_dataset(cases, dataset, data_dir)
+        elif data_dir is not None:
+            raise ValueError("--data-dir needs --dataset")
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if not cases:

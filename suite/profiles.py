@@ -291,3 +291,32 @@ def profile_cases(profile: str, devices: list[str], limits: bool = True,
             allowed_i = {int(float(a)) for a in allowed}
             cases = [c for c in cases if c.size.get(key) in allowed_i]
     return cases
+
+
+def with_dataset(cases, name: str, data_dir=None) -> list[Case]:
+    """The cases whose inputs are event data, all moved onto dataset `name` (spec/datasets.md):
+    event-LIF cases and PSU network cases. Their input width ``n_inputs`` becomes the dataset's
+    channel count (the sized generators ``poisson`` and ``synthetic-shd`` keep any width).
+    Cases whose inputs are not event samples (PSU neuron level, the queues' traffic) are left
+    out. Reader datasets need `data_dir`; ValueError for an unknown name."""
+    import dataclasses
+
+    from . import datasets, families
+
+    d = datasets.get(name)
+    if d.kind == "reader":
+        if data_dir is None:
+            raise ValueError(f"dataset {name!r} reads files: give --data-dir (expected "
+                             f"{', '.join(f for fs in d.files.values() for f in fs)})")
+        d.open(data_dir, next(iter(d.files)))  # fail now, naming the files, not per case
+    out = []
+    for c in cases:
+        if not families.get(c.family).takes_events(c):
+            continue
+        sizes = dict(c.sizes)
+        if "n_inputs" in sizes and name not in datasets.SIZED:
+            sizes["n_inputs"] = d.n_channels
+        out.append(dataclasses.replace(c, dataset=name, sizes=tuple(sorted(sizes.items())),
+                                       data_dir=None if data_dir is None else str(data_dir)))
+    return list(dict.fromkeys(out))
+

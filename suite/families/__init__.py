@@ -2,6 +2,7 @@
 check for each kernel family. Kernels stay pure; everything benchmark-specific lives here.
 
 Interface of a family module (explicit, no base class needed):
+    takes_events(case) -> bool                     runs on event samples (``--dataset`` moves it)
     make_inputs(case) -> dict                      same inputs for every implementation
     ref_kind(case) -> str                          cases sharing (ref_kind, input_key) share a ref
     reference(case, inputs) -> (ref, ref_impl)     computed once, in the parent process

@@ -67,6 +67,12 @@ def _capacity(case):
     return None if case.impl == "ring" else int(case.size["capacity"])
 
 
+def takes_events(case) -> bool:
+    """The queue benchmarks define their own inputs (the published Poisson traffic and the
+    recurrent network's input current): ``--dataset`` leaves them out."""
+    return False
+
+
 def make_inputs(case):
     s = case.size
     if kind(case) == "traffic":

@@ -27,6 +27,10 @@ def hangs(x):
     return x
 
 
+def takes_events(case) -> bool:
+    return False
+
+
 def make_inputs(case):
     return {"x": np.arange(case.size["n"], dtype=np.float64)}
 

@@ -1,0 +1,87 @@
+"""--dataset / --data-dir: the cases that take event data move onto the chosen dataset (CLI
+and pytest --benchmark), rows carry it, and the JSON records its measured statistics."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from spikebench import datasets, profiles, runner
+from spikebench.datasets import _hdf5
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def shd_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("shd")
+    ev = datasets.synthetic_shd(12, seed=4)
+    samples = [(ev.times[b, :c], ev.channels[b, :c]) for b, c in enumerate(ev.counts)]
+    _hdf5.write(d / "shd_train.h5", samples, ev.labels)
+    _hdf5.write(d / "shd_test.h5", samples[:3], ev.labels[:3])
+    return d
+
+
+def test_with_dataset_moves_event_cases_and_leaves_the_rest_out(shd_dir):
+    cases = profiles.profile_cases("quick", ["cpu"])
+    moved = profiles.with_dataset(cases, "shd", shd_dir)
+    assert moved and {c.dataset for c in moved} == {"shd"}
+    assert {c.family for c in moved} == {"event_lif", "psu"}
+    assert all("n_inputs" in c.size and c.size["n_inputs"] == 700 for c in moved)
+    assert all(c.data_dir == str(shd_dir) for c in moved)
+    assert len(moved) == len(set(moved))
+    # a 784-channel dataset changes the input width; poisson keeps the profile's
+    yy = profiles.with_dataset(cases, "yinyang")
+    assert {c.size["n_inputs"] for c in yy} == {5}
+    with pytest.raises(ValueError, match="give --data-dir"):
+        profiles.with_dataset(cases, "shd")
+    with pytest.raises(ValueError, match=r"shd_train\.h5, shd_test\.h5"):
+        profiles.with_dataset(cases, "shd", shd_dir / "nothing-here")
+    with pytest.raises(ValueError, match="unknown dataset"):
+        profiles.with_dataset(cases, "imagenet")
+
+
+def test_rows_run_on_the_real_file_and_record_its_statistics(shd_dir, tmp_path):
+    cases = profiles.profile_cases("quick", ["cpu"], family=["event_lif"], impl=["serial"],
+                                   framework=["jax"], dtype=["float64"], n_events=[1000])
+    cases = profiles.with_dataset(cases, "shd", shd_dir)[:1]
+    with runner.Session(tmp_path, isolate=False,
+                        timing={"min_rounds": 1, "max_rounds": 1, "warmup": 0}) as s:
+        row = s.run(cases[0])
+    assert row["status"] == "ok" and row["correct"] is True and row["dataset"] == "shd"
+    ctx = json.loads(s.json_path.read_text())
+    stats = [v["dataset_stats"] for v in ctx["inputs"].values()]
+    assert stats[0]["dataset"] == "shd" and stats[0]["events_mean"] == 1000
+
+
+def test_pytest_benchmark_takes_dataset_and_data_dir(shd_dir, tmp_path):
+    env = {**os.environ, "SPIKEBENCH_MACHINE_ID": "e2e"}
+    base = [sys.executable, "-m", "pytest", "--benchmark", "-p", "no:cacheprovider", "-q",
+            "--bench-out", str(tmp_path / "results"), "--bench-report", str(tmp_path / "rep"),
+            "--bench-filter", "n_events=100", "--bench-filter", "framework=jax",
+            "--bench-filter", "impl=serial", "--bench-filter", "dtype=float64"]
+    # the data dir exists: pytest must not take it for a test path
+    cmd = base + ["--dataset", "shd", "--data-dir", str(shd_dir)]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    csv = next((tmp_path / "results" / "e2e").glob("*.csv"))
+    import pandas as pd
+
+    df = pd.read_csv(csv)
+    assert set(df["dataset"]) == {"shd"} and df["correct"].all() and len(df) >= 1
+    bad = subprocess.run(base + ["--dataset", "shd"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert bad.returncode != 0 and "data-dir" in bad.stdout + bad.stderr
+
+
+def test_generated_rows_are_identical_to_the_generator(tmp_path):
+    # the default run is unchanged: synthetic-shd rows stream from the generator itself
+    ev = datasets.stream("synthetic-shd", 2, 3000, n_channels=700, seed=0)
+    ref = datasets.synthetic_shd(2, n_events=3000, n_channels=700, seed=0)
+    np.testing.assert_array_equal(ev.times, ref.times)
+    np.testing.assert_array_equal(ev.channels, ref.channels)
