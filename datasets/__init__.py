@@ -59,6 +59,15 @@ def _splits(prefix):
     return ("train", "valid", "test") if prefix == "ssc" else ("train", "test")
 
 
+def _tonic_open(kind):
+    def open_(data_dir, split):
+        from . import _tonic
+
+        return getattr(_tonic, kind)(data_dir, split)
+
+    return open_
+
+
 def _mnist_open(data_dir, split):
     from ._idx import MNISTLatency
 
@@ -82,6 +91,15 @@ REGISTRY: dict[str, Dataset] = {d.name: d for d in (
             open=_hdf5_open("ssc", "ssc", 35),
             files={s: (f"ssc_{s}.h5",) for s in ("train", "valid", "test")},
             stand_in="synthetic-shd"),
+    Dataset("nmnist", "reader", 2 * 34 * 34, 10, "N-MNIST (tonic's layout, .bin files)",
+            open=_tonic_open("nmnist"),
+            files={"train": ("NMNIST/Train/",), "test": ("NMNIST/Test/",)}),
+    Dataset("dvs-gesture", "reader", 2 * 128 * 128, 11,
+            "DVS Gesture (tonic's converted .npy layout)", open=_tonic_open("dvs_gesture"),
+            files={"train": ("DVSGesture/ibmGestureTrain/",),
+                   "test": ("DVSGesture/ibmGestureTest/",)}),
+    Dataset("cifar10-dvs", "reader", 2 * 128 * 128, 10, "CIFAR10-DVS (.aedat4, via tonic)",
+            open=_tonic_open("cifar10_dvs"), files={"train": ("CIFAR10DVS/",)}),
     Dataset("mnist-latency", "reader", 784, 10,
             "MNIST from its IDX files, one spike per pixel at t_max (1 - intensity)",
             open=_mnist_open,
@@ -242,4 +260,6 @@ def measure(path, limit: int | None = None) -> dict:
 
 
 def _present(data_dir: Path, name: str) -> bool:
+    if name.endswith("/"):
+        return (data_dir / name).is_dir()
     return (data_dir / name).is_file() or (data_dir / (name + ".gz")).is_file()
