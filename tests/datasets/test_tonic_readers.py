@@ -70,6 +70,36 @@ def test_dvs_gesture_round_trips_exactly(tmp_path):
         assert ev.times[b, 0] == 0.0  # relative to the sample's first event
 
 
+def _write_aedat4(path, x, y, t_us, p):
+    import dv_processing as dv
+
+    store = dv.EventStore()
+    for xi, yi, ti, pi in zip(x, y, t_us, p, strict=True):
+        store.push_back(int(ti), int(xi), int(yi), bool(pi))
+    writer = dv.io.MonoCameraWriter(str(path), dv.io.MonoCameraWriter.EventOnlyConfig(
+        "DVS128_test", (128, 128)))
+    writer.writeEvents(store)
+    del writer  # closes the file
+
+
+def test_cifar10_dvs_round_trips_exactly(tmp_path):
+    rng = np.random.default_rng(2)
+    written = {}
+    for cls in ("automobile", "ship"):
+        (tmp_path / "CIFAR10DVS" / cls).mkdir(parents=True)
+        ev = _events(rng, 400, 128, 128, 1_300_000)
+        ev = (ev[0], ev[1], ev[2] + 5_000_000, ev[3])  # recordings start at an offset
+        _write_aedat4(tmp_path / "CIFAR10DVS" / cls / f"{cls}_0.aedat4", *ev)
+        written[cls] = ev
+    got = datasets.load("cifar10-dvs", 2, data_dir=tmp_path)
+    assert got.labels.tolist() == [1, 8] and got.n_channels == 2 * 128 * 128
+    for b, cls in enumerate(("automobile", "ship")):
+        x, y, t, p = written[cls]
+        want_t, want_c = _canonical(x, y, t * 1e-6, p, 128)
+        np.testing.assert_array_equal(got.times[b, : got.counts[b]], want_t)
+        np.testing.assert_array_equal(got.channels[b, : got.counts[b]], want_c)
+
+
 def test_event_camera_files_are_checked(tmp_path, nmnist_dir):
     with pytest.raises(ValueError, match=r"no N-MNIST <digit>/\*\.bin files found"):
         datasets.load("nmnist", 1, data_dir=tmp_path / "nowhere")
