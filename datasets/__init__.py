@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from ._format import EventBatch, binned, pack
+from . import _standins
+from ._format import EventBatch, binned, measure_source, pack
 from ._generators import poisson, synthetic_shd
 from ._yinyang import yinyang
 
@@ -83,6 +85,17 @@ REGISTRY: dict[str, Dataset] = {d.name: d for d in (
     Dataset("yinyang", "generator", 5, 3,
             "the Yin-Yang dataset itself (balanced classes, 4 input spikes + bias)",
             generate=yinyang),
+    Dataset("synthetic-ssc", "generator", 700, 35,
+            "SSC stand-in: the SHD speech model with 35 classes",
+            generate=_standins.synthetic_ssc),
+    Dataset("synthetic-mnist-latency", "generator", 784, 10,
+            "MNIST stand-in: latency-coded random stroke images",
+            generate=_standins.synthetic_mnist_latency),
+    *(Dataset(name, "generator", 2 * w * h, k,
+              f"{name[10:]} stand-in: a blob over {s} saccade(s) on a {w}x{h} sensor, "
+              f"integer-microsecond times",
+              generate=partial(_standins.camera, name))
+      for name, (w, h, k, _, _, _, s) in _standins.CAMERA.items()),
     Dataset("shd", "reader", 700, 20, "Spiking Heidelberg Digits (HDF5)",
             open=_hdf5_open("shd", "shd", 20),
             files={s: (f"shd_{s}.h5",) for s in ("train", "test")},
@@ -90,21 +103,25 @@ REGISTRY: dict[str, Dataset] = {d.name: d for d in (
     Dataset("ssc", "reader", 700, 35, "Spiking Speech Commands (HDF5)",
             open=_hdf5_open("ssc", "ssc", 35),
             files={s: (f"ssc_{s}.h5",) for s in ("train", "valid", "test")},
-            stand_in="synthetic-shd"),
+            stand_in="synthetic-ssc"),
     Dataset("nmnist", "reader", 2 * 34 * 34, 10, "N-MNIST (tonic's layout, .bin files)",
             open=_tonic_open("nmnist"),
-            files={"train": ("NMNIST/Train/",), "test": ("NMNIST/Test/",)}),
+            files={"train": ("NMNIST/Train/",), "test": ("NMNIST/Test/",)},
+            stand_in="synthetic-nmnist"),
     Dataset("dvs-gesture", "reader", 2 * 128 * 128, 11,
             "DVS Gesture (tonic's converted .npy layout)", open=_tonic_open("dvs_gesture"),
             files={"train": ("DVSGesture/ibmGestureTrain/",),
-                   "test": ("DVSGesture/ibmGestureTest/",)}),
+                   "test": ("DVSGesture/ibmGestureTest/",)},
+            stand_in="synthetic-dvs-gesture"),
     Dataset("cifar10-dvs", "reader", 2 * 128 * 128, 10, "CIFAR10-DVS (.aedat4, via tonic)",
-            open=_tonic_open("cifar10_dvs"), files={"train": ("CIFAR10DVS/",)}),
+            open=_tonic_open("cifar10_dvs"), files={"train": ("CIFAR10DVS/",)},
+            stand_in="synthetic-cifar10-dvs"),
     Dataset("mnist-latency", "reader", 784, 10,
             "MNIST from its IDX files, one spike per pixel at t_max (1 - intensity)",
             open=_mnist_open,
             files={"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-                   "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}),
+                   "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")},
+            stand_in="synthetic-mnist-latency"),
 )}
 # the generators by name (the event families' inputs)
 DATASETS = {n: d.generate for n, d in REGISTRY.items() if d.kind == "generator"}
@@ -142,7 +159,7 @@ def load(name: str, batch: int = 1, *, data_dir=None, split: str = "train", star
 
 
 # generators that make a sample of any size on any number of channels
-SIZED = ("poisson", "synthetic-shd")
+SIZED = ("poisson", "synthetic-shd", "synthetic-ssc")
 
 
 def stream(name: str, batch: int = 1, n_events: int | None = None, *,
@@ -196,6 +213,7 @@ def _samples(d: Dataset, data_dir, split, seed, block: int = 64):
     blocks; ValueError if a whole pass holds no event (the stream would never fill)."""
     if d.kind == "generator":
         source, n = None, None
+        block = min(block, 8)  # camera stand-ins hold ~10^5 events per sample
     else:
         if data_dir is None:
             raise ValueError(f"dataset {d.name!r} reads files: give data_dir")
@@ -241,22 +259,23 @@ def available(data_dir=None) -> list[dict]:
 
 
 def measure(path, limit: int | None = None) -> dict:
-    """Statistics of a real file: an SHD/SSC ``.h5`` file (its name says which) or a folder
-    with the MNIST IDX files (train split)."""
+    """Statistics of real files (``_format.measure_source``): an SHD/SSC ``.h5`` file (its
+    name says which), or a folder holding one of the other readers' train split."""
     path = Path(path)
-    if path.is_dir():
-        from ._idx import MNISTLatency
+    if path.is_file() and path.suffix == ".h5":
+        from ._hdf5 import HDF5Events
 
-        src = MNISTLatency(path, "train")
-        n = len(src) if limit is None else min(int(limit), len(src))
-        return src.load(range(n)).stats()
-    if path.suffix != ".h5":
-        raise ValueError(f"{path}: give an SHD/SSC .h5 file or a folder with MNIST IDX files")
-    from ._hdf5 import HDF5Events
-
-    name = "ssc" if path.name.startswith("ssc") else "shd"
-    src = HDF5Events(path, name, 700, REGISTRY[name].n_classes)
-    return src.stats(limit)
+        name = "ssc" if path.name.startswith("ssc") else "shd"
+        return measure_source(HDF5Events(path, name, 700, REGISTRY[name].n_classes), name,
+                              limit)
+    if not path.is_dir():
+        raise ValueError(f"{path}: give an SHD/SSC .h5 file or a folder with another "
+                         f"dataset's files")
+    for d in REGISTRY.values():
+        if d.kind == "reader" and "train" in d.files and \
+                all(_present(path, f) for f in d.files["train"]):
+            return measure_source(d.open(path, "train"), d.name, limit)
+    raise ValueError(f"{path}: no dataset's train files found (see `spikebench datasets`)")
 
 
 def _present(data_dir: Path, name: str) -> bool:

@@ -83,3 +83,31 @@ def binned(batch: EventBatch, dt: float, n_bins: int | None = None, *,
     b_idx = np.broadcast_to(np.arange(n_b)[:, None], batch.times.shape)
     np.add.at(out, (k[keep], b_idx[keep], batch.channels[keep]), 1.0)
     return np.minimum(out, 1.0) if binary else out
+
+
+def measure_source(source, name: str, limit: int | None = None, block: int = 256) -> dict:
+    """Statistics of a reader's samples (the first `limit`, read in blocks): EventBatch.stats
+    plus what a stand-in generator needs to follow them — the log-normal fit of events per
+    sample (``events_log_mean``, ``events_log_sigma``), ``duration_sd_s`` and the
+    per-channel rate profile ``channel_profile`` (fractions of all events)."""
+    n = len(source) if limit is None else min(int(limit), len(source))
+    if n < 1:
+        raise ValueError(f"{name}: no sample to measure")
+    counts, durs, ties, hist = [], [], 0.0, None
+    for start in range(0, n, block):
+        b = source.load(range(start, min(n, start + block)))
+        counts += b.counts.tolist()
+        durs += b.duration.tolist()
+        ties += b.stats()["tie_fraction"] * int(b.counts.sum())
+        h = np.bincount(b.channels[b.channels >= 0], minlength=b.n_channels)
+        hist = h if hist is None else hist + h
+    counts = np.asarray(counts, np.float64)
+    logs = np.log(np.maximum(counts, 1.0))
+    total = counts.sum()
+    return {"dataset": name, "n_samples": int(n), "n_channels": int(len(hist)),
+            "events_mean": float(counts.mean()), "events_median": float(np.median(counts)),
+            "events_max": int(counts.max()), "events_log_mean": float(logs.mean()),
+            "events_log_sigma": float(logs.std()),
+            "duration_mean_s": float(np.mean(durs)), "duration_sd_s": float(np.std(durs)),
+            "tie_fraction": float(ties / total) if total else 0.0,
+            "channel_profile": (hist / max(total, 1.0)).tolist()}

@@ -66,9 +66,12 @@ def poisson(batch: int = 1, *, n_events: int | None = None, n_channels: int = 70
     return pack(samples, n_channels, "poisson", durs)
 
 
-def _utterance(rng, n_events: int, n_channels: int):
-    """One speech-like utterance with exactly n_events events: (times, channels, duration)."""
-    dur = float(np.clip(rng.normal(0.95, 0.18), 0.5, 1.4))
+def _utterance(rng, n_events: int, n_channels: int, dur_mean: float = 0.95,
+               dur_sd: float = 0.18, profile=None):
+    """One speech-like utterance with exactly n_events events: (times, channels, duration).
+    With a measured per-channel profile the bands start on channels drawn from it."""
+    lo, hi = (0.5, 1.4) if profile is None else (0.2 * dur_mean, 3.0 * dur_mean)
+    dur = float(np.clip(rng.normal(dur_mean, dur_sd), lo, hi))
     n_bands = int(rng.integers(3, 6))
     grid = np.linspace(0.0, dur, 256)
     # syllable envelopes shared by the bands of one utterance
@@ -76,7 +79,8 @@ def _utterance(rng, n_events: int, n_channels: int):
     centres = np.sort(rng.uniform(0.15, 0.85, n_syl)) * dur
     widths = rng.uniform(0.05, 0.15, n_syl) * dur
     env = np.exp(-0.5 * ((grid[:, None] - centres) / widths) ** 2).sum(1) + 1e-3
-    start = rng.uniform(0.05, 0.9, n_bands) * n_channels
+    start = rng.uniform(0.05, 0.9, n_bands) * n_channels if profile is None else \
+        rng.choice(n_channels, size=n_bands, p=profile).astype(np.float64)
     drift = rng.normal(0.0, 0.08, n_bands) * n_channels
     bw = rng.uniform(8.0, 40.0, n_bands)
     amp = rng.uniform(0.3, 1.0, n_bands)
@@ -96,20 +100,35 @@ def _utterance(rng, n_events: int, n_channels: int):
 
 
 def synthetic_shd(batch: int = 1, *, n_events: int | None = None, seed: int = 0,
-                  n_channels: int = SHD_CHANNELS, n_classes: int = 20) -> EventBatch:
-    """SHD-like speech events; n_events fixes the count per sample (a stream of utterances)."""
+                  n_channels: int = SHD_CHANNELS, n_classes: int = 20,
+                  stats: dict | None = None) -> EventBatch:
+    """SHD-like speech events; n_events fixes the count per sample (a stream of utterances).
+    ``stats`` (from ``spikebench datasets stats FILE --save``) replaces the defaults: events
+    per utterance log-normal with the measured log mean / sigma, durations normal with the
+    measured mean / sd, formant bands starting on channels drawn from the measured profile."""
     _check_common(batch, seed, n_events)
+    median, sigma, dur_mean, dur_sd, profile = SHD_EVENTS_MEDIAN, SHD_EVENTS_SIGMA, 0.95, \
+        0.18, None
+    if stats:
+        median, sigma = math.exp(stats["events_log_mean"]), stats["events_log_sigma"]
+        dur_mean, dur_sd = stats["duration_mean_s"], stats.get("duration_sd_s", 0.0)
+        if "channel_profile" in stats:
+            profile = np.asarray(stats["channel_profile"], np.float64)
+            if profile.shape != (n_channels,) or np.any(profile < 0) or not profile.sum() > 0:
+                raise ValueError(f"stats channel_profile must be {n_channels} non-negative "
+                                 f"weights")
+            profile = profile / profile.sum()
     rng = np.random.default_rng(seed)
     samples, durs, labels = [], [], []
     for _ in range(int(batch)):
         if n_events is None:
-            per = [max(1, int(rng.lognormal(math.log(SHD_EVENTS_MEDIAN), SHD_EVENTS_SIGMA)))]
+            per = [max(1, int(rng.lognormal(math.log(median), sigma)))]
         else:
-            m = max(1, round(int(n_events) / SHD_EVENTS_MEDIAN))
+            m = max(1, round(int(n_events) / median))
             per = [int(n_events) // m + (1 if j < int(n_events) % m else 0) for j in range(m)]
         ts, cs, offset = [], [], 0.0
         for count in per:
-            t, c, dur = _utterance(rng, count, n_channels)
+            t, c, dur = _utterance(rng, count, n_channels, dur_mean, dur_sd, profile)
             ts.append(t + offset)
             cs.append(c)
             offset += dur

@@ -110,29 +110,6 @@ class HDF5Events:
         if not 0 <= label < self.n_classes:
             raise ValueError(f"{where}: label {label} outside [0, {self.n_classes})")
 
-    def stats(self, limit: int | None = None) -> dict:
-        """Statistics over the first `limit` samples (all by default), read in blocks."""
-        n = self._len if limit is None else min(int(limit), self._len)
-        counts, durs, ties, total = [], [], 0, 0
-        for start in range(0, n, 256):
-            b = self.load(range(start, min(n, start + 256)))
-            s = b.stats()
-            counts += b.counts.tolist()
-            durs += b.duration.tolist()
-            ties += s["tie_fraction"] * int(b.counts.sum())
-            total += int(b.counts.sum())
-        return _summary(self.name, self.n_channels, counts, durs, ties / total if total else 0.0)
-
-
-def _summary(name, n_channels, counts, durations, tie_fraction) -> dict:
-    counts = np.asarray(counts, np.float64)
-    return {"dataset": name, "n_samples": int(counts.size), "n_channels": int(n_channels),
-            "events_mean": float(counts.mean()) if counts.size else 0.0,
-            "events_median": float(np.median(counts)) if counts.size else 0.0,
-            "events_max": int(counts.max()) if counts.size else 0,
-            "duration_mean_s": float(np.mean(durations)) if len(durations) else 0.0,
-            "tie_fraction": float(tie_fraction)}
-
 
 def write(path, samples, labels, n_channels: int = 700) -> None:
     """Write (times, units) samples in the SHD/SSC layout (float16 times, uint16 units) — for

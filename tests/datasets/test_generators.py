@@ -10,17 +10,20 @@ from spikebench import datasets
 @pytest.mark.parametrize("name", sorted(datasets.DATASETS))
 def test_deterministic_and_canonical(name):
     gen = datasets.get(name).generate
-    n = 5 if name == "yinyang" else 500  # a Yin-Yang sample holds exactly 5 events
+    # a Yin-Yang sample holds exactly 5 events, a latency-coded image one per lit pixel
+    n = {"yinyang": 5, "synthetic-mnist-latency": None}.get(name, 500)
     a = gen(3, n_events=n, seed=11)
     b = gen(3, n_events=n, seed=11)
     c = gen(3, n_events=n, seed=12)
+    n = n or a.counts[0]
     np.testing.assert_array_equal(a.times, b.times)
     np.testing.assert_array_equal(a.channels, b.channels)
     assert not np.array_equal(a.times, c.times)
     assert a.times.dtype == np.float64 and a.channels.dtype == np.int32
-    assert a.counts.tolist() == [n, n, n]
+    if name != "synthetic-mnist-latency":
+        assert a.counts.tolist() == [n, n, n]
     for s in range(3):
-        t, ch = a.times[s], a.channels[s]
+        t, ch = a.times[s, : a.counts[s]], a.channels[s, : a.counts[s]]
         assert np.all(np.isfinite(t)) and np.all(t >= 0) and np.all(t <= a.duration[s])
         assert np.all((ch >= 0) & (ch < a.n_channels))
         order = np.lexsort((ch, t))
@@ -131,3 +134,58 @@ def test_binned_view_counts_every_event_once():
     assert short.shape[0] == 10 and short.sum() < 6000  # events past T dt are not kept
     with pytest.raises(ValueError, match="dt must be"):
         datasets.binned(ev, 0.0)
+
+
+@pytest.mark.parametrize("name", ["synthetic-nmnist", "synthetic-dvs-gesture",
+                                  "synthetic-cifar10-dvs"])
+def test_camera_stand_ins_follow_their_table(name):
+    from spikebench.datasets import _standins
+
+    w, h, n_classes, dur, median, sigma, _ = _standins.CAMERA[name]
+    ev = datasets.load(name, 6, seed=2)
+    assert ev.n_channels == 2 * w * h and np.all(ev.duration == dur)
+    assert median * np.exp(-3 * sigma) < np.median(ev.counts) < median * np.exp(3 * sigma)
+    assert ev.labels.max() < n_classes
+    t = ev.times[0, : ev.counts[0]]
+    assert np.abs(t * 1e6 - np.round(t * 1e6)).max() < 1e-6  # integer microseconds
+    assert ev.stats()["tie_fraction"] > 0  # camera timestamps collide at these rates
+    # a blob, not uniform noise: most events on a small part of the sensor
+    hist = np.bincount(ev.channels[0, : ev.counts[0]], minlength=ev.n_channels)
+    assert np.count_nonzero(hist) < 0.8 * ev.n_channels
+    n_ev = datasets.load(name, 2, n_events=1234, seed=2)
+    assert n_ev.counts.tolist() == [1234, 1234]
+
+
+def test_mnist_stand_in_is_latency_coded_like_the_reader():
+    ev = datasets.load("synthetic-mnist-latency", 20, seed=0)
+    assert 80 < ev.counts.mean() < 250  # about a fifth of 784 pixels
+    for b in range(3):
+        t = ev.times[b, : ev.counts[b]]
+        assert t.min() >= 0 and t.max() < 0.02
+        assert len(set(ev.channels[b, : ev.counts[b]].tolist())) == ev.counts[b]  # one each
+    with pytest.raises(ValueError, match="n_events cannot be set"):
+        datasets.load("synthetic-mnist-latency", 1, n_events=10)
+
+
+def test_generators_follow_measured_statistics(tmp_path):
+    from spikebench.datasets import _hdf5
+
+    rng = np.random.default_rng(3)
+    samples = []
+    for _ in range(30):  # "real" recordings: ~900 events on channels 100..199, ~2 s long
+        k = int(rng.lognormal(np.log(900), 0.2))
+        samples.append((np.sort(rng.uniform(0, 2.0, k)), rng.integers(100, 200, k)))
+    _hdf5.write(tmp_path / "shd_train.h5", samples, rng.integers(0, 20, 30))
+    stats = datasets.measure(tmp_path / "shd_train.h5")
+    assert stats["n_samples"] == 30 and len(stats["channel_profile"]) == 700
+    assert sum(stats["channel_profile"][100:200]) == pytest.approx(1.0)
+    ev = datasets.synthetic_shd(40, seed=0, stats=stats)
+    assert np.median(ev.counts) == pytest.approx(np.exp(stats["events_log_mean"]), rel=0.15)
+    assert ev.duration.mean() == pytest.approx(stats["duration_mean_s"], rel=0.1)
+    ch = ev.channels[ev.channels >= 0]
+    # bands start on measured channels and spread by their bandwidth (<= 40 channels)
+    assert np.mean((ch >= 60) & (ch < 240)) > 0.8
+    default = datasets.synthetic_shd(40, seed=0)
+    assert np.median(default.counts) > 2000  # the defaults are different
+    with pytest.raises(ValueError, match="channel_profile must be 700"):
+        datasets.synthetic_shd(1, seed=0, stats={**stats, "channel_profile": [1.0]})
