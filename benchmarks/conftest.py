@@ -23,12 +23,13 @@ def _cases(config):
     profile = config.getoption("--bench-profile") or cli.default_profile()
     kinds = config.getoption("--bench-device") or cli.default_devices()
     name, data_dir = config.getoption("--dataset"), config.getoption("--data-dir")
+    stats = config.getoption("--dataset-stats")
     try:
         cases = profiles.profile_cases(profile, kinds, **_filters(config))
         if name is not None:
-            cases = profiles.with_dataset(cases, name, data_dir)
-        elif data_dir is not None:
-            raise ValueError("--data-dir needs --dataset")
+            cases = profiles.with_dataset(cases, name, data_dir, stats)
+        elif data_dir is not None or stats is not None:
+            raise ValueError("--data-dir and --dataset-stats need --dataset")
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
     return profile, cases

@@ -23,7 +23,8 @@ from ._generators import poisson, synthetic_shd
 from ._yinyang import yinyang
 
 __all__ = ["EventBatch", "pack", "binned", "poisson", "synthetic_shd", "yinyang", "Dataset",
-           "REGISTRY", "DATASETS", "get", "load", "stream", "available", "measure"]
+           "REGISTRY", "DATASETS", "get", "load", "stream", "available", "measure",
+           "stats_label", "read_stats"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Dataset:
     open: Callable | None = None
     files: dict = field(default_factory=dict)
     stand_in: str | None = None
+    follows_stats: bool = False  # the generator takes stats= (measured on a real file)
 
 
 def _hdf5_open(name, prefix, n_classes):
@@ -81,20 +83,20 @@ REGISTRY: dict[str, Dataset] = {d.name: d for d in (
             "homogeneous Poisson events: the knob for event-count sweeps", generate=poisson),
     Dataset("synthetic-shd", "generator", 700, 20,
             "SHD stand-in: inhomogeneous speech-like rates, float16 times",
-            generate=synthetic_shd),
+            generate=synthetic_shd, follows_stats=True),
     Dataset("yinyang", "generator", 5, 3,
             "the Yin-Yang dataset itself (balanced classes, 4 input spikes + bias)",
             generate=yinyang),
     Dataset("synthetic-ssc", "generator", 700, 35,
             "SSC stand-in: the SHD speech model with 35 classes",
-            generate=_standins.synthetic_ssc),
+            generate=_standins.synthetic_ssc, follows_stats=True),
     Dataset("synthetic-mnist-latency", "generator", 784, 10,
             "MNIST stand-in: latency-coded random stroke images",
             generate=_standins.synthetic_mnist_latency),
     *(Dataset(name, "generator", 2 * w * h, k,
               f"{name[10:]} stand-in: a blob over {s} saccade(s) on a {w}x{h} sensor, "
               f"integer-microsecond times",
-              generate=partial(_standins.camera, name))
+              generate=partial(_standins.camera, name), follows_stats=True)
       for name, (w, h, k, _, _, _, s) in _standins.CAMERA.items()),
     Dataset("shd", "reader", 700, 20, "Spiking Heidelberg Digits (HDF5)",
             open=_hdf5_open("shd", "shd", 20),
@@ -162,9 +164,42 @@ def load(name: str, batch: int = 1, *, data_dir=None, split: str = "train", star
 SIZED = ("poisson", "synthetic-shd", "synthetic-ssc")
 
 
+def stats_label(name: str, stats_file) -> str:
+    """The dataset label of a stand-in following the statistics in `stats_file`:
+    ``NAME@<first 8 hex of the file's sha1>`` (rows of different statistics never pool)."""
+    import hashlib
+
+    d = get(name)
+    if not d.follows_stats:
+        raise ValueError(f"dataset {name!r} does not follow measured statistics; these do: "
+                         f"{sorted(n for n, x in REGISTRY.items() if x.follows_stats)}")
+    read_stats(stats_file)
+    return f"{name}@{hashlib.sha1(Path(stats_file).read_bytes()).hexdigest()[:8]}"
+
+
+STATS_KEYS = ("events_log_mean", "events_log_sigma", "duration_mean_s")
+
+
+def read_stats(stats_file) -> dict:
+    """Statistics saved by ``spikebench datasets stats FILE --save``; ValueError naming the
+    file and what is missing."""
+    import json
+
+    path = Path(stats_file)
+    try:
+        stats = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: not a readable statistics file: {exc}") from None
+    missing = [k for k in STATS_KEYS if not isinstance(stats, dict) or k not in stats]
+    if missing:
+        raise ValueError(f"{path}: statistics file lacks {', '.join(missing)} (write it with "
+                         f"`spikebench datasets stats FILE --save`)")
+    return stats
+
+
 def stream(name: str, batch: int = 1, n_events: int | None = None, *,
            n_channels: int | None = None, data_dir=None, split: str = "train",
-           seed: int = 0) -> EventBatch:
+           seed: int = 0, stats_file=None) -> EventBatch:
     """`batch` rows of exactly `n_events` events each from dataset `name` (None: one sample
     per row, as recorded or generated) — the input of the event-driven benchmarks.
 
@@ -173,42 +208,51 @@ def stream(name: str, batch: int = 1, n_events: int | None = None, *,
     durations before it) and the stream is cut after `n_events` events, so a row of 10^5
     events from SHD is ~25 utterances in a row. Reader rows start at sample `seed` of the
     split and wrap around; the row's label is its first sample's. `n_channels` must match the
-    dataset's (only the sized generators take any)."""
+    dataset's (only the sized generators take any). A label ``NAME@hash`` (``stats_label``)
+    means NAME following the statistics in `stats_file`, whose hash must match."""
+    label, name = name, name.split("@")[0]
     d = get(name)
+    kw_stats = {}
+    if label != name or stats_file is not None:
+        if stats_file is None or stats_label(name, stats_file) != label:
+            raise ValueError(f"dataset {label!r} needs the statistics file it was labelled "
+                             f"with (stats_file={stats_file!r})")
+        kw_stats = {"stats": read_stats(stats_file)}
     if int(batch) < 1:
         raise ValueError(f"batch must be >= 1, got {batch}")
     if n_events is not None and int(n_events) < 0:
         raise ValueError(f"n_events must be >= 0, got {n_events}")
     if name in SIZED:
         kw = {} if n_channels is None else {"n_channels": int(n_channels)}
-        return d.generate(int(batch), n_events=n_events, seed=seed, **kw)
+        ev = d.generate(int(batch), n_events=n_events, seed=seed, **kw, **kw_stats)
+        return ev._replace(name=label)
     if n_channels is not None and int(n_channels) != d.n_channels:
         raise ValueError(f"dataset {name!r} has {d.n_channels} channels, not {n_channels}")
     if n_events is None:
         if d.kind == "generator":
-            return d.generate(int(batch), seed=seed)
+            return d.generate(int(batch), seed=seed, **kw_stats)._replace(name=label)
         return load(name, batch, data_dir=data_dir, split=split, start=int(seed) % max(
             1, len(d.open(data_dir, split)) - int(batch) + 1))
-    samples = _samples(d, data_dir, split, seed)
+    samples = _samples(d, data_dir, split, seed, kw_stats)
     rows, durations, labels = [], [], []
     for _ in range(int(batch)):
-        ts, cs, offset, total, label = [], [], 0.0, 0, None
+        ts, cs, offset, total, first = [], [], 0.0, 0, None
         while total < int(n_events):
             t, c, dur, lab = next(samples)
             k = min(len(t), int(n_events) - total)
             ts.append(t[:k] + offset)
             cs.append(c[:k])
-            label = lab if label is None else label
+            first = lab if first is None else first
             offset += dur if k == len(t) else float(t[k - 1]) if k else 0.0
             total += k
         rows.append((np.concatenate(ts) if ts else np.zeros(0),
                      np.concatenate(cs) if cs else np.zeros(0, np.int64)))
         durations.append(offset)
-        labels.append(-1 if label is None else label)
-    return pack(rows, d.n_channels, name, durations, labels)
+        labels.append(-1 if first is None else first)
+    return pack(rows, d.n_channels, label, durations, labels)
 
 
-def _samples(d: Dataset, data_dir, split, seed, block: int = 64):
+def _samples(d: Dataset, data_dir, split, seed, kw_stats, block: int = 64):
     """Endless (times, channels, duration, label) samples of `d`, read or generated in
     blocks; ValueError if a whole pass holds no event (the stream would never fill)."""
     if d.kind == "generator":
@@ -224,7 +268,7 @@ def _samples(d: Dataset, data_dir, split, seed, block: int = 64):
     pos, gen_seed, since_event = int(seed) % n if n else 0, int(seed), 0
     while True:
         if source is None:
-            ev = d.generate(block, seed=gen_seed)
+            ev = d.generate(block, seed=gen_seed, **kw_stats)
             gen_seed += 1_000_003
         else:
             idx = [(pos + j) % n for j in range(min(block, n))]

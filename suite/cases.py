@@ -26,6 +26,8 @@ class Case:
     timeout_s: float = field(default=600.0, compare=False)
     # where a reader dataset's files are (not part of the case's identity: the dataset name is)
     data_dir: str | None = field(default=None, compare=False)
+    # the statistics a stand-in follows (its hash is in the dataset label NAME@hash)
+    stats_file: str | None = field(default=None, compare=False)
 
     @property
     def size(self) -> dict:

@@ -59,7 +59,10 @@ def run(
         help="run the cases that take event data on this dataset (see `spikebench "
              "datasets`); the others are left out")] = None,
     data_dir: Annotated[Path | None, typer.Option(
-        help="folder with the dataset's files (readers: shd, ssc, mnist-latency)")] = None,
+        help="folder with the dataset's files (the readers; see `spikebench datasets`)")] = None,
+    dataset_stats: Annotated[Path | None, typer.Option(
+        help="statistics saved by `spikebench datasets stats FILE --save`: the --dataset "
+             "stand-in follows them")] = None,
     n_events: Annotated[list[float] | None, typer.Option(help="keep these sizes")] = None,
     device: Annotated[list[str] | None, typer.Option(
         help="device kinds to run on (default: every kind this machine has); absent kinds "
@@ -85,9 +88,9 @@ def run(
             profile, kinds, limits, family=family, impl=impl, framework=framework, dtype=dtype,
             **({"n_events": n_events} if n_events else {}))
         if dataset is not None:
-            cases = profiles.with_dataset(cases, dataset, data_dir)
-        elif data_dir is not None:
-            raise ValueError("--data-dir needs --dataset")
+            cases = profiles.with_dataset(cases, dataset, data_dir, dataset_stats)
+        elif data_dir is not None or dataset_stats is not None:
+            raise ValueError("--data-dir and --dataset-stats need --dataset")
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if not cases:

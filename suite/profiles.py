@@ -293,17 +293,21 @@ def profile_cases(profile: str, devices: list[str], limits: bool = True,
     return cases
 
 
-def with_dataset(cases, name: str, data_dir=None) -> list[Case]:
+def with_dataset(cases, name: str, data_dir=None, stats_file=None) -> list[Case]:
     """The cases whose inputs are event data, all moved onto dataset `name` (spec/datasets.md):
     event-LIF cases and PSU network cases. Their input width ``n_inputs`` becomes the dataset's
     channel count (the sized generators ``poisson`` and ``synthetic-shd`` keep any width).
     Cases whose inputs are not event samples (PSU neuron level, the queues' traffic) are left
-    out. Reader datasets need `data_dir`; ValueError for an unknown name."""
+    out. Reader datasets need `data_dir`; ValueError for an unknown name. With `stats_file`
+    (saved by ``spikebench datasets stats FILE --save``) a stand-in generator follows those
+    statistics, and the rows' dataset is labelled ``NAME@hash`` so they never pool with the
+    defaults."""
     import dataclasses
 
     from . import datasets, families
 
     d = datasets.get(name)
+    label = name if stats_file is None else datasets.stats_label(name, stats_file)
     if d.kind == "reader":
         if data_dir is None:
             raise ValueError(f"dataset {name!r} reads files: give --data-dir (expected "
@@ -316,7 +320,9 @@ def with_dataset(cases, name: str, data_dir=None) -> list[Case]:
         sizes = dict(c.sizes)
         if "n_inputs" in sizes and name not in datasets.SIZED:
             sizes["n_inputs"] = d.n_channels
-        out.append(dataclasses.replace(c, dataset=name, sizes=tuple(sorted(sizes.items())),
-                                       data_dir=None if data_dir is None else str(data_dir)))
+        out.append(dataclasses.replace(
+            c, dataset=label, sizes=tuple(sorted(sizes.items())),
+            data_dir=None if data_dir is None else str(data_dir),
+            stats_file=None if stats_file is None else str(stats_file)))
     return list(dict.fromkeys(out))
 

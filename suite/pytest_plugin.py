@@ -25,7 +25,11 @@ def pytest_addoption(parser):
                     help="run the cases that take event data on this dataset (`spikebench "
                          "datasets` lists them); the others are left out")
     group.addoption("--data-dir", default=None, metavar="PATH",
-                    help="folder with the --dataset's files (shd, ssc, mnist-latency)")
+                    help="folder with the --dataset's files (the readers; `spikebench "
+                         "datasets` lists them)")
+    group.addoption("--dataset-stats", default=None, metavar="FILE",
+                    help="statistics saved by `spikebench datasets stats FILE --save`: the "
+                         "--dataset stand-in follows them")
     group.addoption("--bench-filter", action="append", default=None, metavar="KEY=V1,V2",
                     help="keep only cases with these values, e.g. framework=jax or "
                          "n_events=100,1000 (repeatable)")

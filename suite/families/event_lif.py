@@ -76,7 +76,7 @@ def make_inputs(case):
     b, e, n, n_in = s["batch"], s["n_events"], s["n_neurons"], s["n_inputs"]
     # rows of exactly e events: generated, or streamed from a dataset's samples
     ev = datasets.stream(case.dataset, b, e, n_channels=n_in, data_dir=case.data_dir,
-                         seed=case.seed)
+                         seed=case.seed, stats_file=case.stats_file)
     # input events per second (for the weight scale): nominal for the two generators the
     # profiles use, measured on the rows for any other dataset
     if case.dataset == "poisson":

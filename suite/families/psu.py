@@ -104,7 +104,7 @@ def make_inputs(case):
         raise ValueError("psu network cases take event data, not dataset 'gaussian'")
     # one sample per row (synthetic-shd by default; any event dataset with --dataset)
     ev = datasets.stream(case.dataset, b, None, n_channels=s["n_inputs"],
-                         data_dir=case.data_dir, seed=case.seed)
+                         data_dir=case.data_dir, seed=case.seed, stats_file=case.stats_file)
     tree = init_network(case.seed, n_in=s["n_inputs"], hidden=n, n_out=N_CLASSES, t=t,
                         neuron="ipsu", n_layers=int(s.get("n_layers", 2)), alpha=PARAMS.alpha)
     tree = _map(tree, _f32)

@@ -85,3 +85,33 @@ def test_generated_rows_are_identical_to_the_generator(tmp_path):
     ref = datasets.synthetic_shd(2, n_events=3000, n_channels=700, seed=0)
     np.testing.assert_array_equal(ev.times, ref.times)
     np.testing.assert_array_equal(ev.channels, ref.channels)
+
+
+def test_a_stand_in_follows_saved_statistics_under_its_own_label(shd_dir, tmp_path):
+    from spikebench.cli import app
+    from typer.testing import CliRunner
+
+    stats_file = tmp_path / "shd-stats.json"
+    res = CliRunner().invoke(app, ["datasets", "stats", str(shd_dir / "shd_train.h5"),
+                                   "--save", str(stats_file)])
+    assert res.exit_code == 0, res.output
+    cases = profiles.profile_cases("quick", ["cpu"], family=["psu"], framework=["jax"],
+                                   impl=["psu"], mode=["forward"])
+    moved = profiles.with_dataset(cases, "synthetic-shd", stats_file=stats_file)
+    label = datasets.stats_label("synthetic-shd", stats_file)
+    assert {c.dataset for c in moved} == {label} and label.startswith("synthetic-shd@")
+    with runner.Session(tmp_path / "r", isolate=False,
+                        timing={"min_rounds": 1, "max_rounds": 1, "warmup": 0}) as s:
+        row = s.run(moved[0])
+    assert row["status"] == "ok" and row["correct"] is True and row["dataset"] == label
+    measured = datasets.read_stats(stats_file)
+    ev = datasets.stream(label, 32, None, n_channels=700, stats_file=stats_file)
+    assert np.median(ev.counts) == pytest.approx(np.exp(measured["events_log_mean"]),
+                                                 rel=0.25)
+    with pytest.raises(ValueError, match="needs the statistics file"):
+        datasets.stream(label, 1, None)
+    with pytest.raises(ValueError, match="does not follow measured statistics"):
+        profiles.with_dataset(cases, "poisson", stats_file=stats_file)
+    (tmp_path / "bad.json").write_text('{"events_mean": 3}')
+    with pytest.raises(ValueError, match=r"bad\.json: statistics file lacks events_log_mean"):
+        profiles.with_dataset(cases, "synthetic-shd", stats_file=tmp_path / "bad.json")
