@@ -115,3 +115,31 @@ def test_a_stand_in_follows_saved_statistics_under_its_own_label(shd_dir, tmp_pa
     (tmp_path / "bad.json").write_text('{"events_mean": 3}')
     with pytest.raises(ValueError, match=r"bad\.json: statistics file lacks events_log_mean"):
         profiles.with_dataset(cases, "synthetic-shd", stats_file=tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize("name", sorted(datasets.DATASETS))
+def test_every_generator_feeds_both_frameworks_identical_inputs(name):
+    from spikebench import families, frameworks, registry
+
+    fam = families.get("event_lif")
+    case = next(c for c in profiles.profile_cases("quick", ["cpu"], family=["event_lif"],
+                                                  impl=["serial"], framework=["jax"],
+                                                  dtype=["float32"], n_events=[100]))
+    case = profiles.with_dataset([case], name)[0]
+    a, b = fam.make_inputs(case), fam.make_inputs(case)  # deterministic across runs
+    for key in ("times", "channels", "weights"):
+        np.testing.assert_array_equal(a[key], b[key])
+    assert a["stats"]["dataset"] == name and a["times"].shape[1] == 100
+    registry.load()
+    for dtype in ("float32", "float64"):
+        got = {}
+        for fw_name in ("jax", "torch"):
+            fw = frameworks.adapter(fw_name)
+            c = case.__class__(**{**case.__dict__, "framework": fw_name, "dtype": dtype})
+            impl = registry.get("event_lif", "serial", fw_name)
+            _, args, _, _ = fam.prepare(impl, c, a, fw, fw.device("cpu"))
+            got[fw_name] = [fw.to_numpy(x) for x in args]
+        for x, y in zip(got["jax"], got["torch"], strict=True):
+            assert x.dtype == y.dtype
+            np.testing.assert_array_equal(x, y)
+        np.testing.assert_array_equal(got["jax"][0], a["times"].astype(dtype))
