@@ -69,4 +69,5 @@ def test_datasets_lists_and_measures_real_files(tmp_path):
     stats = json.loads(out.read_text())
     assert stats["n_samples"] == 2 and stats["events_mean"] == 200 and stats["events_max"] == 300
     res = runner.invoke(app, ["datasets", "stats", str(tmp_path / "missing.h5")])
-    assert res.exit_code == 2 and "missing.h5" in res.output
+    flat = "".join(ch for ch in res.output if not ch.isspace() and ch != "│")  # rich wraps
+    assert res.exit_code == 2 and "missing.h5" in flat
