@@ -3,7 +3,8 @@ real files, all returning the canonical EventBatch (sorted events, float64 secon
 channels, labels).
 
 ``load(name, batch, data_dir=..., split=..., start=..., seed=..., n_events=...)`` gives an
-EventBatch; ``binned(batch, dt)`` its [T, B, C] view. Readers never download: without their
+EventBatch; ``binned(batch, dt)`` its [T, B, C] view (``binned_span(batch, T)``: T bins over
+each sample's own duration). Readers never download: without their
 files they raise a ValueError naming the files they expect. ``available(data_dir)`` says what
 this machine can load.
 """
@@ -18,12 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from . import _standins
-from ._format import EventBatch, binned, measure_source, pack
+from ._format import EventBatch, binned, binned_span, measure_source, pack
 from ._generators import poisson, synthetic_shd
 from ._yinyang import yinyang
 
-__all__ = ["EventBatch", "pack", "binned", "poisson", "synthetic_shd", "yinyang", "Dataset",
-           "REGISTRY", "DATASETS", "get", "load", "stream", "available", "measure",
+__all__ = ["EventBatch", "pack", "binned", "binned_span", "poisson", "synthetic_shd", "yinyang",
+           "Dataset", "REGISTRY", "DATASETS", "get", "load", "stream", "available", "measure",
            "stats_label", "read_stats"]
 
 

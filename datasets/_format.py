@@ -85,6 +85,24 @@ def binned(batch: EventBatch, dt: float, n_bins: int | None = None, *,
     return np.minimum(out, 1.0) if binary else out
 
 
+def binned_span(batch: EventBatch, n_bins: int) -> np.ndarray:
+    """Event counts [T, B, C] in T = `n_bins` equal bins over each sample's own duration
+    (a sample of any length becomes T steps: how clock-driven benchmarks with a fixed number
+    of steps take recorded samples). Event t of a sample of duration D goes to bin
+    min(floor(t / D * T), T - 1), so every event is counted exactly once. float32 counts."""
+    if int(n_bins) < 1:
+        raise ValueError(f"n_bins must be >= 1, got {n_bins}")
+    t = int(n_bins)
+    n_b = batch.times.shape[0]
+    out = np.zeros((t, n_b, batch.n_channels), np.float32)
+    valid = batch.channels >= 0
+    dur = np.maximum(np.asarray(batch.duration, np.float64), 1e-300)[:, None]
+    k = np.minimum((batch.times / dur * t).astype(np.int64), t - 1)
+    b_idx = np.broadcast_to(np.arange(n_b)[:, None], batch.times.shape)
+    np.add.at(out, (k[valid], b_idx[valid], batch.channels[valid]), 1.0)
+    return out
+
+
 def measure_source(source, name: str, limit: int | None = None, block: int = 256) -> dict:
     """Statistics of a reader's samples (the first `limit`, read in blocks): EventBatch.stats
     plus what a stand-in generator needs to follow them — the log-normal fit of events per

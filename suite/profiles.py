@@ -295,8 +295,9 @@ def profile_cases(profile: str, devices: list[str], limits: bool = True,
 
 def with_dataset(cases, name: str, data_dir=None, stats_file=None) -> list[Case]:
     """The cases whose inputs are event data, all moved onto dataset `name` (spec/datasets.md):
-    event-LIF cases and PSU network cases. Their input width ``n_inputs`` becomes the dataset's
-    channel count (the sized generators ``poisson`` and ``synthetic-shd`` keep any width).
+    event-LIF cases, PSU network cases and the queues' recurrent network (whose input current
+    the data then drives). Their input width ``n_inputs`` becomes the dataset's channel count
+    (the sized generators ``poisson``, ``synthetic-shd`` and ``synthetic-ssc`` keep any width).
     Cases whose inputs are not event samples (PSU neuron level, the queues' traffic) are left
     out. Reader datasets need `data_dir`; ValueError for an unknown name. With `stats_file`
     (saved by ``spikebench datasets stats FILE --save``) a stand-in generator follows those

@@ -8,7 +8,9 @@ its own queue (queue index n * N + j). Time step dt (ms), step k at t = k dt. Pe
        factor f = exp(-(key - t_a) / tau_syn), t_a its exact arrival time and key = ceil(t_a)
        its arrival step (both in steps), so I_n gets sum_j W[n, j] f_nj: the exact value at k
        of an exponential synapse hit at t_a
-    2. I <- I exp(-dt / tau_syn) + delivered;  V <- V + dt (-V / tau_mem + I + I_ext(t))
+    2. I <- I exp(-dt / tau_syn) + delivered;  V <- V + dt (-V / tau_mem + I + I_ext(k))
+       where I_ext(k) is i_ext for k dt < t_ext and 0 after (the default), or row k - 1 of a
+       given input current [n_steps, N] (an event dataset's drive, ``i_ext=``)
     3. V >= theta: a spike. Its crossing time in steps, t_s = k - 1 + (theta - V_prev) /
        (V - V_prev) (linear interpolation inside the step), is differentiable: its derivative
        is the implicit-function term -dV / Vdot of the spec. V is reset to 0.
@@ -66,21 +68,28 @@ def _arrivals(t_s, delays, p):
 
 
 def simulate(weights, delays, p: NetParams, design: str, capacity: int | None = None,
-             max_delay: int | None = None) -> NetOut:
-    """Run the network for p.n_steps steps; weights, delays [N, N] (post, pre)."""
+             max_delay: int | None = None, i_ext=None) -> NetOut:
+    """Run the network for p.n_steps steps; weights, delays [N, N] (post, pre); i_ext: None
+    (the constant input of `p`) or the input current [p.n_steps, N] (theta / ms)."""
     n = weights.shape[0]
     dtype = weights.dtype
+    if i_ext is None:
+        k_all = jnp.arange(1, p.n_steps + 1)
+        i_ext = jnp.where(k_all[:, None] * p.dt < p.t_ext, p.i_ext, 0.0)
+        i_ext = jnp.broadcast_to(i_ext, (p.n_steps, n))
+    elif i_ext.shape != (p.n_steps, n):
+        raise ValueError(f"i_ext must have shape {(p.n_steps, n)}, got {i_ext.shape}")
+    i_ext = jnp.asarray(i_ext, dtype)
     q0 = qmod.init(design, n * n, capacity, max_delay, dtype)
     decay_s = math.exp(-p.dt / p.tau_syn)
     tau_s_steps = p.tau_syn / p.dt
 
-    def step(carry, k):
+    def step(carry, xs):
+        k, i_in = xs
         q, v, i_syn, t_sum, count, delivered = carry
         q, hits, pay = qmod.pop(design, q, k)
         i_syn = i_syn * decay_s + jnp.sum(weights * pay.reshape(n, n), axis=1)
-        t_ms = k * p.dt
-        i_ext = jnp.where(t_ms < p.t_ext, p.i_ext, 0.0).astype(dtype)
-        v_new = v + p.dt * (-v / p.tau_mem + i_syn + i_ext)
+        v_new = v + p.dt * (-v / p.tau_mem + i_syn + i_in)
         spike = v_new >= p.theta
         frac = (p.theta - v) / jnp.where(spike, v_new - v, 1.0)
         t_s = (k - 1) + frac
@@ -96,13 +105,14 @@ def simulate(weights, delays, p: NetParams, design: str, capacity: int | None = 
     zero = jnp.zeros(n, dtype)
     init = (q0, zero, zero, jnp.zeros((), dtype), jnp.zeros(n, jnp.int32),
             jnp.zeros((), jnp.int32))
-    (q, v, _, t_sum, count, delivered), _ = lax.scan(step, init,
-                                                     jnp.arange(1, p.n_steps + 1))
+    (q, v, _, t_sum, count, delivered), _ = lax.scan(
+        step, init, (jnp.arange(1, p.n_steps + 1), i_ext))
     return NetOut(count, t_sum, v, jnp.sum(q.dropped), delivered,
                   jnp.sum(qmod.pending(design, q)))
 
 
-def loss(weights, delays, p: NetParams, design: str, capacity=None, max_delay=None):
+def loss(weights, delays, p: NetParams, design: str, capacity=None, max_delay=None,
+         i_ext=None):
     """Sum of spike crossing times (steps) + sum of final potentials; aux: the NetOut."""
-    out = simulate(weights, delays, p, design, capacity, max_delay)
+    out = simulate(weights, delays, p, design, capacity, max_delay, i_ext)
     return out.spike_time_sum + jnp.sum(out.v_final), out

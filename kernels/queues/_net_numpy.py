@@ -12,11 +12,15 @@ import numpy as np
 from ._net_jax import NetParams
 
 
-def simulate(weights, delays, p: NetParams) -> dict:
+def simulate(weights, delays, p: NetParams, i_ext=None) -> dict:
     """Spike counts [N], the sum of crossing times (steps), final V [N], events sent and
-    delivered; float64."""
+    delivered; float64. i_ext: None (the constant input of `p`) or [p.n_steps, N]."""
     w, d = np.asarray(weights, np.float64), np.asarray(delays, np.float64)
     n = w.shape[0]
+    if i_ext is not None:
+        i_ext = np.asarray(i_ext, np.float64)
+        if i_ext.shape != (p.n_steps, n):
+            raise ValueError(f"i_ext must have shape {(p.n_steps, n)}, got {i_ext.shape}")
     horizon = p.n_steps + int(math.ceil(d.max() / p.dt)) + 3
     cal = np.zeros((horizon, n))
     arrivals = np.zeros(horizon, np.int64)
@@ -26,8 +30,11 @@ def simulate(weights, delays, p: NetParams) -> dict:
     t_sum, count, sent = 0.0, np.zeros(n, np.int64), 0
     for k in range(1, p.n_steps + 1):
         i_syn = i_syn * decay_s + cal[k]
-        i_ext = p.i_ext if k * p.dt < p.t_ext else 0.0
-        v_new = v + p.dt * (-v / p.tau_mem + i_syn + i_ext)
+        if i_ext is None:
+            i_in = p.i_ext if k * p.dt < p.t_ext else 0.0
+        else:
+            i_in = i_ext[k - 1]
+        v_new = v + p.dt * (-v / p.tau_mem + i_syn + i_in)
         spike = v_new >= p.theta
         if spike.any():
             j = np.nonzero(spike)[0]

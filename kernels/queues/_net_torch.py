@@ -29,10 +29,16 @@ class NetOut(NamedTuple):
 
 
 def simulate(weights, delays, p: NetParams, design: str, capacity: int | None = None,
-             max_delay: int | None = None) -> NetOut:
-    """Run the network for p.n_steps steps; weights, delays [N, N] (post, pre)."""
+             max_delay: int | None = None, i_ext=None) -> NetOut:
+    """Run the network for p.n_steps steps; weights, delays [N, N] (post, pre); i_ext: None
+    (the constant input of `p`) or the input current [p.n_steps, N] (theta / ms)."""
     n = weights.shape[0]
     dtype, dev = weights.dtype, weights.device
+    if i_ext is not None:
+        if tuple(i_ext.shape) != (p.n_steps, n):
+            raise ValueError(f"i_ext must have shape {(p.n_steps, n)}, got "
+                             f"{tuple(i_ext.shape)}")
+        i_ext = torch.as_tensor(i_ext, dtype=dtype, device=dev)
     q = qmod.init(design, n * n, capacity, max_delay, dtype, dev)
     decay_s = math.exp(-p.dt / p.tau_syn)
     tau_s_steps = p.tau_syn / p.dt
@@ -44,8 +50,11 @@ def simulate(weights, delays, p: NetParams, design: str, capacity: int | None = 
     for k in range(1, p.n_steps + 1):
         q, hits, pay = qmod.pop(design, q, k, inplace=True)
         i_syn = i_syn * decay_s + torch.sum(weights * pay.reshape(n, n), dim=1)
-        i_ext = p.i_ext if k * p.dt < p.t_ext else 0.0
-        v_new = v + p.dt * (-v / p.tau_mem + i_syn + i_ext)
+        if i_ext is None:
+            i_in = p.i_ext if k * p.dt < p.t_ext else 0.0
+        else:
+            i_in = i_ext[k - 1]
+        v_new = v + p.dt * (-v / p.tau_mem + i_syn + i_in)
         spike = v_new >= p.theta
         frac = (p.theta - v) / torch.where(spike, v_new - v, torch.ones_like(v))
         t_s = (k - 1) + frac
@@ -62,7 +71,8 @@ def simulate(weights, delays, p: NetParams, design: str, capacity: int | None = 
                   torch.sum(qmod.pending(design, q)))
 
 
-def loss(weights, delays, p: NetParams, design: str, capacity=None, max_delay=None):
+def loss(weights, delays, p: NetParams, design: str, capacity=None, max_delay=None,
+         i_ext=None):
     """Sum of spike crossing times (steps) + sum of final potentials; aux: the NetOut."""
-    out = simulate(weights, delays, p, design, capacity, max_delay)
+    out = simulate(weights, delays, p, design, capacity, max_delay, i_ext)
     return out.spike_time_sum + torch.sum(out.v_final), out

@@ -70,17 +70,6 @@ def _f32(x):
     return np.asarray(x, np.float64).astype(np.float32).astype(np.float64)
 
 
-def bin_events(ev, t: int) -> np.ndarray:
-    """Counts [T, B, C] of an EventBatch in T equal bins over each sample's duration."""
-    out = np.zeros((t, len(ev.counts), ev.n_channels))
-    for b, c in enumerate(ev.counts):
-        times, chans = ev.times[b, :c], ev.channels[b, :c]
-        dur = max(float(ev.duration[b]), 1e-300)
-        idx = np.minimum((times / dur * t).astype(np.int64), t - 1)
-        np.add.at(out[:, b], (idx, chans), 1.0)
-    return out
-
-
 def takes_events(case) -> bool:
     """Network cases run on event samples binned into T steps; the neuron level takes
     Gaussian currents."""
@@ -109,7 +98,8 @@ def make_inputs(case):
                         neuron="ipsu", n_layers=int(s.get("n_layers", 2)), alpha=PARAMS.alpha)
     tree = _map(tree, _f32)
     labels = np.random.default_rng([case.seed, 2]).integers(0, N_CLASSES, b)
-    return {"x": bin_events(ev, t), "tree": tree, "labels": labels, "stats": ev.stats()}
+    return {"x": datasets.binned_span(ev, t).astype(np.float64), "tree": tree,
+            "labels": labels, "stats": ev.stats()}
 
 
 def _map(tree, f):

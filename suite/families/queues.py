@@ -13,7 +13,13 @@ Two kinds of case, told apart by the sizes:
   LIF network of ``_net_jax`` with one queue per synapse, W ~ N(0.006, 0.02), delays
   U(3.5, 4.5) ms, the ring sized for 7 ms. ``forward`` simulates; ``grad`` differentiates the
   spike-time objective w.r.t. W and D, in reverse mode (knob ad=reverse: the gradient) or
-  forward mode (ad=forward: one directional derivative, ``jvp``).
+  forward mode (ad=forward: one directional derivative, ``jvp``). With ``--dataset NAME``
+  (spec/datasets.md: queue networks take the binned view) the constant input current gives
+  way to one sample of the dataset: its events binned into T equal steps over the sample's
+  duration (``datasets.binned_span``), projected onto the N neurons by a fixed seeded
+  non-negative matrix W_in [N, C] ~ U(0, 1), and scaled so that the mean input current is
+  DRIVE theta / ms (a neuron driven by DRIVE alone fires every tau_mem ln(5 / 4) ~ 2.2 ms):
+  I_ext[k, n] = kappa sum_c W_in[n, c] counts[k, c], kappa = DRIVE / mean(W_in counts).
 
 Correctness:
 
@@ -36,6 +42,7 @@ import math
 
 import numpy as np
 
+from .. import datasets
 from ..kernels.queues import _common as qc
 from ..kernels.queues import _net_numpy as net_np
 from ..kernels.queues._net_jax import NetParams
@@ -46,6 +53,7 @@ TOL = {"float64": 1e-9, "float32": 1e-4}
 GRAD_TOL = {"float64": 1e-4, "float32": 2e-2}
 FD_STEP = 1e-6
 RING_MAX_DELAY_MS = 7.0
+DRIVE = 0.5  # mean input current (theta / ms) of a dataset-driven network
 NET = NetParams()
 
 
@@ -68,9 +76,10 @@ def _capacity(case):
 
 
 def takes_events(case) -> bool:
-    """The queue benchmarks define their own inputs (the published Poisson traffic and the
-    recurrent network's input current): ``--dataset`` leaves them out."""
-    return False
+    """Network cases can run on an event dataset (its binned events become the input
+    current); the traffic cases are the paper's Bernoulli loads, which ``--dataset`` leaves
+    out."""
+    return kind(case) == "network"
 
 
 def make_inputs(case):
@@ -87,16 +96,41 @@ def make_inputs(case):
                                    replace=False))
         return {"lanes": lanes.tolist(), "stats": {"dataset": "bernoulli",
                                                    "rate_per_step": 1.0 / s["interval"]}}
-    if case.dataset != "recurrent":
-        raise ValueError(f"queue network cases take dataset 'recurrent', not {case.dataset!r}")
     n = int(s["n_neurons"])
     rng = np.random.default_rng([case.seed, n])
     w = rng.normal(0.006, 0.02, (n, n)).astype(np.float32).astype(np.float64)
     d = rng.uniform(3.5, 4.5, (n, n)).astype(np.float32).astype(np.float64)
     qc.check_ring_delays(np.ceil(d / NET.dt) + 1, _max_delay(case))
     direction = (rng.normal(0.0, 0.02, (n, n)), rng.normal(0.0, 0.1, (n, n)))
-    return {"weights": w, "delays": d, "direction": direction,
-            "stats": {"dataset": "recurrent", "w": "N(0.006, 0.02)", "delay_ms": "U(3.5, 4.5)"}}
+    stats = {"dataset": "recurrent", "w": "N(0.006, 0.02)", "delay_ms": "U(3.5, 4.5)"}
+    i_ext = None
+    if case.dataset != "recurrent":
+        i_ext, data_stats = _data_drive(case, n)
+        stats.update(data_stats)
+    return {"weights": w, "delays": d, "direction": direction, "i_ext": i_ext,
+            "stats": stats}
+
+
+def _data_drive(case, n: int):
+    """The input current [T, N] of a dataset-driven network (module docstring) and the stats
+    of the sample it came from."""
+    t = int(case.size["T"])
+    ev = datasets.stream(case.dataset, 1, None, data_dir=case.data_dir, seed=case.seed,
+                         stats_file=case.stats_file)
+    counts = datasets.binned_span(ev, t)[:, 0, :].astype(np.float64)
+    w_in = np.random.default_rng([case.seed, n, 3]).random((n, ev.n_channels))
+    drive = counts @ w_in.T
+    if not drive.mean() > 0:
+        raise ValueError(f"dataset {case.dataset!r}: the sample holds no event to drive the "
+                         f"network")
+    i_ext = _f32(drive * (DRIVE / drive.mean()))
+    return i_ext, {**ev.stats(), "input": f"W_in U(0, 1) [{n}, {ev.n_channels}], "
+                   f"mean current {DRIVE} theta/ms over {t} equal bins of the sample"}
+
+
+def _f32(x):
+    """Values every framework and dtype represents exactly (the same inputs everywhere)."""
+    return np.asarray(x, np.float64).astype(np.float32).astype(np.float64)
 
 
 def ref_kind(case):
@@ -116,12 +150,14 @@ def reference(case, inputs):
                                    seed=case.seed)
         return ref, "queues/python_reference"
     p = _net_params(case)
-    ref = net_np.simulate(inputs["weights"], inputs["delays"], p)
+    i_ext = inputs["i_ext"]
+    ref = net_np.simulate(inputs["weights"], inputs["delays"], p, i_ext)
     if case.mode == "grad":
         dw, dd = inputs["direction"]
         h = FD_STEP
-        plus = net_np.simulate(inputs["weights"] + h * dw, inputs["delays"] + h * dd, p)
-        minus = net_np.simulate(inputs["weights"] - h * dw, inputs["delays"] - h * dd, p)
+        plus = net_np.simulate(inputs["weights"] + h * dw, inputs["delays"] + h * dd, p, i_ext)
+        minus = net_np.simulate(inputs["weights"] - h * dw, inputs["delays"] - h * dd, p,
+                                i_ext)
         same = np.array_equal(plus["spike_count"], ref["spike_count"]) and \
             np.array_equal(minus["spike_count"], ref["spike_count"])
         ref["fd"] = (plus["loss"] - minus["loss"]) / (2 * h) if same else None
@@ -164,12 +200,15 @@ def prepare(impl, case, inputs, fw, device):
                        getattr(torch, case.dtype), device)
         return impl.fn, (q0,), {}, static
     w, d = (fw.put(inputs[k].astype(dt), device) for k in ("weights", "delays"))
+    i_ext = None if inputs["i_ext"] is None else fw.put(inputs["i_ext"].astype(dt), device)
     static = {"p": _net_params(case), "design": case.impl, "capacity": _capacity(case),
               "max_delay": _max_delay(case)}
     ad = case.knob.get("ad", "reverse")
     if case.framework == "jax":
-        return _jax_call(case.mode, ad), (w, d, *_dirs(inputs, fw, device, dt)), {}, static
-    return _torch_call(case.mode, ad), (w, d, *_dirs(inputs, fw, device, dt)), {}, static
+        return _jax_call(case.mode, ad), (w, d, *_dirs(inputs, fw, device, dt), i_ext), {}, \
+            static
+    return _torch_call(case.mode, ad), (w, d, *_dirs(inputs, fw, device, dt), i_ext), {}, \
+        static
 
 
 def _dirs(inputs, fw, device, dt):
@@ -182,12 +221,12 @@ def _jax_call(mode, ad):
 
     from ..kernels.queues import _net_jax as net
 
-    def run(w, d, dw, dd, p, design, capacity, max_delay):
+    def run(w, d, dw, dd, i_ext, p, design, capacity, max_delay):
         if mode == "forward":
-            return net.simulate(w, d, p, design, capacity, max_delay)
+            return net.simulate(w, d, p, design, capacity, max_delay, i_ext)
 
         def f(w, d):
-            return net.loss(w, d, p, design, capacity, max_delay)
+            return net.loss(w, d, p, design, capacity, max_delay, i_ext)
 
         if ad == "forward":
             return jax.jvp(f, (w, d), (dw, dd), has_aux=True)
@@ -202,16 +241,16 @@ def _torch_call(mode, ad):
 
     from ..kernels.queues import _net_torch as net
 
-    def run(w, d, dw, dd, p, design, capacity, max_delay):
+    def run(w, d, dw, dd, i_ext, p, design, capacity, max_delay):
         if mode == "forward":
             with torch.no_grad():
-                return net.simulate(w, d, p, design, capacity, max_delay)
+                return net.simulate(w, d, p, design, capacity, max_delay, i_ext)
         if ad == "forward":
             return torch.func.jvp(
-                lambda a, b: net.loss(a, b, p, design, capacity, max_delay), (w, d), (dw, dd),
-                has_aux=True)
+                lambda a, b: net.loss(a, b, p, design, capacity, max_delay, i_ext), (w, d),
+                (dw, dd), has_aux=True)
         leaves = (w.detach().requires_grad_(True), d.detach().requires_grad_(True))
-        value, out = net.loss(*leaves, p, design, capacity, max_delay)
+        value, out = net.loss(*leaves, p, design, capacity, max_delay, i_ext)
         gw, gd = torch.autograd.grad(value, leaves)
         return value.detach(), torch.sum(gw * dw) + torch.sum(gd * dd), out
 
@@ -298,6 +337,8 @@ def params(case):
                 "param_delay": s["delay"], "param_interval": s["interval"], "param_T": s["T"]}
     return {"param_n_neurons": s["n_neurons"], "param_n_queues": s["n_neurons"] ** 2,
             "param_capacity": _capacity(case), "param_T": s["T"],
+            "param_n_inputs": None if case.dataset == "recurrent" else
+            datasets.get(case.dataset.split("@")[0]).n_channels,
             "param_ad": case.knob.get("ad") if case.mode == "grad" else None}
 
 

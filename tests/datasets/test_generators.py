@@ -136,6 +136,19 @@ def test_binned_view_counts_every_event_once():
         datasets.binned(ev, 0.0)
 
 
+def test_binned_span_stretches_each_sample_onto_T_steps():
+    ev = datasets.synthetic_shd(3, seed=1)  # samples of different lengths, padded rows
+    x = datasets.binned_span(ev, 15)
+    assert x.shape == (15, 3, 700) and x.dtype == np.float32
+    assert np.array_equal(x.sum(axis=(0, 2)), ev.counts)  # every event once, padding never
+    # an event at t = duration lands in the last bin; one at t = 0.5 duration in bin T / 2
+    one = datasets.pack([(np.array([0.0, 0.5, 1.0]), np.array([0, 1, 2]))], 3, "x", [1.0])
+    y = datasets.binned_span(one, 4)[:, 0, :]
+    assert y[0, 0] == 1 and y[2, 1] == 1 and y[3, 2] == 1 and y.sum() == 3
+    with pytest.raises(ValueError, match="n_bins must be >= 1, got 0"):
+        datasets.binned_span(ev, 0)
+
+
 @pytest.mark.parametrize("name", ["synthetic-nmnist", "synthetic-dvs-gesture",
                                   "synthetic-cifar10-dvs"])
 def test_camera_stand_ins_follow_their_table(name):

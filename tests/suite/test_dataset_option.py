@@ -31,13 +31,15 @@ def test_with_dataset_moves_event_cases_and_leaves_the_rest_out(shd_dir):
     cases = profiles.profile_cases("quick", ["cpu"])
     moved = profiles.with_dataset(cases, "shd", shd_dir)
     assert moved and {c.dataset for c in moved} == {"shd"}
-    assert {c.family for c in moved} == {"event_lif", "psu"}
-    assert all("n_inputs" in c.size and c.size["n_inputs"] == 700 for c in moved)
+    assert {c.family for c in moved} == {"event_lif", "psu", "queues"}
+    # the queues' network moves (its input current comes from the data); their traffic stays
+    assert all("n_neurons" in c.size for c in moved if c.family == "queues")
+    assert all(c.size["n_inputs"] == 700 for c in moved if c.family != "queues")
     assert all(c.data_dir == str(shd_dir) for c in moved)
     assert len(moved) == len(set(moved))
     # a 784-channel dataset changes the input width; poisson keeps the profile's
     yy = profiles.with_dataset(cases, "yinyang")
-    assert {c.size["n_inputs"] for c in yy} == {5}
+    assert {c.size["n_inputs"] for c in yy if c.family != "queues"} == {5}
     with pytest.raises(ValueError, match="give --data-dir"):
         profiles.with_dataset(cases, "shd")
     with pytest.raises(ValueError, match=r"shd_train\.h5, shd_test\.h5"):

@@ -97,15 +97,6 @@ def test_a_wrong_gradient_makes_the_row_incorrect():
     assert not fam.check(case, inputs, (grads, ref["spikes"]), ref)["correct"]
 
 
-def test_binning_counts_every_event_once():
-    from spikebench import datasets
-
-    ev = datasets.synthetic_shd(3, seed=1)
-    x = fam.bin_events(ev, 15)
-    assert x.shape == (15, 3, 700)
-    assert np.array_equal(x.sum(axis=(0, 2)), ev.counts)
-
-
 def test_psu_cases_reject_other_datasets():
     case = next(c for c in profiles.profile_cases("quick", ["cpu"], family=["psu"]))
     with pytest.raises(ValueError, match="gaussian"):

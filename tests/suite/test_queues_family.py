@@ -129,6 +129,41 @@ def test_lost_events_and_wrong_payloads_make_the_row_incorrect():
     assert not chk["correct"] and chk["max_err"] >= 0.5
 
 
+@pytest.mark.parametrize("name", ["synthetic-shd", "yinyang"])
+def test_a_dataset_drives_the_network(name, tmp_path):
+    full = profiles.profile_cases("full", ["cpu"], family=["queues"])
+    net = [_small(c, n_neurons=12, T=240) for c in full if c.dataset == "recurrent"
+           and c.impl == "fifo" and (c.framework == "jax" or c.mode == "forward")]
+    moved = profiles.with_dataset(net, name)
+    assert len(moved) == len(net) == 4 and {c.dataset for c in moved} == {name}
+    a, b = fam.make_inputs(moved[0]), fam.make_inputs(moved[0])
+    np.testing.assert_array_equal(a["i_ext"], b["i_ext"])  # deterministic
+    assert a["i_ext"].shape == (240, 12) and a["i_ext"].mean() == pytest.approx(fam.DRIVE)
+    assert np.array_equal(a["i_ext"], a["i_ext"].astype(np.float32))  # same in every dtype
+    assert fam.make_inputs(net[0])["i_ext"] is None  # the default keeps its constant input
+    assert a["stats"]["dataset"] == name and "W_in" in a["stats"]["input"]
+    with runner.Session(tmp_path, isolate=False,
+                        timing={"min_rounds": 1, "max_rounds": 1, "warmup": 0}) as s:
+        rows = [s.run(c) for c in moved]
+    for row in rows:
+        assert row["status"] == "ok", row["error"]
+        assert row["correct"] is True and row["dataset"] == name
+        assert row["param_n_inputs"] == (700 if name == "synthetic-shd" else 5)
+    fwd = next(c for c in moved if c.mode == "forward" and c.framework == "jax")
+    ref, _ = fam.reference(fwd, a)
+    assert ref["spike_count"].sum() > 12  # the data makes the network spike
+    # a kernel that ignored the data's current (ran the constant input) is caught
+    import jax.numpy as jnp
+    from spikebench.kernels.queues import _net_jax
+
+    w, d = (jnp.asarray(a[k], jnp.float32) for k in ("weights", "delays"))
+    const = _net_jax.simulate(w, d, fam._net_params(fwd), "fifo", 4)
+    from spikebench import frameworks
+
+    out = fam.to_numpy(const, frameworks.adapter("jax"))
+    assert not fam.check(fwd, a, out, ref)["correct"]
+
+
 def test_queue_cases_reject_bad_sizes_and_datasets():
     case = _traffic_case()
     with pytest.raises(ValueError, match="bernoulli"):
