@@ -21,6 +21,7 @@ synthetic-shd
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -67,10 +68,10 @@ def poisson(batch: int = 1, *, n_events: int | None = None, n_channels: int = 70
 
 
 def _utterance(rng, n_events: int, n_channels: int, dur_mean: float = 0.95,
-               dur_sd: float = 0.18, profile=None):
+               dur_sd: float = 0.18, profile=None, bounds=(0.5, 1.4)):
     """One speech-like utterance with exactly n_events events: (times, channels, duration).
     With a measured per-channel profile the bands start on channels drawn from it."""
-    lo, hi = (0.5, 1.4) if profile is None else (0.2 * dur_mean, 3.0 * dur_mean)
+    lo, hi = bounds if profile is None else (0.2 * dur_mean, 3.0 * dur_mean)
     dur = float(np.clip(rng.normal(dur_mean, dur_sd), lo, hi))
     n_bands = int(rng.integers(3, 6))
     grid = np.linspace(0.0, dur, 256)
@@ -99,6 +100,20 @@ def _utterance(rng, n_events: int, n_channels: int, dur_mean: float = 0.95,
     return t, c, dur
 
 
+class SpeechDefaults(NamedTuple):
+    """A speech stand-in's defaults (estimates until replaced by measured ``stats``)."""
+
+    events_median: float  # events per utterance: log-normal median ...
+    events_sigma: float   # ... and log sigma
+    dur_mean: float       # utterance duration (s): normal mean, sd, clipped to [lo, hi]
+    dur_sd: float
+    dur_lo: float
+    dur_hi: float
+
+
+SHD = SpeechDefaults(SHD_EVENTS_MEDIAN, SHD_EVENTS_SIGMA, 0.95, 0.18, 0.5, 1.4)
+
+
 def synthetic_shd(batch: int = 1, *, n_events: int | None = None, seed: int = 0,
                   n_channels: int = SHD_CHANNELS, n_classes: int = 20,
                   stats: dict | None = None) -> EventBatch:
@@ -107,8 +122,16 @@ def synthetic_shd(batch: int = 1, *, n_events: int | None = None, seed: int = 0,
     per utterance log-normal with the measured log mean / sigma, durations normal with the
     measured mean / sd, formant bands starting on channels drawn from the measured profile."""
     _check_common(batch, seed, n_events)
-    median, sigma, dur_mean, dur_sd, profile = SHD_EVENTS_MEDIAN, SHD_EVENTS_SIGMA, 0.95, \
-        0.18, None
+    return speech(batch, n_events=n_events, rng=np.random.default_rng(seed),
+                  n_channels=n_channels, n_classes=n_classes, stats=stats, defaults=SHD,
+                  name="synthetic-shd")
+
+
+def speech(batch: int, *, n_events: int | None, rng, n_channels: int, n_classes: int,
+           stats: dict | None, defaults: SpeechDefaults, name: str) -> EventBatch:
+    """`batch` speech-like samples from `rng` (the model of the module docstring)."""
+    median, sigma, dur_mean, dur_sd = defaults[:4]
+    profile = None
     if stats:
         median, sigma = math.exp(stats["events_log_mean"]), stats["events_log_sigma"]
         dur_mean, dur_sd = stats["duration_mean_s"], stats.get("duration_sd_s", 0.0)
@@ -118,7 +141,6 @@ def synthetic_shd(batch: int = 1, *, n_events: int | None = None, seed: int = 0,
                 raise ValueError(f"stats channel_profile must be {n_channels} non-negative "
                                  f"weights")
             profile = profile / profile.sum()
-    rng = np.random.default_rng(seed)
     samples, durs, labels = [], [], []
     for _ in range(int(batch)):
         if n_events is None:
@@ -128,11 +150,12 @@ def synthetic_shd(batch: int = 1, *, n_events: int | None = None, seed: int = 0,
             per = [int(n_events) // m + (1 if j < int(n_events) % m else 0) for j in range(m)]
         ts, cs, offset = [], [], 0.0
         for count in per:
-            t, c, dur = _utterance(rng, count, n_channels, dur_mean, dur_sd, profile)
+            t, c, dur = _utterance(rng, count, n_channels, dur_mean, dur_sd, profile,
+                                   (defaults.dur_lo, defaults.dur_hi))
             ts.append(t + offset)
             cs.append(c)
             offset += dur
         samples.append((np.concatenate(ts), np.concatenate(cs)))
         durs.append(offset)
         labels.append(int(rng.integers(0, n_classes)))
-    return pack(samples, n_channels, "synthetic-shd", durs, labels)
+    return pack(samples, n_channels, name, durs, labels)

@@ -9,8 +9,9 @@ note say so; measure yours and pass them):
 ============== ======== ========== ================ ========= ===========================
 stand-in       channels duration   events / sample  time res. structure
 ============== ======== ========== ================ ========= ===========================
-synthetic-ssc  700      0.5-1.4 s  log-normal, med. float16   the SHD speech model, 35
-                                   4000, sigma 0.4            classes
+synthetic-ssc  700      0.8 s, sd  log-normal, med. float16   the SHD speech model, 35
+                        0.12, in   3000, sigma 0.45           classes, single words of
+                        0.3-1 s                               1 s Speech Commands clips
 synthetic-     784      20 ms      ~150 (pixels of  exact     latency code of random
 mnist-latency                      a stroke image)            stroke images
 synthetic-     2x34x34  0.3 s      log-normal, med. 1 us      a blob over 3 saccades of
@@ -35,7 +36,7 @@ import math
 import numpy as np
 
 from ._format import EventBatch, pack
-from ._generators import synthetic_shd
+from ._generators import SpeechDefaults, _check_common, speech
 from ._idx import latency_code
 
 CAMERA = {
@@ -108,12 +109,18 @@ def _profile(stats, n_ch):
     return p / p.sum()
 
 
+SSC = SpeechDefaults(3000.0, 0.45, 0.8, 0.12, 0.3, 1.0)
+
+
 def synthetic_ssc(batch: int = 1, *, n_events: int | None = None, seed: int = 0,
                   n_channels: int = 700, stats: dict | None = None) -> EventBatch:
-    """SSC stand-in: SHD's speech model with 35 classes (and ``stats`` as there)."""
-    ev = synthetic_shd(batch, n_events=n_events, seed=seed, n_channels=n_channels,
-                       n_classes=35, stats=stats)
-    return ev._replace(name="synthetic-ssc")
+    """SSC stand-in: SHD's speech model with 35 classes, single words cut from 1 s clips (the
+    SSC row of the module table; ``stats`` as for synthetic-shd), from its own random stream
+    (never the samples of synthetic-shd relabelled)."""
+    _check_common(batch, seed, n_events)
+    return speech(batch, n_events=n_events, rng=np.random.default_rng([int(seed), 35]),
+                  n_channels=n_channels, n_classes=35, stats=stats, defaults=SSC,
+                  name="synthetic-ssc")
 
 
 def synthetic_mnist_latency(batch: int = 1, *, n_events: int | None = None, seed: int = 0,

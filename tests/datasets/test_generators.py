@@ -55,6 +55,16 @@ def test_synthetic_shd_statistics():
     assert hist.std() > 2 * np.sqrt(hist.mean())
 
 
+def test_synthetic_ssc_is_its_own_speech_set():
+    ev, shd = datasets.load("synthetic-ssc", 64, seed=3), datasets.synthetic_shd(64, seed=3)
+    assert ev.name == "synthetic-ssc" and ev.n_channels == 700
+    assert 0.3 <= ev.duration.min() and ev.duration.max() <= 1.0  # words cut from 1 s clips
+    assert ev.labels.max() < 35 and len(set(ev.labels.tolist())) > 20
+    assert 1500 < ev.stats()["events_median"] < 5000
+    assert not np.array_equal(ev.counts, shd.counts)  # never SHD's samples relabelled
+    assert datasets.stream("synthetic-ssc", 2, 10_000).counts.tolist() == [10_000, 10_000]
+
+
 def test_synthetic_shd_stream_for_large_counts():
     ev = datasets.synthetic_shd(1, n_events=40_000, seed=0)
     assert ev.counts[0] == 40_000
