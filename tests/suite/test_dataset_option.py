@@ -145,3 +145,28 @@ def test_every_generator_feeds_both_frameworks_identical_inputs(name):
             assert x.dtype == y.dtype
             np.testing.assert_array_equal(x, y)
         np.testing.assert_array_equal(got["jax"][0], a["times"].astype(dtype))
+
+
+def test_a_data_dir_taken_for_pytests_rootdir_stays_untouched(tmp_path):
+    """`--data-dir DIR` (two words) makes pytest derive its rootdir from DIR
+    (pytest-dev/pytest#8846): here the common parent of DIR and the working directory. Even
+    after a failing test, pytest's cache must not land next to the user's data."""
+    data, work = tmp_path / "data", tmp_path / "work"
+    data.mkdir()
+    work.mkdir()
+    (data / "shd_train.h5").write_bytes(b"stand-in")
+    (work / "test_fails.py").write_text("def test_fails():\n    assert False\n")
+    run = [sys.executable, "-m", "pytest"]
+    proc = subprocess.run(run + ["--data-dir", str(data)], cwd=work, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 1 and "1 failed" in proc.stdout, proc.stdout + proc.stderr
+    assert f"rootdir: {tmp_path}\n" in proc.stdout  # pytest's limitation, still there
+    assert "its cache is off" in proc.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "work"]
+    assert sorted(p.name for p in data.iterdir()) == ["shd_train.h5"]
+    # without the data dir (or with --data-dir=DIR) pytest keeps its cache as usual
+    proc = subprocess.run(run + [f"--data-dir={data}"], cwd=work, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 1 and "its cache is off" not in proc.stdout
+    assert f"rootdir: {work}\n" in proc.stdout and (work / ".pytest_cache").is_dir()
+    assert sorted(p.name for p in data.iterdir()) == ["shd_train.h5"]
