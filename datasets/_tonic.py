@@ -93,17 +93,20 @@ def _root(data_dir, folder: str) -> Path:
     return data_dir / folder if (data_dir / folder).is_dir() else data_dir
 
 
-def _require(files, where: Path, what: str):
+def _files(root: Path, patterns, what: str) -> list[Path]:
+    """The sorted files matching the glob pattern(s) under `root`; ValueError naming them if
+    there is none."""
+    patterns = [patterns] if isinstance(patterns, str) else patterns
+    files = sorted(f for p in patterns for f in root.glob(p))
     if not files:
-        raise ValueError(f"{where}: no {what} found (spikebench never downloads; put tonic's "
+        raise ValueError(f"{root}: no {what} found (spikebench never downloads; put tonic's "
                          f"extracted layout there)")
+    return files
 
 
 def nmnist(data_dir, split: str) -> EventFiles:
-    sub = {"train": "Train", "test": "Test"}[split]
-    root = _root(data_dir, "NMNIST") / sub
-    files = sorted(root.glob("[0-9]/*.bin"))
-    _require(files, root, "N-MNIST <digit>/*.bin files")
+    root = _root(data_dir, "NMNIST") / {"train": "Train", "test": "Test"}[split]
+    files = _files(root, "[0-9]/*.bin", "N-MNIST <digit>/*.bin files")
 
     def decode(path):
         import tonic.datasets
@@ -116,10 +119,9 @@ def nmnist(data_dir, split: str) -> EventFiles:
 
 
 def dvs_gesture(data_dir, split: str) -> EventFiles:
-    sub = {"train": "ibmGestureTrain", "test": "ibmGestureTest"}[split]
-    root = _root(data_dir, "DVSGesture") / sub
-    files = sorted(root.glob("*_*/*.npy"))
-    _require(files, root, "DVS Gesture <user>_<lighting>/<label>.npy files")
+    root = _root(data_dir, "DVSGesture") / {"train": "ibmGestureTrain",
+                                            "test": "ibmGestureTest"}[split]
+    files = _files(root, "*_*/*.npy", "DVS Gesture <user>_<lighting>/<label>.npy files")
 
     def decode(path):
         a = np.load(path)  # tonic's converted arrays: x, y, p, t (ms)
@@ -140,8 +142,8 @@ def cifar10_dvs(data_dir, split: str) -> EventFiles:
     if split != "train":
         raise ValueError("CIFAR10-DVS has one split ('train'); hold out samples yourself")
     root = _root(data_dir, "CIFAR10DVS")
-    files = sorted(f for c in CIFAR10_CLASSES for f in (root / c).glob("*.aedat4"))
-    _require(files, root, "CIFAR10-DVS <class>/*.aedat4 files")
+    files = _files(root, [f"{c}/*.aedat4" for c in CIFAR10_CLASSES],
+                   "CIFAR10-DVS <class>/*.aedat4 files")
 
     def decode(path):
         ev = _tonic_io().read_aedat4(str(path))
