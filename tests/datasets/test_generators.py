@@ -212,3 +212,22 @@ def test_generators_follow_measured_statistics(tmp_path):
     assert np.median(default.counts) > 2000  # the defaults are different
     with pytest.raises(ValueError, match="channel_profile must be 700"):
         datasets.synthetic_shd(1, seed=0, stats={**stats, "channel_profile": [1.0]})
+
+
+@pytest.mark.parametrize("name", ["synthetic-ssc", "synthetic-nmnist"])
+def test_other_stand_ins_follow_measured_statistics(name):
+    d = datasets.get(name)
+    profile = np.zeros(d.n_channels)
+    profile[40:80] = 1.0  # a "real" set that only ever fires channels 40..79
+    stats = {"events_log_mean": float(np.log(600)), "events_log_sigma": 0.1,
+             "duration_mean_s": 0.05, "duration_sd_s": 0.0, "channel_profile": profile}
+    ev = d.generate(40, seed=1, stats=stats)
+    assert np.median(ev.counts) == pytest.approx(600, rel=0.1)
+    assert ev.duration.mean() == pytest.approx(0.05, rel=0.1)
+    ch = ev.channels[ev.channels >= 0]
+    if name == "synthetic-nmnist":  # events drawn from the profile itself
+        assert ch.min() >= 40 and ch.max() < 80
+    else:  # speech bands start on profile channels and spread by their bandwidth
+        assert np.mean((ch >= 0) & (ch < 160)) > 0.8
+    default = d.generate(40, seed=1)
+    assert np.median(default.counts) > 2000 and ch.size != default.counts.sum()
