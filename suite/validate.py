@@ -1,0 +1,317 @@
+"""`spikebench validate`: check a results CSV and its JSON context before submission.
+
+A submission is untrusted input. The checks, each reported with the CSV line it concerns:
+
+- schema: a `schema_version` column; older versions are migrated (and say so), newer refused;
+  every column of the current schema present, none unknown;
+- types and units: numbers parse, booleans are True/False, `status` is one of STATUSES,
+  `device_kind` a known kind, `throughput_unit` one of UNIT_WORK, ids are safe names;
+- per status: an `ok` row has a median, min, IQR, >= MIN_ROUNDS rounds, its raw samples, a
+  throughput and a correctness flag; any other status has an error message and no timing;
+- plausibility: no negative time, memory or error; fractions in [0, 1]; min <= median; the raw
+  samples reproduce rounds, median, min and IQR (so no stored figure can be edited alone); and
+  throughput x median equals the work the row's sizes imply (UNIT_WORK);
+- duplicates: one row per (run_id, case_id), each repeat named with its lines;
+- the JSON beside the CSV exists and agrees on machine_id, git_commit and run_id(s).
+
+Rows that are `ok` but `correct=False` are honest results of a wrong implementation: they are
+reported as warnings, and make validation fail only with ``strict=True``.
+
+The column checks are a pandera schema (lazy: every failure is collected, not the first).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import results
+
+MIN_ROUNDS = 3
+DEVICE_KINDS = ("cpu", "gpu", "tpu", "lpu", "onnxrt")
+MODES = ("forward", "grad")
+# the work one timed call does, per throughput unit: the product of these size columns
+UNIT_WORK = {
+    "neuron-events/s": ("param_batch", "param_n_neurons", "param_n_events"),
+    "samples/s": ("param_batch",),
+    "neuron-steps/s": ("param_T", "param_batch", "param_n_neurons"),
+    "steps/s": ("param_T",),
+    "elements/s": None,  # the harness self-test: its size is not a schema column
+}
+TIMING = ("compile_s", "time_median_s", "time_iqr_s", "time_min_s")
+FRACTIONS = ("mismatch_frac", "spike_rate", "lif_agreement", "drop_rate")
+NAME = r"^[A-Za-z0-9._@-]+$"
+REL = 1e-6  # samples are written with 9 significant digits
+
+
+@dataclass
+class Report:
+    """What validation found in one file: errors fail it, warnings do not (unless strict)."""
+
+    path: Path
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    n_rows: int = 0
+    migrated_from: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def error(self, line, msg):
+        self.errors.append(_where(self.path, line) + msg)
+
+    def warn(self, line, msg):
+        self.warnings.append(_where(self.path, line) + msg)
+
+
+def _where(path, line):
+    return f"{path}:{line}: " if line is not None else f"{path}: "
+
+
+def _line(index) -> int:
+    return int(index) + 2  # line 1 is the header
+
+
+def _schema():
+    import pandera.pandas as pa
+
+    num = {"dtype": float, "nullable": True, "coerce": True}
+    nonneg = [pa.Check.ge(0)]
+    cols = {
+        "schema_version": pa.Column(int, coerce=True),
+        "run_id": pa.Column(str, pa.Check.str_matches(NAME)),
+        "timestamp_utc": pa.Column(str),
+        "git_commit": pa.Column(str, pa.Check.str_matches(NAME)),
+        "machine_id": pa.Column(str, pa.Check.str_matches(NAME)),
+        "device_kind": pa.Column(str, pa.Check.isin(DEVICE_KINDS)),
+        "family": pa.Column(str, pa.Check.str_matches(NAME)),
+        "impl": pa.Column(str, pa.Check.str_matches(NAME)),
+        "framework": pa.Column(str, pa.Check.str_matches(NAME)),
+        "mode": pa.Column(str, pa.Check.isin(MODES)),
+        "dtype": pa.Column(str, pa.Check.str_matches(NAME)),
+        "dataset": pa.Column(str, pa.Check.str_matches(NAME)),
+        "status": pa.Column(str, pa.Check.isin(results.STATUSES)),
+        "case_id": pa.Column(str, pa.Check.str_matches(r"^[0-9a-f]{12}$")),
+        "rounds": pa.Column(**num, checks=nonneg),
+        "throughput": pa.Column(**num, checks=[pa.Check.gt(0)]),
+        "throughput_unit": pa.Column(str, pa.Check.isin(list(UNIT_WORK)), nullable=True),
+        "peak_mem_bytes": pa.Column(**num, checks=nonneg),
+        "max_err": pa.Column(**num, checks=nonneg),
+        "n_checked": pa.Column(**num, checks=nonneg),
+        "correct": pa.Column(str, pa.Check.isin(["True", "False"]), nullable=True),
+        "git_dirty": pa.Column(str, pa.Check.isin(["True", "False"]), nullable=True),
+        **{c: pa.Column(**num, checks=nonneg) for c in TIMING},
+        **{c: pa.Column(**num, checks=[pa.Check.in_range(0, 1)]) for c in FRACTIONS},
+        **{c: pa.Column(**num, checks=nonneg) for c in results.PARAM_COLUMNS
+           if c not in ("param_remat", "param_ad")},
+    }
+    return pa.DataFrameSchema(cols, strict=False)
+
+
+def _read(path: Path, rep: Report):
+    import pandas as pd
+
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        rep.error(None, f"not a readable CSV ({exc})")
+        return None
+    if "schema_version" not in df.columns:
+        rep.error(None, "no schema_version column: not a spikebench results CSV")
+        return None
+    versions = set(df["schema_version"].dropna())
+    try:
+        (v,) = {int(x) for x in versions} or {results.SCHEMA_VERSION}
+    except ValueError:
+        rep.error(None, f"schema_version must be one integer, got {sorted(versions)}")
+        return None
+    if v > results.SCHEMA_VERSION:
+        rep.error(None, f"schema v{v} is newer than this spikebench "
+                        f"(v{results.SCHEMA_VERSION}): update spikebench")
+        return None
+    if v < results.SCHEMA_VERSION:
+        missing = _missing(df, _columns_of(v))
+        if missing:
+            rep.error(None, f"missing column(s) of schema v{v}: {', '.join(missing)}")
+            return None
+        df = results.migrate(df.assign(schema_version=v))
+        rep.migrated_from = v
+    missing = _missing(df, results.COLUMNS)
+    if missing:
+        rep.error(None, f"missing column(s): {', '.join(missing)}")
+        return None
+    unknown = [c for c in df.columns if c not in results.COLUMNS]
+    if unknown:
+        rep.error(None, f"unknown column(s) for schema v{results.SCHEMA_VERSION}: "
+                        f"{', '.join(unknown)}")
+    return df
+
+
+def _columns_of(version: int) -> list[str]:
+    """The columns a file of an older schema version must have: today's less those its
+    migrations add."""
+    added = {1: ("param_n_layers", "param_remat"), 2: ("spike_rate", "lif_agreement"),
+             3: ("param_interval", "param_ad", "drop_rate")}
+    skip = {c for v in range(version, results.SCHEMA_VERSION) for c in added[v]}
+    return [c for c in results.COLUMNS if c not in skip]
+
+
+def _missing(df, columns) -> list[str]:
+    return [c for c in columns if c not in df.columns]
+
+
+def _schema_errors(df, rep: Report):
+    import pandera.errors as pe
+
+    try:
+        return _schema().validate(df, lazy=True)
+    except pe.SchemaErrors as err:
+        seen, bad_type = set(), set()
+        for _, f in err.failure_cases.iterrows():
+            idx, col = f.get("index"), f.get("column")
+            check, value = str(f.get("check")), f.get("failure_case")
+            if idx is None or (isinstance(idx, float) and np.isnan(idx)):
+                if col in bad_type:
+                    continue  # a follow-on of a value that did not parse
+                line = None
+            else:
+                line = _line(idx)
+            if "coerce" in check or "dtype" in check:
+                bad_type.add(col)
+                msg = f"column {col}: {value!r} is not of the expected type"
+            else:
+                msg = f"column {col}: {value!r} fails {check}"
+            if (line, msg) not in seen:
+                seen.add((line, msg))
+                rep.error(line, msg)
+        return None
+
+
+def _duplicates(df, rep: Report):
+    dup = df[df.duplicated(["run_id", "case_id"], keep=False)]
+    for (run, case), g in dup.groupby(["run_id", "case_id"]):
+        lines = [_line(i) for i in g.index]
+        rep.error(lines[0], f"duplicate row: run {run} case {case} again on line(s) "
+                            f"{', '.join(map(str, lines[1:]))}")
+
+
+def _rows(df, rep: Report, strict: bool):
+    """Row-level checks pandera's column checks cannot express."""
+    for i, r in df.iterrows():
+        line = _line(i)
+        status = r["status"]
+        if status != "ok":
+            if not isinstance(r["error"], str) or not r["error"].strip():
+                rep.error(line, f"status {status!r} without an error message")
+            if not np.isnan(r["time_median_s"]):
+                rep.error(line, f"status {status!r} but a median time is given")
+            continue
+        need = [c for c in ("time_median_s", "time_min_s", "time_iqr_s", "rounds",
+                            "throughput") if np.isnan(r[c])]
+        need += [c for c in ("samples_s", "throughput_unit", "correct")
+                 if not isinstance(r[c], str)]
+        if need:
+            rep.error(line, f"an ok row needs {', '.join(need)}")
+            continue
+        if r["rounds"] < MIN_ROUNDS:
+            rep.error(line, f"rounds = {int(r['rounds'])} < {MIN_ROUNDS}")
+        if r["time_min_s"] > r["time_median_s"] * (1 + REL):
+            rep.error(line, f"time_min_s {r['time_min_s']} > time_median_s "
+                            f"{r['time_median_s']}")
+        _samples(r, line, rep)
+        _work(r, line, rep)
+        if r["correct"] == "False":
+            msg = (f"{r['family']}/{r['impl']}/{r['framework']} is incorrect here "
+                   f"(max_err {r['max_err']})")
+            (rep.error if strict else rep.warn)(line, msg)
+
+
+def _samples(r, line, rep: Report):
+    try:
+        s = np.array(r["samples_s"].split(), dtype=float)
+    except ValueError:
+        rep.error(line, f"samples_s is not a list of numbers: {r['samples_s'][:40]!r}")
+        return
+    if len(s) != int(r["rounds"]):
+        rep.error(line, f"samples_s holds {len(s)} samples but rounds = {int(r['rounds'])}")
+        return
+    if np.any(~np.isfinite(s)) or np.any(s < 0):
+        rep.error(line, "samples_s holds a negative or non-finite time")
+        return
+    q1, q3 = np.percentile(s, [25, 75])
+    for col, got in (("time_median_s", np.median(s)), ("time_min_s", s.min()),
+                     ("time_iqr_s", q3 - q1)):
+        scale = max(abs(r["time_median_s"]), 1e-300)
+        if abs(got - r[col]) > REL * scale:
+            rep.error(line, f"{col} = {r[col]:.9g} but the raw samples give {got:.9g} "
+                            f"(edited figure?)")
+
+
+def _work(r, line, rep: Report):
+    cols = UNIT_WORK[r["throughput_unit"]]
+    if cols is None:
+        return
+    sizes = [r[c] for c in cols]
+    if any(np.isnan(x) for x in sizes):
+        rep.error(line, f"throughput in {r['throughput_unit']} needs "
+                        f"{', '.join(c for c, x in zip(cols, sizes, strict=True) if np.isnan(x))}")
+        return
+    work = float(np.prod(sizes))
+    got = r["throughput"] * r["time_median_s"]
+    if abs(got - work) > REL * work:
+        rep.error(line, f"throughput {r['throughput']:.6g} {r['throughput_unit']} x median "
+                        f"{r['time_median_s']:.6g} s = {got:.6g}, but the sizes give "
+                        f"{work:.6g} (edited figure?)")
+
+
+def _context(path: Path, df, rep: Report):
+    ctx_path = path.with_suffix(".json")
+    if not ctx_path.exists():
+        rep.error(None, f"no JSON context {ctx_path.name} beside the CSV")
+        return None
+    try:
+        ctx = json.loads(ctx_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        rep.error(None, f"{ctx_path.name} is not valid JSON ({exc})")
+        return None
+    if not isinstance(ctx, dict):
+        rep.error(None, f"{ctx_path.name} is not a JSON object")
+        return None
+    run_ids = {ctx.get("run_id")} | {s.get("run_id") for s in ctx.get("shards", [])
+                                     if isinstance(s, dict)}
+    for i, r in df.iterrows():
+        for col, allowed in (("machine_id", {ctx.get("machine_id")}),
+                             ("git_commit", {ctx.get("git_commit")} | {
+                                 s.get("git_commit") for s in ctx.get("shards", [])
+                                 if isinstance(s, dict)}),
+                             ("run_id", run_ids)):
+            if r[col] not in allowed:
+                rep.error(_line(i), f"{col} {r[col]!r} disagrees with {ctx_path.name} "
+                                    f"({sorted(str(a) for a in allowed if a)})")
+    return ctx
+
+
+def validate(path, strict: bool = False) -> Report:
+    """Validate one results CSV (and the JSON beside it)."""
+    path = Path(path)
+    rep = Report(path)
+    if not path.is_file():
+        rep.error(None, "no such file")
+        return rep
+    df = _read(path, rep)
+    if df is None:
+        return rep
+    rep.n_rows = len(df)
+    _duplicates(df, rep)
+    if rep.migrated_from is not None:
+        rep.warn(None, f"schema v{rep.migrated_from} migrated to v{results.SCHEMA_VERSION}")
+    typed = _schema_errors(df, rep)
+    if typed is None:
+        return rep  # the row checks need parsed columns
+    _rows(typed, rep, strict)
+    _context(path, typed, rep)
+    return rep
