@@ -256,6 +256,29 @@ def validate(
     raise typer.Exit(1 if failed else 0)
 
 
+@app.command()
+def submit(
+    file: Annotated[Path, typer.Argument(help="a result CSV (with its .json beside it)")],
+    results_dir: Annotated[Path | None, typer.Option(
+        "--results", help="results root (default: results/ in the repository)")] = None,
+    keep_hostname: Annotated[bool, typer.Option(
+        help="keep this machine's hostname where it appears (default: replaced by a hash)")]
+    = False,
+):
+    """Validate a run and file it under results/<machine_id>/ (never overwriting)."""
+    from . import submit as sub
+    from .runner import DEFAULT_RESULTS
+
+    try:
+        dest, rep = sub.submit(file, results_dir or DEFAULT_RESULTS, keep_hostname)
+    except ValueError as exc:
+        console.print(f"[red]not submitted[/red]: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    for msg in rep.warnings:
+        console.print(f"[yellow]warning[/yellow] {escape(msg)}", soft_wrap=True)
+    console.print(f"filed {rep.n_rows} rows as {escape(str(dest))} (+ .json)", soft_wrap=True)
+
+
 datasets_app = typer.Typer(help="Event datasets: what this machine can load, and the "
                                 "statistics of real files.", invoke_without_command=True)
 app.add_typer(datasets_app, name="datasets")

@@ -148,3 +148,61 @@ def test_cli_exit_code(good, tmp_path):
     _edit(bad, lambda df: df.drop(columns=["status"]))
     res = CliRunner().invoke(app, ["validate", str(good), str(bad)])
     assert res.exit_code == 1 and "missing column(s): status" in res.output
+
+
+# -- submit --------------------------------------------------------------------------------
+
+def test_submit_files_a_valid_run_and_never_overwrites(good, tmp_path):
+    from spikebench import submit as S
+
+    root = tmp_path / "results"
+    dest, rep = S.submit(good, root, names=[])
+    assert dest == root / "amd-epyc-0a7c9cdf" / good.name and rep.ok
+    assert dest.read_text() == good.read_text() and dest.with_suffix(".json").exists()
+    before = dest.read_bytes()
+    with pytest.raises(ValueError, match="already filed"):  # the same run again
+        S.submit(good, root, names=[])
+    renamed = tmp_path / "again" / good.name
+    renamed.parent.mkdir()
+    shutil.copy(good, renamed)
+    ctx = json.loads(good.with_suffix(".json").read_text())
+    renamed.with_suffix(".json").write_text(json.dumps({**ctx, "run_id": "another0run"}))
+    _edit(renamed, lambda df: df.assign(run_id="another0run"))
+    with pytest.raises(ValueError, match="exists; results are never overwritten"):
+        S.submit(renamed, root, names=[])
+    assert dest.read_bytes() == before
+    res = CliRunner().invoke(app, ["submit", str(good), "--results", str(root)])
+    assert res.exit_code == 1 and "not submitted" in res.output
+
+
+def test_submit_refuses_an_invalid_run_and_writes_nothing(good, tmp_path):
+    from spikebench import submit as S
+
+    _edit(good, _tamper("throughput", 3.0))
+    root = tmp_path / "results"
+    with pytest.raises(ValueError, match="is not valid"):
+        S.submit(good, root, names=[])
+    assert not root.exists() or not any(root.rglob("*.*"))
+
+
+def test_submit_anonymises_the_hostname_unless_asked(good, tmp_path):
+    from spikebench import submit as S
+
+    host = "lab-box-7.example.org"
+
+    def fn(df):
+        j = df.index[df["status"] == "unsupported"][0]
+        df.loc[j, "error"] = f"failed on {host} in /home/ann"
+        return df
+    _edit(good, fn)
+    ctx_path = good.with_suffix(".json")
+    ctx = json.loads(ctx_path.read_text())
+    ctx_path.write_text(json.dumps({**ctx, "hostname": host, "os": f"Linux {host}"}))
+    dest, _ = S.submit(good, tmp_path / "anon", names=[host, "lab-box-7"])
+    for p in (dest, dest.with_suffix(".json")):
+        assert "lab-box-7" not in p.read_text()
+    assert "failed on host-" in dest.read_text()
+    assert "hostname" not in json.loads(dest.with_suffix(".json").read_text())
+    assert V.validate(dest).ok
+    kept, _ = S.submit(good, tmp_path / "kept", keep_hostname=True, names=[host])
+    assert host in kept.read_text()
