@@ -30,8 +30,12 @@ def _cases(config):
             cases = profiles.with_dataset(cases, name, data_dir, stats)
         elif data_dir is not None or stats is not None:
             raise ValueError("--data-dir and --dataset-stats need --dataset")
+        shard = None
+        if config.getoption("--bench-shard") is not None:
+            cases, shard = profiles.shard(cases, config.getoption("--bench-shard"))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
+    config._spikebench_shard = shard
     return profile, cases
 
 
@@ -54,7 +58,8 @@ def bench_session(request):
     config = request.config
     out = config.getoption("--bench-out")
     session = runner.Session(Path(out) if out else None,
-                             profile=getattr(config, "_spikebench_profile", "quick"))
+                             profile=getattr(config, "_spikebench_profile", "quick"),
+                             shard=getattr(config, "_spikebench_shard", None))
     config._spikebench_session = session
     yield session
     session.close()

@@ -73,6 +73,9 @@ def run(
     report_dir: Annotated[Path, typer.Option()] = Path("reports"),
     dry_run: Annotated[bool, typer.Option(help="list the cases and stop")] = False,
     limits: Annotated[bool, typer.Option(help="apply the profile's size caps")] = True,
+    shard: Annotated[str | None, typer.Option(
+        help="run shard i/n of the sweep (e.g. 2/4: one job of a job array); combine the "
+             "shards with `spikebench merge`")] = None,
 ):
     """Run a benchmark sweep and write results/<machine_id>/<utc>-<commit>.csv (+ .json)."""
     from . import devices as dev
@@ -91,10 +94,13 @@ def run(
             cases = profiles.with_dataset(cases, dataset, data_dir, dataset_stats)
         elif data_dir is not None or dataset_stats is not None:
             raise ValueError("--data-dir and --dataset-stats need --dataset")
+        shard_info = None
+        if shard is not None:
+            cases, shard_info = profiles.shard(cases, shard)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if not cases:
-        raise typer.BadParameter("the filters leave no case to run")
+        raise typer.BadParameter("the filters (and shard) leave no case to run")
     if dry_run:
         for c in cases:
             console.print(c.label())
@@ -103,7 +109,8 @@ def run(
     console.print(f"profile {profile!r}: {len(cases)} cases on {', '.join(kinds)}")
     session = None
     try:
-        session = runner.run_sweep(cases, out_root=out, profile=profile, isolate=isolate)
+        session = runner.run_sweep(cases, out_root=out, profile=profile, isolate=isolate,
+                                   shard=shard_info)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted: the rows measured so far are in the CSV[/]")
         raise typer.Exit(130) from None
@@ -277,6 +284,27 @@ def submit(
     for msg in rep.warnings:
         console.print(f"[yellow]warning[/yellow] {escape(msg)}", soft_wrap=True)
     console.print(f"filed {rep.n_rows} rows as {escape(str(dest))} (+ .json)", soft_wrap=True)
+
+
+@app.command()
+def merge(
+    shards: Annotated[list[Path], typer.Argument(help="the shard CSVs of one sweep")],
+    out: Annotated[Path, typer.Option(help="the merged CSV to write (never overwritten)")],
+    partial: Annotated[bool, typer.Option(help="merge even if some shards are missing")] =
+    False,
+):
+    """Combine the shards of a sweep run with --shard i/n into one results CSV (+ .json)."""
+    from . import merge as m
+
+    try:
+        path, sweep = m.merge(shards, out, partial)
+    except ValueError as exc:
+        console.print(f"[red]not merged[/red]: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    missing = f", missing shards {sweep['missing']}" if sweep["missing"] else ""
+    console.print(f"merged {len(shards)} of {sweep['count']} shards of sweep "
+                  f"{sweep['sweep_id']} ({sweep['n_cases']} cases{missing}) into "
+                  f"{escape(str(path))}", soft_wrap=True)
 
 
 datasets_app = typer.Typer(help="Event datasets: what this machine can load, and the "

@@ -327,3 +327,25 @@ def with_dataset(cases, name: str, data_dir=None, stats_file=None) -> list[Case]
             stats_file=None if stats_file is None else str(stats_file)))
     return list(dict.fromkeys(out))
 
+
+
+def shard(cases, spec: str) -> tuple[list[Case], dict]:
+    """Shard `i/n` of a sweep (1 <= i <= n): every n-th case from the i-th on, so the shards
+    are disjoint, together hold every case, and mix cheap and costly families alike. The
+    returned dict goes into the JSON context: index, count, the whole sweep's size and its
+    ``sweep_id`` (a hash of every case id), by which ``spikebench merge`` knows the shards of
+    one sweep. ValueError for a malformed spec."""
+    import hashlib
+
+    text = str(spec)
+    i, sep, n = text.partition("/")
+    try:
+        i, n = int(i), int(n)
+    except ValueError:
+        i = n = 0
+    if not sep or not (n >= 1 and 1 <= i <= n):
+        raise ValueError(f"--shard {text!r}: expected i/n with 1 <= i <= n, e.g. 2/4")
+    ids = sorted(c.case_id for c in cases)
+    info = {"index": i, "count": n, "n_cases": len(cases),
+            "sweep_id": hashlib.sha1(" ".join(ids).encode()).hexdigest()[:12]}
+    return list(cases)[i - 1::n], info

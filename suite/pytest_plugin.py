@@ -39,6 +39,9 @@ def pytest_addoption(parser):
     group.addoption("--dataset-stats", default=None, metavar="FILE",
                     help="statistics saved by `spikebench datasets stats FILE --save`: the "
                          "--dataset stand-in follows them")
+    group.addoption("--bench-shard", default=None, metavar="I/N",
+                    help="run shard I of N of the sweep (one job of a job array); "
+                         "`spikebench merge` combines the shards")
     group.addoption("--bench-filter", action="append", default=None, metavar="KEY=V1,V2",
                     help="keep only cases with these values, e.g. framework=jax or "
                          "n_events=100,1000 (repeatable)")

@@ -40,8 +40,10 @@ def _hash_sources(source: str) -> str:
 
 class Session:
     def __init__(self, out_root: Path | None = None, *, profile: str = "quick",
-                 isolate: bool = True, timing: dict | None = None, threads: int | None = None):
+                 isolate: bool = True, timing: dict | None = None, threads: int | None = None,
+                 shard: dict | None = None):
         self.profile = profile
+        self.shard = shard
         self.isolate = isolate
         self.timing = timing
         self.threads = threads
@@ -90,6 +92,7 @@ class Session:
             "timing": {**worker.TIMING, **(self.timing or {})},
             "threads": self.threads,
             "inputs": self._family_ctx,
+            **({"shard": self.shard} if self.shard else {}),
         }
         results.write_context(self.json_path, ctx, replace=True)
 
@@ -179,12 +182,12 @@ class Session:
 
 
 def run_sweep(cases, *, out_root=None, profile="quick", isolate=True, progress=True,
-              timing=None, threads=None) -> Session:
+              timing=None, threads=None, shard=None) -> Session:
     """Measure `cases` in order into a new results file; Ctrl-C keeps the rows so far."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     session = Session(out_root, profile=profile, isolate=isolate, timing=timing,
-                      threads=threads)
+                      threads=threads, shard=shard)
     cols = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
             TimeElapsedColumn()]
     worker.INTERRUPT.clear()

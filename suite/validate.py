@@ -281,17 +281,15 @@ def _context(path: Path, df, rep: Report):
     if not isinstance(ctx, dict):
         rep.error(None, f"{ctx_path.name} is not a JSON object")
         return None
-    run_ids = {ctx.get("run_id")} | {s.get("run_id") for s in ctx.get("shards", [])
-                                     if isinstance(s, dict)}
+    # a merged sweep (spikebench merge) lists its shards' contexts
+    parts = [ctx] + [s for s in ctx.get("shards", []) if isinstance(s, dict)]
+    allowed = {col: {p.get(col) for p in parts} for col in ("machine_id", "git_commit",
+                                                             "run_id")}
     for i, r in df.iterrows():
-        for col, allowed in (("machine_id", {ctx.get("machine_id")}),
-                             ("git_commit", {ctx.get("git_commit")} | {
-                                 s.get("git_commit") for s in ctx.get("shards", [])
-                                 if isinstance(s, dict)}),
-                             ("run_id", run_ids)):
-            if r[col] not in allowed:
+        for col in ("machine_id", "git_commit", "run_id"):
+            if r[col] not in allowed[col]:
                 rep.error(_line(i), f"{col} {r[col]!r} disagrees with {ctx_path.name} "
-                                    f"({sorted(str(a) for a in allowed if a)})")
+                                    f"({sorted(str(a) for a in allowed[col] if a)})")
     return ctx
 
 

@@ -61,3 +61,29 @@ def test_the_sweep_refuses_parallel_workers():
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0 and "one process" in proc.stdout + proc.stderr
 
+
+
+def test_the_sweeps_csv_validates(bench_run):
+    from spikebench import validate
+
+    _, tmp = bench_run
+    (csv,) = (tmp / "results" / "e2e").glob("*.csv")
+    rep = validate.validate(csv)
+    assert rep.ok and rep.warnings == [], rep.errors[:3]
+
+
+def test_the_sweep_takes_a_shard():
+    from spikebench import profiles
+
+    cmd = [sys.executable, "-m", "pytest", "--benchmark", "-p", "no:cacheprovider",
+           "--bench-filter", "n_events=100", "--bench-filter", "dataset=poisson",
+           "--bench-shard", "2/3", "--collect-only", "-q"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    cases = profiles.profile_cases("quick", ["cpu"], n_events=["100"], dataset=["poisson"])
+    part, _ = profiles.shard(cases, "2/3")
+    assert f"{len(part)} tests collected" in proc.stdout, proc.stdout[-500:]
+    assert all(c.label() in proc.stdout for c in part)
+    bad = subprocess.run(cmd[:-4] + ["--bench-shard", "4/3", "--collect-only"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode != 0 and "1 <= i <= n" in bad.stdout + bad.stderr
