@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -305,6 +306,45 @@ def merge(
     console.print(f"merged {len(shards)} of {sweep['count']} shards of sweep "
                   f"{sweep['sweep_id']} ({sweep['n_cases']} cases{missing}) into "
                   f"{escape(str(path))}", soft_wrap=True)
+
+
+@app.command()
+def compare(
+    paths: Annotated[list[Path] | None, typer.Argument(help="CSV files or folders "
+                                                            "(default: results/)")] = None,
+    baseline: Annotated[str | None, typer.Option(
+        help="the baseline place: a prefix of '<machine_id> <device kind> <name>'")] = None,
+    factor: Annotated[float, typer.Option(help="smallest ratio called faster/slower")] = 1.1,
+    alpha: Annotated[float, typer.Option(help="significance level of the Mann-Whitney "
+                                              "test")] = 0.01,
+    markdown: Annotated[Path | None, typer.Option(help="also write the table here "
+                                                       "(Markdown)")] = None,
+):
+    """Compare the same cases measured on different machines / devices / thread counts."""
+    from . import compare as cmp
+    from . import report as rep
+    from . import results
+    from .runner import DEFAULT_RESULTS
+
+    try:
+        table = cmp.compare(results.read(paths or [DEFAULT_RESULTS]), baseline, factor, alpha)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if table.empty:
+        console.print("nothing to compare: no case was measured in two places")
+        return
+    out = Table("case", "baseline", "place", "ratio", "p", "verdict", box=None)
+    for r in table.itertuples(index=False):
+        out.add_row(escape(r.case), escape(r.baseline), escape(r.place),
+                    "" if np.isnan(r.ratio) else f"{r.ratio:.3g}x",
+                    "" if np.isnan(r.p_value) else f"{r.p_value:.2g}", escape(r.verdict))
+    Console(width=max(console.width, 160)).print(out)
+    counts = table["verdict"].value_counts().to_dict()
+    console.print(f"{len(table)} comparisons (ratio = baseline median / place median): "
+                  f"{escape(str(counts))}")
+    if markdown is not None:
+        markdown.write_text(rep._md(table))
+        console.print(f"markdown: {escape(str(markdown))}")
 
 
 datasets_app = typer.Typer(help="Event datasets: what this machine can load, and the "
