@@ -77,6 +77,9 @@ def run(
     shard: Annotated[str | None, typer.Option(
         help="run shard i/n of the sweep (e.g. 2/4: one job of a job array); combine the "
              "shards with `spikebench merge`")] = None,
+    threads: Annotated[int | None, typer.Option(
+        help="CPU threads per case (default: every core); fewer pins each worker to that "
+             "many cores")] = None,
 ):
     """Run a benchmark sweep and write results/<machine_id>/<utc>-<commit>.csv (+ .json)."""
     from . import devices as dev
@@ -84,6 +87,12 @@ def run(
 
     profile = profile or default_profile()
     kinds = device or default_devices()
+    import os
+
+    if threads is not None and not 1 <= threads <= (os.cpu_count() or 1):
+        raise typer.BadParameter(f"--threads {threads}: expected 1..{os.cpu_count()}")
+    if threads is not None and not isolate:
+        raise typer.BadParameter("--threads needs worker processes (drop --no-isolate)")
     for k in kinds:
         if k not in dev.KINDS:
             raise typer.BadParameter(f"unknown device kind {k!r}; known: {dev.KINDS}")
@@ -111,7 +120,7 @@ def run(
     session = None
     try:
         session = runner.run_sweep(cases, out_root=out, profile=profile, isolate=isolate,
-                                   shard=shard_info)
+                                   shard=shard_info, threads=threads)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted: the rows measured so far are in the CSV[/]")
         raise typer.Exit(130) from None

@@ -1,6 +1,14 @@
 """Render plots and tables from any set of result CSVs (never from stored ratios: every ratio
 is recomputed from the raw medians of `ok` rows).
 
+Pages (static HTML, no network assets; every CSV field is escaped, since submitted results are
+untrusted input): index.html (the overview: the places — machine, device, threads — the
+headline plot overview.png / .svg, the cross-place comparison's verdicts and links),
+event_lif.html, psu.html, queues.html (one per family), compare.html (every cross-place
+comparison, see compare.py) and rows.html (every row). When the results come from more than
+one place, the family tables and plots label each place "<device kind> @ <machine_id>[, N
+threads]" so that different machines never pool.
+
 Writes into `out_dir`: event_lif.png / .svg (time and throughput vs input events, one line per
 implementation, framework, dtype and configuration, one column per dataset),
 event_lif_parallel.png / .svg (the parallel-scan simulator: speedup over the serial simulator
@@ -9,8 +17,7 @@ Figure 1 — and the training step's time and peak memory vs chunk size, with an
 chunk-recomputing backward), psu.png / .svg (LIF / PSU-family time ratio vs T for inference and
 training, and time vs T on log-log axes; see report_psu), queues.png / .svg (us per step per
 queue design, vs queues, vs capacity, and drop rate vs load; see report_queues), summary.md
-(Markdown tables to paste), and index.html (self-contained: no network assets; every CSV
-field is escaped, since submitted results are untrusted input).
+(Markdown tables to paste).
 """
 
 from __future__ import annotations
@@ -183,7 +190,8 @@ def summary_table(df):
     cols = ["family", "impl", "framework", "dtype", "dataset", "device_kind", "mode",
             "param_n_events", "param_n_neurons", "param_batch", "param_n_layers",
             "param_chunk_size", "param_remat", "param_T", "status", "time_median_s", "time_iqr_s",
-            "compile_s", "throughput", "throughput_unit", "correct", "max_err"]
+            "compile_s", "throughput", "throughput_unit", "correct", "max_err", "machine_id",
+            "error"]
     return df[[c for c in cols if c in df.columns]]
 
 
@@ -198,8 +206,8 @@ def _md(df) -> str:
         for v in row:
             if isinstance(v, float):
                 cells.append("" if np.isnan(v) else f"{v:.4g}")
-            else:
-                cells.append(str(v).replace("|", "\\|"))
+            else:  # CSV text is untrusted: no raw HTML, no table breaks
+                cells.append(html.escape(str(v)).replace("|", "\\|").replace("\n", " "))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -221,55 +229,228 @@ def _counts(df) -> dict:
     return {k: int(v) for k, v in df["status"].value_counts().items()} if len(df) else {}
 
 
-def render(paths, out_dir) -> list[Path]:
+def _place(df):
+    """'<device kind> @ <machine_id>[, N threads]' per row."""
+    thr = df["threads"].map(lambda t: "" if t is None or (isinstance(t, float) and np.isnan(t))
+                            else f", {int(float(t))} threads") if "threads" in df else ""
+    return df["device_kind"].astype(str) + " @ " + df["machine_id"].astype(str) + thr
+
+
+def _by_place(df):
+    """With several places, device_kind becomes the place label (family code groups by it)."""
+    df = df.copy()
+    if len(df) and _place(df).nunique() > 1:
+        df["device_kind"] = _place(df)
+    return df
+
+
+def places_table(df):
+    import pandas as pd
+
+    if df.empty:
+        return pd.DataFrame()
+    d = df.assign(place=_place(df), ok=df["status"] == "ok",
+                  correct_ok=(df["status"] == "ok") & (df["correct"].astype(str) == "True"))
+    g = d.groupby("place", sort=True)
+    return pd.DataFrame({
+        "machine": g["machine_id"].first(), "cpu": g["cpu_model"].first(),
+        "device": g["device_name"].first(), "frameworks": g.apply(
+            lambda x: ", ".join(sorted({f"{a} {b}" for a, b in zip(
+                x["framework"], x["framework_version"].fillna(""), strict=True)})),
+            include_groups=False),
+        "runs": g["run_id"].nunique(), "commits": g["git_commit"].apply(
+            lambda x: ", ".join(sorted(set(map(str, x))))),
+        "rows": g.size(), "ok": g["ok"].sum(), "ok and correct": g["correct_ok"].sum(),
+    }).reset_index()
+
+
+def plot_overview(df, out_dir: Path) -> list[Path]:
+    """The headline figure, one line / bar group per place: the parallel simulator's speedup
+    vs chunk size, time vs input events, the PSU family's LIF / unit ratio vs T (training),
+    queue us/step at 10,000 queues, and peak memory vs input events."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    df = _by_place(df)
+    if df.empty or not (df["status"] == "ok").any():
+        return []
+    fig, axes = plt.subplots(2, 3, figsize=(19, 11))
+    ax = axes[0, 0]
+    sp = parallel_speedups(df)
+    if not sp.empty:
+        best = sp.groupby(["framework", "device_kind", "param_chunk_size"])["speedup"].max()
+        for (fw, dev), g in best.reset_index().groupby(["framework", "device_kind"]):
+            ax.plot(g["param_chunk_size"], g["speedup"], marker=MARK.get(fw, "x"),
+                    label=f"{fw} {dev}")
+        ax.axhline(1.0, color="k", lw=0.8)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+    ax.set_title("event LIF: best parallel speedup over serial")
+    ax.set_xlabel("chunk size K [events per scan]")
+    ax.set_ylabel("serial time / parallel time")
+    ax = axes[0, 1]
+    ok = _ok(df[(df["family"] == "event_lif") & (df["mode"] == "forward")])
+    ser = ok[(ok["impl"] == "serial") & (ok["param_n_layers"] == 1)]
+    for (fw, dev), g in ser.groupby(["framework", "device_kind"]):
+        g = g.groupby("param_n_events")["time_median_s"].min()
+        ax.plot(g.index, g.values, marker=MARK.get(fw, "x"), label=f"serial {fw} {dev}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_title("event LIF: serial simulator, fastest configuration")
+    ax.set_xlabel("input events per sample")
+    ax.set_ylabel("median time per call [s]")
+    ax = axes[0, 2]
+    r = report_psu.ratios(df)
+    if not r.empty:
+        part = r[(r["mode"] == "grad") & (r["impl"] == "psu")]
+        for (fw, dev, lvl), g in part.groupby(["framework", "device_kind", "level"]):
+            g = g.groupby("param_T")["lif_over"].median()
+            ax.plot(g.index, g.values, marker=MARK.get(fw, "x"), label=f"{fw} {dev} ({lvl})")
+        ax.axhline(1.0, color="k", lw=0.8)
+        ax.set_xscale("log", base=2)
+    ax.set_title("PSU training step: LIF time / PSU time")
+    ax.set_xlabel("time steps T")
+    ax.set_ylabel("LIF / PSU median time")
+    ax = axes[1, 0]
+    pub = report_queues.published_table(df)
+    cols = [c for c in pub.columns if not c.startswith("published")][1:] if not pub.empty \
+        else []
+    if cols:
+        x = np.arange(len(pub))
+        w = 0.8 / len(cols)
+        for k, col in enumerate(cols):
+            ax.bar(x + k * w, pub[col].astype(float), w, label=col)
+        ax.set_xticks(x + 0.4 - w / 2, pub["impl"])
+        ax.set_yscale("log")
+    ax.set_title("event queues: 10,000 queues, benchmark (b)")
+    ax.set_xlabel("queue design")
+    ax.set_ylabel("microseconds per step")
+    ax = axes[1, 1]
+    mem = ser[ser["peak_mem_bytes"].notna()]
+    for (fw, dev, method), g in mem.groupby(["framework", "device_kind", "mem_method"]):
+        g = g.groupby("param_n_events")["peak_mem_bytes"].max() / 2**20
+        ax.plot(g.index, g.values, marker=MARK.get(fw, "x"), label=f"serial {fw} {dev} "
+                f"({method})")
+    ax.set_xscale("log")
+    ax.set_title("event LIF: peak memory of a case")
+    ax.set_xlabel("input events per sample")
+    ax.set_ylabel("peak memory above the worker's start [MiB]")
+    axes[1, 2].axis("off")
+    counts = df["status"].value_counts().to_dict()
+    axes[1, 2].text(0.0, 0.95, "rows per status\n" + "\n".join(
+        f"  {k}: {v}" for k, v in counts.items()), va="top", family="monospace", fontsize=11)
+    for a in axes.ravel()[:5]:
+        a.grid(True, which="both", alpha=0.3)
+        if a.get_legend_handles_labels()[0]:
+            a.legend(fontsize=8)
+    fig.suptitle("spikebench overview (ratios from raw medians of ok rows)")
+    fig.tight_layout()
+    paths = [out_dir / "overview.png", out_dir / "overview.svg"]
+    for p in paths:
+        fig.savefig(p, dpi=100)
+    plt.close(fig)
+    return paths
+
+
+CSS = ("body{font-family:sans-serif;margin:2em;max-width:1400px}nav a{margin-right:1.2em}"
+       "table{border-collapse:collapse;font-size:12px;margin-bottom:1.5em}"
+       "td,th{border:1px solid #ccc;padding:2px 6px}th{background:#f3f3f3}img{max-width:100%}")
+PAGES = [("index.html", "overview"), ("event_lif.html", "event LIF"), ("psu.html", "PSU family"),
+         ("queues.html", "event queues"), ("compare.html", "compare places"),
+         ("rows.html", "all rows")]
+
+
+def _page(title: str, body: str) -> str:
+    nav = "".join(f'<a href="{f}">{html.escape(t)}</a>' for f, t in PAGES)
+    return (f"<!doctype html><html lang='en'><meta charset='utf-8'>"
+            f"<title>spikebench: {html.escape(title)}</title><style>{CSS}</style>"
+            f"<nav>{nav}</nav><h1>{html.escape(title)}</h1>{body}</html>")
+
+
+def _imgs(paths) -> str:
+    return "".join(f'<p><img src="{html.escape(p.name)}" alt="{html.escape(p.stem)}"></p>'
+                   for p in paths if p.suffix == ".svg")
+
+
+def _section(title: str, table, note: str = "") -> str:
+    note = f"<p>{html.escape(note)}</p>" if note else ""
+    return f"<h2>{html.escape(title)}</h2>{note}{_html_table(table)}"
+
+
+def render(paths, out_dir, factor: float = 1.1, alpha: float = 0.01) -> list[Path]:
     """Render the report for the result files/folders `paths` into `out_dir`."""
-    df = results.read(paths)
+    from . import compare
+
+    raw = results.read(paths)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = plot_event_lif(df, out_dir) + plot_parallel(df, out_dir) + \
-        report_psu.plot(df, out_dir) + report_queues.plot(df, out_dir)
-    q_steps, q_net = report_queues.us_per_step(df), report_queues.network_table(df)
-    q_pub = report_queues.published_table(df)
-    psu_ratio, psu_cross, psu_sparse = (report_psu.ratios(df), report_psu.crossover(df),
-                                        report_psu.sparsity(df))
-    ratio = spike_logic_ratio(df)
-    speed = parallel_speedups(df)
-    grads = grad_table(df)
-    table = summary_table(df)
+    df = _by_place(raw)
+    figs = {"overview": plot_overview(raw, out_dir), "event_lif": plot_event_lif(df, out_dir)
+            + plot_parallel(df, out_dir), "psu": report_psu.plot(df, out_dir),
+            "queues": report_queues.plot(df, out_dir)}
+    t = {
+        "places": places_table(raw),
+        "speed": parallel_speedups(df), "grads": grad_table(df),
+        "ratio": spike_logic_ratio(df),
+        "psu_ratio": report_psu.ratios(df), "psu_cross": report_psu.crossover(df),
+        "psu_sparse": report_psu.sparsity(df),
+        "q_pub": report_queues.published_table(df), "q_steps": report_queues.us_per_step(df),
+        "q_net": report_queues.network_table(df),
+        "compare": compare.compare(raw, factor=factor, alpha=alpha),
+        "rows": summary_table(raw),
+    }
+    verdicts = (t["compare"].assign(family=t["compare"]["case"].str.split("/").str[0])
+                .groupby(["family", "verdict"]).size().rename("cases").reset_index()
+                if len(t["compare"]) else t["compare"])
+    sections = {
+        "event_lif": [("Parallel-scan simulator: speedup over serial (same inputs, median "
+                       "times)", "speed", ""),
+                      ("Training step (loss + gradients): time and peak memory", "grads", ""),
+                      ("Cost of the spike logic (serial / bare scan, median times)", "ratio",
+                       "")],
+        "psu": [("PSU family: LIF time / unit time (same inputs, median times)", "psu_ratio",
+                 ""),
+                ("PSU family: where the matrix form stops paying off", "psu_cross", ""),
+                ("PSU family: spike rate and agreement with LIF", "psu_sparse", "")],
+        "queues": [("Event queues: 10,000 queues, us/step, next to the published JAX figures",
+                    "q_pub", report_queues.NOTE),
+                   ("Event queues: microseconds per simulated step", "q_steps", ""),
+                   ("Event queues: recurrent network, us/step", "q_net", "")],
+    }
+    n_files = raw["source_file"].nunique() if len(raw) else 0
+    intro = (f"<p>{len(raw)} rows from {n_files} file(s); statuses: "
+             f"{html.escape(str(_counts(raw)))}. Every ratio is recomputed from raw medians; "
+             f"places are compared from their raw samples (Mann-Whitney test or disjoint "
+             f"ranges, alpha {alpha:g}; differences under {factor:g}x are called within "
+             f"factor).</p>")
+    pages = {
+        "index.html": _page("spikebench report", intro + _section(
+            "Places (machine, device, threads)", t["places"]) + _imgs(figs["overview"])
+            + _section("Cross-place comparison: verdicts per family", verdicts,
+                       "Details on the compare page.")),
+        "event_lif.html": _page("event LIF (Bullet Trains)", _imgs(figs["event_lif"]) + "".join(
+            _section(a, t[k], n) for a, k, n in sections["event_lif"])),
+        "psu.html": _page("PSU family", _imgs(figs["psu"]) + "".join(
+            _section(a, t[k], n) for a, k, n in sections["psu"])),
+        "queues.html": _page("event queues", _imgs(figs["queues"]) + "".join(
+            _section(a, t[k], n) for a, k, n in sections["queues"])),
+        "compare.html": _page("compare places", _section(
+            "Every case measured in two or more places", t["compare"],
+            "ratio = baseline median / place median (> 1: the place is faster); mem_ratio = "
+            "place / baseline peak memory, only for one memory method.")),
+        "rows.html": _page("all rows", _section("All rows", t["rows"])),
+    }
+    for name, text in pages.items():
+        (out_dir / name).write_text(text)
     md = ["# spikebench report\n",
-          f"{len(df)} rows from {df['source_file'].nunique() if len(df) else 0} file(s); "
-          f"statuses: {_counts(df)}\n",
-          "## Parallel-scan simulator: speedup over serial (same inputs, median times)\n",
-          _md(speed),
-          "## Training step (loss + gradients): time and peak memory\n", _md(grads),
-          "## Cost of the spike logic (serial / bare scan, median times)\n", _md(ratio),
-          "## PSU family: LIF time / unit time (same inputs, median times)\n", _md(psu_ratio),
-          "## PSU family: where the matrix form stops paying off\n", _md(psu_cross),
-          "## PSU family: spike rate and agreement with LIF\n", _md(psu_sparse),
-          "## Event queues: 10,000 queues, us/step, next to the published JAX figures\n",
-          report_queues.NOTE + "\n", _md(q_pub),
-          "## Event queues: microseconds per simulated step\n",
-          _md(q_steps), "## Event queues: recurrent network, us/step\n", _md(q_net),
-          "## All rows\n", _md(table)]
+          f"{len(raw)} rows from {n_files} file(s); statuses: {_counts(raw)}\n",
+          "## Places\n", _md(t["places"])]
+    for fam in ("event_lif", "psu", "queues"):
+        for a, k, n in sections[fam]:
+            md += [f"## {a}\n", (n + "\n") if n else "", _md(t[k])]
+    md += ["## Cross-place comparison\n", _md(t["compare"]), "## All rows\n", _md(t["rows"])]
     (out_dir / "summary.md").write_text("\n".join(md))
-    imgs = "".join(f'<img src="{html.escape(p.name)}" alt="{html.escape(p.stem)}">'
-                   for p in written if p.suffix == ".svg")
-    page = ("<!doctype html><meta charset='utf-8'><title>spikebench report</title>"
-            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;"
-            "font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%}"
-            "</style><h1>spikebench report</h1>"
-            f"<p>{len(df)} rows. Ratios are recomputed from raw medians.</p>{imgs}"
-            f"<h2>Parallel-scan simulator: speedup over serial</h2>{_html_table(speed)}"
-            f"<h2>Training step: time and peak memory</h2>{_html_table(grads)}"
-            f"<h2>Cost of the spike logic (serial / bare scan)</h2>{_html_table(ratio)}"
-            f"<h2>PSU family: LIF time / unit time</h2>{_html_table(psu_ratio)}"
-            f"<h2>PSU family: where the matrix form stops paying off</h2>"
-            f"{_html_table(psu_cross)}"
-            f"<h2>PSU family: spike rate and agreement with LIF</h2>{_html_table(psu_sparse)}"
-            f"<h2>Event queues: 10,000 queues, us/step, next to the published JAX figures</h2>"
-            f"<p>{html.escape(report_queues.NOTE)}</p>{_html_table(q_pub)}"
-            f"<h2>Event queues: microseconds per simulated step</h2>{_html_table(q_steps)}"
-            f"<h2>Event queues: recurrent network, us/step</h2>{_html_table(q_net)}"
-            f"<h2>All rows</h2>{_html_table(table)}")
-    (out_dir / "index.html").write_text(page)
-    return written + [out_dir / "summary.md", out_dir / "index.html"]
+    figures = [p for ps in figs.values() for p in ps]
+    return figures + [out_dir / "summary.md"] + [out_dir / n for n in pages]

@@ -106,6 +106,10 @@ def measure_safely(case, inputs, ref, timing=None) -> dict:
 
 def _child(conn, case, data_path, timing, threads):
     os.environ["OMP_NUM_THREADS"] = str(threads)
+    if hasattr(os, "sched_setaffinity") and threads < len(os.sched_getaffinity(0)):
+        # fewer threads than cores: pin the worker to that many cores, which holds every
+        # framework to them (XLA's CPU thread pool has no other exact knob)
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:threads])
     try:
         if case.framework == "torch":
             import torch
