@@ -344,7 +344,7 @@ def plot_overview(df, out_dir: Path) -> list[Path]:
     for a in axes.ravel()[:5]:
         a.grid(True, which="both", alpha=0.3)
         if a.get_legend_handles_labels()[0]:
-            a.legend(fontsize=8)
+            a.legend(fontsize=8, loc="best", framealpha=0.85)
     fig.suptitle("spikebench overview (ratios from raw medians of ok rows)")
     fig.tight_layout()
     paths = [out_dir / "overview.png", out_dir / "overview.svg"]

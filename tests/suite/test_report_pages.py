@@ -1,0 +1,82 @@
+"""The comparison report: renders from two places, one page per family plus overview, compare
+and rows pages, no network assets, and every field from a CSV escaped."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from spikebench import report, results
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN = ROOT / "results" / "amd-epyc-0a7c9cdf" / "20261123T223706Z-3537fc340a41.csv"
+EVIL = "<script>alert('x')</script>"
+
+
+@pytest.fixture(scope="module")
+def two_places(tmp_path_factory):
+    """The committed CPU run and a copy 'measured' on another machine with 1 thread, with
+    hostile text in the fields a submitter controls."""
+    tmp = tmp_path_factory.mktemp("rep")
+    df = results.read([RUN]).drop(columns=["source_file"])
+    other = df.copy()
+    other["machine_id"] = "other-box"
+    other["threads"] = 1
+    ok = other["status"] == "ok"
+    other.loc[ok, "samples_s"] = other.loc[ok, "samples_s"].map(
+        lambda s: " ".join(f"{float(x) * 1.7:.9g}" for x in s.split()))
+    other.loc[ok, "time_median_s"] *= 1.7
+    other.loc[~ok, "error"] = EVIL
+    other["cpu_model"] = "<img src=x onerror=alert(1)>"
+    other.loc[other.index[0], "dataset"] = "<b>|bold|</b>"
+    path = tmp / "other.csv"
+    other.to_csv(path, index=False)
+    out = tmp / "report"
+    written = report.render([RUN, path], out)
+    return out, written
+
+
+def test_every_page_renders(two_places):
+    out, written = two_places
+    names = {p.name for p in written}
+    for page in ("index.html", "event_lif.html", "psu.html", "queues.html", "compare.html",
+                 "rows.html", "summary.md", "overview.png", "overview.svg"):
+        assert page in names and (out / page).stat().st_size > 500, page
+    index = (out / "index.html").read_text()
+    assert "amd-epyc-0a7c9cdf" in index and "other-box" in index and "1 threads" in index
+    for page in ("event_lif.html", "psu.html", "queues.html"):
+        assert 'href="index.html"' in (out / page).read_text()
+    compare = (out / "compare.html").read_text()
+    assert compare.count("<tr>") > 300 and "slower" in compare  # other-box is 1.7x slower
+    # the family tables keep the two places apart
+    queues = (out / "queues.html").read_text()
+    assert "cpu @ other-box, 1 threads" in queues
+
+
+def test_no_network_assets(two_places):
+    out, _ = two_places
+    for page in out.glob("*.html"):
+        text = page.read_text()
+        assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), page.name
+        assert "<link" not in text and "@import" not in text
+
+
+def test_every_csv_field_is_escaped(two_places):
+    out, _ = two_places
+    for page in [*out.glob("*.html"), out / "summary.md"]:
+        text = page.read_text()
+        assert "<script" not in text.lower(), page.name
+        assert "<img src=x" not in text and "<b>" not in text, page.name
+    rows = (out / "rows.html").read_text()
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in rows
+    md = (out / "summary.md").read_text()
+    assert "&lt;b&gt;\\|bold\\|&lt;/b&gt;" in md  # no raw HTML, no broken table
+
+
+def test_places_table_counts_rows(two_places):
+    df = results.read([RUN])
+    t = report.places_table(df)
+    assert len(t) == 1 and int(t["rows"].iloc[0]) == 405
+    assert int(t["ok and correct"].iloc[0]) == int(np.sum(df["status"] == "ok"))
