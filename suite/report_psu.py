@@ -88,7 +88,10 @@ def plot(df, out_dir: Path) -> list[Path]:
     r, ok = ratios(df), _ok(df)
     if ok.empty:
         return []
-    fig, axes = plt.subplots(2, 2, figsize=(16, 15))
+    # one panel per row, legends to the right: with several places the legends grow long and
+    # must never cover the data or the axis labels
+    fig, axes = plt.subplots(4, 1, figsize=(15, 28))
+    axes = axes.reshape(2, 2, order="F")
     for j, mode in enumerate(("forward", "grad")):
         ax = axes[0, j]
         part = r[r["mode"] == mode] if not r.empty else r
@@ -122,11 +125,13 @@ def plot(df, out_dir: Path) -> list[Path]:
         ax.set_xscale("log", base=2)
         ax.set_xlabel("time steps T")
         ax.grid(True, which="both", alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=6, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.12))
+        n = len(ax.get_legend_handles_labels()[0])
+        if n:
+            ax.legend(fontsize=7, ncol=1 if n <= 30 else 2, loc="upper left",
+                      bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.suptitle("Parallel Spiking Units vs discrete LIF (solid: network level, dotted: neuron "
                  "level)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.985))
     paths = [out_dir / "psu.png", out_dir / "psu.svg"]
     for p in paths:
         fig.savefig(p, dpi=110, bbox_inches="tight")

@@ -9,6 +9,7 @@ measurement."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -95,7 +96,7 @@ def plot(df, out_dir: Path) -> list[Path]:
     if ok.empty:
         return []
     tr = ok[ok["kind"] == "traffic"]
-    fig, axes = plt.subplots(2, 2, figsize=(15, 11))
+    fig, axes = plt.subplots(2, 2, figsize=(15, 15))
     ax = axes[0, 0]  # (b) bars at 10,000 queues, interval 400, delay 80
     bars = tr[(tr["param_n_queues"] == 10_000) & (tr["param_interval"] == 400)]
     groups = sorted(bars["where"].unique())
@@ -104,7 +105,9 @@ def plot(df, out_dir: Path) -> list[Path]:
         vals = [bars[(bars["where"] == g) & (bars["impl"] == design)]["us_per_step"].median()
                 for g in groups]
         ax.bar(np.arange(len(groups)) + i * width, vals, width, label=design)
-    ax.set_xticks(np.arange(len(groups)) + 0.4 - width / 2, groups)
+    # long place labels ("torch cpu @ <machine>, 2 threads") wrap instead of overlapping
+    ax.set_xticks(np.arange(len(groups)) + 0.4 - width / 2,
+                  [textwrap.fill(g, 18) for g in groups], fontsize=8)
     ax.set_yscale("log")
     ax.set_ylabel("us per simulated step")
     ax.set_title("10,000 queues, Poisson interval 400, delay 80")
@@ -142,8 +145,11 @@ def plot(df, out_dir: Path) -> list[Path]:
     ax.set_title("drop rate vs load")
     for a in axes.ravel():
         a.grid(True, which="both", alpha=0.3)
-        if a.get_legend_handles_labels()[0]:
-            a.legend(fontsize=6, ncol=2)
+        n = len(a.get_legend_handles_labels()[0])
+        if n > 6:  # many lines: the legend goes under the axes, never over the data
+            a.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.12))
+        elif n:
+            a.legend(fontsize=7, loc="best")
     fig.suptitle("Spike event queues. " + NOTE, fontsize=9)
     fig.tight_layout()
     paths = [out_dir / "queues.png", out_dir / "queues.svg"]
