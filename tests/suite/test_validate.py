@@ -50,23 +50,27 @@ def test_older_schemas_are_migrated_and_said_so():
     assert any("schema v2 migrated to v4" in w for w in rep.warnings)
 
 
+def _cell(col, row, value):
+    """An edit that puts `value` into column `col` of data row `row` (CSV line row + 2)."""
+    return lambda df: df.assign(**{col: df[col].where(df.index != row, value)})
+
+
 @pytest.mark.parametrize("name,edit,message", [
     ("missing column", lambda df: df.drop(columns=["time_iqr_s"]),
      r"missing column\(s\): time_iqr_s"),
     ("unknown column", lambda df: df.assign(speedup="44"), r"unknown column\(s\).*speedup"),
-    ("wrong type", lambda df: df.assign(time_median_s=df["time_median_s"].where(
-        df.index != 3, "fast")), r":5: column time_median_s: 'fast' is not of the expected"),
-    ("negative time", lambda df: df.assign(compile_s=df["compile_s"].where(
-        df.index != 0, "-1.5")), r":2: column compile_s: -1\.5 fails greater_than_or_equal"),
-    ("unknown status", lambda df: df.assign(status=df["status"].where(
-        df.index != 1, "great")), r":3: column status: 'great' fails isin"),
+    ("wrong type", _cell("time_median_s", 3, "fast"),
+     r":5: column time_median_s: 'fast' is not of the expected"),
+    ("negative time", _cell("compile_s", 0, "-1.5"),
+     r":2: column compile_s: -1\.5 fails greater_than_or_equal"),
+    ("unknown status", _cell("status", 1, "great"), r":3: column status: 'great' fails isin"),
     ("duplicate row", lambda df: pd.concat([df, df.iloc[[7]]], ignore_index=True),
      r"duplicate row"),
     ("newer schema", lambda df: df.assign(schema_version="9"), r"schema v9 is newer"),
-    ("fraction out of range", lambda df: df.assign(drop_rate=df["drop_rate"].where(
-        df.index != 2, "1.5")), r":4: column drop_rate: 1\.5 fails in_range"),
-    ("script in an id", lambda df: df.assign(impl=df["impl"].where(
-        df.index != 0, "<script>alert(1)</script>")), r":2: column impl: .*fails str_matches"),
+    ("fraction out of range", _cell("drop_rate", 2, "1.5"),
+     r":4: column drop_rate: 1\.5 fails in_range"),
+    ("script in an id", _cell("impl", 0, "<script>alert(1)</script>"),
+     r":2: column impl: .*fails str_matches"),
 ])
 def test_broken_files_are_rejected_with_their_line(good, name, edit, message):
     rep = V.validate(_edit(good, edit))
@@ -112,7 +116,7 @@ def test_ok_rows_need_their_figures_and_other_rows_an_error(good):
 
 
 def test_incorrect_rows_warn_and_fail_only_when_strict(good):
-    _edit(good, lambda df: df.assign(correct=df["correct"].where(df.index != 0, "False")))
+    _edit(good, _cell("correct", 0, "False"))
     rep = V.validate(good)
     assert rep.ok and any("is incorrect here" in w for w in rep.warnings)
     assert not V.validate(good, strict=True).ok
