@@ -34,7 +34,8 @@ def _scaled(df, machine, factor, seed=0):
 
 @pytest.fixture(scope="module")
 def base():
-    return results.read([RUN])
+    df = results.read([RUN])  # a third of the run keeps every family and the test quick
+    return df[(df["framework"] == "jax") & (df["dtype"] == "float32")]
 
 
 def test_ratio_test_verdicts():

@@ -21,6 +21,9 @@ def two_places(tmp_path_factory):
     hostile text in the fields a submitter controls."""
     tmp = tmp_path_factory.mktemp("rep")
     df = results.read([RUN]).drop(columns=["source_file"])
+    df = df[df["framework"] == "jax"]  # half the run: every family, a quicker render
+    base = tmp / "base.csv"
+    df.to_csv(base, index=False)
     other = df.copy()
     other["machine_id"] = "other-box"
     other["threads"] = 1
@@ -34,7 +37,7 @@ def two_places(tmp_path_factory):
     path = tmp / "other.csv"
     other.to_csv(path, index=False)
     out = tmp / "report"
-    written = report.render([RUN, path], out)
+    written = report.render([base, path], out)
     return out, written
 
 
@@ -49,7 +52,7 @@ def test_every_page_renders(two_places):
     for page in ("event_lif.html", "psu.html", "queues.html"):
         assert 'href="index.html"' in (out / page).read_text()
     compare = (out / "compare.html").read_text()
-    assert compare.count("<tr>") > 300 and "slower" in compare  # other-box is 1.7x slower
+    assert compare.count("<tr>") > 150 and "slower" in compare  # other-box is 1.7x slower
     # the family tables keep the two places apart
     queues = (out / "queues.html").read_text()
     assert "cpu @ other-box, 1 threads" in queues
