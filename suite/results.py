@@ -123,6 +123,18 @@ def write_context(path: Path, context: dict, replace: bool = False) -> None:
     os.replace(tmp, path)
 
 
+# The columns each schema bump added (v -> v + 1): a file of version v has today's columns less
+# those added since.
+ADDED = {1: ("param_n_layers", "param_remat"), 2: ("spike_rate", "lif_agreement"),
+         3: ("param_interval", "param_ad", "drop_rate")}
+
+
+def columns_of(version: int) -> list[str]:
+    """The columns a results CSV of schema `version` has."""
+    added = {c for v in range(version, SCHEMA_VERSION) for c in ADDED[v]}
+    return [c for c in COLUMNS if c not in added]
+
+
 # One function per schema bump: MIGRATIONS[v] turns a version-v frame into version v+1.
 def _v1_to_v2(df):
     df = df.copy()
@@ -134,15 +146,15 @@ def _v1_to_v2(df):
 
 def _v2_to_v3(df):
     df = df.copy()
-    df["spike_rate"] = np.nan
-    df["lif_agreement"] = np.nan
+    for col in ADDED[2]:
+        df[col] = np.nan
     df["schema_version"] = 3
     return df
 
 
 def _v3_to_v4(df):
     df = df.copy()
-    for col in ("param_interval", "param_ad", "drop_rate"):
+    for col in ADDED[3]:
         df[col] = np.nan
     df["schema_version"] = 4
     return df

@@ -134,7 +134,7 @@ def _read(path: Path, rep: Report):
                         f"(v{results.SCHEMA_VERSION}): update spikebench")
         return None
     if v < results.SCHEMA_VERSION:
-        missing = _missing(df, _columns_of(v))
+        missing = _missing(df, results.columns_of(v))
         if missing:
             rep.error(None, f"missing column(s) of schema v{v}: {', '.join(missing)}")
             return None
@@ -149,15 +149,6 @@ def _read(path: Path, rep: Report):
         rep.error(None, f"unknown column(s) for schema v{results.SCHEMA_VERSION}: "
                         f"{', '.join(unknown)}")
     return df
-
-
-def _columns_of(version: int) -> list[str]:
-    """The columns a file of an older schema version must have: today's less those its
-    migrations add."""
-    added = {1: ("param_n_layers", "param_remat"), 2: ("spike_rate", "lif_agreement"),
-             3: ("param_interval", "param_ad", "drop_rate")}
-    skip = {c for v in range(version, results.SCHEMA_VERSION) for c in added[v]}
-    return [c for c in results.COLUMNS if c not in skip]
 
 
 def _missing(df, columns) -> list[str]:
