@@ -74,6 +74,10 @@ def _case_label(key) -> str:
     return f"{fam}/{impl}/{fw}/{mode}/{dtype}/{ds}[{sizes}]"
 
 
+def _median(x: np.ndarray) -> float:
+    return float(np.median(x)) if len(x) else np.nan
+
+
 def _present(v) -> bool:
     return not (v is None or (isinstance(v, float) and np.isnan(v)) or v == "")
 
@@ -109,21 +113,20 @@ def compare(df, baseline: str | None = None, factor: float = 1.1, alpha: float =
                 continue
             base = match[0]
         b_rows = places[base]
+        raw = {k: samples(rows) for k, rows in places.items()}  # parsed once per place
         for pkey, rows in places.items():
             if pkey == base:
                 continue
             row = {"case": _case_label(ckey), "baseline": labels[base], "place": labels[pkey],
-                   "median_baseline_s": float(np.median(samples(b_rows)))
-                   if len(samples(b_rows)) else np.nan,
-                   "median_place_s": float(np.median(samples(rows)))
-                   if len(samples(rows)) else np.nan}
+                   "median_baseline_s": _median(raw[base]),
+                   "median_place_s": _median(raw[pkey])}
             kv = set(b_rows["kernel_version"].dropna()) | set(rows["kernel_version"].dropna())
             if len(kv) > 1:
                 row.update(ratio=np.nan, p_value=np.nan,
                            verdict="refused: kernel_version differs", mem_ratio=np.nan)
                 out.append(row)
                 continue
-            row.update(ratio_test(samples(b_rows), samples(rows), factor, alpha))
+            row.update(ratio_test(raw[base], raw[pkey], factor, alpha))
             methods = set(b_rows["mem_method"].dropna()) | set(rows["mem_method"].dropna())
             mem_b, mem_p = (r["peak_mem_bytes"].astype(float).median() for r in (b_rows, rows))
             row["mem_ratio"] = (mem_p / mem_b if len(methods) == 1 and mem_b > 0 else np.nan)
