@@ -55,7 +55,8 @@ class Case:
 
 
 def expand(spec: dict, family: str, devices: list[str], limits: bool = True) -> list[Case]:
-    """Expand one family's declarative sweep spec into cases.
+    """Expand one family's declarative sweep spec into cases, pairing each framework only
+    with the device kinds it can reach (``devices.REACH``).
 
     spec keys: impls, frameworks, dtypes, modes, datasets, sizes (name -> list of values),
     knobs (impl -> {name -> list}: knobs belong to an implementation, e.g. the parallel
@@ -63,12 +64,16 @@ def expand(spec: dict, family: str, devices: list[str], limits: bool = True) -> 
     "max": {size: value}} (or "drop": True) entries that drop combinations a profile does
     not run (ignored with limits=False).
     """
+    from .devices import reaches
+
     sizes = spec.get("sizes", {})
     size_names = sorted(sizes)
     out = []
     for impl, fw, dev, dt, mode, ds in itertools.product(
             spec["impls"], spec["frameworks"], devices, spec["dtypes"],
             spec.get("modes", ["forward"]), spec["datasets"]):
+        if not reaches(fw, dev):  # e.g. NumPy on a GPU, the exported graphs on a CPU kind
+            continue
         knobs = spec.get("knobs", {}).get(impl, {})
         knob_names = sorted(knobs)
         for sv in itertools.product(*(sizes[n] for n in size_names)):

@@ -20,22 +20,26 @@ Multi = Annotated[list[str] | None, typer.Option()]
 
 @app.command()
 def devices():
-    """List device kinds: what is here, with which frameworks, and why the rest is not."""
+    """List device kinds: what is here, with which frameworks and runtimes (and their
+    versions), and why the rest is not. Absent kinds give `unavailable` rows in a sweep."""
     from . import devices as dev
-    from . import frameworks, registry
+    from . import registry
 
     registry.load()
-    table = Table("kind", "available", "name", "frameworks", "memory", "reason")
+    table = Table("kind", "available", "name", "count", "memory", "frameworks / runtimes")
     for d in dev.discover():
         mem = f"{d.memory_bytes / 2**30:.1f} GiB" if d.memory_bytes else ""
-        table.add_row(d.kind, "yes" if d.available else "no", escape(d.name),
-                      ", ".join(d.frameworks), mem, escape(d.reason))
+        vers = ", ".join(f"{k} {v}" for k, v in d.versions.items() if v) or \
+            ", ".join(d.frameworks)
+        table.add_row(d.kind, "yes" if d.available else "[bold]no[/bold]", escape(d.name),
+                      str(d.count) if d.available else "", mem, escape(vers))
     console.print(table)
-    vers = Table("framework", "version")
-    for name in ("numpy", "jax", "torch"):
-        v = registry.UNAVAILABLE.get(name) or frameworks.adapter(name).version()
-        vers.add_row(name, v)
-    console.print(vers)
+    for d in dev.discover():
+        if not d.available:
+            console.print(f"[bold]{d.kind}[/bold] unavailable: " +
+                          "; ".join(escape(r) for r in d.reason.split("; ")))
+    for fw, why in registry.UNAVAILABLE.items():
+        console.print(f"[bold]framework {fw}[/bold] unavailable: {escape(why)}")
 
 
 def default_profile() -> str:
@@ -48,7 +52,7 @@ def default_profile() -> str:
 def default_devices() -> list[str]:
     from . import devices as dev
 
-    return [d.kind for d in dev.discover() if d.available and d.kind in ("cpu", "gpu", "tpu")]
+    return [d.kind for d in dev.discover() if d.available]
 
 
 @app.command()

@@ -1,13 +1,39 @@
 """Device discovery (spec/devices.md): probe each backend once per process, cache, and say
-plainly why a device kind is unavailable. Never fake a device."""
+plainly why a device kind is unavailable. Never fake a device.
+
+Kinds and what reaches them in this suite (``REACH``):
+
+- ``cpu``: NumPy, JAX (XLA CPU), PyTorch; always present.
+- ``gpu``: JAX with a CUDA/ROCm plugin, PyTorch CUDA/ROCm (or MPS on Apple).
+- ``tpu``: JAX on a TPU VM (``jax[tpu]``); torch_xla is not wired in.
+- ``onnxrt``: the exported ONNX graphs (framework ``onnx``) on ONNX Runtime: its CUDA
+  execution provider where onnxruntime-gpu sees a GPU, else the CPU provider.
+- ``lpu``: the same graphs compiled for a GroqChip by the GroqWare SDK (groq-devtools: the
+  compiler ``groq-compiler`` and the assembler ``aa-latest``; groq-runtime: the Python module
+  ``groq.runner.tsp``), on a host with a GroqCard (PCI vendor 1de0). None of it is on PyPI;
+  the PyPI package ``groq`` is a REST client for hosted chat models and is not an LPU backend.
+
+Each probe imports the backend, lists its devices and runs a tiny computation. JAX's GPU
+preallocation is switched off before JAX starts a backend (XLA_PYTHON_CLIENT_PREALLOCATE=false),
+so that memory figures mean something and workers can share the device.
+"""
 
 from __future__ import annotations
 
 import functools
 import importlib.util
-from dataclasses import dataclass
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
 
 KINDS = ("cpu", "gpu", "tpu", "lpu", "onnxrt")
+# which frameworks can reach which device kind (a case pairs only these)
+REACH = {"numpy": ("cpu",), "jax": ("cpu", "gpu", "tpu"), "torch": ("cpu", "gpu"),
+         "onnx": ("onnxrt", "lpu")}
+GROQ_TOOLS = ("groq-compiler", "aa-latest")
+GROQ_BIN = "/usr/local/groq/bin"
+GROQ_PCI = "1de0:"  # Groq's PCI vendor id
 
 
 @dataclass(frozen=True)
@@ -19,57 +45,180 @@ class DeviceInfo:
     frameworks: tuple[str, ...] = ()
     memory_bytes: int | None = None
     count: int = 0
+    versions: dict = field(default_factory=dict, compare=False)
+
+
+def reaches(framework: str, kind: str) -> bool:
+    """Can `framework` run on device `kind` at all (whatever this machine has)?"""
+    return kind in REACH.get(framework, ())
 
 
 def _has(mod: str) -> bool:
-    return importlib.util.find_spec(mod) is not None
+    try:
+        return importlib.util.find_spec(mod) is not None
+    except (ImportError, ValueError):  # a parent package is missing (e.g. groq.runner)
+        return False
+
+
+def _version(mod: str) -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version(mod)
+    except Exception:  # noqa: BLE001 - not installed
+        return None
+
+
+def no_preallocation():
+    """JAX must not grab 75 % of an accelerator's memory up front (spec/devices.md)."""
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+
+
+def _probe_torch_gpu():
+    """(names, memory, count, reason)."""
+    if not _has("torch"):
+        return [], None, 0, "torch not installed"
+    import torch
+
+    if torch.cuda.is_available():
+        n = torch.cuda.device_count()
+        props = torch.cuda.get_device_properties(0)
+        x = torch.ones(4, device="cuda")
+        if float(x.sum()) != 4.0:
+            return [], None, 0, "torch: CUDA device failed a test kernel"
+        return [props.name], int(props.total_memory), n, ""
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return ["Apple MPS"], None, 1, ""
+    build = "CPU-only build" if not (torch.version.cuda or torch.version.hip) else \
+        "no device visible"
+    return [], None, 0, f"torch: no CUDA/ROCm/MPS device ({build} {torch.__version__})"
+
+
+def _probe_jax(platform: str):
+    """(names, memory, count, reason) of JAX's `platform` backend."""
+    if not _has("jax"):
+        return [], None, 0, "jax not installed"
+    no_preallocation()
+    import jax
+
+    try:
+        devs = jax.devices(platform)
+    except RuntimeError:
+        extra = "jax[cuda12] (NVIDIA) or a ROCm plugin" if platform == "gpu" else "jax[tpu]"
+        return [], None, 0, f"jax {jax.__version__}: no {platform} backend (install {extra})"
+    import jax.numpy as jnp
+
+    if float(jax.device_put(jnp.ones(4), devs[0]).sum()) != 4.0:
+        return [], None, 0, f"jax: {platform} device failed a test kernel"
+    stats = devs[0].memory_stats() or {}
+    return [devs[0].device_kind], stats.get("bytes_limit"), len(devs), ""
+
+
+def _ort_providers():
+    import onnxruntime as ort
+
+    return ort.get_available_providers()
+
+
+def _probe_onnxrt() -> DeviceInfo:
+    missing = [m for m in ("onnx", "onnxruntime", "torch") if not _has(m)]
+    versions = {m: _version(m) for m in ("onnx", "onnxruntime", "torch")}
+    if missing:
+        return DeviceInfo("onnxrt", "", False,
+                          f"{', '.join(missing)} not installed (pip install "
+                          f"'spikebench[onnx]'; torch exports the graphs)", versions=versions)
+    from . import onnx_backend
+
+    provider = onnx_backend.provider()
+    try:
+        onnx_backend.smoke_test(provider)
+    except Exception as exc:  # noqa: BLE001 - a broken runtime is a reason, not a crash
+        return DeviceInfo("onnxrt", "", False, f"onnxruntime failed a test graph: {exc}",
+                          versions=versions)
+    return DeviceInfo("onnxrt", f"onnxruntime {provider}", True, "", ("onnx",),
+                      _ram() if provider == "CPUExecutionProvider" else None, 1, versions)
+
+
+def groq_tool(name: str) -> str | None:
+    """Path of a GroqWare tool: on PATH, or in /usr/local/groq/bin."""
+    found = shutil.which(name)
+    if found:
+        return found
+    path = os.path.join(GROQ_BIN, name)
+    return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
+
+
+def groq_cards() -> int | None:
+    """GroqCards on the PCI bus (None when lspci is missing)."""
+    lspci = shutil.which("lspci") or ("/usr/bin/lspci" if os.path.isfile("/usr/bin/lspci")
+                                      else None)
+    if lspci is None:
+        return None
+    try:
+        out = subprocess.run([lspci, "-n"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return sum(GROQ_PCI in line.split()[2] for line in out.splitlines()
+               if len(line.split()) > 2)
+
+
+def lpu_missing() -> list[str]:
+    """What stops the LPU path here (empty: everything is present)."""
+    missing = []
+    if not _has("groq.runner.tsp"):
+        note = " (the installed PyPI package 'groq' is a chat REST client, not the runtime)" \
+            if _has("groq") else ""
+        missing.append(f"groq-runtime: Python module groq.runner.tsp not importable{note}")
+    for tool in GROQ_TOOLS:
+        if groq_tool(tool) is None:
+            missing.append(f"groq-devtools: {tool} not on PATH nor in {GROQ_BIN}")
+    for mod in ("onnx", "torch"):
+        if not _has(mod):
+            missing.append(f"{mod} not installed (the graphs are exported with torch.onnx)")
+    cards = groq_cards()
+    if not cards:
+        missing.append("no GroqCard on the PCI bus (vendor 1de0)" if cards == 0 else
+                       "no GroqCard found (lspci is missing)")
+    return missing
+
+
+def _probe_lpu() -> DeviceInfo:
+    versions = {"groq-runtime": _version("groq-runtime"),
+                "groq-devtools": _version("groq-devtools")}
+    missing = lpu_missing()
+    if missing:
+        return DeviceInfo("lpu", "", False, "; ".join(missing), versions=versions)
+    return DeviceInfo("lpu", "GroqChip", True, "", ("onnx",), None, groq_cards() or 0,
+                      versions)
+
+
+def _ram():
+    from .machine import ram_bytes
+
+    return ram_bytes()
 
 
 @functools.cache
 def discover() -> tuple[DeviceInfo, ...]:
-    from .machine import cpu_model, ram_bytes
+    """Probe every kind once per process (cached)."""
+    from .machine import cpu_model
 
     cpu_fw = tuple(f for f in ("numpy", "jax", "torch") if _has(f))
-    out = [DeviceInfo("cpu", cpu_model(), True, "", cpu_fw, ram_bytes(), 1)]
-    gpu_fw, gpu_names, why = [], [], []
-    if _has("torch"):
-        import torch
-
-        if torch.cuda.is_available():
-            gpu_fw.append("torch")
-            gpu_names.append(torch.cuda.get_device_name(0))
-        else:
-            why.append("torch: no CUDA device" + ("" if torch.version.cuda else
-                                                  " (CPU-only build)"))
-    else:
-        why.append("torch not installed")
-    tpu_fw, tpu_names, tpu_why = [], [], []
-    if _has("jax"):
-        import jax
-
-        for platform, fws, names, whys in (("gpu", gpu_fw, gpu_names, why),
-                                           ("tpu", tpu_fw, tpu_names, tpu_why)):
-            try:
-                devs = jax.devices(platform)
-                fws.append("jax")
-                names.append(devs[0].device_kind)
-            except RuntimeError:
-                whys.append(f"jax: no {platform} backend (install jax[cuda12] / jax[tpu])")
-    else:
-        why.append("jax not installed")
-        tpu_why.append("jax not installed")
-    out.append(DeviceInfo("gpu", gpu_names[0] if gpu_names else "", bool(gpu_fw),
-                          "" if gpu_fw else "; ".join(why), tuple(gpu_fw),
-                          count=len(gpu_names) and 1))
-    out.append(DeviceInfo("tpu", tpu_names[0] if tpu_names else "", bool(tpu_fw),
-                          "" if tpu_fw else "; ".join(tpu_why), tuple(tpu_fw),
-                          count=len(tpu_names) and 1))
-    groq = _has("groq") and _has("groq.runner")
-    out.append(DeviceInfo("lpu", "", False,
-                          "GroqWare SDK (groq-devtools + groq-runtime) not found; the PyPI "
-                          "package 'groq' is only a chat REST client" if not groq else
-                          "LPU path not implemented yet"))
-    out.append(DeviceInfo("onnxrt", "", False, "ONNX export path not implemented yet"))
+    out = [DeviceInfo("cpu", cpu_model(), True, "", cpu_fw, _ram(), 1,
+                      {f: _version(f) for f in cpu_fw})]
+    t_names, t_mem, t_n, t_why = _probe_torch_gpu()
+    j_names, j_mem, j_n, j_why = _probe_jax("gpu")
+    gpu_fw = tuple(f for f, names in (("jax", j_names), ("torch", t_names)) if names)
+    out.append(DeviceInfo("gpu", (t_names or j_names or [""])[0], bool(gpu_fw),
+                          "" if gpu_fw else f"{j_why}; {t_why}", gpu_fw, t_mem or j_mem,
+                          max(t_n, j_n), {f: _version(f) for f in gpu_fw}))
+    p_names, p_mem, p_n, p_why = _probe_jax("tpu")
+    out.append(DeviceInfo("tpu", (p_names or [""])[0], bool(p_names), p_why,
+                          ("jax",) if p_names else (), p_mem, p_n,
+                          {"jax": _version("jax")} if p_names else {}))
+    out.append(_probe_lpu())
+    out.append(_probe_onnxrt())
     return tuple(out)
 
 
@@ -77,4 +226,4 @@ def get(kind: str) -> DeviceInfo:
     for d in discover():
         if d.kind == kind:
             return d
-    raise ValueError(f"unknown device kind {kind!r}; known: {KINDS}")
+    raise ValueError(f"unknown device kind {kind!r}; known: {', '.join(KINDS)}")

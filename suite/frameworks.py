@@ -127,7 +127,55 @@ class TorchFw:
         return (lambda: fn(*args, **kwargs, **static)), None
 
 
-ADAPTERS = {"numpy": NumpyFw(), "jax": JaxFw(), "torch": TorchFw()}
+class OnnxFw:
+    """The exported graphs (spec/devices.md): kernels register *program builders*; building
+    (torch.onnx export, LPU lint, runtime session or GroqChip compile) is this path's compile
+    step and is timed apart. Inputs stay NumPy arrays on the host; every call returns host
+    arrays, so the copy back is the device sync."""
+
+    name = "onnx"
+
+    def version(self) -> str:
+        import onnx
+
+        return onnx.__version__
+
+    def runtime(self) -> dict:
+        import torch
+
+        from . import onnx_backend
+
+        facts = {"exporter": f"torch.onnx (TorchScript) {torch.__version__}, opset "
+                             f"{onnx_backend.OPSET}"}
+        try:
+            import onnxruntime
+
+            facts["onnxruntime"] = onnxruntime.__version__
+        except ImportError:
+            facts["onnxruntime"] = None
+        return facts
+
+    def device(self, kind: str, index: int = 0):
+        if kind not in ("onnxrt", "lpu"):
+            raise LookupError(f"the exported graphs run on onnxrt or lpu, not {kind}")
+        return kind
+
+    def put(self, x, device):
+        return None if x is None else np.asarray(x)
+
+    def sync(self, out):
+        return out
+
+    def to_numpy(self, x):
+        return np.asarray(x)
+
+    def compile(self, fn, args, kwargs, static):
+        t0 = time.perf_counter()
+        run = fn(*args, **kwargs, **static)
+        return run, time.perf_counter() - t0
+
+
+ADAPTERS = {"numpy": NumpyFw(), "jax": JaxFw(), "torch": TorchFw(), "onnx": OnnxFw()}
 
 
 def adapter(name: str):

@@ -90,9 +90,32 @@ class JaxDevicePeak:
         return False
 
 
+class NotMeasured:
+    """A device whose memory this suite cannot read (a GroqChip; ONNX Runtime's CUDA provider
+    keeps its own arena): no figure rather than a host figure passed off as the device's."""
+
+    def __init__(self, why: str):
+        self.method = why
+        self.peak_bytes = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
 def for_device(framework: str, device_kind: str, handle=None):
     if device_kind == "cpu":
         return CpuPeak()
+    if device_kind == "lpu":
+        return NotMeasured("not_measured_lpu")
+    if device_kind == "onnxrt":
+        from .onnx_backend import provider
+
+        # the CPU provider works in the worker's memory: its peak RSS is the figure
+        return CpuPeak() if provider() == "CPUExecutionProvider" else \
+            NotMeasured("not_measured_ort_cuda")
     if framework == "torch" and device_kind == "gpu":
         return TorchCudaPeak(handle)
     if framework == "jax":

@@ -34,6 +34,20 @@ def _drop_sweep(intervals, ratios, designs, n_queues, frameworks=("jax",)):
                      "interval": [lam], "T": [40 * lam]}, impls=[d], frameworks=frameworks)
             for lam in intervals for r in ratios for d, c in designs]
 
+def _onnx_queues(T_single, T_many, n_many, T_net, chunk=20, timeout_s=600):
+    """The queue sweeps of the exported graphs: one queue, many queues, the network forward."""
+    knobs = {d: {"chunk": [chunk]} for d in DESIGNS}
+    common = {"frameworks": ["onnx"], "knobs": knobs, "timeout_s": timeout_s}
+    return [
+        _queues({"n_queues": [1], "capacity": [4, 7], "delay": [80], "interval": [400],
+                 "T": [T_single]}, limits=PUBLISHED_CAPACITY, **common),
+        _queues({"n_queues": list(n_many), "capacity": [4, 7], "delay": [80],
+                 "interval": [400], "T": [T_many]}, limits=PUBLISHED_CAPACITY, **common),
+        _queues({"n_neurons": [100], "capacity": [4, 7], "T": [T_net]}, dataset="recurrent",
+                limits=PUBLISHED_CAPACITY, **common),
+    ]
+
+
 PROFILES: dict[str, dict[str, list[dict]]] = {
     "quick": {
         "event_lif": [
@@ -125,6 +139,28 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "seed": 0,
                 "timeout_s": 300,
             },
+            # the exported graphs (spec/devices.md) on ONNX Runtime / a GroqChip: forward,
+            # float32, the neuron level at three T and the network at the paper's T = 15 and
+            # at T = 4 and 64
+            {
+                "impls": NEURONS,
+                "frameworks": ["onnx"],
+                "dtypes": ["float32"],
+                "datasets": ["gaussian"],
+                "sizes": {"T": [16, 64, 256], "n_neurons": [256], "batch": [8]},
+                "seed": 0,
+                "timeout_s": 300,
+            },
+            {
+                "impls": NEURONS,
+                "frameworks": ["onnx"],
+                "dtypes": ["float32"],
+                "datasets": ["synthetic-shd"],
+                "sizes": {"T": [4, 15, 64], "n_inputs": [700], "n_neurons": [256],
+                          "batch": [32], "n_layers": [2]},
+                "seed": 0,
+                "timeout_s": 300,
+            },
         ],
         "queues": [
             # (a) one queue, Poisson: interval 400 steps, delay 80, 1200 steps (~3 events;
@@ -156,6 +192,9 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
             # (f) drop rate vs load (JAX: the rate is exact, the same in every framework)
             *_drop_sweep([10], [0.5, 1.0, 1.5, 2.0], [("fifo", 3), ("fifo", 1),
                                                       ("lossy", 3)], 1_000),
+            # the exported chunk graphs (spec/devices.md), 20 steps per call: (a), (b) and
+            # the network (e) forward
+            *_onnx_queues(T_single=1200, T_many=400, n_many=[10_000], T_net=240),
         ],
     },
     "full": {
@@ -220,6 +259,26 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "seed": 0,
                 "timeout_s": 1800,
             },
+            # the exported graphs (forward, float32)
+            {
+                "impls": NEURONS,
+                "frameworks": ["onnx"],
+                "dtypes": ["float32"],
+                "datasets": ["gaussian"],
+                "sizes": {"T": STEPS, "n_neurons": [256, 1024], "batch": [32]},
+                "seed": 0,
+                "timeout_s": 1800,
+            },
+            {
+                "impls": NEURONS,
+                "frameworks": ["onnx"],
+                "dtypes": ["float32"],
+                "datasets": ["synthetic-shd"],
+                "sizes": {"T": [4, 15, 64, 256], "n_inputs": [700], "n_neurons": [256, 1024],
+                          "batch": [32, 256], "n_layers": [2]},
+                "seed": 0,
+                "timeout_s": 1800,
+            },
         ],
         "queues": [
             # the paper's sizes (spec/queues.md section 5), float32
@@ -240,6 +299,8 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
             *_drop_sweep([10, 20, 50, 200], [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0],
                          [("fifo", 3), ("fifo", 1), ("heap", 3), ("sorted", 3), ("lossy", 3)],
                          10_000, frameworks=("jax", "torch")),
+            *_onnx_queues(T_single=40_000, T_many=4_000, n_many=[10_000, 900_000],
+                          T_net=10_000, timeout_s=3600),
         ],
     },
     # the harness's own self-test (not part of the default sweep)

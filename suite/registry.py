@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-FRAMEWORKS = ("numpy", "jax", "torch")
+FRAMEWORKS = ("numpy", "jax", "torch", "onnx")
 MODES = ("forward", "grad")
 
 
@@ -48,6 +48,8 @@ KERNEL_MODULES: dict[str, list[str]] = {
     "torch": ["spikebench.kernels.event_lif._torch",
               "spikebench.kernels.event_lif._parallel_torch", "spikebench.kernels.psu._torch",
               "spikebench.kernels.queues._torch"],
+    # the exported graphs (torch.onnx) run by ONNX Runtime or a GroqChip (spec/devices.md)
+    "onnx": ["spikebench.kernels.queues._onnx", "spikebench.kernels.psu._onnx"],
 }
 
 

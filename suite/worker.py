@@ -106,12 +106,14 @@ def measure_safely(case, inputs, ref, timing=None) -> dict:
 
 def _child(conn, case, data_path, timing, threads):
     os.environ["OMP_NUM_THREADS"] = str(threads)
+    # before JAX starts a backend: memory figures must not be a 75 % preallocation
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     if hasattr(os, "sched_setaffinity") and threads < len(os.sched_getaffinity(0)):
         # fewer threads than cores: pin the worker to that many cores, which holds every
         # framework to them (XLA's CPU thread pool has no other exact knob)
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:threads])
     try:
-        if case.framework == "torch":
+        if case.framework in ("torch", "onnx"):  # onnx: torch traces the graphs
             import torch
 
             torch.set_num_threads(threads)

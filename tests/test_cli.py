@@ -11,7 +11,8 @@ runner = CliRunner()
 def test_devices_lists_cpu_and_reasons():
     res = runner.invoke(app, ["devices"])
     assert res.exit_code == 0, res.output
-    assert "cpu" in res.output and "lpu" in res.output and "GroqWare" in res.output
+    assert "cpu" in res.output and "onnxrt" in res.output
+    assert "lpu unavailable:" in res.output and "groq.runner.tsp" in res.output
 
 
 def test_run_dry_run_lists_cases():

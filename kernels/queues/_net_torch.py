@@ -16,7 +16,7 @@ import torch
 from . import _torch as qmod
 from ._net_jax import NetParams  # a plain NamedTuple of floats, shared by both twins
 
-__all__ = ["NetParams", "NetOut", "simulate", "loss"]
+__all__ = ["NetParams", "NetOut", "Carry", "init_carry", "step", "simulate", "loss"]
 
 
 class NetOut(NamedTuple):
@@ -26,6 +26,48 @@ class NetOut(NamedTuple):
     dropped: torch.Tensor        # scalar: events lost to queue overflow
     delivered: torch.Tensor      # scalar: events delivered
     pending: torch.Tensor        # scalar: events still queued at the end
+
+
+class Carry(NamedTuple):
+    """The state carried from step to step."""
+
+    q: NamedTuple                # the queues (one per synapse)
+    v: torch.Tensor              # [N] membrane potential
+    i_syn: torch.Tensor          # [N] synaptic current
+    t_sum: torch.Tensor          # scalar: sum of crossing times so far
+    count: torch.Tensor          # [N] int32 spikes so far
+    delivered: torch.Tensor      # scalar int32: events delivered so far
+
+
+def init_carry(n: int, design: str, capacity, max_delay, dtype, device, ops=qmod) -> Carry:
+    v = torch.zeros(n, dtype=dtype, device=device)
+    return Carry(ops.init(design, n * n, capacity, max_delay, dtype, device), v,
+                 torch.zeros_like(v), torch.zeros((), dtype=dtype, device=device),
+                 torch.zeros(n, dtype=torch.int32, device=device),
+                 torch.zeros((), dtype=torch.int32, device=device))
+
+
+def step(c: Carry, k, i_in, weights, delays, p: NetParams, design: str, ops=qmod) -> Carry:
+    """Step k (1-based; an int or an int32 scalar tensor) with input current i_in (a number
+    or [N]); `ops` is the queue module (``_torch``, or ``_onnx`` for the exported graph)."""
+    n = weights.shape[0]
+    q, hits, pay = ops.pop(design, c.q, k, inplace=True)
+    i_syn = c.i_syn * math.exp(-p.dt / p.tau_syn) + torch.sum(weights * pay.reshape(n, n),
+                                                               dim=1)
+    v = c.v
+    v_new = v + p.dt * (-v / p.tau_mem + i_syn + i_in)
+    spike = v_new >= p.theta
+    frac = (p.theta - v) / torch.where(spike, v_new - v, torch.ones_like(v))
+    t_s = (k - 1) + frac
+    t_a = t_s[None, :] + delays / p.dt
+    key = torch.ceil(t_a).to(torch.int32)
+    f = torch.exp(-(key - t_a) / (p.tau_syn / p.dt))
+    mask = spike[None, :].expand(n, n).reshape(-1)
+    q = ops.enqueue(design, q, key.reshape(-1), f.reshape(-1), mask, inplace=True)
+    return Carry(q, torch.where(spike, torch.zeros_like(v_new), v_new), i_syn,
+                 c.t_sum + torch.sum(torch.where(spike, t_s, torch.zeros_like(t_s))),
+                 c.count + spike.to(torch.int32),
+                 c.delivered + ops.count(hits))
 
 
 def simulate(weights, delays, p: NetParams, design: str, capacity: int | None = None,
@@ -39,36 +81,15 @@ def simulate(weights, delays, p: NetParams, design: str, capacity: int | None = 
             raise ValueError(f"i_ext must have shape {(p.n_steps, n)}, got "
                              f"{tuple(i_ext.shape)}")
         i_ext = torch.as_tensor(i_ext, dtype=dtype, device=dev)
-    q = qmod.init(design, n * n, capacity, max_delay, dtype, dev)
-    decay_s = math.exp(-p.dt / p.tau_syn)
-    tau_s_steps = p.tau_syn / p.dt
-    v = torch.zeros(n, dtype=dtype, device=dev)
-    i_syn = torch.zeros_like(v)
-    t_sum = torch.zeros((), dtype=dtype, device=dev)
-    count = torch.zeros(n, dtype=torch.int32, device=dev)
-    delivered = torch.zeros((), dtype=torch.int32, device=dev)
+    c = init_carry(n, design, capacity, max_delay, dtype, dev)
     for k in range(1, p.n_steps + 1):
-        q, hits, pay = qmod.pop(design, q, k, inplace=True)
-        i_syn = i_syn * decay_s + torch.sum(weights * pay.reshape(n, n), dim=1)
         if i_ext is None:
             i_in = p.i_ext if k * p.dt < p.t_ext else 0.0
         else:
             i_in = i_ext[k - 1]
-        v_new = v + p.dt * (-v / p.tau_mem + i_syn + i_in)
-        spike = v_new >= p.theta
-        frac = (p.theta - v) / torch.where(spike, v_new - v, torch.ones_like(v))
-        t_s = (k - 1) + frac
-        t_a = t_s[None, :] + delays / p.dt
-        key = torch.ceil(t_a).to(torch.int32)
-        f = torch.exp(-(key - t_a) / tau_s_steps)
-        mask = spike[None, :].expand(n, n).reshape(-1)
-        q = qmod.enqueue(design, q, key.reshape(-1), f.reshape(-1), mask, inplace=True)
-        t_sum = t_sum + torch.sum(torch.where(spike, t_s, torch.zeros_like(t_s)))
-        v = torch.where(spike, torch.zeros_like(v_new), v_new)
-        count = count + spike.int()
-        delivered = delivered + torch.sum(hits).int()
-    return NetOut(count, t_sum, v, torch.sum(q.dropped), delivered,
-                  torch.sum(qmod.pending(design, q)))
+        c = step(c, k, i_in, weights, delays, p, design)
+    return NetOut(c.count, c.t_sum, c.v, torch.sum(c.q.dropped), c.delivered,
+                  torch.sum(qmod.pending(design, c.q)))
 
 
 def loss(weights, delays, p: NetParams, design: str, capacity=None, max_delay=None,

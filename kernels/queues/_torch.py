@@ -284,6 +284,12 @@ def pending(design: str, q: Queue):
     return torch.sum(q.keys != SENTINEL, dim=1).to(torch.int32)
 
 
+def count(x, dim=None):
+    """Sum of integer counts (or booleans) as int32."""
+    return (torch.sum(x, dtype=torch.int32) if dim is None else
+            torch.sum(x, dim=dim, dtype=torch.int32))
+
+
 # -- the benchmark loop (spec section 5 a-d, f) ---------------------------------------------
 
 def mix(k, q, seed: int):

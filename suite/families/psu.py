@@ -152,7 +152,25 @@ def _module(framework):
     return mod
 
 
+def _onnx_prepare(impl, case, inputs, device):
+    """The exported graphs: forward, float32 (the LPU path casts 64-bit types down)."""
+    if case.mode != "forward":
+        raise Unsupported("the ONNX path exports forward graphs only (gradients: JAX, PyTorch)")
+    if case.dtype != "float32":
+        raise Unsupported(f"the ONNX path runs float32, not {case.dtype}")
+    static = {"p": PARAMS, "device": device}
+    if level(case) == "net":
+        from ..kernels.psu import _onnx
+
+        return _onnx.network_program, (net_tree(inputs["tree"], case.impl), inputs["x"]), {}, \
+            {**static, "kind": case.impl}
+    learned = tuple(a for a in _learned(case, inputs) if a is not None)
+    return impl.fn, (inputs["x"], *learned), {}, static
+
+
 def prepare(impl, case, inputs, fw, device):
+    if case.framework == "onnx":
+        return _onnx_prepare(impl, case, inputs, device)
     _module(case.framework)  # Unsupported for frameworks without PSU kernels
     dt = np.dtype(case.dtype)
     put = lambda a: fw.put(np.asarray(a, dt), device)  # noqa: E731

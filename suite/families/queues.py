@@ -176,7 +176,36 @@ def _modules(framework):
     return q, net
 
 
+def _chunk(case) -> int:
+    from ..kernels.queues._onnx import CHUNK
+
+    return int(case.knob.get("chunk", CHUNK))
+
+
+def _onnx_prepare(impl, case, inputs, device):
+    """The exported chunk graphs and their host loop: forward, float32."""
+    if case.mode != "forward":
+        raise Unsupported("the ONNX path exports forward step functions only (gradients: "
+                          "JAX, PyTorch)")
+    if case.dtype != "float32":
+        raise Unsupported(f"the ONNX path runs float32, not {case.dtype}")
+    s = case.size
+    common = {"capacity": _capacity(case), "max_delay": _max_delay(case),
+              "chunk": _chunk(case), "device": device}
+    if kind(case) == "traffic":
+        return impl.fn, (), {}, {**common, "n_queues": int(s["n_queues"]),
+                                 "dtype": case.dtype, "n_steps": int(s["T"]),
+                                 "delay": int(s["delay"]), "interval": int(s["interval"]),
+                                 "seed": case.seed}
+    from ..kernels.queues import _onnx
+
+    return _onnx.network_program, (inputs["weights"], inputs["delays"], inputs["i_ext"]), \
+        {}, {**common, "p": _net_params(case), "design": case.impl}
+
+
 def prepare(impl, case, inputs, fw, device):
+    if case.framework == "onnx":
+        return _onnx_prepare(impl, case, inputs, device)
     qmod, net = _modules(case.framework)
     dt = np.dtype(case.dtype)
     s = case.size
@@ -332,10 +361,13 @@ def throughput(case, seconds):
 
 def params(case):
     s = case.size
+    # the exported graphs' steps per call (the host loops over chunks)
+    chunk = {"param_chunk_size": _chunk(case)} if case.framework == "onnx" else {}
     if kind(case) == "traffic":
         return {"param_n_queues": s["n_queues"], "param_capacity": _capacity(case),
-                "param_delay": s["delay"], "param_interval": s["interval"], "param_T": s["T"]}
-    return {"param_n_neurons": s["n_neurons"], "param_n_queues": s["n_neurons"] ** 2,
+                "param_delay": s["delay"], "param_interval": s["interval"], "param_T": s["T"],
+                **chunk}
+    return {**chunk, "param_n_neurons": s["n_neurons"], "param_n_queues": s["n_neurons"] ** 2,
             "param_capacity": _capacity(case), "param_T": s["T"],
             "param_n_inputs": None if case.dataset == "recurrent" else
             datasets.get(case.dataset.split("@")[0]).n_channels,

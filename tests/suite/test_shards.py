@@ -7,8 +7,8 @@ import json
 
 import pandas as pd
 import pytest
+from spikebench import cli, profiles, runner
 from spikebench import merge as M
-from spikebench import profiles, runner
 from spikebench import validate as V
 from spikebench.cli import app
 from typer.testing import CliRunner
@@ -89,7 +89,7 @@ def test_merge_refuses_incomplete_or_foreign_sets(shard_files, tmp_path):
 def test_cli_and_pytest_take_a_shard():
     res = CliRunner().invoke(app, ["run", "--dry-run", "--family", "psu", "--shard", "2/5"])
     assert res.exit_code == 0, res.output
-    n = len(profiles.profile_cases("quick", ["cpu"], family=["psu"]))
+    n = len(profiles.profile_cases("quick", cli.default_devices(), family=["psu"]))
     assert f"{len(range(1, n, 5))} cases" in res.output
     res = CliRunner().invoke(app, ["run", "--dry-run", "--shard", "6/5"])
     assert res.exit_code != 0 and "1 <= i <= n" in res.output
