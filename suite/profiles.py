@@ -110,6 +110,21 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                     {"where": {"framework": "torch", "remat": False}, "drop": True},
                 ],
             },
+            # the exported chunk step (ONNX Runtime) on one SHD utterance at the paper's
+            # K = 128, for one neuron and for 128 neurons x batch 8 (K = 16 .. 1024 in `full`)
+            {
+                "impls": ["parallel"],
+                "frameworks": ["onnx"],
+                "dtypes": ["float32"],
+                "datasets": ["synthetic-shd"],
+                "sizes": {"n_events": [SHD], "n_neurons": [1, 128], "n_inputs": [700],
+                          "batch": [1, 8]},
+                "knobs": {"parallel": {"chunk": [128]}},
+                "limits": [{"where": {"n_neurons": 1, "batch": 8}, "drop": True},
+                           {"where": {"n_neurons": 128, "batch": 1}, "drop": True}],
+                "seed": 0,
+                "timeout_s": 600,
+            },
         ],
         "psu": [
             # neuron level: forward and forward + backward vs T for LIF (the loop) and the PSU
@@ -234,6 +249,17 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "seed": 0,
                 "timeout_s": 3600,
                 "limits": [{"where": {"mode": "forward", "remat": False}, "drop": True}],
+            },
+            {
+                "impls": ["parallel"],
+                "frameworks": ["onnx"],
+                "dtypes": ["float32"],
+                "datasets": ["synthetic-shd"],
+                "sizes": {"n_events": [SHD], "n_neurons": [1, 128, 512], "n_inputs": [700],
+                          "batch": [1, 8, 128]},
+                "knobs": {"parallel": {"chunk": [16, 128, 1024]}},
+                "seed": 0,
+                "timeout_s": 3600,
             },
         ],
         "psu": [

@@ -49,7 +49,8 @@ KERNEL_MODULES: dict[str, list[str]] = {
               "spikebench.kernels.event_lif._parallel_torch", "spikebench.kernels.psu._torch",
               "spikebench.kernels.queues._torch"],
     # the exported graphs (torch.onnx) run by ONNX Runtime or a GroqChip (spec/devices.md)
-    "onnx": ["spikebench.kernels.queues._onnx", "spikebench.kernels.psu._onnx"],
+    "onnx": ["spikebench.kernels.event_lif._onnx", "spikebench.kernels.psu._onnx",
+             "spikebench.kernels.queues._onnx"],
 }
 
 

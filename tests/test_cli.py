@@ -9,7 +9,7 @@ runner = CliRunner()
 
 
 def test_devices_lists_cpu_and_reasons():
-    res = runner.invoke(app, ["devices"])
+    res = runner.invoke(app, ["devices"], env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
     assert "cpu" in res.output and "onnxrt" in res.output
     assert "lpu unavailable:" in res.output and "groq.runner.tsp" in res.output

@@ -111,12 +111,18 @@ def make_queue(times, channels, weights, delays, t_end) -> Queue:
     return Queue(t.transpose(1, 2), w.transpose(1, 2), None, wt, qlen)
 
 
+def _along(x, idx):
+    """x[..., idx] along the last axis, x broadcast to idx's leading shape (``gather``, not
+    ``take_along_dim``: the ONNX exporter knows only the former)."""
+    return torch.gather(x.expand(*idx.shape[:-1], x.shape[-1]), -1, idx)
+
+
 def _gather(q: Queue, idx):
     idx = idx.clamp(max=q.t.shape[-1] - 1).long()
-    t = torch.take_along_dim(q.t, idx, dim=-1)
+    t = _along(q.t, idx)
     if q.w is not None:
-        return t, torch.take_along_dim(q.w, idx, dim=-1)
-    ch = torch.take_along_dim(q.ch, idx, dim=-1)
+        return t, _along(q.w, idx)
+    ch = _along(q.ch, idx)
     return t, q.wt[ch, torch.arange(q.wt.shape[1], device=ch.device)[None, :, None]]
 
 
@@ -152,7 +158,7 @@ class _Carry(NamedTuple):
 
 
 def _first(x, e):
-    return torch.take_along_dim(x, e[..., None].long(), dim=-1)[..., 0]
+    return torch.gather(x, -1, e[..., None].long())[..., 0]
 
 
 def chunk_step(k: Derived, chunk: int, q: Queue, c: _Carry):
@@ -208,7 +214,8 @@ def chunk_step(k: Derived, chunk: int, q: Queue, c: _Carry):
         cnt=c.cnt + (live & fired),
         steps=c.steps + live,
         stalled=c.stalled | (live & stall),
-        still=torch.where(live, same, c.still),
+        # a boolean select written out: ONNX Runtime has no boolean Where
+        still=(live & same) | (~live & c.still),
     )
     return new, (tstar, live & fired)
 

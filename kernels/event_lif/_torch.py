@@ -72,7 +72,9 @@ def spike_time(k: Derived, v0, i0, d_hi, t_start, active):
     d = torch.zeros_like(d_hi)
     todo = active.clone()
     for _ in range(NEWTON_MAX_ITER):
-        if not bool(todo.any()):
+        # the early exit is a data-dependent branch: a traced graph (the ONNX export) runs
+        # every iteration, where the finished lanes' updates are masked no-ops
+        if not torch.jit.is_tracing() and not bool(todo.any()):
             break
         v = v_at(k, v0, i0, d)
         cur = i0 * torch.exp(-d / k.tau_syn)

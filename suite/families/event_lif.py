@@ -204,7 +204,22 @@ def _net_module(framework):
     return mod
 
 
+def _onnx_prepare(impl, case, inputs, device):
+    """The exported chunk step and its host loop: one layer, forward, float32."""
+    if ref_kind(case) != "serial" or case.impl != "parallel":
+        raise Unsupported("the ONNX path exports the parallel simulator's chunk step (one "
+                          "layer) only")
+    if case.mode != "forward" or case.dtype != "float32":
+        raise Unsupported(f"the ONNX path runs forward float32, not {case.mode} "
+                          f"{case.dtype}")
+    return impl.fn, (inputs["times"], inputs["channels"], inputs["weights"]), {}, {
+        "params": LAYER, "chunk": int(case.knob.get("chunk", 128)), "max_spikes": 64,
+        "device": device}
+
+
 def prepare(impl, case, inputs, fw, device):
+    if case.framework == "onnx":
+        return _onnx_prepare(impl, case, inputs, device)
     dt = np.dtype(case.dtype)
     times, channels = fw.put(inputs["times"].astype(dt), device), fw.put(inputs["channels"],
                                                                          device)

@@ -140,6 +140,38 @@ def test_psu_network_graph_equals_the_torch_network():
             assert np.array_equal(h, r.detach().numpy())
 
 
+def test_event_lif_chunk_step_graph_equals_the_eager_parallel_simulator(tmp_path):
+    """The exported chunk step, driven by the host loop, gives the eager simulator's spikes;
+    its data-dependent gathers are int64, which is why it has no LPU rows (the lint says so)."""
+    import onnx
+    from spikebench.kernels.event_lif import _onnx as ev_onnx
+    from spikebench.kernels.event_lif import _parallel_torch as par
+    from spikebench.kernels.event_lif._common import LIFParams
+
+    rng = np.random.default_rng(0)
+    times = np.sort(rng.uniform(0, 0.1, (2, 300)), 1).astype(np.float32)
+    times[:, 5] = times[:, 4]  # a tie
+    channels = rng.integers(0, 20, (2, 300))
+    channels[1, 250:] = -1  # a ragged row
+    weights = rng.normal(0.6, 0.8, (8, 20)).astype(np.float32)
+    p = LIFParams(tau_mem=0.02, tau_syn=0.005, theta=1.0)
+    run = ev_onnx.parallel_program(times, channels, weights, p, chunk=16, max_spikes=96,
+                                   folder=tmp_path)
+    got = run()
+    ref = par.parallel(torch.from_numpy(times), torch.from_numpy(channels),
+                       torch.from_numpy(weights), p, chunk=16, max_spikes=96)
+    assert int(ref.counts.sum()) > 100
+    assert np.array_equal(got.counts, ref.counts.numpy())
+    assert np.array_equal(got.steps, ref.steps.numpy())
+    fin = np.isfinite(ref.spike_times.numpy())
+    assert np.array_equal(np.isfinite(got.spike_times), fin)
+    np.testing.assert_allclose(got.spike_times[fin], ref.spike_times.numpy()[fin], rtol=1e-5)
+    problems = onnx_backend.lint(onnx.load(str(next(tmp_path.glob("*.onnx")))))
+    assert any("GatherElements computes INT64" in p for p in problems)
+    with pytest.raises(ValueError, match="'onnxrt' only"):
+        ev_onnx.parallel_program(times, channels, weights, p, device="lpu")
+
+
 class _Bad(torch.nn.Module):
     def forward(self, x):
         return torch.div(x, 3, rounding_mode="floor"), x.to(torch.int64) * 2

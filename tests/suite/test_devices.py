@@ -7,6 +7,7 @@ to the real SDK call is exercised on any machine."""
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import sys
 import textwrap
 
@@ -21,10 +22,19 @@ from spikebench.kernels.queues import _onnx as qo  # noqa: E402
 from spikebench.kernels.queues import _torch as qt  # noqa: E402
 
 
+def _drop_groq_modules():
+    for mod in [m for m in sys.modules if m == "groq" or m.startswith("groq.")]:
+        del sys.modules[mod]
+
+
 @pytest.fixture
 def fresh_discovery():
+    """A clean probe, and no stand-in `groq` module left behind for later tests (monkeypatch
+    restores what it changed, not the modules a test imported)."""
     devices.discover.cache_clear()
     yield
+    _drop_groq_modules()
+    importlib.invalidate_caches()
     devices.discover.cache_clear()
 
 
@@ -48,7 +58,7 @@ def test_frameworks_pair_only_with_the_kinds_they_reach():
     assert pairs == {("jax", "cpu"), ("jax", "gpu"), ("jax", "tpu"), ("torch", "cpu"),
                      ("torch", "gpu"), ("onnx", "onnxrt"), ("onnx", "lpu")}
     onnx = [c for c in cs if c.framework == "onnx" and c.device == "onnxrt"]
-    assert {c.family for c in onnx} == {"psu", "queues"}
+    assert {c.family for c in onnx} == {"event_lif", "psu", "queues"}
     assert {c.impl for c in onnx if c.family == "queues"} == set(qo.DESIGNS)
     # the CPU-only sweep is the one it was before the ONNX path (same case ids)
     assert len(profiles.profile_cases("quick", ["cpu"])) == 405
@@ -169,8 +179,7 @@ def fake_groq(tmp_path, monkeypatch, fresh_discovery):
         """)
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     monkeypatch.syspath_prepend(str(lib))
-    for mod in [m for m in sys.modules if m == "groq" or m.startswith("groq.")]:
-        monkeypatch.delitem(sys.modules, mod)
+    _drop_groq_modules()
     return log
 
 
@@ -215,8 +224,7 @@ def test_lpu_reasons_name_each_missing_piece(tmp_path, monkeypatch, fresh_discov
     (tmp_path / "groq").mkdir()
     (tmp_path / "groq" / "__init__.py").write_text('"""the REST chat client"""\n')
     monkeypatch.syspath_prepend(str(tmp_path))
-    for mod in [m for m in sys.modules if m == "groq" or m.startswith("groq.")]:
-        monkeypatch.delitem(sys.modules, mod)
+    _drop_groq_modules()
     monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
     monkeypatch.setattr(devices, "GROQ_BIN", str(tmp_path / "nothing"))
     missing = devices.lpu_missing()
