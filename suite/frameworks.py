@@ -117,6 +117,8 @@ class TorchFw:
 
         if torch.cuda.is_available():
             torch.cuda.synchronize()
+        elif getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            torch.mps.synchronize()
         return out
 
     def to_numpy(self, x):

@@ -86,7 +86,7 @@ class Session:
             "started_utc": self.started.isoformat(), "suite_version": __version__,
             "profile": self.profile, **self.suite, **self.host,
             "devices": [d.__dict__ for d in devices.discover()],
-            "frameworks": {f: self._fw_facts(f) for f in ("numpy", "jax", "torch")},
+            "frameworks": {f: self._fw_facts(f) for f in registry.FRAMEWORKS},
             "unavailable_frameworks": dict(registry.UNAVAILABLE),
             "isolation": "worker process per case" if self.isolate else "in-process",
             "timing": {**worker.TIMING, **(self.timing or {})},
