@@ -66,23 +66,31 @@ def smoke_test(prov: str | None = None) -> None:
 
 
 def export(module, args: tuple, input_names: list[str], output_names: list[str],
-           path: str | os.PathLike) -> Path:
-    """Export `module(*args)` to `path` (opset 16, static shapes), check it with the ONNX
-    checker and the LPU lint; ValueError naming the problems when the graph does not suit."""
+           path: str | os.PathLike, *, lpu: bool = True, symbolics: dict | None = None) -> Path:
+    """Export `module(*args)` to `path` (opset 16, static shapes) and check it with the ONNX
+    checker and (``lpu=True``) the LPU lint: ValueError naming the problems when the graph
+    does not suit. `symbolics` ({"aten::op": fn}) are registered for this export only, for
+    operators ONNX lacks (a user's own exports in the process are left alone)."""
     import onnx
     import torch
 
     path = Path(path)
     module.eval()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with torch.no_grad():
-            torch.onnx.export(module, args, str(path), dynamo=False, opset_version=OPSET,
-                              input_names=input_names, output_names=output_names,
-                              do_constant_folding=True)
+    for name, fn in (symbolics or {}).items():
+        torch.onnx.register_custom_op_symbolic(name, fn, OPSET)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with torch.no_grad():
+                torch.onnx.export(module, args, str(path), dynamo=False, opset_version=OPSET,
+                                  input_names=input_names, output_names=output_names,
+                                  do_constant_folding=True)
+    finally:
+        for name in symbolics or {}:
+            torch.onnx.unregister_custom_op_symbolic(name, OPSET)
     model = onnx.load(str(path))
     onnx.checker.check_model(model)
-    problems = lint(model)
+    problems = lint(model) if lpu else []
     if problems:
         raise ValueError(f"{path.name} does not suit the LPU path: " + "; ".join(problems))
     return path

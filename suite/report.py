@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import report_psu, report_queues, results
+from . import report_devices, report_psu, report_queues, results
 
 STYLE = {"serial": "-", "bare_scan": ":"}
 MARK = {"jax": "o", "torch": "s", "numpy": "^"}
@@ -381,6 +381,12 @@ def _section(title: str, table, note: str = "") -> str:
     return f"<h2>{html.escape(title)}</h2>{note}{_html_table(table)}"
 
 
+EXPORTED = "Exported graphs (the ONNX path) next to JAX and PyTorch on the same inputs"
+EXPORTED_NOTE = ("<p>Median seconds per call; torch_over_onnx = PyTorch time / ONNX time "
+                 "(&gt; 1: the graph beats the eager code it was exported from). compile_s: "
+                 "export + runtime session (or GroqChip build).</p>")
+
+
 def render(paths, out_dir, factor: float = 1.1, alpha: float = 0.01) -> list[Path]:
     """Render the report for the result files/folders `paths` into `out_dir`."""
     from . import compare
@@ -402,6 +408,7 @@ def render(paths, out_dir, factor: float = 1.1, alpha: float = 0.01) -> list[Pat
         "q_net": report_queues.network_table(df),
         "compare": compare.compare(raw, factor=factor, alpha=alpha),
         "rows": summary_table(raw),
+        "exported": report_devices.exported_table(df),
     }
     verdicts = (t["compare"].assign(family=t["compare"]["case"].str.split("/").str[0])
                 .groupby(["family", "verdict"]).size().rename("cases").reset_index()
@@ -431,7 +438,8 @@ def render(paths, out_dir, factor: float = 1.1, alpha: float = 0.01) -> list[Pat
         "index.html": _page("spikebench report", intro + _section(
             "Places (machine, device, threads)", t["places"]) + _imgs(figs["overview"])
             + _section("Cross-place comparison: verdicts per family", verdicts,
-                       "Details on the compare page.")),
+                       "Details on the compare page.")
+            + _section(EXPORTED, t["exported"], EXPORTED_NOTE)),
         "event_lif.html": _page("event LIF (Bullet Trains)", _imgs(figs["event_lif"]) + "".join(
             _section(a, t[k], n) for a, k, n in sections["event_lif"])),
         "psu.html": _page("PSU family", _imgs(figs["psu"]) + "".join(
@@ -452,6 +460,7 @@ def render(paths, out_dir, factor: float = 1.1, alpha: float = 0.01) -> list[Pat
     for fam in ("event_lif", "psu", "queues"):
         for a, k, n in sections[fam]:
             md += [f"## {a}\n", (n + "\n") if n else "", _md(t[k])]
+    md += [f"## {EXPORTED}\n", _md(t["exported"])]
     md += ["## Cross-place comparison\n", _md(t["compare"]), "## All rows\n", _md(t["rows"])]
     (out_dir / "summary.md").write_text("\n".join(md))
     figures = [p for ps in figs.values() for p in ps]

@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import math
 import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
-import onnx  # noqa: F401 - torch.onnx.export needs it (the registry notes its absence)
+import onnx  # torch.onnx.export needs it too (the registry notes its absence)
 import torch
 
 from ...registry import register
@@ -46,39 +45,28 @@ class ChunkGraph(torch.nn.Module):
         return (*new, tstar, fired)
 
 
-def _const(g, value):
-    return g.op("Constant", value_t=torch.tensor(value, dtype=torch.float32))
+def _const(g, value, like):
+    return g.op("CastLike", g.op("Constant", value_t=torch.tensor(value)), like)
 
 
 def _expm1(g, x):
     """expm1(x) = 2 exp(x/2) sinh(x/2): no cancellation for small |x| (ONNX has no Expm1)."""
-    half = g.op("Mul", x, _const(g, 0.5))
-    return g.op("Mul", _const(g, 2.0), g.op("Mul", g.op("Exp", half), g.op("Sinh", half)))
+    half = g.op("Mul", x, _const(g, 0.5, x))
+    return g.op("Mul", _const(g, 2.0, x), g.op("Mul", g.op("Exp", half), g.op("Sinh", half)))
 
 
 def _log1p(g, x):
     """log1p(x) = log(u) x / (u - 1) with u = 1 + x, and x where u == 1 (Kahan's trick: the
     rounding of u cancels; ONNX has no Log1p)."""
-    one = _const(g, 1.0)
+    one = _const(g, 1.0, x)
     u = g.op("Add", one, x)
     um1 = g.op("Sub", u, one)
-    same = g.op("Equal", um1, _const(g, 0.0))
+    same = g.op("Equal", um1, _const(g, 0.0, x))
     safe = g.op("Where", same, one, um1)
     return g.op("Where", same, x, g.op("Div", g.op("Mul", g.op("Log", u), x), safe))
 
 
-torch.onnx.register_custom_op_symbolic("aten::expm1", _expm1, 16)
-torch.onnx.register_custom_op_symbolic("aten::log1p", _log1p, 16)
-
-
-def _export(module, args, names_in, names_out, path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with torch.no_grad():
-            torch.onnx.export(module, args, str(path), dynamo=False, opset_version=16,
-                              input_names=names_in, output_names=names_out,
-                              do_constant_folding=True)
-    onnx.checker.check_model(onnx.load(str(path)))
+SYMBOLICS = {"aten::expm1": _expm1, "aten::log1p": _log1p}
 
 
 @register("event_lif", "parallel", "onnx", devices=("onnxrt",), knobs=("chunk",))
@@ -88,7 +76,7 @@ def parallel_program(times, channels, weights, params: LIFParams, t_end=math.inf
     """Export the chunk step for these shapes and return the host loop: a function of no
     argument giving ``ParSpikes`` (spike_times (B, N, S) +inf padded, counts, stalled,
     unprocessed, steps) as NumPy arrays, like ``_parallel_torch.parallel``."""
-    from ...onnx_backend import make_runner
+    from ...onnx_backend import export, make_runner
 
     if chunk < 1:
         raise ValueError(f"chunk must be >= 1, got {chunk}")
@@ -104,8 +92,9 @@ def parallel_program(times, channels, weights, params: LIFParams, t_end=math.inf
     folder = Path(folder or tempfile.mkdtemp(prefix="spikebench-onnx-"))
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"chunk_step{chunk}.onnx"
-    _export(ChunkGraph(params, chunk), (q.t, q.ch, q.wt, q.qlen, *c0),
-            ["t", "ch", "wt", "qlen", *CARRY], [*CARRY_OUT, "tstar", "fired"], path)
+    export(ChunkGraph(params, chunk), (q.t, q.ch, q.wt, q.qlen, *c0),
+           ["t", "ch", "wt", "qlen", *CARRY], [*CARRY_OUT, "tstar", "fired"], path,
+           lpu=False, symbolics=SYMBOLICS)
     runner = make_runner(device, path)
     kept = {i.name for i in onnx.load(str(path)).graph.input}
     size = max(int(max_spikes), 1)

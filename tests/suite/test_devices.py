@@ -13,7 +13,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from spikebench import devices, profiles, runner, validate
+from spikebench import devices, profiles, report_devices, results, runner, validate
 
 pytest.importorskip("onnxruntime")
 torch = pytest.importorskip("torch")
@@ -89,6 +89,11 @@ def test_a_sweep_over_every_kind_writes_each_kinds_status(tmp_path, fresh_discov
     assert onnx[0]["compile_s"] > 0 and onnx[0]["mem_method"] == "cpu_vmhwm_delta"
     report = validate.validate(s.csv_path)
     assert report.ok, report.errors
+    # the report sets the exported graph next to the JAX and PyTorch rows of the same case
+    table = report_devices.exported_table(results.read([s.csv_path]))
+    assert len(table) == 1 and table["jax_s"][0] > 0 and table["torch_s"][0] > 0
+    assert table["torch_over_onnx"][0] == pytest.approx(table["torch_s"][0] /
+                                                        table["onnx_s"][0])
 
 
 def test_onnx_rows_of_both_families_are_checked(tmp_path, monkeypatch):
