@@ -382,9 +382,9 @@ def _section(title: str, table, note: str = "") -> str:
 
 
 EXPORTED = "Exported graphs (the ONNX path) next to JAX and PyTorch on the same inputs"
-EXPORTED_NOTE = ("<p>Median seconds per call; torch_over_onnx = PyTorch time / ONNX time "
-                 "(&gt; 1: the graph beats the eager code it was exported from). compile_s: "
-                 "export + runtime session (or GroqChip build).</p>")
+EXPORTED_NOTE = ("Median seconds per call; torch_over_onnx = PyTorch time / ONNX time (> 1: "
+                 "the graph beats the eager code it was exported from). compile_s: export + "
+                 "runtime session (or GroqChip build).")
 
 
 def render(paths, out_dir, factor: float = 1.1, alpha: float = 0.01) -> list[Path]:
@@ -460,7 +460,7 @@ def render(paths, out_dir, factor: float = 1.1, alpha: float = 0.01) -> list[Pat
     for fam in ("event_lif", "psu", "queues"):
         for a, k, n in sections[fam]:
             md += [f"## {a}\n", (n + "\n") if n else "", _md(t[k])]
-    md += [f"## {EXPORTED}\n", _md(t["exported"])]
+    md += [f"## {EXPORTED}\n", EXPORTED_NOTE + "\n", _md(t["exported"])]
     md += ["## Cross-place comparison\n", _md(t["compare"]), "## All rows\n", _md(t["rows"])]
     (out_dir / "summary.md").write_text("\n".join(md))
     figures = [p for ps in figs.values() for p in ps]
