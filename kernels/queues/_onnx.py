@@ -26,6 +26,7 @@ the graph would have to do in int64.
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from pathlib import Path
 
@@ -396,17 +397,8 @@ NET_CARRY = ["v", "i_syn", "t_sum", "count", "delivered"]
 NET_OUT = [f"{n}_out" for n in (*QUEUE_IN, *NET_CARRY)]
 
 
-class _Ops:
-    """This module's queue operations under the names the network calls."""
-
-    enqueue = staticmethod(enqueue)
-    pop = staticmethod(pop)
-    count = staticmethod(count)
-    init = staticmethod(init)
-    pending = staticmethod(pending)
-
-
-_OPS = _Ops()
+# this module, as the queue operations the network's step calls (enqueue, pop, count, init)
+_OPS = sys.modules[__name__]
 
 
 def network_program(weights, delays, i_ext, p, design: str, capacity=None, max_delay=None,
@@ -425,7 +417,7 @@ def network_program(weights, delays, i_ext, p, design: str, capacity=None, max_d
     i_ext = np.asarray(i_ext, np.float32)
     if i_ext.shape != (t_total, n):
         raise ValueError(f"i_ext must have shape {(t_total, n)}, got {i_ext.shape}")
-    if t_total + (max_delay or 0) + 2 >= MAX_STEP:
+    if t_total + int(np.ceil(d.max() / p.dt)) + 2 >= MAX_STEP:  # the latest arrival step
         raise ValueError(f"T = {t_total} steps: the LPU graphs' index arithmetic is exact "
                          f"below {MAX_STEP}")
     sizes = _chunks(t_total, chunk)
