@@ -216,10 +216,25 @@ def build_program(model_path, build_dir) -> Path:
     return iop
 
 
+class _Graph:
+    """A runner that takes the feeds of every input the step function declared: the exporter
+    prunes inputs the forward never reads (e.g. a surrogate's alpha, which only shapes the
+    backward pass), and those feeds are dropped here, in one place."""
+
+    def __init__(self, run, model_path):
+        import onnx
+
+        self.run = run
+        self.inputs = {i.name for i in onnx.load(str(model_path)).graph.input}
+
+    def __call__(self, **feeds) -> dict:
+        return self.run(**{k: v for k, v in feeds.items() if k in self.inputs})
+
+
 def make_runner(kind: str, model_path):
     """The runner of device kind `kind` ("onnxrt" or "lpu") for an exported graph."""
     if kind == "onnxrt":
-        return OrtRunner(model_path)
+        return _Graph(OrtRunner(model_path), model_path)
     if kind == "lpu":
-        return GroqRunner(model_path, Path(model_path).with_suffix(".groq"))
+        return _Graph(GroqRunner(model_path, Path(model_path).with_suffix(".groq")), model_path)
     raise ValueError(f"the ONNX path runs on 'onnxrt' or 'lpu', not {kind!r}")

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import onnx  # torch.onnx.export needs it too (the registry notes its absence)
+import onnx  # noqa: F401 - torch.onnx.export needs it (the registry notes its absence)
 import torch
 
 from ...registry import register
@@ -75,11 +75,7 @@ def _program(module, inputs: dict, outputs: list[str], device: str, folder):
     path = folder / "graph.onnx"
     export(module, tuple(torch.from_numpy(a) for a in inputs.values()), list(inputs),
            outputs, path)
-    # the exporter prunes inputs the forward never reads (the surrogate's alpha: it only
-    # shapes the backward pass)
-    kept = {i.name for i in onnx.load(str(path)).graph.input}
-    inputs = {k: v for k, v in inputs.items() if k in kept}
-    runner = make_runner(device, path)
+    runner = make_runner(device, path)  # drops the feeds the exporter pruned (alpha)
 
     def run():
         out = runner(**inputs)
