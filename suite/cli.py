@@ -126,8 +126,11 @@ def run(
         session = runner.run_sweep(cases, out_root=out, profile=profile, isolate=isolate,
                                    shard=shard_info, threads=threads)
     except KeyboardInterrupt:
+        from . import worker
+
+        sig = worker.RECEIVED[0] if worker.RECEIVED else 2  # a Ctrl-C outside the sweep: SIGINT
         console.print("[yellow]interrupted: the rows measured so far are in the CSV[/]")
-        raise typer.Exit(130) from None
+        raise typer.Exit(128 + sig) from None
     console.print(f"results: {session.csv_path}")
     print_summary(session.rows)
     if report:
@@ -173,13 +176,23 @@ def print_summary(rows) -> None:
     _print_queues(rows)
 
 
+def _frame(rows, family):
+    """One family's rows with every schema column (rows that never ran, e.g. `unavailable`
+    ones, carry only some columns)."""
+    import pandas as pd
+
+    from . import results
+
+    return pd.DataFrame([r for r in rows if r.get("family") == family],
+                        columns=results.COLUMNS)
+
+
 def _print_psu_ratios(rows) -> None:
     """LIF / PSU-family time ratios of the SHD-shaped network (same inputs), per T."""
-    import pandas as pd
 
     from . import report_psu
 
-    df = pd.DataFrame([r for r in rows if r.get("family") == "psu"])
+    df = _frame(rows, "psu")
     r = report_psu.ratios(df) if len(df) else df
     if r.empty or not (r["level"] == "network").any():
         return
@@ -200,7 +213,7 @@ def _print_queues(rows) -> None:
 
     from . import report_queues
 
-    df = pd.DataFrame([r for r in rows if r.get("family") == "queues"])
+    df = _frame(rows, "queues")
     t = report_queues.published_table(df) if len(df) else df
     if t.empty:
         return
@@ -331,7 +344,9 @@ def compare(
     alpha: Annotated[float, typer.Option(help="significance level of the Mann-Whitney "
                                               "test")] = 0.01,
     markdown: Annotated[Path | None, typer.Option(help="also write the table here "
-                                                       "(Markdown)")] = None,
+                                                       "(Markdown; never overwritten unless "
+                                                       "--force)")] = None,
+    force: Annotated[bool, typer.Option(help="let --markdown overwrite its file")] = False,
 ):
     """Compare the same cases measured on different machines / devices / thread counts."""
     from . import compare as cmp
@@ -339,6 +354,8 @@ def compare(
     from . import results
     from .runner import DEFAULT_RESULTS
 
+    if markdown is not None and markdown.exists() and not force:
+        raise typer.BadParameter(f"--markdown {markdown} exists (add --force to overwrite it)")
     try:
         table = cmp.compare(results.read(paths or [DEFAULT_RESULTS]), baseline, factor, alpha)
     except ValueError as exc:

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from . import results
+from . import untrusted as U
 from . import validate as V
 
 
@@ -35,7 +36,7 @@ def merge(paths, out, partial: bool = False) -> tuple[Path, dict]:
         rep = V.validate(p)
         if not rep.ok:
             raise ValueError(f"{p} is not valid: {rep.errors[0]}")
-        ctx = json.loads(p.with_suffix(".json").read_text())
+        ctx = U.load_context(p.with_suffix(".json"))  # the schema checks a shard's fields
         if not isinstance(ctx.get("shard"), dict):
             raise ValueError(f"{p}: not a shard (its JSON has no 'shard'; run with --shard i/n)")
         df = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""])

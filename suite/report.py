@@ -23,6 +23,7 @@ queue design, vs queues, vs capacity, and drop rate vs load; see report_queues),
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 
 import numpy as np
@@ -197,6 +198,11 @@ def summary_table(df):
     return df[[c for c in cols if c in df.columns]]
 
 
+def _md_text(v) -> str:
+    """Untrusted CSV text as one Markdown table cell or line: no raw HTML, no table breaks."""
+    return html.escape(str(v)).replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+
+
 def _md(df) -> str:
     if df.empty:
         return "(no rows)\n"
@@ -208,8 +214,8 @@ def _md(df) -> str:
         for v in row:
             if isinstance(v, float):
                 cells.append("" if np.isnan(v) else f"{v:.4g}")
-            else:  # CSV text is untrusted: no raw HTML, no table breaks
-                cells.append(html.escape(str(v)).replace("|", "\\|").replace("\n", " "))
+            else:  # CSV text is untrusted
+                cells.append(_md_text(v))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -388,12 +394,35 @@ EXPORTED_NOTE = ("Median seconds per call; torch_over_onnx = PyTorch time / ONNX
 
 
 def render(paths, out_dir, factor: float = 1.1, alpha: float = 0.01) -> list[Path]:
-    """Render the report for the result files/folders `paths` into `out_dir`."""
-    from . import compare
+    """Render the report for the result files/folders `paths` into `out_dir`.
+
+    The pages are rendered into a staging folder beside `out_dir` and moved into place only
+    when all of them are written, so a failure leaves neither an empty nor a half-written
+    report. Text from the CSVs never reaches matplotlib's mathtext (``text.parse_math`` off:
+    a machine id such as ``$\\frac{$`` is a label, not a formula)."""
+    import shutil
+    import tempfile
+
+    import matplotlib
 
     raw = results.read(paths)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    try:
+        with matplotlib.rc_context({"text.parse_math": False}):
+            files = _render(raw, staging, factor, alpha)
+        out_dir.mkdir(exist_ok=True)
+        for f in files:
+            os.replace(f, out_dir / f.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [out_dir / f.name for f in files]
+
+
+def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
+    from . import compare
+
     df = _by_place(raw)
     figs = {"overview": plot_overview(raw, out_dir), "event_lif": plot_event_lif(df, out_dir)
             + plot_parallel(df, out_dir), "psu": report_psu.plot(df, out_dir),
@@ -455,7 +484,7 @@ def render(paths, out_dir, factor: float = 1.1, alpha: float = 0.01) -> list[Pat
     for name, text in pages.items():
         (out_dir / name).write_text(text)
     md = ["# spikebench report\n",
-          f"{len(raw)} rows from {n_files} file(s); statuses: {_counts(raw)}\n",
+          f"{len(raw)} rows from {n_files} file(s); statuses: {_md_text(_counts(raw))}\n",
           "## Places\n", _md(t["places"])]
     for fam in ("event_lif", "psu", "queues"):
         for a, k, n in sections[fam]:

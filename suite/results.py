@@ -179,6 +179,38 @@ def migrate(df):
     return df
 
 
+NUMERIC = ["compile_s", "time_median_s", "time_iqr_s", "time_min_s", "rounds", "throughput",
+           "peak_mem_bytes", "max_err", "mismatch_frac", "n_checked", "spike_rate",
+           "lif_agreement", "drop_rate", "threads", "cpu_cores", "ram_bytes", "device_count",
+           *(c for c in PARAM_COLUMNS if c not in ("param_remat", "param_ad"))]
+
+
+def _numbers(df, path):
+    """Numeric columns as numbers and samples_s parseable, or a ValueError naming the file,
+    line and column (a submitted file is untrusted: a bad cell must not surface later as a
+    traceback in a plot)."""
+    import pandas as pd
+
+    for col in NUMERIC:
+        if col not in df.columns or df[col].dtype.kind in "fiub":
+            continue
+        num = pd.to_numeric(df[col], errors="coerce")
+        bad = num.isna() & df[col].notna()
+        if bad.any():
+            i = int(bad.idxmax())
+            raise ValueError(f"{path}:{i + 2}: column {col}: {str(df[col][i])[:40]!r} is "
+                             f"not a number (`spikebench validate {path}`)")
+        df[col] = num
+    for i, s in df["samples_s"].items():
+        if isinstance(s, str):
+            try:
+                np.array(s.split(), dtype=float)
+            except ValueError:
+                raise ValueError(f"{path}:{i + 2}: samples_s is not a list of numbers: "
+                                 f"{s[:40]!r}") from None
+    return df
+
+
 def read(paths) -> pandas.DataFrame:  # noqa: F821
     """Read result CSVs (files or folders, searched recursively) into one migrated frame."""
     import pandas as pd
@@ -193,11 +225,14 @@ def read(paths) -> pandas.DataFrame:  # noqa: F821
             raise ValueError(f"no such results file or folder: {p}")
     frames = []
     for f in files:
-        df = pd.read_csv(f, dtype={"error": str, "samples_s": str, "git_commit": str})
+        try:
+            df = pd.read_csv(f, dtype={"error": str, "samples_s": str, "git_commit": str})
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{f}: not a readable CSV ({exc})") from None
         missing = set(COLUMNS) - set(df.columns)
         if missing and not (set(df.columns) >= {"schema_version"}):
             raise ValueError(f"{f}: not a spikebench results CSV")
-        df = migrate(df)
+        df = _numbers(migrate(df), f)
         df["source_file"] = str(f)
         frames.append(df)
     if not frames:

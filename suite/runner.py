@@ -191,9 +191,12 @@ def run_sweep(cases, *, out_root=None, profile="quick", isolate=True, progress=T
     cols = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
             TimeElapsedColumn()]
     worker.INTERRUPT.clear()
-    # isolated sweeps wait on workers in short slices, so a flag is enough (see worker.INTERRUPT)
+    worker.RECEIVED.clear()
+    # isolated sweeps wait on workers in short slices, so a flag is enough (see worker.INTERRUPT);
+    # SIGTERM and SIGHUP take the same path, so a killed sweep also ends its worker and removes
+    # its temp folder (the forkserver and resource tracker end with this process)
     main = isolate and threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, lambda *_: worker.INTERRUPT.set()) if main else None
+    previous = {s: signal.signal(s, worker.on_signal) for s in worker.SIGNALS} if main else {}
     try:
         with Progress(*cols, disable=not progress, transient=False) as bar:
             task = bar.add_task("sweep", total=len(cases))
@@ -206,8 +209,8 @@ def run_sweep(cases, *, out_root=None, profile="quick", isolate=True, progress=T
             if worker.INTERRUPT.is_set():
                 raise KeyboardInterrupt
     finally:
-        if main:
-            signal.signal(signal.SIGINT, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
         worker.INTERRUPT.clear()
         session.close()
     return session

@@ -22,13 +22,13 @@ The column checks are a pandera schema (lazy: every failure is collected, not th
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from . import results
+from . import untrusted as U
 
 MIN_ROUNDS = 3
 DEVICE_KINDS = ("cpu", "gpu", "tpu", "lpu", "onnxrt")
@@ -43,7 +43,7 @@ UNIT_WORK = {
 }
 TIMING = ("compile_s", "time_median_s", "time_iqr_s", "time_min_s")
 FRACTIONS = ("mismatch_frac", "spike_rate", "lif_agreement", "drop_rate")
-NAME = r"^[A-Za-z0-9._@-]+$"
+NAME = U.NAME
 REL = 1e-6  # samples are written with 9 significant digits
 
 
@@ -81,12 +81,15 @@ def _schema():
 
     num = {"dtype": float, "nullable": True, "coerce": True}
     nonneg = [pa.Check.ge(0)]
+    # fields that name folders and files (submit, merge): untrusted.safe_name's rule
+    safe = pa.Check(lambda s: s.map(lambda v: U.name_problem(v) is None),
+                    element_wise=False, error="a safe folder name (untrusted.safe_name)")
     cols = {
         "schema_version": pa.Column(int, coerce=True),
-        "run_id": pa.Column(str, pa.Check.str_matches(NAME)),
+        "run_id": pa.Column(str, safe),
         "timestamp_utc": pa.Column(str),
-        "git_commit": pa.Column(str, pa.Check.str_matches(NAME)),
-        "machine_id": pa.Column(str, pa.Check.str_matches(NAME)),
+        "git_commit": pa.Column(str, safe),
+        "machine_id": pa.Column(str, safe),
         "device_kind": pa.Column(str, pa.Check.isin(DEVICE_KINDS)),
         "family": pa.Column(str, pa.Check.str_matches(NAME)),
         "impl": pa.Column(str, pa.Check.str_matches(NAME)),
@@ -190,6 +193,16 @@ def _duplicates(df, rep: Report):
                             f"{', '.join(map(str, lines[1:]))}")
 
 
+def _formulas(df, rep: Report):
+    """Cells a spreadsheet would run as formulas (CSV injection) are refused: nothing the
+    suite writes starts that way, so such a cell was put there by hand."""
+    for col in df.columns:
+        for i, v in df[col].items():
+            if isinstance(v, str) and U.formula_cell(v):
+                rep.error(_line(i), f"column {col}: {v[:40]!r} starts like a spreadsheet "
+                                    f"formula (=, +, -, @, tab or CR)")
+
+
 def _rows(df, rep: Report, strict: bool):
     """Row-level checks pandera's column checks cannot express."""
     for i, r in df.iterrows():
@@ -265,15 +278,12 @@ def _context(path: Path, df, rep: Report):
         rep.error(None, f"no JSON context {ctx_path.name} beside the CSV")
         return None
     try:
-        ctx = json.loads(ctx_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        rep.error(None, f"{ctx_path.name} is not valid JSON ({exc})")
-        return None
-    if not isinstance(ctx, dict):
-        rep.error(None, f"{ctx_path.name} is not a JSON object")
+        ctx = U.load_context(ctx_path)
+    except U.UntrustedError as exc:
+        rep.error(None, str(exc))
         return None
     # a merged sweep (spikebench merge) lists its shards' contexts
-    parts = [ctx] + [s for s in ctx.get("shards", []) if isinstance(s, dict)]
+    parts = [ctx] + list(ctx.get("shards") or [])
     allowed = {col: {p.get(col) for p in parts} for col in ("machine_id", "git_commit",
                                                              "run_id")}
     for i, r in df.iterrows():
@@ -296,6 +306,7 @@ def validate(path, strict: bool = False) -> Report:
         return rep
     rep.n_rows = len(df)
     _duplicates(df, rep)
+    _formulas(df, rep)
     if rep.migrated_from is not None:
         rep.warn(None, f"schema v{rep.migrated_from} migrated to v{results.SCHEMA_VERSION}")
     typed = _schema_errors(df, rep)

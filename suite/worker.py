@@ -4,8 +4,10 @@ A worker measures exactly one case: it loads the inputs and the reference the pa
 builds the call, compiles it (timed apart), grows static buffers if the first call overflowed
 them, times the steady state with device syncs, records peak memory, and checks the output of
 a timed call against the reference. Every failure becomes data: an exception is a `failed`
-row (or `unsupported` / `oom`), a worker that does not answer in time is killed (`timeout`),
-one killed by the kernel's OOM killer is `oom`.
+row (or `unsupported` / `oom`), a worker that does not answer in time is killed (`timeout`).
+A worker that dies of a signal is `oom` only when the evidence says so -- the cgroup's
+``oom_kill`` count rose while it ran, or its resident memory was seen near the memory limit --
+and otherwise a `failed` row naming the signal (a SIGKILL from outside is not an OOM).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import importlib.util
 import multiprocessing as mp
 import os
 import pickle
+import signal
 import threading
 import time
 import traceback
@@ -128,10 +131,88 @@ def _child(conn, case, data_path, timing, threads):
 
 
 _CTX = None
-# Set by a sweep's SIGINT handler. The handler only sets this flag: a KeyboardInterrupt raised
-# straight from a signal handler is lost when it lands in a finalizer ("Exception ignored"),
-# so the waits below poll the flag and raise it from ordinary code.
+# Set by a sweep's SIGINT / SIGTERM / SIGHUP handler (``on_signal``). The handler only sets
+# this flag: a KeyboardInterrupt raised straight from a signal handler is lost when it lands in
+# a finalizer ("Exception ignored"), so the waits below poll the flag and raise it from
+# ordinary code, whose `finally` blocks then kill the worker and remove the temp files.
 INTERRUPT = threading.Event()
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+RECEIVED: list[int] = []  # the signals that set INTERRUPT, in order
+
+
+def on_signal(signum, _frame) -> None:
+    RECEIVED.append(signum)
+    INTERRUPT.set()
+
+
+OOM_NEAR = 0.9  # resident memory above this fraction of the limit counts as evidence of OOM
+RSS_POLL_S = 0.5
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _cgroup_dir() -> str | None:
+    text = _read("/proc/self/cgroup") or ""
+    for line in text.splitlines():
+        if line.startswith("0::"):  # cgroup v2
+            return "/sys/fs/cgroup" + line[3:].strip()
+    return None
+
+
+def oom_kills() -> int | None:
+    """The OOM killer's kill count of this process's cgroup (v2 memory.events, v1
+    memory.oom_control), or None where neither is readable."""
+    d = _cgroup_dir()
+    for path in ([f"{d}/memory.events"] if d else []) + ["/sys/fs/cgroup/memory.events",
+                                                           "/sys/fs/cgroup/memory/memory.oom_control"]:
+        for line in (_read(path) or "").splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill" and value.strip().isdigit():
+                return int(value)
+    return None
+
+
+def memory_limit() -> int:
+    """The smaller of physical memory and the cgroup's memory.max (bytes)."""
+    import psutil
+
+    limit = psutil.virtual_memory().total
+    d = _cgroup_dir()
+    raw = (_read(f"{d}/memory.max") if d else None) or _read("/sys/fs/cgroup/memory.max")
+    if raw and raw.strip().isdigit():
+        limit = min(limit, int(raw))
+    return limit
+
+
+def _death(code: int | None, oom_before: int | None, peak_rss: int) -> dict:
+    """The row of a worker that died without answering, from what is known of its death."""
+    if code is None or code >= 0:
+        return {"status": "failed", "error": f"worker died (exit code {code})"}
+    sig = -code
+    try:
+        name = signal.Signals(sig).name
+    except ValueError:
+        name = f"signal {sig}"
+    after = oom_kills()
+    limit = memory_limit()
+    rss = f"peak resident memory seen {peak_rss / 2**20:.0f} MiB of a {limit / 2**30:.1f} GiB limit"
+    if sig == signal.SIGKILL and oom_before is not None and after is not None \
+            and after > oom_before:
+        return {"status": "oom", "error": f"worker killed by the out-of-memory killer (the "
+                                          f"cgroup's oom_kill count rose to {after}; {rss})"}
+    if sig == signal.SIGKILL and peak_rss >= OOM_NEAR * limit:
+        return {"status": "oom", "error": f"worker killed by SIGKILL with its memory near the "
+                                          f"limit ({rss}): most likely the out-of-memory killer"}
+    known = "cgroup oom_kill unchanged" if after is not None else "no cgroup OOM count here"
+    return {"status": "failed", "error": f"worker killed by signal {sig} ({name}) from outside "
+                                         f"the suite; no sign of the out-of-memory killer "
+                                         f"({known}; {rss})"}
 
 
 def _context():
@@ -151,8 +232,16 @@ def measure_isolated(case, data_path, timeout_s: float, timing=None, threads=Non
     threads = threads or os.cpu_count() or 1
     proc = ctx.Process(target=_child, args=(child, case, data_path, timing, threads),
                        daemon=True)
+    import psutil
+
+    oom_before = oom_kills()
     proc.start()
     child.close()
+    peak_rss, next_poll = 0, 0.0
+    try:
+        watched = psutil.Process(proc.pid)
+    except psutil.Error:
+        watched = None
     try:
         deadline = time.monotonic() + timeout_s
         ready = False
@@ -160,6 +249,12 @@ def measure_isolated(case, data_path, timeout_s: float, timing=None, threads=Non
             ready = parent.poll(min(0.1, max(0.0, deadline - time.monotonic())))
             if INTERRUPT.is_set():
                 raise KeyboardInterrupt
+            if watched is not None and time.monotonic() >= next_poll:
+                next_poll = time.monotonic() + RSS_POLL_S
+                try:
+                    peak_rss = max(peak_rss, watched.memory_info().rss)
+                except psutil.Error:
+                    watched = None
         if ready:
             try:
                 result = parent.recv()
@@ -169,12 +264,7 @@ def measure_isolated(case, data_path, timeout_s: float, timing=None, threads=Non
             result = {"status": "timeout", "error": f"no result within {timeout_s:g} s"}
         if result is None:
             proc.join(5)
-            code = proc.exitcode
-            if code is not None and code < 0 and -code == 9:
-                result = {"status": "oom", "error": "worker killed by SIGKILL "
-                                                    "(most likely the out-of-memory killer)"}
-            else:
-                result = {"status": "failed", "error": f"worker died (exit code {code})"}
+            result = _death(proc.exitcode, oom_before, peak_rss)
         return result
     finally:
         if proc.is_alive():

@@ -8,6 +8,9 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+import psutil
+import pytest
 from spikebench import results
 
 
@@ -33,3 +36,95 @@ def test_sigint_leaves_valid_csv(tmp_path):
     df = results.read([folder])
     assert list(df["status"]) == ["ok", "failed"]
     assert (folder / csvs[0].with_suffix(".json").name).exists()
+
+
+def _start_selftest(tmp_path, machine):
+    """`spikebench run --profile selftest` with its own temp dir; returns (proc, folder, tmp)
+    once the first two rows are written (the third case, `hangs`, is then running)."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "SPIKEBENCH_MACHINE_ID": machine, "TMPDIR": str(tmp)}
+    proc = subprocess.Popen([sys.executable, "-m", "spikebench.cli", "run", "--profile",
+                             "selftest", "--out", str(tmp_path), "--no-report"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    folder = tmp_path / machine
+    deadline = time.time() + 120
+    rows = 0
+    while time.time() < deadline and rows < 2:
+        time.sleep(0.2)
+        csvs = list(folder.glob("*.csv")) if folder.exists() else []
+        if csvs:
+            rows = max(0, len(csvs[0].read_text().splitlines()) - 1)
+    assert rows == 2, "the first two rows should be written before the signal"
+    return proc, folder, tmp
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup_end_every_child_and_remove_temp_files(tmp_path, sig):
+    from spikebench import validate
+
+    proc, folder, tmp = _start_selftest(tmp_path, f"sig{int(sig)}-test")
+    time.sleep(1.0)  # let the `hangs` worker start
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert children, "the sweep should run its case in a worker process"
+    assert list(tmp.glob("spikebench-*")), "the sweep keeps its pickled inputs in a temp folder"
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + int(sig), out.decode()[-2000:]
+    _, alive = psutil.wait_procs(children, timeout=15)
+    assert not alive, f"left running: {[(p.pid, p.name()) for p in alive]}"
+    # (.ses: this workplace's shell session marker, written into any TMPDIR; not ours)
+    left = [p.name for p in tmp.iterdir() if p.name != ".ses"]
+    assert not left, f"left in the temp dir: {left}"
+    (csv,) = folder.glob("*.csv")
+    assert validate.validate(csv).ok
+    assert list(results.read([folder])["status"]) == ["ok", "failed"]
+
+
+def test_a_worker_killed_from_outside_is_not_called_oom(tmp_path):
+    """SIGKILL with no OOM evidence: a failed row naming the signal, not `oom`."""
+    import pickle
+    import threading
+
+    from spikebench import cases, worker
+
+    case = cases.Case(family="selftest", impl="hangs", framework="numpy", device="cpu",
+                      dtype="float64", mode="forward", dataset="none", sizes=(("n", 8),),
+                      timeout_s=60)
+    data = tmp_path / "data.pkl"
+    data.write_bytes(pickle.dumps(({"x": np.arange(8.0)}, np.cumsum(np.arange(8.0)))))
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
+    got = {}
+    t = threading.Thread(target=lambda: got.update(
+        worker.measure_isolated(case, str(data), 60, None, 1)))
+    t.start()
+    deadline = time.time() + 60
+    new = []
+    while time.time() < deadline and not new:
+        time.sleep(0.2)
+        # the worker is forked by the forkserver: a grandchild of this process
+        new = [p for p in me.children(recursive=True) if p.pid not in before
+               and p.ppid() != me.pid]
+    assert new, "no worker process appeared"
+    time.sleep(0.5)
+    for p in new:
+        p.send_signal(signal.SIGKILL)
+    t.join(60)
+    assert got["status"] == "failed", got
+    assert "signal 9 (SIGKILL)" in got["error"] and "no sign of the out-of-memory" in got["error"]
+
+
+def test_oom_needs_evidence(monkeypatch):
+    from spikebench import worker
+
+    monkeypatch.setattr(worker, "memory_limit", lambda: 8 * 2**30)
+    monkeypatch.setattr(worker, "oom_kills", lambda: 3)
+    assert worker._death(-9, 2, 0)["status"] == "oom"  # the cgroup's count rose
+    assert worker._death(-9, 3, int(7.5 * 2**30))["status"] == "oom"  # RSS near the limit
+    quiet = worker._death(-9, 3, 2**30)
+    assert quiet["status"] == "failed" and "SIGKILL" in quiet["error"]
+    seg = worker._death(-11, 3, 2**30)
+    assert seg["status"] == "failed" and "SIGSEGV" in seg["error"]
+    assert worker._death(1, None, 0) == {"status": "failed",
+                                         "error": "worker died (exit code 1)"}
