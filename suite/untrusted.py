@@ -121,9 +121,11 @@ def _depth(obj) -> int:
     return deepest
 
 
-def load_json(path, max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_DEPTH) -> Any:
-    """Parse an untrusted JSON file within size and depth limits (UntrustedError otherwise)."""
+def load_json(path, max_bytes: int | None = None, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse an untrusted JSON file within size (default MAX_JSON_BYTES) and depth limits
+    (UntrustedError otherwise)."""
     path = Path(path)
+    max_bytes = MAX_JSON_BYTES if max_bytes is None else max_bytes
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -164,13 +166,16 @@ def _short(v) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-_NUMBER = re.compile(r"^-\s*(\d|\.\d|inf|nan)", re.IGNORECASE)
-
-
 def formula_cell(text: str) -> bool:
     """Would a spreadsheet read this CSV cell as a formula (CSV injection)?"""
     if not text:
         return False
     if text[0] in "=+@\t\r":
         return True
-    return text[0] == "-" and not _NUMBER.match(text)
+    if text[0] != "-":
+        return False
+    try:
+        float(text)  # a negative number is data
+    except ValueError:
+        return True
+    return False

@@ -81,15 +81,12 @@ def _schema():
 
     num = {"dtype": float, "nullable": True, "coerce": True}
     nonneg = [pa.Check.ge(0)]
-    # fields that name folders and files (submit, merge): untrusted.safe_name's rule
-    safe = pa.Check(lambda s: s.map(lambda v: U.name_problem(v) is None),
-                    element_wise=False, error="a safe folder name (untrusted.safe_name)")
-    cols = {
+    cols = {  # run_id, git_commit, machine_id: _names (they name folders and files)
         "schema_version": pa.Column(int, coerce=True),
-        "run_id": pa.Column(str, safe),
+        "run_id": pa.Column(str),
         "timestamp_utc": pa.Column(str),
-        "git_commit": pa.Column(str, safe),
-        "machine_id": pa.Column(str, safe),
+        "git_commit": pa.Column(str),
+        "machine_id": pa.Column(str),
         "device_kind": pa.Column(str, pa.Check.isin(DEVICE_KINDS)),
         "family": pa.Column(str, pa.Check.str_matches(NAME)),
         "impl": pa.Column(str, pa.Check.str_matches(NAME)),
@@ -191,6 +188,17 @@ def _duplicates(df, rep: Report):
         lines = [_line(i) for i in g.index]
         rep.error(lines[0], f"duplicate row: run {run} case {case} again on line(s) "
                             f"{', '.join(map(str, lines[1:]))}")
+
+
+def _names(df, rep: Report):
+    """Fields that become folder and file names (submit, merge) follow untrusted.safe_name's
+    rule; one error per distinct bad value, at its first line."""
+    for col in ("run_id", "git_commit", "machine_id"):
+        for value, g in df.groupby(col, sort=False, dropna=False):
+            why = U.name_problem(value)
+            if why:
+                rep.error(_line(g.index[0]), f"column {col}: {why}: not a safe folder name "
+                                             f"({len(g)} rows)")
 
 
 def _formulas(df, rep: Report):
@@ -306,6 +314,7 @@ def validate(path, strict: bool = False) -> Report:
         return rep
     rep.n_rows = len(df)
     _duplicates(df, rep)
+    _names(df, rep)
     _formulas(df, rep)
     if rep.migrated_from is not None:
         rep.warn(None, f"schema v{rep.migrated_from} migrated to v{results.SCHEMA_VERSION}")

@@ -72,3 +72,18 @@ def test_datasets_lists_and_measures_real_files(tmp_path):
     res = runner.invoke(app, ["datasets", "stats", str(tmp_path / "missing.h5")])
     flat = "".join(ch for ch in res.output if not ch.isspace() and ch != "│")  # rich wraps
     assert res.exit_code == 2 and "missing.h5" in flat
+
+
+def test_a_sweep_of_absent_kinds_only_writes_its_rows_and_a_summary(tmp_path):
+    """Every row `unavailable` (no timing, no correctness column): the summary still prints."""
+    res = runner.invoke(app, ["run", "--device", "lpu", "--device", "gpu", "--family",
+                              "queues", "--impl", "lossy", "--out", str(tmp_path),
+                              "--report-dir", str(tmp_path / "reports")],
+                        env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "statuses: unavailable=" in res.output and "report:" in res.output
+    from spikebench import results, validate
+
+    (csv,) = tmp_path.rglob("*.csv")
+    assert validate.validate(csv).ok
+    assert set(results.read([csv])["status"]) == {"unavailable"}
