@@ -24,6 +24,7 @@ who want to stay inside jit / on a device or differentiate.
 from __future__ import annotations
 
 import math
+import operator
 from functools import partial
 
 import numpy as np
@@ -59,8 +60,8 @@ def simulate(times, channels, weights, params: LIFParams, *, method="serial",
     unknown = sorted(set(knobs) - set(KNOBS))
     if unknown:
         raise ValueError(f"unknown knob(s) {unknown}; known: {list(KNOBS)}")
-    validate_params(params)
-    inp = validate_inputs(times, channels, weights, delays, knobs.get("t_end", math.inf))
+    params = validate_params(params, dtype)
+    inp = validate_inputs(times, channels, weights, delays, knobs.get("t_end", math.inf), dtype)
     max_spikes = knobs.get("max_spikes") or 16
     if int(max_spikes) < 1:
         raise ValueError(f"max_spikes must be >= 1, got {max_spikes}")
@@ -70,8 +71,13 @@ def simulate(times, channels, weights, params: LIFParams, *, method="serial",
                          "serial reference only)")
     if method != "parallel" and "chunk" in knobs:
         raise ValueError("the chunk knob belongs to method='parallel'")
-    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
-        raise ValueError(f"chunk must be an integer >= 1, got {chunk!r}")
+    try:  # numpy integers and 0-d integer arrays are integers too
+        chunk = operator.index(chunk.item() if isinstance(chunk, np.ndarray) and
+                               chunk.ndim == 0 else chunk)
+    except TypeError:
+        chunk = None
+    if chunk is None or isinstance(knobs.get("chunk"), (bool, np.bool_)) or chunk < 1:
+        raise ValueError(f"chunk must be an integer >= 1, got {knobs.get('chunk')!r}")
     np_dtype = np.dtype(dtype)
     args = [inp.times.astype(np_dtype), inp.channels, inp.weights.astype(np_dtype),
             None if inp.delays is None else inp.delays.astype(np_dtype)]

@@ -10,6 +10,15 @@ An input event of channel j arriving at t adds ``W[n, j]`` to I (never to V). V 
 Because the resting potential is 0 we require ``theta > 0``: then a crossing needs
 ``I(t*) >= theta > 0``, I only decays between inputs, and so ``I0 <= theta`` at the start of an
 interval proves that the interval cannot fire (the cheap check every kernel relies on).
+
+The crossing rule, the same in every kernel (NumPy, JAX, PyTorch, the plain-loop reference):
+an interval fires when V at its peak (or at its end) reaches ``theta * (1 - TOUCH_ULPS * eps)``
+in the kernel's dtype. A peak that touches theta exactly -- e.g. tau_mem = tau_syn and
+w = e * theta, where V = theta only at t = tau -- therefore spikes (at the peak) in every
+framework, although their libm / XLA evaluations of V(peak) differ by an ulp or two either
+side of theta. Without the margin the verdict on a tangent touch was a coin toss of rounding
+(JAX said no, NumPy and PyTorch yes). A touch is a double root of V - theta, so its time is
+determined only to about sqrt(eps) relative (float64: ~1e-8), not to machine precision.
 """
 
 from __future__ import annotations
@@ -27,6 +36,13 @@ SERIES_CUTOFF = 1e-4
 # grazing crossings up to ~60 (Newton converges linearly on a double root); past the cap the
 # iterate is still a lower bound inside the bracket, so termination is guaranteed.
 NEWTON_MAX_ITER = 100
+# The crossing rule's margin (module docstring): peaks within this many ulps below theta fire.
+TOUCH_ULPS = 4
+
+
+def touch_level(theta: float, eps: float) -> float:
+    """The voltage a peak must reach to count as a crossing (the crossing rule)."""
+    return theta * (1.0 - TOUCH_ULPS * eps)
 
 
 class LIFParams(NamedTuple):
@@ -66,13 +82,23 @@ def derive(p: LIFParams) -> Derived:
                    1.0 / max(tm, ts))
 
 
-def validate_params(p: LIFParams) -> LIFParams:
+def validate_params(p: LIFParams, dtype="float64") -> LIFParams:
+    """Check `p` (ValueError naming the bad field); returns it with plain float fields.
+    Numbers and 0-d arrays are accepted; every value must fit `dtype`."""
     if not isinstance(p, LIFParams):
         raise ValueError(f"params must be a LIFParams, got {type(p).__name__}")
+    vals = {}
     for name in LIFParams._fields:
         v = getattr(p, name)
-        if not isinstance(v, (int, float, np.floating, np.integer)) or not math.isfinite(v):
+        if isinstance(v, np.ndarray) and v.ndim == 0:
+            v = v[()]
+        if isinstance(v, (bool, np.bool_)) or \
+                not isinstance(v, (int, float, np.floating, np.integer)) or not math.isfinite(v):
             raise ValueError(f"LIFParams.{name} must be a finite number, got {v!r}")
+        if abs(float(v)) > np.finfo(dtype).max:
+            raise ValueError(f"LIFParams.{name}={float(v):g} is beyond {dtype}'s range")
+        vals[name] = float(v)
+    p = LIFParams(**vals)
     if p.tau_mem <= 0:
         raise ValueError(f"LIFParams.tau_mem must be > 0, got {p.tau_mem}")
     if p.tau_syn <= 0:
@@ -98,12 +124,24 @@ class EventInputs(NamedTuple):
     batched: bool
 
 
-def validate_inputs(times, channels, weights, delays=None, t_end=math.inf) -> EventInputs:
+def _check_range(arr, name: str, dtype) -> None:
+    """Values are checked in float64 but computed in `dtype`: one that overflows it (1e39 in
+    float32) would turn into inf inside the kernel and silently change the spikes."""
+    big = np.finfo(dtype).max
+    if arr.size and np.max(np.abs(arr)) > big:
+        raise ValueError(f"{name} holds {float(arr.flat[np.argmax(np.abs(arr))]):g}, beyond "
+                         f"{dtype}'s range ({big:.3g}): use float64 or rescale")
+
+
+def validate_inputs(times, channels, weights, delays=None, t_end=math.inf,
+                    dtype="float64") -> EventInputs:
     """Check shapes and values at the boundary; raise ValueError naming the problem.
 
     One sample is ``times`` (E,) and ``channels`` (E,); a batch adds a leading axis (B, E).
     Samples shorter than E are padded at the end with channel id -1 (their times are ignored).
     Real events must have finite times >= 0, sorted non-decreasingly within each sample.
+    Times, weights, delays, arrival times (time + delay) and a finite t_end must fit `dtype`,
+    the dtype the kernel computes in.
     """
     t = np.asarray(times)
     c = np.asarray(channels)
@@ -117,8 +155,10 @@ def validate_inputs(times, channels, weights, delays=None, t_end=math.inf) -> Ev
     if not np.issubdtype(t.dtype, np.number) or np.issubdtype(t.dtype, np.complexfloating):
         raise ValueError(f"times must be real numbers, got dtype {t.dtype}")
     if c.size and not np.issubdtype(c.dtype, np.integer):
-        if not np.all(np.mod(c, 1) == 0):
-            raise ValueError("channels must be integer ids")
+        if not np.issubdtype(c.dtype, np.floating):
+            raise ValueError(f"channels must be integer ids, got dtype {c.dtype}")
+        if not np.all(np.isfinite(c)) or not np.all(np.mod(c, 1) == 0):
+            raise ValueError("channels must be integer ids, got non-integer values")
     batched = t.ndim == 2
     t = np.atleast_2d(t).astype(np.float64, copy=False)
     c = np.atleast_2d(c).astype(np.int64, copy=False)
@@ -160,4 +200,12 @@ def validate_inputs(times, channels, weights, delays=None, t_end=math.inf) -> Ev
     t_end = float(t_end)
     if math.isnan(t_end) or t_end < 0:
         raise ValueError(f"t_end must be >= 0 (or inf), got {t_end}")
+    _check_range(real_t, "times", dtype)
+    _check_range(w, "weights", dtype)
+    if d is not None:
+        _check_range(d, "delays", dtype)
+        _check_range(real_t.max(axis=1)[:, None] + d.max() if real_t.size else real_t,
+                     "arrival times (time + delay)", dtype)
+    if math.isfinite(t_end):
+        _check_range(np.array([t_end]), "t_end", dtype)
     return EventInputs(t, c, w.astype(np.float64, copy=False), d, t_end, batched)

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from ...registry import register
-from ._common import NEWTON_MAX_ITER, SERIES_CUTOFF, Derived, LIFParams, derive
+from ._common import NEWTON_MAX_ITER, SERIES_CUTOFF, Derived, LIFParams, derive, touch_level
 
 
 class Spikes(NamedTuple):
@@ -67,7 +67,8 @@ def peak_bracket(k: Derived, v0, i0, length):
     d_peak = jnp.where(has_peak, c * log1p_over_x(k.r * c), jnp.inf)
     d_hi = jnp.minimum(d_peak, length)
     d_eval = jnp.where(jnp.isfinite(d_hi), d_hi, 0.0)
-    fires = has_peak & (v_at(k, v0, i0, d_eval) >= k.theta)
+    fires = has_peak & (v_at(k, v0, i0, d_eval) >= touch_level(k.theta,
+                                                               jnp.finfo(v0.dtype).eps))
     return fires, d_eval
 
 

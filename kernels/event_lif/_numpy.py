@@ -43,7 +43,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ...registry import register
-from ._common import NEWTON_MAX_ITER, SERIES_CUTOFF, Derived, LIFParams, derive
+from ._common import NEWTON_MAX_ITER, SERIES_CUTOFF, Derived, LIFParams, derive, touch_level
 
 
 class Spikes(NamedTuple):
@@ -95,7 +95,8 @@ def peak_bracket(k: Derived, v0, i0, length):
     d_peak = np.where(has_peak, c * log1p_over_x(k.r * c), np.inf)
     d_hi = np.minimum(d_peak, length)
     d_eval = np.where(np.isfinite(d_hi), d_hi, 0.0)
-    fires = has_peak & (v_at(k, v0, i0, d_eval) >= k.theta)
+    fires = has_peak & (v_at(k, v0, i0, d_eval) >= touch_level(k.theta,
+                                                               np.finfo(v0.dtype).eps))
     return fires, d_eval
 
 

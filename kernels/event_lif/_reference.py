@@ -15,7 +15,9 @@ import math
 
 import numpy as np
 
-from ._common import NEWTON_MAX_ITER, Derived, LIFParams, derive
+from ._common import NEWTON_MAX_ITER, Derived, LIFParams, derive, touch_level
+
+EPS = float(np.finfo(np.float64).eps)  # Python floats are float64
 
 
 def _g(y: float) -> float:
@@ -42,10 +44,10 @@ def _first_crossing(k: Derived, v0: float, i0: float, length: float, t0: float):
         return None
     c = k.tau_mem * (i0 - v0) / den
     hi = min(c * _h(k.r * c), length)
-    if _v(k, v0, i0, hi) < k.theta:
+    if _v(k, v0, i0, hi) < touch_level(k.theta, EPS):  # the crossing rule (_common)
         return None
     d = 0.0
-    eps = 2.220446049250313e-16
+    eps = EPS
     for _ in range(NEWTON_MAX_ITER):
         v = _v(k, v0, i0, d)
         f = v - k.theta

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import torch
 
 from ...registry import register
-from ._common import NEWTON_MAX_ITER, SERIES_CUTOFF, Derived, LIFParams, derive
+from ._common import NEWTON_MAX_ITER, SERIES_CUTOFF, Derived, LIFParams, derive, touch_level
 
 
 class Spikes(NamedTuple):
@@ -62,7 +62,8 @@ def peak_bracket(k: Derived, v0, i0, length):
     d_peak = torch.where(has_peak, c * log1p_over_x(k.r * c), torch.full_like(c, math.inf))
     d_hi = torch.minimum(d_peak, length)
     d_eval = torch.where(torch.isfinite(d_hi), d_hi, torch.zeros_like(d_hi))
-    fires = has_peak & (v_at(k, v0, i0, d_eval) >= k.theta)
+    fires = has_peak & (v_at(k, v0, i0, d_eval) >= touch_level(k.theta,
+                                                               torch.finfo(v0.dtype).eps))
     return fires, d_eval
 
 

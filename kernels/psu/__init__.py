@@ -63,15 +63,15 @@ def simulate(x, neuron: str = "psu", params: PSUParams = DEFAULT, *, framework="
     validate_params(params)
     x = np.asarray(x, np.float64)
     t = check_time_steps(x.shape)
-    check_finite(x, "input current x")
+    check_finite(x, "input current x", dtype)
     if neuron in LEARNED:
         if mat is None or mat_b is None:
             raise ValueError(f"{neuron} needs its learned matrix and bias (mat, mat_b)")
         mat, mat_b = np.asarray(mat, np.float64), np.asarray(mat_b, np.float64)
         if mat.ndim == 2 and mat.shape[0] == mat.shape[1]:
             check_time_steps(x.shape, mat.shape[0])
-        check_finite(mat, "mat")
-        check_finite(mat_b, "mat_b")
+        check_finite(mat, "mat", dtype)
+        check_finite(mat_b, "mat_b", dtype)
         if mat.shape != (t, t) or mat_b.shape != (t,):
             raise ValueError(f"mat must be ({t}, {t}) and mat_b ({t},), got {mat.shape} and "
                              f"{mat_b.shape}")
@@ -81,7 +81,7 @@ def simulate(x, neuron: str = "psu", params: PSUParams = DEFAULT, *, framework="
     if framework == "numpy":
         from . import _numpy
 
-        return _numpy.forward(neuron, x, params, *extra)
+        return _checked(_numpy.forward(neuron, x, params, *extra), dtype, np.asarray)
     if framework == "jax":
         import jax.numpy as jnp
 
@@ -97,4 +97,16 @@ def simulate(x, neuron: str = "psu", params: PSUParams = DEFAULT, *, framework="
         from . import _torch as mod
 
         conv = lambda a: torch.as_tensor(a, dtype=getattr(torch, dtype))  # noqa: E731
-    return mod.neuron(neuron, conv(x), params, *(conv(a) for a in extra))
+    out = mod.neuron(neuron, conv(x), params, *(conv(a) for a in extra))
+    tonp = np.asarray if framework == "jax" else lambda a: a.detach().cpu().numpy()  # noqa: E731
+    return _checked(out, dtype, tonp)
+
+
+def _checked(out, dtype, tonp):
+    """Inputs in range can still overflow on the way (a learned matrix's gain): say so
+    rather than return NaN potentials and no spikes."""
+    v = tonp(out.v)
+    if not np.all(np.isfinite(v)):
+        raise ValueError(f"the potential overflowed {dtype} (largest finite input is "
+                         f"{np.finfo(dtype).max:.3g}): scale the input down or use float64")
+    return out

@@ -16,6 +16,7 @@ matrices (``released_matrices`` exists for the test of that equality).
 from __future__ import annotations
 
 import math
+import operator
 from typing import NamedTuple
 
 import numpy as np
@@ -48,8 +49,7 @@ def validate_params(p: PSUParams) -> tuple[float, float]:
     if not isinstance(p, PSUParams):
         raise ValueError(f"params must be a PSUParams, got {type(p).__name__}")
     tau, theta, alpha = (float(v) for v in p)
-    if not (math.isfinite(tau) and tau > 1.0):
-        raise ValueError(f"tau must be a finite number > 1 (b = 1 - 1/tau in (0, 1)), got {tau}")
+    check_tau(tau)
     if not (math.isfinite(theta) and theta > 0.0):
         raise ValueError(f"theta must be a finite number > 0, got {theta}")
     if not (math.isfinite(alpha) and alpha > 0.0):
@@ -83,17 +83,43 @@ def check_learned(w_shape, b_shape, t: int) -> None:
                          f"{tuple(w_shape)} and {tuple(b_shape)}")
 
 
-def check_finite(x, name: str = "input") -> None:
-    """ValueError when a NumPy array holds NaN or inf (for the boundary, outside jit)."""
+def check_finite(x, name: str = "input", dtype="float64") -> None:
+    """ValueError when a NumPy array holds NaN or inf, or a value that overflows `dtype` (the
+    dtype the kernel computes in: 1e39 is finite in float64 and inf in float32); for the
+    boundary, outside jit."""
     arr = np.asarray(x)
     if not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(f"{name} holds a non-finite value {arr[tuple(bad)]} at index "
                          f"{tuple(int(i) for i in bad)}")
+    big = np.finfo(dtype).max
+    if arr.size and np.max(np.abs(arr)) > big:
+        bad = np.argwhere(np.abs(arr) > big)[0]
+        raise ValueError(f"{name} holds {arr[tuple(bad)]:g} at index "
+                         f"{tuple(int(i) for i in bad)}, beyond {dtype}'s range ({big:.3g})")
+
+
+def check_steps_count(t, name: str = "t") -> int:
+    """A number of time steps: an integer >= 1 (numpy integers and 0-d arrays too)."""
+    try:
+        n = operator.index(np.asarray(t).item() if np.ndim(t) == 0 else t)
+    except TypeError:
+        raise ValueError(f"{name} must be an integer number of time steps, got {t!r}") from None
+    if n < 1:
+        raise ValueError(f"{name} must be >= 1 time steps, got {n}")
+    return n
+
+
+def check_tau(tau) -> float:
+    tau = float(tau)
+    if not (math.isfinite(tau) and tau > 1.0):
+        raise ValueError(f"tau must be a finite number > 1 (b = 1 - 1/tau in (0, 1)), got {tau}")
+    return tau
 
 
 def lif_matrices(t: int, tau: float, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
     """The exact LIF matrices A (integration) and B (reset), both T x T, lower-triangular."""
+    t, tau = check_steps_count(t), check_tau(tau)
     a, b = 1.0 / tau, 1.0 - 1.0 / tau
     d = np.arange(t)[:, None] - np.arange(t)[None, :]
     pw = b ** np.maximum(d, 0).astype(np.float64)
@@ -104,6 +130,7 @@ def lif_matrices(t: int, tau: float, dtype=np.float64) -> tuple[np.ndarray, np.n
 def released_matrices(t: int, tau: float, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
     """The released code's A = (1/tau)^(i-j+1), B = (1/tau)^(i-j) (lower part); equal to
     ``lif_matrices`` at tau = 2 only."""
+    t, tau = check_steps_count(t), check_tau(tau)
     d = np.arange(t)[:, None] - np.arange(t)[None, :]
     r = (1.0 / tau) ** np.maximum(d, 0).astype(np.float64)
     return (np.where(d >= 0, r / tau, 0.0).astype(dtype), np.where(d > 0, r, 0.0).astype(dtype))
@@ -118,6 +145,7 @@ def init_learned(rng: np.random.Generator, t: int) -> tuple[np.ndarray, np.ndarr
     """IPSU / RPSU initialisation as released: W ~ Normal(0, variance 2/T) (Kaiming normal,
     fan_out = T, ReLU gain) and a zero per-step bias. Entries above the diagonal exist but are
     masked in the forward pass, so they get zero gradient."""
+    t = check_steps_count(t)
     return rng.normal(0.0, math.sqrt(2.0 / t), (t, t)), np.zeros(t)
 
 
@@ -135,8 +163,11 @@ def init_network(seed: int, *, n_in: int, hidden: int, n_out: int, t: int, neuro
     check_neuron(neuron)
     for name, v in (("n_in", n_in), ("hidden", hidden), ("n_out", n_out), ("t", t),
                     ("n_layers", n_layers)):
-        if int(v) < 1:
-            raise ValueError(f"{name} must be >= 1, got {v}")
+        check_steps_count(v, name)
+    for name, v in (("w_gain", w_gain), ("alpha", alpha)):
+        if not (isinstance(v, (int, float, np.integer, np.floating)) and math.isfinite(v)
+                and v > 0):
+            raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
     rng, rng_mat = np.random.default_rng([seed, 0]), np.random.default_rng([seed, 1])
     layers = []
     fan_in = n_in

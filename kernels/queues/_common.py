@@ -30,6 +30,7 @@ same step leaves a step later); ring and lossy deliver every event due at `now` 
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
@@ -97,10 +98,72 @@ def check_steps(name: str, steps) -> np.ndarray:
 def check_ring_delays(delays, max_delay: int) -> None:
     """The ring holds arrivals at most max_delay steps ahead: delays in [0, max_delay]."""
     d = np.asarray(delays)
+    if d.dtype.kind not in "iuf" or not np.all(np.isfinite(d)):
+        raise ValueError("delays must be finite numbers of steps (got NaN, inf or a "
+                         f"non-number of dtype {d.dtype})")
     if np.any(d < 0):
         raise ValueError(f"delays must be >= 0 steps, got {d.min()}")
     if np.any(d > max_delay):
         raise ValueError(f"a delay of {d.max()} steps exceeds the ring's max_delay={max_delay}")
+
+
+def _int(name: str, v, low: int, high: int | None = None) -> int:
+    """A Python int from an int, numpy integer or 0-d integer array, within [low, high]."""
+    try:
+        n = operator.index(v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v)
+    except TypeError:
+        raise ValueError(f"{name} must be an integer, got {v!r}") from None
+    if isinstance(v, (bool, np.bool_)) or n < low or (high is not None and n > high):
+        span = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be an integer {span}, got {v!r}")
+    return n
+
+
+def check_traffic(design: str, slots: int, n_steps, delay, interval, seed) -> tuple:
+    """The benchmark loop's arguments (concrete, checked before any tracing): every arrival
+    k + delay must be a step the queue can hold -- after the pop of step k (delay >= 1), within
+    the ring's window (delay <= max_delay + 1 = its slots), below SENTINEL -- so that the loop
+    never delivers or drops an event without counting it. Returns them as Python ints."""
+    check_design(design)
+    n_steps = _int("n_steps", n_steps, 0)
+    delay = _int("delay", delay, 1, slots if design == "ring" else None)
+    interval = _int("interval", interval, 1)
+    seed = _int("seed", seed, 0)
+    if n_steps + delay >= SENTINEL:
+        raise ValueError(f"n_steps + delay = {n_steps + delay} does not fit an int32 step "
+                         f"below SENTINEL = {SENTINEL}")
+    return n_steps, delay, interval, seed
+
+
+def check_offer(t, mask, now=None, slots: int | None = None) -> None:
+    """Concrete arrival steps offered to ``enqueue`` (NumPy arrays): where mask is set, in
+    [0, SENTINEL), and, when the caller says which step it is (`now`), after it -- and for the
+    ring (`slots`) at most `slots` steps after it (later ones would alias a nearer slot)."""
+    t, m = np.asarray(t), np.asarray(mask, bool)
+    tt = t[m] if t.shape == m.shape else t[np.broadcast_to(m, t.shape)]
+    if not tt.size:
+        return
+    if tt.min() < 0 or tt.max() >= SENTINEL:
+        raise ValueError(f"arrival steps must lie in [0, {SENTINEL}), got {tt.min()}.."
+                         f"{tt.max()}")
+    if now is not None:
+        n = np.broadcast_to(np.asarray(now), t.shape)[np.broadcast_to(m, t.shape)]
+        if np.any(tt <= n):
+            raise ValueError(f"arrival step {tt[tt <= n].min()} is not after now = "
+                             f"{n[tt <= n][0]}: the queue would deliver it late, or never")
+        if slots is not None and np.any(tt > n + slots):
+            raise ValueError(f"arrival step {tt[tt > n + slots].max()} is more than the "
+                             f"ring's {slots} slots after now (max_delay = {slots - 1})")
+
+
+def check_now(now) -> None:
+    """A concrete pop step: an integer (a float is refused rather than truncated) in
+    [0, SENTINEL)."""
+    arr = np.asarray(now)
+    if isinstance(now, (bool, np.bool_)) or arr.dtype.kind not in "iu":
+        raise ValueError(f"now must be an integer step index, got {now!r} (dtype {arr.dtype})")
+    if arr.size and (arr.min() < 0 or arr.max() >= SENTINEL):
+        raise ValueError(f"now must lie in [0, {SENTINEL}), got {arr.min()}..{arr.max()}")
 
 
 # Benchmark traffic: queue q spikes at step k when mix(k, q, seed) % interval == 0, a

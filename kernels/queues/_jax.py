@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from ...registry import register
@@ -36,8 +37,11 @@ from ._common import (
     SENTINEL,
     check_batch,
     check_design,
+    check_now,
+    check_offer,
     check_sizes,
     check_step_dtype,
+    check_traffic,
     sift_steps,
 )
 
@@ -224,19 +228,50 @@ POP = {"heap": heap_pop, "fifo": fifo_pop, "ring": ring_pop, "sorted": sorted_po
        "lossy": lossy_pop}
 
 
-def enqueue(design: str, q: Queue, t, pay, mask) -> Queue:
-    """Offer arrival step t [Q] (int32) with payload pay [Q] where mask [Q] is set."""
+def _traced(*xs) -> bool:
+    return any(isinstance(x, jax.core.Tracer) for x in xs)
+
+
+def enqueue(design: str, q: Queue, t, pay, mask, *, now=None, check: bool = True) -> Queue:
+    """Offer arrival step t [Q] (integer) with payload pay [Q] where mask [Q] is set.
+
+    Checked (``check=True``): concrete arrival steps must lie in [0, SENTINEL) and, when the
+    caller passes the current step `now`, after it (ring: at most max_delay + 1 steps after
+    it), else ValueError (``_common.check_offer``). Inside jit the same rules refuse the
+    offer and count it in ``dropped``, so nothing is delivered or lost uncounted. The
+    benchmark loops, whose arrivals are valid by construction, pass ``check=False``."""
     check_batch(tuple(q.size.shape), t=tuple(t.shape), pay=tuple(pay.shape),
                 mask=tuple(mask.shape))
     check_step_dtype(t.dtype)
-    return ENQUEUE[check_design(design)](q, t.astype(jnp.int32), pay.astype(q.pay.dtype),
-                                         mask.astype(bool))
+    design = check_design(design)
+    mask = jnp.asarray(mask).astype(bool)
+    if not check:
+        return ENQUEUE[design](q, t.astype(jnp.int32), pay.astype(q.pay.dtype), mask)
+    slots = q.keys.shape[1] if design == "ring" else None
+    if not _traced(t, mask, now):
+        check_offer(np.asarray(t), np.asarray(mask), None if now is None else np.asarray(now),
+                    slots)
+        return ENQUEUE[design](q, t.astype(jnp.int32), pay.astype(q.pay.dtype), mask)
+    ok = mask & (t >= 0) & (t < SENTINEL)  # in t's own dtype: before any int32 wrap
+    if now is not None:
+        ok = ok & (t > now)
+        if slots is not None:
+            ok = ok & (t <= now + slots)
+    q = ENQUEUE[design](q, jnp.where(ok, t, 0).astype(jnp.int32), pay.astype(q.pay.dtype), ok)
+    return q._replace(dropped=q.dropped + (mask & ~ok))
 
 
-def pop(design: str, q: Queue, now):
-    """Deliver what is due at step `now` (scalar or [Q]): (q, hits [Q], payload sum [Q])."""
+def pop(design: str, q: Queue, now, *, check: bool = True):
+    """Deliver what is due at step `now` (an integer scalar or [Q]): (q, hits [Q], payload
+    sum [Q]). A concrete `now` must be an integer in [0, SENTINEL) (a float is refused, not
+    truncated)."""
     if tuple(getattr(now, "shape", ())) not in ((), tuple(q.size.shape)):
         check_batch(tuple(q.size.shape), now=tuple(now.shape))
+    if check:
+        if _traced(now):
+            check_step_dtype(now.dtype)
+        else:
+            check_now(now)
     return POP[check_design(design)](q, jnp.asarray(now, jnp.int32))
 
 
@@ -267,17 +302,19 @@ def traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int, seed
     """Per step k = 1 .. n_steps: pop(k), then every queue that spikes (probability
     1/interval, ``mix``) enqueues arrival k + delay with payload k + delay. The popped state
     is carried (the published batched script discarded it). Returns (q, delivered [Q],
-    payload sum [Q], enqueued [Q])."""
+    payload sum [Q], enqueued [Q]). The arguments are checked first (``check_traffic``)."""
+    n_steps, delay, interval, seed = check_traffic(design, q.keys.shape[1], n_steps, delay,
+                                                   interval, seed)
     n = q.size.shape[0]
     lanes = jnp.arange(n, dtype=jnp.uint32)
     zero = jnp.zeros(n, jnp.int32)
 
     def step(carry, k):
         q, hits, pays, sent = carry
-        q, h, p = pop(design, q, k)
+        q, h, p = pop(design, q, k, check=False)
         spike = (mix(k, lanes, seed) % jnp.uint32(interval)) == 0
         t = jnp.full(n, k + delay, jnp.int32)
-        q = enqueue(design, q, t, t.astype(q.pay.dtype), spike)
+        q = enqueue(design, q, t, t.astype(q.pay.dtype), spike, check=False)
         return (q, hits + h, pays + p, sent + spike), None
 
     init = (q, zero, jnp.zeros(n, q.pay.dtype), zero)

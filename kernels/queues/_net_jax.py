@@ -87,7 +87,7 @@ def simulate(weights, delays, p: NetParams, design: str, capacity: int | None = 
     def step(carry, xs):
         k, i_in = xs
         q, v, i_syn, t_sum, count, delivered = carry
-        q, hits, pay = qmod.pop(design, q, k)
+        q, hits, pay = qmod.pop(design, q, k, check=False)
         i_syn = i_syn * decay_s + jnp.sum(weights * pay.reshape(n, n), axis=1)
         v_new = v + p.dt * (-v / p.tau_mem + i_syn + i_in)
         spike = v_new >= p.theta
@@ -96,7 +96,7 @@ def simulate(weights, delays, p: NetParams, design: str, capacity: int | None = 
         t_a, key = _arrivals(t_s, delays, p)
         f = jnp.exp(-(key - t_a) / tau_s_steps)
         mask = jnp.broadcast_to(spike[None, :], (n, n)).reshape(-1)
-        q = qmod.enqueue(design, q, key.reshape(-1), f.reshape(-1), mask)
+        q = qmod.enqueue(design, q, key.reshape(-1), f.reshape(-1), mask, check=False)
         t_sum = t_sum + jnp.sum(jnp.where(spike, t_s, 0.0))
         v_new = jnp.where(spike, 0.0, v_new)
         return (q, v_new, i_syn, t_sum, count + spike,

@@ -51,7 +51,7 @@ def step(c: Carry, k, i_in, weights, delays, p: NetParams, design: str, ops=qmod
     """Step k (1-based; an int or an int32 scalar tensor) with input current i_in (a number
     or [N]); `ops` is the queue module (``_torch``, or ``_onnx`` for the exported graph)."""
     n = weights.shape[0]
-    q, hits, pay = ops.pop(design, c.q, k, inplace=True)
+    q, hits, pay = ops.pop(design, c.q, k, check=False, inplace=True)
     i_syn = c.i_syn * math.exp(-p.dt / p.tau_syn) + torch.sum(weights * pay.reshape(n, n),
                                                                dim=1)
     v = c.v
@@ -63,7 +63,8 @@ def step(c: Carry, k, i_in, weights, delays, p: NetParams, design: str, ops=qmod
     key = torch.ceil(t_a).to(torch.int32)
     f = torch.exp(-(key - t_a) / (p.tau_syn / p.dt))
     mask = spike[None, :].expand(n, n).reshape(-1)
-    q = ops.enqueue(design, q, key.reshape(-1), f.reshape(-1), mask, inplace=True)
+    q = ops.enqueue(design, q, key.reshape(-1), f.reshape(-1), mask, check=False,
+                    inplace=True)
     return Carry(q, torch.where(spike, torch.zeros_like(v_new), v_new), i_syn,
                  c.t_sum + torch.sum(torch.where(spike, t_s, torch.zeros_like(t_s))),
                  c.count + spike.to(torch.int32),

@@ -35,7 +35,15 @@ import onnx  # noqa: F401 - torch.onnx.export needs it (the registry notes its a
 import torch
 
 from ...registry import register
-from ._common import DESIGNS, SENTINEL, check_design, mix_numpy, sift_steps
+from ._common import (
+    DESIGNS,
+    SENTINEL,
+    check_design,
+    check_sizes,
+    check_traffic,
+    mix_numpy,
+    sift_steps,
+)
 from ._torch import Queue, init  # the same state as the PyTorch queues
 
 MAX_STEP = 2**23  # _mod is exact below this
@@ -266,14 +274,17 @@ POP = {"heap": heap_pop, "fifo": fifo_pop, "ring": ring_pop, "sorted": sorted_po
        "lossy": lossy_pop}
 
 
-def enqueue(design: str, q: Queue, t, pay, mask, *, inplace: bool = False) -> Queue:
+def enqueue(design: str, q: Queue, t, pay, mask, *, check: bool = False,
+            inplace: bool = False) -> Queue:
     """Offer arrival step t [Q] (int32) with payload pay [Q] where mask [Q] is set
-    (``inplace`` is accepted for the network's sake and changes nothing here)."""
+    (``check`` and ``inplace`` are accepted for the network's sake and change nothing here:
+    a traced graph holds no concrete values to check, and its callers are the benchmark
+    loops, whose arrivals are valid by construction)."""
     t = torch.as_tensor(t, dtype=torch.int32).expand(q.size.shape)
     return ENQUEUE[check_design(design)](q, t, pay.to(q.pay.dtype), mask.to(torch.bool))
 
 
-def pop(design: str, q: Queue, now, *, inplace: bool = False):
+def pop(design: str, q: Queue, now, *, check: bool = False, inplace: bool = False):
     """Deliver what is due at step `now`: (q, hits [Q], payload sum [Q])."""
     now = torch.as_tensor(now, dtype=torch.int32)
     return POP[check_design(design)](q, now)
@@ -341,7 +352,9 @@ def traffic_program(design: str, n_queues: int, capacity: int | None, max_delay:
                     chunk: int = CHUNK, device: str = "onnxrt", folder=None):
     """Export the traffic chunk graph(s) and return the host loop: a function of no
     argument returning (Queue, delivered [Q], payload sum [Q], offered [Q]) as NumPy."""
-    check_design(design)
+    slots = check_sizes(design, n_queues, capacity, max_delay)
+    n_steps, delay, interval, seed = check_traffic(design, slots, n_steps, delay, interval,
+                                                   seed)
     if n_steps + delay >= MAX_STEP:
         raise ValueError(f"T + delay = {n_steps + delay} steps: the LPU graphs' index "
                          f"arithmetic is exact below {MAX_STEP}")

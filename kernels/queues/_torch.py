@@ -45,8 +45,11 @@ from ._common import (
     SENTINEL,
     check_batch,
     check_design,
+    check_now,
+    check_offer,
     check_sizes,
     check_step_dtype,
+    check_traffic,
     sift_steps,
 )
 
@@ -251,23 +254,39 @@ POP = {"heap": heap_pop, "fifo": fifo_pop, "ring": ring_pop, "sorted": sorted_po
        "lossy": lossy_pop}
 
 
-def enqueue(design: str, q: Queue, t, pay, mask, *, inplace: bool = False) -> Queue:
-    """Offer arrival step t [Q] (int32) with payload pay [Q] where mask [Q] is set.
-    ``inplace=True``: q is handed over and may be updated in place (see the module doc)."""
+def enqueue(design: str, q: Queue, t, pay, mask, *, now=None, check: bool = True,
+            inplace: bool = False) -> Queue:
+    """Offer arrival step t [Q] (integer) with payload pay [Q] where mask [Q] is set.
+    ``inplace=True``: q is handed over and may be updated in place (see the module doc).
+
+    Checked (``check=True``): arrival steps must lie in [0, SENTINEL) and, when the caller
+    passes the current step `now`, after it (ring: at most max_delay + 1 steps after it),
+    else ValueError (``_common.check_offer``; PyTorch is eager, so every value is concrete;
+    JAX counts violations inside jit instead). The benchmark loops, whose arrivals are valid
+    by construction, pass ``check=False`` (the check reads the tensors back to the host)."""
     check_batch(tuple(q.size.shape), t=tuple(t.shape), pay=tuple(pay.shape),
                 mask=tuple(mask.shape))
     check_step_dtype(t.dtype)
+    design = check_design(design)
+    if check:
+        check_offer(t.cpu().numpy(), mask.to(torch.bool).cpu().numpy(),
+                    None if now is None else torch.as_tensor(now).cpu().numpy(),
+                    q.keys.shape[1] if design == "ring" else None)
     args = (q, t.to(torch.int32), pay.to(q.pay.dtype), mask.to(torch.bool))
     if design == "ring":
         return ring_enqueue(*args, inplace=inplace)
-    return ENQUEUE[check_design(design)](*args)
+    return ENQUEUE[design](*args)
 
 
-def pop(design: str, q: Queue, now, *, inplace: bool = False):
-    """Deliver what is due at step `now` (scalar or [Q]): (q, hits [Q], payload sum [Q]).
-    ``inplace=True``: q is handed over and may be updated in place (see the module doc)."""
+def pop(design: str, q: Queue, now, *, check: bool = True, inplace: bool = False):
+    """Deliver what is due at step `now` (an integer scalar or [Q]): (q, hits [Q], payload
+    sum [Q]). ``inplace=True``: q is handed over and may be updated in place (see the module
+    doc). Checked: `now` must be an integer in [0, SENTINEL) (a float is refused, not
+    truncated)."""
     if tuple(getattr(now, "shape", ())) not in ((), tuple(q.size.shape)):
         check_batch(tuple(q.size.shape), now=tuple(now.shape))
+    if check:
+        check_now(now.cpu().numpy() if isinstance(now, torch.Tensor) else now)
     now = torch.as_tensor(now, dtype=torch.int32, device=q.keys.device)
     if design == "ring":
         return ring_pop(q, now, inplace=inplace)
@@ -308,7 +327,9 @@ def traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int, seed
     """Per step k = 1 .. n_steps: pop(k), then every queue that spikes (probability
     1/interval, ``mix``) enqueues arrival k + delay with payload k + delay. The popped state
     is carried (the published batched script discarded it). Returns (q, delivered [Q],
-    payload sum [Q], enqueued [Q])."""
+    payload sum [Q], enqueued [Q]). The arguments are checked first (``check_traffic``)."""
+    n_steps, delay, interval, seed = check_traffic(design, q.keys.shape[1], n_steps, delay,
+                                                   interval, seed)
     n = q.size.shape[0]
     dev = q.keys.device
     lanes = torch.arange(n, dtype=torch.int64, device=dev)
@@ -317,11 +338,11 @@ def traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int, seed
     pays = torch.zeros(n, dtype=q.pay.dtype, device=dev)
     q = _own(q, False)  # one copy per call; then the loop owns its queue
     for k in range(1, n_steps + 1):
-        q, h, p = pop(design, q, k, inplace=True)
+        q, h, p = pop(design, q, k, check=False, inplace=True)
         hits, pays = hits + h, pays + p
         spike = (mix(k, lanes, seed) % interval) == 0
         t = torch.full((n,), k + delay, dtype=torch.int32, device=dev)
-        q = enqueue(design, q, t, t.to(q.pay.dtype), spike, inplace=True)
+        q = enqueue(design, q, t, t.to(q.pay.dtype), spike, check=False, inplace=True)
         sent = sent + spike.int()
     return q, hits, pays, sent
 
