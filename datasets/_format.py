@@ -45,6 +45,32 @@ class EventBatch(NamedTuple):
         }
 
 
+def integers(values, what: str, where: str, events: bool = True) -> np.ndarray:
+    """`values` as int64, refusing what a cast would silently change: a non-numeric dtype
+    (strings, objects) or a float that is not integral (label -0.5 -> 0, unit 12.7 -> 12,
+    x = 1.9 -> 1). ValueError names `where` (file, sample), the field and the value."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "iub":
+        return arr.astype(np.int64)
+    if arr.dtype.kind != "f":
+        raise ValueError(f"{where}: {what} must be integers, got dtype {arr.dtype}")
+    bad = ~np.isfinite(arr) | (arr != np.round(arr))
+    if np.any(bad):
+        k = int(np.argmax(bad.ravel()))
+        at = f" at event {k}" if events else ""
+        raise ValueError(f"{where}: {what} = {arr.ravel()[k].item()!r}{at} is not an integer")
+    return arr.astype(np.int64)
+
+
+def seconds(values, where: str) -> np.ndarray:
+    """Event times as float64 (float16 is cast first, before any arithmetic); ValueError
+    naming `where` for a non-numeric dtype (e.g. times stored as strings)."""
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "fiu":
+        raise ValueError(f"{where}: times must be numbers, got dtype {arr.dtype}")
+    return arr.astype(np.float64)
+
+
 def pack(samples, n_channels: int, name: str, durations, labels=None) -> EventBatch:
     """Pad a list of (times, channels) samples into an EventBatch, sorting by (time, channel)."""
     n = len(samples)

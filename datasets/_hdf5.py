@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._format import EventBatch, pack
+from ._format import EventBatch, integers, pack, seconds
 
 KEYS = ("spikes/times", "spikes/units", "labels")
 
@@ -54,6 +54,10 @@ class HDF5Events:
             if missing:
                 raise ValueError(f"{self.path}: not an SHD/SSC file, missing key(s) "
                                  f"{', '.join(missing)} (expected {', '.join(KEYS)})")
+            groups = [k for k in KEYS if not isinstance(f[k], _h5py().Dataset)]
+            if groups:
+                raise ValueError(f"{self.path}: {', '.join(groups)} must be a dataset (an "
+                                 f"array), not a group")
             n = [f[k].shape[0] if f[k].shape else -1 for k in KEYS]
             if len(set(n)) != 1:
                 raise ValueError(f"{self.path}: spikes/times, spikes/units and labels have "
@@ -80,13 +84,18 @@ class HDF5Events:
         with self._open() as f:
             times, units, labs = f["spikes/times"], f["spikes/units"], f["labels"]
             for i in idx:
+                where = f"{self.path}: sample {i}"
                 try:
-                    t = np.asarray(times[i]).astype(np.float64)  # float16 -> float64 first
-                    c = np.asarray(units[i]).astype(np.int64)
-                    lab = int(labs[i])
+                    t_raw, c_raw, lab_raw = times[i], units[i], labs[i]
                 except (OSError, RuntimeError) as exc:
-                    raise ValueError(f"{self.path}: sample {i} cannot be read (truncated "
-                                     f"file?): {exc}") from None
+                    raise ValueError(f"{where} cannot be read (truncated file?): {exc}") \
+                        from None
+                t = seconds(t_raw, where)  # float16 -> float64 first
+                c = integers(c_raw, "unit (channel id)", where)
+                if np.size(lab_raw) != 1:
+                    raise ValueError(f"{where}: label must be one number, got shape "
+                                     f"{np.shape(lab_raw)}")
+                lab = int(integers(np.reshape(lab_raw, 1), "label", where, events=False)[0])
                 self._check(i, t, c, lab)
                 if t.size > 1 and np.any(np.diff(t) < 0):
                     self.n_resorted += 1

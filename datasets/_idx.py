@@ -52,6 +52,8 @@ def read_idx(path) -> np.ndarray:
     dims_bytes = raw[4:4 + 4 * ndim] if raw is not None else \
         np.fromfile(path, dtype=np.uint8, count=4 + 4 * ndim)[4:].tobytes()
     dims = tuple(int(d) for d in np.frombuffer(dims_bytes, dtype=">i4"))
+    if any(d < 0 for d in dims):
+        raise ValueError(f"{path}: IDX header gives a negative dimension {dims}")
     body = 4 + 4 * ndim
     want = int(np.prod(dims)) if dims else 0
     if size - body != want:

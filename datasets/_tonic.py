@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._format import EventBatch, pack
+from ._format import EventBatch, integers, pack, seconds
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
                    "ship", "truck")
@@ -60,8 +60,11 @@ class EventFiles:
             path = self.files[i]
             try:
                 x, y, t_s, p = self._decode(path)
-            except (ValueError, KeyboardInterrupt, SystemExit):
+            except (KeyboardInterrupt, SystemExit):
                 raise
+            except ValueError as exc:  # name the file when the decoder did not
+                raise (exc if str(path) in str(exc) else
+                       ValueError(f"{path}: cannot be decoded: {exc}")) from None
             except BaseException as exc:  # noqa: BLE001 - a reader's error on a bad file;
                 # the aedat decoder (Rust) raises a PanicException, a BaseException
                 raise ValueError(f"{path}: cannot be decoded: {exc}") from None
@@ -72,8 +75,9 @@ class EventFiles:
         return pack(samples, self.n_channels, self.name, durations, labels)
 
     def _check(self, path, x, y, t, p):
-        x, y, p = (np.asarray(a, np.int64) for a in (x, y, p))
-        t = np.asarray(t, np.float64)
+        x, y, p = (integers(a, name, str(path)) for a, name in ((x, "x"), (y, "y"),
+                                                                  (p, "polarity")))
+        t = seconds(t, str(path))
         if not np.all(np.isfinite(t)):
             raise ValueError(f"{path}: non-finite time at event "
                              f"{int(np.argmin(np.isfinite(t)))}")
@@ -111,6 +115,10 @@ def nmnist(data_dir, split: str) -> EventFiles:
     def decode(path):
         import tonic.datasets
 
+        size = path.stat().st_size
+        if size % 5:
+            raise ValueError(f"{path}: {size} bytes is not a whole number of 5-byte N-MNIST "
+                             f"events (truncated?)")
         ev = _tonic_io().read_mnist_file(str(path), dtype=tonic.datasets.NMNIST.dtype)
         return ev["x"], ev["y"], ev["t"] * 1e-6, ev["p"]
 
@@ -124,11 +132,17 @@ def dvs_gesture(data_dir, split: str) -> EventFiles:
     files = _files(root, "*_*/*.npy", "DVS Gesture <user>_<lighting>/<label>.npy files")
 
     def decode(path):
-        a = np.load(path)  # tonic's converted arrays: x, y, p, t (ms)
+        try:  # tonic's converted arrays: x, y, p, t (ms); never a pickle
+            a = np.load(path, allow_pickle=False)
+        except (ValueError, EOFError, OSError) as exc:
+            raise ValueError(f"{path}: not a readable .npy array (truncated, or a pickle?): "
+                             f"{exc}") from None
+        if not isinstance(a, np.ndarray):
+            raise ValueError(f"{path}: expected one .npy array, got {type(a).__name__}")
         if a.ndim != 2 or a.shape[1] != 4:
             raise ValueError(f"{path}: expected an (N, 4) array of x, y, p, t, got "
                              f"{a.shape}")
-        return a[:, 0], a[:, 1], a[:, 3].astype(np.float64) * 1e-3, a[:, 2]
+        return a[:, 0], a[:, 1], seconds(a[:, 3], str(path)) * 1e-3, a[:, 2]
 
     labels = []
     for f in files:
