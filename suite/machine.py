@@ -39,8 +39,12 @@ def machine_id() -> str:
     (the hostname itself is not written anywhere)."""
     env = os.environ.get("SPIKEBENCH_MACHINE_ID")
     if env:
-        if not re.fullmatch(r"[A-Za-z0-9._-]+", env):
-            raise ValueError(f"SPIKEBENCH_MACHINE_ID={env!r}: use letters, digits, . _ -")
+        from .untrusted import name_problem
+
+        why = name_problem(env)
+        if why:  # it names the results folder: untrusted.safe_name's rule
+            raise ValueError(f"SPIKEBENCH_MACHINE_ID: {why} (use letters, digits, . _ @ -; "
+                             f"not '.' or '..')")
         return env
     slug = re.sub(r"[^a-z0-9]+", "-", cpu_model().lower()).strip("-")[:40] or "cpu"
     host = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]

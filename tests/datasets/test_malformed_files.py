@@ -52,6 +52,9 @@ HDF5 = [
     ("labels a group", lambda p: _h5(p, labels_group=True), "labels must be a dataset"),
     ("labels 2-d", lambda p: _h5(p, labels=np.zeros((1, 2), np.uint16)),
      "label must be one number"),
+    ("negative integer unit", lambda p: _h5(p, units=[[1, -3]], units_dtype=np.int16),
+     r"channel id -3 at event 1 outside"),
+    ("zero-byte file", lambda p: p.write_bytes(b""), "not a readable HDF5 file"),
 ]
 
 
@@ -62,7 +65,7 @@ def test_malformed_hdf5_is_refused_naming_file_and_sample(tmp_path, name, write,
     with pytest.raises(ValueError, match=message) as err:
         datasets.load("shd", 1, data_dir=tmp_path)
     assert "shd_train.h5" in str(err.value)
-    assert "sample 0" in str(err.value) or name == "labels a group"
+    assert "sample 0" in str(err.value) or name in ("labels a group", "zero-byte file")
     # `datasets stats` says the same through the CLI (no traceback)
     res = CliRunner().invoke(app, ["datasets", "stats", str(path)], env={"COLUMNS": "300"})
     assert res.exit_code == 2 and "shd_train.h5" in res.output, res.output
@@ -109,6 +112,10 @@ CAMERA = [
      r"3\.npy: polarity = 0\.5"),
     ("DVS string array", lambda t: _gesture(t, lambda p: np.save(p, np.array([["a"] * 4]))),
      r"3\.npy: times must be numbers"),
+    ("npy 1-d", lambda t: _gesture(t, lambda p: np.save(p, np.arange(8.0))),
+     r"3\.npy: expected an \(N, 4\) array"),
+    ("npy not a numpy file", lambda t: _gesture(t, lambda p: p.write_text("x,y,p,t\n")),
+     r"3\.npy: not a readable \.npy"),
 ]
 
 
@@ -144,6 +151,10 @@ IDX = [
     ("truncated body", lambda t: _idx_files(t, lambda r: r[:-100]), "truncated"),
     ("bad magic", lambda t: _idx_files(t, lambda r: b"\x01\x02" + r[2:]), "bad magic"),
     ("truncated header", lambda t: _idx_files(t, lambda r: r[:6]), "truncated IDX header"),
+    ("corrupt gzip", lambda t: (_idx_files(t, gz=True), (t / (_idx.FILES["train"][0] + ".gz"))
+                                .write_bytes(b"\x1f\x8b not gzip")), "not a readable gzip"),
+    ("not unsigned bytes", lambda t: _idx_files(t, lambda r: r[:2] + b"\x0d" + r[3:]),
+     "is not unsigned byte"),
 ]
 
 

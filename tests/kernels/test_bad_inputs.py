@@ -182,8 +182,7 @@ QUEUE_MODS = {"jax": (qj, jnp.asarray, lambda a: jnp.asarray(a, jnp.int32)),
 def _offer(fw, design, t, now=None, n=2, **kw):
     mod, f, i32 = QUEUE_MODS[fw]
     q = mod.init(design, n, capacity=4, max_delay=4)
-    t = np.broadcast_to(np.asarray(t), (n,))
-    tt = f(t) if np.asarray(t).dtype != np.int64 or fw == "jax" else torch.as_tensor(t)
+    tt = f(np.broadcast_to(np.asarray(t), (n,)).copy())
     pay = f(np.zeros(n, np.float32))
     mask = f(np.ones(n, bool))
     return mod.enqueue(design, q, tt, pay, mask, now=now, **kw)
