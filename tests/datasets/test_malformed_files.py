@@ -164,6 +164,3 @@ def test_malformed_idx_is_refused_naming_the_file(tmp_path, name, make, message)
     with pytest.raises(ValueError, match=message) as err:
         datasets.load("mnist-latency", 1, data_dir=tmp_path)
     assert "train-images-idx3-ubyte" in str(err.value)
-
-
-MALFORMED_DATASET_FILES = len(HDF5) + len(CAMERA) + len(IDX)

@@ -254,13 +254,3 @@ def test_inside_jit_a_refused_offer_is_counted_as_dropped(design):
 def test_ring_delays_are_checked(bad, message):
     with pytest.raises(ValueError, match=message):
         check_ring_delays(np.array(bad), 4)
-
-
-# bad inputs the corpus tries: event-LIF per (framework, method), PSU, queues per (framework,
-# design), chunks, ring delays (the accepted-after-all and tangency cases are extra)
-BAD_KERNEL_INPUTS = (len(EVENT_LIF) * len(LIF_FWS) + len(PSU) + len(QUEUES) * 2 * 5 + 6
-                     + 5 + 2 * 2 + 5)
-
-
-def test_bad_kernel_input_count():
-    assert BAD_KERNEL_INPUTS == 21 * 5 + 15 + 13 * 10 + 6 + 5 + 4 + 5

@@ -4,7 +4,6 @@ it -- validate, submit, merge, compare, report -- through the CLI, as a user run
 
 Each entry must end in a clear error (exit code != 0, a message naming the problem, no
 traceback) or a correct result, and nothing may be written outside the target folder.
-``CORPUS_SIZE`` counts the files; the closing test checks every entry ran.
 """
 
 from __future__ import annotations
@@ -298,11 +297,3 @@ def test_formula_rule_leaves_numbers_alone():
         assert not U.formula_cell(ok), ok
     for bad in ("=1", "+1", "@x", "-x", "\t1", "\r=1", "-+1"):
         assert U.formula_cell(bad), bad
-
-
-# hostile files the corpus generates (each parametrised entry is one; merge needs two)
-CORPUS_SIZE = 2 * len(VALIDATE) + 2 + 1 + len(MERGE) + 1 + len(REPORT) + 2
-
-
-def test_corpus_size():
-    assert CORPUS_SIZE == 2 * 32 + 3 + 5 + 1 + 4 + 2
