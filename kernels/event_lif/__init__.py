@@ -24,11 +24,11 @@ who want to stay inside jit / on a device or differentiate.
 from __future__ import annotations
 
 import math
-import operator
 from functools import partial
 
 import numpy as np
 
+from .._checks import as_int
 from ._common import DTYPES, LIFParams, validate_inputs, validate_params
 
 __all__ = ["LIFParams", "simulate", "METHODS", "FRAMEWORKS"]
@@ -71,13 +71,7 @@ def simulate(times, channels, weights, params: LIFParams, *, method="serial",
                          "serial reference only)")
     if method != "parallel" and "chunk" in knobs:
         raise ValueError("the chunk knob belongs to method='parallel'")
-    try:  # numpy integers and 0-d integer arrays are integers too
-        chunk = operator.index(chunk.item() if isinstance(chunk, np.ndarray) and
-                               chunk.ndim == 0 else chunk)
-    except TypeError:
-        chunk = None
-    if chunk is None or isinstance(knobs.get("chunk"), (bool, np.bool_)) or chunk < 1:
-        raise ValueError(f"chunk must be an integer >= 1, got {knobs.get('chunk')!r}")
+    chunk = as_int("chunk", chunk, 1)  # numpy integers and 0-d integer arrays too
     np_dtype = np.dtype(dtype)
     args = [inp.times.astype(np_dtype), inp.channels, inp.weights.astype(np_dtype),
             None if inp.delays is None else inp.delays.astype(np_dtype)]

@@ -28,6 +28,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._checks import check_fits
+
 DTYPES = ("float32", "float64")
 # Below these |x| the ratios expm1(x)/x and log1p(x)/x are evaluated by their Taylor series;
 # the truncation error (x**4/120 resp. x**4/5) is below float64 rounding there.
@@ -95,8 +97,7 @@ def validate_params(p: LIFParams, dtype="float64") -> LIFParams:
         if isinstance(v, (bool, np.bool_)) or \
                 not isinstance(v, (int, float, np.floating, np.integer)) or not math.isfinite(v):
             raise ValueError(f"LIFParams.{name} must be a finite number, got {v!r}")
-        if abs(float(v)) > np.finfo(dtype).max:
-            raise ValueError(f"LIFParams.{name}={float(v):g} is beyond {dtype}'s range")
+        check_fits(float(v), f"LIFParams.{name}", dtype)
         vals[name] = float(v)
     p = LIFParams(**vals)
     if p.tau_mem <= 0:
@@ -122,15 +123,6 @@ class EventInputs(NamedTuple):
     delays: np.ndarray | None
     t_end: float
     batched: bool
-
-
-def _check_range(arr, name: str, dtype) -> None:
-    """Values are checked in float64 but computed in `dtype`: one that overflows it (1e39 in
-    float32) would turn into inf inside the kernel and silently change the spikes."""
-    big = np.finfo(dtype).max
-    if arr.size and np.max(np.abs(arr)) > big:
-        raise ValueError(f"{name} holds {float(arr.flat[np.argmax(np.abs(arr))]):g}, beyond "
-                         f"{dtype}'s range ({big:.3g}): use float64 or rescale")
 
 
 def validate_inputs(times, channels, weights, delays=None, t_end=math.inf,
@@ -200,12 +192,13 @@ def validate_inputs(times, channels, weights, delays=None, t_end=math.inf,
     t_end = float(t_end)
     if math.isnan(t_end) or t_end < 0:
         raise ValueError(f"t_end must be >= 0 (or inf), got {t_end}")
-    _check_range(real_t, "times", dtype)
-    _check_range(w, "weights", dtype)
+    check_fits(real_t, "times", dtype)
+    check_fits(w, "weights", dtype)
     if d is not None:
-        _check_range(d, "delays", dtype)
-        _check_range(real_t.max(axis=1)[:, None] + d.max() if real_t.size else real_t,
-                     "arrival times (time + delay)", dtype)
+        check_fits(d, "delays", dtype)
+        # times and delays are >= 0, so the latest arrival is the sum of the maxima
+        check_fits(real_t.max(initial=0.0) + d.max(initial=0.0), "arrival times (time + delay)",
+                   dtype)
     if math.isfinite(t_end):
-        _check_range(np.array([t_end]), "t_end", dtype)
+        check_fits(t_end, "t_end", dtype)
     return EventInputs(t, c, w.astype(np.float64, copy=False), d, t_end, batched)

@@ -16,10 +16,11 @@ matrices (``released_matrices`` exists for the test of that equality).
 from __future__ import annotations
 
 import math
-import operator
 from typing import NamedTuple
 
 import numpy as np
+
+from .._checks import as_int, check_fits
 
 NEURONS = ("lif", "psu", "ipsu", "rpsu")
 LEARNED = ("ipsu", "rpsu")  # neurons with a learned T x T matrix and per-step bias
@@ -92,22 +93,7 @@ def check_finite(x, name: str = "input", dtype="float64") -> None:
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(f"{name} holds a non-finite value {arr[tuple(bad)]} at index "
                          f"{tuple(int(i) for i in bad)}")
-    big = np.finfo(dtype).max
-    if arr.size and np.max(np.abs(arr)) > big:
-        bad = np.argwhere(np.abs(arr) > big)[0]
-        raise ValueError(f"{name} holds {arr[tuple(bad)]:g} at index "
-                         f"{tuple(int(i) for i in bad)}, beyond {dtype}'s range ({big:.3g})")
-
-
-def check_steps_count(t, name: str = "t") -> int:
-    """A number of time steps: an integer >= 1 (numpy integers and 0-d arrays too)."""
-    try:
-        n = operator.index(np.asarray(t).item() if np.ndim(t) == 0 else t)
-    except TypeError:
-        raise ValueError(f"{name} must be an integer number of time steps, got {t!r}") from None
-    if n < 1:
-        raise ValueError(f"{name} must be >= 1 time steps, got {n}")
-    return n
+    check_fits(arr, name, dtype)
 
 
 def check_tau(tau) -> float:
@@ -119,7 +105,7 @@ def check_tau(tau) -> float:
 
 def lif_matrices(t: int, tau: float, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
     """The exact LIF matrices A (integration) and B (reset), both T x T, lower-triangular."""
-    t, tau = check_steps_count(t), check_tau(tau)
+    t, tau = as_int("t", t, 1), check_tau(tau)
     a, b = 1.0 / tau, 1.0 - 1.0 / tau
     d = np.arange(t)[:, None] - np.arange(t)[None, :]
     pw = b ** np.maximum(d, 0).astype(np.float64)
@@ -130,7 +116,7 @@ def lif_matrices(t: int, tau: float, dtype=np.float64) -> tuple[np.ndarray, np.n
 def released_matrices(t: int, tau: float, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
     """The released code's A = (1/tau)^(i-j+1), B = (1/tau)^(i-j) (lower part); equal to
     ``lif_matrices`` at tau = 2 only."""
-    t, tau = check_steps_count(t), check_tau(tau)
+    t, tau = as_int("t", t, 1), check_tau(tau)
     d = np.arange(t)[:, None] - np.arange(t)[None, :]
     r = (1.0 / tau) ** np.maximum(d, 0).astype(np.float64)
     return (np.where(d >= 0, r / tau, 0.0).astype(dtype), np.where(d > 0, r, 0.0).astype(dtype))
@@ -145,7 +131,7 @@ def init_learned(rng: np.random.Generator, t: int) -> tuple[np.ndarray, np.ndarr
     """IPSU / RPSU initialisation as released: W ~ Normal(0, variance 2/T) (Kaiming normal,
     fan_out = T, ReLU gain) and a zero per-step bias. Entries above the diagonal exist but are
     masked in the forward pass, so they get zero gradient."""
-    t = check_steps_count(t)
+    t = as_int("t", t, 1)
     return rng.normal(0.0, math.sqrt(2.0 / t), (t, t)), np.zeros(t)
 
 
@@ -163,7 +149,7 @@ def init_network(seed: int, *, n_in: int, hidden: int, n_out: int, t: int, neuro
     check_neuron(neuron)
     for name, v in (("n_in", n_in), ("hidden", hidden), ("n_out", n_out), ("t", t),
                     ("n_layers", n_layers)):
-        check_steps_count(v, name)
+        as_int(name, v, 1)
     for name, v in (("w_gain", w_gain), ("alpha", alpha)):
         if not (isinstance(v, (int, float, np.integer, np.floating)) and math.isfinite(v)
                 and v > 0):

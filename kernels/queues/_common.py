@@ -30,9 +30,10 @@ same step leaves a step later); ring and lossy deliver every event due at `now` 
 from __future__ import annotations
 
 import math
-import operator
 
 import numpy as np
+
+from .._checks import as_int
 
 DESIGNS = ("heap", "fifo", "ring", "sorted", "lossy")
 SENTINEL = np.iinfo(np.int32).max
@@ -107,28 +108,16 @@ def check_ring_delays(delays, max_delay: int) -> None:
         raise ValueError(f"a delay of {d.max()} steps exceeds the ring's max_delay={max_delay}")
 
 
-def _int(name: str, v, low: int, high: int | None = None) -> int:
-    """A Python int from an int, numpy integer or 0-d integer array, within [low, high]."""
-    try:
-        n = operator.index(v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v)
-    except TypeError:
-        raise ValueError(f"{name} must be an integer, got {v!r}") from None
-    if isinstance(v, (bool, np.bool_)) or n < low or (high is not None and n > high):
-        span = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be an integer {span}, got {v!r}")
-    return n
-
-
 def check_traffic(design: str, slots: int, n_steps, delay, interval, seed) -> tuple:
     """The benchmark loop's arguments (concrete, checked before any tracing): every arrival
     k + delay must be a step the queue can hold -- after the pop of step k (delay >= 1), within
     the ring's window (delay <= max_delay + 1 = its slots), below SENTINEL -- so that the loop
     never delivers or drops an event without counting it. Returns them as Python ints."""
     check_design(design)
-    n_steps = _int("n_steps", n_steps, 0)
-    delay = _int("delay", delay, 1, slots if design == "ring" else None)
-    interval = _int("interval", interval, 1)
-    seed = _int("seed", seed, 0)
+    n_steps = as_int("n_steps", n_steps, 0)
+    delay = as_int("delay", delay, 1, slots if design == "ring" else None)
+    interval = as_int("interval", interval, 1)
+    seed = as_int("seed", seed, 0)
     if n_steps + delay >= SENTINEL:
         raise ValueError(f"n_steps + delay = {n_steps + delay} does not fit an int32 step "
                          f"below SENTINEL = {SENTINEL}")
