@@ -15,10 +15,12 @@ samples of a batch padded at the end with channel -1), ``weights`` (N_out, N_in)
 a leading axis. ``spike_times`` is (..., N_out, S) padded with +inf, with S the largest count;
 ``counts`` is (..., N_out). Arrays come back in the framework's own type.
 
-The framework modules (``_numpy``, ``_jax``, ``_torch``) expose the same kernel functions
-``serial`` and ``bare_scan`` on batched arrays, and ``_parallel_jax`` / ``_parallel_torch`` the
-function ``parallel`` (with a static step budget and gradients), for the harness and for users
-who want to stay inside jit / on a device or differentiate.
+The public API of each framework, ``spikebench.kernels.event_lif.jax`` and ``.torch`` (same
+names and signatures), holds the kernel functions on batched arrays -- ``serial``,
+``bare_scan``, ``parallel`` (with a static step budget, ``n_steps=``, and gradients) -- and
+the networks (``network``, ``loss``, ``train_step``, ``plan_budgets``), for users who want to
+stay inside jit / on a device or differentiate. ``_numpy`` is the NumPy twin of the layer
+kernels.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import numpy as np
 from .._checks import as_int
 from ._common import DTYPES, LIFParams, validate_inputs, validate_params
 
-__all__ = ["LIFParams", "simulate", "METHODS", "FRAMEWORKS"]
+__all__ = ["LIFParams", "simulate", "METHODS", "FRAMEWORKS", "jax", "torch"]
 
 METHODS = ("serial", "parallel")
 FRAMEWORKS = ("numpy", "jax", "torch")
@@ -52,7 +54,7 @@ def simulate(times, channels, weights, params: LIFParams, *, method="serial",
     buffer; a static buffer that overflows is re-run with the exact size, so no spike is ever
     dropped) and, for ``method="parallel"``, ``chunk`` (queue entries per step, >= 1). The
     parallel method runs until every queue is consumed; its static-budget form (what
-    jit-compiled training needs) is ``_parallel_jax.parallel(..., n_steps=)``.
+    jit-compiled training needs) is ``jax.parallel(..., n_steps=)`` (the framework modules).
     """
     _check_choice("method", method, METHODS)
     _check_choice("framework", framework, FRAMEWORKS)
@@ -115,3 +117,13 @@ def simulate(times, channels, weights, params: LIFParams, *, method="serial",
     if not inp.batched:
         spike_times, counts = spike_times[0], counts[0]
     return spike_times, counts
+
+
+def __getattr__(name):
+    """``.jax`` / ``.torch``: the public API of each framework, imported on first use (so
+    that importing this package needs neither framework)."""
+    if name in ("jax", "torch"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

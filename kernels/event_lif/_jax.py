@@ -29,7 +29,9 @@ from ._common import NEWTON_MAX_ITER, SERIES_CUTOFF, Derived, LIFParams, derive,
 
 class Spikes(NamedTuple):
     spike_times: jax.Array  # (B, N, S), +inf padded
-    counts: jax.Array  # (B, N), exact even past S
+    # (B, N), exact even past S. int32 here, int64 in the PyTorch twin, on purpose: JAX
+    # without x64 has no int64, and a count never nears 2**31 (the values are equal)
+    counts: jax.Array
     stalled: jax.Array  # (B, N) bool
 
 
@@ -221,7 +223,8 @@ def _steps(arr):
     return prev, arr - prev
 
 
-@register("event_lif", "serial", "jax", devices=("cpu", "gpu", "tpu"), knobs=("chunk",))
+@register("event_lif", "serial", "jax", entry="layer", devices=("cpu", "gpu", "tpu"),
+          knobs=("chunk",))
 @partial(jax.jit, static_argnames=("params", "max_spikes", "chunk"))
 def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.inf,
            max_spikes: int = 64, chunk: int = 32) -> Spikes:
@@ -263,7 +266,7 @@ def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.
     return Spikes(st.buf.reshape(b, n, -1), st.cnt.reshape(full), st.stalled.reshape(full))
 
 
-@register("event_lif", "bare_scan", "jax", devices=("cpu", "gpu", "tpu"))
+@register("event_lif", "bare_scan", "jax", entry="layer", devices=("cpu", "gpu", "tpu"))
 @partial(jax.jit, static_argnames=("params",))
 def bare_scan(times, channels, weights, params: LIFParams, delays=None):
     """The linear state update alone (the ceiling); (V, I) right after each lane's last input."""

@@ -30,6 +30,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from ...registry import register
 from ._common import LIFParams
 from ._jax import serial
 from ._parallel_jax import parallel
@@ -62,9 +63,11 @@ def readout(times, channels, w_out, params: LIFParams, tau_li: float):
     return gain * jnp.einsum("be,bec->bc", decay, w)
 
 
+@register("event_lif", ("serial", "parallel"), "jax", entry="net_forward",
+          knobs=("chunk",))
 @partial(jax.jit, static_argnames=("params", "chunk", "budgets", "tau_li", "remat", "method"))
 def network(times, channels, weights: tuple, w_out, params: LIFParams, delays=None, *,
-            chunk: int = 128, budgets: tuple = (), tau_li: float = 0.05,
+            chunk: int = 128, budgets: tuple | None = None, tau_li: float = 0.05,
             remat: bool = True, method: str = "parallel") -> NetOut:
     """Logits of the stacked layers; weights[l] is (N_l, N_{l-1}), delays None or a tuple.
 
@@ -72,6 +75,9 @@ def network(times, channels, weights: tuple, w_out, params: LIFParams, delays=No
     budgets is ignored): the baseline on the very same inputs."""
     if method not in ("parallel", "serial"):
         raise ValueError(f"method={method!r} is not 'parallel' or 'serial'")
+    if budgets is None:  # the PyTorch twin plans them on the fly; a jitted network cannot
+        raise ValueError("the JAX network needs static budgets: one (max_spikes, n_steps) per "
+                         "layer, e.g. from plan_budgets")
     if len(budgets) != len(weights):
         raise ValueError(f"budgets needs one (max_spikes, n_steps) per layer ({len(weights)}), "
                          f"got {len(budgets)}")
@@ -99,6 +105,24 @@ def loss(times, channels, labels, weights, w_out, params, delays=None, **kw):
     out = network(times, channels, weights, w_out, params, delays, **kw)
     logp = jax.nn.log_softmax(out.logits, axis=-1)
     return -jnp.mean(jnp.take_along_axis(logp, labels[:, None], axis=1)), out
+
+
+@register("event_lif", "parallel", "jax", entry="net_grad", modes=("grad",),
+          knobs=("chunk", "remat"))
+@partial(jax.jit, static_argnames=("params", "chunk", "budgets", "tau_li", "remat"))
+def train_step(times, channels, labels, weights: tuple, w_out, params: LIFParams, *,
+               chunk: int = 128, budgets: tuple | None = None, tau_li: float = 0.05,
+               remat: bool = True):
+    """One training step of the parallel network: (loss, (gradients w.r.t. weights, w.r.t.
+    w_out), overflow) -- ``overflow`` must be 0 for a valid step."""
+    def f(ws, wo):
+        value, out = loss(times, channels, labels, ws, wo, params, chunk=chunk, budgets=budgets,
+                          tau_li=tau_li, remat=remat)
+        return value, out.overflow
+
+    (value, overflow), grads = jax.value_and_grad(f, argnums=(0, 1), has_aux=True)(weights,
+                                                                                  w_out)
+    return value, grads, overflow
 
 
 def plan_budgets(times, channels, weights, params, delays=None, *, chunk=128, margin=1):

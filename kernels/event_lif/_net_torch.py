@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import torch
 
+from ...registry import register
 from ._common import LIFParams
 from ._parallel_torch import parallel
 from ._torch import serial
@@ -44,6 +45,8 @@ def readout(times, channels, w_out, params: LIFParams, tau_li: float):
     return gain * torch.einsum("be,bec->bc", decay, w)
 
 
+@register("event_lif", ("serial", "parallel"), "torch", entry="net_forward",
+          devices=("cpu", "gpu"), knobs=("chunk",))
 def network(times, channels, weights: tuple, w_out, params: LIFParams, delays=None, *,
             chunk: int = 128, budgets: tuple | None = None, tau_li: float = 0.05,
             remat: bool = True, method: str = "parallel") -> NetOut:
@@ -86,6 +89,20 @@ def loss(times, channels, labels, weights, w_out, params, delays=None, **kw):
     """Mean cross-entropy of the readout logits, and the network output."""
     out = network(times, channels, weights, w_out, params, delays, **kw)
     return torch.nn.functional.cross_entropy(out.logits, labels), out
+
+
+@register("event_lif", "parallel", "torch", entry="net_grad", modes=("grad",),
+          devices=("cpu", "gpu"), knobs=("chunk", "remat"))
+def train_step(times, channels, labels, weights: tuple, w_out, params: LIFParams, *,
+               chunk: int = 128, budgets: tuple | None = None, tau_li: float = 0.05,
+               remat: bool = True):
+    """One training step of the parallel network: (loss, (gradients w.r.t. weights, w.r.t.
+    w_out), overflow) -- ``overflow`` must be 0 for a valid step."""
+    leaves = [x.detach().requires_grad_(True) for x in (*weights, w_out)]
+    value, out = loss(times, channels, labels, tuple(leaves[:-1]), leaves[-1], params,
+                      chunk=chunk, budgets=budgets, tau_li=tau_li, remat=remat)
+    grads = torch.autograd.grad(value, leaves)
+    return value.detach(), (grads[:-1], grads[-1]), out.overflow
 
 
 @torch.no_grad()

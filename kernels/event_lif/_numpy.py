@@ -228,7 +228,7 @@ def _steps(arr):
     return prev, arr - prev
 
 
-@register("event_lif", "serial", "numpy", devices=("cpu",))
+@register("event_lif", "serial", "numpy", entry="layer", devices=("cpu",))
 def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.inf,
            max_spikes: int = 64, chunk: int = 32) -> Spikes:
     """Serial exact simulation of one LIF layer; inputs batched (B, E), dtype of `weights`.
@@ -264,7 +264,7 @@ def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.
     return Spikes(st.buf.reshape(b, n, -1), st.cnt.reshape(full), st.stalled.reshape(full))
 
 
-@register("event_lif", "bare_scan", "numpy", devices=("cpu",))
+@register("event_lif", "bare_scan", "numpy", entry="layer", devices=("cpu",))
 def bare_scan(times, channels, weights, params: LIFParams, delays=None):
     """The linear state update alone (no peak check, no reset): the ceiling the spike logic is
     measured against. Returns (V, I) (B, N) right after each lane's last input."""

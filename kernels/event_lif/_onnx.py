@@ -69,7 +69,8 @@ def _log1p(g, x):
 SYMBOLICS = {"aten::expm1": _expm1, "aten::log1p": _log1p}
 
 
-@register("event_lif", "parallel", "onnx", devices=("onnxrt",), knobs=("chunk",))
+@register("event_lif", "parallel", "onnx", entry="layer", devices=("onnxrt",),
+          dtypes=("float32",), knobs=("chunk",))
 def parallel_program(times, channels, weights, params: LIFParams, t_end=math.inf,
                      chunk: int = 128, max_spikes: int = 64, device: str = "onnxrt",
                      folder=None):

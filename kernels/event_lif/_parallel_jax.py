@@ -242,7 +242,7 @@ def _left(q: Queue, c: _Carry):
     return jnp.where(c.stalled, 0, jnp.maximum(q.qlen + 1 - c.ptr, 0))
 
 
-@register("event_lif", "parallel", "jax", modes=("forward", "grad"),
+@register("event_lif", "parallel", "jax", entry="layer",
           devices=("cpu", "gpu", "tpu"), knobs=("chunk", "n_steps", "remat"))
 @partial(jax.jit, static_argnames=("params", "chunk", "max_spikes", "n_steps", "remat"))
 def parallel(times, channels, weights, params: LIFParams, delays=None, t_end=math.inf,

@@ -233,7 +233,7 @@ def _left(q: Queue, c: _Carry):
     return torch.where(c.stalled, 0, (q.qlen + 1 - c.ptr).clamp(min=0))
 
 
-@register("event_lif", "parallel", "torch", modes=("forward", "grad"), devices=("cpu", "gpu"),
+@register("event_lif", "parallel", "torch", entry="layer", devices=("cpu", "gpu"),
           knobs=("chunk", "n_steps", "remat"))
 def parallel(times, channels, weights, params: LIFParams, delays=None, t_end=math.inf,
              chunk: int = 128, max_spikes: int = 64, n_steps: int | None = None,

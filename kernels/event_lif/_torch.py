@@ -24,7 +24,7 @@ from ._common import NEWTON_MAX_ITER, SERIES_CUTOFF, Derived, LIFParams, derive,
 
 class Spikes(NamedTuple):
     spike_times: torch.Tensor  # (B, N, S), +inf padded
-    counts: torch.Tensor  # (B, N)
+    counts: torch.Tensor  # (B, N), exact even past S; int64 (PyTorch's index type; JAX: int32)
     stalled: torch.Tensor  # (B, N) bool
 
 
@@ -194,7 +194,7 @@ def _per_step(*tensors, block: int = 4096):
         yield from zip(*parts, strict=True)
 
 
-@register("event_lif", "serial", "torch", devices=("cpu", "gpu"))
+@register("event_lif", "serial", "torch", entry="layer", devices=("cpu", "gpu"))
 @torch.no_grad()
 def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.inf,
            max_spikes: int = 64, chunk: int = 32) -> Spikes:
@@ -231,7 +231,7 @@ def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.
     return Spikes(st.buf.view(b, n, -1), st.cnt.view(full), st.stalled.view(full))
 
 
-@register("event_lif", "bare_scan", "torch", devices=("cpu", "gpu"))
+@register("event_lif", "bare_scan", "torch", entry="layer", devices=("cpu", "gpu"))
 @torch.no_grad()
 def bare_scan(times, channels, weights, params: LIFParams, delays=None):
     """The linear state update alone (the ceiling); (V, I) right after each lane's last input."""

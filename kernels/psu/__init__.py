@@ -11,8 +11,9 @@ and RPSU need their learned T x T matrix ``mat`` and per-step bias ``mat_b``, e.
 ``init_learned``). ``spikes`` are 0/1, ``v`` is the potential compared with theta (LIF: before
 the reset). Arrays come back in the framework's own type.
 
-The framework modules ``_numpy`` (float64 reference with hand-written gradients), ``_jax`` and
-``_torch`` expose the kernels (``lif``, ``lif_matrix``, ``psu``, ``ipsu``, ``rpsu``, ``spike``),
+``_numpy`` is the float64 reference with hand-written gradients; the public API of each
+framework, ``spikebench.kernels.psu.jax`` and ``.torch`` (same names and signatures), exposes
+the kernels (``lif``, ``lif_matrix``, ``psu``, ``ipsu``, ``rpsu``, ``spike``),
 the layer-level ``layer`` / ``network`` / ``loss`` on a parameter dict from ``init_network``,
 and (PyTorch) ``nn.Module`` wrappers ``Layer`` and ``Network``, for use inside jit / autograd.
 
@@ -43,7 +44,7 @@ from ._common import (
 )
 
 __all__ = ["PSUParams", "NEURONS", "LEARNED", "FRAMEWORKS", "simulate", "init_learned",
-           "init_network", "lif_matrices", "released_matrices", "causal_mask"]
+           "init_network", "lif_matrices", "released_matrices", "causal_mask", "jax", "torch"]
 
 FRAMEWORKS = ("numpy", "jax", "torch")
 
@@ -110,3 +111,13 @@ def _checked(out, dtype, tonp):
         raise ValueError(f"the potential overflowed {dtype} (largest finite input is "
                          f"{np.finfo(dtype).max:.3g}): scale the input down or use float64")
     return out
+
+
+def __getattr__(name):
+    """``.jax`` / ``.torch``: the public API of each framework, imported on first use (so
+    that importing this package needs neither framework)."""
+    if name in ("jax", "torch"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

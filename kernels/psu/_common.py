@@ -170,3 +170,42 @@ def init_network(seed: int, *, n_in: int, hidden: int, n_out: int, t: int, neuro
     readout = {"w": rng.normal(0.0, 1.0 / math.sqrt(hidden), (n_out, hidden)),
                "b": np.zeros(n_out)}
     return {"layers": layers, "readout": readout}
+
+
+# -- framework-free pieces the JAX and PyTorch twins share (they pass their own functions) --
+
+def dispatch(fns: dict, kind: str, x, p: PSUParams, mat=None, mat_b=None, alpha=None):
+    """Run neuron `kind` from `fns` (name -> function); `mat`, `mat_b` are required for ipsu /
+    rpsu and refused otherwise."""
+    check_neuron(kind)
+    if kind in LEARNED:
+        if mat is None or mat_b is None:
+            raise ValueError(f"{kind} needs its learned matrix and bias (mat, mat_b)")
+        return fns[kind](x, mat, mat_b, p, alpha)
+    if mat is not None or mat_b is not None:
+        raise ValueError(f"{kind} has no learned matrix; got mat / mat_b")
+    return fns[kind](x, p, alpha)
+
+
+def linear_neuron(neuron, layer_params: dict, x, kind: str, p: PSUParams):
+    """A linear layer + neuron on time-major x [T, B, N_in] -> [T, B, N_out], layer by layer:
+    the linear map runs once over all T * B rows, then the neuron over time."""
+    cur = x @ layer_params["w"].T + layer_params["b"]
+    return neuron(kind, cur, p, layer_params.get("mat"), layer_params.get("mat_b"),
+                  layer_params.get("alpha"))
+
+
+def readout(r: dict, spikes_mean):
+    """The time-averaged linear readout: mean spikes [B, hidden] -> logits [B, n_out]."""
+    return spikes_mean @ r["w"].T + r["b"]
+
+
+def grad_dict(kind: str, g_x, g_learned, g_alpha) -> dict:
+    """The gradients of a neuron-level training step by name: x, then mat / mat_b (IPSU,
+    RPSU) and alpha (the PSU family; LIF's is fixed)."""
+    out = {"x": g_x}
+    if kind in LEARNED:
+        out["mat"], out["mat_b"] = g_learned
+    if kind != "lif":
+        out["alpha"] = g_alpha
+    return out

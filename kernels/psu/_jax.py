@@ -26,6 +26,7 @@ time step inside one scan), the PSU family layer by layer (one matrix product ov
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -35,13 +36,16 @@ from jax import lax
 from ...registry import register
 from ._common import (
     DEFAULT,
-    LEARNED,
     PSUParams,
     causal_mask,
     check_learned,
     check_neuron,
     check_time_steps,
+    dispatch,
+    grad_dict,
     lif_matrices,
+    linear_neuron,
+    readout,
     validate_params,
 )
 
@@ -73,9 +77,11 @@ def _spike_bwd(res, g):
 spike.defvjp(_spike_fwd, _spike_bwd)
 
 
-def _mats(t, p, dtype):
+def _mats(t, p, x):
+    """A, B for T = t in x's dtype (same signature as the PyTorch twin's, which also needs
+    x's device)."""
     big_a, big_b = lif_matrices(t, p.tau)
-    return jnp.asarray(big_a, dtype), jnp.asarray(big_b, dtype)
+    return jnp.asarray(big_a, x.dtype), jnp.asarray(big_b, x.dtype)
 
 
 def _tmul(m, x):
@@ -83,16 +89,15 @@ def _tmul(m, x):
     return jnp.tensordot(m, x, axes=1)
 
 
-def _alpha(alpha, p, dtype):
-    return jnp.asarray(p.alpha if alpha is None else alpha, dtype)
+def _alpha(alpha, p, x):
+    return jnp.asarray(p.alpha if alpha is None else alpha, x.dtype)
 
 
-@register("psu", "lif", "jax", modes=("forward", "grad"))
 def lif(x, p: PSUParams = DEFAULT, alpha=None) -> NeuronOut:
     """Discrete LIF with soft reset, one time step after the other (``lax.scan``)."""
     a, b = validate_params(p)
     check_time_steps(x.shape)
-    al = _alpha(alpha, p, x.dtype)
+    al = _alpha(alpha, p, x)
 
     def step(v, xt):
         h = b * v + a * xt
@@ -106,18 +111,17 @@ def lif(x, p: PSUParams = DEFAULT, alpha=None) -> NeuronOut:
 def lif_matrix(x, p: PSUParams = DEFAULT):
     """LIF without reset in matrix form, H = A X (equals ``lif``'s H while nothing fires)."""
     validate_params(p)
-    big_a, _ = _mats(check_time_steps(x.shape), p, x.dtype)
+    big_a, _ = _mats(check_time_steps(x.shape), p, x)
     return _tmul(big_a, x)
 
 
-@register("psu", "psu", "jax", modes=("forward", "grad"))
 def psu(x, p: PSUParams = DEFAULT, alpha=None) -> NeuronOut:
     """PSU: fixed leak, reset estimated as theta * B sigmoid(A X)."""
     validate_params(p)
-    big_a, big_b = _mats(check_time_steps(x.shape), p, x.dtype)
+    big_a, big_b = _mats(check_time_steps(x.shape), p, x)
     d = _tmul(big_a, x)
     u = d - p.theta * _tmul(big_b, jax.nn.sigmoid(d))
-    return NeuronOut(spike(u - p.theta, _alpha(alpha, p, x.dtype)), u)
+    return NeuronOut(spike(u - p.theta, _alpha(alpha, p, x)), u)
 
 
 def _masked(w, bias, t, dtype):
@@ -129,53 +133,39 @@ def _add_bias(y, bias):
     return y + jnp.reshape(bias, (-1,) + (1,) * (y.ndim - 1))
 
 
-@register("psu", "ipsu", "jax", modes=("forward", "grad"))
 def ipsu(x, w, bias, p: PSUParams = DEFAULT, alpha=None) -> NeuronOut:
     """IPSU (as released): D = (W*M) X + b_I, U = D - B X."""
     validate_params(p)
     t = check_time_steps(x.shape)
-    _, big_b = _mats(t, p, x.dtype)
+    _, big_b = _mats(t, p, x)
     wm = _masked(w, bias, t, x.dtype)
     u = _add_bias(_tmul(wm, x), bias) - _tmul(big_b, x)
-    return NeuronOut(spike(u - p.theta, _alpha(alpha, p, x.dtype)), u)
+    return NeuronOut(spike(u - p.theta, _alpha(alpha, p, x)), u)
 
 
-@register("psu", "rpsu", "jax", modes=("forward", "grad"))
 def rpsu(x, w, bias, p: PSUParams = DEFAULT, alpha=None) -> NeuronOut:
     """RPSU (as released): U = A X - B sigmoid((W*M) X + b_R), reset 1 per estimated spike."""
     validate_params(p)
     t = check_time_steps(x.shape)
-    big_a, big_b = _mats(t, p, x.dtype)
+    big_a, big_b = _mats(t, p, x)
     wm = _masked(w, bias, t, x.dtype)
     u = _tmul(big_a, x) - _tmul(big_b, jax.nn.sigmoid(_add_bias(_tmul(wm, x), bias)))
-    return NeuronOut(spike(u - p.theta, _alpha(alpha, p, x.dtype)), u)
+    return NeuronOut(spike(u - p.theta, _alpha(alpha, p, x)), u)
 
 
 NEURON_FNS = {"lif": lif, "psu": psu, "ipsu": ipsu, "rpsu": rpsu}
 
 
 def neuron(kind: str, x, p: PSUParams, mat=None, mat_b=None, alpha=None) -> NeuronOut:
-    """Dispatch by name; `mat`, `mat_b` are required for ipsu / rpsu and refused otherwise."""
-    check_neuron(kind)
-    if kind in LEARNED:
-        if mat is None or mat_b is None:
-            raise ValueError(f"{kind} needs its learned matrix and bias (mat, mat_b)")
-        return NEURON_FNS[kind](x, mat, mat_b, p, alpha)
-    if mat is not None or mat_b is not None:
-        raise ValueError(f"{kind} has no learned matrix; got mat / mat_b")
-    return NEURON_FNS[kind](x, p, alpha)
+    """Dispatch by name (``_common.dispatch``): `mat`, `mat_b` are required for ipsu / rpsu
+    and refused otherwise."""
+    return dispatch(NEURON_FNS, kind, x, p, mat, mat_b, alpha)
 
 
 def layer(layer_params: dict, x, kind: str, p: PSUParams) -> NeuronOut:
-    """A linear layer + neuron on time-major x [T, B, N_in] -> [T, B, N_out], layer by layer:
-    the linear map runs once over all T * B rows, then the neuron over time."""
-    cur = x @ layer_params["w"].T + layer_params["b"]
-    return neuron(kind, cur, p, layer_params.get("mat"), layer_params.get("mat_b"),
-                  layer_params.get("alpha"))
-
-
-def _readout(r, spikes_mean):
-    return spikes_mean @ r["w"].T + r["b"]
+    """A linear layer + neuron on time-major x [T, B, N_in] -> [T, B, N_out], layer by layer
+    (``_common.linear_neuron``)."""
+    return linear_neuron(neuron, layer_params, x, kind, p)
 
 
 def network(params: dict, x, kind: str, p: PSUParams = DEFAULT, return_spikes=False):
@@ -209,7 +199,7 @@ def network(params: dict, x, kind: str, p: PSUParams = DEFAULT, return_spikes=Fa
         v0 = tuple(jnp.zeros(x.shape[1:-1] + (lp["w"].shape[0],), x.dtype) for lp in layers)
         _, ys = lax.scan(step, v0, x)
         hidden = list(ys) if return_spikes else [ys]
-    logits = _readout(params["readout"], jnp.mean(hidden[-1], axis=0))
+    logits = readout(params["readout"], jnp.mean(hidden[-1], axis=0))
     return (logits, hidden) if return_spikes else logits
 
 
@@ -226,3 +216,49 @@ def loss(params: dict, x, labels, kind: str, p: PSUParams = DEFAULT, return_spik
 def from_numpy(tree, dtype=jnp.float32):
     """A parameter dict of NumPy arrays (``init_network``) as arrays of this framework."""
     return jax.tree.map(lambda v: jnp.asarray(v, dtype), tree)
+
+
+# -- the timed entries (registered; the harness compiles them ahead of time) -----------------
+# Every neuron type shares one function per workload; `kind` (static) picks the neuron.
+
+IMPLS = ("lif", "psu", "ipsu", "rpsu")
+STATIC = ("p", "kind")
+
+
+@register("psu", IMPLS, "jax", entry="neuron_forward")
+@partial(jax.jit, static_argnames=STATIC)
+def neuron_forward(x, *learned, p: PSUParams, kind: str) -> NeuronOut:
+    """One neuron type on x [T, ...] (`learned`: IPSU / RPSU's matrix and bias)."""
+    return neuron(kind, x, p, *learned)
+
+
+@register("psu", IMPLS, "jax", entry="neuron_grad", modes=("grad",))
+@partial(jax.jit, static_argnames=STATIC)
+def neuron_grad(x, r, *learned, p: PSUParams, kind: str):
+    """Forward + backward of sum(r * S) w.r.t. x, the learned matrix and bias and (PSU family)
+    the surrogate's alpha; returns (gradients by name, spikes)."""
+    alpha = None if kind == "lif" else jnp.asarray(p.alpha, x.dtype)
+
+    def f(x, learned, alpha):
+        s = neuron(kind, x, p, *learned, alpha=alpha).spikes
+        return jnp.sum(s * r), s
+
+    argnums = (0, 1) if kind == "lif" else (0, 1, 2)
+    (_, s), grads = jax.value_and_grad(f, argnums=argnums, has_aux=True)(x, learned, alpha)
+    return grad_dict(kind, grads[0], grads[1], grads[2] if kind != "lif" else None), s
+
+
+@register("psu", IMPLS, "jax", entry="network_forward")
+@partial(jax.jit, static_argnames=STATIC)
+def network_forward(tree, x, *, p: PSUParams, kind: str):
+    """Logits and every hidden layer's spikes of ``network``."""
+    return network(tree, x, kind, p, return_spikes=True)
+
+
+@register("psu", IMPLS, "jax", entry="network_grad", modes=("grad",))
+@partial(jax.jit, static_argnames=STATIC)
+def network_grad(tree, x, labels, *, p: PSUParams, kind: str):
+    """One training step: (loss, gradient w.r.t. every parameter of `tree`, hidden spikes)."""
+    (value, hidden), grads = jax.value_and_grad(loss, has_aux=True)(tree, x, labels, kind, p,
+                                                                   True)
+    return value, grads, hidden

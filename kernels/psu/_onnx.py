@@ -125,13 +125,13 @@ def network_program(tree: dict, x, kind: str, p: PSUParams = mod.DEFAULT,
     return net_out
 
 
-def _registered(kind):
-    def program(x, *learned, p=mod.DEFAULT, device="onnxrt"):
-        return neuron_program(kind, x, *learned, p=p, device=device)
+@register("psu", NEURONS, "onnx", entry="neuron_forward", devices=("onnxrt", "lpu"),
+          dtypes=("float32",))
+def neuron_forward_program(x, *learned, p: PSUParams = mod.DEFAULT, kind: str,
+                           device: str = "onnxrt"):
+    """Build the exported forward of neuron `kind` (see ``neuron_program``)."""
+    return neuron_program(kind, x, *learned, p=p, device=device)
 
-    program.__name__ = program.__qualname__ = f"{kind}_program"
-    program.__doc__ = f"Build the exported {kind} forward (see ``neuron_program``)."
-    return register("psu", kind, "onnx", devices=("onnxrt", "lpu"))(program)
 
-
-PROGRAMS = {k: _registered(k) for k in NEURONS}
+register("psu", NEURONS, "onnx", entry="network_forward", devices=("onnxrt", "lpu"),
+         dtypes=("float32",))(network_program)

@@ -31,8 +31,12 @@ from ._common import (
     check_learned,
     check_neuron,
     check_time_steps,
+    dispatch,
+    grad_dict,
     init_network,
     lif_matrices,
+    linear_neuron,
+    readout,
     validate_params,
 )
 
@@ -96,7 +100,6 @@ def _alpha(alpha, p, x):
     return torch.as_tensor(alpha, dtype=x.dtype, device=x.device)
 
 
-@register("psu", "lif", "torch", modes=("forward", "grad"), devices=("cpu", "gpu"))
 def lif(x, p: PSUParams = DEFAULT, alpha=None) -> NeuronOut:
     """Discrete LIF with soft reset, one time step after the other (eager loop)."""
     a, b = validate_params(p)
@@ -120,7 +123,6 @@ def lif_matrix(x, p: PSUParams = DEFAULT):
     return _tmul(big_a, x)
 
 
-@register("psu", "psu", "torch", modes=("forward", "grad"), devices=("cpu", "gpu"))
 def psu(x, p: PSUParams = DEFAULT, alpha=None) -> NeuronOut:
     """PSU: fixed leak, reset estimated as theta * B sigmoid(A X)."""
     validate_params(p)
@@ -139,7 +141,6 @@ def _add_bias(y, bias):
     return y + bias.reshape((-1,) + (1,) * (y.dim() - 1))
 
 
-@register("psu", "ipsu", "torch", modes=("forward", "grad"), devices=("cpu", "gpu"))
 def ipsu(x, w, bias, p: PSUParams = DEFAULT, alpha=None) -> NeuronOut:
     """IPSU (as released): D = (W*M) X + b_I, U = D - B X."""
     validate_params(p)
@@ -150,7 +151,6 @@ def ipsu(x, w, bias, p: PSUParams = DEFAULT, alpha=None) -> NeuronOut:
     return NeuronOut(spike(u - p.theta, _alpha(alpha, p, x)), u)
 
 
-@register("psu", "rpsu", "torch", modes=("forward", "grad"), devices=("cpu", "gpu"))
 def rpsu(x, w, bias, p: PSUParams = DEFAULT, alpha=None) -> NeuronOut:
     """RPSU (as released): U = A X - B sigmoid((W*M) X + b_R), reset 1 per estimated spike."""
     validate_params(p)
@@ -165,27 +165,15 @@ NEURON_FNS = {"lif": lif, "psu": psu, "ipsu": ipsu, "rpsu": rpsu}
 
 
 def neuron(kind: str, x, p: PSUParams, mat=None, mat_b=None, alpha=None) -> NeuronOut:
-    """Dispatch by name; `mat`, `mat_b` are required for ipsu / rpsu and refused otherwise."""
-    check_neuron(kind)
-    if kind in LEARNED:
-        if mat is None or mat_b is None:
-            raise ValueError(f"{kind} needs its learned matrix and bias (mat, mat_b)")
-        return NEURON_FNS[kind](x, mat, mat_b, p, alpha)
-    if mat is not None or mat_b is not None:
-        raise ValueError(f"{kind} has no learned matrix; got mat / mat_b")
-    return NEURON_FNS[kind](x, p, alpha)
+    """Dispatch by name (``_common.dispatch``): `mat`, `mat_b` are required for ipsu / rpsu
+    and refused otherwise."""
+    return dispatch(NEURON_FNS, kind, x, p, mat, mat_b, alpha)
 
 
 def layer(layer_params: dict, x, kind: str, p: PSUParams) -> NeuronOut:
-    """A linear layer + neuron on time-major x [T, B, N_in] -> [T, B, N_out], layer by layer:
-    the linear map runs once over all T * B rows, then the neuron over time."""
-    cur = x @ layer_params["w"].T + layer_params["b"]
-    return neuron(kind, cur, p, layer_params.get("mat"), layer_params.get("mat_b"),
-                  layer_params.get("alpha"))
-
-
-def _readout(r, spikes_mean):
-    return spikes_mean @ r["w"].T + r["b"]
+    """A linear layer + neuron on time-major x [T, B, N_in] -> [T, B, N_out], layer by layer
+    (``_common.linear_neuron``)."""
+    return linear_neuron(neuron, layer_params, x, kind, p)
 
 
 def network(params: dict, x, kind: str, p: PSUParams = DEFAULT, return_spikes=False):
@@ -209,6 +197,9 @@ def network(params: dict, x, kind: str, p: PSUParams = DEFAULT, return_spikes=Fa
         layers = params["layers"]
         vs = [torch.zeros(x.shape[1:-1] + (lp["w"].shape[0],), dtype=x.dtype, device=x.device)
               for lp in layers]
+        # Twin divergence, on purpose: JAX's scan stacks the last layer's spikes [T, B, N] and
+        # averages them; an eager loop keeps a running total instead (no T-long list of
+        # outputs when the spikes are not asked for). Same value; the tests compare them.
         total, steps = None, [[] for _ in layers]
         for k in range(x.shape[0]):
             h = x[k]
@@ -221,7 +212,7 @@ def network(params: dict, x, kind: str, p: PSUParams = DEFAULT, return_spikes=Fa
             total = h if total is None else total + h
         mean_last = total / x.shape[0]
         hidden = [torch.stack(s) for s in steps] if return_spikes else None
-    logits = _readout(params["readout"], mean_last)
+    logits = readout(params["readout"], mean_last)
     return (logits, hidden) if return_spikes else logits
 
 
@@ -291,3 +282,68 @@ class Network(torch.nn.Module):
 
     def forward(self, x):
         return network(self.params_tree(), x, self.kind, self.p)
+
+
+# -- the timed entries (registered; eager PyTorch) -------------------------------------------
+# Every neuron type shares one function per workload; `kind` picks the neuron.
+
+IMPLS = ("lif", "psu", "ipsu", "rpsu")
+
+
+@register("psu", IMPLS, "torch", entry="neuron_forward", devices=("cpu", "gpu"))
+def neuron_forward(x, *learned, p: PSUParams, kind: str) -> NeuronOut:
+    """One neuron type on x [T, ...] (`learned`: IPSU / RPSU's matrix and bias)."""
+    with torch.no_grad():
+        return neuron(kind, x, p, *learned)
+
+
+@register("psu", IMPLS, "torch", entry="neuron_grad", modes=("grad",), devices=("cpu", "gpu"))
+def neuron_grad(x, r, *learned, p: PSUParams, kind: str):
+    """Forward + backward of sum(r * S) w.r.t. x, the learned matrix and bias and (PSU family)
+    the surrogate's alpha; returns (gradients by name, spikes)."""
+    x = x.detach().requires_grad_(True)
+    learned = tuple(a.detach().requires_grad_(True) for a in learned)
+    leaves = [x, *learned]
+    alpha = None
+    if kind != "lif":
+        alpha = torch.tensor(p.alpha, dtype=x.dtype, device=x.device, requires_grad=True)
+        leaves.append(alpha)
+    s = neuron(kind, x, p, *learned, alpha=alpha).spikes
+    grads = torch.autograd.grad(torch.sum(s * r), leaves)
+    return grad_dict(kind, grads[0], tuple(grads[1:1 + len(learned)]),
+                     grads[-1] if alpha is not None else None), s.detach()
+
+
+@register("psu", IMPLS, "torch", entry="network_forward", devices=("cpu", "gpu"))
+def network_forward(tree, x, *, p: PSUParams, kind: str):
+    """Logits and every hidden layer's spikes of ``network``."""
+    with torch.no_grad():
+        return network(tree, x, kind, p, return_spikes=True)
+
+
+@register("psu", IMPLS, "torch", entry="network_grad", modes=("grad",), devices=("cpu", "gpu"))
+def network_grad(tree, x, labels, *, p: PSUParams, kind: str):
+    """One training step: (loss, gradient w.r.t. every parameter of `tree`, hidden spikes)."""
+    leaves = _tree_map(tree, lambda a: a.detach().requires_grad_(True))
+    flat = _leaves(leaves)
+    value, hidden = loss(leaves, x, labels, kind, p, return_spikes=True)
+    grads = list(torch.autograd.grad(value, flat))
+    return value.detach(), _tree_map(leaves, lambda _: grads.pop(0)), \
+        [h.detach() for h in hidden]
+
+
+def _leaves(tree) -> list:
+    """The leaves of a dict / list tree in the order ``_tree_map`` visits them."""
+    if isinstance(tree, dict):
+        return [x for k in sorted(tree) for x in _leaves(tree[k])]
+    if isinstance(tree, list):
+        return [x for v in tree for x in _leaves(v)]
+    return [tree]
+
+
+def _tree_map(tree, f):
+    if isinstance(tree, dict):
+        return {k: _tree_map(tree[k], f) for k in sorted(tree)}
+    if isinstance(tree, list):
+        return [_tree_map(v, f) for v in tree]
+    return f(tree)

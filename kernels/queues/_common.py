@@ -30,6 +30,7 @@ same step leaves a step later); ring and lossy deliver every event due at `now` 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -209,3 +210,15 @@ def pending_numpy(design: str, keys, size) -> np.ndarray:
     if design in ("heap", "fifo"):
         return np.asarray(size)
     return (keys != SENTINEL).sum(axis=1)
+
+
+class NetParams(NamedTuple):
+    """Static network parameters (ms unless stated)."""
+
+    dt: float = 0.025
+    tau_mem: float = 10.0
+    tau_syn: float = 2.0
+    theta: float = 1.0
+    i_ext: float = 1.0       # input current (theta / ms) while t < t_ext
+    t_ext: float = 2.0
+    n_steps: int = 10_000

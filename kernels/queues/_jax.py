@@ -23,6 +23,7 @@ deterministic order; FIFO and sorted keep insertion order among equal keys.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -55,13 +56,15 @@ class Queue(NamedTuple):
 
 
 def init(design: str, n_queues: int, capacity: int | None = None, max_delay: int | None = None,
-         dtype=jnp.float32) -> Queue:
-    """Empty queues: capacity slots each (ring: max_delay + 1 count slots)."""
+         dtype=jnp.float32, device=None) -> Queue:
+    """Empty queues: capacity slots each (ring: max_delay + 1 count slots), payloads of
+    `dtype` (a name or a dtype), on `device` (default: JAX's default device)."""
     slots = check_sizes(design, n_queues, capacity, max_delay)
     fill = 0 if design == "ring" else SENTINEL
     zeros = jnp.zeros(n_queues, jnp.int32)
-    return Queue(jnp.full((n_queues, slots), fill, jnp.int32),
-                 jnp.zeros((n_queues, slots), dtype), zeros, zeros, zeros)
+    q = Queue(jnp.full((n_queues, slots), fill, jnp.int32),
+              jnp.zeros((n_queues, slots), jnp.dtype(dtype)), zeros, zeros, zeros)
+    return q if device is None else jax.device_put(q, device)
 
 
 def _rows(q):
@@ -159,7 +162,8 @@ def fifo_pop(q: Queue, now):
 # -- dense ring --------------------------------------------------------------------------------
 
 def ring_enqueue(q: Queue, t, pay, mask) -> Queue:
-    """The caller guarantees now <= t <= now + max_delay (checked where delays are set)."""
+    """The caller guarantees now < t <= now + max_delay + 1, the ring's slots (the contract
+    ``check_offer`` enforces in both twins)."""
     rows = _rows(q)
     slot = t % q.keys.shape[1]
     keys = _put(q.keys, rows, slot, q.keys[rows, slot] + mask)
@@ -322,13 +326,9 @@ def traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int, seed
     return q, hits, pays, sent
 
 
-def _registered(design):
-    def run(q, n_steps, delay, interval, seed=0):
-        return traffic(design, q, n_steps, delay, interval, seed)
-
-    run.__name__ = run.__qualname__ = f"{design}_traffic"
-    run.__doc__ = f"The benchmark loop on {design} queues (see ``traffic``)."
-    return register("queues", design, "jax", modes=("forward", "grad"))(run)
-
-
-TRAFFIC = {d: _registered(d) for d in DESIGNS}
+@register("queues", DESIGNS, "jax", entry="traffic")
+@partial(jax.jit, static_argnames=("design", "n_steps", "delay", "interval", "seed"))
+def run_traffic(q: Queue, *, design: str, n_steps: int, delay: int, interval: int,
+                seed: int = 0):
+    """The timed benchmark loop (a)-(d), (f): ``traffic`` with the queue state first."""
+    return traffic(design, q, n_steps, delay, interval, seed)

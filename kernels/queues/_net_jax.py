@@ -31,25 +31,16 @@ everywhere, it is smooth wherever no spike appears or vanishes.
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
+from ...registry import register
 from . import _jax as qmod
-
-
-class NetParams(NamedTuple):
-    """Static network parameters (ms unless stated)."""
-
-    dt: float = 0.025
-    tau_mem: float = 10.0
-    tau_syn: float = 2.0
-    theta: float = 1.0
-    i_ext: float = 1.0       # input current (theta / ms) while t < t_ext
-    t_ext: float = 2.0
-    n_steps: int = 10_000
+from ._common import DESIGNS, NetParams
 
 
 class NetOut(NamedTuple):
@@ -116,3 +107,41 @@ def loss(weights, delays, p: NetParams, design: str, capacity=None, max_delay=No
     """Sum of spike crossing times (steps) + sum of final potentials; aux: the NetOut."""
     out = simulate(weights, delays, p, design, capacity, max_delay, i_ext)
     return out.spike_time_sum + jnp.sum(out.v_final), out
+
+
+# -- the timed entries (registered) ------------------------------------------------------------
+STATIC = ("p", "design", "capacity", "max_delay")
+
+
+@register("queues", DESIGNS, "jax", entry="network_forward")
+@partial(jax.jit, static_argnames=STATIC)
+def network_forward(weights, delays, i_ext, *, p: NetParams, design: str, capacity=None,
+                    max_delay=None) -> NetOut:
+    """``simulate`` (benchmark (e) forward)."""
+    return simulate(weights, delays, p, design, capacity, max_delay, i_ext)
+
+
+@register("queues", DESIGNS, "jax", entry="network_grad", modes=("grad",), knobs=("ad",))
+@partial(jax.jit, static_argnames=STATIC)
+def network_grad(weights, delays, dw, dd, i_ext, *, p: NetParams, design: str, capacity=None,
+                 max_delay=None):
+    """Reverse mode: (loss, the gradient's derivative along (dw, dd), NetOut)."""
+    f = partial(_objective, p=p, design=design, capacity=capacity, max_delay=max_delay,
+                i_ext=i_ext)
+    (value, out), (gw, gd) = jax.value_and_grad(f, argnums=(0, 1), has_aux=True)(weights,
+                                                                                delays)
+    return value, jnp.sum(gw * dw) + jnp.sum(gd * dd), out
+
+
+@register("queues", DESIGNS, "jax", entry="network_jvp", modes=("grad",), knobs=("ad",))
+@partial(jax.jit, static_argnames=STATIC)
+def network_jvp(weights, delays, dw, dd, i_ext, *, p: NetParams, design: str, capacity=None,
+                max_delay=None):
+    """Forward mode: (loss, its directional derivative along (dw, dd), NetOut)."""
+    f = partial(_objective, p=p, design=design, capacity=capacity, max_delay=max_delay,
+                i_ext=i_ext)
+    return jax.jvp(f, (weights, delays), (dw, dd), has_aux=True)
+
+
+def _objective(w, d, *, p, design, capacity, max_delay, i_ext):
+    return loss(w, d, p, design, capacity, max_delay, i_ext)

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from ._net_jax import NetParams
+from ._common import NetParams
 from ._reference import RefQueue
 
 

@@ -13,8 +13,9 @@ from typing import NamedTuple
 
 import torch
 
+from ...registry import register
 from . import _torch as qmod
-from ._net_jax import NetParams  # a plain NamedTuple of floats, shared by both twins
+from ._common import DESIGNS, NetParams
 
 __all__ = ["NetParams", "NetOut", "Carry", "init_carry", "step", "simulate", "loss"]
 
@@ -98,3 +99,34 @@ def loss(weights, delays, p: NetParams, design: str, capacity=None, max_delay=No
     """Sum of spike crossing times (steps) + sum of final potentials; aux: the NetOut."""
     out = simulate(weights, delays, p, design, capacity, max_delay, i_ext)
     return out.spike_time_sum + torch.sum(out.v_final), out
+
+
+# -- the timed entries (registered; eager PyTorch) ------------------------------------------
+
+
+@register("queues", DESIGNS, "torch", entry="network_forward", devices=("cpu", "gpu"))
+def network_forward(weights, delays, i_ext, *, p: NetParams, design: str, capacity=None,
+                    max_delay=None) -> NetOut:
+    """``simulate`` (benchmark (e) forward)."""
+    with torch.no_grad():
+        return simulate(weights, delays, p, design, capacity, max_delay, i_ext)
+
+
+@register("queues", DESIGNS, "torch", entry="network_grad", modes=("grad",), knobs=("ad",),
+          devices=("cpu", "gpu"))
+def network_grad(weights, delays, dw, dd, i_ext, *, p: NetParams, design: str, capacity=None,
+                 max_delay=None):
+    """Reverse mode: (loss, the gradient's derivative along (dw, dd), NetOut)."""
+    leaves = (weights.detach().requires_grad_(True), delays.detach().requires_grad_(True))
+    value, out = loss(*leaves, p, design, capacity, max_delay, i_ext)
+    gw, gd = torch.autograd.grad(value, leaves)
+    return value.detach(), torch.sum(gw * dw) + torch.sum(gd * dd), out
+
+
+@register("queues", DESIGNS, "torch", entry="network_jvp", modes=("grad",), knobs=("ad",),
+          devices=("cpu", "gpu"))
+def network_jvp(weights, delays, dw, dd, i_ext, *, p: NetParams, design: str, capacity=None,
+                max_delay=None):
+    """Forward mode: (loss, its directional derivative along (dw, dd), NetOut)."""
+    return torch.func.jvp(lambda a, b: loss(a, b, p, design, capacity, max_delay, i_ext),
+                          (weights, delays), (dw, dd), has_aux=True)

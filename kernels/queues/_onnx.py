@@ -463,16 +463,8 @@ def network_program(weights, delays, i_ext, p, design: str, capacity=None, max_d
     return run
 
 
-def _registered(design):
-    def program(n_queues, capacity, max_delay, dtype, n_steps, delay, interval, seed=0,
-                chunk=CHUNK, device="onnxrt"):
-        return traffic_program(design, n_queues, capacity, max_delay, dtype, n_steps, delay,
-                               interval, seed, chunk, device)
-
-    program.__name__ = program.__qualname__ = f"{design}_traffic_program"
-    program.__doc__ = f"Build the exported benchmark loop on {design} queues."
-    return register("queues", design, "onnx", devices=("onnxrt", "lpu"),
-                    knobs=("chunk",))(program)
-
-
-PROGRAMS = {d: _registered(d) for d in DESIGNS}
+# the exported programs serve every design (``design`` picks it): registered per workload
+register("queues", DESIGNS, "onnx", entry="traffic", devices=("onnxrt", "lpu"),
+         dtypes=("float32",), knobs=("chunk",))(traffic_program)
+register("queues", DESIGNS, "onnx", entry="network_forward", devices=("onnxrt", "lpu"),
+         dtypes=("float32",), knobs=("chunk",))(network_program)

@@ -64,9 +64,11 @@ class Queue(NamedTuple):
 
 def init(design: str, n_queues: int, capacity: int | None = None, max_delay: int | None = None,
          dtype=torch.float32, device=None) -> Queue:
-    """Empty queues: capacity slots each (ring: max_delay + 1 count slots)."""
+    """Empty queues: capacity slots each (ring: max_delay + 1 count slots), payloads of
+    `dtype` (a name or a torch dtype), on `device`."""
     slots = check_sizes(design, n_queues, capacity, max_delay)
     fill = 0 if design == "ring" else SENTINEL
+    dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
     zeros = torch.zeros(n_queues, dtype=torch.int32, device=device)
     return Queue(torch.full((n_queues, slots), fill, dtype=torch.int32, device=device),
                  torch.zeros((n_queues, slots), dtype=dtype, device=device), zeros, zeros, zeros)
@@ -347,14 +349,8 @@ def traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int, seed
     return q, hits, pays, sent
 
 
-def _registered(design):
-    def run(q, n_steps, delay, interval, seed=0):
-        return traffic(design, q, n_steps, delay, interval, seed)
-
-    run.__name__ = run.__qualname__ = f"{design}_traffic"
-    run.__doc__ = f"The benchmark loop on {design} queues (see ``traffic``)."
-    return register("queues", design, "torch", modes=("forward", "grad"),
-                    devices=("cpu", "gpu"))(run)
-
-
-TRAFFIC = {d: _registered(d) for d in DESIGNS}
+@register("queues", DESIGNS, "torch", entry="traffic", devices=("cpu", "gpu"))
+def run_traffic(q: Queue, *, design: str, n_steps: int, delay: int, interval: int,
+                seed: int = 0):
+    """The timed benchmark loop (a)-(d), (f): ``traffic`` with the queue state first."""
+    return traffic(design, q, n_steps, delay, interval, seed)
