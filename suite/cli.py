@@ -72,7 +72,8 @@ def run(
     device: Annotated[list[str] | None, typer.Option(
         help="device kinds to run on (default: every kind this machine has); absent kinds "
              "give `unavailable` rows")] = None,
-    out: Annotated[Path | None, typer.Option(help="results root (default: results/)")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="results root (default: results/ in the folder you run from)")] = None,
     isolate: Annotated[bool, typer.Option(help="one worker process per case")] = True,
     report: Annotated[bool, typer.Option(help="render the report afterwards")] = True,
     report_dir: Annotated[Path, typer.Option()] = Path("reports"),
@@ -146,109 +147,59 @@ def _render(paths, out_dir):
 
 
 def print_summary(rows) -> None:
-    """A short table: status counts and, per implementation, the largest case's throughput."""
+    """Status counts, then per implementation its largest case's throughput, and each
+    family's own tables (``Family.summary``), all from usable rows (``results.usable``)."""
     import collections
+
+    import pandas as pd
+
+    from . import families, results
 
     counts = collections.Counter(r["status"] for r in rows)
     bad = [r for r in rows if r["status"] == "ok" and not r.get("correct")]
     console.print("statuses: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
                   + (f"; [red]{len(bad)} ok rows are INCORRECT[/]" if bad else ""))
-    best: dict = {}
-    for r in rows:
-        if r["status"] != "ok":
+    df = pd.DataFrame(rows, columns=results.COLUMNS)
+    use = results.usable(df)
+    if use.left_out:
+        console.print(escape(use.note()))
+    ok = use.rows
+    if ok is None or ok.empty:
+        return
+    ok = ok.assign(work=ok["throughput"].astype(float) * ok["time_median_s"].astype(float))
+    keys = ["family", "impl", "framework", "dtype", "dataset", "device_kind"]
+    best = ok.sort_values("work").groupby(keys, sort=True).tail(1).sort_values(keys)
+    table = Table("case (family impl framework dtype dataset device)", "largest case: work",
+                  "median", "throughput", box=None)
+    for r in best.itertuples(index=False):
+        table.add_row(escape(" ".join(str(getattr(r, k)) for k in keys)), f"{r.work:.4g}",
+                      f"{r.time_median_s:.3g} s",
+                      f"{r.throughput:.3g} {escape(str(r.throughput_unit))}")
+    wide = Console(width=max(console.width, 110))
+    wide.print(table)
+    for name, fam in families.FAMILIES.items():
+        part = ok[ok["family"] == name]
+        if part.empty:
             continue
-        key = (r["family"], r["impl"], r["framework"], r["dtype"], r["dataset"],
-               r["device_kind"])
-        size = r.get("param_n_events") or r.get("param_T") or 0
-        if key not in best or size > (best[key].get("param_n_events")
-                                      or best[key].get("param_T") or 0):
-            best[key] = r
-    table = Table("case (family impl framework dtype dataset device)", "events / T", "median",
-                  "throughput", "ok?", box=None)
-    for key, r in sorted(best.items()):
-        table.add_row(" ".join(key), str(r.get("param_n_events") or r.get("param_T") or ""),
-                      f"{r['time_median_s']:.3g} s",
-                      f"{r['throughput']:.3g} {r['throughput_unit']}",
-                      "yes" if r["correct"] else "NO")
-    Console(width=max(console.width, 110)).print(table)
-    _print_speedups(rows)
-    _print_psu_ratios(rows)
-    _print_queues(rows)
+        for title, frame in fam.summary(part):
+            if frame is not None and len(frame):
+                wide.print(_table(title, frame))
 
 
-def _frame(rows, family):
-    """One family's rows with every schema column (rows that never ran, e.g. `unavailable`
-    ones, carry only some columns)."""
+def _table(title: str, frame) -> Table:
+    """A DataFrame as a rich table (numbers to 4 significant digits, text escaped)."""
     import pandas as pd
 
-    from . import results
-
-    return pd.DataFrame([r for r in rows if r.get("family") == family],
-                        columns=results.COLUMNS)
-
-
-def _print_psu_ratios(rows) -> None:
-    """LIF / PSU-family time ratios of the SHD-shaped network (same inputs), per T."""
-
-    from . import report_psu
-
-    df = _frame(rows, "psu")
-    r = report_psu.ratios(df) if len(df) else df
-    if r.empty or not (r["level"] == "network").any():
-        return
-    r = r[r["level"] == "network"]
-    table = Table("LIF time / unit time, SHD-shaped network (framework dtype device mode "
-                  "hidden batch T)", "psu", "ipsu", "rpsu", box=None)
-    for key, g in r.groupby(["framework", "dtype", "device_kind", "mode", "param_n_neurons",
-                             "param_batch", "param_T"]):
-        vals = dict(zip(g["impl"], g["lif_over"], strict=True))
-        table.add_row(" ".join(str(int(k)) if isinstance(k, float) else str(k) for k in key),
-                      *(f"{vals[i]:.2f}x" if i in vals else "" for i in ("psu", "ipsu", "rpsu")))
-    Console(width=max(console.width, 110)).print(table)
-
-
-def _print_queues(rows) -> None:
-    """Benchmark (b), 10,000 queues: us/step per design next to the published JAX figures."""
-    import pandas as pd
-
-    from . import report_queues
-
-    df = _frame(rows, "queues")
-    t = report_queues.published_table(df) if len(df) else df
-    if t.empty:
-        return
-    ours = [c for c in t.columns if c not in report_queues.PUBLISHED.columns]
-    table = Table("10,000 queues, us/step (capacity)", *ours, "published i7 CPU",
-                  "published H100", box=None)
-    for _, r in t.iterrows():
-        cap = "" if pd.isna(r["published capacity"]) else f" ({int(r['published capacity'])})"
-        table.add_row(r["impl"] + cap, *(f"{r[c]:.4g}" if pd.notna(r[c]) else "" for c in ours),
-                      f"{r['published i7-1195G7 CPU']:g}", f"{r['published H100']:g}")
-    Console(width=max(console.width, 110)).print(table)
-
-
-def _print_speedups(rows) -> None:
-    """The parallel simulator's best speedup over serial (same inputs) per configuration."""
-    cfg = ("framework", "dtype", "dataset", "device_kind", "param_n_events", "param_n_neurons",
-           "param_batch", "param_n_layers")
-    ok = [r for r in rows if r["status"] == "ok" and r["mode"] == "forward"]
-    serial = {tuple(r.get(k) for k in cfg): r["time_median_s"] for r in ok
-              if r["impl"] == "serial"}
-    best: dict = {}
-    for r in ok:
-        key = tuple(r.get(k) for k in cfg)
-        if r["impl"] != "parallel" or key not in serial:
-            continue
-        sp = serial[key] / r["time_median_s"]
-        if key not in best or sp > best[key][0]:
-            best[key] = (sp, r["param_chunk_size"])
-    if not best:
-        return
-    table = Table("parallel vs serial (framework dtype dataset device events neurons batch "
-                  "layers)", "best K", "speedup", box=None)
-    for key, (sp, k) in sorted(best.items(), key=lambda kv: tuple(map(str, kv[0]))):
-        table.add_row(" ".join(map(str, key)), str(k), f"{sp:.2f}x")
-    Console(width=max(console.width, 110)).print(table)
+    table = Table(*(escape(str(c)) for c in frame.columns), title=escape(title), box=None)
+    for row in frame.itertuples(index=False):
+        cells = []
+        for v in row:
+            if isinstance(v, float):
+                cells.append("" if pd.isna(v) else f"{v:.4g}")
+            else:
+                cells.append(escape(str(v)))
+        table.add_row(*cells)
+    return table
 
 
 @app.command()
@@ -258,10 +209,10 @@ def report(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("reports/latest"),
 ):
     """Render plots (PNG + SVG), Markdown tables and an HTML page from result CSVs."""
-    from .runner import DEFAULT_RESULTS
+    from .runner import results_root
 
     try:
-        index = _render(paths or [DEFAULT_RESULTS], out)
+        index = _render(paths or [results_root()], out)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     console.print(f"report: {index}")
@@ -294,17 +245,18 @@ def validate(
 def submit(
     file: Annotated[Path, typer.Argument(help="a result CSV (with its .json beside it)")],
     results_dir: Annotated[Path | None, typer.Option(
-        "--results", help="results root (default: results/ in the repository)")] = None,
+        "--results", help="results root (default: results/ in the folder you run from, e.g. "
+                          "your clone of the repository)")] = None,
     keep_hostname: Annotated[bool, typer.Option(
         help="keep this machine's hostname where it appears (default: replaced by a hash)")]
     = False,
 ):
     """Validate a run and file it under results/<machine_id>/ (never overwriting)."""
     from . import submit as sub
-    from .runner import DEFAULT_RESULTS
+    from .runner import results_root
 
     try:
-        dest, rep = sub.submit(file, results_dir or DEFAULT_RESULTS, keep_hostname)
+        dest, rep = sub.submit(file, results_dir or results_root(), keep_hostname)
     except ValueError as exc:
         console.print(f"[red]not submitted[/red]: {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(1) from None
@@ -347,17 +299,21 @@ def compare(
                                                        "(Markdown; never overwritten unless "
                                                        "--force)")] = None,
     force: Annotated[bool, typer.Option(help="let --markdown overwrite its file")] = False,
+    across_versions: Annotated[bool, typer.Option(
+        help="compare rows even where kernel_version or inputs_version differ (a before / "
+             "after comparison of a code change); the versions column says so")] = False,
 ):
     """Compare the same cases measured on different machines / devices / thread counts."""
     from . import compare as cmp
     from . import report as rep
     from . import results
-    from .runner import DEFAULT_RESULTS
+    from .runner import results_root
 
     if markdown is not None and markdown.exists() and not force:
         raise typer.BadParameter(f"--markdown {markdown} exists (add --force to overwrite it)")
     try:
-        table = cmp.compare(results.read(paths or [DEFAULT_RESULTS]), baseline, factor, alpha)
+        table = cmp.compare(results.read(paths or [results_root()]), baseline, factor, alpha,
+                            across_versions=across_versions)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if table.empty:

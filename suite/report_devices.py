@@ -1,6 +1,7 @@
 """Report table of the ONNX path (spec/devices.md): each exported-graph row next to the JAX and
 PyTorch rows of the same case on the same inputs (same family, implementation, dtype, dataset,
-mode and sizes; the queues' graph chunk is the host loop's own knob and is not matched)."""
+mode and sizes; a family's host-loop knobs, ``Family.host_params`` -- e.g. the queues' graph
+chunk -- are not matched). Usable rows only (``results.usable``)."""
 
 from __future__ import annotations
 
@@ -13,15 +14,21 @@ def exported_table(df):
     the eager code it was exported from)."""
     import pandas as pd
 
-    ok = df[df["status"] == "ok"]
+    from . import families, results
+
+    ok = results.usable(df).rows
+    if ok is None or ok.empty:
+        return pd.DataFrame()
     onnx = ok[ok["framework"] == "onnx"]
     if onnx.empty:
         return pd.DataFrame()
     params = [c for c in ok.columns if c.startswith("param_")]
     out = []
     for _, r in onnx.iterrows():
+        fam = families.FAMILIES.get(r["family"])
+        host = fam.host_params if fam is not None else ()
         keys = ["machine_id", "family", "impl", "dtype", "dataset", "mode"] + [
-            p for p in params if not (p == "param_chunk_size" and r["family"] == "queues")]
+            p for p in params if p not in host]
         same = np.ones(len(ok), bool)
         for k in keys:
             same &= (ok[k] == r[k]).to_numpy() | (ok[k].isna() & pd.isna(r[k])).to_numpy()

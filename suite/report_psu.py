@@ -19,9 +19,10 @@ COLOR = {"jax": "tab:blue", "torch": "tab:red"}
 def _ok(df):
     if df.empty or "family" not in df:
         return pd.DataFrame()
-    # a fast wrong row must not enter a speed ratio: ok and correct rows only
-    ok = df[(df["family"] == "psu") & (df["status"] == "ok")
-            & (df["correct"].astype(str).str.lower() == "true")].copy()
+    from . import results
+
+    # a fast wrong row must not enter a speed ratio: usable rows only (ok and correct)
+    ok = results.usable(df[df["family"] == "psu"]).rows.copy()
     if ok.empty:
         return ok
     for col in ("param_n_inputs", "spike_rate", "lif_agreement"):
@@ -137,3 +138,46 @@ def plot(df, out_dir: Path) -> list[Path]:
         fig.savefig(p, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return paths
+
+
+def summary(df):
+    """The terminal summary: LIF time / unit time of the SHD-shaped network, per T."""
+    r = ratios(df)
+    if r.empty or not (r["level"] == "network").any():
+        return []
+    r = r[r["level"] == "network"]
+    keys = ["framework", "dtype", "device_kind", "mode", "param_n_neurons", "param_batch",
+            "param_T"]
+    t = r.pivot_table(index=keys, columns="impl", values="lif_over").reset_index()
+    return [("LIF time / unit time, SHD-shaped network (> 1: the unit is faster)", t)]
+
+
+def _overview(df):
+    r = ratios(df)
+
+    def training_ratio(ax):
+        if not r.empty:
+            part = r[(r["mode"] == "grad") & (r["impl"] == "psu")]
+            for (fw, dev, lvl), g in part.groupby(["framework", "device_kind", "level"]):
+                g = g.groupby("param_T")["lif_over"].median()
+                ax.plot(g.index, g.values, marker="o" if fw == "jax" else "s",
+                        label=f"{fw} {dev} ({lvl})")
+            ax.axhline(1.0, color="k", lw=0.8)
+            ax.set_xscale("log", base=2)
+        ax.set_title("PSU training step: LIF time / PSU time")
+        ax.set_xlabel("time steps T")
+        ax.set_ylabel("LIF / PSU median time")
+
+    return [training_ratio]
+
+
+def section(df, out_dir: Path):
+    """The family's report page (``Family.report``)."""
+    from .families import Section
+
+    return Section("PSU family", plot(df, out_dir),
+                   [("PSU family: LIF time / unit time (same inputs, median times)", ratios(df),
+                     ""),
+                    ("PSU family: where the matrix form stops paying off", crossover(df), ""),
+                    ("PSU family: spike rate and agreement with LIF", sparsity(df), "")],
+                   _overview(df))

@@ -30,8 +30,10 @@ PUBLISHED = pd.DataFrame(
 def _ok(df):
     if df.empty or "family" not in df:
         return pd.DataFrame()
-    ok = df[(df["family"] == "queues") & (df["status"] == "ok")
-            & (df["correct"].astype(str).str.lower() == "true")].copy()
+    from . import results
+
+    # a fast wrong row must not enter a speed ratio: usable rows only (ok and correct)
+    ok = results.usable(df[df["family"] == "queues"]).rows.copy()
     if ok.empty:
         return ok
     for col in ("param_n_queues", "param_capacity", "param_delay", "param_interval", "param_T",
@@ -157,3 +159,45 @@ def plot(df, out_dir: Path) -> list[Path]:
         fig.savefig(p, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return paths
+
+
+def summary(df):
+    """The terminal summary: benchmark (b), 10,000 queues, us/step per design next to the
+    published JAX figures."""
+    t = published_table(df)
+    if t.empty:
+        return []
+    return [("10,000 queues, us/step (ours; published capacities)",
+             t.drop(columns=["published TPU v4"], errors="ignore"))]
+
+
+def _overview(df):
+    pub = published_table(df)
+
+    def bars(ax):
+        cols = [c for c in pub.columns if not c.startswith("published")][1:] if not pub.empty \
+            else []
+        if cols:
+            x = np.arange(len(pub))
+            w = 0.8 / len(cols)
+            for k, col in enumerate(cols):
+                ax.bar(x + k * w, pub[col].astype(float), w, label=col)
+            ax.set_xticks(x + 0.4 - w / 2, pub["impl"])
+            ax.set_yscale("log")
+        ax.set_title("event queues: 10,000 queues, benchmark (b)")
+        ax.set_xlabel("queue design")
+        ax.set_ylabel("microseconds per step")
+
+    return [bars]
+
+
+def section(df, out_dir: Path):
+    """The family's report page (``Family.report``)."""
+    from .families import Section
+
+    return Section("event queues", plot(df, out_dir),
+                   [("Event queues: 10,000 queues, us/step, next to the published JAX figures",
+                     published_table(df), NOTE),
+                    ("Event queues: microseconds per simulated step", us_per_step(df), ""),
+                    ("Event queues: recurrent network, us/step", network_table(df), "")],
+                   _overview(df))

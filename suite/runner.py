@@ -8,8 +8,6 @@ implementation (same inputs for all); each case is then measured in its own work
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import hashlib
 import pickle
 import signal
 import tempfile
@@ -17,25 +15,28 @@ import threading
 import uuid
 from pathlib import Path
 
-from . import __version__, devices, families, frameworks, machine, registry, results, worker
+from . import (
+    __version__,
+    devices,
+    families,
+    frameworks,
+    machine,
+    registry,
+    results,
+    versions,
+    worker,
+)
 
-DEFAULT_RESULTS = machine.REPO_ROOT / "results"
+
+def results_root() -> Path:
+    """Where results go by default: ``results/`` in the folder the user runs from (never the
+    installed package, nor the checkout it was installed from)."""
+    return Path.cwd() / "results"
 
 
-def kernel_version(impl) -> str:
-    """Hash of the implementation's module and the family's shared maths."""
-    return _hash_sources(impl.source)
-
-
-@functools.cache
-def _hash_sources(source: str) -> str:
-    h = hashlib.sha256()
-    paths = [Path(source)] if source else []
-    if paths and (paths[0].parent / "_common.py").exists():
-        paths.append(paths[0].parent / "_common.py")
-    for p in paths:
-        h.update(p.read_bytes())
-    return h.hexdigest()[:12]
+def reports_root() -> Path:
+    """Where reports go by default: ``reports/`` in the folder the user runs from."""
+    return Path.cwd() / "reports"
 
 
 class Session:
@@ -51,7 +52,7 @@ class Session:
         self.started = dt.datetime.now(dt.timezone.utc)
         self.host = machine.host_facts()
         self.suite = machine.suite_facts()
-        root = Path(out_root) if out_root else DEFAULT_RESULTS
+        root = Path(out_root) if out_root else results_root()
         stamp = self.started.strftime("%Y%m%dT%H%M%SZ")
         self.csv_path = root / self.host["machine_id"] / f"{stamp}-{self.suite['git_commit']}.csv"
         self.json_path = self.csv_path.with_suffix(".json")
@@ -141,8 +142,16 @@ class Session:
             return "unavailable", f"no {case.device} here: {dev.reason}"
         if case.framework not in dev.frameworks and case.framework != "numpy":
             return "unavailable", f"{case.framework} cannot reach the {case.device} here"
-        if (case.family, case.impl, case.framework) not in registry.REGISTRY:
+        impl = registry.REGISTRY.get((case.family, case.impl, case.framework))
+        if impl is None:
             return "unsupported", f"no {case.impl} implementation in {case.framework}"
+        try:
+            entry = impl.entry(families.get(case.family).entry(case))
+        except registry.Unsupported as exc:
+            return "unsupported", str(exc)
+        if case.mode not in entry.modes:
+            return "unsupported", (f"{impl.key} {entry.name} supports modes {entry.modes}, not "
+                                   f"{case.mode!r}")
         return None
 
     def run(self, case) -> dict:
@@ -153,7 +162,9 @@ class Session:
             row.update(status=why[0], error=why[1])
         else:
             impl = registry.REGISTRY[(case.family, case.impl, case.framework)]
-            row["kernel_version"] = kernel_version(impl)
+            fam = families.get(case.family)
+            row["kernel_version"] = versions.kernel_version(impl, fam.entry(case))
+            row["inputs_version"] = versions.inputs_version(fam)
             try:
                 path, ref_impl, inputs, ref = self._prepare(case)
             except Exception as exc:  # noqa: BLE001 - bad inputs are a failed row too

@@ -5,12 +5,13 @@ A submission is untrusted input. The checks, each reported with the CSV line it 
 - schema: a `schema_version` column; older versions are migrated (and say so), newer refused;
   every column of the current schema present, none unknown;
 - types and units: numbers parse, booleans are True/False, `status` is one of STATUSES,
-  `device_kind` a known kind, `throughput_unit` one of UNIT_WORK, ids are safe names;
+  `device_kind` a known kind, `throughput_unit` one of a family's units (`Family.units`),
+  ids are safe names;
 - per status: an `ok` row has a median, min, IQR, >= MIN_ROUNDS rounds, its raw samples, a
   throughput and a correctness flag; any other status has an error message and no timing;
 - plausibility: no negative time, memory or error; fractions in [0, 1]; min <= median; the raw
   samples reproduce rounds, median, min and IQR (so no stored figure can be edited alone); and
-  throughput x median equals the work the row's sizes imply (UNIT_WORK);
+  throughput x median equals the work the row's sizes imply (`Family.units`);
 - duplicates: one row per (run_id, case_id), each repeat named with its lines;
 - the JSON beside the CSV exists and agrees on machine_id, git_commit and run_id(s).
 
@@ -27,20 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import results
+from . import families, results
 from . import untrusted as U
 
 MIN_ROUNDS = 3
 DEVICE_KINDS = ("cpu", "gpu", "tpu", "lpu", "onnxrt")
 MODES = ("forward", "grad")
-# the work one timed call does, per throughput unit: the product of these size columns
-UNIT_WORK = {
-    "neuron-events/s": ("param_batch", "param_n_neurons", "param_n_events"),
-    "samples/s": ("param_batch",),
-    "neuron-steps/s": ("param_T", "param_batch", "param_n_neurons"),
-    "steps/s": ("param_T",),
-    "elements/s": None,  # the harness self-test: its size is not a schema column
-}
 TIMING = ("compile_s", "time_median_s", "time_iqr_s", "time_min_s")
 FRACTIONS = ("mismatch_frac", "spike_rate", "lif_agreement", "drop_rate")
 NAME = U.NAME
@@ -98,7 +91,8 @@ def _schema():
         "case_id": pa.Column(str, pa.Check.str_matches(r"^[0-9a-f]{12}$")),
         "rounds": pa.Column(**num, checks=nonneg),
         "throughput": pa.Column(**num, checks=[pa.Check.gt(0)]),
-        "throughput_unit": pa.Column(str, pa.Check.isin(list(UNIT_WORK)), nullable=True),
+        "throughput_unit": pa.Column(str, pa.Check.isin(list(families.units())),
+                                     nullable=True),
         "peak_mem_bytes": pa.Column(**num, checks=nonneg),
         "max_err": pa.Column(**num, checks=nonneg),
         "n_checked": pa.Column(**num, checks=nonneg),
@@ -264,7 +258,7 @@ def _samples(r, line, rep: Report):
 
 
 def _work(r, line, rep: Report):
-    cols = UNIT_WORK[r["throughput_unit"]]
+    cols = families.units()[r["throughput_unit"]]
     if cols is None:
         return
     sizes = [r[c] for c in cols]

@@ -23,13 +23,13 @@ import traceback
 import warnings
 
 from . import families, frameworks, memory, registry
-from .timing import time_calls
+from .timing import DEFAULTS, time_calls
 
 # Imported once by the forkserver so that each worker starts without re-importing the
 # frameworks (importing JAX or PyTorch starts no device or thread pool; workers do that).
 PRELOAD = ["spikebench.worker", "spikebench.families", "numpy", "jax", "torch"]
 
-TIMING = {"min_rounds": 3, "max_rounds": 50, "min_time": 0.2, "max_time": 20.0, "warmup": 1}
+TIMING = DEFAULTS  # the one set of timing defaults (timing.DEFAULTS)
 
 
 def _classify(exc: BaseException) -> str:
@@ -47,17 +47,24 @@ def measure(case, inputs, ref, timing=None) -> dict:
     timing = {**TIMING, **(timing or {})}
     fam = families.get(case.family)
     impl = registry.get(case.family, case.impl, case.framework)
-    if case.mode not in impl.modes:
-        raise registry.Unsupported(f"{impl.key} supports modes {impl.modes}, not {case.mode!r}")
-    if case.device not in impl.devices:
-        raise registry.Unsupported(f"{impl.key} runs on {impl.devices}, not {case.device!r}")
+    entry = impl.entry(fam.entry(case))
+    if case.mode not in entry.modes:
+        raise registry.Unsupported(f"{impl.key} {entry.name} supports modes {entry.modes}, "
+                                   f"not {case.mode!r}")
+    if case.device not in entry.devices:
+        raise registry.Unsupported(f"{impl.key} {entry.name} runs on {entry.devices}, not "
+                                   f"{case.device!r}")
+    if case.dtype not in entry.dtypes:
+        raise registry.Unsupported(f"{impl.key} {entry.name} runs {entry.dtypes}, not "
+                                   f"{case.dtype!r}")
     fw = frameworks.adapter(case.framework)
     device = fw.device(case.device)
     # Memory covers the whole case (device copies of the inputs, compile, every call) above
     # the worker's state before it began: allocators keep freed pages resident, so a window
     # opened after the warm-up would miss what the first calls allocated.
     with memory.for_device(case.framework, case.device, device) as mem:
-        fn, args, kwargs, static = fam.prepare(impl, case, inputs, fw, device)
+        args, kwargs, static = fam.prepare(case, inputs, fw, device)
+        fn = entry.fn
         call, compile_s = fw.compile(fn, args, kwargs, static)
         t0 = time.perf_counter()
         out = fw.sync(call())

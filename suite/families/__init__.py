@@ -1,30 +1,44 @@
-"""Family adapters: how the harness builds inputs, the reference, the call and the correctness
-check for each kernel family. Kernels stay pure; everything benchmark-specific lives here.
+"""Family adapters (``Family`` in ``_base.py``): how the harness builds inputs, the reference,
+the arguments of the timed kernel entry and the correctness check of each kernel family, and
+how its rows are summarised and reported. Kernels stay pure; everything benchmark-specific
+lives here.
 
-Interface of a family module (explicit, no base class needed):
-    takes_events(case) -> bool                     runs on event samples (``--dataset`` moves it)
-    make_inputs(case) -> dict                      same inputs for every implementation
-    ref_kind(case) -> str                          cases sharing (ref_kind, input_key) share a ref
-    reference(case, inputs) -> (ref, ref_impl)     computed once, in the parent process
-    prepare(impl, case, inputs, fw, device) -> (fn, args, kwargs, static)
-    resize(case, out, static) -> static | None     grow static buffers after a first call
-    check(case, inputs, out_numpy, ref) -> dict    correct, max_err, mismatch_frac, n_checked
-                                                   (+ spike_rate, lif_agreement where known)
-    to_numpy(out, fw) -> object
-    throughput(case, seconds) -> (value, unit)
-    params(case) -> dict                           param_* columns
-    context(case, inputs) -> dict                  what goes into the JSON (dataset stats...)
+``FAMILIES`` is explicit: the built-in families, plus any added with ``register`` (a family
+defined outside the suite -- in a test, a plugin -- needs no suite file edited).
 """
 
 from __future__ import annotations
 
 from . import event_lif, psu, queues, selftest
+from ._base import Family, Section
 
-FAMILIES = {"event_lif": event_lif, "psu": psu, "queues": queues, "selftest": selftest}
+FAMILIES: dict[str, Family] = {m.FAMILY.name: m.FAMILY for m in (event_lif, psu, queues,
+                                                                  selftest)}
 
 
-def get(name: str):
+def register(family: Family) -> Family:
+    """Add a family adapter (instance of a ``Family`` subclass); its name must be new."""
+    if not isinstance(family, Family):
+        raise ValueError(f"a family must be a Family instance, got {type(family).__name__}")
+    if not family.name or family.name in FAMILIES:
+        raise ValueError(f"family name {family.name!r} is empty or already registered")
+    FAMILIES[family.name] = family
+    return family
+
+
+def get(name: str) -> Family:
     try:
         return FAMILIES[name]
     except KeyError:
         raise ValueError(f"unknown family {name!r}; known: {sorted(FAMILIES)}") from None
+
+
+def units() -> dict[str, tuple[str, ...] | None]:
+    """Every family's throughput units and the size columns whose product is their work."""
+    out: dict = {}
+    for fam in FAMILIES.values():
+        out.update(fam.units)
+    return out
+
+
+__all__ = ["FAMILIES", "Family", "Section", "get", "register", "units"]

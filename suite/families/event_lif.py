@@ -45,6 +45,7 @@ from ..kernels.event_lif import _net_numpy as net_np
 from ..kernels.event_lif import _reference as ref_mod
 from ..kernels.event_lif._numpy import v_at
 from ..registry import Unsupported
+from ._base import Family
 
 LAYER = LIFParams(tau_mem=0.02, tau_syn=0.005, theta=1.0, v_reset=0.0, t_ref=0.0)
 N_CHECK = 8
@@ -71,39 +72,6 @@ FD_STEPS = (1e-4, 1e-5, 1e-6)
 
 def n_layers(case) -> int:
     return int(case.size.get("n_layers", 1))
-
-
-def takes_events(case) -> bool:
-    """Every event-LIF case runs on event samples (``--dataset`` can move it to any)."""
-    return True
-
-
-def make_inputs(case):
-    s = case.size
-    b, e, n, n_in = s["batch"], s["n_events"], s["n_neurons"], s["n_inputs"]
-    # rows of exactly e events: generated, or streamed from a dataset's samples
-    ev = datasets.stream(case.dataset, b, e, n_channels=n_in, data_dir=case.data_dir,
-                         seed=case.seed, stats_file=case.stats_file)
-    # input events per second (for the weight scale): nominal for the two generators the
-    # profiles use, measured on the rows for any other dataset
-    if case.dataset == "poisson":
-        rate = n_in * 20.0
-    elif case.dataset == "synthetic-shd":
-        rate = SHD_EVENTS_MEDIAN / 0.95
-    else:
-        rate = float(ev.counts.sum()) / max(float(ev.duration.sum()), 1e-9)
-    rng = np.random.default_rng(case.seed + 1)
-    w = rng.normal(1.0, 2.0, (n, n_in)) * LAYER.theta / (rate * LAYER.tau_syn)
-    times, channels = _float32_exact(ev.times, ev.channels.astype(np.int64))
-    layers = [w]
-    for _ in range(n_layers(case) - 1):
-        layers.append(rng.normal(1.0, 2.0, (n, n)) * LAYER.theta
-                      / (n * HIDDEN_RATE * LAYER.tau_syn))
-    w_out = rng.normal(0.0, 1.0, (N_CLASSES, n)) / math.sqrt(n)
-    return {"times": times, "channels": channels,
-            "weights": _f32(w), "layers": tuple(_f32(x) for x in layers),
-            "w_out": _f32(w_out), "labels": rng.integers(0, N_CLASSES, b),
-            "stats": ev.stats()}
 
 
 def _f32(x):
@@ -173,133 +141,6 @@ def _grad_reference(inputs):
         return {"loss": loss, "direction": direction, "fd": best[0], "fd_err_est": best[1],
                 "h": best[2], "counts": out.counts}
     raise ValueError("no finite-difference step keeps every spike count fixed (grazing input)")
-
-
-def reference(case, inputs):
-    lanes = _lanes(case)
-    kind = ref_kind(case)
-    if kind == "grad":
-        return _grad_reference(inputs), "event_lif/numpy_net_fd"
-    if kind == "net":
-        out = net_np.network(inputs["times"], inputs["channels"], inputs["layers"],
-                             inputs["w_out"], LAYER, tau_li=TAU_LI)
-        return {"logits": out.logits, "counts": out.counts}, "event_lif/numpy_serial_net"
-    if kind == "serial":
-        spikes = ref_mod.serial_lanes(inputs["times"], inputs["channels"], inputs["weights"],
-                                      LAYER, lanes=lanes)
-        return {"lanes": lanes, "spikes": [np.asarray(spikes[ln]) for ln in lanes]}, \
-            "event_lif/reference_loop"
-    from ..kernels.event_lif._common import derive
-
-    k = derive(LAYER)
-    vals = []
-    for b, n in lanes:
-        real = inputs["channels"][b] >= 0
-        t, ch = inputs["times"][b][real], inputs["channels"][b][real]
-        t_last = t[-1] if t.size else 0.0
-        vals.append(_psp_sums(k, t_last, t, inputs["weights"][n, ch]))
-    return {"lanes": lanes, "vi": np.asarray(vals).reshape(-1, 4)}, "event_lif/psp_sum"
-
-
-def _net_module(framework):
-    if framework == "jax":
-        from ..kernels.event_lif import _net_jax as mod
-    elif framework == "torch":
-        from ..kernels.event_lif import _net_torch as mod
-    else:
-        raise Unsupported(f"no {framework} network of event-LIF layers (JAX and PyTorch only)")
-    return mod
-
-
-def _onnx_prepare(impl, case, inputs, device):
-    """The exported chunk step and its host loop: one layer, forward, float32."""
-    if ref_kind(case) != "serial" or case.impl != "parallel":
-        raise Unsupported("the ONNX path exports the parallel simulator's chunk step (one "
-                          "layer) only")
-    if case.mode != "forward" or case.dtype != "float32":
-        raise Unsupported(f"the ONNX path runs forward float32, not {case.mode} "
-                          f"{case.dtype}")
-    return impl.fn, (inputs["times"], inputs["channels"], inputs["weights"]), {}, {
-        "params": LAYER, "chunk": int(case.knob.get("chunk", 128)), "max_spikes": 64,
-        "device": device}
-
-
-def prepare(impl, case, inputs, fw, device):
-    if case.framework == "onnx":
-        return _onnx_prepare(impl, case, inputs, device)
-    dt = np.dtype(case.dtype)
-    times, channels = fw.put(inputs["times"].astype(dt), device), fw.put(inputs["channels"],
-                                                                         device)
-    knob = case.knob
-    kind = ref_kind(case)
-    if kind in ("serial", "bare_scan"):
-        static = {"params": LAYER}
-        if case.impl == "parallel":
-            static["chunk"] = int(knob.get("chunk", 128))
-        if case.impl in ("serial", "parallel"):
-            # a generous first guess; resize() grows it if a lane overflows (JAX's is static)
-            static["max_spikes"] = 64
-        return impl.fn, (times, channels, fw.put(inputs["weights"].astype(dt), device)), {}, \
-            static
-    mod = _net_module(case.framework)
-    layers = tuple(fw.put(x.astype(dt), device) for x in inputs["layers"])
-    w_out = fw.put(inputs["w_out"].astype(dt), device)
-    chunk = int(knob.get("chunk", 128))
-    budgets = mod.plan_budgets(times, channels, layers, LAYER, chunk=chunk)
-    static = {"params": LAYER, "chunk": chunk, "tau_li": TAU_LI}
-    if kind == "net":
-        static |= {"budgets": tuple((s, None) for s, _ in budgets), "method": case.impl}
-        return mod.network, (times, channels, layers, w_out), {}, static
-    static |= {"budgets": budgets, "remat": bool(knob.get("remat", True))}
-    labels = fw.put(inputs["labels"], device)
-    if case.framework == "jax":
-        return _jax_train_step(), (times, channels, labels, layers, w_out), {}, static
-    return _torch_train_step, (times, channels, labels, layers, w_out), {}, static
-
-
-def _jax_train_step():
-    import jax
-
-    from ..kernels.event_lif import _net_jax as mod
-
-    def step(times, channels, labels, layers, w_out, **static):
-        def f(ws, wo):
-            loss, out = mod.loss(times, channels, labels, ws, wo, **static)
-            return loss, out.overflow
-
-        (loss, overflow), grads = jax.value_and_grad(f, argnums=(0, 1), has_aux=True)(layers,
-                                                                                      w_out)
-        return loss, grads, overflow
-
-    return jax.jit(step, static_argnames=("params", "chunk", "budgets", "tau_li", "remat"))
-
-
-def _torch_train_step(times, channels, labels, layers, w_out, **static):
-    import torch
-
-    from ..kernels.event_lif import _net_torch as mod
-
-    leaves = [x.detach().requires_grad_(True) for x in (*layers, w_out)]
-    loss, out = mod.loss(times, channels, labels, tuple(leaves[:-1]), leaves[-1], **static)
-    grads = torch.autograd.grad(loss, leaves)
-    return loss.detach(), (grads[:-1], grads[-1]), out.overflow
-
-
-def resize(case, out, static):
-    if case.impl not in ("serial", "parallel") or ref_kind(case) != "serial":
-        return None
-    counts = np.asarray(out[1])
-    need = int(counts.max()) if counts.size else 0
-    if need > static["max_spikes"]:
-        return {**static, "max_spikes": need}
-    return None
-
-
-def to_numpy(out, fw):
-    if isinstance(out, (tuple, list)):
-        return type(out)(*(to_numpy(x, fw) for x in out)) if hasattr(out, "_fields") else \
-            type(out)(to_numpy(x, fw) for x in out)
-    return fw.to_numpy(out)
 
 
 def _current_at(arr, w, t):
@@ -407,68 +248,197 @@ def _check_grad(case, out, ref):
             "n_checked": sum(int(np.size(g)) for g in grads), "note": note}
 
 
-def check(case, inputs, out, ref):
-    kind = ref_kind(case)
-    if kind == "net":
-        return _check_net(case, out, ref)
-    if kind == "grad":
-        return _check_grad(case, out, ref)
-    lanes = ref["lanes"]
-    if kind == "serial":
-        spike_times, counts, stalled = out[:3]
-        if counts.size and counts.max() > spike_times.shape[-1]:
-            return {"correct": False, "max_err": None, "mismatch_frac": None,
-                    "n_checked": len(lanes), "note": "spike buffer overflow"}
-        if len(out) > 3 and np.asarray(out[3]).any():  # parallel: queues left unconsumed
-            return {"correct": False, "max_err": None, "mismatch_frac": None,
-                    "n_checked": len(lanes), "note": "unprocessed events (step budget)"}
-        explained = unexplained = n_ref = 0
-        worst = 0.0
-        for (b, n), r in zip(lanes, ref["spikes"], strict=True):
-            o = spike_times[b, n, : counts[b, n]].astype(np.float64)
+class EventLIF(Family):
+    name = "event_lif"
+    report_module = "spikebench.report_event_lif"
+    title = "event LIF (Bullet Trains)"
+    units = {"neuron-events/s": ("param_batch", "param_n_neurons", "param_n_events"),
+             "samples/s": ("param_batch",)}
+    modules = {"numpy": "spikebench.kernels.event_lif._numpy",
+               "jax": "spikebench.kernels.event_lif.jax",
+               "torch": "spikebench.kernels.event_lif.torch",
+               "onnx": "spikebench.kernels.event_lif._onnx"}
+
+    def ref_kind(self, case):
+        return ref_kind(case)
+
+    def takes_events(self, case) -> bool:
+        """Every event-LIF case runs on event samples (``--dataset`` can move it to any)."""
+        return True
+
+    def make_inputs(self, case):
+        s = case.size
+        b, e, n, n_in = s["batch"], s["n_events"], s["n_neurons"], s["n_inputs"]
+        # rows of exactly e events: generated, or streamed from a dataset's samples
+        ev = datasets.stream(case.dataset, b, e, n_channels=n_in, data_dir=case.data_dir,
+                             seed=case.seed, stats_file=case.stats_file)
+        # input events per second (for the weight scale): nominal for the two generators the
+        # profiles use, measured on the rows for any other dataset
+        if case.dataset == "poisson":
+            rate = n_in * 20.0
+        elif case.dataset == "synthetic-shd":
+            rate = SHD_EVENTS_MEDIAN / 0.95
+        else:
+            rate = float(ev.counts.sum()) / max(float(ev.duration.sum()), 1e-9)
+        rng = np.random.default_rng(case.seed + 1)
+        w = rng.normal(1.0, 2.0, (n, n_in)) * LAYER.theta / (rate * LAYER.tau_syn)
+        times, channels = _float32_exact(ev.times, ev.channels.astype(np.int64))
+        layers = [w]
+        for _ in range(n_layers(case) - 1):
+            layers.append(rng.normal(1.0, 2.0, (n, n)) * LAYER.theta
+                          / (n * HIDDEN_RATE * LAYER.tau_syn))
+        w_out = rng.normal(0.0, 1.0, (N_CLASSES, n)) / math.sqrt(n)
+        return {"times": times, "channels": channels,
+                "weights": _f32(w), "layers": tuple(_f32(x) for x in layers),
+                "w_out": _f32(w_out), "labels": rng.integers(0, N_CLASSES, b),
+                "stats": ev.stats()}
+
+    def reference(self, case, inputs):
+        lanes = _lanes(case)
+        kind = ref_kind(case)
+        if kind == "grad":
+            return _grad_reference(inputs), "event_lif/numpy_net_fd"
+        if kind == "net":
+            out = net_np.network(inputs["times"], inputs["channels"], inputs["layers"],
+                                 inputs["w_out"], LAYER, tau_li=TAU_LI)
+            return {"logits": out.logits, "counts": out.counts}, "event_lif/numpy_serial_net"
+        if kind == "serial":
+            spikes = ref_mod.serial_lanes(inputs["times"], inputs["channels"], inputs["weights"],
+                                          LAYER, lanes=lanes)
+            return {"lanes": lanes, "spikes": [np.asarray(spikes[ln]) for ln in lanes]}, \
+                "event_lif/reference_loop"
+        from ..kernels.event_lif._common import derive
+
+        k = derive(LAYER)
+        vals = []
+        for b, n in lanes:
             real = inputs["channels"][b] >= 0
-            arr = inputs["times"][b][real]
-            w = inputs["weights"][n, inputs["channels"][b][real]]
-            e, u, wst = _match(r, o, case.dtype, arr, w)
-            explained, unexplained = explained + e, unexplained + u
-            worst = max(worst, wst)
-            n_ref += len(r)
-        frac = (explained + unexplained) / max(n_ref, 1)
-        correct = bool(unexplained == 0 and explained / max(n_ref, 1)
-                       <= ALLOWED_MISMATCH[case.dtype] and not stalled.any())
-        note = (f"{unexplained} spike(s) missing, extra or off beyond the bound (not a "
-                f"grazing crossing)" if unexplained else None)
-        return {"correct": correct, "max_err": worst, "mismatch_frac": frac,
-                "n_checked": len(lanes), "note": note}
-    v, i = out
-    worst = 0.0
-    for (b, n), (vr, ir, sv, si) in zip(lanes, ref["vi"], strict=True):
-        worst = max(worst, abs(float(v[b, n]) - vr) / max(sv, 1e-300),
-                    abs(float(i[b, n]) - ir) / max(si, 1e-300))
-    return {"correct": bool(worst <= TOL[case.dtype]), "max_err": worst, "mismatch_frac": 0.0,
-            "n_checked": len(lanes)}
+            t, ch = inputs["times"][b][real], inputs["channels"][b][real]
+            t_last = t[-1] if t.size else 0.0
+            vals.append(_psp_sums(k, t_last, t, inputs["weights"][n, ch]))
+        return {"lanes": lanes, "vi": np.asarray(vals).reshape(-1, 4)}, "event_lif/psp_sum"
+
+    def check(self, case, inputs, out, ref):
+        kind = ref_kind(case)
+        if kind == "net":
+            return _check_net(case, out, ref)
+        if kind == "grad":
+            return _check_grad(case, out, ref)
+        lanes = ref["lanes"]
+        if kind == "serial":
+            spike_times, counts, stalled = out[:3]
+            if counts.size and counts.max() > spike_times.shape[-1]:
+                return {"correct": False, "max_err": None, "mismatch_frac": None,
+                        "n_checked": len(lanes), "note": "spike buffer overflow"}
+            if len(out) > 3 and np.asarray(out[3]).any():  # parallel: queues left unconsumed
+                return {"correct": False, "max_err": None, "mismatch_frac": None,
+                        "n_checked": len(lanes), "note": "unprocessed events (step budget)"}
+            explained = unexplained = n_ref = 0
+            worst = 0.0
+            for (b, n), r in zip(lanes, ref["spikes"], strict=True):
+                o = spike_times[b, n, : counts[b, n]].astype(np.float64)
+                real = inputs["channels"][b] >= 0
+                arr = inputs["times"][b][real]
+                w = inputs["weights"][n, inputs["channels"][b][real]]
+                e, u, wst = _match(r, o, case.dtype, arr, w)
+                explained, unexplained = explained + e, unexplained + u
+                worst = max(worst, wst)
+                n_ref += len(r)
+            frac = (explained + unexplained) / max(n_ref, 1)
+            correct = bool(unexplained == 0 and explained / max(n_ref, 1)
+                           <= ALLOWED_MISMATCH[case.dtype] and not stalled.any())
+            note = (f"{unexplained} spike(s) missing, extra or off beyond the bound (not a "
+                    f"grazing crossing)" if unexplained else None)
+            return {"correct": correct, "max_err": worst, "mismatch_frac": frac,
+                    "n_checked": len(lanes), "note": note}
+        v, i = out
+        worst = 0.0
+        for (b, n), (vr, ir, sv, si) in zip(lanes, ref["vi"], strict=True):
+            worst = max(worst, abs(float(v[b, n]) - vr) / max(sv, 1e-300),
+                        abs(float(i[b, n]) - ir) / max(si, 1e-300))
+        return {"correct": bool(worst <= TOL[case.dtype]), "max_err": worst, "mismatch_frac": 0.0,
+                "n_checked": len(lanes)}
+
+    def work(self, case):
+        s = case.size
+        if ref_kind(case) in ("net", "grad"):
+            return s["batch"], "samples/s"
+        return s["batch"] * s["n_neurons"] * s["n_events"], "neuron-events/s"
+
+    def params(self, case):
+        s, k = case.size, case.knob
+        return {"param_n_events": s["n_events"], "param_n_inputs": s["n_inputs"],
+                "param_n_neurons": s["n_neurons"], "param_batch": s["batch"],
+                "param_n_layers": n_layers(case),
+                "param_chunk_size": k.get("chunk") if case.impl == "parallel" else None,
+                "param_remat": k.get("remat") if case.mode == "grad" else None}
+
+    def context(self, case, inputs):
+        return {"layer": LAYER._asdict(), "dataset_stats": inputs["stats"],
+                "check": {"lanes": N_CHECK, "tol": TOL, "allowed_mismatch": ALLOWED_MISMATCH,
+                          "logit_tol": LOGIT_TOL, "grad_tol": GRAD_TOL},
+                "network": {"n_layers": n_layers(case), "n_classes": N_CLASSES, "tau_li": TAU_LI,
+                            "hidden_rate_hz": HIDDEN_RATE},
+                "t_end": math.inf}
+
+    def entry(self, case):
+        kind = ref_kind(case)
+        return {"net": "net_forward", "grad": "net_grad"}.get(kind, "layer")
+
+    def prepare(self, case, inputs, fw, device):
+        if case.framework == "onnx":
+            return _onnx_prepare(case, inputs, device)
+        dt = np.dtype(case.dtype)
+        times = fw.put(inputs["times"].astype(dt), device)
+        channels = fw.put(inputs["channels"], device)
+        knob = case.knob
+        kind = ref_kind(case)
+        if kind in ("serial", "bare_scan"):
+            static = {"params": LAYER}
+            if case.impl == "parallel":
+                static["chunk"] = int(knob.get("chunk", 128))
+            if case.impl in ("serial", "parallel"):
+                # a generous first guess; resize() grows it if a lane overflows (JAX's is
+                # static)
+                static["max_spikes"] = 64
+            return (times, channels, fw.put(inputs["weights"].astype(dt), device)), {}, static
+        if case.framework == "numpy":
+            raise Unsupported("no NumPy network of event-LIF layers (JAX and PyTorch only)")
+        mod = self.kernels(case.framework)
+        layers = tuple(fw.put(x.astype(dt), device) for x in inputs["layers"])
+        w_out = fw.put(inputs["w_out"].astype(dt), device)
+        chunk = int(knob.get("chunk", 128))
+        budgets = mod.plan_budgets(times, channels, layers, LAYER, chunk=chunk)
+        static = {"params": LAYER, "chunk": chunk, "tau_li": TAU_LI}
+        if kind == "net":
+            static |= {"budgets": tuple((s, None) for s, _ in budgets), "method": case.impl}
+            return (times, channels, layers, w_out), {}, static
+        static |= {"budgets": budgets, "remat": bool(knob.get("remat", True))}
+        labels = fw.put(inputs["labels"], device)
+        return (times, channels, labels, layers, w_out), {}, static
+
+    def resize(self, case, out, static):
+        if case.impl not in ("serial", "parallel") or ref_kind(case) != "serial":
+            return None
+        counts = np.asarray(out[1])
+        need = int(counts.max()) if counts.size else 0
+        if need > static["max_spikes"]:
+            return {**static, "max_spikes": need}
+        return None
 
 
-def throughput(case, seconds):
-    s = case.size
-    if ref_kind(case) in ("net", "grad"):
-        return s["batch"] / seconds, "samples/s"
-    return s["batch"] * s["n_neurons"] * s["n_events"] / seconds, "neuron-events/s"
+
+def _onnx_prepare(case, inputs, device):
+    """The exported chunk step and its host loop: one layer, forward, float32."""
+    if ref_kind(case) != "serial" or case.impl != "parallel":
+        raise Unsupported("the ONNX path exports the parallel simulator's chunk step (one "
+                          "layer) only")
+    if case.mode != "forward" or case.dtype != "float32":
+        raise Unsupported(f"the ONNX path runs forward float32, not {case.mode} "
+                          f"{case.dtype}")
+    return (inputs["times"], inputs["channels"], inputs["weights"]), {}, {
+        "params": LAYER, "chunk": int(case.knob.get("chunk", 128)), "max_spikes": 64,
+        "device": device}
 
 
-def params(case):
-    s, k = case.size, case.knob
-    return {"param_n_events": s["n_events"], "param_n_inputs": s["n_inputs"],
-            "param_n_neurons": s["n_neurons"], "param_batch": s["batch"],
-            "param_n_layers": n_layers(case),
-            "param_chunk_size": k.get("chunk") if case.impl == "parallel" else None,
-            "param_remat": k.get("remat") if case.mode == "grad" else None}
-
-
-def context(case, inputs):
-    return {"layer": LAYER._asdict(), "dataset_stats": inputs["stats"],
-            "check": {"lanes": N_CHECK, "tol": TOL, "allowed_mismatch": ALLOWED_MISMATCH,
-                      "logit_tol": LOGIT_TOL, "grad_tol": GRAD_TOL},
-            "network": {"n_layers": n_layers(case), "n_classes": N_CLASSES, "tau_li": TAU_LI,
-                        "hidden_rate_hz": HIDDEN_RATE},
-            "t_end": math.inf}
+FAMILY = EventLIF()

@@ -52,6 +52,7 @@ from .. import datasets
 from ..kernels.psu import LEARNED, PSUParams, init_learned, init_network
 from ..kernels.psu import _numpy as ref_np
 from ..registry import Unsupported
+from ._base import Family, rel_err
 
 PARAMS = PSUParams(tau=2.0, theta=0.3)
 X_MEAN, X_STD = 0.3, 0.5
@@ -70,38 +71,6 @@ def _f32(x):
     return np.asarray(x, np.float64).astype(np.float32).astype(np.float64)
 
 
-def takes_events(case) -> bool:
-    """Network cases run on event samples binned into T steps; the neuron level takes
-    Gaussian currents."""
-    return level(case) == "net"
-
-
-def make_inputs(case):
-    s = case.size
-    t, b, n = s["T"], s["batch"], s["n_neurons"]
-    if level(case) == "neuron":
-        if case.dataset != "gaussian":
-            raise ValueError(f"psu neuron-level cases take dataset 'gaussian', not "
-                             f"{case.dataset!r}")
-        rng = np.random.default_rng([case.seed, t, b, n])
-        x = _f32(rng.normal(X_MEAN, X_STD, (t, b, n)))
-        mat, mat_b = init_learned(rng, t)
-        return {"x": x, "cotangent": _f32(rng.normal(0.0, 1.0, (t, b, n))),
-                "mat": _f32(mat), "mat_b": _f32(mat_b),
-                "stats": {"dataset": "gaussian", "mean": X_MEAN, "std": X_STD}}
-    if case.dataset == "gaussian":
-        raise ValueError("psu network cases take event data, not dataset 'gaussian'")
-    # one sample per row (synthetic-shd by default; any event dataset with --dataset)
-    ev = datasets.stream(case.dataset, b, None, n_channels=s["n_inputs"],
-                         data_dir=case.data_dir, seed=case.seed, stats_file=case.stats_file)
-    tree = init_network(case.seed, n_in=s["n_inputs"], hidden=n, n_out=N_CLASSES, t=t,
-                        neuron="ipsu", n_layers=int(s.get("n_layers", 2)), alpha=PARAMS.alpha)
-    tree = _map(tree, _f32)
-    labels = np.random.default_rng([case.seed, 2]).integers(0, N_CLASSES, b)
-    return {"x": datasets.binned_span(ev, t).astype(np.float64), "tree": tree,
-            "labels": labels, "stats": ev.stats()}
-
-
 def _map(tree, f):
     if isinstance(tree, dict):
         return {k: _map(v, f) for k, v in tree.items()}
@@ -118,231 +87,11 @@ def net_tree(tree, neuron):
             "readout": dict(tree["readout"])}
 
 
-def ref_kind(case):
-    # the reference depends on the neuron type: one per (level, impl, mode)
-    return f"{level(case)}/{case.impl}/{case.mode}"
-
-
 def _learned(case, inputs):
     return (inputs["mat"], inputs["mat_b"]) if case.impl in LEARNED else (None, None)
 
 
-def reference(case, inputs):
-    if level(case) == "net":
-        # the forced reference needs the row's own spikes: check() computes it (untimed)
-        lif = ref_np.network(net_tree(inputs["tree"], "lif"), inputs["x"], "lif", PARAMS)
-        return {"lif_layer1": lif.spikes[0]}, "psu/numpy_net_forced"
-    mat, mat_b = _learned(case, inputs)
-    out = ref_np.forward(case.impl, inputs["x"], PARAMS, mat, mat_b)
-    lif = ref_np.forward("lif", inputs["x"], PARAMS).spikes
-    ref = {"spikes": out.spikes, "v": out.v, "lif_spikes": lif}
-    if case.mode == "grad":
-        ref["grads"] = ref_np.backward(case.impl, inputs["x"], inputs["cotangent"], PARAMS,
-                                       mat, mat_b)
-    return ref, "psu/numpy"
-
-
-def _module(framework):
-    if framework == "jax":
-        from ..kernels.psu import _jax as mod
-    elif framework == "torch":
-        from ..kernels.psu import _torch as mod
-    else:
-        raise Unsupported(f"no {framework} PSU kernels (JAX and PyTorch only)")
-    return mod
-
-
-def _onnx_prepare(impl, case, inputs, device):
-    """The exported graphs: forward, float32 (the LPU path casts 64-bit types down)."""
-    if case.mode != "forward":
-        raise Unsupported("the ONNX path exports forward graphs only (gradients: JAX, PyTorch)")
-    if case.dtype != "float32":
-        raise Unsupported(f"the ONNX path runs float32, not {case.dtype}")
-    static = {"p": PARAMS, "device": device}
-    if level(case) == "net":
-        from ..kernels.psu import _onnx
-
-        return _onnx.network_program, (net_tree(inputs["tree"], case.impl), inputs["x"]), {}, \
-            {**static, "kind": case.impl}
-    learned = tuple(a for a in _learned(case, inputs) if a is not None)
-    return impl.fn, (inputs["x"], *learned), {}, static
-
-
-def prepare(impl, case, inputs, fw, device):
-    if case.framework == "onnx":
-        return _onnx_prepare(impl, case, inputs, device)
-    _module(case.framework)  # Unsupported for frameworks without PSU kernels
-    dt = np.dtype(case.dtype)
-    put = lambda a: fw.put(np.asarray(a, dt), device)  # noqa: E731
-    static = {"p": PARAMS, "kind": case.impl}
-    if level(case) == "net":
-        tree = _map(net_tree(inputs["tree"], case.impl), put)
-        x = put(inputs["x"])
-        if case.mode == "forward":
-            fn = _jax_net() if case.framework == "jax" else _torch_net
-            return fn, (tree, x), {}, static
-        labels = fw.put(inputs["labels"], device)
-        fn = _jax_net_step() if case.framework == "jax" else _torch_net_step
-        return fn, (tree, x, labels), {}, static
-    x = put(inputs["x"])
-    learned = tuple(put(a) for a in _learned(case, inputs) if a is not None)
-    if case.mode == "forward":
-        fn = _jax_forward() if case.framework == "jax" else _torch_forward
-        return fn, (x, *learned), {}, static
-    fn = _jax_grad() if case.framework == "jax" else _torch_grad
-    return fn, (x, put(inputs["cotangent"]), *learned), {}, static
-
-
-# -- the timed calls: JAX (jit, static neuron kind and parameters) --------------------------
-
-def _jax_forward():
-    import jax
-
-    from ..kernels.psu import _jax as mod
-
-    def fwd(x, *learned, p, kind):
-        return mod.neuron(kind, x, p, *learned)
-
-    return jax.jit(fwd, static_argnames=("p", "kind"))
-
-
-def _jax_grad():
-    import jax
-    import jax.numpy as jnp
-
-    from ..kernels.psu import _jax as mod
-
-    def step(x, r, *learned, p, kind):
-        alpha = None if kind == "lif" else jnp.asarray(p.alpha, x.dtype)
-
-        def f(x, learned, alpha):
-            s = mod.neuron(kind, x, p, *learned, alpha=alpha).spikes
-            return jnp.sum(s * r), s
-
-        argnums = (0, 1) if kind == "lif" else (0, 1, 2)
-        (_, s), grads = jax.value_and_grad(f, argnums=argnums, has_aux=True)(x, learned, alpha)
-        return _grad_dict(kind, grads), s
-
-    return jax.jit(step, static_argnames=("p", "kind"))
-
-
-def _grad_dict(kind, grads):
-    out = {"x": grads[0]}
-    if kind in LEARNED:
-        out["mat"], out["mat_b"] = grads[1]
-    if kind != "lif":
-        out["alpha"] = grads[2]
-    return out
-
-
-def _jax_net():
-    import jax
-
-    from ..kernels.psu import _jax as mod
-
-    return jax.jit(lambda tree, x, p, kind: mod.network(tree, x, kind, p, return_spikes=True),
-                   static_argnames=("p", "kind"))
-
-
-def _jax_net_step():
-    import jax
-
-    from ..kernels.psu import _jax as mod
-
-    def step(tree, x, labels, p, kind):
-        (loss, hidden), grads = jax.value_and_grad(mod.loss, has_aux=True)(
-            tree, x, labels, kind, p, True)
-        return loss, grads, hidden
-
-    return jax.jit(step, static_argnames=("p", "kind"))
-
-
-# -- PyTorch (eager) ------------------------------------------------------------------------
-
-def _torch_forward(x, *learned, p, kind):
-    import torch
-
-    from ..kernels.psu import _torch as mod
-
-    with torch.no_grad():
-        return mod.neuron(kind, x, p, *learned)
-
-
-def _torch_grad(x, r, *learned, p, kind):
-    import torch
-
-    from ..kernels.psu import _torch as mod
-
-    x = x.detach().requires_grad_(True)
-    learned = tuple(a.detach().requires_grad_(True) for a in learned)
-    leaves = [x, *learned]
-    alpha = None
-    if kind != "lif":
-        alpha = torch.tensor(p.alpha, dtype=x.dtype, device=x.device, requires_grad=True)
-        leaves.append(alpha)
-    s = mod.neuron(kind, x, p, *learned, alpha=alpha).spikes
-    grads = torch.autograd.grad(torch.sum(s * r), leaves)
-    return _grad_dict(kind, (grads[0], tuple(grads[1:1 + len(learned)]),
-                             grads[-1] if alpha is not None else None)), s.detach()
-
-
-def _torch_net(tree, x, p, kind):
-    import torch
-
-    from ..kernels.psu import _torch as mod
-
-    with torch.no_grad():
-        return mod.network(tree, x, kind, p, return_spikes=True)
-
-
-def _torch_net_step(tree, x, labels, p, kind):
-    import torch
-
-    from ..kernels.psu import _torch as mod
-
-    leaves = _map(tree, lambda a: a.detach().requires_grad_(True))
-    flat = _flatten(leaves)
-    loss, hidden = mod.loss(leaves, x, labels, kind, p, return_spikes=True)
-    grads = torch.autograd.grad(loss, flat)
-    return loss.detach(), _unflatten(leaves, list(grads)), [h.detach() for h in hidden]
-
-
-def _flatten(tree):
-    if isinstance(tree, dict):
-        return [x for k in sorted(tree) for x in _flatten(tree[k])]
-    if isinstance(tree, list):
-        return [x for v in tree for x in _flatten(v)]
-    return [tree]
-
-
-def _unflatten(tree, flat):
-    if isinstance(tree, dict):
-        return {k: _unflatten(tree[k], flat) for k in sorted(tree)}
-    if isinstance(tree, list):
-        return [_unflatten(v, flat) for v in tree]
-    return flat.pop(0)
-
-
-def resize(case, out, static):
-    return None
-
-
-def to_numpy(out, fw):
-    if isinstance(out, dict):
-        return {k: to_numpy(v, fw) for k, v in out.items()}
-    if isinstance(out, (tuple, list)):
-        vals = [to_numpy(x, fw) for x in out]
-        return type(out)(*vals) if hasattr(out, "_fields") else type(out)(vals)
-    return fw.to_numpy(out)
-
-
 # -- correctness ----------------------------------------------------------------------------
-
-def _rel(a, b):
-    scale = float(np.max(np.abs(b))) if np.size(b) else 0.0
-    return float(np.max(np.abs(np.asarray(a, np.float64) - b))) / max(scale, 1e-300) \
-        if np.size(b) else 0.0
-
 
 def _spike_check(case, spikes, ref):
     """(ok, mismatch_frac, lanes_to_skip [M] bool) for spikes [T, ...] vs the reference."""
@@ -371,7 +120,7 @@ def _check_neuron_fwd(case, out, ref):
     ok, frac, skip = _spike_check(case, spikes, ref)
     t = spikes.shape[0]
     keep = ~skip
-    err = _rel(v.reshape(t, -1)[:, keep], ref["v"].reshape(t, -1)[:, keep])
+    err = rel_err(v.reshape(t, -1)[:, keep], ref["v"].reshape(t, -1)[:, keep])
     note = None if ok else "spike mismatch away from the threshold"
     return {"correct": ok and err <= V_TOL[case.dtype], "max_err": err, "mismatch_frac": frac,
             "n_checked": int(spikes.size), "note": note, **_rates(case, spikes, ref)}
@@ -386,7 +135,7 @@ def _check_neuron_grad(case, out, ref):
         g = np.asarray(grads[name], np.float64)
         if name == "x":
             g, g_ref = g.reshape(t, -1)[:, ~skip], g_ref.reshape(t, -1)[:, ~skip]
-        errs[name] = _rel(g, np.asarray(g_ref))
+        errs[name] = rel_err(g, np.asarray(g_ref))
     err = max(errs.values())
     finite = all(np.all(np.isfinite(np.asarray(g))) for g in grads.values())
     note = None if ok else "spike mismatch away from the threshold"
@@ -416,14 +165,14 @@ def _check_net(case, inputs, out, ref):
     note = None if grazing_only else "hidden spike differs away from the threshold"
     frac = flips / max(total, 1)
     if case.mode == "forward":
-        err = _rel(out[0], forced.logits)
+        err = rel_err(out[0], forced.logits)
         return {"correct": bool(grazing_only and err <= LOGIT_TOL[case.dtype]), "max_err": err,
                 "mismatch_frac": frac, "n_checked": int(np.size(out[0])), "note": note,
                 **rates}
     loss, grads = out[0], out[1]
     flat, flat_ref = _flatten(grads), _flatten(grads_f)
     err_l = abs(float(loss) - loss_f) / max(abs(loss_f), 1e-300)
-    err_g = max(_rel(g, np.asarray(r)) for g, r in zip(flat, flat_ref, strict=True))
+    err_g = max(rel_err(g, np.asarray(r)) for g, r in zip(flat, flat_ref, strict=True))
     finite = all(np.all(np.isfinite(g)) for g in flat)
     return {"correct": bool(grazing_only and finite and err_l <= LOGIT_TOL[case.dtype]
                             and err_g <= GRAD_TOL[case.dtype]),
@@ -431,32 +180,135 @@ def _check_net(case, inputs, out, ref):
             "n_checked": sum(int(np.size(g)) for g in flat), "note": note, **rates}
 
 
-def check(case, inputs, out, ref):
+def _flatten(tree):
+    """The leaves of a dict / list tree, dict keys in sorted order (as the kernels' twins)."""
+    if isinstance(tree, dict):
+        return [x for k in sorted(tree) for x in _flatten(tree[k])]
+    if isinstance(tree, list):
+        return [x for v in tree for x in _flatten(v)]
+    return [tree]
+
+
+class PSUFamily(Family):
+    name = "psu"
+    report_module = "spikebench.report_psu"
+    title = "PSU family"
+    units = {"neuron-steps/s": ("param_T", "param_batch", "param_n_neurons"),
+             "samples/s": ("param_batch",)}
+    modules = {"jax": "spikebench.kernels.psu.jax", "torch": "spikebench.kernels.psu.torch",
+               "onnx": "spikebench.kernels.psu._onnx"}
+
+    def takes_events(self, case) -> bool:
+        """Network cases run on event samples binned into T steps; the neuron level takes
+        Gaussian currents."""
+        return level(case) == "net"
+
+    def make_inputs(self, case):
+        s = case.size
+        t, b, n = s["T"], s["batch"], s["n_neurons"]
+        if level(case) == "neuron":
+            if case.dataset != "gaussian":
+                raise ValueError(f"psu neuron-level cases take dataset 'gaussian', not "
+                                 f"{case.dataset!r}")
+            rng = np.random.default_rng([case.seed, t, b, n])
+            x = _f32(rng.normal(X_MEAN, X_STD, (t, b, n)))
+            mat, mat_b = init_learned(rng, t)
+            return {"x": x, "cotangent": _f32(rng.normal(0.0, 1.0, (t, b, n))),
+                    "mat": _f32(mat), "mat_b": _f32(mat_b),
+                    "stats": {"dataset": "gaussian", "mean": X_MEAN, "std": X_STD}}
+        if case.dataset == "gaussian":
+            raise ValueError("psu network cases take event data, not dataset 'gaussian'")
+        # one sample per row (synthetic-shd by default; any event dataset with --dataset)
+        ev = datasets.stream(case.dataset, b, None, n_channels=s["n_inputs"],
+                             data_dir=case.data_dir, seed=case.seed, stats_file=case.stats_file)
+        tree = init_network(case.seed, n_in=s["n_inputs"], hidden=n, n_out=N_CLASSES, t=t,
+                            neuron="ipsu", n_layers=int(s.get("n_layers", 2)), alpha=PARAMS.alpha)
+        tree = _map(tree, _f32)
+        labels = np.random.default_rng([case.seed, 2]).integers(0, N_CLASSES, b)
+        return {"x": datasets.binned_span(ev, t).astype(np.float64), "tree": tree,
+                "labels": labels, "stats": ev.stats()}
+
+    def ref_kind(self, case):
+        # the reference depends on the neuron type: one per (level, impl, mode)
+        return f"{level(case)}/{case.impl}/{case.mode}"
+
+    def reference(self, case, inputs):
+        if level(case) == "net":
+            # the forced reference needs the row's own spikes: check() computes it (untimed)
+            lif = ref_np.network(net_tree(inputs["tree"], "lif"), inputs["x"], "lif", PARAMS)
+            return {"lif_layer1": lif.spikes[0]}, "psu/numpy_net_forced"
+        mat, mat_b = _learned(case, inputs)
+        out = ref_np.forward(case.impl, inputs["x"], PARAMS, mat, mat_b)
+        lif = ref_np.forward("lif", inputs["x"], PARAMS).spikes
+        ref = {"spikes": out.spikes, "v": out.v, "lif_spikes": lif}
+        if case.mode == "grad":
+            ref["grads"] = ref_np.backward(case.impl, inputs["x"], inputs["cotangent"], PARAMS,
+                                           mat, mat_b)
+        return ref, "psu/numpy"
+
+    def check(self, case, inputs, out, ref):
+        if level(case) == "net":
+            return _check_net(case, inputs, out, ref)
+        if case.mode == "grad":
+            return _check_neuron_grad(case, out, ref)
+        return _check_neuron_fwd(case, out, ref)
+
+    def work(self, case):
+        s = case.size
+        if level(case) == "net":
+            return s["batch"], "samples/s"
+        return s["T"] * s["batch"] * s["n_neurons"], "neuron-steps/s"
+
+    def params(self, case):
+        s = case.size
+        out = {"param_T": s["T"], "param_n_neurons": s["n_neurons"], "param_batch": s["batch"]}
+        if level(case) == "net":
+            out |= {"param_n_inputs": s["n_inputs"], "param_n_layers": int(s.get("n_layers", 2))}
+        return out
+
+    def context(self, case, inputs):
+        return {"params": PARAMS._asdict(), "dataset_stats": inputs["stats"],
+                "check": {"v_tol": V_TOL, "margin": MARGIN, "grad_tol": GRAD_TOL,
+                          "logit_tol": LOGIT_TOL},
+                "network": {"n_classes": N_CLASSES, "readout": "time-averaged linear readout",
+                            "lif": "step by step", "psu_family": "layer by layer"}}
+
+    def entry(self, case):
+        return ("network_" if level(case) == "net" else "neuron_") + \
+            ("forward" if case.mode == "forward" else "grad")
+
+    def prepare(self, case, inputs, fw, device):
+        if case.framework == "onnx":
+            return _onnx_prepare(case, inputs, device)
+        self.kernels(case.framework)  # Unsupported for frameworks without PSU kernels
+        dt = np.dtype(case.dtype)
+        put = lambda a: fw.put(np.asarray(a, dt), device)  # noqa: E731
+        static = {"p": PARAMS, "kind": case.impl}
+        if level(case) == "net":
+            tree = _map(net_tree(inputs["tree"], case.impl), put)
+            x = put(inputs["x"])
+            if case.mode == "forward":
+                return (tree, x), {}, static
+            return (tree, x, fw.put(inputs["labels"], device)), {}, static
+        x = put(inputs["x"])
+        learned = tuple(put(a) for a in _learned(case, inputs) if a is not None)
+        if case.mode == "forward":
+            return (x, *learned), {}, static
+        return (x, put(inputs["cotangent"]), *learned), {}, static
+
+
+
+def _onnx_prepare(case, inputs, device):
+    """The exported graphs: forward, float32 (the LPU path casts 64-bit types down)."""
+    if case.mode != "forward":
+        raise Unsupported("the ONNX path exports forward graphs only (gradients: JAX, PyTorch)")
+    if case.dtype != "float32":
+        raise Unsupported(f"the ONNX path runs float32, not {case.dtype}")
+    static = {"p": PARAMS, "device": device, "kind": case.impl}
     if level(case) == "net":
-        return _check_net(case, inputs, out, ref)
-    if case.mode == "grad":
-        return _check_neuron_grad(case, out, ref)
-    return _check_neuron_fwd(case, out, ref)
+        return (net_tree(inputs["tree"], case.impl), inputs["x"]), {}, static
+    learned = tuple(a for a in _learned(case, inputs) if a is not None)
+    return (inputs["x"], *learned), {}, static
 
 
-def throughput(case, seconds):
-    s = case.size
-    if level(case) == "net":
-        return s["batch"] / seconds, "samples/s"
-    return s["T"] * s["batch"] * s["n_neurons"] / seconds, "neuron-steps/s"
-
-
-def params(case):
-    s = case.size
-    out = {"param_T": s["T"], "param_n_neurons": s["n_neurons"], "param_batch": s["batch"]}
-    if level(case) == "net":
-        out |= {"param_n_inputs": s["n_inputs"], "param_n_layers": int(s.get("n_layers", 2))}
-    return out
-
-
-def context(case, inputs):
-    return {"params": PARAMS._asdict(), "dataset_stats": inputs["stats"],
-            "check": {"v_tol": V_TOL, "margin": MARGIN, "grad_tol": GRAD_TOL,
-                      "logit_tol": LOGIT_TOL},
-            "network": {"n_classes": N_CLASSES, "readout": "time-averaged linear readout",
-                        "lif": "step by step", "psu_family": "layer by layer"}}
+FAMILY = PSUFamily()

@@ -45,10 +45,11 @@ import math
 import numpy as np
 
 from .. import datasets
+from ..kernels.queues import NetParams
 from ..kernels.queues import _common as qc
 from ..kernels.queues import _net_numpy as net_np
-from ..kernels.queues._net_jax import NetParams
 from ..registry import Unsupported
+from ._base import Family
 
 N_CHECK = 8
 TOL = {"float64": 1e-9, "float32": 1e-4}
@@ -75,42 +76,6 @@ def _max_delay(case) -> int:
 
 def _capacity(case):
     return None if case.impl == "ring" else int(case.size["capacity"])
-
-
-def takes_events(case) -> bool:
-    """Network cases can run on an event dataset (its binned events become the input
-    current); the traffic cases are the paper's Bernoulli loads, which ``--dataset`` leaves
-    out."""
-    return kind(case) == "network"
-
-
-def make_inputs(case):
-    s = case.size
-    if kind(case) == "traffic":
-        if case.dataset != "bernoulli":
-            raise ValueError(f"queue traffic cases take dataset 'bernoulli', not "
-                             f"{case.dataset!r}")
-        for name in ("n_queues", "capacity", "delay", "interval", "T"):
-            if int(s[name]) < 1:
-                raise ValueError(f"{name} must be >= 1, got {s[name]}")
-        rng = np.random.default_rng([case.seed, 7])
-        lanes = np.sort(rng.choice(s["n_queues"], size=min(N_CHECK, s["n_queues"]),
-                                   replace=False))
-        return {"lanes": lanes.tolist(), "stats": {"dataset": "bernoulli",
-                                                   "rate_per_step": 1.0 / s["interval"]}}
-    n = int(s["n_neurons"])
-    rng = np.random.default_rng([case.seed, n])
-    w = rng.normal(0.006, 0.02, (n, n)).astype(np.float32).astype(np.float64)
-    d = rng.uniform(3.5, 4.5, (n, n)).astype(np.float32).astype(np.float64)
-    qc.check_ring_delays(np.ceil(d / NET.dt) + 1, _max_delay(case))
-    direction = (rng.normal(0.0, 0.02, (n, n)), rng.normal(0.0, 0.1, (n, n)))
-    stats = {"dataset": "recurrent", "w": "N(0.006, 0.02)", "delay_ms": "U(3.5, 4.5)"}
-    i_ext = None
-    if case.dataset != "recurrent":
-        i_ext, data_stats = _data_drive(case, n)
-        stats.update(data_stats)
-    return {"weights": w, "delays": d, "direction": direction, "i_ext": i_ext,
-            "stats": stats}
 
 
 def _data_drive(case, n: int):
@@ -141,166 +106,6 @@ def ref_kind(case):
     if kind(case) == "network":
         return f"network/{case.mode}/{case.impl}"
     return f"traffic/{case.impl}"
-
-
-def reference(case, inputs):
-    s = case.size
-    if kind(case) == "traffic":
-        ref = qc.traffic_reference(case.impl, inputs["lanes"], n_steps=int(s["T"]),
-                                   delay=int(s["delay"]), interval=int(s["interval"]),
-                                   capacity=_capacity(case), max_delay=_max_delay(case),
-                                   seed=case.seed)
-        return ref, "queues/python_reference"
-    p = _net_params(case)
-    i_ext = inputs["i_ext"]
-    queue = (case.impl, _capacity(case), _max_delay(case))
-    ref = net_np.simulate(inputs["weights"], inputs["delays"], p, i_ext, queue=queue)
-    if case.mode == "grad":
-        dw, dd = inputs["direction"]
-        h = FD_STEP
-        plus = net_np.simulate(inputs["weights"] + h * dw, inputs["delays"] + h * dd, p, i_ext,
-                               queue=queue)
-        minus = net_np.simulate(inputs["weights"] - h * dw, inputs["delays"] - h * dd, p,
-                                i_ext, queue=queue)
-        same = all(np.array_equal(x["spike_count"], ref["spike_count"])
-                   and x["dropped"] == ref["dropped"] for x in (plus, minus))
-        ref["fd"] = (plus["loss"] - minus["loss"]) / (2 * h) if same else None
-    return ref, "queues/numpy_reference_queues"
-
-
-def _modules(framework):
-    if framework == "jax":
-        from ..kernels.queues import _jax as q
-        from ..kernels.queues import _net_jax as net
-    elif framework == "torch":
-        from ..kernels.queues import _net_torch as net
-        from ..kernels.queues import _torch as q
-    else:
-        raise Unsupported(f"no {framework} queues (JAX and PyTorch only)")
-    return q, net
-
-
-def _chunk(case) -> int:
-    from ..kernels.queues._onnx import CHUNK
-
-    return int(case.knob.get("chunk", CHUNK))
-
-
-def _onnx_prepare(impl, case, inputs, device):
-    """The exported chunk graphs and their host loop: forward, float32."""
-    if case.mode != "forward":
-        raise Unsupported("the ONNX path exports forward step functions only (gradients: "
-                          "JAX, PyTorch)")
-    if case.dtype != "float32":
-        raise Unsupported(f"the ONNX path runs float32, not {case.dtype}")
-    s = case.size
-    common = {"capacity": _capacity(case), "max_delay": _max_delay(case),
-              "chunk": _chunk(case), "device": device}
-    if kind(case) == "traffic":
-        return impl.fn, (), {}, {**common, "n_queues": int(s["n_queues"]),
-                                 "dtype": case.dtype, "n_steps": int(s["T"]),
-                                 "delay": int(s["delay"]), "interval": int(s["interval"]),
-                                 "seed": case.seed}
-    from ..kernels.queues import _onnx
-
-    return _onnx.network_program, (inputs["weights"], inputs["delays"], inputs["i_ext"]), \
-        {}, {**common, "p": _net_params(case), "design": case.impl}
-
-
-def prepare(impl, case, inputs, fw, device):
-    if case.framework == "onnx":
-        return _onnx_prepare(impl, case, inputs, device)
-    qmod, net = _modules(case.framework)
-    dt = np.dtype(case.dtype)
-    s = case.size
-    if kind(case) == "traffic":
-        if case.mode != "forward":
-            raise Unsupported("queue traffic is timed forward only (gradients: the network)")
-        static = {"n_steps": int(s["T"]), "delay": int(s["delay"]),
-                  "interval": int(s["interval"]), "seed": case.seed}
-        if case.framework == "jax":
-            import jax
-            import jax.numpy as jnp
-
-            q0 = qmod.init(case.impl, int(s["n_queues"]), _capacity(case), _max_delay(case),
-                           jnp.dtype(case.dtype))
-            q0 = jax.device_put(q0, device)
-            fn = jax.jit(impl.fn, static_argnames=tuple(static))
-            return fn, (q0,), {}, static
-        import torch
-
-        q0 = qmod.init(case.impl, int(s["n_queues"]), _capacity(case), _max_delay(case),
-                       getattr(torch, case.dtype), device)
-        return impl.fn, (q0,), {}, static
-    w, d = (fw.put(inputs[k].astype(dt), device) for k in ("weights", "delays"))
-    i_ext = None if inputs["i_ext"] is None else fw.put(inputs["i_ext"].astype(dt), device)
-    static = {"p": _net_params(case), "design": case.impl, "capacity": _capacity(case),
-              "max_delay": _max_delay(case)}
-    ad = case.knob.get("ad", "reverse")
-    if case.framework == "jax":
-        return _jax_call(case.mode, ad), (w, d, *_dirs(inputs, fw, device, dt), i_ext), {}, \
-            static
-    return _torch_call(case.mode, ad), (w, d, *_dirs(inputs, fw, device, dt), i_ext), {}, \
-        static
-
-
-def _dirs(inputs, fw, device, dt):
-    return tuple(fw.put(x.astype(dt), device) for x in inputs["direction"])
-
-
-def _jax_call(mode, ad):
-    import jax
-    import jax.numpy as jnp
-
-    from ..kernels.queues import _net_jax as net
-
-    def run(w, d, dw, dd, i_ext, p, design, capacity, max_delay):
-        if mode == "forward":
-            return net.simulate(w, d, p, design, capacity, max_delay, i_ext)
-
-        def f(w, d):
-            return net.loss(w, d, p, design, capacity, max_delay, i_ext)
-
-        if ad == "forward":
-            return jax.jvp(f, (w, d), (dw, dd), has_aux=True)
-        (value, out), (gw, gd) = jax.value_and_grad(f, argnums=(0, 1), has_aux=True)(w, d)
-        return value, jnp.sum(gw * dw) + jnp.sum(gd * dd), out
-
-    return jax.jit(run, static_argnames=("p", "design", "capacity", "max_delay"))
-
-
-def _torch_call(mode, ad):
-    import torch
-
-    from ..kernels.queues import _net_torch as net
-
-    def run(w, d, dw, dd, i_ext, p, design, capacity, max_delay):
-        if mode == "forward":
-            with torch.no_grad():
-                return net.simulate(w, d, p, design, capacity, max_delay, i_ext)
-        if ad == "forward":
-            return torch.func.jvp(
-                lambda a, b: net.loss(a, b, p, design, capacity, max_delay, i_ext), (w, d),
-                (dw, dd), has_aux=True)
-        leaves = (w.detach().requires_grad_(True), d.detach().requires_grad_(True))
-        value, out = net.loss(*leaves, p, design, capacity, max_delay, i_ext)
-        gw, gd = torch.autograd.grad(value, leaves)
-        return value.detach(), torch.sum(gw * dw) + torch.sum(gd * dd), out
-
-    return run
-
-
-def resize(case, out, static):
-    return None
-
-
-def to_numpy(out, fw):
-    if isinstance(out, (tuple, list)):
-        vals = [to_numpy(x, fw) for x in out]
-        return type(out)(*vals) if hasattr(out, "_fields") else type(out)(vals)
-    if out is None:
-        return None
-    return fw.to_numpy(out)
 
 
 def _check_traffic(case, inputs, out, ref):
@@ -353,31 +158,157 @@ def _check_network(case, out, ref):
         "note": note}
 
 
-def check(case, inputs, out, ref):
-    if kind(case) == "traffic":
-        return _check_traffic(case, inputs, out, ref)
-    return _check_network(case, out, ref)
+def _chunk(case) -> int:
+    from ..kernels.queues._onnx import CHUNK
+
+    return int(case.knob.get("chunk", CHUNK))
 
 
-def throughput(case, seconds):
-    return case.size["T"] / seconds, "steps/s"
+class Queues(Family):
+    name = "queues"
+    report_module = "spikebench.report_queues"
+    title = "event queues"
+    units = {"steps/s": ("param_T",)}
+    modules = {"jax": "spikebench.kernels.queues.jax", "torch": "spikebench.kernels.queues.torch",
+               "onnx": "spikebench.kernels.queues._onnx"}
+    # the exported graphs' steps per call is the host loop's own knob
+    host_params = ("param_chunk_size",)
+
+    def ref_kind(self, case):
+        return ref_kind(case)
+
+    def takes_events(self, case) -> bool:
+        """Network cases can run on an event dataset (its binned events become the input
+        current); the traffic cases are the paper's Bernoulli loads, which ``--dataset`` leaves
+        out."""
+        return kind(case) == "network"
+
+    def make_inputs(self, case):
+        s = case.size
+        if kind(case) == "traffic":
+            if case.dataset != "bernoulli":
+                raise ValueError(f"queue traffic cases take dataset 'bernoulli', not "
+                                 f"{case.dataset!r}")
+            for name in ("n_queues", "capacity", "delay", "interval", "T"):
+                if int(s[name]) < 1:
+                    raise ValueError(f"{name} must be >= 1, got {s[name]}")
+            rng = np.random.default_rng([case.seed, 7])
+            lanes = np.sort(rng.choice(s["n_queues"], size=min(N_CHECK, s["n_queues"]),
+                                       replace=False))
+            return {"lanes": lanes.tolist(), "stats": {"dataset": "bernoulli",
+                                                       "rate_per_step": 1.0 / s["interval"]}}
+        n = int(s["n_neurons"])
+        rng = np.random.default_rng([case.seed, n])
+        w = rng.normal(0.006, 0.02, (n, n)).astype(np.float32).astype(np.float64)
+        d = rng.uniform(3.5, 4.5, (n, n)).astype(np.float32).astype(np.float64)
+        qc.check_ring_delays(np.ceil(d / NET.dt) + 1, _max_delay(case))
+        direction = (rng.normal(0.0, 0.02, (n, n)), rng.normal(0.0, 0.1, (n, n)))
+        stats = {"dataset": "recurrent", "w": "N(0.006, 0.02)", "delay_ms": "U(3.5, 4.5)"}
+        i_ext = None
+        if case.dataset != "recurrent":
+            i_ext, data_stats = _data_drive(case, n)
+            stats.update(data_stats)
+        return {"weights": w, "delays": d, "direction": direction, "i_ext": i_ext,
+                "stats": stats}
+
+    def reference(self, case, inputs):
+        s = case.size
+        if kind(case) == "traffic":
+            ref = qc.traffic_reference(case.impl, inputs["lanes"], n_steps=int(s["T"]),
+                                       delay=int(s["delay"]), interval=int(s["interval"]),
+                                       capacity=_capacity(case), max_delay=_max_delay(case),
+                                       seed=case.seed)
+            return ref, "queues/python_reference"
+        p = _net_params(case)
+        i_ext = inputs["i_ext"]
+        queue = (case.impl, _capacity(case), _max_delay(case))
+        ref = net_np.simulate(inputs["weights"], inputs["delays"], p, i_ext, queue=queue)
+        if case.mode == "grad":
+            dw, dd = inputs["direction"]
+            h = FD_STEP
+            plus = net_np.simulate(inputs["weights"] + h * dw, inputs["delays"] + h * dd, p, i_ext,
+                                   queue=queue)
+            minus = net_np.simulate(inputs["weights"] - h * dw, inputs["delays"] - h * dd, p,
+                                    i_ext, queue=queue)
+            same = all(np.array_equal(x["spike_count"], ref["spike_count"])
+                       and x["dropped"] == ref["dropped"] for x in (plus, minus))
+            ref["fd"] = (plus["loss"] - minus["loss"]) / (2 * h) if same else None
+        return ref, "queues/numpy_reference_queues"
+
+    def check(self, case, inputs, out, ref):
+        if kind(case) == "traffic":
+            return _check_traffic(case, inputs, out, ref)
+        return _check_network(case, out, ref)
+
+    def work(self, case):
+        return case.size["T"], "steps/s"
+
+    def params(self, case):
+        s = case.size
+        # the exported graphs' steps per call (the host loops over chunks)
+        chunk = {"param_chunk_size": _chunk(case)} if case.framework == "onnx" else {}
+        if kind(case) == "traffic":
+            return {"param_n_queues": s["n_queues"], "param_capacity": _capacity(case),
+                    "param_delay": s["delay"], "param_interval": s["interval"], "param_T": s["T"],
+                    **chunk}
+        return {**chunk, "param_n_neurons": s["n_neurons"], "param_n_queues": s["n_neurons"] ** 2,
+                "param_capacity": _capacity(case), "param_T": s["T"],
+                "param_n_inputs": None if case.dataset == "recurrent" else
+                datasets.get(case.dataset.split("@")[0]).n_channels,
+                "param_ad": case.knob.get("ad") if case.mode == "grad" else None}
+
+    def context(self, case, inputs):
+        return {"dataset_stats": inputs["stats"], "network": NET._asdict(),
+                "check": {"lanes": N_CHECK, "tol": TOL, "grad_tol": GRAD_TOL, "fd_step": FD_STEP}}
+
+    def entry(self, case):
+        if kind(case) == "traffic":
+            return "traffic"
+        if case.mode == "forward":
+            return "network_forward"
+        return "network_jvp" if case.knob.get("ad", "reverse") == "forward" else "network_grad"
+
+    def prepare(self, case, inputs, fw, device):
+        if case.framework == "onnx":
+            return _onnx_prepare(case, inputs, device)
+        q = self.kernels(case.framework)
+        dt = np.dtype(case.dtype)
+        s = case.size
+        if kind(case) == "traffic":
+            if case.mode != "forward":
+                raise Unsupported("queue traffic is timed forward only (gradients: the network)")
+            static = {"design": case.impl, "n_steps": int(s["T"]), "delay": int(s["delay"]),
+                      "interval": int(s["interval"]), "seed": case.seed}
+            q0 = q.init(case.impl, int(s["n_queues"]), _capacity(case), _max_delay(case),
+                        case.dtype, device)
+            return (q0,), {}, static
+        w, d = (fw.put(inputs[k].astype(dt), device) for k in ("weights", "delays"))
+        i_ext = None if inputs["i_ext"] is None else fw.put(inputs["i_ext"].astype(dt), device)
+        static = {"p": _net_params(case), "design": case.impl, "capacity": _capacity(case),
+                  "max_delay": _max_delay(case)}
+        if case.mode == "forward":
+            return (w, d, i_ext), {}, static
+        dirs = tuple(fw.put(x.astype(dt), device) for x in inputs["direction"])
+        return (w, d, *dirs, i_ext), {}, static
 
 
-def params(case):
+
+def _onnx_prepare(case, inputs, device):
+    """The exported chunk graphs and their host loop: forward, float32."""
+    if case.mode != "forward":
+        raise Unsupported("the ONNX path exports forward step functions only (gradients: "
+                          "JAX, PyTorch)")
+    if case.dtype != "float32":
+        raise Unsupported(f"the ONNX path runs float32, not {case.dtype}")
     s = case.size
-    # the exported graphs' steps per call (the host loops over chunks)
-    chunk = {"param_chunk_size": _chunk(case)} if case.framework == "onnx" else {}
+    common = {"design": case.impl, "capacity": _capacity(case),
+              "max_delay": _max_delay(case), "chunk": _chunk(case), "device": device}
     if kind(case) == "traffic":
-        return {"param_n_queues": s["n_queues"], "param_capacity": _capacity(case),
-                "param_delay": s["delay"], "param_interval": s["interval"], "param_T": s["T"],
-                **chunk}
-    return {**chunk, "param_n_neurons": s["n_neurons"], "param_n_queues": s["n_neurons"] ** 2,
-            "param_capacity": _capacity(case), "param_T": s["T"],
-            "param_n_inputs": None if case.dataset == "recurrent" else
-            datasets.get(case.dataset.split("@")[0]).n_channels,
-            "param_ad": case.knob.get("ad") if case.mode == "grad" else None}
+        return (), {}, {**common, "n_queues": int(s["n_queues"]), "dtype": case.dtype,
+                        "n_steps": int(s["T"]), "delay": int(s["delay"]),
+                        "interval": int(s["interval"]), "seed": case.seed}
+    return (inputs["weights"], inputs["delays"], inputs["i_ext"]), {}, \
+        {**common, "p": _net_params(case)}
 
 
-def context(case, inputs):
-    return {"dataset_stats": inputs["stats"], "network": NET._asdict(),
-            "check": {"lanes": N_CHECK, "tol": TOL, "grad_tol": GRAD_TOL, "fd_step": FD_STEP}}
+FAMILY = Queues()

@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from ..registry import register
+from ._base import Family
 
 
 @register("selftest", "ok", "numpy", devices=("cpu",))
@@ -27,47 +28,30 @@ def hangs(x):
     return x
 
 
-def takes_events(case) -> bool:
-    return False
+class SelfTest(Family):
+    name = "selftest"
+    title = "harness self-test"
+    units = {"elements/s": None}  # its size `n` is not a schema column
+
+    def make_inputs(self, case):
+        return {"x": np.arange(case.size["n"], dtype=np.float64)}
+
+    def ref_kind(self, case):
+        return "cumsum"
+
+    def reference(self, case, inputs):
+        return np.cumsum(inputs["x"]), "numpy.cumsum"
+
+    def prepare(self, case, inputs, fw, device):
+        return (fw.put(inputs["x"], device),), {}, {}
+
+    def check(self, case, inputs, out, ref):
+        err = float(np.max(np.abs(out - ref))) if ref.size else 0.0
+        return {"correct": err == 0.0, "max_err": err, "mismatch_frac": 0.0,
+                "n_checked": int(ref.size)}
+
+    def work(self, case):
+        return case.size["n"], "elements/s"
 
 
-def make_inputs(case):
-    return {"x": np.arange(case.size["n"], dtype=np.float64)}
-
-
-def ref_kind(case):
-    return "cumsum"
-
-
-def reference(case, inputs):
-    return np.cumsum(inputs["x"]), "numpy.cumsum"
-
-
-def prepare(impl, case, inputs, fw, device):
-    return impl.fn, (fw.put(inputs["x"], device),), {}, {}
-
-
-def resize(case, out, static):
-    return None
-
-
-def to_numpy(out, fw):
-    return fw.to_numpy(out)
-
-
-def check(case, inputs, out, ref):
-    err = float(np.max(np.abs(out - ref))) if ref.size else 0.0
-    return {"correct": err == 0.0, "max_err": err, "mismatch_frac": 0.0,
-            "n_checked": int(ref.size)}
-
-
-def throughput(case, seconds):
-    return case.size["n"] / seconds, "elements/s"
-
-
-def params(case):
-    return {}
-
-
-def context(case, inputs):
-    return {}
+FAMILY = SelfTest()

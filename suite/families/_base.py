@@ -1,0 +1,150 @@
+"""The shape every family adapter has: ``Family``.
+
+A family adapter says how the harness builds a case's inputs, its reference, the arguments of
+the registered kernel entry it times, and the correctness check; and what its rows mean to the
+people who read them (throughput, the terminal summary, the report page). Kernels stay pure;
+everything benchmark-specific lives in the adapter. The suite (``runner``, ``worker``,
+``validate``, ``report``, ``cli``) only ever calls the methods below, so a new family is one
+subclass and one ``families.register(...)`` call, with no suite file edited.
+
+Subclasses must define ``name``, ``make_inputs``, ``ref_kind``, ``reference``, ``prepare``
+and ``check``; everything else has a default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..registry import Unsupported
+
+
+@dataclass
+class Section:
+    """A family's part of the report: its page title, figures and tables (title, DataFrame,
+    note). ``overview`` holds panels for the headline figure: functions of one matplotlib
+    axis that draw on it."""
+
+    title: str
+    figures: list[Path] = field(default_factory=list)
+    tables: list[tuple[str, object, str]] = field(default_factory=list)
+    overview: list = field(default_factory=list)
+
+
+class Family:
+    name: str = ""
+    title: str = ""  # the report page's title
+    # throughput unit -> the size columns whose product is the work of one timed call (None:
+    # the work is not a schema column); ``validate`` checks submitted rows against it
+    units: dict[str, tuple[str, ...] | None] = {}
+    # the public kernel module of each framework this family has (``kernels(framework)``)
+    modules: dict[str, str] = {}
+    # the knob columns that belong to the host loop of a device path and are not matched when
+    # the same case is compared across device kinds
+    host_params: tuple[str, ...] = ()
+    # a module with ``summary(df)`` and ``section(df, out_dir)``: the defaults of ``summary``
+    # and ``report`` call them (e.g. "spikebench.report_psu")
+    report_module: str = ""
+
+    # -- inputs and reference (parent process, once per input set) -------------------------
+    def takes_events(self, case) -> bool:
+        """Whether the case runs on event samples (``--dataset`` moves it to another)."""
+        return False
+
+    def make_inputs(self, case) -> dict:
+        raise NotImplementedError
+
+    def ref_kind(self, case) -> str:
+        """Cases sharing (ref_kind, input_key) share one reference."""
+        raise NotImplementedError
+
+    def reference(self, case, inputs):
+        """(reference, ref_impl name)."""
+        raise NotImplementedError
+
+    def context(self, case, inputs) -> dict:
+        """What goes into the JSON beside the CSV (dataset statistics, tolerances ...)."""
+        return {}
+
+    # -- the timed call (worker) -------------------------------------------------------------
+    def entry(self, case) -> str:
+        """The registered entry (``registry.register(entry=...)``) the case times."""
+        return "forward"
+
+    def prepare(self, case, inputs, fw, device):
+        """(args, kwargs, static) for the case's entry: the arrays on `device`, and the static
+        arguments (compiled in; ``resize`` may grow them)."""
+        raise NotImplementedError
+
+    def resize(self, case, out, static):
+        """Bigger static arguments when the first call's output overflowed them, else None."""
+        return None
+
+    def to_numpy(self, out, fw):
+        """The output as NumPy: dicts, lists, tuples and named tuples kept, None kept."""
+        if isinstance(out, dict):
+            return {k: self.to_numpy(v, fw) for k, v in out.items()}
+        if isinstance(out, (tuple, list)):
+            vals = [self.to_numpy(x, fw) for x in out]
+            return type(out)(*vals) if hasattr(out, "_fields") else type(out)(vals)
+        if out is None:
+            return None
+        return fw.to_numpy(out)
+
+    def kernels(self, framework: str):
+        """The family's public kernel module for `framework` (Unsupported without one)."""
+        import importlib
+
+        if framework not in self.modules:
+            raise Unsupported(f"no {framework} kernels in family {self.name} (it has "
+                              f"{', '.join(sorted(self.modules)) or 'none'})")
+        return importlib.import_module(self.modules[framework])
+
+    # -- the row -------------------------------------------------------------------------------
+    def check(self, case, inputs, out, ref) -> dict:
+        """correct, max_err, mismatch_frac, n_checked (+ note, spike_rate, lif_agreement,
+        drop_rate where known)."""
+        raise NotImplementedError
+
+    def work(self, case) -> tuple[float, str]:
+        """(work of one timed call, throughput unit): throughput = work / median time. The
+        default is one call per call."""
+        return 1.0, "calls/s"
+
+    def throughput(self, case, seconds: float) -> tuple[float, str]:
+        amount, unit = self.work(case)
+        return amount / seconds, unit
+
+    def params(self, case) -> dict:
+        """The param_* columns of the case's row."""
+        return {}
+
+    # -- reading the rows ----------------------------------------------------------------------
+    def summary(self, df) -> list[tuple[str, object]]:
+        """Tables (title, DataFrame) for the terminal summary of a sweep, from usable rows of
+        this family only."""
+        if not self.report_module:
+            return []
+        return self._report_module().summary(df)
+
+    def report(self, df, out_dir: Path) -> Section:
+        """This family's report page from its usable rows (figures written into out_dir)."""
+        if not self.report_module:
+            return Section(self.title or self.name)
+        return self._report_module().section(df, out_dir)
+
+    def _report_module(self):
+        import importlib
+
+        return importlib.import_module(self.report_module)
+
+
+def rel_err(a, b) -> float:
+    """max |a - b| / max |b| (0 for empty arrays)."""
+    b = np.asarray(b, np.float64)
+    if not b.size:
+        return 0.0
+    scale = float(np.max(np.abs(b)))
+    return float(np.max(np.abs(np.asarray(a, np.float64) - b))) / max(scale, 1e-300)
