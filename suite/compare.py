@@ -14,9 +14,12 @@ other), or when they overlap but a two-sided Mann-Whitney U test gives p < alpha
 verdict is ``not significant``. (The first rule is there because the harness keeps as few as 3
 rounds of a slow case, and 3 against 3 samples can never reach p < 0.01: the smallest two-sided
 p is 0.1.) A real difference is ``within <factor>x`` when max(ratio, 1 / ratio) < factor (default
-1.1), and ``faster`` / ``slower`` beyond that. Rows whose implementation source differs
-(``kernel_version``) are never compared ("refused"); peak memory is compared only between
-rows with the same ``mem_method``.
+1.1), and ``faster`` / ``slower`` beyond that. Only usable rows count (``results.usable``: ok
+and correct). Rows whose code differs -- the timed kernel's (``kernel_version``) or the
+adapter's that built the inputs and checked them (``inputs_version``) -- are not compared
+("refused") unless ``across_versions`` asks for it (a before/after comparison of a change,
+where the difference is the point; the ``versions`` column then says they differ); peak memory
+is compared only between rows with the same ``mem_method``.
 """
 
 from __future__ import annotations
@@ -90,12 +93,31 @@ def _num(v):
         return v
 
 
-def compare(df, baseline: str | None = None, factor: float = 1.1, alpha: float = 0.01):
+VERSIONS = ("kernel_version", "inputs_version")
+
+
+def _differ(a, b) -> list[str]:
+    """The version columns in which two row sets differ (a missing value is unknown and, next
+    to a known one, counts as different)."""
+    out = []
+    for col in VERSIONS:
+        if col not in a or col not in b:
+            continue
+        va, vb = set(a[col].dropna()), set(b[col].dropna())
+        known = va | vb
+        if len(known) > 1 or (known and (a[col].isna().any() or b[col].isna().any())):
+            out.append(col)
+    return out
+
+
+def compare(df, baseline: str | None = None, factor: float = 1.1, alpha: float = 0.01,
+            across_versions: bool = False):
     """One row per (case, place other than the baseline): see the module docstring.
     `baseline` picks the baseline place by a prefix of its label (e.g. a machine_id)."""
     import pandas as pd
 
-    ok = df[df["status"] == "ok"].copy()
+    ok = results.usable(df).rows
+    ok = ok.copy() if ok is not None else df.iloc[:0].copy()
     for col in CASE + PLACE:
         if col not in ok:
             ok[col] = np.nan
@@ -120,17 +142,20 @@ def compare(df, baseline: str | None = None, factor: float = 1.1, alpha: float =
             row = {"case": _case_label(ckey), "baseline": labels[base], "place": labels[pkey],
                    "median_baseline_s": _median(raw[base]),
                    "median_place_s": _median(raw[pkey])}
-            kv = set(b_rows["kernel_version"].dropna()) | set(rows["kernel_version"].dropna())
-            if len(kv) > 1:
+            differ = _differ(b_rows, rows)
+            row["versions"] = ("same" if not differ else
+                               " and ".join(differ) + " differ")
+            if differ and not across_versions:
                 row.update(ratio=np.nan, p_value=np.nan,
-                           verdict="refused: kernel_version differs", mem_ratio=np.nan)
+                           verdict=f"refused: {' and '.join(differ)} differs", mem_ratio=np.nan)
                 out.append(row)
                 continue
             row.update(ratio_test(raw[base], raw[pkey], factor, alpha))
-            methods = set(b_rows["mem_method"].dropna()) | set(rows["mem_method"].dropna())
+            both = pd.concat([b_rows, rows])
             mem_b, mem_p = (r["peak_mem_bytes"].astype(float).median() for r in (b_rows, rows))
-            row["mem_ratio"] = (mem_p / mem_b if len(methods) == 1 and mem_b > 0 else np.nan)
+            row["mem_ratio"] = (mem_p / mem_b if results.one_mem_method(both) and mem_b > 0
+                                else np.nan)
             out.append(row)
     cols = ["case", "baseline", "place", "median_baseline_s", "median_place_s", "ratio",
-            "p_value", "verdict", "mem_ratio"]
+            "p_value", "verdict", "mem_ratio", "versions"]
     return pd.DataFrame(out, columns=cols)

@@ -1,4 +1,4 @@
-"""Results: CSV schema v4 (DESIGN.md), written row by row, plus a JSON run context.
+"""Results: CSV schema v5 (DESIGN.md), written row by row, plus a JSON run context.
 
 One row per measured case, long/tidy. Rows are appended and flushed (and fsync'ed) as cases
 finish, so an interrupted sweep leaves a valid CSV of the rows already measured. A metric that
@@ -21,6 +21,11 @@ sparsity the PSU paper reports is a result of the row, like its error, not a par
 v4 (event queues) adds `param_interval` (mean inter-spike interval of the queue traffic, in
 steps), `param_ad` (reverse / forward-mode differentiation of a grad row) and `drop_rate`
 (fraction of offered events a queue dropped: the accuracy side of the paper's speed knob).
+
+v5 (one shape for every family) adds `inputs_version` (the hash of the family adapter that
+built the inputs, the reference and the check; ``versions.py``); `kernel_version` now hashes
+every spikebench module the timed entry's module imports, transitively. Migrated rows have no
+`inputs_version` (unknown).
 """
 
 from __future__ import annotations
@@ -29,10 +34,11 @@ import csv
 import json
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 STATUSES = ("ok", "failed", "oom", "timeout", "unsupported", "unavailable")
 
@@ -49,7 +55,7 @@ COLUMNS = [
     "status", "error", "compile_s", "time_median_s", "time_iqr_s", "time_min_s", "rounds",
     "samples_s", "throughput", "throughput_unit", "peak_mem_bytes", "mem_method",
     "correct", "max_err", "mismatch_frac", "n_checked", "spike_rate", "lif_agreement", "drop_rate",
-    "ref_impl", "kernel_version",
+    "ref_impl", "kernel_version", "inputs_version",
     "case_id",
 ]
 
@@ -126,7 +132,7 @@ def write_context(path: Path, context: dict, replace: bool = False) -> None:
 # The columns each schema bump added (v -> v + 1): a file of version v has today's columns less
 # those added since.
 ADDED = {1: ("param_n_layers", "param_remat"), 2: ("spike_rate", "lif_agreement"),
-         3: ("param_interval", "param_ad", "drop_rate")}
+         3: ("param_interval", "param_ad", "drop_rate"), 4: ("inputs_version",)}
 
 
 def columns_of(version: int) -> list[str]:
@@ -160,7 +166,14 @@ def _v3_to_v4(df):
     return df
 
 
-MIGRATIONS: dict = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+def _v4_to_v5(df):
+    df = df.copy()
+    df["inputs_version"] = np.nan  # unknown: v4 did not record it
+    df["schema_version"] = 5
+    return df
+
+
+MIGRATIONS: dict = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
 
 
 def migrate(df):
@@ -238,3 +251,46 @@ def read(paths) -> pandas.DataFrame:  # noqa: F821
     if not frames:
         return pd.DataFrame(columns=COLUMNS)
     return pd.concat(frames, ignore_index=True)
+
+
+class Usable(NamedTuple):
+    """The rows fit to enter a speed figure, and what was left out, by reason."""
+
+    rows: pandas.DataFrame  # noqa: F821
+    left_out: dict[str, int]
+
+    def note(self) -> str:
+        """'N rows left out: ...' for a report page or a terminal summary ('' when none)."""
+        if not self.left_out:
+            return ""
+        total = sum(self.left_out.values())
+        parts = ", ".join(f"{n} {why}" for why, n in sorted(self.left_out.items()))
+        return f"{total} row(s) left out of every figure and ratio: {parts}."
+
+
+def _is_true(v) -> bool:
+    return v is True or (isinstance(v, (np.bool_,)) and bool(v)) or str(v) == "True"
+
+
+def usable(df) -> Usable:
+    """The one filter of usable rows (every report page, ``compare`` and the terminal summary
+    use it): status ``ok`` and ``correct``. A row that did not run, or ran and was wrong,
+    never enters a speed ratio. (Peak memory is compared only between rows of one
+    ``mem_method``: ``one_mem_method``.)"""
+    if df is None or not len(df):
+        return Usable(df, {})
+    status = df["status"].astype(str)
+    correct = df["correct"].map(_is_true) if "correct" in df else False
+    keep = (status == "ok") & correct
+    left: dict[str, int] = {}
+    for st, n in status[status != "ok"].value_counts().items():
+        left[f"{st}"] = int(n)
+    wrong = int(((status == "ok") & ~correct).sum())
+    if wrong:
+        left["ok but incorrect"] = wrong
+    return Usable(df[keep].copy(), left)
+
+
+def one_mem_method(rows) -> bool:
+    """Whether the peak memory of these rows may be compared: one ``mem_method`` among them."""
+    return rows["mem_method"].dropna().nunique() == 1
