@@ -27,9 +27,9 @@ def pytest_addoption(parser):
     group.addoption("--bench-device", action="append", default=None,
                     help="device kind to run on (repeatable; default: every kind present)")
     group.addoption("--bench-out", default=None,
-                    help="results root folder (default: results/ in the repository)")
+                    help="results root folder (default: results/ in the folder pytest runs from)")
     group.addoption("--bench-report", default=None,
-                    help="report folder (default: reports/<run>)")
+                    help="report folder (default: reports/<run> in the folder pytest runs from)")
     group.addoption("--dataset", default=None, metavar="NAME",
                     help="run the cases that take event data on this dataset (`spikebench "
                          "datasets` lists them); the others are left out")
