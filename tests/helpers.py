@@ -1,4 +1,4 @@
-"""Shared test helpers: inputs made once with NumPy's default_rng, tolerances in one place."""
+"""Shared test helpers: inputs made once with NumPy's default_rng (tolerances: tolerances.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,22 @@ from spikebench.kernels.event_lif import _reference as reference
 
 FRAMEWORKS = ("numpy", "jax", "torch")
 
+P = LIFParams(tau_mem=0.02, tau_syn=0.005, theta=1.0)
+# the parameter regimes every event-LIF kernel test sweeps
+PARAM_SETS = {
+    "tm>ts": P,
+    "tm==ts": LIFParams(0.01, 0.01, 1.0),
+    "tm~ts": LIFParams(0.01, 0.01 * (1 + 1e-7), 1.0),
+    "ts>tm,v_reset<0": LIFParams(0.005, 0.02, 1.0, v_reset=-0.2),
+    "refractory": LIFParams(0.02, 0.005, 1.0, t_ref=0.003),
+}
+
+from tests.tolerances import TOLERANCES  # noqa: E402
+
 # relative spike-time tolerance against the reference / oracle, per dtype
-TIME_RTOL = {"float64": 1e-10, "float32": 1e-5}
+TIME_RTOL = TOLERANCES["spike_time"]
 # implementations against each other, same dtype (spec: a few ulps in float64)
-AGREE_RTOL = {"float64": 1e-12, "float32": 1e-5}
+AGREE_RTOL = TOLERANCES["agree"]
 
 
 def random_layer(rng, *, batch=3, n_events=40, n_in=12, n_out=5, duration=0.1,
@@ -54,5 +66,5 @@ def compare_to_reference(st, cnt, ref: dict, rtol, scale):
             assert err <= rtol, f"lane {(b, n)}: relative error {err:.3g} > {rtol}"
 
 
-__all__ = ["LIFParams", "simulate", "reference", "FRAMEWORKS", "TIME_RTOL", "AGREE_RTOL",
-           "random_layer", "run", "rel_err", "compare_to_reference", "np_out"]
+__all__ = ["P", "PARAM_SETS", "LIFParams", "simulate", "reference", "FRAMEWORKS", "TIME_RTOL",
+           "AGREE_RTOL", "random_layer", "run", "rel_err", "compare_to_reference", "np_out"]

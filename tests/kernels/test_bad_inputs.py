@@ -19,8 +19,8 @@ import torch
 from spikebench.kernels import psu
 from spikebench.kernels.event_lif import LIFParams, simulate
 from spikebench.kernels.queues import SENTINEL, check_ring_delays
-from spikebench.kernels.queues import _jax as qj
-from spikebench.kernels.queues import _torch as qt
+from spikebench.kernels.queues import jax as qj
+from spikebench.kernels.queues import torch as qt
 
 P = LIFParams(10.0, 5.0, 1.0)
 ONE = (np.array([1.0]), np.array([0]), np.full((1, 1), 3.0))

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from tests.helpers import LIFParams, random_layer
+from tests.tolerances import TOLERANCES
 
 P = LIFParams(tau_mem=0.02, tau_syn=0.005, theta=1.0, t_ref=0.002)
-FD_RTOL = 1e-6
+FD_RTOL = TOLERANCES["finite_difference"]["float64"]
 
 
 def _case(seed=3):
@@ -25,7 +26,7 @@ def _case(seed=3):
 
 def _jax_loss(c, coef, chunk=4, n_steps=40, remat=True, max_spikes=16):
     import jax.numpy as jnp
-    from spikebench.kernels.event_lif import _parallel_jax as pj
+    from spikebench.kernels.event_lif import jax as pj
 
     def loss(t, w, d):
         out = pj.parallel(t, jnp.asarray(c), w, P, delays=d, chunk=chunk, n_steps=n_steps,
@@ -38,7 +39,7 @@ def _jax_loss(c, coef, chunk=4, n_steps=40, remat=True, max_spikes=16):
 
 def _torch_grads(t, c, w, d, coef, chunk=4, remat=True, forward_tangents=None):
     import torch
-    from spikebench.kernels.event_lif import _parallel_torch as pt
+    from spikebench.kernels.event_lif import torch as pt
 
     leaves = [torch.tensor(x, requires_grad=True) for x in (t, w, d)]
     out = pt.parallel(leaves[0], torch.as_tensor(c), leaves[1], P, delays=leaves[2],
@@ -98,7 +99,7 @@ def test_forward_mode_equals_reverse_mode(layer_case):
     import jax.numpy as jnp
     import torch
     import torch.autograd.forward_ad as fwad
-    from spikebench.kernels.event_lif import _parallel_torch as pt
+    from spikebench.kernels.event_lif import torch as pt
 
     t, c, w, d, coef, loss, _, grads = layer_case
     rng = np.random.default_rng(0)
@@ -146,7 +147,7 @@ def test_grazing_gradient_diverges_visibly(fw):
         if fw == "jax":
             import jax
             import jax.numpy as jnp
-            from spikebench.kernels.event_lif import _parallel_jax as mod
+            from spikebench.kernels.event_lif import jax as mod
 
             def first(w, p=p, mod=mod):
                 out = mod.parallel(jnp.zeros((1, 1)), jnp.zeros((1, 1), int), w, p,
@@ -156,7 +157,7 @@ def test_grazing_gradient_diverges_visibly(fw):
             slopes.append(float(jax.grad(first)(jnp.ones((1, 1)))[0, 0]))
         else:
             import torch
-            from spikebench.kernels.event_lif import _parallel_torch as mod
+            from spikebench.kernels.event_lif import torch as mod
 
             w = torch.ones((1, 1), dtype=torch.float64, requires_grad=True)
             out = mod.parallel(torch.zeros((1, 1), dtype=torch.float64),

@@ -14,10 +14,10 @@ pytest.importorskip("onnxruntime")
 from spikebench import onnx_backend  # noqa: E402
 from spikebench.kernels.psu import _onnx as psu_onnx  # noqa: E402
 from spikebench.kernels.psu import _torch as psu_torch  # noqa: E402
-from spikebench.kernels.queues import _net_torch as net_torch  # noqa: E402
+from spikebench.kernels.queues import NetParams  # noqa: E402
 from spikebench.kernels.queues import _onnx as qo  # noqa: E402
-from spikebench.kernels.queues import _torch as qt  # noqa: E402
-from spikebench.kernels.queues._net_jax import NetParams  # noqa: E402
+from spikebench.kernels.queues import torch as net_torch  # noqa: E402
+from spikebench.kernels.queues import torch as qt  # noqa: E402
 
 PARAMS = psu_torch.PSUParams(tau=2.0, theta=0.3)  # the benchmark's: LIF fires ~1/3 of steps
 
@@ -145,7 +145,7 @@ def test_event_lif_chunk_step_graph_equals_the_eager_parallel_simulator(tmp_path
     its data-dependent gathers are int64, which is why it has no LPU rows (the lint says so)."""
     import onnx
     from spikebench.kernels.event_lif import _onnx as ev_onnx
-    from spikebench.kernels.event_lif import _parallel_torch as par
+    from spikebench.kernels.event_lif import torch as par
     from spikebench.kernels.event_lif._common import LIFParams
 
     rng = np.random.default_rng(0)

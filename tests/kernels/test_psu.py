@@ -12,15 +12,17 @@ import numpy as np
 import pytest
 import torch
 from spikebench.kernels import psu as P
-from spikebench.kernels.psu import _jax as J
 from spikebench.kernels.psu import _numpy as N
-from spikebench.kernels.psu import _torch as T
+from spikebench.kernels.psu import jax as J
+from spikebench.kernels.psu import torch as T
+
+from tests.tolerances import TOLERANCES
 
 NEURONS = P.NEURONS
 PARAMS = P.PSUParams(tau=2.0, theta=0.3)
 # potentials against the float64 reference / each other, relative to the largest magnitude
-V_RTOL = {"float64": 1e-12, "float32": 1e-5}
-G_RTOL = {"float64": 1e-11, "float32": 1e-4}
+V_RTOL = TOLERANCES["psu_v"]
+G_RTOL = TOLERANCES["psu_grad"]
 MARGIN = {"float64": 1e-9, "float32": 1e-4}  # |v - theta| below this may flip a spike
 
 

@@ -12,10 +12,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from spikebench.kernels import queues as Q
-from spikebench.kernels.queues import _jax as J
-from spikebench.kernels.queues import _net_jax as NJ
-from spikebench.kernels.queues import _net_torch as NT
-from spikebench.kernels.queues import _torch as T
+from spikebench.kernels.queues import NetParams
+from spikebench.kernels.queues import jax as J
+from spikebench.kernels.queues import jax as NJ
+from spikebench.kernels.queues import torch as NT
+from spikebench.kernels.queues import torch as T
 from spikebench.kernels.queues._reference import RefQueue
 
 DESIGNS = Q.DESIGNS
@@ -204,7 +205,7 @@ def test_jax_queues_vmap_over_an_extra_axis():
 
 # -- gradients through the queues: a 2-neuron delayed network ---------------------------------
 
-P2 = NJ.NetParams(n_steps=800)
+P2 = NetParams(n_steps=800)
 W2 = np.array([[0.0, 0.9], [0.7, 0.0]])
 D2 = np.array([[4.0, 4.013], [3.7071, 4.0]])  # ms; arrivals away from step boundaries
 
@@ -245,7 +246,7 @@ def test_jax_gradients_match_finite_differences_and_forward_mode(design, fd_refe
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("design", ["fifo", "ring", "sorted"])  # ring: updated in place
+@pytest.mark.parametrize("design", DESIGNS)  # ring: updated in place; lossy: drops
 def test_torch_network_equals_jax_in_both_modes(design):
     w = torch.tensor(W2, requires_grad=True)
     d = torch.tensor(D2, requires_grad=True)
@@ -294,7 +295,7 @@ def test_an_input_current_array_drives_the_network_in_every_twin():
     the NumPy calendar reference; a wrong shape is refused by all three."""
     from spikebench.kernels.queues import _net_numpy as NN
 
-    p = NJ.NetParams(n_steps=400)
+    p = NetParams(n_steps=400)
     k = np.arange(1, p.n_steps + 1)
     const = np.broadcast_to(np.where(k[:, None] * p.dt < p.t_ext, p.i_ext, 0.0), (400, 2))
     base = NJ.simulate(jnp.asarray(W2), jnp.asarray(D2), p, "fifo", 4)

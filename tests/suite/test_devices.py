@@ -19,7 +19,7 @@ pytest.importorskip("onnxruntime")
 torch = pytest.importorskip("torch")
 
 from spikebench.kernels.queues import _onnx as qo  # noqa: E402
-from spikebench.kernels.queues import _torch as qt  # noqa: E402
+from spikebench.kernels.queues import torch as qt  # noqa: E402
 
 
 def _drop_groq_modules():

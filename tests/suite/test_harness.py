@@ -17,11 +17,20 @@ def test_registry_has_every_framework_twin():
         assert ("event_lif", "bare_scan", fw) in reg
     for fw in ("jax", "torch"):
         par = reg[("event_lif", "parallel", fw)]
-        assert par.modes == ("forward", "grad") and "chunk" in par.knobs
+        assert par.modes == ("forward", "grad") and "chunk" in par.entry("layer").knobs
+        assert set(par.entries) == {"layer", "net_forward", "net_grad"}
+        assert par.entry("net_grad").modes == ("grad",)
+        assert set(reg[("event_lif", "serial", fw)].entries) == {"layer", "net_forward"}
         for neuron in ("lif", "psu", "ipsu", "rpsu"):
-            assert reg[("psu", neuron, fw)].modes == ("forward", "grad")
+            psu = reg[("psu", neuron, fw)]
+            assert psu.modes == ("forward", "grad")
+            assert set(psu.entries) == {"neuron_forward", "neuron_grad", "network_forward",
+                                        "network_grad"}
         for design in ("heap", "fifo", "ring", "sorted", "lossy"):
-            assert ("queues", design, fw) in reg
+            q = reg[("queues", design, fw)]
+            assert set(q.entries) == {"traffic", "network_forward", "network_grad",
+                                      "network_jvp"}
+            assert q.entry("network_jvp").knobs == ("ad",)
     assert not registry.UNAVAILABLE
 
 
@@ -37,6 +46,24 @@ def test_register_rejects_unknown_framework_and_mode():
         registry.register("f", "i", "tensorflow")
     with pytest.raises(ValueError, match="mode"):
         registry.register("f", "i", "numpy", modes=("sideways",))
+    with pytest.raises(ValueError, match="dtype"):
+        registry.register("f", "i", "numpy", dtypes=("float16",))
+
+
+def test_one_function_registers_several_impls_and_entries():
+    fn = registry.register("selftest_multi", ("a", "b"), "numpy", entry="run",
+                           modes=("grad",), dtypes=("float32",), knobs=("k",))(lambda: None)
+    try:
+        for name in ("a", "b"):
+            impl = registry.REGISTRY[("selftest_multi", name, "numpy")]
+            e = impl.entry("run")
+            assert e.fn is fn and e.modes == ("grad",) and e.dtypes == ("float32",)
+            assert e.knobs == ("k",) and impl.modes == ("grad",)
+            with pytest.raises(registry.Unsupported, match="no 'forward' entry"):
+                impl.entry("forward")
+    finally:
+        for name in ("a", "b"):
+            del registry.REGISTRY[("selftest_multi", name, "numpy")]
 
 
 def test_missing_implementation_is_unsupported():
@@ -172,7 +199,9 @@ def test_migrate_v3_adds_the_queue_columns_empty():
     v3 = [c for c in results.COLUMNS if c not in ("param_interval", "param_ad", "drop_rate")]
     df = pd.DataFrame([{c: None for c in v3} | {"schema_version": 3, "family": "psu"}])
     out = results.migrate(df)
-    assert set(out.columns) >= set(results.COLUMNS) and (out["schema_version"] == 4).all()
+    assert set(out.columns) >= set(results.COLUMNS)
+    assert (out["schema_version"] == results.SCHEMA_VERSION).all()
+    assert pd.isna(out["inputs_version"][0])  # v5: unknown for older rows
     assert pd.isna(out["drop_rate"][0]) and pd.isna(out["param_interval"][0])
 
 
@@ -253,7 +282,7 @@ def test_unsupported_mode_is_a_row(tmp_path):
     c = cases.Case(**{**c.__dict__, "mode": "grad"})
     with runner.Session(tmp_path, isolate=False) as s:
         row = s.run(c)
-    assert row["status"] == "unsupported" and "modes" in row["error"]
+    assert row["status"] == "unsupported" and "no 'net_grad' entry" in row["error"]
 
 
 def test_in_process_event_lif_row_is_correct(tmp_path):
@@ -290,7 +319,9 @@ def test_parallel_network_and_training_rows_are_correct(tmp_path, fw):
 
 
 def test_overflowing_budgets_make_rows_incorrect():
-    from spikebench.families import event_lif as fam
+    from spikebench.families import event_lif
+
+    fam = event_lif.FAMILY
 
     case = next(c for c in profiles.profile_cases("quick", ["cpu"], framework=["jax"],
                                                   impl=["parallel"]) if c.mode == "grad")

@@ -70,17 +70,17 @@ def test_a_wrong_output_makes_the_row_incorrect():
                                                   framework=["jax"], impl=["psu"])
                 if c.dataset == "gaussian" and c.mode == "forward")
     case = _small(case, T=8, n_neurons=8, batch=2)
-    inputs = fam.make_inputs(case)
-    ref, _ = fam.reference(case, inputs)
-    good = fam.check(case, inputs, (ref["spikes"], ref["v"]), ref)
+    inputs = fam.FAMILY.make_inputs(case)
+    ref, _ = fam.FAMILY.reference(case, inputs)
+    good = fam.FAMILY.check(case, inputs, (ref["spikes"], ref["v"]), ref)
     assert good["correct"] and good["max_err"] == 0.0
     # a spike flipped where the potential is far from the threshold
     far = np.argmax(np.abs(ref["v"] - fam.PARAMS.theta))
     spikes = ref["spikes"].copy().ravel()
     spikes[far] = 1 - spikes[far]
-    bad = fam.check(case, inputs, (spikes.reshape(ref["spikes"].shape), ref["v"]), ref)
+    bad = fam.FAMILY.check(case, inputs, (spikes.reshape(ref["spikes"].shape), ref["v"]), ref)
     assert not bad["correct"] and bad["mismatch_frac"] > 0
-    off = fam.check(case, inputs, (ref["spikes"], ref["v"] * (1 + 1e-3)), ref)
+    off = fam.FAMILY.check(case, inputs, (ref["spikes"], ref["v"] * (1 + 1e-3)), ref)
     assert not off["correct"] and off["max_err"] > 1e-4
 
 
@@ -89,18 +89,18 @@ def test_a_wrong_gradient_makes_the_row_incorrect():
                                                   framework=["torch"], impl=["rpsu"])
                 if c.dataset == "gaussian" and c.mode == "grad")
     case = _small(case, T=8, n_neurons=8, batch=2)
-    inputs = fam.make_inputs(case)
-    ref, _ = fam.reference(case, inputs)
+    inputs = fam.FAMILY.make_inputs(case)
+    ref, _ = fam.FAMILY.reference(case, inputs)
     grads = {k: np.array(v, dtype=np.float64) for k, v in ref["grads"].items()}
-    assert fam.check(case, inputs, (grads, ref["spikes"]), ref)["correct"]
+    assert fam.FAMILY.check(case, inputs, (grads, ref["spikes"]), ref)["correct"]
     grads["mat"][3, 1] *= 1.5
-    assert not fam.check(case, inputs, (grads, ref["spikes"]), ref)["correct"]
+    assert not fam.FAMILY.check(case, inputs, (grads, ref["spikes"]), ref)["correct"]
 
 
 def test_psu_cases_reject_other_datasets():
     case = next(c for c in profiles.profile_cases("quick", ["cpu"], family=["psu"]))
     with pytest.raises(ValueError, match="gaussian"):
-        fam.make_inputs(cases.Case(**{**case.__dict__, "dataset": "poisson"}))
+        fam.FAMILY.make_inputs(cases.Case(**{**case.__dict__, "dataset": "poisson"}))
 
 
 def test_network_rows_are_checked_by_teacher_forcing():
@@ -108,16 +108,16 @@ def test_network_rows_are_checked_by_teacher_forcing():
                                                   framework=["jax"], impl=["psu"])
                 if c.dataset == "synthetic-shd" and c.mode == "forward")
     case = _small(case, n_neurons=12, batch=2, T=6)
-    inputs = fam.make_inputs(case)
-    ref, _ = fam.reference(case, inputs)
+    inputs = fam.FAMILY.make_inputs(case)
+    ref, _ = fam.FAMILY.reference(case, inputs)
     from spikebench.kernels.psu import _numpy as ref_np
 
     out = ref_np.network(fam.net_tree(inputs["tree"], "psu"), inputs["x"], "psu", fam.PARAMS)
-    good = fam.check(case, inputs, (out.logits, out.spikes), ref)
+    good = fam.FAMILY.check(case, inputs, (out.logits, out.spikes), ref)
     assert good["correct"] and good["mismatch_frac"] == 0.0 and good["max_err"] == 0.0
     hidden = [s.copy() for s in out.spikes]
     far = np.unravel_index(np.argmax(np.abs(out.potentials[0] - fam.PARAMS.theta)),
                            hidden[0].shape)
     hidden[0][far] = 1 - hidden[0][far]  # a flip nowhere near the threshold
-    bad = fam.check(case, inputs, (out.logits, hidden), ref)
+    bad = fam.FAMILY.check(case, inputs, (out.logits, hidden), ref)
     assert not bad["correct"] and "away from the threshold" in bad["note"]
