@@ -23,6 +23,29 @@ TOLERANCES: dict[str, dict[str, float]] = {
     "finite_difference": {"float64": 1e-6, "float32": 1e-6},
     # queue network / gradients, JAX against PyTorch on the same inputs, relative
     "queue_net": {"float64": 1e-9, "float32": 1e-4},
+    # one program run twice on the same numbers (batch lanes, chunk sizes that cannot matter):
+    # equal up to the last bit or so
+    "same_program": {"float64": 1e-15, "float32": 1e-7},
+    # one computation written two ways in float64 (a kernel against a closed form, a matrix
+    # form against a loop): a few ulps, relative
+    "ulps": {"float64": 1e-13, "float32": 1e-6},
+    # absolute floor for potentials and logits of order 1 compared at "ulps"
+    "ulps_abs": {"float64": 1e-13, "float32": 1e-6},
+    # JAX against PyTorch (or against the NumPy twin) through a whole network or a long
+    # loop in float64: rounding accumulates over steps and layers
+    "twin": {"float64": 1e-11, "float32": 1e-5},
+    # gradients of a whole event-LIF network, twin against twin (the spike-time solver's
+    # Newton iterates differ in the last bits, and the backward amplifies them)
+    "twin_grad": {"float64": 1e-9, "float32": 1e-4},
+    # gradients of one layer, or forward against reverse mode, twin against twin
+    "grad_modes": {"float64": 1e-10, "float32": 1e-4},
+    # a loss or a single spike time, twin against twin or against an exact root
+    "twin_scalar": {"float64": 1e-12, "float32": 1e-6},
+    # gradients against central finite differences of a queue network (step 1e-6)
+    "fd_queues": {"float64": 1e-6, "float32": 1e-3},
+    # the exported ONNX graphs (float32) against the PyTorch code they came from
+    "onnx": {"float64": 1e-5, "float32": 1e-5},
+    "onnx_abs": {"float64": 1e-6, "float32": 1e-6},
 }
 
 

@@ -1,11 +1,5 @@
-"""Exact event-driven LIF in PyTorch: the public API (``spikebench.kernels.event_lif.torch``).
-
-One layer: ``serial`` (one input event per step), ``parallel`` (chunked associative scans; its
-static-budget form, ``n_steps=``, is what jit-compiled training needs) and ``bare_scan`` (the
-linear state update alone, the ceiling). Networks of layers: ``network``, ``loss``,
-``train_step`` (loss + gradients, timed) and ``plan_budgets`` (the static budgets a network
-needs on given inputs). The JAX twin ``.jax`` has the same names and signatures.
-"""
+"""Exact event-driven LIF in PyTorch (``spikebench.kernels.event_lif.torch``): the twin of
+``.jax``, with the same names and signatures (see there)."""
 
 from ._net_torch import NetOut, loss, merge_spikes, network, plan_budgets, readout, train_step
 from ._parallel_torch import ParSpikes, parallel

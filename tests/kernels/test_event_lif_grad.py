@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import LIFParams, random_layer
-from tests.tolerances import TOLERANCES
+from tests.tolerances import TOLERANCES, tol
 
 P = LIFParams(tau_mem=0.02, tau_syn=0.005, theta=1.0, t_ref=0.002)
 FD_RTOL = TOLERANCES["finite_difference"]["float64"]
@@ -91,7 +91,8 @@ def test_torch_gradients_equal_jax(layer_case):
     for remat in (True, False):
         tg, _ = _torch_grads(t, c, w, d, coef, remat=remat)
         for a, b in zip(tg, grads, strict=True):
-            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12 * np.abs(b).max())
+            np.testing.assert_allclose(a, b, rtol=tol("grad_modes"),
+                                       atol=tol("twin") * np.abs(b).max())
 
 
 def test_forward_mode_equals_reverse_mode(layer_case):
@@ -107,7 +108,7 @@ def test_forward_mode_equals_reverse_mode(layer_case):
     rev = sum(float(np.sum(g * v)) for g, v in zip(grads, tangents, strict=True))
     _, fwd = jax.jvp(lambda *a: loss(*a)[0], tuple(jnp.asarray(x) for x in (t, w, d)),
                      tuple(jnp.asarray(v) for v in tangents))
-    assert abs(float(fwd) - rev) <= 1e-10 * abs(rev)
+    assert abs(float(fwd) - rev) <= tol("grad_modes") * abs(rev)
     with fwad.dual_level():
         duals = [fwad.make_dual(torch.tensor(x), torch.tensor(v))
                  for x, v in zip((t, w, d), tangents, strict=True)]
@@ -116,7 +117,7 @@ def test_forward_mode_equals_reverse_mode(layer_case):
         st = out.spike_times
         val = torch.sum(torch.where(torch.isfinite(st), st, 0.0) * torch.as_tensor(coef))
         tfwd = float(fwad.unpack_dual(val).tangent)
-    assert abs(tfwd - rev) <= 1e-10 * abs(rev)
+    assert abs(tfwd - rev) <= tol("grad_modes") * abs(rev)
 
 
 def test_gradients_independent_of_chunk_and_remat(layer_case):
@@ -130,8 +131,8 @@ def test_gradients_independent_of_chunk_and_remat(layer_case):
         g = jax.grad(lambda *a, f=loss: f(*a)[0], argnums=(0, 1, 2))(*args)
         assert int(loss(*args)[1].unprocessed.sum()) == 0
         for a, b in zip(g, grads, strict=True):
-            np.testing.assert_allclose(np.asarray(a), b, rtol=1e-10,
-                                       atol=1e-12 * np.abs(b).max())
+            np.testing.assert_allclose(np.asarray(a), b, rtol=tol("grad_modes"),
+                                       atol=tol("twin") * np.abs(b).max())
 
 
 @pytest.mark.parametrize("fw", ["jax", "torch"])
@@ -198,26 +199,26 @@ def test_network_matches_numpy_reference_and_frameworks_agree():
     for method in ("serial", "parallel"):
         out = _net_jax.network(tj, cj, lj, jnp.asarray(w_out), P, chunk=8, method=method,
                                budgets=budgets)
-        np.testing.assert_allclose(np.asarray(out.logits), ref.logits, rtol=1e-11)
+        np.testing.assert_allclose(np.asarray(out.logits), ref.logits, rtol=tol("twin"))
         assert int(out.overflow) == 0
         tout = _net_torch.network(torch.as_tensor(t), torch.as_tensor(c),
                                   tuple(torch.as_tensor(x) for x in layers),
                                   torch.as_tensor(w_out), P, chunk=8, method=method)
-        np.testing.assert_allclose(tout.logits.numpy(), ref.logits, rtol=1e-11)
+        np.testing.assert_allclose(tout.logits.numpy(), ref.logits, rtol=tol("twin"))
 
     def f(ws, wo):
         return _net_jax.loss(tj, cj, jnp.asarray(labels), ws, wo, P, chunk=8,
                              budgets=budgets)[0]
 
     val, (g_layers, g_out) = jax.value_and_grad(f, argnums=(0, 1))(lj, jnp.asarray(w_out))
-    assert abs(float(val) - ref_loss) <= 1e-12 * abs(ref_loss)
+    assert abs(float(val) - ref_loss) <= tol("twin_scalar") * abs(ref_loss)
     leaves = [torch.tensor(x, requires_grad=True) for x in (*layers, w_out)]
     tl, _ = _net_torch.loss(torch.as_tensor(t), torch.as_tensor(c), torch.as_tensor(labels),
                             tuple(leaves[:-1]), leaves[-1], P, chunk=8, budgets=budgets)
     tg = torch.autograd.grad(tl, leaves)
     for a, b in zip(tg, [*g_layers, g_out], strict=True):
-        np.testing.assert_allclose(a.numpy(), np.asarray(b), rtol=1e-9,
-                                   atol=1e-12 * float(np.abs(np.asarray(b)).max()))
+        np.testing.assert_allclose(a.numpy(), np.asarray(b), rtol=tol("twin_grad"),
+                                   atol=tol("twin") * float(np.abs(np.asarray(b)).max()))
     # the hidden layer's gradient against finite differences of the NumPy reference loss
     rng = np.random.default_rng(8)
     v = rng.normal(size=layers[0].shape) * layers[0].std()
@@ -226,7 +227,7 @@ def test_network_matches_numpy_reference_and_frameworks_agree():
     dn = _net_numpy.loss(t, c, labels, (layers[0] - h * v, layers[1]), w_out, P)[0]
     fd = (up - dn) / (2 * h)
     dd = float(np.sum(np.asarray(g_layers[0]) * v))
-    assert abs(dd - fd) <= 1e-6 * abs(fd) + 1e-12
+    assert abs(dd - fd) <= FD_RTOL * abs(fd) + tol("twin_scalar")
 
 
 def test_network_static_budget_overflow_is_reported():

@@ -20,6 +20,7 @@ from tests.helpers import (
     run,
     simulate,
 )
+from tests.tolerances import tol
 
 PAR = ("jax", "torch")
 P = LIFParams(tau_mem=0.02, tau_syn=0.005, theta=1.0)
@@ -218,5 +219,5 @@ def test_affine_scan_equals_sequential_composition(fw):
         a, b, c, bv, bi = (e[:, j] for e in elems)
         v, i = a * v + b * i + bv, c * i + bi
         np.testing.assert_allclose(got[0][:, j] * v0 + got[1][:, j] * i0 + got[3][:, j], v,
-                                   rtol=1e-13)
-        np.testing.assert_allclose(got[2][:, j] * i0 + got[4][:, j], i, rtol=1e-13)
+                                   rtol=tol("ulps"))
+        np.testing.assert_allclose(got[2][:, j] * i0 + got[4][:, j], i, rtol=tol("ulps"))

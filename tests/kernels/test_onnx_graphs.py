@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.tolerances import tol
+
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 
@@ -91,8 +93,8 @@ def test_network_graph_equals_the_eager_network(design, cap, tmp_path):
                              max_delay)
     assert int(ref.spike_count.sum()) > 0
     assert np.array_equal(got.spike_count, ref.spike_count.numpy())
-    np.testing.assert_allclose(got.spike_time_sum, float(ref.spike_time_sum), rtol=1e-6)
-    np.testing.assert_allclose(got.v_final, ref.v_final.numpy(), atol=1e-5)
+    np.testing.assert_allclose(got.spike_time_sum, float(ref.spike_time_sum), rtol=tol("onnx_abs"))
+    np.testing.assert_allclose(got.v_final, ref.v_final.numpy(), atol=tol("onnx"))
     for name in ("dropped", "delivered", "pending"):
         assert int(getattr(got, name)) == int(getattr(ref, name)), name
     if design != "lossy":
@@ -118,7 +120,7 @@ def test_psu_graphs_equal_the_torch_neurons(kind):
     p = PARAMS
     got = psu_onnx.neuron_program(kind, x, *learned, p=p)()
     ref = psu_torch.neuron(kind, torch.from_numpy(x), p, *(torch.from_numpy(a) for a in learned))
-    np.testing.assert_allclose(got.v, ref.v.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got.v, ref.v.numpy(), rtol=tol("onnx"), atol=tol("onnx_abs"))
     assert np.array_equal(got.spikes, ref.spikes.numpy())
     assert 0 < got.spikes.mean() < 1
 
@@ -134,7 +136,8 @@ def test_psu_network_graph_equals_the_torch_network():
         tt = psu_torch.from_numpy(t)
         ref_logits, ref_hidden = psu_torch.network(tt, torch.from_numpy(x), kind, PARAMS,
                                                    return_spikes=True)
-        np.testing.assert_allclose(logits, ref_logits.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(logits, ref_logits.detach().numpy(), rtol=tol("onnx"),
+                                   atol=tol("onnx_abs"))
         assert len(hidden) == 2
         for h, r in zip(hidden, ref_hidden, strict=True):
             assert np.array_equal(h, r.detach().numpy())
@@ -165,7 +168,7 @@ def test_event_lif_chunk_step_graph_equals_the_eager_parallel_simulator(tmp_path
     assert np.array_equal(got.steps, ref.steps.numpy())
     fin = np.isfinite(ref.spike_times.numpy())
     assert np.array_equal(np.isfinite(got.spike_times), fin)
-    np.testing.assert_allclose(got.spike_times[fin], ref.spike_times.numpy()[fin], rtol=1e-5)
+    np.testing.assert_allclose(got.spike_times[fin], ref.spike_times.numpy()[fin], rtol=tol("onnx"))
     problems = onnx_backend.lint(onnx.load(str(next(tmp_path.glob("*.onnx")))))
     assert any("GatherElements computes INT64" in p for p in problems)
     with pytest.raises(ValueError, match="'onnxrt' only"):
