@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 KINDS = ("cpu", "gpu", "tpu", "lpu", "onnxrt")
 # which frameworks can reach which device kind (a case pairs only these)
 REACH = {"numpy": ("cpu",), "jax": ("cpu", "gpu", "tpu"), "torch": ("cpu", "gpu"),
-         "onnx": ("onnxrt", "lpu")}
+         "onnx": ("onnxrt", "lpu"), "adseq": ("cpu", "gpu", "tpu"), "nest": ("cpu",)}
 GROQ_TOOLS = ("groq-compiler", "aa-latest")
 GROQ_BIN = "/usr/local/groq/bin"
 GROQ_PCI = "1de0:"  # Groq's PCI vendor id
@@ -64,7 +64,7 @@ def _version(mod: str) -> str | None:
     try:
         from importlib.metadata import version
 
-        return version(mod)
+        return version(ANCHOR_DIST.get(mod, mod))
     except Exception:  # noqa: BLE001 - not installed
         return None
 
@@ -199,17 +199,30 @@ def _ram():
     return ram_bytes()
 
 
+# anchors (README "Anchors"): their import name and distribution
+ANCHOR_DIST = {"adseq": "adseq", "nest": "nest-simulator"}
+
+
+def _anchors(reach: tuple[str, ...], nest: bool = False) -> tuple[str, ...]:
+    """The anchor frameworks installed here that reach a device the given frameworks reach:
+    adseq wherever JAX does, NEST on the CPU."""
+    found = ("adseq",) if "jax" in reach and _has("adseq") else ()
+    return found + (("nest",) if nest and _has("nest") else ())
+
+
 @functools.cache
 def discover() -> tuple[DeviceInfo, ...]:
     """Probe every kind once per process (cached)."""
     from .machine import cpu_model
 
     cpu_fw = tuple(f for f in ("numpy", "jax", "torch") if _has(f))
+    cpu_fw += _anchors(cpu_fw, nest=True)
     out = [DeviceInfo("cpu", cpu_model(), True, "", cpu_fw, _ram(), 1,
                       {f: _version(f) for f in cpu_fw})]
     t_names, t_mem, t_n, t_why = _probe_torch_gpu()
     j_names, j_mem, j_n, j_why = _probe_jax("gpu")
     gpu_fw = tuple(f for f, names in (("jax", j_names), ("torch", t_names)) if names)
+    gpu_fw += _anchors(gpu_fw)
     out.append(DeviceInfo("gpu", (t_names or j_names or [""])[0], bool(gpu_fw),
                           "" if gpu_fw else f"{j_why}; {t_why}", gpu_fw, t_mem or j_mem,
                           max(t_n, j_n), {f: _version(f) for f in gpu_fw}))

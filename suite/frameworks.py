@@ -177,7 +177,42 @@ class OnnxFw:
         return run, time.perf_counter() - t0
 
 
-ADAPTERS = {"numpy": NumpyFw(), "jax": JaxFw(), "torch": TorchFw(), "onnx": OnnxFw()}
+class AdseqFw(JaxFw):
+    """The EventQueues authors' queues (PyPI ``adseq``): JAX programs, compiled and synced
+    like ours."""
+
+    name = "adseq"
+
+    def version(self) -> str:
+        from importlib.metadata import version
+
+        return version("adseq")
+
+    def runtime(self) -> dict:
+        return {**super().runtime(), "jax": super().version()}
+
+
+class NestFw(NumpyFw):
+    """NEST (PyPI ``nest-simulator``): kernels register *network builders*; building the
+    network (ResetKernel, Create, Connect) is this path's compile step, timed apart; each
+    timed call is ``nest.Simulate`` plus reading the spike recorder. NEST runs on the CPU and
+    returns host arrays, so there is nothing to sync."""
+
+    name = "nest"
+
+    def version(self) -> str:
+        from importlib.metadata import version
+
+        return version("nest-simulator")
+
+    def compile(self, fn, args, kwargs, static):
+        t0 = time.perf_counter()
+        run = fn(*args, **kwargs, **static)
+        return run, time.perf_counter() - t0
+
+
+ADAPTERS = {"numpy": NumpyFw(), "jax": JaxFw(), "torch": TorchFw(), "onnx": OnnxFw(),
+            "adseq": AdseqFw(), "nest": NestFw()}
 
 
 def adapter(name: str):

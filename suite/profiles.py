@@ -7,14 +7,20 @@ from .cases import Case, expand
 
 DECADES = [100, 1_000, 10_000, 100_000, 1_000_000]
 CHUNKS = [2**i for i in range(11)]  # 1 .. 1024
+QUICK_CHUNKS = [1, 4, 16, 64, 128, 256, 1024]
 SHD = 4000  # input events of one SHD utterance (median)
 NEURONS = ["lif", "psu", "ipsu", "rpsu"]
-STEPS = [4, 8, 16, 32, 64, 128, 256, 512]  # T of the PSU family's time-step sweep
+STEPS = [4, 8, 16, 32, 64, 128, 256, 512]  # T of the PSU family's time-step sweep (full)
+QUICK_STEPS = [4, 16, 64, 256]  # every other T: the same curve, half the rows
 DESIGNS = ["heap", "fifo", "ring", "sorted", "lossy"]
 # the published per-design capacities (heap 7, the others 4; the ring has none)
 PUBLISHED_CAPACITY = [{"where": {"impl": "heap", "capacity": 4}, "drop": True},
                       *({"where": {"impl": d, "capacity": 7}, "drop": True}
                         for d in ("fifo", "ring", "sorted", "lossy"))]
+
+
+# the traffic benchmarks run ours and the anchor (the EventQueues authors' adseq) side by side
+TRAFFIC_FWS = ("jax", "torch", "adseq")
 
 
 def _queues(sizes, *, frameworks=("jax", "torch"), impls=DESIGNS, dtypes=("float32",),
@@ -56,7 +62,8 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "impls": ["serial", "bare_scan"],
                 "frameworks": ["jax", "torch"],
                 "dtypes": ["float32", "float64"],
-                "datasets": ["poisson", "synthetic-shd"],
+                # Poisson here; SHD-shaped input in the chunk sweeps below and in `full`
+                "datasets": ["poisson"],
                 "sizes": {"n_events": DECADES[:4], "n_neurons": [128], "n_inputs": [700],
                           "batch": [2]},
                 "seed": 0,
@@ -64,6 +71,31 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 # PyTorch's serial loop runs in Python (see README; ~1 ms per event): 1e3
                 # events per sample here, 1e5 and more in `full`
                 "limits": [{"where": {"framework": "torch"}, "max": {"n_events": 1_000}}],
+            },
+            # the anchor: NEST's exact iaf_psc_exp_ps against the serial simulators on the
+            # same Poisson input, at every core and at one thread (threads knob), one neuron
+            # and a 128-neuron layer on 100 and 700 inputs
+            {
+                "impls": ["serial"],
+                "frameworks": ["jax", "nest"],
+                "dtypes": ["float64"],
+                "datasets": ["poisson"],
+                "sizes": {"n_events": [1_000], "n_neurons": [1, 128], "n_inputs": [100, 700],
+                          "batch": [1]},
+                "knobs": {"serial": {"threads": [1]}},
+                "seed": 0,
+                "timeout_s": 600,
+                "limits": [{"where": {"n_neurons": 1, "n_inputs": 700}, "drop": True}],
+            },
+            {
+                "impls": ["serial"],
+                "frameworks": ["nest"],
+                "dtypes": ["float64"],
+                "datasets": ["poisson"],
+                "sizes": {"n_events": DECADES[:3], "n_neurons": [128], "n_inputs": [700],
+                          "batch": [2]},
+                "seed": 0,
+                "timeout_s": 600,
             },
             # speedup over serial vs chunk size (Bullet Trains' Figure 1 on a CPU): one SHD
             # utterance, a single neuron and a 128-neuron layer at batch 8
@@ -74,18 +106,17 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "datasets": ["synthetic-shd"],
                 "sizes": {"n_events": [SHD], "n_neurons": [n], "n_inputs": [700],
                           "batch": [b]},
-                "knobs": {"parallel": {"chunk": CHUNKS}},
+                # every power of 4 and the paper's K = 128 (every power of 2 in `full`)
+                "knobs": {"parallel": {"chunk": QUICK_CHUNKS}},
                 "seed": 0,
                 "timeout_s": 600,
-                # PyTorch's step loop runs in Python (seconds per call at small K): K = 4, 16,
-                # 64, 128 (the paper's choice), 256, 1024 for one neuron, K = 16 .. 256 for the
-                # layer; JAX's compile time grows with K: K <= 256 for the layer
+                # PyTorch's step loop runs in Python (seconds per call at small K): K = 16,
+                # 128 (the paper's choice), 1024 for one neuron, K = 16, 128 for the layer;
+                # JAX's compile time grows with K: K <= 256 for the layer
                 "limits": [{"where": {"framework": "torch", "chunk": k}, "drop": True}
-                           for k in (1, 2, 8, 32, 512)]
-                + ([{"where": {"framework": "torch", "chunk": k}, "drop": True}
-                    for k in (4, 1024)]
-                   + [{"where": {"chunk": k}, "drop": True} for k in (512, 1024)]
-                   if n > 1 else []),
+                           for k in (1, 4, 64, 256)]
+                + ([{"where": {"framework": "torch", "chunk": 1024}, "drop": True},
+                    {"where": {"chunk": 1024}, "drop": True}] if n > 1 else []),
             } for n, b in ((1, 1), (128, 8))],
             # a 2-layer 128-wide network at batch 2 on a short utterance (2000 events):
             # forward (serial vs parallel) and a training step (loss + gradients), in JAX with
@@ -139,8 +170,8 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "sizes": {"T": steps, "n_neurons": widths, "batch": [8]},
                 "seed": 0,
                 "timeout_s": 300,
-            } for dt, steps, widths in (("float32", STEPS, [256]), ("float64", [16, 128], [256]),
-                                        ("float32", [64], [32, 2048]))],
+            } for dt, steps, widths in (("float32", QUICK_STEPS, [256]), ("float64", [128], [256]),
+                                        ("float32", [64], [2048]))],
             # network level: the SHD-shaped 700 -> 256 -> 256 -> 20 network at the paper's
             # T = 15 and at T = 4 and 64, inference and one training step
             {
@@ -181,17 +212,18 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
             # (a) one queue, Poisson: interval 400 steps, delay 80, 1200 steps (~3 events;
             # PyTorch's eager loop costs ~0.3-1 ms per step here)
             _queues({"n_queues": [1], "capacity": [4, 7], "delay": [80], "interval": [400],
-                     "T": [1200]}, limits=PUBLISHED_CAPACITY),
+                     "T": [1200]}, frameworks=TRAFFIC_FWS, limits=PUBLISHED_CAPACITY),
             # (b) 10,000 independent queues, the same traffic, 400 steps
             _queues({"n_queues": [10_000], "capacity": [4, 7], "delay": [80],
-                     "interval": [400], "T": [400]}, limits=PUBLISHED_CAPACITY),
+                     "interval": [400], "T": [400]}, frameworks=TRAFFIC_FWS,
+                    limits=PUBLISHED_CAPACITY),
             # (c) size sweep (JAX; with (b)'s 10,000; 100k and more in `full`)
             _queues({"n_queues": [1_000], "capacity": [4, 7], "delay": [80],
                      "interval": [400], "T": [400]}, frameworks=["jax"],
                     limits=PUBLISHED_CAPACITY),
             # (d) capacity sweep at 10,000 queues, interval 10, delay 5
-            _queues({"n_queues": [10_000], "capacity": [1, 4, 8], "delay": [5],
-                     "interval": [10], "T": [100]}, frameworks=["jax"],
+            _queues({"n_queues": [10_000], "capacity": [1, 8], "delay": [5],
+                     "interval": [10], "T": [100]}, frameworks=["jax", "adseq"],
                     impls=["heap", "fifo", "sorted", "lossy"]),
             # (e) the recurrent network: 100 neurons (10,000 delayed synapses), 240 steps
             # (6 ms: the input volley and its delayed arrivals), simulate / reverse-mode /
@@ -205,11 +237,12 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                             {"where": {"framework": "torch", "ad": "forward"},
                              "drop": True}]),
             # (f) drop rate vs load (JAX: the rate is exact, the same in every framework)
-            *_drop_sweep([10], [0.5, 1.0, 1.5, 2.0], [("fifo", 3), ("fifo", 1),
-                                                      ("lossy", 3)], 1_000),
-            # the exported chunk graphs (spec/devices.md), 20 steps per call: (a), (b) and
-            # the network (e) forward
-            *_onnx_queues(T_single=1200, T_many=400, n_many=[10_000], T_net=240),
+            *_drop_sweep([10], [0.5, 1.0, 2.0], [("fifo", 3), ("fifo", 1),
+                                                      ("lossy", 3)], 1_000,
+                         frameworks=("jax", "adseq")),
+            # the exported chunk graphs (spec/devices.md), 20 steps per call: (b) (each
+            # design's export is most of its row; (a) and the network (e) are in `full`)
+            _onnx_queues(T_single=1200, T_many=400, n_many=[10_000], T_net=240)[1],
         ],
     },
     "full": {

@@ -19,7 +19,8 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-FRAMEWORKS = ("numpy", "jax", "torch", "onnx")
+# adseq and nest: the field's own code as anchor rows (README "Anchors"), not spikebench kernels
+FRAMEWORKS = ("numpy", "jax", "torch", "onnx", "adseq", "nest")
 MODES = ("forward", "grad")
 DTYPES = ("float32", "float64")
 
@@ -86,6 +87,9 @@ KERNEL_MODULES: dict[str, list[str]] = {
     # the exported graphs (torch.onnx) run by ONNX Runtime or a GroqChip (spec/devices.md)
     "onnx": ["spikebench.kernels.event_lif._onnx", "spikebench.kernels.psu._onnx",
              "spikebench.kernels.queues._onnx"],
+    # anchors: the EventQueues authors' queues (PyPI adseq) and NEST's exact LIF neuron
+    "adseq": ["spikebench.kernels.queues._adseq"],
+    "nest": ["spikebench.kernels.event_lif._nest"],
 }
 
 

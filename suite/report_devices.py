@@ -8,13 +8,38 @@ from __future__ import annotations
 import numpy as np
 
 
+def same_case(df, r, extra=()):
+    """Mask of the rows of `df` that ran row `r`'s case on the same inputs in the same place
+    (machine_id, family, impl, dtype, dataset, mode, every size parameter but the family's
+    host-loop knobs, and the `extra` columns), whatever their framework."""
+    import pandas as pd
+
+    from . import families
+
+    fam = families.FAMILIES.get(r["family"])
+    host = fam.host_params if fam is not None else ()
+    params = [c for c in df.columns if c.startswith("param_") and c not in host]
+    same = np.ones(len(df), bool)
+    for k in ["machine_id", "family", "impl", "dtype", "dataset", "mode", *params, *extra]:
+        same &= (df[k] == r[k]).to_numpy() | (df[k].isna() & pd.isna(r[k])).to_numpy()
+    return same
+
+
+def sizes_text(r, df) -> str:
+    """The row's numeric size parameters as 'n_events=1000, ...'."""
+    import pandas as pd
+
+    return ", ".join(f"{p[6:]}={r[p]:g}" for p in df.columns if p.startswith("param_")
+                     and pd.notna(r[p]) and not isinstance(r[p], str))
+
+
 def exported_table(df):
     """One row per ONNX-path case: its median, the JAX and PyTorch medians in the same place
     (machine) on the same inputs, and PyTorch time / ONNX time (> 1: the graph is faster than
     the eager code it was exported from)."""
     import pandas as pd
 
-    from . import families, results
+    from . import results
 
     ok = results.usable(df).rows
     if ok is None or ok.empty:
@@ -22,22 +47,12 @@ def exported_table(df):
     onnx = ok[ok["framework"] == "onnx"]
     if onnx.empty:
         return pd.DataFrame()
-    params = [c for c in ok.columns if c.startswith("param_")]
     out = []
     for _, r in onnx.iterrows():
-        fam = families.FAMILIES.get(r["family"])
-        host = fam.host_params if fam is not None else ()
-        keys = ["machine_id", "family", "impl", "dtype", "dataset", "mode"] + [
-            p for p in params if p not in host]
-        same = np.ones(len(ok), bool)
-        for k in keys:
-            same &= (ok[k] == r[k]).to_numpy() | (ok[k].isna() & pd.isna(r[k])).to_numpy()
-        others = ok[same & (ok["framework"] != "onnx").to_numpy()]
+        others = ok[same_case(ok, r) & (ok["framework"] != "onnx").to_numpy()]
         row = {"family": r["family"], "impl": r["impl"], "dataset": r["dataset"],
-               "sizes": ", ".join(f"{p[6:]}={r[p]:g}" for p in params
-                                  if pd.notna(r[p]) and not isinstance(r[p], str)),
-               "device": r["device_kind"], "onnx_s": r["time_median_s"],
-               "compile_s": r["compile_s"]}
+               "sizes": sizes_text(r, ok), "device": r["device_kind"],
+               "onnx_s": r["time_median_s"], "compile_s": r["compile_s"]}
         for fw in ("jax", "torch"):
             m = others[others["framework"] == fw]["time_median_s"]
             row[f"{fw}_s"] = float(m.median()) if len(m) else None

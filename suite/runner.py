@@ -111,10 +111,15 @@ class Session:
             "framework": case.framework, "framework_version": fw.get("framework_version"),
             "cuda_version": fw.get("cuda_version") or None,
             "xla_version": fw.get("xla_version"),
-            "threads": self.threads or self.host["cpu_cores"],
+            "threads": self._threads(case) or self.host["cpu_cores"],
             "family": case.family, "impl": case.impl, "mode": case.mode, "dtype": case.dtype,
             "dataset": case.dataset, **fam.params(case), "case_id": case.case_id,
         }
+
+    def _threads(self, case) -> int | None:
+        """CPU threads of a case: its ``threads`` knob (e.g. the one-thread anchor rows), else
+        the session's --threads (None: every core)."""
+        return case.knob.get("threads") or self.threads
 
     # -- measuring ---------------------------------------------------------------------------
     def _prepare(self, case):
@@ -173,7 +178,7 @@ class Session:
                 row["ref_impl"] = ref_impl
                 if self.isolate:
                     row.update(worker.measure_isolated(case, str(path), case.timeout_s,
-                                                       self.timing, self.threads))
+                                                       self.timing, self._threads(case)))
                 else:
                     row.update(worker.measure_safely(case, inputs, ref, self.timing))
         self.writer.append(row)

@@ -19,7 +19,7 @@ def test_run_dry_run_lists_cases():
     res = runner.invoke(app, ["run", "--dry-run", "--profile", "quick", "--framework", "jax",
                               "--n-events", "100"])
     assert res.exit_code == 0, res.output
-    assert "event_lif/serial/jax" in res.output and "8 cases" in res.output
+    assert "event_lif/serial/jax" in res.output and "4 cases" in res.output
 
 
 def test_run_rejects_filters_that_match_nothing_and_unknown_devices():

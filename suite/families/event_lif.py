@@ -48,6 +48,17 @@ from ..registry import Unsupported
 from ._base import Family
 
 LAYER = LIFParams(tau_mem=0.02, tau_syn=0.005, theta=1.0, v_reset=0.0, t_ref=0.0)
+# NEST's iaf_psc_exp_ps needs a refractory time of at least one grid step (0.1 ms, its default
+# grid; kernels/event_lif/_nest.py): its rows simulate, and are checked against the reference
+# loop with, LAYER but t_ref = NEST_T_REF. Every other implementation runs LAYER as it is.
+NEST_T_REF = 1e-4
+
+
+def layer_params(case) -> LIFParams:
+    """The layer parameters a case simulates (LAYER; NEST: t_ref = NEST_T_REF)."""
+    if case.framework == "nest":
+        return LAYER._replace(t_ref=max(LAYER.t_ref, NEST_T_REF))
+    return LAYER
 N_CHECK = 8
 TOL = {"float64": 1e-9, "float32": 1e-4}
 # the spike-time check (_match): pairing window (relative), the voltage error behind the
@@ -257,10 +268,13 @@ class EventLIF(Family):
     modules = {"numpy": "spikebench.kernels.event_lif._numpy",
                "jax": "spikebench.kernels.event_lif.jax",
                "torch": "spikebench.kernels.event_lif.torch",
-               "onnx": "spikebench.kernels.event_lif._onnx"}
+               "onnx": "spikebench.kernels.event_lif._onnx",
+               "nest": "spikebench.kernels.event_lif._nest"}
 
     def ref_kind(self, case):
-        return ref_kind(case)
+        # a reference per parameter set (NEST's rows run with a refractory time)
+        p = layer_params(case)
+        return ref_kind(case) if p == LAYER else f"{ref_kind(case)}/t_ref={p.t_ref}"
 
     def takes_events(self, case) -> bool:
         """Every event-LIF case runs on event samples (``--dataset`` can move it to any)."""
@@ -304,7 +318,7 @@ class EventLIF(Family):
             return {"logits": out.logits, "counts": out.counts}, "event_lif/numpy_serial_net"
         if kind == "serial":
             spikes = ref_mod.serial_lanes(inputs["times"], inputs["channels"], inputs["weights"],
-                                          LAYER, lanes=lanes)
+                                          layer_params(case), lanes=lanes)
             return {"lanes": lanes, "spikes": [np.asarray(spikes[ln]) for ln in lanes]}, \
                 "event_lif/reference_loop"
         from ..kernels.event_lif._common import derive
@@ -394,9 +408,14 @@ class EventLIF(Family):
         knob = case.knob
         kind = ref_kind(case)
         if kind in ("serial", "bare_scan"):
-            static = {"params": LAYER}
+            static = {"params": layer_params(case)}
             if case.impl == "parallel":
                 static["chunk"] = int(knob.get("chunk", 128))
+            if case.framework == "nest":  # as many threads as the worker has cores
+                import os
+
+                static["threads"] = len(os.sched_getaffinity(0)) if hasattr(
+                    os, "sched_getaffinity") else (os.cpu_count() or 1)
             if case.impl in ("serial", "parallel"):
                 # a generous first guess; resize() grows it if a lane overflows (JAX's is
                 # static)

@@ -56,12 +56,15 @@ def test_frameworks_pair_only_with_the_kinds_they_reach():
     cs = profiles.profile_cases("quick", list(devices.KINDS))
     pairs = {(c.framework, c.device) for c in cs}
     assert pairs == {("jax", "cpu"), ("jax", "gpu"), ("jax", "tpu"), ("torch", "cpu"),
-                     ("torch", "gpu"), ("onnx", "onnxrt"), ("onnx", "lpu")}
+                     ("torch", "gpu"), ("onnx", "onnxrt"), ("onnx", "lpu"),
+                     # the anchors: adseq wherever JAX goes, NEST on the CPU only
+                     ("adseq", "cpu"), ("adseq", "gpu"), ("adseq", "tpu"), ("nest", "cpu")}
     onnx = [c for c in cs if c.framework == "onnx" and c.device == "onnxrt"]
     assert {c.family for c in onnx} == {"event_lif", "psu", "queues"}
     assert {c.impl for c in onnx if c.family == "queues"} == set(qo.DESIGNS)
-    # the CPU-only sweep is the one it was before the ONNX path (same case ids)
-    assert len(profiles.profile_cases("quick", ["cpu"])) == 405
+    # the CPU-only sweep: every case but the exported graphs' (ONNX Runtime, LPU)
+    cpu = profiles.profile_cases("quick", ["cpu"])
+    assert {c.case_id for c in cpu} == {c.case_id for c in cs if c.device == "cpu"}
 
 
 def _small(case, **sizes):
@@ -70,8 +73,8 @@ def _small(case, **sizes):
 
 def test_a_sweep_over_every_kind_writes_each_kinds_status(tmp_path, fresh_discovery):
     cs = profiles.profile_cases("quick", list(devices.KINDS), family=["queues"],
-                                impl=["fifo"], n_queues=["1"])
-    cs = [_small(c, T=60) for c in cs if c.size.get("capacity") == 4]
+                                impl=["fifo"], n_queues=["10000"], delay=["80"])
+    cs = [_small(c, T=60, n_queues=1) for c in cs if c.size.get("capacity") == 4]
     assert {c.device for c in cs} == set(devices.KINDS)
     with runner.Session(tmp_path, isolate=False,
                         timing={"min_rounds": 3, "max_rounds": 3, "warmup": 0}) as s:

@@ -98,6 +98,13 @@ def test_quick_profile_expansion_and_limits():
     jax_serial = [c for c in cs if c.framework == "jax" and c.impl == "serial"]
     assert {c.size["n_events"] for c in jax_serial} == {10**k for k in range(2, 6)} | \
         {4000, 2000}
+    # the NEST anchor: serial rows on the same inputs as JAX's, some at one thread
+    nest = [c for c in cs if c.framework == "nest"]
+    assert nest and {c.impl for c in nest} == {"serial"}
+    for c in nest:
+        assert any(j.framework == "jax" and j.input_key == c.input_key and j.knobs == c.knobs
+                   for j in cs)
+    assert {c.knob.get("threads") for c in nest} == {None, 1}
     assert {c.dtype for c in cs} == {"float32", "float64"}
     assert {c.dataset for c in cs} == {"poisson", "synthetic-shd"}
     # the PSU family: every neuron, framework and mode over the whole T range (float32)
@@ -105,20 +112,21 @@ def test_quick_profile_expansion_and_limits():
     neuron = [c for c in psu if c.dataset == "gaussian" and c.dtype == "float32"]
     assert {(c.impl, c.framework, c.mode, c.size["T"]) for c in neuron} == {
         (i, f, m, t) for i in ("lif", "psu", "ipsu", "rpsu") for f in ("jax", "torch")
-        for m in ("forward", "grad") for t in profiles.STEPS}
+        for m in ("forward", "grad") for t in profiles.QUICK_STEPS}
     net = [c for c in psu if c.dataset == "synthetic-shd"]
     assert 15 in {c.size["T"] for c in net} and {c.mode for c in net} == {"forward", "grad"}
     assert {c.dtype for c in psu} == {"float32", "float64"}
-    # the chunk sweep: every power of two 1..1024, with the serial baseline on the same inputs
+    # the chunk sweep: every power of four 1..1024 and 128, with the serial baseline on the
+    # same inputs
     par = [c for c in cs if c.impl == "parallel" and c.mode == "forward"
            and c.size.get("n_layers", 1) == 1]
-    assert {c.knob["chunk"] for c in par if c.framework == "jax"} == {2**i for i in range(11)}
-    assert {4, 128, 1024} <= {c.knob["chunk"] for c in par if c.framework == "torch"}
+    assert {c.knob["chunk"] for c in par if c.framework == "jax"} == set(profiles.QUICK_CHUNKS)
+    assert {16, 128, 1024} <= {c.knob["chunk"] for c in par if c.framework == "torch"}
     for c in par:
         assert any(s.impl == "serial" and s.input_key == c.input_key
                    and s.framework == c.framework for s in cs)
     # knobs belong to their implementation; "drop" limits remove combinations
-    assert all(c.knobs == () for c in cs if c.impl != "parallel")
+    assert all(c.knobs == () or set(c.knob) == {"threads"} for c in cs if c.impl != "parallel")
     grad = [c for c in cs if c.mode == "grad" and c.impl == "parallel"]
     assert {c.knob["remat"] for c in grad if c.framework == "jax"} == {True, False}
     assert not any("remat" in c.knob and not c.knob["remat"] for c in cs if c.mode == "forward")
@@ -287,7 +295,7 @@ def test_unsupported_mode_is_a_row(tmp_path):
 
 def test_in_process_event_lif_row_is_correct(tmp_path):
     c = profiles.profile_cases("quick", ["cpu"], framework=["torch"], n_events=[100],
-                               impl=["serial"], dtype=["float32"], dataset=["synthetic-shd"])[0]
+                               impl=["serial"], dtype=["float32"], dataset=["poisson"])[0]
     with runner.Session(tmp_path, isolate=False, timing={"min_rounds": 3, "max_rounds": 3}) as s:
         row = s.run(c)
     assert row["status"] == "ok", row["error"]

@@ -17,7 +17,8 @@ def _small(case, **sizes):
 def queue_rows(tmp_path_factory):
     cs = profiles.profile_cases("quick", ["cpu"], family=["queues"])
     traffic = [_small(c, n_queues=50, T=300) for c in cs
-               if c.dataset == "bernoulli" and c.size["n_queues"] == 1]
+               if c.dataset == "bernoulli" and c.size["n_queues"] == 1
+               and c.framework in ("jax", "torch")]
     drops = [_small(c, n_queues=50) for c in cs
              if c.dataset == "bernoulli" and c.size["interval"] == 10
              and c.size.get("capacity") == 1 and c.size["delay"] == 20]

@@ -18,7 +18,7 @@ TIMING = {"min_rounds": 3, "max_rounds": 3, "warmup": 0}
 
 def _cases():
     return profiles.profile_cases("quick", ["cpu"], family=["psu"], framework=["jax"],
-                                  dtype=["float64"], T=["16"])
+                                  dtype=["float64"], T=["128"])
 
 
 def test_shards_partition_the_sweep():
