@@ -2,10 +2,12 @@
 
 A case passes when its row is `ok` and correct; `unsupported` / `unavailable` rows are
 recorded and reported as skips; `failed`, `timeout`, `oom` and incorrect rows fail the test
-(the sweep goes on either way, and every row is in the CSV).
+(the sweep goes on either way, and every row is in the CSV). An anchor row that disagrees for
+its documented reason (README "Anchors": adseq's heap) is an expected failure naming it.
 """
 
 import pytest
+from spikebench.report_anchors import known_difference
 
 
 @pytest.mark.bench_case
@@ -14,5 +16,7 @@ def test_case(bench_case, bench_session):
     if row["status"] in ("unsupported", "unavailable"):
         pytest.skip(f"{row['status']}: {row['error']}")
     assert row["status"] == "ok", f"{row['status']}: {row['error']}"
+    if not row["correct"] and known_difference(row):
+        pytest.xfail(f"anchor differs from the reference: {known_difference(row)}")
     assert row["correct"], (f"incorrect result: max_err={row['max_err']}, "
                             f"mismatch_frac={row['mismatch_frac']}")

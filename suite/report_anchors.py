@@ -15,6 +15,21 @@ NOTE = ("Median seconds per call in one run; jax_over_anchor = JAX time / anchor
         "(iaf_psc_exp_ps, its rows with t_ref = 0.1 ms). anchor_correct False: the anchor "
         "disagrees with the reference (the reason is given) and gets no ratio.")
 
+# where an anchor's documented difference lives (framework -> module with KNOWN_DIFFERENCES,
+# keyed by implementation)
+KNOWN = {"adseq": "spikebench.kernels.queues._adseq"}
+
+
+def known_difference(row) -> str | None:
+    """The documented reason an anchor row disagrees with the reference (README "Anchors"), or
+    None: then a wrong anchor row is as wrong as any other."""
+    import importlib
+
+    mod = KNOWN.get(row.get("framework"))
+    if mod is None:
+        return None
+    return importlib.import_module(mod).KNOWN_DIFFERENCES.get(row.get("impl"))
+
 
 def anchor_table(df):
     import pandas as pd
