@@ -362,6 +362,51 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                           T_net=10_000, timeout_s=3600),
         ],
     },
+    # the prepared accelerator run (scripts/gpu_smoke.sh; README "A prepared GPU run"): the
+    # headline configurations only, sized to finish within 8 minutes on one GPU
+    "gpu-smoke": {
+        "event_lif": [
+            # the Bullet Trains anchor: SHD-shaped input, 2 layers of 512, batch 128, K = 128
+            {
+                "impls": ["serial", "parallel"],
+                "frameworks": ["jax", "torch"],
+                "dtypes": ["float32"],
+                "modes": ["forward", "grad"],
+                "datasets": ["synthetic-shd"],
+                # forward at the paper's batch 128 (checked on 8 samples); the training step
+                # at batch 4: its check is a finite difference of the whole batch's float64
+                # NumPy loss, which at batch 128 takes longer than the run's 8 minutes
+                "sizes": {"n_events": [SHD], "n_neurons": [512], "n_inputs": [700],
+                          "batch": [4, 128], "n_layers": [2]},
+                "knobs": {"parallel": {"chunk": [128], "remat": [True]}},
+                "seed": 0,
+                "timeout_s": 240,
+                "limits": [{"where": {"impl": "serial", "mode": "grad"}, "drop": True},
+                           {"where": {"mode": "grad", "batch": 128}, "drop": True},
+                           {"where": {"mode": "forward", "batch": 4}, "drop": True}],
+            },
+        ],
+        "psu": [
+            # the PSU family's training step at the paper's T = 15 on its SHD network
+            {
+                "impls": NEURONS,
+                "frameworks": ["jax", "torch"],
+                "dtypes": ["float32"],
+                "modes": ["forward", "grad"],
+                "datasets": ["synthetic-shd"],
+                "sizes": {"T": [15], "n_inputs": [700], "n_neurons": [1024], "batch": [256],
+                          "n_layers": [2]},
+                "seed": 0,
+                "timeout_s": 120,
+            },
+        ],
+        "queues": [
+            # (b) at 10,000 and the paper's 900,000 queues, ours and the authors' (adseq)
+            _queues({"n_queues": [10_000, 900_000], "capacity": [4, 7], "delay": [80],
+                     "interval": [400], "T": [1_000]}, frameworks=TRAFFIC_FWS,
+                    limits=PUBLISHED_CAPACITY, timeout_s=120),
+        ],
+    },
     # the harness's own self-test (not part of the default sweep)
     "selftest": {
         "selftest": [{
