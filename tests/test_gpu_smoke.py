@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from spikebench import profiles, results, runner, validate
 
 ROOT = Path(__file__).resolve().parent.parent
