@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 KINDS = ("cpu", "gpu", "tpu", "lpu", "onnxrt")
 # which frameworks can reach which device kind (a case pairs only these)
 REACH = {"numpy": ("cpu",), "jax": ("cpu", "gpu", "tpu"), "torch": ("cpu", "gpu"),
+         "torch-compile": ("cpu", "gpu"),
          "onnx": ("onnxrt", "lpu"), "adseq": ("cpu", "gpu", "tpu"), "nest": ("cpu",)}
 GROQ_TOOLS = ("groq-compiler", "aa-latest")
 GROQ_BIN = "/usr/local/groq/bin"
@@ -207,6 +208,7 @@ def _anchors(reach: tuple[str, ...], nest: bool = False) -> tuple[str, ...]:
     """The anchor frameworks installed here that reach a device the given frameworks reach:
     adseq wherever JAX does, NEST on the CPU."""
     found = ("adseq",) if "jax" in reach and _has("adseq") else ()
+    found += ("torch-compile",) if "torch" in reach else ()
     return found + (("nest",) if nest and _has("nest") else ())
 
 

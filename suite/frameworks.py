@@ -129,6 +129,27 @@ class TorchFw:
         return (lambda: fn(*args, **kwargs, **static)), None
 
 
+class TorchCompileFw(TorchFw):
+    """PyTorch kernels through ``torch.compile`` (default mode, inductor): the compiled
+    variant of an eager kernel, registered under its own framework name. The first call
+    traces and compiles, and is timed apart as compile_s (it includes one execution); the
+    timed calls reuse the compiled graphs. A kernel dynamo cannot take raises at that first
+    call and its row says why."""
+
+    name = "torch-compile"
+
+    def compile(self, fn, args, kwargs, static):
+        import functools
+
+        import torch
+
+        compiled = torch.compile(functools.partial(fn, **static))
+        t0 = time.perf_counter()
+        self.sync(compiled(*args, **kwargs))
+        compile_s = time.perf_counter() - t0
+        return (lambda: compiled(*args, **kwargs)), compile_s
+
+
 class OnnxFw:
     """The exported graphs (spec/devices.md): kernels register *program builders*; building
     (torch.onnx export, LPU lint, runtime session or GroqChip compile) is this path's compile
@@ -199,6 +220,10 @@ class NestFw(NumpyFw):
     returns host arrays, so there is nothing to sync."""
 
     name = "nest"
+    # the runner reads its facts from the package metadata; its kernel runs in a case's
+    # worker only (runner.Session._fw_facts)
+    import_in_parent = False
+    module = "nest"
 
     def version(self) -> str:
         from importlib.metadata import version
@@ -211,7 +236,8 @@ class NestFw(NumpyFw):
         return run, time.perf_counter() - t0
 
 
-ADAPTERS = {"numpy": NumpyFw(), "jax": JaxFw(), "torch": TorchFw(), "onnx": OnnxFw(),
+ADAPTERS = {"numpy": NumpyFw(), "jax": JaxFw(), "torch": TorchFw(),
+            "torch-compile": TorchCompileFw(), "onnx": OnnxFw(),
             "adseq": AdseqFw(), "nest": NestFw()}
 
 

@@ -116,7 +116,7 @@ def for_device(framework: str, device_kind: str, handle=None):
         # the CPU provider works in the worker's memory: its peak RSS is the figure
         return CpuPeak() if provider() == "CPUExecutionProvider" else \
             NotMeasured("not_measured_ort_cuda")
-    if framework == "torch" and device_kind == "gpu":
+    if framework in ("torch", "torch-compile") and device_kind == "gpu":
         return TorchCudaPeak(handle)
     if framework == "jax":
         return JaxDevicePeak(handle)

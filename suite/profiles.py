@@ -119,8 +119,8 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                     {"where": {"chunk": 1024}, "drop": True}] if n > 1 else []),
             } for n, b in ((1, 1), (128, 8))],
             # a 2-layer 128-wide network at batch 2 on a short utterance (2000 events):
-            # forward (serial vs parallel) and a training step (loss + gradients), in JAX with
-            # and without the chunk-recomputing backward (remat). `full` runs 2 x 128 .. 512.
+            # forward (serial vs parallel) and a training step (loss + gradients) with the
+            # chunk-recomputing backward (remat; without it, and 2 x 128 .. 512, in `full`)
             {
                 "impls": ["serial", "parallel"],
                 "frameworks": ["jax", "torch"],
@@ -129,16 +129,14 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "datasets": ["synthetic-shd"],
                 "sizes": {"n_events": [SHD // 2], "n_neurons": [128], "n_inputs": [700],
                           "batch": [2], "n_layers": [2]},
-                "knobs": {"parallel": {"chunk": [16, 128], "remat": [True, False]}},
+                "knobs": {"parallel": {"chunk": [16, 128], "remat": [True]}},
                 "seed": 0,
                 "timeout_s": 600,
                 "limits": [
-                    {"where": {"mode": "forward", "remat": False}, "drop": True},
-                    # JAX's best K on this CPU is 16; PyTorch's is 128 and its step loop runs
-                    # in Python (its no-remat graph alone is minutes)
+                    # JAX's best K on this CPU is 16; PyTorch's is 128 (its step loop runs in
+                    # Python)
                     {"where": {"framework": "jax", "chunk": 128}, "drop": True},
                     {"where": {"framework": "torch", "chunk": 16}, "drop": True},
-                    {"where": {"framework": "torch", "remat": False}, "drop": True},
                 ],
             },
             # the exported chunk step (ONNX Runtime) on one SHD utterance at the paper's
@@ -181,6 +179,19 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "modes": ["forward", "grad"],
                 "datasets": ["synthetic-shd"],
                 "sizes": {"T": [4, 15, 64], "n_inputs": [700], "n_neurons": [256],
+                          "batch": [32], "n_layers": [2]},
+                "seed": 0,
+                "timeout_s": 300,
+            },
+            # compiled PyTorch (torch.compile) on the network at the paper's T = 15 (every T in
+            # `full`): inference and a training step next to the eager rows above
+            {
+                "impls": NEURONS,
+                "frameworks": ["torch-compile"],
+                "dtypes": ["float32"],
+                "modes": ["forward", "grad"],
+                "datasets": ["synthetic-shd"],
+                "sizes": {"T": [15], "n_inputs": [700], "n_neurons": [256],
                           "batch": [32], "n_layers": [2]},
                 "seed": 0,
                 "timeout_s": 300,
@@ -240,9 +251,8 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
             *_drop_sweep([10], [0.5, 1.0, 2.0], [("fifo", 3), ("fifo", 1),
                                                       ("lossy", 3)], 1_000,
                          frameworks=("jax", "adseq")),
-            # the exported chunk graphs (spec/devices.md), 20 steps per call: (b) (each
-            # design's export is most of its row; (a) and the network (e) are in `full`)
-            _onnx_queues(T_single=1200, T_many=400, n_many=[10_000], T_net=240)[1],
+            # (the exported chunk graphs of the queues are in `full`: each design's export is
+            # most of its row, ~5-27 s here; tests/kernels/test_onnx_graphs.py checks them)
         ],
     },
     "full": {
@@ -298,7 +308,7 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
         "psu": [
             {
                 "impls": NEURONS,
-                "frameworks": ["jax", "torch"],
+                "frameworks": ["jax", "torch", "torch-compile"],
                 "dtypes": ["float32", "float64"],
                 "modes": ["forward", "grad"],
                 "datasets": ["gaussian"],
@@ -309,7 +319,7 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
             # the paper's SHD network: 700 -> 1024 -> 1024 -> 20, batch 256, T = 15
             {
                 "impls": NEURONS,
-                "frameworks": ["jax", "torch"],
+                "frameworks": ["jax", "torch", "torch-compile"],
                 "dtypes": ["float32"],
                 "modes": ["forward", "grad"],
                 "datasets": ["synthetic-shd"],
@@ -390,7 +400,7 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
             # the PSU family's training step at the paper's T = 15 on its SHD network
             {
                 "impls": NEURONS,
-                "frameworks": ["jax", "torch"],
+                "frameworks": ["jax", "torch", "torch-compile"],
                 "dtypes": ["float32"],
                 "modes": ["forward", "grad"],
                 "datasets": ["synthetic-shd"],

@@ -20,7 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # adseq and nest: the field's own code as anchor rows (README "Anchors"), not spikebench kernels
-FRAMEWORKS = ("numpy", "jax", "torch", "onnx", "adseq", "nest")
+# torch-compile: PyTorch kernels run through torch.compile (their compiled variant, next to the
+# eager rows)
+FRAMEWORKS = ("numpy", "jax", "torch", "torch-compile", "onnx", "adseq", "nest")
 MODES = ("forward", "grad")
 DTYPES = ("float32", "float64")
 
@@ -87,6 +89,9 @@ KERNEL_MODULES: dict[str, list[str]] = {
     # the exported graphs (torch.onnx) run by ONNX Runtime or a GroqChip (spec/devices.md)
     "onnx": ["spikebench.kernels.event_lif._onnx", "spikebench.kernels.psu._onnx",
              "spikebench.kernels.queues._onnx"],
+    # the PSU family's PyTorch kernels, registered a second time for torch.compile (the
+    # event-LIF and queue loops are Python loops over events / steps: README "Compiled PyTorch")
+    "torch-compile": ["spikebench.kernels.psu._torch"],
     # anchors: the EventQueues authors' queues (PyPI adseq) and NEST's exact LIF neuron
     "adseq": ["spikebench.kernels.queues._adseq"],
     "nest": ["spikebench.kernels.event_lif._nest"],

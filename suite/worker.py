@@ -123,7 +123,7 @@ def _child(conn, case, data_path, timing, threads):
         # framework to them (XLA's CPU thread pool has no other exact knob)
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:threads])
     try:
-        if case.framework in ("torch", "onnx"):  # onnx: torch traces the graphs
+        if case.framework in ("torch", "torch-compile", "onnx"):  # onnx: torch traces them
             import torch
 
             torch.set_num_threads(threads)

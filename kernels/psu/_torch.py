@@ -291,6 +291,7 @@ IMPLS = ("lif", "psu", "ipsu", "rpsu")
 
 
 @register("psu", IMPLS, "torch", entry="neuron_forward", devices=("cpu", "gpu"))
+@register("psu", IMPLS, "torch-compile", entry="neuron_forward", devices=("cpu", "gpu"))
 def neuron_forward(x, *learned, p: PSUParams, kind: str) -> NeuronOut:
     """One neuron type on x [T, ...] (`learned`: IPSU / RPSU's matrix and bias)."""
     with torch.no_grad():
@@ -298,6 +299,8 @@ def neuron_forward(x, *learned, p: PSUParams, kind: str) -> NeuronOut:
 
 
 @register("psu", IMPLS, "torch", entry="neuron_grad", modes=("grad",), devices=("cpu", "gpu"))
+@register("psu", IMPLS, "torch-compile", entry="neuron_grad", modes=("grad",),
+          devices=("cpu", "gpu"))
 def neuron_grad(x, r, *learned, p: PSUParams, kind: str):
     """Forward + backward of sum(r * S) w.r.t. x, the learned matrix and bias and (PSU family)
     the surrogate's alpha; returns (gradients by name, spikes)."""
@@ -315,6 +318,7 @@ def neuron_grad(x, r, *learned, p: PSUParams, kind: str):
 
 
 @register("psu", IMPLS, "torch", entry="network_forward", devices=("cpu", "gpu"))
+@register("psu", IMPLS, "torch-compile", entry="network_forward", devices=("cpu", "gpu"))
 def network_forward(tree, x, *, p: PSUParams, kind: str):
     """Logits and every hidden layer's spikes of ``network``."""
     with torch.no_grad():
@@ -322,6 +326,8 @@ def network_forward(tree, x, *, p: PSUParams, kind: str):
 
 
 @register("psu", IMPLS, "torch", entry="network_grad", modes=("grad",), devices=("cpu", "gpu"))
+@register("psu", IMPLS, "torch-compile", entry="network_grad", modes=("grad",),
+          devices=("cpu", "gpu"))
 def network_grad(tree, x, labels, *, p: PSUParams, kind: str):
     """One training step: (loss, gradient w.r.t. every parameter of `tree`, hidden spikes)."""
     leaves = _tree_map(tree, lambda a: a.detach().requires_grad_(True))

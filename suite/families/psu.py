@@ -196,7 +196,8 @@ class PSUFamily(Family):
     units = {"neuron-steps/s": ("param_T", "param_batch", "param_n_neurons"),
              "samples/s": ("param_batch",)}
     modules = {"jax": "spikebench.kernels.psu.jax", "torch": "spikebench.kernels.psu.torch",
-               "onnx": "spikebench.kernels.psu._onnx"}
+               "onnx": "spikebench.kernels.psu._onnx",
+               "torch-compile": "spikebench.kernels.psu.torch"}
 
     def takes_events(self, case) -> bool:
         """Network cases run on event samples binned into T steps; the neuron level takes

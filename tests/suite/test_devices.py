@@ -58,10 +58,12 @@ def test_frameworks_pair_only_with_the_kinds_they_reach():
     assert pairs == {("jax", "cpu"), ("jax", "gpu"), ("jax", "tpu"), ("torch", "cpu"),
                      ("torch", "gpu"), ("onnx", "onnxrt"), ("onnx", "lpu"),
                      # the anchors: adseq wherever JAX goes, NEST on the CPU only
-                     ("adseq", "cpu"), ("adseq", "gpu"), ("adseq", "tpu"), ("nest", "cpu")}
+                     ("adseq", "cpu"), ("adseq", "gpu"), ("adseq", "tpu"), ("nest", "cpu"),
+                     ("torch-compile", "cpu"), ("torch-compile", "gpu")}
     onnx = [c for c in cs if c.framework == "onnx" and c.device == "onnxrt"]
-    assert {c.family for c in onnx} == {"event_lif", "psu", "queues"}
-    assert {c.impl for c in onnx if c.family == "queues"} == set(qo.DESIGNS)
+    assert {c.family for c in onnx} == {"event_lif", "psu"}  # the queues' graphs: `full`
+    full = profiles.profile_cases("full", ["onnxrt"], family=["queues"])
+    assert {c.impl for c in full} == set(qo.DESIGNS)
     # the CPU-only sweep: every case but the exported graphs' (ONNX Runtime, LPU)
     cpu = profiles.profile_cases("quick", ["cpu"])
     assert {c.case_id for c in cpu} == {c.case_id for c in cs if c.device == "cpu"}
@@ -72,7 +74,8 @@ def _small(case, **sizes):
 
 
 def test_a_sweep_over_every_kind_writes_each_kinds_status(tmp_path, fresh_discovery):
-    cs = profiles.profile_cases("quick", list(devices.KINDS), family=["queues"],
+    # the queues' exported graphs run in `full` only
+    cs = profiles.profile_cases("full", list(devices.KINDS), family=["queues"],
                                 impl=["fifo"], n_queues=["10000"], delay=["80"])
     cs = [_small(c, T=60, n_queues=1) for c in cs if c.size.get("capacity") == 4]
     assert {c.device for c in cs} == set(devices.KINDS)
@@ -103,7 +106,7 @@ def test_onnx_rows_of_both_families_are_checked(tmp_path, monkeypatch):
     """Correct rows for a queue design and the PSU family; a graph exported from a broken
     step function gives an incorrect row."""
     cs = profiles.profile_cases("quick", ["onnxrt"])
-    pick = [_small(c, n_queues=200, T=200) for c in cs
+    pick = [_small(c, n_queues=200, T=200) for c in profiles.profile_cases("full", ["onnxrt"])
             if c.family == "queues" and c.impl == "sorted" and c.size.get("n_queues") == 10_000]
     pick += [_small(c, T=16) for c in cs if c.family == "psu" and c.size["T"] == 16]
     pick += [_small(c, T=4, batch=4) for c in cs
