@@ -204,9 +204,10 @@ def _ram():
 ANCHOR_DIST = {"adseq": "adseq", "nest": "nest-simulator"}
 
 
-def _anchors(reach: tuple[str, ...], nest: bool = False) -> tuple[str, ...]:
-    """The anchor frameworks installed here that reach a device the given frameworks reach:
-    adseq wherever JAX does, NEST on the CPU."""
+def _riders(reach: tuple[str, ...], nest: bool = False) -> tuple[str, ...]:
+    """The frameworks that run on top of the given ones and are installed here: the adseq
+    anchor wherever JAX reaches, torch-compile wherever PyTorch does, the NEST anchor on the
+    CPU."""
     found = ("adseq",) if "jax" in reach and _has("adseq") else ()
     found += ("torch-compile",) if "torch" in reach else ()
     return found + (("nest",) if nest and _has("nest") else ())
@@ -218,13 +219,13 @@ def discover() -> tuple[DeviceInfo, ...]:
     from .machine import cpu_model
 
     cpu_fw = tuple(f for f in ("numpy", "jax", "torch") if _has(f))
-    cpu_fw += _anchors(cpu_fw, nest=True)
+    cpu_fw += _riders(cpu_fw, nest=True)
     out = [DeviceInfo("cpu", cpu_model(), True, "", cpu_fw, _ram(), 1,
                       {f: _version(f) for f in cpu_fw})]
     t_names, t_mem, t_n, t_why = _probe_torch_gpu()
     j_names, j_mem, j_n, j_why = _probe_jax("gpu")
     gpu_fw = tuple(f for f, names in (("jax", j_names), ("torch", t_names)) if names)
-    gpu_fw += _anchors(gpu_fw)
+    gpu_fw += _riders(gpu_fw)
     out.append(DeviceInfo("gpu", (t_names or j_names or [""])[0], bool(gpu_fw),
                           "" if gpu_fw else f"{j_why}; {t_why}", gpu_fw, t_mem or j_mem,
                           max(t_n, j_n), {f: _version(f) for f in gpu_fw}))
