@@ -33,30 +33,39 @@ with that t_ref. The grid does not limit spike times, which are exact.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 
-os.environ.setdefault("PYNEST_QUIET", "1")  # no banner on import
-# NEST threads by local_num_threads only, and logs a notice at import where OMP_NUM_THREADS is
-# set (the worker sets it for the other frameworks; its cores are pinned either way)
-os.environ.pop("OMP_NUM_THREADS", None)
-
-import nest  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
 
 from ...registry import register
 from ._common import LIFParams
 
-OFFSET_MS = 1.0  # the inputs' time origin in NEST (spike generators refuse t <= 0)
-RESOLUTION_MS = 0.1
-C_M = 250.0  # pF; any value: weights scale with it
+# NEST is imported by the builder only, in the case's worker: loading its kernel into a
+# process that also runs torch.compile's kernels crashed that process (a test run's segfault),
+# and registering the entry must not do that. Absent, the framework is unavailable.
+if importlib.util.find_spec("nest") is None:
+    raise ImportError("nest-simulator is not installed (pip install 'spikebench[anchors]')",
+                      name="nest")
 
 
-def _quiet():
+def _nest():
+    """The nest module, imported quietly (no banner; no OMP_NUM_THREADS notice: NEST threads
+    by local_num_threads only, and the worker pins its cores either way)."""
+    os.environ.setdefault("PYNEST_QUIET", "1")
+    os.environ.pop("OMP_NUM_THREADS", None)
+    import nest
+
     try:
         nest.verbosity = nest.VerbosityLevel.ERROR
     except AttributeError:  # older NEST
         nest.set_verbosity("M_ERROR")
+    return nest
+
+OFFSET_MS = 1.0  # the inputs' time origin in NEST (spike generators refuse t <= 0)
+RESOLUTION_MS = 0.1
+C_M = 250.0  # pF; any value: weights scale with it
 
 
 def _tail_ms(times, channels, weights, params: LIFParams) -> float:
@@ -83,7 +92,7 @@ def layer(times, channels, weights, params: LIFParams, max_spikes: int = 64, thr
     if params.t_ref * 1000.0 < RESOLUTION_MS * (1 - 1e-9):
         raise ValueError(f"NEST's iaf_psc_exp_ps needs t_ref >= its resolution "
                          f"{RESOLUTION_MS} ms, got t_ref = {params.t_ref} s")
-    _quiet()
+    nest = _nest()
     times = np.asarray(times, np.float64)
     channels = np.asarray(channels)
     weights = np.asarray(weights, np.float64)
