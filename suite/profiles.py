@@ -397,7 +397,8 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
             },
         ],
         "psu": [
-            # the PSU family's training step at the paper's T = 15 on its SHD network
+            # the PSU family's forward and training step at the paper's T = 15 on its SHD
+            # network: JAX, eager PyTorch and torch.compile
             {
                 "impls": NEURONS,
                 "frameworks": ["jax", "torch", "torch-compile"],

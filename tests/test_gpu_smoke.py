@@ -38,7 +38,7 @@ def test_the_case_list_holds_the_headline_configurations():
         for f in ("jax", "torch", "adseq") for n in (10_000, 900_000)}
     psu = [c for c in cs if c.family == "psu"]
     assert {(c.impl, c.framework, c.mode) for c in psu} == {
-        (i, f, m) for i in ("lif", "psu", "ipsu", "rpsu") for f in ("jax", "torch")
+        (i, f, m) for i in ("lif", "psu", "ipsu", "rpsu") for f in ("jax", "torch", "torch-compile")
         for m in ("forward", "grad")}
     assert all(c.size["T"] == 15 and c.size["n_neurons"] == 1024 for c in psu)
     # budgeted: every case's timeout fits the 8 minutes many times over, never one alone

@@ -4,12 +4,18 @@ checked like spikebench's own kernels on the same inputs."""
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+import sys
 
 import numpy as np
 import pytest
 from spikebench import families, profiles, report_anchors, results, runner
 
 FAST = {"min_rounds": 1, "max_rounds": 1, "warmup": 0}
+# never import NEST into the test process: its kernel loaded beside torch.compile's kernels
+# crashed a later test in the same worker; its rows run in isolated workers
+needs_nest = pytest.mark.skipif(importlib.util.find_spec("nest") is None,
+                                reason="nest-simulator is not installed (extra 'anchors')")
 
 
 def _small(case, **sizes):
@@ -66,8 +72,8 @@ def test_adseq_heap_fault_the_readme_describes():
     assert float(hit) == 0.0  # the earlier arrival (5) sits behind 9 and is not delivered
 
 
+@needs_nest
 def test_nest_serial_rows_match_the_reference_loop(tmp_path):
-    pytest.importorskip("nest")
     cs = profiles.profile_cases("quick", ["cpu"], family=["event_lif"], framework=["nest"])
     assert {c.knob.get("threads") for c in cs} == {None, 1}
     small = [_small(c, n_neurons=8, n_events=300) for c in cs if c.size["n_inputs"] == 100
@@ -82,13 +88,14 @@ def test_nest_serial_rows_match_the_reference_loop(tmp_path):
         assert r["ref_impl"] == "event_lif/reference_loop"
 
 
+@needs_nest
 def test_nest_refuses_a_refractory_time_below_its_grid():
-    pytest.importorskip("nest")
     from spikebench.kernels.event_lif import LIFParams, _nest
 
     with pytest.raises(ValueError, match="t_ref"):
         _nest.layer(np.zeros((1, 2)), np.zeros((1, 2), np.int64), np.ones((1, 1)),
                     LIFParams(0.02, 0.005, 1.0))
+    assert "nest" not in sys.modules  # refused before NEST is loaded
 
 
 def test_nest_rows_get_their_own_reference():
