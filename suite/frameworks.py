@@ -193,9 +193,20 @@ class OnnxFw:
         return np.asarray(x)
 
     def compile(self, fn, args, kwargs, static):
-        t0 = time.perf_counter()
-        run = fn(*args, **kwargs, **static)
-        return run, time.perf_counter() - t0
+        return _build(fn, args, kwargs, static)
+
+
+def _build(fn, args, kwargs, static):
+    """The compile step of a path whose kernels are builders (ONNX, NEST): build, timed."""
+    t0 = time.perf_counter()
+    run = fn(*args, **kwargs, **static)
+    return run, time.perf_counter() - t0
+
+
+def _dist_version(dist: str) -> str:
+    from importlib.metadata import version
+
+    return version(dist)
 
 
 class AdseqFw(JaxFw):
@@ -205,9 +216,7 @@ class AdseqFw(JaxFw):
     name = "adseq"
 
     def version(self) -> str:
-        from importlib.metadata import version
-
-        return version("adseq")
+        return _dist_version("adseq")
 
     def runtime(self) -> dict:
         return {**super().runtime(), "jax": super().version()}
@@ -220,20 +229,12 @@ class NestFw(NumpyFw):
     returns host arrays, so there is nothing to sync."""
 
     name = "nest"
-    # the runner reads its facts from the package metadata; its kernel runs in a case's
-    # worker only (runner.Session._fw_facts)
-    import_in_parent = False
-    module = "nest"
 
     def version(self) -> str:
-        from importlib.metadata import version
-
-        return version("nest-simulator")
+        return _dist_version("nest-simulator")
 
     def compile(self, fn, args, kwargs, static):
-        t0 = time.perf_counter()
-        run = fn(*args, **kwargs, **static)
-        return run, time.perf_counter() - t0
+        return _build(fn, args, kwargs, static)
 
 
 ADAPTERS = {"numpy": NumpyFw(), "jax": JaxFw(), "torch": TorchFw(),

@@ -8,7 +8,6 @@ implementation (same inputs for all); each case is then measured in its own work
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import pickle
 import signal
 import tempfile
@@ -68,13 +67,6 @@ class Session:
     # -- context ---------------------------------------------------------------------------
     def _fw_facts(self, name: str) -> dict:
         """Version and runtime facts of a framework, probed once per session."""
-        if name not in self._fw_cache and not getattr(frameworks.adapter(name),
-                                                      "import_in_parent", True):
-            # its facts from the package metadata: importing it here would load it into this
-            # process next to everything else (NEST's kernel beside torch.compile segfaults)
-            found = importlib.util.find_spec(frameworks.adapter(name).module) is not None
-            self._fw_cache[name] = {"framework_version": frameworks.adapter(name).version()
-                                    if found else None}
         if name not in self._fw_cache:
             registry.load((name,))
             if name in registry.UNAVAILABLE:

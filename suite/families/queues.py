@@ -44,7 +44,7 @@ import math
 
 import numpy as np
 
-from .. import datasets
+from .. import datasets, report_anchors
 from ..kernels.queues import NetParams
 from ..kernels.queues import _common as qc
 from ..kernels.queues import _net_numpy as net_np
@@ -239,11 +239,10 @@ class Queues(Family):
     def check(self, case, inputs, out, ref):
         if kind(case) == "traffic":
             row = _check_traffic(case, inputs, out, ref)
-            if case.framework == "adseq" and not row["correct"]:
-                from ..kernels.queues._adseq import KNOWN_DIFFERENCES
-
-                known = KNOWN_DIFFERENCES.get(case.impl)
-                row["note"] = "; ".join(x for x in (row["note"], known) if x) or None
+            known = None if row["correct"] else report_anchors.known_difference(
+                {"framework": case.framework, "impl": case.impl})
+            if known:  # an anchor's documented difference (README "Anchors")
+                row["note"] = "; ".join(x for x in (row["note"], known) if x)
             return row
         return _check_network(case, out, ref)
 
