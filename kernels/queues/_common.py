@@ -80,8 +80,9 @@ def check_step_dtype(dtype) -> None:
 
 
 def sift_steps(capacity: int) -> int:
-    """Static bound of a heap's sift loops: floor(log2(C)) + 1 levels."""
-    return int(math.floor(math.log2(max(capacity, 1)))) + 1
+    """Static bound of a heap's sift loops: its height floor(log2(C)), the most swaps a sift
+    can make (slot C - 1 is that many parent steps from the root; 0 for C = 1)."""
+    return int(math.floor(math.log2(max(capacity, 1))))
 
 
 def check_steps(name: str, steps) -> np.ndarray:

@@ -2,15 +2,17 @@
 
 The designs and their drop policies are in ``_common``'s docstring (spec/queues.md section 3).
 Every function takes and returns a ``Queue`` whose arrays have a leading queue axis [Q, ...];
-all operations are branch-free (compute, then select with ``where``) with static shapes and
-static loop bounds, so they jit, vmap (add further batch axes) and differentiate.
+operations compute, then select with ``where``, with static shapes and static loop bounds, so
+they jit, vmap (add further batch axes) and differentiate. The one branch: the heap skips the
+sift levels no queue needs (``lax.cond`` on a scalar ``any``; differentiable, and a select
+under an outer vmap).
 
 State (one NamedTuple for every design)::
 
     keys    int32 [Q, S]  arrival steps, SENTINEL where empty (ring: event counts per slot)
     pay     float [Q, S]  the events' float arrival times in steps (ring: their sum per slot);
                           gradients w.r.t. weights and delays flow through this payload
-    head    int32 [Q]     FIFO read position (0 otherwise)
+    head    int32 [Q]     FIFO read position (always 0 here: this FIFO is head-aligned)
     size    int32 [Q]     events held (heap, FIFO; 0 otherwise)
     dropped int32 [Q]     events lost to overflow so far
 
@@ -67,19 +69,14 @@ def init(design: str, n_queues: int, capacity: int | None = None, max_delay: int
     return q if device is None else jax.device_put(q, device)
 
 
-def _rows(q):
-    return jnp.arange(q.keys.shape[0])
-
-
 def _less(ka, pa, kb, pb):
     """(ka, pa) < (kb, pb) lexicographically."""
     return (ka < kb) | ((ka == kb) & (pa < pb))
 
 
 def _put(arr, idx, val):
-    """arr[q, idx[q]] = val[q] for every queue q, as a select over the slot axis: on XLA's CPU
-    backend a per-row scatter costs several times this fused elementwise pass (profiled on
-    benchmark (b): the heap's sift loop was scatter-bound)."""
+    """arr[q, idx[q]] = val[q] for every queue q, as a select over the slot axis (one fused
+    elementwise pass; a per-row scatter cost more on XLA's CPU backend)."""
     hit = jnp.arange(arr.shape[1], dtype=jnp.int32)[None, :] == idx[:, None]
     return jnp.where(hit, jnp.asarray(val, arr.dtype)[..., None], arr)
 
@@ -89,106 +86,192 @@ def _get(arr, idx):
     return jnp.take_along_axis(arr, idx[:, None].astype(jnp.int32), axis=1)[:, 0]
 
 
-def _hput(arr, rows, idx, val):
-    """The heap's per-row scatter: its sift loops stay faster as scatters than as selects
-    (profiled on (b): 474 vs 748 ms), unlike every other design's single update."""
-    return arr.at[rows, idx].set(val)
-
-
 # -- heap --------------------------------------------------------------------------------------
+
+DENSE_HEAP = 4096  # Q * C at or below which the heap moves events by selects, not scatters
+
+
+class _Slots(NamedTuple):
+    """The heap's single-slot moves, chosen statically by the state's size: ``get(arr, idx)``
+    reads arr[q, idx[q]], ``put(arr, idx, val, where)`` writes val[q] there where `where` is
+    set. Small states (Q * C <= DENSE_HEAP, or a single slot) use one-hot selects, which fuse
+    into one pass over the Q * C slots; large ones per-row gathers and scatters, whose cost does
+    not grow with C (profiled on the traffic loop, C = 7: selects 1.5 ms vs 4.7 ms at Q = 1,
+    scatters 12 ms vs 22 ms at Q = 1,000 and 124 ms vs 233 ms at Q = 10,000; C = 1, Q = 10,000:
+    selects 3.3 ms vs 13 ms)."""
+
+    get: object
+    put: object
+
+
+def _slots(q: Queue) -> _Slots:
+    n, cap = q.keys.shape
+    if n * cap <= DENSE_HEAP or cap == 1:
+        def hot(arr, idx):
+            return jnp.arange(cap, dtype=jnp.int32)[None, :] == idx[:, None]
+
+        def get(arr, idx):  # exactly one slot survives the select: the sum is that value
+            return jnp.sum(jnp.where(hot(arr, idx), arr, 0), axis=1).astype(arr.dtype)
+
+        def put(arr, idx, val, where):
+            return jnp.where(hot(arr, idx) & where[:, None],
+                             jnp.asarray(val, arr.dtype)[:, None], arr)
+        return _Slots(get, put)
+    rows = jnp.arange(n)
+    return _Slots(lambda arr, idx: arr[rows, idx],
+                  # out of range where nothing is written: the scatter drops it
+                  lambda arr, idx, val, where: arr.at[rows, jnp.where(where, idx, cap)].set(
+                      jnp.asarray(val, arr.dtype), mode="drop"))
+
+
+def _levels(level, c, n: int, busy):
+    """Apply `level` to the sift state `c` at most `n` times, stopping as soon as no queue
+    still moves (``busy(c)`` all false). Nested ``lax.cond``s: a queue that did not move at one
+    level cannot move at the next, so one false test skips every deeper level. On benchmark
+    (b), where arrivals come in time order, a step usually runs none of them (profiled: the
+    static levels of every step were 70 % of the heap's time). Differentiable (cond is);
+    under an outer ``vmap`` the tests become selects and every level runs, with the same
+    result."""
+    if n == 0:
+        return c
+    return lax.cond(jnp.any(busy(c)), lambda c: _levels(level, level(c), n - 1, busy),
+                    lambda c: c, c)
+
 
 def heap_enqueue(q: Queue, t, pay, mask) -> Queue:
     cap = q.keys.shape[1]
-    rows = _rows(q)
+    get, put = _slots(q)
     full = q.size >= cap
     do = mask & ~full
     pos = jnp.minimum(q.size, cap - 1)
-    keys = _hput(q.keys, rows, pos, jnp.where(do, t, q.keys[rows, pos]))
-    pays = _hput(q.pay, rows, pos, jnp.where(do, pay, q.pay[rows, pos]))
-    for _ in range(sift_steps(cap)):  # sift up, a static number of levels
+    t = jnp.broadcast_to(t, q.size.shape)
+    pay = jnp.broadcast_to(pay, q.size.shape).astype(q.pay.dtype)
+    keys, pays = put(q.keys, pos, t, do), put(q.pay, pos, pay, do)
+
+    def swaps(keys, pays, pos, kc, pc):  # does the event at pos (kc, pc) go above its parent
         parent = jnp.maximum((pos - 1) // 2, 0)
-        kc, pc, kp, pp = keys[rows, pos], pays[rows, pos], keys[rows, parent], pays[rows, parent]
-        swap = do & (pos > 0) & _less(kc, pc, kp, pp)
-        keys = _hput(_hput(keys, rows, pos, jnp.where(swap, kp, kc)), rows, parent,
-                    jnp.where(swap, kc, kp))
-        pays = _hput(_hput(pays, rows, pos, jnp.where(swap, pp, pc)), rows, parent,
-                    jnp.where(swap, pc, pp))
+        return do & (pos > 0) & _less(kc, pc, get(keys, parent), get(pays, parent))
+
+    def level(c):  # sift up one level where `swap`
+        keys, pays, pos, swap = c
+        parent = jnp.maximum((pos - 1) // 2, 0)
+        kc, pc, kp, pp = get(keys, pos), get(pays, pos), get(keys, parent), get(pays, parent)
+        keys = put(put(keys, pos, kp, swap), parent, kc, swap)
+        pays = put(put(pays, pos, pp, swap), parent, pc, swap)
         pos = jnp.where(swap, parent, pos)
-    return Queue(keys, pays, q.head, q.size + do, q.dropped + (mask & full))
+        return keys, pays, pos, swaps(keys, pays, pos, kc, pc)
+
+    c = _levels(level, (keys, pays, pos, swaps(keys, pays, pos, t, pay)), sift_steps(cap),
+                lambda c: c[3])
+    return Queue(c[0], c[1], q.head, q.size + do, q.dropped + (mask & full))
 
 
 def heap_pop(q: Queue, now):
     cap = q.keys.shape[1]
-    rows = _rows(q)
+    get, put = _slots(q)
     hit = (q.size > 0) & (q.keys[:, 0] <= now)
     out = jnp.where(hit, q.pay[:, 0], 0)
     last = jnp.maximum(q.size - 1, 0)
-    k_last, p_last = q.keys[rows, last], q.pay[rows, last]
-    keys = _hput(q.keys, rows, last, jnp.where(hit, SENTINEL, k_last))
-    pays = _hput(q.pay, rows, last, jnp.where(hit, 0, p_last))
-    move = hit & (last > 0)
-    keys = keys.at[:, 0].set(jnp.where(move, k_last, keys[:, 0]))
-    pays = pays.at[:, 0].set(jnp.where(move, p_last, pays[:, 0]))
-    pos = jnp.zeros_like(q.size)
-    for _ in range(sift_steps(cap)):  # sift down
+    k_last, p_last = get(q.keys, last), get(q.pay, last)
+    keys = put(q.keys, last, jnp.full_like(last, SENTINEL), hit)
+    pays = put(q.pay, last, jnp.zeros_like(p_last), hit)
+    move = hit & (last > 0)  # the last event goes to the root and sinks
+    root = jnp.zeros_like(last)
+    keys, pays = put(keys, root, k_last, move), put(pays, root, p_last, move)
+
+    def probe(keys, pays, pos):  # the smaller child of pos; does the sinking event swap
         left, right = 2 * pos + 1, 2 * pos + 2
         lc, rc = jnp.minimum(left, cap - 1), jnp.minimum(right, cap - 1)
-        kl = jnp.where(left < cap, keys[rows, lc], SENTINEL)
-        kr = jnp.where(right < cap, keys[rows, rc], SENTINEL)
-        pl, pr = pays[rows, lc], pays[rows, rc]
+        kl = jnp.where(left < cap, get(keys, lc), SENTINEL)
+        kr = jnp.where(right < cap, get(keys, rc), SENTINEL)
+        pl, pr = get(pays, lc), get(pays, rc)
         take_r = _less(kr, pr, kl, pl)
-        child = jnp.where(take_r, rc, lc)
         kc, pc = jnp.where(take_r, kr, kl), jnp.where(take_r, pr, pl)
-        kp, pp = keys[rows, pos], pays[rows, pos]
-        swap = move & _less(kc, pc, kp, pp)
-        keys = _hput(_hput(keys, rows, child, jnp.where(swap, kp, kc)), rows, pos,
-                    jnp.where(swap, kc, kp))
-        pays = _hput(_hput(pays, rows, child, jnp.where(swap, pp, pc)), rows, pos,
-                    jnp.where(swap, pc, pp))
+        return move & _less(kc, pc, k_last, p_last), jnp.where(take_r, rc, lc), kc, pc
+
+    def level(c):  # sift down one level where the probe says swap; the sinking event is last's
+        keys, pays, pos, (swap, child, kc, pc) = c
+        keys = put(put(keys, child, k_last, swap), pos, kc, swap)
+        pays = put(put(pays, child, p_last, swap), pos, pc, swap)
         pos = jnp.where(swap, child, pos)
-    return Queue(keys, pays, q.head, q.size - hit, q.dropped), hit.astype(jnp.int32), out
+        return keys, pays, pos, probe(keys, pays, pos)
+
+    c = _levels(level, (keys, pays, root, probe(keys, pays, root)), sift_steps(cap),
+                lambda c: c[3][0])
+    return Queue(c[0], c[1], q.head, q.size - hit, q.dropped), hit.astype(jnp.int32), out
 
 
 # -- FIFO --------------------------------------------------------------------------------------
+# Head-aligned: slot 0 is always the head (``head`` stays 0) and a pop shifts the C slots down
+# by one in one vector select. Same order, same drops as a circular buffer; on XLA it skips the
+# per-queue gather of a moving head, and both layouts make one pass over the C slots per update
+# (profiled on (b): circular 56 ms, head-aligned 33 ms).
 
 def fifo_enqueue(q: Queue, t, pay, mask) -> Queue:
     cap = q.keys.shape[1]
     full = q.size >= cap
     do = mask & ~full
-    idx = (q.head + q.size) % cap
-    keys = _put(q.keys, idx, jnp.where(do, t, _get(q.keys, idx)))
-    pays = _put(q.pay, idx, jnp.where(do, pay, _get(q.pay, idx)))
-    return Queue(keys, pays, q.head, q.size + do, q.dropped + (mask & full))
+    w = (jnp.arange(cap, dtype=jnp.int32)[None, :] == q.size[:, None]) & do[:, None]
+    t = jnp.broadcast_to(t, q.size.shape)[:, None]
+    pay = jnp.broadcast_to(pay, q.size.shape).astype(q.pay.dtype)[:, None]
+    return Queue(jnp.where(w, t, q.keys), jnp.where(w, pay, q.pay), q.head, q.size + do,
+                 q.dropped + (mask & full))
 
 
 def fifo_pop(q: Queue, now):
-    cap = q.keys.shape[1]
-    k = _get(q.keys, q.head)
-    hit = (q.size > 0) & (k <= now)
-    out = jnp.where(hit, _get(q.pay, q.head), 0)
-    keys = _put(q.keys, q.head, jnp.where(hit, SENTINEL, k))
-    pays = _put(q.pay, q.head, jnp.where(hit, 0, _get(q.pay, q.head)))
-    head = jnp.where(hit, (q.head + 1) % cap, q.head)
-    return Queue(keys, pays, head, q.size - hit, q.dropped), hit.astype(jnp.int32), out
+    hit = (q.size > 0) & (q.keys[:, 0] <= now)
+    out = jnp.where(hit, q.pay[:, 0], 0)
+    keys, pays = _shift_down(q, hit)
+    return Queue(keys, pays, q.head, q.size - hit, q.dropped), hit.astype(jnp.int32), out
+
+
+def _shift_down(q: Queue, hit):
+    """Where `hit`, every slot takes its successor's event and the last slot empties."""
+    if q.keys.shape[1] == 1:
+        return jnp.where(hit[:, None], SENTINEL, q.keys), jnp.where(hit[:, None], 0, q.pay)
+    shifted_k = jnp.concatenate([q.keys[:, 1:], jnp.full_like(q.keys[:, :1], SENTINEL)], 1)
+    shifted_p = jnp.concatenate([q.pay[:, 1:], jnp.zeros_like(q.pay[:, :1])], 1)
+    return (jnp.where(hit[:, None], shifted_k, q.keys),
+            jnp.where(hit[:, None], shifted_p, q.pay))
 
 
 # -- dense ring --------------------------------------------------------------------------------
+# ring and lossy keep each event in slot t mod S, so a step's pop (and a shared arrival step's
+# enqueue) touches one slot column of every queue: the *_col functions below are that column
+# update, used per queue by enqueue/pop and whole-column by the benchmark loop (``_slot_traffic``).
+
+def _ring_pop_col(kc, pc, now):
+    """(keys, payloads, hits, payload out) of a popped ring column."""
+    return jnp.zeros_like(kc), jnp.zeros_like(pc), kc, pc
+
+
+def _ring_enqueue_col(kc, pc, t, pay, mask):
+    """(keys, payloads, drops) of a ring column after the offer."""
+    return kc + mask, pc + jnp.where(mask, pay, 0).astype(pc.dtype), jnp.zeros_like(kc)
+
 
 def ring_enqueue(q: Queue, t, pay, mask) -> Queue:
     """The caller guarantees now < t <= now + max_delay + 1, the ring's slots (the contract
     ``check_offer`` enforces in both twins)."""
-    slot = t % q.keys.shape[1]
-    keys = _put(q.keys, slot, _get(q.keys, slot) + mask)
-    pays = _put(q.pay, slot, _get(q.pay, slot) + jnp.where(mask, pay, 0))
-    return Queue(keys, pays, q.head, q.size, q.dropped)
+    return _enqueue_slot(q, t, pay, mask, _ring_enqueue_col)
 
 
 def ring_pop(q: Queue, now):
+    return _pop_slot(q, now, _ring_pop_col)
+
+
+def _enqueue_slot(q: Queue, t, pay, mask, col):
+    slot = t % q.keys.shape[1]
+    kc, pc, drop = col(_get(q.keys, slot), _get(q.pay, slot), t, pay, mask)
+    return Queue(_put(q.keys, slot, kc), _put(q.pay, slot, pc), q.head, q.size,
+                 q.dropped + drop)
+
+
+def _pop_slot(q: Queue, now, col):
     slot = jnp.broadcast_to(now % q.keys.shape[1], q.size.shape)
-    count, out = _get(q.keys, slot), _get(q.pay, slot)
-    keys = _put(q.keys, slot, 0)
-    pays = _put(q.pay, slot, 0)
-    return Queue(keys, pays, q.head, q.size, q.dropped), count, out
+    kc, pc, hits, out = col(_get(q.keys, slot), _get(q.pay, slot), now)
+    return Queue(_put(q.keys, slot, kc), _put(q.pay, slot, pc), q.head, q.size,
+                 q.dropped), hits, out
 
 
 # -- sorted array ------------------------------------------------------------------------------
@@ -200,6 +283,10 @@ def sorted_enqueue(q: Queue, t, pay, mask) -> Queue:
     step cost 4x this)."""
     last = q.keys[:, -1]
     accept = (mask & (t < last))[:, None]
+    if q.keys.shape[1] == 1:  # one slot: the event replaces a later one (static shortcut)
+        return Queue(jnp.where(accept, t[:, None], q.keys),
+                     jnp.where(accept, pay[:, None].astype(q.pay.dtype), q.pay), q.head, q.size,
+                     q.dropped + (mask & (last != SENTINEL)))
     rank = jnp.sum(q.keys[:, :-1] <= t[:, None], axis=1)[:, None]  # [Q, 1]
     j = jnp.arange(q.keys.shape[1], dtype=jnp.int32)[None, :]
     prev_k = jnp.concatenate([q.keys[:, :1], q.keys[:, :-1]], 1)
@@ -215,31 +302,33 @@ def sorted_enqueue(q: Queue, t, pay, mask) -> Queue:
 def sorted_pop(q: Queue, now):
     hit = q.keys[:, 0] <= now
     out = jnp.where(hit, q.pay[:, 0], 0)
-    shifted_k = jnp.concatenate([q.keys[:, 1:], jnp.full_like(q.keys[:, :1], SENTINEL)], 1)
-    shifted_p = jnp.concatenate([q.pay[:, 1:], jnp.zeros_like(q.pay[:, :1])], 1)
-    keys = jnp.where(hit[:, None], shifted_k, q.keys)
-    pays = jnp.where(hit[:, None], shifted_p, q.pay)
+    keys, pays = _shift_down(q, hit)
     return Queue(keys, pays, q.head, q.size, q.dropped), hit.astype(jnp.int32), out
 
 
 # -- lossy ring --------------------------------------------------------------------------------
 
+def _lossy_pop_col(kc, pc, now):
+    hit = kc == now
+    return jnp.where(hit, SENTINEL, kc), jnp.where(hit, 0, pc), hit.astype(jnp.int32), \
+        jnp.where(hit, pc, 0)
+
+
+def _lossy_enqueue_col(kc, pc, t, pay, mask):
+    return jnp.where(mask, t, kc), jnp.where(mask, pay, pc).astype(pc.dtype), \
+        (mask & (kc != SENTINEL)).astype(jnp.int32)
+
+
 def lossy_enqueue(q: Queue, t, pay, mask) -> Queue:
-    slot = t % q.keys.shape[1]
-    old = _get(q.keys, slot)
-    keys = _put(q.keys, slot, jnp.where(mask, t, old))
-    pays = _put(q.pay, slot, jnp.where(mask, pay, _get(q.pay, slot)))
-    return Queue(keys, pays, q.head, q.size, q.dropped + (mask & (old != SENTINEL)))
+    return _enqueue_slot(q, t, pay, mask, _lossy_enqueue_col)
 
 
 def lossy_pop(q: Queue, now):
-    slot = jnp.broadcast_to(now % q.keys.shape[1], q.size.shape)
-    k, p = _get(q.keys, slot), _get(q.pay, slot)
-    hit = k == now
-    out = jnp.where(hit, p, 0)
-    keys = _put(q.keys, slot, jnp.where(hit, SENTINEL, k))
-    pays = _put(q.pay, slot, jnp.where(hit, 0, p))
-    return Queue(keys, pays, q.head, q.size, q.dropped), hit.astype(jnp.int32), out
+    return _pop_slot(q, now, _lossy_pop_col)
+
+
+SLOT_COLS = {"ring": (_ring_pop_col, _ring_enqueue_col),
+             "lossy": (_lossy_pop_col, _lossy_enqueue_col)}
 
 
 ENQUEUE = {"heap": heap_enqueue, "fifo": fifo_enqueue, "ring": ring_enqueue,
@@ -325,6 +414,8 @@ def traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int, seed
     payload sum [Q], enqueued [Q]). The arguments are checked first (``check_traffic``)."""
     n_steps, delay, interval, seed = check_traffic(design, q.keys.shape[1], n_steps, delay,
                                                    interval, seed)
+    if design in SLOT_COLS:
+        return _slot_traffic(design, q, n_steps, delay, interval, seed)
     n = q.size.shape[0]
     lanes = jnp.arange(n, dtype=jnp.uint32)
     zero = jnp.zeros(n, jnp.int32)
@@ -348,3 +439,54 @@ def run_traffic(q: Queue, *, design: str, n_steps: int, delay: int, interval: in
                 seed: int = 0):
     """The timed benchmark loop (a)-(d), (f): ``traffic`` with the queue state first."""
     return traffic(design, q, n_steps, delay, interval, seed)
+
+
+def _col(arr, s):
+    """Slot s of a slot-major [S, Q] state."""
+    return lax.dynamic_index_in_dim(arr, s, axis=0, keepdims=False)
+
+
+def _set_col(arr, s, v):
+    return lax.dynamic_update_index_in_dim(arr, v[None, :].astype(arr.dtype), s, axis=0)
+
+
+def _slot_traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int, seed: int):
+    """``traffic`` for ring and lossy, whose step k pops slot column k mod S of every queue and
+    enqueues into column (k + delay) mod S: O(Q) work a step instead of passes over [Q, S].
+
+    The columns a step reads are fetched at the end of the step before, after its writes, and
+    carried: XLA's CPU backend updates a loop-carried array in place only when no column of it
+    is read before it is written in the same iteration (a read-then-write step copied the whole
+    [Q, S] state twice per step). The loop holds the state slot-major, [S, Q], so a column is
+    contiguous (in [Q, S] each of the step's eight column accesses touched Q cache lines).
+    Profiled on (b), 81 slots: 259 ms -> 87 ms (in place) -> see the README's anchor table.
+    Same results as popping and enqueueing through ``pop``/``enqueue`` (tested)."""
+    pop_col, enq_col = SLOT_COLS[design]
+    n, slots = q.keys.shape
+    lanes = jnp.arange(n, dtype=jnp.uint32)
+    zero = jnp.zeros(n, jnp.int32)
+    same = delay % slots == 0  # the arrival lands in the column just popped
+
+    def fetch(keys, pays, k):
+        a, b = k % slots, (k + delay) % slots
+        return _col(keys, a), _col(pays, a), _col(keys, b), _col(pays, b)
+
+    def step(carry, k):
+        keys, pays, (pk, pp, ek, ep), hits, out, sent, dropped = carry
+        pk, pp, h, o = pop_col(pk, pp, k)
+        keys, pays = _set_col(keys, k % slots, pk), _set_col(pays, k % slots, pp)
+        if same:
+            ek, ep = pk, pp
+        spike = (mix(k, lanes, seed) % jnp.uint32(interval)) == 0
+        t = k + delay
+        ek, ep, d = enq_col(ek, ep, t, t.astype(pays.dtype), spike)
+        keys, pays = _set_col(keys, t % slots, ek), _set_col(pays, t % slots, ep)
+        return (keys, pays, fetch(keys, pays, k + 1), hits + h, out + o, sent + spike,
+                dropped + d), None
+
+    keys, pays = q.keys.T, q.pay.T
+    init_ = (keys, pays, fetch(keys, pays, jnp.int32(1)), zero,
+             jnp.zeros(n, q.pay.dtype), zero, zero)
+    (keys, pays, _, hits, out, sent, dropped), _ = lax.scan(
+        step, init_, jnp.arange(1, n_steps + 1, dtype=jnp.int32))
+    return q._replace(keys=keys.T, pay=pays.T, dropped=q.dropped + dropped), hits, out, sent

@@ -19,6 +19,7 @@ from spikebench.kernels.queues import jax as J
 from spikebench.kernels.queues import jax as NJ
 from spikebench.kernels.queues import torch as NT
 from spikebench.kernels.queues import torch as T
+from spikebench.kernels.queues._common import traffic_reference
 from spikebench.kernels.queues._reference import RefQueue
 
 from tests.tolerances import tol
@@ -205,6 +206,52 @@ def test_jax_queues_vmap_over_an_extra_axis():
     qs = jax.vmap(lambda q, tt: J.enqueue("heap", q, tt, tt.astype(jnp.float32),
                                           jnp.ones(3, bool)))(qs, t)
     assert qs.keys.shape == (5, 3, 2) and int(qs.size.sum()) == 15
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+@pytest.mark.parametrize("capacity,delay,interval", [(3, 4, 2), (4, 8, 3), (5, 6, 1)])
+def test_benchmark_loop_equals_the_reference_loop(design, capacity, delay, interval):
+    """The timed traffic loop in both twins against the plain-Python loop; (4, 8): the arrival
+    lands in the slot just popped (delay a multiple of the slots: the JAX slot-column loop's
+    special case), (5, 6) and (3, 4): it does not; interval 1 overflows every capacity."""
+    n, steps = 6, 40
+    # lossy's slots are its capacity (4 | 8); the ring's max_delay + 1: 8 slots for delay 8
+    max_delay = delay - 1 if design == "ring" and (capacity, delay) == (4, 8) else delay
+    ref = traffic_reference(design, range(n), n_steps=steps, delay=delay, interval=interval,
+                              capacity=capacity, max_delay=max_delay, seed=3)
+    for name, mod in (("jax", J), ("torch", T)):
+        q, hits, pays, sent = mod.traffic(design, mod.init(design, n, capacity, max_delay),
+                                          steps, delay, interval, seed=3)
+        np.testing.assert_array_equal(np.asarray(hits), ref["delivered"], err_msg=name)
+        np.testing.assert_allclose(np.asarray(pays), ref["pay_sum"], err_msg=name)
+        np.testing.assert_array_equal(np.asarray(sent), ref["enqueued"], err_msg=name)
+        np.testing.assert_array_equal(np.asarray(q.dropped), ref["dropped"], err_msg=name)
+        np.testing.assert_array_equal(np.asarray(mod.pending(design, q)), ref["pending"],
+                                      err_msg=name)
+
+
+def test_jax_heap_sift_under_vmap_equals_one_batch_at_a_time():
+    """Out of order arrivals sift several levels; an outer vmap turns the heap's skip-a-level
+    conds into selects, which must give the same queues."""
+    rng = np.random.default_rng(0)
+    t = jnp.asarray(rng.integers(1, 50, (4, 6, 9)), jnp.int32)  # [batch, step, queue]
+
+    def fill(tt):
+        q = J.init("heap", 9, capacity=7)
+        for k in range(tt.shape[0]):
+            q = J.enqueue("heap", q, tt[k], tt[k].astype(jnp.float32), jnp.ones(9, bool))
+        out = []
+        for now in range(0, 50, 7):
+            q, h, p = J.pop("heap", q, jnp.int32(now))
+            out.append(p)
+        return q, jnp.stack(out)
+
+    batched = jax.vmap(fill)(t)
+    one = [fill(t[i]) for i in range(t.shape[0])]
+    for i, (q, out) in enumerate(one):
+        np.testing.assert_array_equal(np.asarray(batched[0].keys[i]), np.asarray(q.keys))
+        np.testing.assert_array_equal(np.asarray(batched[1][i]), np.asarray(out))
+    assert float(batched[1].sum()) > 0
 
 
 # -- gradients through the queues: a 2-neuron delayed network ---------------------------------
