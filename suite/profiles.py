@@ -19,8 +19,13 @@ PUBLISHED_CAPACITY = [{"where": {"impl": "heap", "capacity": 4}, "drop": True},
                         for d in ("fifo", "ring", "sorted", "lossy"))]
 
 
-# the traffic benchmarks run ours and the anchor (the EventQueues authors' adseq) side by side
-TRAFFIC_FWS = ("jax", "torch", "adseq")
+# compiled PyTorch runs the parallel event-LIF simulator only: the serial one is a Python loop
+# over events with a data-dependent exact path per event (README "Compiled PyTorch")
+NO_COMPILED_SERIAL = {"where": {"framework": "torch-compile", "impl": "serial"}, "drop": True}
+
+# the traffic benchmarks run ours (PyTorch eager and with its step compiled) and the anchor
+# (the EventQueues authors' adseq) side by side
+TRAFFIC_FWS = ("jax", "torch", "torch-compile", "adseq")
 
 
 def _queues(sizes, *, frameworks=("jax", "torch"), impls=DESIGNS, dtypes=("float32",),
@@ -138,6 +143,31 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                     {"where": {"framework": "jax", "chunk": 128}, "drop": True},
                     {"where": {"framework": "torch", "chunk": 16}, "drop": True},
                 ],
+            },
+            # compiled PyTorch (the chunk step through torch.compile) at the paper's K = 128:
+            # the layer on one SHD utterance and the 2-layer network's forward (its training
+            # step, which torch 2.13 cannot compile -- an unsupported row -- is in `full`)
+            {
+                "impls": ["parallel"],
+                "frameworks": ["torch-compile"],
+                "dtypes": ["float32"],
+                "datasets": ["synthetic-shd"],
+                "sizes": {"n_events": [SHD], "n_neurons": [128], "n_inputs": [700],
+                          "batch": [8]},
+                "knobs": {"parallel": {"chunk": [128]}},
+                "seed": 0,
+                "timeout_s": 600,
+            },
+            {
+                "impls": ["parallel"],
+                "frameworks": ["torch-compile"],
+                "dtypes": ["float32"],
+                "datasets": ["synthetic-shd"],
+                "sizes": {"n_events": [SHD // 2], "n_neurons": [128], "n_inputs": [700],
+                          "batch": [2], "n_layers": [2]},
+                "knobs": {"parallel": {"chunk": [128], "remat": [True]}},
+                "seed": 0,
+                "timeout_s": 600,
             },
             # the exported chunk step (ONNX Runtime) on one SHD utterance at the paper's
             # K = 128, for one neuron and for 128 neurons x batch 8 (K = 16 .. 1024 in `full`)
@@ -270,7 +300,7 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
             },
             {
                 "impls": ["serial", "parallel"],
-                "frameworks": ["jax", "torch"],
+                "frameworks": ["jax", "torch", "torch-compile"],
                 "dtypes": ["float32", "float64"],
                 "datasets": ["synthetic-shd"],
                 "sizes": {"n_events": [SHD, 40_000], "n_neurons": [1, 128, 512],
@@ -278,11 +308,12 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "knobs": {"parallel": {"chunk": CHUNKS}},
                 "seed": 0,
                 "timeout_s": 3600,
+                "limits": [NO_COMPILED_SERIAL],
             },
             # the paper's anchor: SHD-shaped input, 2 layers of 512, batch 128, chunk 128
             {
                 "impls": ["serial", "parallel"],
-                "frameworks": ["jax", "torch"],
+                "frameworks": ["jax", "torch", "torch-compile"],
                 "dtypes": ["float32"],
                 "modes": ["forward", "grad"],
                 "datasets": ["synthetic-shd"],
@@ -291,7 +322,8 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "knobs": {"parallel": {"chunk": [1, 16, 128, 1024], "remat": [True, False]}},
                 "seed": 0,
                 "timeout_s": 3600,
-                "limits": [{"where": {"mode": "forward", "remat": False}, "drop": True}],
+                "limits": [{"where": {"mode": "forward", "remat": False}, "drop": True},
+                           NO_COMPILED_SERIAL],
             },
             {
                 "impls": ["parallel"],
@@ -352,9 +384,10 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
         "queues": [
             # the paper's sizes (spec/queues.md section 5), float32
             _queues({"n_queues": [1], "capacity": [4, 7], "delay": [80], "interval": [400],
-                     "T": [40_000]}, limits=PUBLISHED_CAPACITY, timeout_s=3600),
+                     "T": [40_000]}, frameworks=TRAFFIC_FWS, limits=PUBLISHED_CAPACITY,
+                    timeout_s=3600),
             _queues({"n_queues": [1_000, 10_000, 100_000, 900_000], "capacity": [4, 7],
-                     "delay": [80], "interval": [400], "T": [4_000]},
+                     "delay": [80], "interval": [400], "T": [4_000]}, frameworks=TRAFFIC_FWS,
                     limits=PUBLISHED_CAPACITY, timeout_s=3600),
             _queues({"n_queues": [10_000], "capacity": list(range(1, 40, 2)), "delay": [5],
                      "interval": [10], "T": [4_000]},
@@ -379,7 +412,7 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
             # the Bullet Trains anchor: SHD-shaped input, 2 layers of 512, batch 128, K = 128
             {
                 "impls": ["serial", "parallel"],
-                "frameworks": ["jax", "torch"],
+                "frameworks": ["jax", "torch", "torch-compile"],
                 "dtypes": ["float32"],
                 "modes": ["forward", "grad"],
                 "datasets": ["synthetic-shd"],
@@ -393,7 +426,8 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "timeout_s": 240,
                 "limits": [{"where": {"impl": "serial", "mode": "grad"}, "drop": True},
                            {"where": {"mode": "grad", "batch": 128}, "drop": True},
-                           {"where": {"mode": "forward", "batch": 4}, "drop": True}],
+                           {"where": {"mode": "forward", "batch": 4}, "drop": True},
+                           NO_COMPILED_SERIAL],
             },
         ],
         "psu": [

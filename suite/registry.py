@@ -89,9 +89,12 @@ KERNEL_MODULES: dict[str, list[str]] = {
     # the exported graphs (torch.onnx) run by ONNX Runtime or a GroqChip (spec/devices.md)
     "onnx": ["spikebench.kernels.event_lif._onnx", "spikebench.kernels.psu._onnx",
              "spikebench.kernels.queues._onnx"],
-    # the PSU family's PyTorch kernels, registered a second time for torch.compile (the
-    # event-LIF and queue loops are Python loops over events / steps: README "Compiled PyTorch")
-    "torch-compile": ["spikebench.kernels.psu._torch"],
+    # PyTorch kernels registered a second time for torch.compile: the PSU family whole; the
+    # parallel event-LIF simulator and the queues' traffic loop with a compiled step
+    # (README "Compiled PyTorch")
+    "torch-compile": ["spikebench.kernels.psu._torch", "spikebench.kernels.queues._torch",
+                      "spikebench.kernels.event_lif._parallel_torch",
+                      "spikebench.kernels.event_lif._net_torch"],
     # anchors: the EventQueues authors' queues (PyPI adseq) and NEST's exact LIF neuron
     "adseq": ["spikebench.kernels.queues._adseq"],
     "nest": ["spikebench.kernels.event_lif._nest"],

@@ -25,17 +25,18 @@ def test_the_case_list_holds_the_headline_configurations():
     cs = _cases()
     el = [c for c in cs if c.family == "event_lif"]
     fwd = {(c.impl, c.framework) for c in el if c.mode == "forward"}
-    assert fwd == {(i, f) for i in ("serial", "parallel") for f in ("jax", "torch")}
+    assert fwd == {(i, f) for i in ("serial", "parallel") for f in ("jax", "torch")} | {
+        ("parallel", "torch-compile")}  # compiled PyTorch: the parallel simulator only
     for c in el:  # the Bullet Trains anchor: SHD input, 2 x 512, K = 128
         assert c.dataset == "synthetic-shd" and c.size["n_layers"] == 2
         assert c.size["n_neurons"] == 512 and c.size["n_events"] == 4000
         assert c.size["batch"] == (128 if c.mode == "forward" else 4)
         assert c.impl == "serial" or c.knob["chunk"] == 128
-    assert {c.framework for c in el if c.mode == "grad"} == {"jax", "torch"}
+    assert {c.framework for c in el if c.mode == "grad"} == {"jax", "torch", "torch-compile"}
     q = [c for c in cs if c.family == "queues"]
     assert {(c.impl, c.framework, c.size["n_queues"]) for c in q} == {
         (d, f, n) for d in ("heap", "fifo", "ring", "sorted", "lossy")
-        for f in ("jax", "torch", "adseq") for n in (10_000, 900_000)}
+        for f in ("jax", "torch", "torch-compile", "adseq") for n in (10_000, 900_000)}
     psu = [c for c in cs if c.family == "psu"]
     assert {(c.impl, c.framework, c.mode) for c in psu} == {
         (i, f, m) for i in ("lif", "psu", "ipsu", "rpsu") for f in ("jax", "torch", "torch-compile")

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import torch
 
-from ...registry import register
+from ...registry import Unsupported, register
 from ._common import LIFParams
 from ._parallel_torch import parallel
 from ._torch import serial
@@ -49,10 +49,11 @@ def readout(times, channels, w_out, params: LIFParams, tau_li: float):
           devices=("cpu", "gpu"), knobs=("chunk",))
 def network(times, channels, weights: tuple, w_out, params: LIFParams, delays=None, *,
             chunk: int = 128, budgets: tuple | None = None, tau_li: float = 0.05,
-            remat: bool = True, method: str = "parallel") -> NetOut:
+            remat: bool = True, method: str = "parallel", compiled: bool = False) -> NetOut:
     """Logits of the stacked layers; weights[l] is (N_l, N_{l-1}), delays None or a tuple.
 
-    method="serial" runs every layer with the serial simulator (forward only)."""
+    method="serial" runs every layer with the serial simulator (forward only);
+    ``compiled=True``: the parallel layers' chunk step runs through torch.compile."""
     if method not in ("parallel", "serial"):
         raise ValueError(f"method={method!r} is not 'parallel' or 'serial'")
     if budgets is not None and len(budgets) != len(weights):
@@ -76,7 +77,7 @@ def network(times, channels, weights: tuple, w_out, params: LIFParams, delays=No
             left = 0
         else:
             out = parallel(t, c, w, params, delays=d, chunk=chunk, max_spikes=max_spikes,
-                           n_steps=n_steps, remat=remat)
+                           n_steps=n_steps, remat=remat, compiled=compiled)
             left = out.unprocessed.sum()
         dropped = (out.counts - out.spike_times.shape[-1]).clamp(min=0)
         overflow = overflow + left + dropped.sum() + out.stalled.sum()
@@ -95,12 +96,13 @@ def loss(times, channels, labels, weights, w_out, params, delays=None, **kw):
           devices=("cpu", "gpu"), knobs=("chunk", "remat"))
 def train_step(times, channels, labels, weights: tuple, w_out, params: LIFParams, *,
                chunk: int = 128, budgets: tuple | None = None, tau_li: float = 0.05,
-               remat: bool = True):
+               remat: bool = True, compiled: bool = False):
     """One training step of the parallel network: (loss, (gradients w.r.t. weights, w.r.t.
     w_out), overflow) -- ``overflow`` must be 0 for a valid step."""
     leaves = [x.detach().requires_grad_(True) for x in (*weights, w_out)]
     value, out = loss(times, channels, labels, tuple(leaves[:-1]), leaves[-1], params,
-                      chunk=chunk, budgets=budgets, tau_li=tau_li, remat=remat)
+                      chunk=chunk, budgets=budgets, tau_li=tau_li, remat=remat,
+                      compiled=compiled)
     grads = torch.autograd.grad(value, leaves)
     return value.detach(), (grads[:-1], grads[-1]), out.overflow
 
@@ -118,3 +120,46 @@ def plan_budgets(times, channels, weights, params, delays=None, *, chunk=128, ma
         budgets.append((need, int(out.steps.max()) + margin))
         t, c = merge_spikes(out.spike_times)
     return tuple(budgets)
+
+
+# -- compiled PyTorch: the same network with the parallel layers' chunk step compiled --------
+
+@register("event_lif", "parallel", "torch-compile", entry="net_forward",
+          devices=("cpu", "gpu"), knobs=("chunk",))
+def network_compiled(times, channels, weights: tuple, w_out, params: LIFParams, delays=None,
+                     **kw) -> NetOut:
+    """``network`` (parallel layers) with ``compiled=True``; called as is by the torch-compile
+    framework (``compiles_inside``)."""
+    return network(times, channels, weights, w_out, params, delays, compiled=True, **kw)
+
+
+@register("event_lif", "parallel", "torch-compile", entry="net_grad", modes=("grad",),
+          devices=("cpu", "gpu"), knobs=("chunk", "remat"))
+def train_step_compiled(times, channels, labels, weights: tuple, w_out, params: LIFParams,
+                        **kw):
+    """``train_step`` with ``compiled=True`` (``compiles_inside``). Where torch.compile itself
+    fails on the step under autograd (torch 2.13 on CPU: an IndexError in functionalization's
+    view replay, with or without remat), the row is ``unsupported`` and names the error; a
+    torch that compiles it gets an ordinary row."""
+    try:
+        return train_step(times, channels, labels, weights, w_out, params, compiled=True, **kw)
+    except Exception as exc:
+        if not _raised_in_torch(exc):
+            raise
+        raise Unsupported(f"torch {torch.__version__}'s compiler cannot take the parallel "
+                          f"chunk step under autograd: {type(exc).__name__} inside torch: "
+                          f"{exc}") from exc
+
+
+def _raised_in_torch(exc: BaseException) -> bool:
+    """Whether the innermost frame of `exc` is PyTorch's own code."""
+    import os
+
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(
+        os.path.dirname(os.path.abspath(torch.__file__)) + os.sep)
+
+
+network_compiled.compiles_inside = train_step_compiled.compiles_inside = True

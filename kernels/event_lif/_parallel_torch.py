@@ -12,6 +12,7 @@ the implicit-function-theorem backward (and forward-mode ``jvp``).
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import NamedTuple
 
 import torch
@@ -161,6 +162,17 @@ def _first(x, e):
     return torch.gather(x, -1, e[..., None].long())[..., 0]
 
 
+def _first_true(fires):
+    """Index of the first True along the last axis (0 where there is none): argmax of the
+    mask, or, under torch.compile, the least index that fires -- inductor's vectorised argmax
+    over a boolean mask read out of bounds on CPU (torch 2.13: an index-check abort)."""
+    if not torch.compiler.is_compiling():
+        return torch.argmax(fires.to(torch.uint8), dim=-1)
+    n = fires.shape[-1]
+    at = torch.where(fires, torch.arange(n, device=fires.device), n).amin(-1)
+    return torch.where(at < n, at, 0)
+
+
 def chunk_step(k: Derived, chunk: int, q: Queue, c: _Carry):
     """One step of every lane; returns the new carry and the emitted (t*, fired)."""
     live = (c.ptr <= q.qlen) & ~c.stalled
@@ -194,7 +206,7 @@ def chunk_step(k: Derived, chunk: int, q: Queue, c: _Carry):
                                    torch.where(valid, free.detach(), 0.0))
     fires = fires & valid
     anyf = fires.any(-1)
-    e = torch.argmax(fires.to(torch.uint8), dim=-1).to(c.ptr.dtype)
+    e = _first_true(fires).to(c.ptr.dtype)
     v_e, i_e, s_e = _first(v_s, e), _first(i_s, e), _first(s, e)
     d = spike_time(k, v_e, i_e, _first(d_hi, e), s_e.detach(), anyf)
     tstar = s_e + d
@@ -233,13 +245,35 @@ def _left(q: Queue, c: _Carry):
     return torch.where(c.stalled, 0, (q.qlen + 1 - c.ptr).clamp(min=0))
 
 
+def _flat_step(*xs, k: Derived, chunk: int):
+    """``chunk_step`` on flat tensors: the queue's fields, then the carry's; returns the new
+    carry's fields, t* and fired."""
+    nq = len(Queue._fields)
+    new, (tstar, fired) = chunk_step(k, chunk, Queue(*xs[:nq]), _Carry(*xs[nq:]))
+    return (*new, tstar, fired)
+
+
+_COMPILED: dict = {}
+
+
+def compiled_step(k: Derived, chunk: int):
+    """``_flat_step`` through torch.compile (inductor), one per (constants, chunk). Newton's
+    data-dependent loop inside ``spike_time`` stays eager (a graph break); the gathers, the
+    affine scan and the elementwise work around it compile."""
+    if (k, chunk) not in _COMPILED:
+        _COMPILED[(k, chunk)] = torch.compile(partial(_flat_step, k=k, chunk=chunk))
+    return _COMPILED[(k, chunk)]
+
+
 @register("event_lif", "parallel", "torch", entry="layer", devices=("cpu", "gpu"),
           knobs=("chunk", "n_steps", "remat"))
 def parallel(times, channels, weights, params: LIFParams, delays=None, t_end=math.inf,
              chunk: int = 128, max_spikes: int = 64, n_steps: int | None = None,
-             remat: bool = True) -> ParSpikes:
+             remat: bool = True, compiled: bool = False) -> ParSpikes:
     """Parallel-scan exact simulation of one LIF layer; inputs batched (B, E), dtype of
-    `weights`. See ``_parallel_jax`` for the budgets (`n_steps`, `max_spikes`)."""
+    `weights`. See ``_parallel_jax`` for the budgets (`n_steps`, `max_spikes`).
+    ``compiled=True``: the chunk step runs through ``compiled_step`` (framework
+    torch-compile)."""
     if chunk < 1:
         raise ValueError(f"chunk must be >= 1, got {chunk}")
     k = derive(params)
@@ -249,10 +283,12 @@ def parallel(times, channels, weights, params: LIFParams, delays=None, t_end=mat
     size = max(int(max_spikes), 1)
     c = _init(k, q, dtype)
     n_fields = len(_Carry._fields)
+    step = partial(_flat_step, k=k, chunk=chunk)
+    if compiled:  # _init shares zero tensors between fields: each its own, one set of guards
+        step, c = compiled_step(k, chunk), _Carry(*(x.clone() for x in c))
 
     def flat_step(*xs):
-        new, (tstar, fired) = chunk_step(k, chunk, q, _Carry(*xs))
-        return (*new, tstar, fired)
+        return step(*q, *xs)
 
     tracked = torch.is_grad_enabled() and any(
         x is not None and x.requires_grad for x in (times, weights, delays))
@@ -276,3 +312,17 @@ def parallel(times, channels, weights, params: LIFParams, delays=None, t_end=mat
         steps_i, bi, ni = keep.nonzero(as_tuple=True)
         buf = buf.index_put((bi, ni, slot[keep]), ts[steps_i, bi, ni])
     return ParSpikes(buf, c.cnt, c.stalled, _left(q, c), c.steps)
+
+
+@register("event_lif", "parallel", "torch-compile", entry="layer", devices=("cpu", "gpu"),
+          knobs=("chunk", "n_steps", "remat"))
+def parallel_compiled(times, channels, weights, params: LIFParams, delays=None,
+                      t_end=math.inf, chunk: int = 128, max_spikes: int = 64,
+                      n_steps: int | None = None, remat: bool = True) -> ParSpikes:
+    """``parallel`` with its chunk step compiled; the loop over steps stays in Python (dynamo
+    would unroll it), so the torch-compile framework calls this as is (``compiles_inside``)."""
+    return parallel(times, channels, weights, params, delays, t_end, chunk, max_spikes,
+                    n_steps, remat, compiled=True)
+
+
+parallel_compiled.compiles_inside = True

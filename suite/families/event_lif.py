@@ -283,6 +283,7 @@ class EventLIF(Family):
     modules = {"numpy": "spikebench.kernels.event_lif._numpy",
                "jax": "spikebench.kernels.event_lif.jax",
                "torch": "spikebench.kernels.event_lif.torch",
+               "torch-compile": "spikebench.kernels.event_lif.torch",
                "onnx": "spikebench.kernels.event_lif._onnx",
                "nest": "spikebench.kernels.event_lif._nest"}
 

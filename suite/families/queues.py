@@ -171,7 +171,8 @@ class Queues(Family):
     units = {"steps/s": ("param_T",)}
     modules = {"jax": "spikebench.kernels.queues.jax", "torch": "spikebench.kernels.queues.torch",
                "onnx": "spikebench.kernels.queues._onnx",
-               "adseq": "spikebench.kernels.queues._adseq"}
+               "adseq": "spikebench.kernels.queues._adseq",
+               "torch-compile": "spikebench.kernels.queues.torch"}
     # the exported graphs' steps per call is the host loop's own knob
     host_params = ("param_chunk_size",)
 

@@ -230,6 +230,26 @@ def test_benchmark_loop_equals_the_reference_loop(design, capacity, delay, inter
                                       err_msg=name)
 
 
+def test_torch_compiled_step_loop_equals_the_reference_loop():
+    """The torch-compile framework's traffic loop (its step through torch.compile) for every
+    design against the plain-Python loop, on traffic that overflows the capacities."""
+    from spikebench.kernels.queues import _torch as qt
+
+    n, steps, delay, interval, cap = 5, 30, 4, 2, 3
+    for design in DESIGNS:
+        ref = traffic_reference(design, range(n), n_steps=steps, delay=delay,
+                                interval=interval, capacity=cap, max_delay=delay, seed=1)
+        q, hits, pays, sent = qt.run_traffic_compiled(
+            qt.init(design, n, cap, delay), design=design, n_steps=steps, delay=delay,
+            interval=interval, seed=1)
+        np.testing.assert_array_equal(hits.numpy(), ref["delivered"], err_msg=design)
+        np.testing.assert_allclose(pays.numpy(), ref["pay_sum"], err_msg=design)
+        np.testing.assert_array_equal(sent.numpy(), ref["enqueued"], err_msg=design)
+        np.testing.assert_array_equal(q.dropped.numpy(), ref["dropped"], err_msg=design)
+        np.testing.assert_array_equal(qt.pending(design, q).numpy(), ref["pending"],
+                                      err_msg=design)
+
+
 def test_jax_heap_sift_under_vmap_equals_one_batch_at_a_time():
     """Out of order arrivals sift several levels; an outer vmap turns the heap's skip-a-level
     conds into selects, which must give the same queues."""

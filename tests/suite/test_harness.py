@@ -122,9 +122,11 @@ def test_quick_profile_expansion_and_limits():
            and c.size.get("n_layers", 1) == 1]
     assert {c.knob["chunk"] for c in par if c.framework == "jax"} == set(profiles.QUICK_CHUNKS)
     assert {16, 128, 1024} <= {c.knob["chunk"] for c in par if c.framework == "torch"}
-    for c in par:
+    for c in par:  # compiled PyTorch's baseline is eager PyTorch's serial simulator
+        base = "torch" if c.framework == "torch-compile" else c.framework
         assert any(s.impl == "serial" and s.input_key == c.input_key
-                   and s.framework == c.framework for s in cs)
+                   and s.framework == base for s in cs)
+    assert {c.framework for c in par} == {"jax", "torch", "torch-compile"}
     # knobs belong to their implementation; "drop" limits remove combinations
     assert all(c.knobs == () or set(c.knob) == {"threads"} for c in cs if c.impl != "parallel")
     grad = [c for c in cs if c.mode == "grad" and c.impl == "parallel"]

@@ -124,3 +124,30 @@ def test_network_rows_are_checked_by_teacher_forcing():
     hidden[0][far] = 1 - hidden[0][far]  # a flip nowhere near the threshold
     bad = fam.FAMILY.check(case, inputs, (out.logits, hidden), ref)
     assert not bad["correct"] and "away from the threshold" in bad["note"]
+
+
+def test_torch_compile_framework_wraps_plain_kernels_and_calls_self_compiling_ones():
+    """TorchCompileFw: a plain kernel runs inside torch.compile; one marked
+    ``compiles_inside`` (it compiles its own loop body) is called as it is; both first calls
+    are timed as compile_s."""
+    torch = pytest.importorskip("torch")
+    from spikebench.frameworks import ADAPTERS
+
+    seen = []
+
+    def kernel(x, *, scale):
+        seen.append(torch.compiler.is_compiling())
+        return x * scale
+
+    def self_compiling(x, *, scale):
+        seen.append(torch.compiler.is_compiling())
+        return x * scale
+
+    self_compiling.compiles_inside = True
+    fw = ADAPTERS["torch-compile"]
+    for fn, compiling in ((kernel, True), (self_compiling, False)):
+        seen.clear()
+        call, compile_s = fw.compile(fn, (torch.ones(3),), {}, {"scale": 2.0})
+        assert compile_s is not None and compile_s >= 0
+        assert torch.equal(call(), torch.full((3,), 2.0))
+        assert seen and seen[0] is compiling
