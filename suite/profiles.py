@@ -146,7 +146,7 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
             },
             # compiled PyTorch (the chunk step through torch.compile) at the paper's K = 128:
             # the layer on one SHD utterance and the 2-layer network's forward (its training
-            # step, which torch 2.13 cannot compile -- an unsupported row -- is in `full`)
+            # step, ~50 s to compile here, is in `full` and gpu-smoke)
             {
                 "impls": ["parallel"],
                 "frameworks": ["torch-compile"],
@@ -251,9 +251,10 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
         ],
         "queues": [
             # (a) one queue, Poisson: interval 400 steps, delay 80, 1200 steps (~3 events;
-            # PyTorch's eager loop costs ~0.3-1 ms per step here)
+            # PyTorch's eager loop costs ~0.3-1 ms per step here; compiled, in `full`)
             _queues({"n_queues": [1], "capacity": [4, 7], "delay": [80], "interval": [400],
-                     "T": [1200]}, frameworks=TRAFFIC_FWS, limits=PUBLISHED_CAPACITY),
+                     "T": [1200]}, frameworks=("jax", "torch", "adseq"),
+                    limits=PUBLISHED_CAPACITY),
             # (b) 10,000 independent queues, the same traffic, 400 steps
             _queues({"n_queues": [10_000], "capacity": [4, 7], "delay": [80],
                      "interval": [400], "T": [400]}, frameworks=TRAFFIC_FWS,

@@ -1,19 +1,20 @@
 """Report table of the anchors (README "Anchors"): every anchor row -- the EventQueues authors'
-queues (framework ``adseq``) and NEST (``nest``) -- next to spikebench's JAX and PyTorch rows of
-the same case on the same inputs, in the same run and with the same thread count, as ours /
-anchor time (< 1: spikebench is faster). Our rows must be usable (ok and correct); an anchor row
-that ran but disagrees with the reference is listed with its reason (e.g. adseq's heap) and no
-ratio, so a known difference is shown, never hidden."""
+queues (framework ``adseq``) and NEST (``nest``) -- next to spikebench's JAX and PyTorch (eager
+and compiled) rows of the same case on the same inputs, in the same run and with the same
+thread count, as ours / anchor time (< 1: spikebench is faster). Our rows must be usable (ok
+and correct); an anchor row that ran but disagrees with the reference is listed with its
+reason (e.g. adseq's heap) and no ratio, so a known difference is shown, never hidden."""
 
 from __future__ import annotations
 
 ANCHORS = ("adseq", "nest")
-OURS = ("jax", "torch")
+OURS = ("jax", "torch", "torch-compile")
 TITLE = "Anchors: spikebench's kernels against the field's own code on the same cases"
 NOTE = ("Median seconds per call in one run; jax_over_anchor = JAX time / anchor time (< 1: "
-        "ours is faster); anchors: adseq (the EventQueues authors' queues), NEST "
-        "(iaf_psc_exp_ps, its rows with t_ref = 0.1 ms). anchor_correct False: the anchor "
-        "disagrees with the reference (the reason is given) and gets no ratio.")
+        "ours is faster), likewise torch and torch-compile (PyTorch eager and compiled); "
+        "anchors: adseq (the EventQueues authors' queues), NEST (iaf_psc_exp_ps, its rows with "
+        "t_ref = 0.1 ms). anchor_correct False: the anchor disagrees with the reference (the "
+        "reason is given) and gets no ratio.")
 
 # where an anchor's documented difference lives (framework -> module with KNOWN_DIFFERENCES,
 # keyed by implementation)

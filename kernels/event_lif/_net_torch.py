@@ -138,9 +138,9 @@ def network_compiled(times, channels, weights: tuple, w_out, params: LIFParams, 
 def train_step_compiled(times, channels, labels, weights: tuple, w_out, params: LIFParams,
                         **kw):
     """``train_step`` with ``compiled=True`` (``compiles_inside``). Where torch.compile itself
-    fails on the step under autograd (torch 2.13 on CPU: an IndexError in functionalization's
-    view replay, with or without remat), the row is ``unsupported`` and names the error; a
-    torch that compiles it gets an ordinary row."""
+    fails on the step under autograd (an error raised inside torch, as torch 2.13's alias
+    replay did before ``_first`` copied its output), the row is ``unsupported`` and names the
+    error instead of failing."""
     try:
         return train_step(times, channels, labels, weights, w_out, params, compiled=True, **kw)
     except Exception as exc:

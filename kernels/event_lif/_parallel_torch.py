@@ -159,7 +159,10 @@ class _Carry(NamedTuple):
 
 
 def _first(x, e):
-    return torch.gather(x, -1, e[..., None].long())[..., 0]
+    out = torch.gather(x, -1, e[..., None].long())[..., 0]
+    # under torch.compile a view here reaches the graph's outputs, whose alias replay under
+    # autograd fails (torch 2.13: IndexError in functionalization); a copy is free there
+    return out.clone() if torch.compiler.is_compiling() else out
 
 
 def _first_true(fires):

@@ -83,32 +83,34 @@ def test_jax_equals_torch():
     _assert_same(a, b, AGREE_RTOL["float64"], P.tau_mem)
 
 
-@pytest.mark.parametrize("delays", [False, True], ids=["nodelay", "delays"])
-def test_torch_compiled_chunk_step_equals_eager(delays):
+@pytest.mark.slow
+@pytest.mark.parametrize("delays, dtype", [(False, "float64"), (True, "float32")],
+                         ids=["nodelay-f64", "delays-f32"])
+def test_torch_compiled_chunk_step_equals_eager(delays, dtype):
     """The torch-compile framework's parallel simulator (its chunk step through torch.compile)
-    against the eager one on the same random layer: counts identical, times to a few ulps, in
-    float64 and float32."""
+    against the eager one on the same random layer: counts identical, times to a few ulps (each
+    case is a compile of its own: two of them)."""
     torch = pytest.importorskip("torch")
     from spikebench.kernels.event_lif import _parallel_torch as mod
 
     rng = np.random.default_rng(21 + delays)
     t, c, w, d = random_layer(rng, batch=6, n_events=40, n_in=12, n_out=8, delays=delays,
                               w_mean=1.2, w_std=1.5, duration=0.15)
-    for dt, rtol in ((torch.float64, AGREE_RTOL["float64"]), (torch.float32,
-                                                              AGREE_RTOL["float32"])):
-        args = (torch.as_tensor(t, dtype=dt), torch.as_tensor(c), torch.as_tensor(w, dtype=dt))
-        dd = None if d is None else torch.as_tensor(d, dtype=dt)
-        eager = mod.parallel(*args, P, delays=dd, chunk=16, max_spikes=8)
-        comp = mod.parallel_compiled(*args, P, delays=dd, chunk=16, max_spikes=8)
-        assert int(eager.counts.sum()) > 0
-        _assert_same((comp.spike_times.numpy(), comp.counts.numpy()),
-                     (eager.spike_times.numpy(), eager.counts.numpy()), rtol, P.tau_mem)
+    dt = getattr(torch, dtype)
+    args = (torch.as_tensor(t, dtype=dt), torch.as_tensor(c), torch.as_tensor(w, dtype=dt))
+    dd = None if d is None else torch.as_tensor(d, dtype=dt)
+    eager = mod.parallel(*args, P, delays=dd, chunk=16, max_spikes=8)
+    comp = mod.parallel_compiled(*args, P, delays=dd, chunk=16, max_spikes=8)
+    assert int(eager.counts.sum()) > 0
+    _assert_same((comp.spike_times.numpy(), comp.counts.numpy()),
+                 (eager.spike_times.numpy(), eager.counts.numpy()), AGREE_RTOL[dtype], P.tau_mem)
 
 
+@pytest.mark.slow
 def test_torch_compiled_training_step_is_a_row_or_says_why():
-    """Under autograd the compiled chunk step either trains like the eager one or, where the
-    installed torch's compiler cannot take it, raises Unsupported naming the error (never a
-    wrong gradient)."""
+    """Under autograd the compiled chunk step trains like the eager one (the same loss and
+    gradients) or, where the installed torch's compiler cannot take it, raises Unsupported
+    naming the error (never a wrong gradient)."""
     torch = pytest.importorskip("torch")
     from spikebench.kernels.event_lif import _net_torch as net
     from spikebench.registry import Unsupported
