@@ -264,7 +264,9 @@ def compiled_step(k: Derived, chunk: int):
     data-dependent loop inside ``spike_time`` stays eager (a graph break); the gathers, the
     affine scan and the elementwise work around it compile."""
     if (k, chunk) not in _COMPILED:
-        _COMPILED[(k, chunk)] = torch.compile(partial(_flat_step, k=k, chunk=chunk))
+        # dynamic=False: every layer shape gets its own static graph (as in the queues)
+        _COMPILED[(k, chunk)] = torch.compile(partial(_flat_step, k=k, chunk=chunk),
+                                              dynamic=False)
     return _COMPILED[(k, chunk)]
 
 

@@ -197,7 +197,7 @@ def _per_step(*tensors, block: int = 4096):
 @register("event_lif", "serial", "torch", entry="layer", devices=("cpu", "gpu"))
 @torch.no_grad()
 def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.inf,
-           max_spikes: int = 64, chunk: int = 32) -> Spikes:
+           max_spikes: int = 64, chunk: int | None = None) -> Spikes:
     """Serial exact simulation of one LIF layer; inputs batched (B, E), dtype of `weights`.
 
     `chunk` is accepted for parity with the JAX twin and unused: PyTorch compacts the candidate

@@ -376,13 +376,16 @@ _COMPILED: dict = {}
 
 def compiled_step(design: str, delay: int, interval: int, seed: int):
     """``_step`` through torch.compile (inductor), one per (design, delay, interval, seed);
-    shapes and dtypes are guarded, so a new queue size compiles a new graph once."""
+    shapes and dtypes are guarded and static, so a new queue size compiles a new graph once."""
     key = (design, delay, interval, seed)
     if key not in _COMPILED:
         from functools import partial
 
+        # dynamic=False: a new queue size compiles its own static graph; dynamo's automatic
+        # dynamic shapes (the second size of one code object) generated C++ that did not
+        # compile (torch 2.13: '&' on floats)
         _COMPILED[key] = torch.compile(partial(_step, design=design, delay=delay,
-                                               interval=interval, seed=seed))
+                                               interval=interval, seed=seed), dynamic=False)
     return _COMPILED[key]
 
 
