@@ -325,25 +325,29 @@ def mix(k, q, seed: int):
     return x ^ (x >> 15)
 
 
+def _loop_start(design: str, q: Queue, n_steps, delay, interval, seed):
+    """The benchmark loop's checked arguments, lane indices and zeroed counters (hits,
+    payload sums, offers)."""
+    checked = check_traffic(design, q.keys.shape[1], n_steps, delay, interval, seed)
+    n, dev = q.size.shape[0], q.keys.device
+    hits = torch.zeros(n, dtype=torch.int32, device=dev)
+    return (checked, torch.arange(n, dtype=torch.int64, device=dev), hits,
+            torch.zeros(n, dtype=q.pay.dtype, device=dev), torch.zeros_like(hits))
+
+
 def traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int, seed: int = 0):
     """Per step k = 1 .. n_steps: pop(k), then every queue that spikes (probability
     1/interval, ``mix``) enqueues arrival k + delay with payload k + delay. The popped state
     is carried (the published batched script discarded it). Returns (q, delivered [Q],
     payload sum [Q], enqueued [Q]). The arguments are checked first (``check_traffic``)."""
-    n_steps, delay, interval, seed = check_traffic(design, q.keys.shape[1], n_steps, delay,
-                                                   interval, seed)
-    n = q.size.shape[0]
-    dev = q.keys.device
-    lanes = torch.arange(n, dtype=torch.int64, device=dev)
-    hits = torch.zeros(n, dtype=torch.int32, device=dev)
-    sent = torch.zeros_like(hits)
-    pays = torch.zeros(n, dtype=q.pay.dtype, device=dev)
+    (n_steps, delay, interval, seed), lanes, hits, pays, sent = _loop_start(
+        design, q, n_steps, delay, interval, seed)
     q = _own(q, False)  # one copy per call; then the loop owns its queue
     for k in range(1, n_steps + 1):
         q, h, p = pop(design, q, k, check=False, inplace=True)
         hits, pays = hits + h, pays + p
         spike = (mix(k, lanes, seed) % interval) == 0
-        t = torch.full((n,), k + delay, dtype=torch.int32, device=dev)
+        t = torch.full(q.size.shape, k + delay, dtype=torch.int32, device=q.keys.device)
         q = enqueue(design, q, t, t.to(q.pay.dtype), spike, check=False, inplace=True)
         sent = sent + spike.int()
     return q, hits, pays, sent
@@ -396,19 +400,13 @@ def run_traffic_compiled(q: Queue, *, design: str, n_steps: int, delay: int, int
     in Python: dynamo would unroll the whole loop (n_steps copies of the step) into one graph.
     The torch-compile framework calls it as is (``compiles_inside``); its first call, which
     compiles, is the row's compile_s."""
-    n_steps, delay, interval, seed = check_traffic(design, q.keys.shape[1], n_steps, delay,
-                                                   interval, seed)
-    n = q.size.shape[0]
-    dev = q.keys.device
-    lanes = torch.arange(n, dtype=torch.int64, device=dev)
-    hits = torch.zeros(n, dtype=torch.int32, device=dev)
-    sent = torch.zeros_like(hits)
-    pays = torch.zeros(n, dtype=q.pay.dtype, device=dev)
+    (n_steps, delay, interval, seed), lanes, hits, pays, sent = _loop_start(
+        design, q, n_steps, delay, interval, seed)
     # every field its own tensor (init shares one zeros tensor between head, size and dropped;
     # the step's outputs never alias): one set of guards, no recompiles after the first step
     q = Queue(*(x.clone() for x in q))
     step = compiled_step(design, delay, interval, seed)
-    steps = torch.arange(1, n_steps + 1, dtype=torch.int64, device=dev)
+    steps = torch.arange(1, n_steps + 1, dtype=torch.int64, device=q.keys.device)
     for k in steps:
         q, hits, pays, sent = step(q, hits, pays, sent, lanes, k)
     return q, hits, pays, sent
