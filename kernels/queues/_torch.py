@@ -2,8 +2,10 @@
 
 A translation of ``_jax.py`` (same names, arguments and state; the designs are described there
 and in ``_common``). Divergences: updates are out-of-place ``index_put`` (so autograd sees the
-payload's every move), ``torch.sort(stable=True)`` replaces ``argsort``, and the batch is
-always the explicit leading queue axis (no vmap).
+payload's every move), ``torch.sort(stable=True)`` replaces ``argsort``, the batch is
+always the explicit leading queue axis (no vmap), and the FIFO stays circular (its ``head``
+moves; the JAX twin's is head-aligned: the same deliveries, drops and pending counts, not the
+same slot layout).
 
 In-place ring: eager PyTorch cannot reuse a buffer the way XLA does inside ``lax.scan``, so an
 out-of-place update of the dense ring copies its whole [Q, max_delay + 1] buffer, twice per
