@@ -12,7 +12,7 @@ the implicit-function-theorem backward (and forward-mode ``jvp``).
 from __future__ import annotations
 
 import math
-from functools import partial
+from functools import cache, partial
 from typing import NamedTuple
 
 import torch
@@ -256,18 +256,13 @@ def _flat_step(*xs, k: Derived, chunk: int):
     return (*new, tstar, fired)
 
 
-_COMPILED: dict = {}
-
-
+@cache
 def compiled_step(k: Derived, chunk: int):
     """``_flat_step`` through torch.compile (inductor), one per (constants, chunk). Newton's
     data-dependent loop inside ``spike_time`` stays eager (a graph break); the gathers, the
-    affine scan and the elementwise work around it compile."""
-    if (k, chunk) not in _COMPILED:
-        # dynamic=False: every layer shape gets its own static graph (as in the queues)
-        _COMPILED[(k, chunk)] = torch.compile(partial(_flat_step, k=k, chunk=chunk),
-                                              dynamic=False)
-    return _COMPILED[(k, chunk)]
+    affine scan and the elementwise work around it compile. dynamic=False: every layer shape
+    gets its own static graph (as in the queues)."""
+    return torch.compile(partial(_flat_step, k=k, chunk=chunk), dynamic=False)
 
 
 @register("event_lif", "parallel", "torch", entry="layer", devices=("cpu", "gpu"),

@@ -36,6 +36,7 @@ deterministic order; FIFO and sorted keep insertion order among equal keys.
 
 from __future__ import annotations
 
+from functools import cache, partial
 from typing import NamedTuple
 
 import torch
@@ -377,22 +378,14 @@ def _step(q: Queue, hits, pays, sent, lanes, k, *, design: str, delay: int, inte
     return q, hits + h, pays + p, sent + spike.int()
 
 
-_COMPILED: dict = {}
-
-
+@cache
 def compiled_step(design: str, delay: int, interval: int, seed: int):
     """``_step`` through torch.compile (inductor), one per (design, delay, interval, seed);
-    shapes and dtypes are guarded and static, so a new queue size compiles a new graph once."""
-    key = (design, delay, interval, seed)
-    if key not in _COMPILED:
-        from functools import partial
-
-        # dynamic=False: a new queue size compiles its own static graph; dynamo's automatic
-        # dynamic shapes (the second size of one code object) generated C++ that did not
-        # compile (torch 2.13: '&' on floats)
-        _COMPILED[key] = torch.compile(partial(_step, design=design, delay=delay,
-                                               interval=interval, seed=seed), dynamic=False)
-    return _COMPILED[key]
+    shapes and dtypes are guarded and static, so a new queue size compiles a new graph once.
+    dynamic=False: dynamo's automatic dynamic shapes (the second size of one code object)
+    generated C++ that did not compile (torch 2.13: '&' on floats)."""
+    return torch.compile(partial(_step, design=design, delay=delay, interval=interval,
+                                 seed=seed), dynamic=False)
 
 
 @register("queues", DESIGNS, "torch-compile", entry="traffic", devices=("cpu", "gpu"))
