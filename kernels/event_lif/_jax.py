@@ -24,7 +24,15 @@ import jax.numpy as jnp
 from jax import lax
 
 from ...registry import register
-from ._common import NEWTON_MAX_ITER, SERIES_CUTOFF, Derived, LIFParams, derive, touch_level
+from ._common import (
+    NEWTON_MAX_ITER,
+    SERIES_CUTOFF,
+    Derived,
+    LIFParams,
+    auto_chunk,
+    derive,
+    touch_level,
+)
 
 
 class Spikes(NamedTuple):
@@ -108,10 +116,18 @@ class _State(NamedTuple):
     stalled: jax.Array
 
 
-def candidates(k: Derived, v, i, rend, t_prev, gap):
-    """Lanes that may fire (or are refractory) in the next `gap` (see the NumPy twin)."""
+def candidates(k: Derived, v, i, rend, t_prev, reach):
+    """Lanes that may fire (or are refractory) in the next gap: a cheap, rigorous filter.
+
+    `reach` = 1 - exp(-gap / tau_mem). Between inputs I(t) = I0 exp(-t / tau_syn) <= Ip =
+    max(I0, 0), so dV/dt <= (Ip - V) / tau_mem and, by comparison with the solution at constant
+    Ip, V(d) <= V0 + max(Ip - V0, 0) (1 - exp(-d / tau_mem)) <= max(V0, Ip) on the whole gap.
+    (Tighter than the linear V0 + max(0, I0 - V0) d / tau_mem: a lane with V0, I0 < theta is
+    never a candidate, however long the gap.) A margin of a few ulps keeps lanes whose exact
+    check could round the other way.
+    """
     eps = jnp.finfo(v.dtype).eps
-    bound = v + jnp.maximum(i - v, 0.0) * (gap / k.tau_mem)
+    bound = v + jnp.maximum(jnp.maximum(i, 0.0) - v, 0.0) * reach
     return (bound + 32 * eps * (jnp.abs(v) + jnp.abs(i) + k.theta) >= k.theta) | (rend > t_prev)
 
 
@@ -194,15 +210,6 @@ def advance_all(k: Derived, st: _State, cand, t0, t1, chunk: int) -> _State:
     return st
 
 
-def auto_chunk(lanes: int) -> int:
-    """The exact path's default width: about one lane in 64 may be near threshold at one input,
-    so 4 for a few hundred lanes up to 32 from 2,048 lanes. A pass costs O(width) whether its
-    lanes are candidates or padding (profiled on the serial layer, 128 neurons x batch 2, 1e5
-    events: width 4 took 0.75x the time of width 32; a layer with many candidates per input
-    needs the wide pass, or it loops)."""
-    return int(min(32, max(4, lanes // 64)))
-
-
 def lane_queues(times, channels, weights, delays, t_end):
     n_out, n_in = weights.shape
     pad = channels < 0
@@ -225,6 +232,18 @@ def lane_queues(times, channels, weights, delays, t_end):
     arr = lax.cummax(jnp.where(jnp.isinf(arr), -jnp.inf, arr), axis=1)
     arr = jnp.maximum(arr, 0.0)
     return arr, ch, wt, w
+
+
+def weight_rows(wt, idx):
+    """``wt[idx]`` (one weight row per sample of the current input), gathered in column
+    blocks of at most 512 bytes. XLA's CPU gather falls off a cliff past 512 bytes a row:
+    measured in a 1e4-step scan, 128 float64 columns at batch 2 took 36 ms as one gather and
+    3.7 ms as two, 256 float32 columns 28 ms and 2.8 ms (64 float64 or 128 float32 columns:
+    about 1 ms either way). Same values; one block is the plain gather."""
+    per = max(1, 512 // wt.dtype.itemsize)
+    if wt.shape[1] <= per:
+        return wt[idx]
+    return jnp.concatenate([wt[:, s:s + per][idx] for s in range(0, wt.shape[1], per)], axis=-1)
 
 
 def _steps(arr):
@@ -259,17 +278,18 @@ def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.
     inp = ch if w is None else w
 
     def step(st: _State, x):
-        t_prev, t_k, a, bb, c, g, inp_k = x
+        t_prev, t_k, a, bb, c, reach, inp_k = x
         v2, i2 = st.v.reshape(full), st.i.reshape(full)
-        cand = candidates(k, v2, i2, st.rend.reshape(full), t_prev, g).ravel()
+        cand = candidates(k, v2, i2, st.rend.reshape(full), t_prev, reach).ravel()
         v = (a * v2 + bb * i2).ravel()
         i = (c * i2).ravel()
         ex = advance_all(k, st, cand, jnp.broadcast_to(t_prev, full).ravel(),
                          jnp.broadcast_to(t_k, full).ravel(), chunk)
-        i = jnp.where(cand, ex.i, i) + (wt[inp_k] if w is None else inp_k).ravel()
+        i = jnp.where(cand, ex.i, i) + (weight_rows(wt, inp_k) if w is None else inp_k).ravel()
         return ex._replace(v=jnp.where(cand, ex.v, v), i=i), None
 
-    xs = tuple(jnp.moveaxis(x, 1, 0) for x in (prev, arr, pa, pb, pc, gap, inp))
+    reach = -jnp.expm1(-gap / k.tau_mem)
+    xs = tuple(jnp.moveaxis(x, 1, 0) for x in (prev, arr, pa, pb, pc, reach, inp))
     st, _ = lax.scan(step, st, xs)
     last = jnp.broadcast_to(arr[:, -1] if e else jnp.zeros((b, 1), dtype), full).ravel()
     st = advance_all(k, st, jnp.ones(lanes, bool), last, jnp.full(lanes, t_end, dtype), chunk)
@@ -293,7 +313,7 @@ def bare_scan(times, channels, weights, params: LIFParams, delays=None):
         v, i = s
         a, bb, c, inp_k = x
         v, i = a * v + bb * i, c * i
-        return (v, i + (wt[inp_k] if w is None else inp_k)), None
+        return (v, i + (weight_rows(wt, inp_k) if w is None else inp_k)), None
 
     xs = tuple(jnp.moveaxis(x, 1, 0) for x in (pa, pb, pc, inp))
     zero = jnp.zeros((b, n), dtype)

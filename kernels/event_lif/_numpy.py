@@ -31,8 +31,8 @@ The serial algorithm (section 7), per lane (sample b, neuron n), one input per s
 
 The loop here runs over events and is vectorised over lanes. Every lane takes the linear update
 with the precomputed propagator; only lanes that a rigorous bound says may fire in the gap
-(V(d) <= V0 + max(0, I0 - V0) d / tau_mem, see ``candidates``) or that are refractory run the
-exact path (peak check, Newton, reset), compacted to those lanes.
+(V(d) <= V0 + max(0, max(I0, 0) - V0) (1 - exp(-d / tau_mem)), see ``candidates``) or that
+are refractory run the exact path (peak check, Newton, reset), compacted to those lanes.
 """
 
 from __future__ import annotations
@@ -138,15 +138,18 @@ class _State:
         self.cnt[lanes] += 1
 
 
-def candidates(k: Derived, v, i, rend, t_prev, gap):
-    """Lanes that may fire (or are refractory) in the next `gap`: a cheap, rigorous filter.
+def candidates(k: Derived, v, i, rend, t_prev, reach):
+    """Lanes that may fire (or are refractory) in the next gap: a cheap, rigorous filter.
 
-    With I0 >= 0 between inputs I <= I0, so V(d) <= V0 + max(0, I0 - V0) d / tau_mem (and with
-    I0 < 0, V stays below max(V0, 0) < theta). A margin of a few ulps keeps lanes whose exact
+    `reach` = 1 - exp(-gap / tau_mem). Between inputs I(t) = I0 exp(-t / tau_syn) <= Ip =
+    max(I0, 0), so dV/dt <= (Ip - V) / tau_mem and, by comparison with the solution at constant
+    Ip, V(d) <= V0 + max(Ip - V0, 0) (1 - exp(-d / tau_mem)) <= max(V0, Ip) on the whole gap.
+    (Tighter than the linear V0 + max(0, I0 - V0) d / tau_mem: a lane with V0, I0 < theta is
+    never a candidate, however long the gap.) A margin of a few ulps keeps lanes whose exact
     check could round the other way.
     """
     eps = np.finfo(v.dtype).eps
-    bound = v + np.maximum(i - v, 0.0) * (gap / k.tau_mem)
+    bound = v + np.maximum(np.maximum(i, 0.0) - v, 0.0) * reach
     return (bound + 32 * eps * (np.abs(v) + np.abs(i) + k.theta) >= k.theta) | (rend > t_prev)
 
 
@@ -244,12 +247,13 @@ def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.
     st = _State(b * n, dtype, k, max_spikes)
     prev, gap = _steps(arr)
     pa, pb, pc = propagator(k, gap)
+    reach = -np.expm1(-gap / k.tau_mem)
     full = (b, n)
     with np.errstate(all="ignore"):  # masked lanes may hold inf/nan intermediates
         for j in range(e):
             t_prev = np.broadcast_to(prev[:, j], full).ravel()
             cand = candidates(k, st.v.reshape(full), st.i.reshape(full),
-                              st.rend.reshape(full), prev[:, j], gap[:, j]).ravel()
+                              st.rend.reshape(full), prev[:, j], reach[:, j]).ravel()
             v = (pa[:, j] * st.v.reshape(full) + pb[:, j] * st.i.reshape(full)).ravel()
             i = (pc[:, j] * st.i.reshape(full)).ravel()
             if cand.any():

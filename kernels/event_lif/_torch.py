@@ -109,10 +109,18 @@ class _State:
         self.cnt[lanes] += 1
 
 
-def candidates(k: Derived, v, i, rend, t_prev, gap):
-    """Lanes that may fire (or are refractory) in the next `gap` (see the NumPy twin)."""
+def candidates(k: Derived, v, i, rend, t_prev, reach):
+    """Lanes that may fire (or are refractory) in the next gap: a cheap, rigorous filter.
+
+    `reach` = 1 - exp(-gap / tau_mem). Between inputs I(t) = I0 exp(-t / tau_syn) <= Ip =
+    max(I0, 0), so dV/dt <= (Ip - V) / tau_mem and, by comparison with the solution at constant
+    Ip, V(d) <= V0 + max(Ip - V0, 0) (1 - exp(-d / tau_mem)) <= max(V0, Ip) on the whole gap.
+    (Tighter than the linear V0 + max(0, I0 - V0) d / tau_mem: a lane with V0, I0 < theta is
+    never a candidate, however long the gap.) A margin of a few ulps keeps lanes whose exact
+    check could round the other way.
+    """
     eps = torch.finfo(v.dtype).eps
-    bound = v + torch.clamp(i - v, min=0.0) * (gap / k.tau_mem)
+    bound = v + torch.clamp(torch.clamp(i, min=0.0) - v, min=0.0) * reach
     return (bound + 32 * eps * (v.abs() + i.abs() + k.theta) >= k.theta) | (rend > t_prev)
 
 
@@ -212,10 +220,11 @@ def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.
     st = _State(b * n, dtype, dev, k, max_spikes)
     prev, gap = _steps(arr)
     pa, pb, pc = propagator(k, gap)
-    steps = _per_step(prev, arr, pa, pb, pc, gap, ch if w is None else w)
-    for t_prev, t_k, a, bb, c, g, inp in steps:
+    reach = -torch.expm1(-gap / k.tau_mem)
+    steps = _per_step(prev, arr, pa, pb, pc, reach, ch if w is None else w)
+    for t_prev, t_k, a, bb, c, r, inp in steps:
         v2, i2 = st.v.view(full), st.i.view(full)
-        cand = candidates(k, v2, i2, st.rend.view(full), t_prev, g).view(-1)
+        cand = candidates(k, v2, i2, st.rend.view(full), t_prev, r).view(-1)
         v = (a * v2 + bb * i2).view(-1)
         i = (c * i2).view(-1)
         lanes = cand.nonzero().squeeze(1)
