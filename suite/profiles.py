@@ -19,10 +19,6 @@ PUBLISHED_CAPACITY = [{"where": {"impl": "heap", "capacity": 4}, "drop": True},
                         for d in ("fifo", "ring", "sorted", "lossy"))]
 
 
-# compiled PyTorch runs the parallel event-LIF simulator only: the serial one is a Python loop
-# over events with a data-dependent exact path per event (README "Compiled PyTorch")
-NO_COMPILED_SERIAL = {"where": {"framework": "torch-compile", "impl": "serial"}, "drop": True}
-
 # the traffic benchmarks run ours (PyTorch eager and with its step compiled) and the anchor
 # (the EventQueues authors' adseq) side by side
 TRAFFIC_FWS = ("jax", "torch", "torch-compile", "adseq")
@@ -76,6 +72,18 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 # PyTorch's serial loop runs in Python (see README; ~1 ms per event): 1e3
                 # events per sample here, 1e5 and more in `full`
                 "limits": [{"where": {"framework": "torch"}, "max": {"n_events": 1_000}}],
+            },
+            # compiled PyTorch: the serial simulator and the bare scan as one compiled
+            # while_loop each, on the eager rows' largest case (1e5 and more in `full`)
+            {
+                "impls": ["serial", "bare_scan"],
+                "frameworks": ["torch-compile"],
+                "dtypes": ["float64"],
+                "datasets": ["poisson"],
+                "sizes": {"n_events": [1_000], "n_neurons": [128], "n_inputs": [700],
+                          "batch": [2]},
+                "seed": 0,
+                "timeout_s": 600,
             },
             # the anchor: NEST's exact iaf_psc_exp_ps against the serial simulators on the
             # same Poisson input, at every core and at one thread (threads knob), one neuron
@@ -290,14 +298,18 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
         "event_lif": [
             {
                 "impls": ["serial", "bare_scan"],
-                "frameworks": ["numpy", "jax", "torch"],
+                "frameworks": ["numpy", "jax", "torch", "torch-compile"],
                 "dtypes": ["float32", "float64"],
                 "datasets": ["poisson", "synthetic-shd"],
                 "sizes": {"n_events": DECADES, "n_neurons": [128, 512], "n_inputs": [700],
                           "batch": [1, 8, 32]},
                 "seed": 0,
                 "timeout_s": 3600,
-                "limits": [{"where": {"framework": "numpy"}, "max": {"n_events": 100_000}}],
+                # the compiled serial loop copies the spike buffer at every exact-path pass
+                # (kernels/event_lif/_loop_torch.py): O(lanes x spikes) per event on a CPU
+                "limits": [{"where": {"framework": "numpy"}, "max": {"n_events": 100_000}},
+                           {"where": {"framework": "torch-compile"},
+                            "max": {"n_events": 10_000}}],
             },
             {
                 "impls": ["serial", "parallel"],
@@ -309,7 +321,6 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "knobs": {"parallel": {"chunk": CHUNKS}},
                 "seed": 0,
                 "timeout_s": 3600,
-                "limits": [NO_COMPILED_SERIAL],
             },
             # the paper's anchor: SHD-shaped input, 2 layers of 512, batch 128, chunk 128
             {
@@ -323,8 +334,7 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "knobs": {"parallel": {"chunk": [1, 16, 128, 1024], "remat": [True, False]}},
                 "seed": 0,
                 "timeout_s": 3600,
-                "limits": [{"where": {"mode": "forward", "remat": False}, "drop": True},
-                           NO_COMPILED_SERIAL],
+                "limits": [{"where": {"mode": "forward", "remat": False}, "drop": True}],
             },
             {
                 "impls": ["parallel"],
@@ -427,8 +437,7 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "timeout_s": 240,
                 "limits": [{"where": {"impl": "serial", "mode": "grad"}, "drop": True},
                            {"where": {"mode": "grad", "batch": 128}, "drop": True},
-                           {"where": {"mode": "forward", "batch": 4}, "drop": True},
-                           NO_COMPILED_SERIAL],
+                           {"where": {"mode": "forward", "batch": 4}, "drop": True}],
             },
         ],
         "psu": [

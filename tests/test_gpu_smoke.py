@@ -25,8 +25,8 @@ def test_the_case_list_holds_the_headline_configurations():
     cs = _cases()
     el = [c for c in cs if c.family == "event_lif"]
     fwd = {(c.impl, c.framework) for c in el if c.mode == "forward"}
-    assert fwd == {(i, f) for i in ("serial", "parallel") for f in ("jax", "torch")} | {
-        ("parallel", "torch-compile")}  # compiled PyTorch: the parallel simulator only
+    assert fwd == {(i, f) for i in ("serial", "parallel")
+                   for f in ("jax", "torch", "torch-compile")}
     for c in el:  # the Bullet Trains anchor: SHD input, 2 x 512, K = 128
         assert c.dataset == "synthetic-shd" and c.size["n_layers"] == 2
         assert c.size["n_neurons"] == 512 and c.size["n_events"] == 4000

@@ -14,6 +14,7 @@ import torch
 
 from ...registry import Unsupported, register
 from ._common import LIFParams
+from ._loop_torch import serial_compiled
 from ._parallel_torch import parallel
 from ._torch import serial
 
@@ -53,7 +54,8 @@ def network(times, channels, weights: tuple, w_out, params: LIFParams, delays=No
     """Logits of the stacked layers; weights[l] is (N_l, N_{l-1}), delays None or a tuple.
 
     method="serial" runs every layer with the serial simulator (forward only);
-    ``compiled=True``: the parallel layers' chunk step runs through torch.compile."""
+    ``compiled=True``: the parallel layers' chunk step runs through torch.compile, the serial
+    layers as one compiled while_loop each (``_loop_torch``)."""
     if method not in ("parallel", "serial"):
         raise ValueError(f"method={method!r} is not 'parallel' or 'serial'")
     if budgets is not None and len(budgets) != len(weights):
@@ -72,7 +74,13 @@ def network(times, channels, weights: tuple, w_out, params: LIFParams, delays=No
                                       1), None
         else:
             max_spikes, n_steps = budgets[li]
-        if method == "serial":
+        if method == "serial" and compiled:  # a static buffer: re-run at the size it needs
+            out = serial_compiled(t, c, w, params, delays=d, max_spikes=max_spikes)
+            need = int(out.counts.max()) if out.counts.numel() else 0
+            if budgets is None and need > max_spikes:
+                out = serial_compiled(t, c, w, params, delays=d, max_spikes=need)
+            left = 0
+        elif method == "serial":
             out = serial(t, c, w, params, delays=d, max_spikes=max_spikes)
             left = 0
         else:
@@ -122,13 +130,13 @@ def plan_budgets(times, channels, weights, params, delays=None, *, chunk=128, ma
     return tuple(budgets)
 
 
-# -- compiled PyTorch: the same network with the parallel layers' chunk step compiled --------
+# -- compiled PyTorch: the same network with its layers compiled -----------------------------
 
-@register("event_lif", "parallel", "torch-compile", entry="net_forward",
+@register("event_lif", ("serial", "parallel"), "torch-compile", entry="net_forward",
           devices=("cpu", "gpu"), knobs=("chunk",))
 def network_compiled(times, channels, weights: tuple, w_out, params: LIFParams, delays=None,
                      **kw) -> NetOut:
-    """``network`` (parallel layers) with ``compiled=True``; called as is by the torch-compile
+    """``network`` with ``compiled=True`` (either method); called as is by the torch-compile
     framework (``compiles_inside``)."""
     return network(times, channels, weights, w_out, params, delays, compiled=True, **kw)
 
