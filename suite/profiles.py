@@ -153,8 +153,8 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 ],
             },
             # compiled PyTorch (the chunk step through torch.compile) at the paper's K = 128:
-            # the layer on one SHD utterance and the 2-layer network's forward (its training
-            # step, ~50 s to compile here, is in `full` and gpu-smoke)
+            # the layer on one SHD utterance (the 2-layer network, ~35 s to compile cold here,
+            # and its training step are in `full` and gpu-smoke)
             {
                 "impls": ["parallel"],
                 "frameworks": ["torch-compile"],
@@ -163,17 +163,6 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "sizes": {"n_events": [SHD], "n_neurons": [128], "n_inputs": [700],
                           "batch": [8]},
                 "knobs": {"parallel": {"chunk": [128]}},
-                "seed": 0,
-                "timeout_s": 600,
-            },
-            {
-                "impls": ["parallel"],
-                "frameworks": ["torch-compile"],
-                "dtypes": ["float32"],
-                "datasets": ["synthetic-shd"],
-                "sizes": {"n_events": [SHD // 2], "n_neurons": [128], "n_inputs": [700],
-                          "batch": [2], "n_layers": [2]},
-                "knobs": {"parallel": {"chunk": [128], "remat": [True]}},
                 "seed": 0,
                 "timeout_s": 600,
             },
@@ -221,13 +210,13 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "seed": 0,
                 "timeout_s": 300,
             },
-            # compiled PyTorch (torch.compile) on the network at the paper's T = 15 (every T in
-            # `full`): inference and a training step next to the eager rows above
+            # compiled PyTorch (torch.compile) on the network at the paper's T = 15 (every T and
+            # the training step in `full`: cold, its compile took 12-25 s a row here)
             {
                 "impls": NEURONS,
                 "frameworks": ["torch-compile"],
                 "dtypes": ["float32"],
-                "modes": ["forward", "grad"],
+                "modes": ["forward"],
                 "datasets": ["synthetic-shd"],
                 "sizes": {"T": [15], "n_inputs": [700], "n_neurons": [256],
                           "batch": [32], "n_layers": [2]},
@@ -409,6 +398,10 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                     limits=[*PUBLISHED_CAPACITY,
                             {"where": {"mode": "forward", "ad": "forward"}, "drop": True}],
                     timeout_s=3600),
+            # (e) with the network's step compiled (forward; the gradients run eager)
+            _queues({"n_neurons": [100], "capacity": [4, 7], "T": [10_000]},
+                    dataset="recurrent", frameworks=("torch-compile",),
+                    limits=PUBLISHED_CAPACITY, timeout_s=3600),
             *_drop_sweep([10, 20, 50, 200], [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0],
                          [("fifo", 3), ("fifo", 1), ("heap", 3), ("sorted", 3), ("lossy", 3)],
                          10_000, frameworks=("jax", "torch")),

@@ -90,10 +90,11 @@ KERNEL_MODULES: dict[str, list[str]] = {
     "onnx": ["spikebench.kernels.event_lif._onnx", "spikebench.kernels.psu._onnx",
              "spikebench.kernels.queues._onnx"],
     # PyTorch kernels registered a second time for torch.compile: the PSU family whole; the
-    # parallel event-LIF simulator and the queues' traffic loop with a compiled step; the
-    # serial event-LIF simulator and the bare scan as one compiled while_loop each
-    # (README "Compiled PyTorch")
+    # parallel event-LIF simulator and the queues' traffic loop and recurrent network with a
+    # compiled step; the serial event-LIF simulator and the bare scan as one compiled
+    # while_loop each (README "Compiled PyTorch")
     "torch-compile": ["spikebench.kernels.psu._torch", "spikebench.kernels.queues._torch",
+                      "spikebench.kernels.queues._net_torch",
                       "spikebench.kernels.event_lif._parallel_torch",
                       "spikebench.kernels.event_lif._net_torch",
                       "spikebench.kernels.event_lif._loop_torch"],

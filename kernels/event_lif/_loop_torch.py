@@ -35,6 +35,8 @@ from torch._higher_order_ops.while_loop import while_loop
 from ...registry import register
 from ._common import NEWTON_MAX_ITER, Derived, LIFParams, auto_chunk, derive
 from ._torch import Spikes, candidates, lane_queues, peak_bracket, propagator, v_at
+from ._torch import bare_scan as _torch_bare_scan
+from ._torch import serial as _torch_serial
 
 COMPILE_OPTIONS = {"cpp_wrapper": True, "cpp.threads": 1}
 
@@ -165,10 +167,10 @@ def _with_sink(x, fill):
     return torch.cat([x, x.new_full((1,), fill)])
 
 
-def _serial_loop(prev, arr, pa, pb, pc, reach, inp, wt, v, i, rend, buf, cnt, stalled,
-                 t_end, *, k: Derived, chunk: int, shape: tuple[int, int], per_event: bool):
-    """The whole event loop and the tail, on step-major inputs ((E, B, 1), inp (E, B) or
-    (E, B, N)); returns the final state.
+def _serial_loop(prev, arr, pa, pb, pc, reach, inp, wt, v, i, rend, buf, cnt, stalled, *,
+                 k: Derived, chunk: int, shape: tuple[int, int], per_event: bool):
+    """The whole event loop on step-major inputs ((E, B, 1), inp (E, B) or (E, B, N); the last
+    event is the tail to t_end, ``serial_compiled``); returns the final state.
 
     Two levels, so that the spike buffer is not carried through every event: the inner
     while_loop takes the quiet stretch (events where no lane is a candidate: the linear update
@@ -222,16 +224,8 @@ def _serial_loop(prev, arr, pa, pb, pc, reach, inp, wt, v, i, rend, buf, cnt, st
 
         return torch.cond(j < e, exact_step, at_end, (j, v, i, rend, buf, cnt, stalled))
 
-    st = _State(v, i, rend, buf, cnt, stalled)
-    if e:  # (an empty input is its own static graph)
-        j = torch.zeros((), dtype=torch.int64, device=arr.device)
-        st = _State(*while_loop(outer_cond, outer_body, (j, *st))[1:])
-    last = arr[e - 1] if e else torch.zeros((b, 1), dtype=arr.dtype, device=arr.device)
-    t0 = _with_sink(last.expand(shape).reshape(-1), 0.0)
-    t1 = torch.full((n + 1,), 0.0, dtype=arr.dtype, device=arr.device) + t_end
-    every = torch.ones(n + 1, dtype=torch.bool, device=arr.device)
-    every[n] = False
-    return tuple(advance_all(k, st, every, t0, t1, chunk))
+    j = torch.zeros((), dtype=torch.int64, device=arr.device)
+    return tuple(while_loop(outer_cond, outer_body, (j, v, i, rend, buf, cnt, stalled))[1:])
 
 
 @cache
@@ -267,11 +261,22 @@ def serial_compiled(times, channels, weights, params: LIFParams, delays=None, t_
     b, e = channels.shape
     n = weights.shape[0]
     lanes = b * n
+    if e == 0:  # no input: nothing to loop over (the eager twin's empty result)
+        return _torch_serial(times, channels, weights, params, delays, t_end, max_spikes)
     chunk = max(1, min(auto_chunk(lanes) if chunk is None else int(chunk), lanes))
-    prev = torch.cat([torch.zeros_like(arr[:, :1]), arr[:, :-1]], dim=1)
+    # the tail [last input, t_end] is one more event with no input (channel n_in: the zero
+    # row of wt), so the loop's exact path also covers it: its candidate bound is rigorous
+    # over any gap, an infinite one included (reach = 1)
+    zero = torch.zeros((b, 1, arr.shape[2]), dtype=dtype, device=dev)  # arr: (B, E, 1 | N)
+    arr = torch.cat([arr, zero + float(t_end)], dim=1)
+    prev = torch.cat([zero, arr[:, :-1]], dim=1)
     gap = arr - prev
-    pa, pb, pc = propagator(k, gap)
+    pa, pb, pc = (torch.where(torch.isfinite(gap), x, 0.0) for x in propagator(k, gap))
     reach = -torch.expm1(-gap / k.tau_mem)
+    if w is None:
+        ch = torch.cat([ch, torch.full_like(ch[:, :1], weights.shape[1])], dim=1)
+    else:
+        w = torch.cat([w, torch.zeros_like(w[:, :1])], dim=1)
     size = max(int(max_spikes), 1)
     st = (torch.full((lanes + 1,), k.v_reset, dtype=dtype, device=dev),
           torch.zeros(lanes + 1, dtype=dtype, device=dev),
@@ -284,8 +289,7 @@ def serial_compiled(times, channels, weights, params: LIFParams, delays=None, t_
     xs = [_step_major(x) for x in (prev, arr, pa, pb, pc, reach)]
     inp = _step_major(ch if w is None else w)
     loop = compiled_loop(k, chunk, (b, n), w is not None)
-    t_end_t = torch.tensor(float(t_end), dtype=dtype, device=dev)
-    out = _State(*loop(*xs, inp, wt, *st, t_end_t))
+    out = _State(*loop(*xs, inp, wt, *st))
     return Spikes(out.buf[:lanes, :size].reshape(b, n, size), out.cnt[:lanes].view(b, n),
                   out.stalled[:lanes].view(b, n))
 
@@ -318,6 +322,8 @@ def bare_scan_compiled(times, channels, weights, params: LIFParams, delays=None)
     arr, ch, wt, w = lane_queues(times.to(dtype), channels, weights,
                                  None if delays is None else delays.to(dtype), math.inf)
     b = channels.shape[0]
+    if channels.shape[1] == 0:  # no input: the eager twin's zero state
+        return _torch_bare_scan(times, channels, weights, params, delays)
     gap = arr - torch.cat([torch.zeros_like(arr[:, :1]), arr[:, :-1]], dim=1)
     pa, pb, pc = (_step_major(x) for x in propagator(k, gap))
     zero = weights.new_zeros((b, weights.shape[0]))

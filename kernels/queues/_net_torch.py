@@ -9,6 +9,7 @@ that module's docstring). Divergence: the step loop is an eager Python loop (JAX
 from __future__ import annotations
 
 import math
+from functools import cache, partial
 from typing import NamedTuple
 
 import torch
@@ -48,11 +49,13 @@ def init_carry(n: int, design: str, capacity, max_delay, dtype, device, ops=qmod
                  torch.zeros((), dtype=torch.int32, device=device))
 
 
-def step(c: Carry, k, i_in, weights, delays, p: NetParams, design: str, ops=qmod) -> Carry:
+def step(c: Carry, k, i_in, weights, delays, p: NetParams, design: str, ops=qmod,
+         inplace: bool = True) -> Carry:
     """Step k (1-based; an int or an int32 scalar tensor) with input current i_in (a number
-    or [N]); `ops` is the queue module (``_torch``, or ``_onnx`` for the exported graph)."""
+    or [N]); `ops` is the queue module (``_torch``, or ``_onnx`` for the exported graph);
+    ``inplace=False``: the queue operations out of place (the compiled step)."""
     n = weights.shape[0]
-    q, hits, pay = ops.pop(design, c.q, k, check=False, inplace=True)
+    q, hits, pay = ops.pop(design, c.q, k, check=False, inplace=inplace)
     i_syn = c.i_syn * math.exp(-p.dt / p.tau_syn) + torch.sum(weights * pay.reshape(n, n),
                                                                dim=1)
     v = c.v
@@ -65,7 +68,7 @@ def step(c: Carry, k, i_in, weights, delays, p: NetParams, design: str, ops=qmod
     f = torch.exp(-(key - t_a) / (p.tau_syn / p.dt))
     mask = spike[None, :].expand(n, n).reshape(-1)
     q = ops.enqueue(design, q, key.reshape(-1), f.reshape(-1), mask, check=False,
-                    inplace=True)
+                    inplace=inplace)
     return Carry(q, torch.where(spike, torch.zeros_like(v_new), v_new), i_syn,
                  c.t_sum + torch.sum(torch.where(spike, t_s, torch.zeros_like(t_s))),
                  c.count + spike.to(torch.int32),
@@ -130,3 +133,59 @@ def network_jvp(weights, delays, dw, dd, i_ext, *, p: NetParams, design: str, ca
     """Forward mode: (loss, its directional derivative along (dw, dd), NetOut)."""
     return torch.func.jvp(lambda a, b: loss(a, b, p, design, capacity, max_delay, i_ext),
                           (weights, delays), (dw, dd), has_aux=True)
+
+
+# -- compiled PyTorch: the same loop with a torch.compile'd step ------------------------------
+
+def _flat_step(q, v, i_syn, t_sum, count, delivered, k, i_in, weights, delays, *,
+               p: NetParams, design: str):
+    """``step`` on a flat carry, out of place, k a 0-d tensor: one graph for every step."""
+    c = step(Carry(q, v, i_syn, t_sum, count, delivered), k, i_in, weights, delays, p,
+             design, inplace=False)
+    return tuple(c)
+
+
+@cache
+def compiled_step(p: NetParams, design: str):
+    """``_flat_step`` through torch.compile (inductor), one per (parameters, design); static
+    shapes (dynamic=False, as the traffic loop's ``compiled_step``)."""
+    return torch.compile(partial(_flat_step, p=p, design=design), dynamic=False)
+
+
+def simulate_compiled(weights, delays, p: NetParams, design: str, capacity=None,
+                      max_delay=None, i_ext=None) -> NetOut:
+    """``simulate`` with the step compiled (``compiled_step``) and the loop over steps in
+    Python (dynamo would unroll it); the input current is one [n_steps, N] table, so every
+    step has the same signature."""
+    n = weights.shape[0]
+    dtype, dev = weights.dtype, weights.device
+    if i_ext is None:
+        on = (torch.arange(1, p.n_steps + 1, dtype=dtype, device=dev) * p.dt) < p.t_ext
+        table = torch.where(on, p.i_ext, 0.0)[:, None].expand(p.n_steps, n).contiguous()
+    else:
+        if tuple(i_ext.shape) != (p.n_steps, n):
+            raise ValueError(f"i_ext must have shape {(p.n_steps, n)}, got "
+                             f"{tuple(i_ext.shape)}")
+        table = torch.as_tensor(i_ext, dtype=dtype, device=dev)
+    c = init_carry(n, design, capacity, max_delay, dtype, dev)
+    # every field its own tensor (init shares zero tensors): one set of guards
+    q, *rest = Carry(type(c.q)(*(x.clone() for x in c.q)), *(x.clone() for x in c[1:]))
+    fn = compiled_step(p, design)
+    ks = torch.arange(1, p.n_steps + 1, dtype=torch.int64, device=dev)
+    for k, i_in in zip(ks, table, strict=True):
+        q, *rest = fn(q, *rest, k, i_in, weights, delays)
+    c = Carry(q, *rest)
+    return NetOut(c.count, c.t_sum, c.v, torch.sum(c.q.dropped), c.delivered,
+                  torch.sum(qmod.pending(design, c.q)))
+
+
+@register("queues", DESIGNS, "torch-compile", entry="network_forward", devices=("cpu", "gpu"))
+def network_forward_compiled(weights, delays, i_ext, *, p: NetParams, design: str,
+                             capacity=None, max_delay=None) -> NetOut:
+    """``network_forward`` through ``simulate_compiled``; called as is by the torch-compile
+    framework (``compiles_inside``)."""
+    with torch.no_grad():
+        return simulate_compiled(weights, delays, p, design, capacity, max_delay, i_ext)
+
+
+network_forward_compiled.compiles_inside = True

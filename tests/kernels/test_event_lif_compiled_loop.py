@@ -121,3 +121,13 @@ def test_compiled_serial_network_matches_numpy_reference():
     for got, want in zip(out.counts, ref.counts, strict=True):
         np.testing.assert_array_equal(got.numpy(), want)
     np.testing.assert_allclose(out.logits.numpy(), ref.logits, rtol=1e-9)
+
+
+def test_compiled_no_events_gives_the_eager_result():
+    p = PARAM_SETS["tm>ts"]
+    args = (torch.zeros((2, 0), dtype=torch.float64), torch.zeros((2, 0), dtype=torch.int64),
+            torch.ones((3, 4), dtype=torch.float64), p)
+    out = loop.serial_compiled(*args)
+    assert out.counts.sum() == 0 and torch.isinf(out.spike_times).all()
+    for got in loop.bare_scan_compiled(*args):
+        assert torch.equal(got, torch.zeros((2, 3), dtype=torch.float64))

@@ -389,3 +389,22 @@ def test_an_input_current_array_drives_the_network_in_every_twin():
             bad(a, b, p, "fifo", 4, i_ext=i_ext[:10])
     with pytest.raises(ValueError, match=r"i_ext must have shape \(400, 2\)"):
         NN.simulate(W2, D2, p, i_ext.T)
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_compiled_torch_network_equals_eager(design):
+    """The network forward with its step through torch.compile (framework torch-compile) gives
+    the eager network's output, field for field; with an input-current array too."""
+    from spikebench.kernels.queues import _net_torch
+
+    w, d = torch.tensor(W2), torch.tensor(D2)
+    i_ext = torch.tensor(np.random.default_rng(3).gamma(2.0, 0.4, (P2.n_steps, 2)))
+    for cur in (None, i_ext):
+        got = _net_torch.network_forward_compiled(w, d, cur, p=P2, design=design, capacity=4,
+                                                  max_delay=400)
+        want = NT.network_forward(w, d, cur, p=P2, design=design, capacity=4, max_delay=400)
+        assert int(want.spike_count.sum()) > 4
+        for name, a, b in zip(want._fields, got, want, strict=True):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=tol("ulps"), err_msg=name)
+    with pytest.raises(ValueError, match=r"i_ext must have shape"):
+        _net_torch.network_forward_compiled(w, d, i_ext[:10], p=P2, design=design, capacity=4)
