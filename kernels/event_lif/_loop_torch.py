@@ -39,6 +39,10 @@ from ._torch import bare_scan as _torch_bare_scan
 from ._torch import serial as _torch_serial
 
 COMPILE_OPTIONS = {"cpp_wrapper": True, "cpp.threads": 1}
+# every (constants, chunk, layer shape, dtype) is a recompile of the same code object
+# (_serial_loop); dynamo's default limit of 8 per code object was reached by one test file
+_cfg = torch._dynamo.config
+_cfg.recompile_limit = max(_cfg.recompile_limit, 64)
 
 
 class _State(NamedTuple):

@@ -136,7 +136,7 @@ def test_a_dataset_drives_the_network(name, tmp_path):
     net = [_small(c, n_neurons=12, T=240) for c in full if c.dataset == "recurrent"
            and c.impl == "fifo" and (c.framework == "jax" or c.mode == "forward")]
     moved = profiles.with_dataset(net, name)
-    assert len(moved) == len(net) == 4 and {c.dataset for c in moved} == {name}
+    assert len(moved) == len(net) == 5 and {c.dataset for c in moved} == {name}
     a, b = fam.FAMILY.make_inputs(moved[0]), fam.FAMILY.make_inputs(moved[0])
     np.testing.assert_array_equal(a["i_ext"], b["i_ext"])  # deterministic
     assert a["i_ext"].shape == (240, 12) and a["i_ext"].mean() == pytest.approx(fam.DRIVE)
