@@ -34,7 +34,7 @@ from torch._higher_order_ops.while_loop import while_loop
 
 from ...registry import register
 from ._common import NEWTON_MAX_ITER, Derived, LIFParams, auto_chunk, derive
-from ._torch import Spikes, candidates, lane_queues, peak_bracket, propagator, v_at
+from ._torch import Spikes, _steps, candidates, layer_queues, peak_bracket, propagator, v_at
 from ._torch import bare_scan as _torch_bare_scan
 from ._torch import serial as _torch_serial
 
@@ -260,8 +260,7 @@ def serial_compiled(times, channels, weights, params: LIFParams, delays=None, t_
     the torch-compile framework calls this as is and times that call as compile_s)."""
     k = derive(params)
     dtype, dev = weights.dtype, weights.device
-    arr, ch, wt, w = lane_queues(times.to(dtype), channels, weights,
-                                 None if delays is None else delays.to(dtype), t_end)
+    arr, ch, wt, w = layer_queues(times, channels, weights, delays, t_end)
     b, e = channels.shape
     n = weights.shape[0]
     lanes = b * n
@@ -273,8 +272,7 @@ def serial_compiled(times, channels, weights, params: LIFParams, delays=None, t_
     # over any gap, an infinite one included (reach = 1)
     zero = torch.zeros((b, 1, arr.shape[2]), dtype=dtype, device=dev)  # arr: (B, E, 1 | N)
     arr = torch.cat([arr, zero + float(t_end)], dim=1)
-    prev = torch.cat([zero, arr[:, :-1]], dim=1)
-    gap = arr - prev
+    prev, gap = _steps(arr)
     pa, pb, pc = (torch.where(torch.isfinite(gap), x, 0.0) for x in propagator(k, gap))
     reach = -torch.expm1(-gap / k.tau_mem)
     if w is None:
@@ -322,14 +320,11 @@ def compiled_bare(per_event: bool):
 def bare_scan_compiled(times, channels, weights, params: LIFParams, delays=None):
     """``_torch.bare_scan`` (the linear update alone) as one compiled while_loop."""
     k = derive(params)
-    dtype = weights.dtype
-    arr, ch, wt, w = lane_queues(times.to(dtype), channels, weights,
-                                 None if delays is None else delays.to(dtype), math.inf)
+    arr, ch, wt, w = layer_queues(times, channels, weights, delays, math.inf)
     b = channels.shape[0]
     if channels.shape[1] == 0:  # no input: the eager twin's zero state
         return _torch_bare_scan(times, channels, weights, params, delays)
-    gap = arr - torch.cat([torch.zeros_like(arr[:, :1]), arr[:, :-1]], dim=1)
-    pa, pb, pc = (_step_major(x) for x in propagator(k, gap))
+    pa, pb, pc = (_step_major(x) for x in propagator(k, _steps(arr)[1]))
     zero = weights.new_zeros((b, weights.shape[0]))
     return tuple(compiled_bare(w is not None)(pa, pb, pc, _step_major(ch if w is None else w),
                                               wt, zero, zero.clone()))

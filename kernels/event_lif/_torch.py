@@ -187,6 +187,13 @@ def lane_queues(times, channels, weights, delays, t_end):
     return arr, ch, wt, w
 
 
+def layer_queues(times, channels, weights, delays, t_end):
+    """``lane_queues`` with times and delays in the weights' dtype (the layer's dtype)."""
+    dtype = weights.dtype
+    return lane_queues(times.to(dtype), channels, weights,
+                       None if delays is None else delays.to(dtype), t_end)
+
+
 def _steps(arr):
     prev = torch.cat([torch.zeros_like(arr[:, :1]), arr[:, :-1]], dim=1)
     return prev, arr - prev
@@ -212,8 +219,7 @@ def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.
     lanes dynamically (nonzero), as the NumPy reference does."""
     k = derive(params)
     dtype, dev = weights.dtype, weights.device
-    arr, ch, wt, w = lane_queues(times.to(dtype), channels, weights,
-                                 None if delays is None else delays.to(dtype), t_end)
+    arr, ch, wt, w = layer_queues(times, channels, weights, delays, t_end)
     b, e = channels.shape
     n = weights.shape[0]
     full = (b, n)
@@ -245,9 +251,7 @@ def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.
 def bare_scan(times, channels, weights, params: LIFParams, delays=None):
     """The linear state update alone (the ceiling); (V, I) right after each lane's last input."""
     k = derive(params)
-    dtype = weights.dtype
-    arr, ch, wt, w = lane_queues(times.to(dtype), channels, weights,
-                                 None if delays is None else delays.to(dtype), math.inf)
+    arr, ch, wt, w = layer_queues(times, channels, weights, delays, math.inf)
     b = channels.shape[0]
     v = weights.new_zeros((b, weights.shape[0]))
     i = torch.zeros_like(v)

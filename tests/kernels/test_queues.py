@@ -266,8 +266,8 @@ def test_jax_heap_sift_under_vmap_equals_one_batch_at_a_time():
             out.append(p)
         return q, jnp.stack(out)
 
-    batched = jax.vmap(fill)(t)
-    one = [fill(t[i]) for i in range(t.shape[0])]
+    batched = jax.jit(jax.vmap(fill))(t)
+    one = [jax.jit(fill)(t[i]) for i in range(t.shape[0])]  # one compile, four calls
     for i, (q, out) in enumerate(one):
         np.testing.assert_array_equal(np.asarray(batched[0].keys[i]), np.asarray(q.keys))
         np.testing.assert_array_equal(np.asarray(batched[1][i]), np.asarray(out))
