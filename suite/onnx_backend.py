@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import collections
 import os
+import shutil
 import subprocess
 import tempfile
 import warnings
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -229,6 +231,26 @@ class _Graph:
 
     def __call__(self, **feeds) -> dict:
         return self.run(**{k: v for k, v in feeds.items() if k in self.inputs})
+
+
+def graph_folder(folder=None) -> tuple[Path, bool]:
+    """The folder exported graphs go to, and whether it was made here: `folder` (created if
+    missing, never removed) or, for None, a fresh temporary one that ``own_graphs`` ties to
+    the program using it."""
+    if folder is None:
+        return Path(tempfile.mkdtemp(prefix="spikebench-onnx-")), True
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    return path, False
+
+
+def own_graphs(run, folder: Path, made: bool):
+    """Set ``run.graphs`` to the graphs' folder; a temporary one (`made`) is removed once `run`
+    is garbage or the interpreter exits, so runs leave no graphs behind in the temp dir."""
+    run.graphs = str(folder)
+    if made:
+        weakref.finalize(run, shutil.rmtree, str(folder), ignore_errors=True)
+    return run
 
 
 def make_runner(kind: str, model_path):

@@ -39,10 +39,17 @@ from ._torch import bare_scan as _torch_bare_scan
 from ._torch import serial as _torch_serial
 
 COMPILE_OPTIONS = {"cpp_wrapper": True, "cpp.threads": 1}
-# every (constants, chunk, layer shape, dtype) is a recompile of the same code object
-# (_serial_loop); dynamo's default limit of 8 per code object was reached by one test file
-_cfg = torch._dynamo.config
-_cfg.recompile_limit = max(_cfg.recompile_limit, 64)
+
+
+def _compile(fn):
+    """torch.compile as every graph here takes it. Every (constants, chunk, layer shape, dtype)
+    is a recompile of the same code object (_serial_loop); dynamo's default limit of 8 per
+    code object was reached by one test file, so it is raised here -- at the first compile,
+    not at import: importing torch._dynamo costs about 1.5 s, and every eager PyTorch row's
+    worker imports this module (through _net_torch)."""
+    cfg = torch._dynamo.config
+    cfg.recompile_limit = max(cfg.recompile_limit, 64)
+    return torch.compile(fn, fullgraph=True, dynamic=False, options=COMPILE_OPTIONS)
 
 
 class _State(NamedTuple):
@@ -236,9 +243,7 @@ def _serial_loop(prev, arr, pa, pb, pc, reach, inp, wt, v, i, rend, buf, cnt, st
 def compiled_loop(k: Derived, chunk: int, shape: tuple[int, int], per_event: bool):
     """``_serial_loop`` through torch.compile (fullgraph, static shapes, C++ wrapper), one per
     (constants, chunk, layer shape, input kind)."""
-    return torch.compile(partial(_serial_loop, k=k, chunk=chunk, shape=shape,
-                                 per_event=per_event),
-                         fullgraph=True, dynamic=False, options=COMPILE_OPTIONS)
+    return _compile(partial(_serial_loop, k=k, chunk=chunk, shape=shape, per_event=per_event))
 
 
 def _step_major(x):
@@ -311,8 +316,7 @@ def _bare_loop(pa, pb, pc, inp, wt, v, i, *, per_event: bool):
 
 @cache
 def compiled_bare(per_event: bool):
-    return torch.compile(partial(_bare_loop, per_event=per_event), fullgraph=True,
-                         dynamic=False, options=COMPILE_OPTIONS)
+    return _compile(partial(_bare_loop, per_event=per_event))
 
 
 @register("event_lif", "bare_scan", "torch-compile", entry="layer", devices=("cpu", "gpu"))

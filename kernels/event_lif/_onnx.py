@@ -19,8 +19,6 @@ benchmark's layer has none).
 from __future__ import annotations
 
 import math
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import onnx  # noqa: F401 - torch.onnx.export needs it (the registry notes its absence)
@@ -77,7 +75,7 @@ def parallel_program(times, channels, weights, params: LIFParams, t_end=math.inf
     """Export the chunk step for these shapes and return the host loop: a function of no
     argument giving ``ParSpikes`` (spike_times (B, N, S) +inf padded, counts, stalled,
     unprocessed, steps) as NumPy arrays, like ``_parallel_torch.parallel``."""
-    from ...onnx_backend import export, make_runner
+    from ...onnx_backend import export, graph_folder, make_runner, own_graphs
 
     if chunk < 1:
         raise ValueError(f"chunk must be >= 1, got {chunk}")
@@ -90,8 +88,7 @@ def parallel_program(times, channels, weights, params: LIFParams, t_end=math.inf
     k = derive(params)
     q = par.make_queue(times, channels, weights, None, t_end)
     c0 = par._init(k, q, torch.float32)
-    folder = Path(folder or tempfile.mkdtemp(prefix="spikebench-onnx-"))
-    folder.mkdir(parents=True, exist_ok=True)
+    folder, made = graph_folder(folder)
     path = folder / f"chunk_step{chunk}.onnx"
     export(ChunkGraph(params, chunk), (q.t, q.ch, q.wt, q.qlen, *c0),
            ["t", "ch", "wt", "qlen", *CARRY], [*CARRY_OUT, "tstar", "fired"], path,
@@ -120,5 +117,4 @@ def parallel_program(times, channels, weights, params: LIFParams, t_end=math.inf
         left = np.where(carry["stalled"], 0, np.clip(qlen + 1 - carry["ptr"], 0, None))
         return par.ParSpikes(buf, carry["cnt"], carry["stalled"], left, carry["steps"])
 
-    run.graphs = str(folder)
-    return run
+    return own_graphs(run, folder, made)

@@ -18,9 +18,6 @@ and PyTorch).
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import numpy as np
 import onnx  # noqa: F401 - torch.onnx.export needs it (the registry notes its absence)
 import torch
@@ -68,10 +65,9 @@ def _f32(a) -> np.ndarray:
 
 
 def _program(module, inputs: dict, outputs: list[str], device: str, folder):
-    from ...onnx_backend import export, make_runner
+    from ...onnx_backend import export, graph_folder, make_runner, own_graphs
 
-    folder = Path(folder or tempfile.mkdtemp(prefix="spikebench-onnx-"))
-    folder.mkdir(parents=True, exist_ok=True)
+    folder, made = graph_folder(folder)
     path = folder / "graph.onnx"
     export(module, tuple(torch.from_numpy(a) for a in inputs.values()), list(inputs),
            outputs, path)
@@ -81,8 +77,7 @@ def _program(module, inputs: dict, outputs: list[str], device: str, folder):
         out = runner(**inputs)
         return [out[name] for name in outputs]
 
-    run.graphs = str(folder)
-    return run
+    return own_graphs(run, folder, made)
 
 
 def neuron_program(kind: str, x, mat=None, mat_b=None, p: PSUParams = mod.DEFAULT,

@@ -27,13 +27,13 @@ the graph would have to do in int64.
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import onnx  # noqa: F401 - torch.onnx.export needs it (the registry notes its absence)
 import torch
 
+from ...onnx_backend import graph_folder, own_graphs
 from ...registry import register
 from ._common import (
     DESIGNS,
@@ -339,7 +339,6 @@ def _build(make, sizes, args_of, names_in, names_out, device, folder):
     from ...onnx_backend import export, make_runner
 
     runners = {}
-    Path(folder).mkdir(parents=True, exist_ok=True)
     for k in sorted(set(sizes)):
         path = Path(folder) / f"chunk{k}.onnx"
         export(make(k), args_of(k), names_in, names_out, path)
@@ -362,7 +361,7 @@ def traffic_program(design: str, n_queues: int, capacity: int | None, max_delay:
     q0 = init(design, n_queues, capacity, max_delay, getattr(torch, dtype))
     zeros_i = torch.zeros(n_queues, dtype=torch.int32)
     carry0 = (*q0, zeros_i, torch.zeros(n_queues, dtype=q0.pay.dtype), zeros_i)
-    folder = folder or tempfile.mkdtemp(prefix="spikebench-onnx-")
+    folder, made = graph_folder(folder)
     runners = _build(lambda k: TrafficChunk(design, k, delay), sizes,
                      lambda k: (*carry0, torch.tensor(1, dtype=torch.int32),
                                 torch.zeros((k, n_queues), dtype=torch.bool)),
@@ -383,8 +382,7 @@ def traffic_program(design: str, n_queues: int, capacity: int | None, max_delay:
             k0 += k
         return (Queue(*carry[:5]), *carry[5:])
 
-    run.graphs = folder
-    return run
+    return own_graphs(run, folder, made)
 
 
 class NetworkChunk(torch.nn.Module):
@@ -436,7 +434,7 @@ def network_program(weights, delays, i_ext, p, design: str, capacity=None, max_d
     sizes = _chunks(t_total, chunk)
     c0 = net.init_carry(n, design, capacity, max_delay, torch.float32, None, ops=_OPS)
     carry0 = (*c0.q, c0.v, c0.i_syn, c0.t_sum, c0.count, c0.delivered)
-    folder = folder or tempfile.mkdtemp(prefix="spikebench-onnx-")
+    folder, made = graph_folder(folder)
     runners = _build(lambda k: NetworkChunk(design, k, p), sizes,
                      lambda k: (*carry0, torch.from_numpy(w), torch.from_numpy(d),
                                 torch.tensor(0, dtype=torch.int32),
@@ -459,8 +457,7 @@ def network_program(weights, delays, i_ext, p, design: str, capacity=None, max_d
         return net.NetOut(carry[8], carry[7], carry[5], carry[4].sum(), carry[9],
                           pending_numpy(design, keys, size).sum())
 
-    run.graphs = folder
-    return run
+    return own_graphs(run, folder, made)
 
 
 # the exported programs serve every design (``design`` picks it): registered per workload

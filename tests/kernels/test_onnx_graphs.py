@@ -79,6 +79,26 @@ def test_traffic_graphs_on_onnxruntime_equal_the_eager_loop(design, tmp_path):
     assert np.array_equal(run()[1], got[1])
 
 
+def test_temporary_graph_folders_go_with_their_program(tmp_path):
+    """Without a folder the graphs go to a temporary one, removed once the program is garbage
+    (a sweep built one per ONNX row and left them all in the temp dir); a given folder stays."""
+    import gc
+    from pathlib import Path
+
+    args = ("fifo", 8, 2, None, "float32", 10, 2, 3)
+    run = qo.traffic_program(*args, chunk=8)
+    tmp = Path(run.graphs)
+    assert sorted(p.name for p in tmp.glob("*.onnx")) == ["chunk2.onnx", "chunk8.onnx"]
+    run()
+    del run
+    gc.collect()
+    assert not tmp.exists()
+    kept = qo.traffic_program(*args, chunk=8, folder=tmp_path / "mine")
+    del kept
+    gc.collect()
+    assert len(list((tmp_path / "mine").glob("*.onnx"))) == 2
+
+
 @pytest.mark.parametrize("design,cap", [("heap", 3), ("ring", None), ("lossy", 2)])
 def test_network_graph_equals_the_eager_network(design, cap, tmp_path):
     n = 12
