@@ -398,10 +398,15 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                     limits=[*PUBLISHED_CAPACITY,
                             {"where": {"mode": "forward", "ad": "forward"}, "drop": True}],
                     timeout_s=3600),
-            # (e) with the network's step compiled (forward; the gradients run eager)
+            # (e) with the network's step compiled: forward, reverse mode (the step and its
+            # backward compiled) and forward mode (the step's jvp compiled)
             _queues({"n_neurons": [100], "capacity": [4, 7], "T": [10_000]},
                     dataset="recurrent", frameworks=("torch-compile",),
-                    limits=PUBLISHED_CAPACITY, timeout_s=3600),
+                    modes=("forward", "grad"),
+                    knobs={d: {"ad": ["reverse", "forward"]} for d in DESIGNS},
+                    limits=[*PUBLISHED_CAPACITY,
+                            {"where": {"mode": "forward", "ad": "forward"}, "drop": True}],
+                    timeout_s=3600),
             *_drop_sweep([10, 20, 50, 200], [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0],
                          [("fifo", 3), ("fifo", 1), ("heap", 3), ("sorted", 3), ("lossy", 3)],
                          10_000, frameworks=("jax", "torch")),

@@ -33,6 +33,7 @@ import torch
 from torch._higher_order_ops.while_loop import while_loop
 
 from ...registry import register
+from .._torch_compile import compile_step
 from ._common import NEWTON_MAX_ITER, Derived, LIFParams, auto_chunk, derive
 from ._torch import Spikes, _steps, candidates, layer_queues, peak_bracket, propagator, v_at
 from ._torch import bare_scan as _torch_bare_scan
@@ -42,14 +43,9 @@ COMPILE_OPTIONS = {"cpp_wrapper": True, "cpp.threads": 1}
 
 
 def _compile(fn):
-    """torch.compile as every graph here takes it. Every (constants, chunk, layer shape, dtype)
-    is a recompile of the same code object (_serial_loop); dynamo's default limit of 8 per
-    code object was reached by one test file, so it is raised here -- at the first compile,
-    not at import: importing torch._dynamo costs about 1.5 s, and every eager PyTorch row's
-    worker imports this module (through _net_torch)."""
-    cfg = torch._dynamo.config
-    cfg.recompile_limit = max(cfg.recompile_limit, 64)
-    return torch.compile(fn, fullgraph=True, dynamic=False, options=COMPILE_OPTIONS)
+    """``compile_step`` (fullgraph, C++ wrapper): one graph per (constants, chunk, layer
+    shape, dtype), all recompiles of the same code object (``_serial_loop``)."""
+    return compile_step(fn, fullgraph=True, options=COMPILE_OPTIONS)
 
 
 class _State(NamedTuple):

@@ -12,7 +12,8 @@ from typing import NamedTuple
 
 import torch
 
-from ...registry import Unsupported, register
+from ...registry import register
+from .._torch_compile import call_or_unsupported
 from ._common import LIFParams
 from ._loop_torch import serial_compiled
 from ._parallel_torch import parallel
@@ -149,25 +150,8 @@ def train_step_compiled(times, channels, labels, weights: tuple, w_out, params: 
     fails on the step under autograd (an error raised inside torch, as torch 2.13's alias
     replay did before ``_first`` copied its output), the row is ``unsupported`` and names the
     error instead of failing."""
-    try:
-        return train_step(times, channels, labels, weights, w_out, params, compiled=True, **kw)
-    except Exception as exc:
-        if not _raised_in_torch(exc):
-            raise
-        raise Unsupported(f"torch {torch.__version__}'s compiler cannot take the parallel "
-                          f"chunk step under autograd: {type(exc).__name__} inside torch: "
-                          f"{exc}") from exc
-
-
-def _raised_in_torch(exc: BaseException) -> bool:
-    """Whether the innermost frame of `exc` is PyTorch's own code."""
-    import os
-
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    return tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(
-        os.path.dirname(os.path.abspath(torch.__file__)) + os.sep)
+    return call_or_unsupported("the parallel chunk step under autograd", train_step, times,
+                               channels, labels, weights, w_out, params, compiled=True, **kw)
 
 
 network_compiled.compiles_inside = train_step_compiled.compiles_inside = True

@@ -19,6 +19,7 @@ import torch
 from torch.utils.checkpoint import checkpoint
 
 from ...registry import register
+from .._torch_compile import compile_step
 from . import _torch as ser
 from ._common import Derived, LIFParams, derive
 
@@ -262,7 +263,7 @@ def compiled_step(k: Derived, chunk: int):
     data-dependent loop inside ``spike_time`` stays eager (a graph break); the gathers, the
     affine scan and the elementwise work around it compile. dynamic=False: every layer shape
     gets its own static graph (as in the queues)."""
-    return torch.compile(partial(_flat_step, k=k, chunk=chunk), dynamic=False)
+    return compile_step(partial(_flat_step, k=k, chunk=chunk))
 
 
 @register("event_lif", "parallel", "torch", entry="layer", devices=("cpu", "gpu"),

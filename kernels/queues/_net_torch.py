@@ -15,6 +15,7 @@ from typing import NamedTuple
 import torch
 
 from ...registry import register
+from .._torch_compile import call_or_unsupported, compile_step
 from . import _torch as qmod
 from ._common import DESIGNS, NetParams
 
@@ -149,14 +150,13 @@ def _flat_step(q, v, i_syn, t_sum, count, delivered, k, i_in, weights, delays, *
 def compiled_step(p: NetParams, design: str):
     """``_flat_step`` through torch.compile (inductor), one per (parameters, design); static
     shapes (dynamic=False, as the traffic loop's ``compiled_step``)."""
-    return torch.compile(partial(_flat_step, p=p, design=design), dynamic=False)
+    return compile_step(partial(_flat_step, p=p, design=design))
 
 
-def simulate_compiled(weights, delays, p: NetParams, design: str, capacity=None,
-                      max_delay=None, i_ext=None) -> NetOut:
-    """``simulate`` with the step compiled (``compiled_step``) and the loop over steps in
-    Python (dynamo would unroll it); the input current is one [n_steps, N] table, so every
-    step has the same signature."""
+def _compiled_start(weights, p: NetParams, design: str, capacity, max_delay, i_ext):
+    """What every compiled loop starts from: the input current as one [n_steps, N] table (so
+    every step has the same signature), the initial carry with every field its own tensor
+    (init shares zero tensors; one set of guards) and the step numbers as 0-d tensors."""
     n = weights.shape[0]
     dtype, dev = weights.dtype, weights.device
     if i_ext is None:
@@ -168,15 +168,64 @@ def simulate_compiled(weights, delays, p: NetParams, design: str, capacity=None,
                              f"{tuple(i_ext.shape)}")
         table = torch.as_tensor(i_ext, dtype=dtype, device=dev)
     c = init_carry(n, design, capacity, max_delay, dtype, dev)
-    # every field its own tensor (init shares zero tensors): one set of guards
-    q, *rest = Carry(type(c.q)(*(x.clone() for x in c.q)), *(x.clone() for x in c[1:]))
-    fn = compiled_step(p, design)
+    c = Carry(type(c.q)(*(x.clone() for x in c.q)), *(x.clone() for x in c[1:]))
     ks = torch.arange(1, p.n_steps + 1, dtype=torch.int64, device=dev)
-    for k, i_in in zip(ks, table, strict=True):
-        q, *rest = fn(q, *rest, k, i_in, weights, delays)
-    c = Carry(q, *rest)
+    return c, zip(ks, table, strict=True)
+
+
+def _net_out(c: Carry, design: str) -> NetOut:
     return NetOut(c.count, c.t_sum, c.v, torch.sum(c.q.dropped), c.delivered,
                   torch.sum(qmod.pending(design, c.q)))
+
+
+def simulate_compiled(weights, delays, p: NetParams, design: str, capacity=None,
+                      max_delay=None, i_ext=None) -> NetOut:
+    """``simulate`` with the step compiled (``compiled_step``) and the loop over steps in
+    Python (dynamo would unroll it). Under autograd (weights or delays requiring grad) the
+    step is compiled with its backward (AOTAutograd), so reverse mode runs compiled too."""
+    c, steps = _compiled_start(weights, p, design, capacity, max_delay, i_ext)
+    q, *rest = c
+    fn = compiled_step(p, design)
+    for k, i_in in steps:
+        q, *rest = fn(q, *rest, k, i_in, weights, delays)
+    return _net_out(Carry(q, *rest), design)
+
+
+def _flat_jvp_step(q, v, i_syn, t_sum, count, delivered, tpay, tv, ti, tt, k, i_in, weights,
+                   delays, dw, dd, *, p: NetParams, design: str):
+    """One step in forward mode: ``step``'s new carry and the tangents of its float part
+    (the queue payloads, v, i_syn, t_sum) along (dw, dd), via ``torch.func.jvp``; the integer
+    part (keys, sizes, counts) carries no tangent."""
+    def float_step(pay, v, i_syn, t_sum, w, d):
+        c = step(Carry(q._replace(pay=pay), v, i_syn, t_sum, count, delivered), k, i_in, w, d,
+                 p, design, inplace=False)
+        return (c.q.pay, c.v, c.i_syn, c.t_sum), c
+
+    _, tangents, c = torch.func.jvp(float_step, (q.pay, v, i_syn, t_sum, weights, delays),
+                                    (tpay, tv, ti, tt, dw, dd), has_aux=True)
+    return (*c, *tangents)
+
+
+@cache
+def compiled_jvp_step(p: NetParams, design: str):
+    """``_flat_jvp_step`` through torch.compile, one per (parameters, design)."""
+    return compile_step(partial(_flat_jvp_step, p=p, design=design))
+
+
+def loss_jvp_compiled(weights, delays, dw, dd, p: NetParams, design: str, capacity=None,
+                      max_delay=None, i_ext=None):
+    """``loss`` and its directional derivative along (dw, dd) in forward mode, the step
+    compiled with its tangents (``compiled_jvp_step``): (loss, derivative, NetOut)."""
+    c, steps = _compiled_start(weights, p, design, capacity, max_delay, i_ext)
+    tangents = tuple(torch.zeros_like(x) for x in (c.q.pay, c.v, c.i_syn, c.t_sum))
+    carry = tuple(c)
+    fn = compiled_jvp_step(p, design)
+    for k, i_in in steps:
+        q, *rest = fn(*carry, *tangents, k, i_in, weights, delays, dw, dd)
+        carry, tangents = (q, *rest[:5]), tuple(rest[5:])
+    out = _net_out(Carry(*carry), design)
+    _, tv, _, tt = tangents
+    return out.spike_time_sum + torch.sum(out.v_final), tt + torch.sum(tv), out
 
 
 @register("queues", DESIGNS, "torch-compile", entry="network_forward", devices=("cpu", "gpu"))
@@ -188,4 +237,32 @@ def network_forward_compiled(weights, delays, i_ext, *, p: NetParams, design: st
         return simulate_compiled(weights, delays, p, design, capacity, max_delay, i_ext)
 
 
+@register("queues", DESIGNS, "torch-compile", entry="network_grad", modes=("grad",),
+          knobs=("ad",), devices=("cpu", "gpu"))
+def network_grad_compiled(weights, delays, dw, dd, i_ext, *, p: NetParams, design: str,
+                          capacity=None, max_delay=None):
+    """``network_grad`` (reverse mode) with the step and its backward compiled; a step that
+    torch's compiler cannot take under autograd is an ``unsupported`` row naming why."""
+    def run():
+        leaves = (weights.detach().requires_grad_(True), delays.detach().requires_grad_(True))
+        out = simulate_compiled(*leaves, p, design, capacity, max_delay, i_ext)
+        value = out.spike_time_sum + torch.sum(out.v_final)
+        gw, gd = torch.autograd.grad(value, leaves)
+        return value.detach(), torch.sum(gw * dw) + torch.sum(gd * dd), out
+
+    return call_or_unsupported("the queue network's step under autograd", run)
+
+
+@register("queues", DESIGNS, "torch-compile", entry="network_jvp", modes=("grad",),
+          knobs=("ad",), devices=("cpu", "gpu"))
+def network_jvp_compiled(weights, delays, dw, dd, i_ext, *, p: NetParams, design: str,
+                         capacity=None, max_delay=None):
+    """``network_jvp`` (forward mode) through ``loss_jvp_compiled``; a step that torch's
+    compiler cannot take in forward mode is an ``unsupported`` row naming why."""
+    return call_or_unsupported("the queue network's step in forward mode (torch.func.jvp)",
+                               loss_jvp_compiled, weights, delays, dw, dd, p, design,
+                               capacity, max_delay, i_ext)
+
+
 network_forward_compiled.compiles_inside = True
+network_grad_compiled.compiles_inside = network_jvp_compiled.compiles_inside = True

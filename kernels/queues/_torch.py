@@ -42,6 +42,7 @@ from typing import NamedTuple
 import torch
 
 from ...registry import register
+from .._torch_compile import compile_step
 from ._common import (
     DESIGNS,
     MIX,
@@ -380,12 +381,12 @@ def _step(q: Queue, hits, pays, sent, lanes, k, *, design: str, delay: int, inte
 
 @cache
 def compiled_step(design: str, delay: int, interval: int, seed: int):
-    """``_step`` through torch.compile (inductor), one per (design, delay, interval, seed);
-    shapes and dtypes are guarded and static, so a new queue size compiles a new graph once.
-    dynamic=False: dynamo's automatic dynamic shapes (the second size of one code object)
-    generated C++ that did not compile (torch 2.13: '&' on floats)."""
-    return torch.compile(partial(_step, design=design, delay=delay, interval=interval,
-                                 seed=seed), dynamic=False)
+    """``_step`` through torch.compile (inductor, ``compile_step``), one per (design, delay,
+    interval, seed); shapes and dtypes are guarded and static, so a new queue size compiles a
+    new graph once (dynamic shapes generated C++ that did not compile, torch 2.13: '&' on
+    floats)."""
+    return compile_step(partial(_step, design=design, delay=delay, interval=interval,
+                                seed=seed))
 
 
 @register("queues", DESIGNS, "torch-compile", entry="traffic", devices=("cpu", "gpu"))

@@ -408,3 +408,31 @@ def test_compiled_torch_network_equals_eager(design):
             np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=tol("ulps"), err_msg=name)
     with pytest.raises(ValueError, match=r"i_ext must have shape"):
         _net_torch.network_forward_compiled(w, d, i_ext[:10], p=P2, design=design, capacity=4)
+
+
+@pytest.mark.parametrize("design", ["heap", "lossy"])
+def test_compiled_torch_network_gradients_equal_eager(design):
+    """The compiled reverse mode (the step and its backward through torch.compile) and the
+    compiled forward mode (the step's jvp through torch.compile) give the eager loss, the
+    eager directional derivative along (dw, dd) and the eager NetOut; or, where the installed
+    torch's compiler cannot take the step, they raise Unsupported naming torch's error."""
+    from spikebench.kernels.queues import _net_torch
+    from spikebench.registry import Unsupported
+
+    w, d = torch.tensor(W2), torch.tensor(D2)
+    dw = torch.tensor([[0.0, 1.0], [0.5, 0.0]], dtype=torch.float64)
+    dd = torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64)
+    kw = {"p": P2, "design": design, "capacity": 4, "max_delay": 400}
+    want = NT.network_grad(w, d, dw, dd, None, **kw)
+    assert float(want[1]) != 0.0
+    for fn in (_net_torch.network_grad_compiled, _net_torch.network_jvp_compiled):
+        try:
+            got = fn(w, d, dw, dd, None, **kw)
+        except Unsupported as exc:
+            assert "inside torch" in str(exc), exc
+            continue
+        assert float(got[0]) == pytest.approx(float(want[0]), rel=tol("ulps"))
+        assert float(got[1]) == pytest.approx(float(want[1]), rel=tol("twin"))
+        for name, a, b in zip(want[2]._fields, got[2], want[2], strict=True):
+            np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(),
+                                       rtol=tol("ulps"), err_msg=name)

@@ -23,12 +23,14 @@ def queue_rows(tmp_path_factory):
              if c.dataset == "bernoulli" and c.size["interval"] == 10
              and c.size.get("capacity") == 1 and c.size["delay"] == 20]
     # the network: every design simulates (JAX); gradients in both modes for two designs
-    # (JAX) and for the FIFO in PyTorch (whose forward mode only `full` runs)
+    # (JAX) and for the FIFO in PyTorch, eager and compiled (whose gradient rows only `full`
+    # runs)
     full = profiles.profile_cases("full", ["cpu"], family=["queues"])
     net = [_small(c, n_neurons=12, T=240) for c in full if c.dataset == "recurrent" and (
         (c.framework == "jax" and (c.mode == "forward" or c.impl in ("fifo", "ring")))
-        or (c.framework == "torch" and c.impl == "fifo"))]
-    assert len(traffic) == 10 and drops and len(net) == 12
+        or (c.framework == "torch" and c.impl == "fifo")
+        or (c.framework == "torch-compile" and c.impl == "fifo" and c.mode == "grad"))]
+    assert len(traffic) == 10 and drops and len(net) == 14
     with runner.Session(tmp_path_factory.mktemp("q"), isolate=False,
                         timing={"min_rounds": 1, "max_rounds": 1, "warmup": 0}) as s:
         rows = [s.run(c) for c in traffic + drops + net]
