@@ -301,3 +301,35 @@ def test_property_frameworks_agree(seed, n_events, tau_ratio, t_ref, delays):
 
 def test_tolerance_table_is_sane():
     assert TIME_RTOL["float64"] < TIME_RTOL["float32"]
+
+
+@pytest.mark.parametrize("pname", list(PARAM_SETS))
+@pytest.mark.parametrize("delays", [False, True], ids=["nodelay", "delays"])
+def test_jax_one_lane_and_multi_lane_layouts_agree(pname, delays):
+    """The JAX serial kernel's two layouts (one candidate lane a pass, the default for small
+    layers; ``chunk`` lanes a pass for wide ones) give the reference's spikes and each other's,
+    with a finite t_end, bursts longer than the one-lane stage (STAGE spikes between two
+    inputs) and a buffer too small for them (counts stay exact past it)."""
+    import jax.numpy as jnp
+    from spikebench.kernels.event_lif import _jax as kj
+
+    p = PARAM_SETS[pname]
+    rng = np.random.default_rng([7, list(PARAM_SETS).index(pname), int(delays)])
+    t, c, w, d = random_layer(rng, delays=delays, w_mean=2.0, w_std=3.0, n_events=60)
+    w[0, :] = 20.0  # neuron 0 bursts after every input: more than STAGE spikes a gap
+    t_end = 0.08
+    ref = reference.serial_lanes(t, c, w, p, delays=d, t_end=t_end)
+    assert max(len(r) for r in ref.values()) > kj.STAGE
+    args = (jnp.asarray(t), jnp.asarray(c, jnp.int32), jnp.asarray(w), p)
+    kw = {"delays": None if d is None else jnp.asarray(d), "t_end": t_end}
+    most = max(len(r) for r in ref.values())
+    outs = {chunk: kj.serial(*args, **kw, chunk=chunk, max_spikes=most) for chunk in (1, 3)}
+    small = kj.serial(*args, **kw, chunk=1, max_spikes=2)
+    for out in outs.values():
+        compare_to_reference(np.asarray(out.spike_times), np.asarray(out.counts), ref,
+                             AGREE_RTOL["float64"] * 100, p.tau_mem)
+    np.testing.assert_allclose(np.asarray(outs[1].spike_times), np.asarray(outs[3].spike_times),
+                               rtol=tol("ulps"))
+    assert np.array_equal(np.asarray(small.counts), np.asarray(outs[1].counts))
+    np.testing.assert_array_equal(np.asarray(small.spike_times),
+                                  np.asarray(outs[1].spike_times)[:, :, :2])
