@@ -231,26 +231,35 @@ STAGE = 4
 ONE_LANE_MAX = 4096
 
 
-def _one_lane(k: Derived, row, t1):
-    """The spike loop of one lane over (t0, t1]: its body and initial carry, from the lane's
-    row = (V, I, refractory end, count, stall flag, t0) at t0. Each body pass emits at most one
-    spike into a STAGE-slot stage and recomputes, from the state it leaves, whether the lane
-    fires again (``more``) and the state at t1 (``v_end``, ``i_end``; an open tail t1 = inf
-    ends at 0), so the loop's exit carries everything the caller writes back. The first pass
-    finds out whether the lane fires at all (``more`` starts true)."""
+# The one-lane loop's state: one small float vector (a loop's initial carry costs a thunk per
+# array, so its scalars travel together): V, I, refractory end, spike count, stall flag (the
+# lane's row of ``vi`` and ``aux``), the time reached and the gap's end (its row of the
+# coefficients), then the loop's own: stall watch, fires again, spikes staged, V and I at the
+# gap's end, the staged spike times.
+(PV, PI, PREND, PCNT, PSTALLED, PTC, PT1, PSTILL, PMORE, PNEW, PVEND, PIEND,
+ PSTAGE) = range(13)
 
-    def origin(v, i, rend, tc):
+
+def _one_lane_body(k: Derived):
+    """The spike loop's body for one lane (the state vector above): at most one spike into the
+    stage, then, from the state it leaves, whether the lane fires again before the gap's end
+    and its V, I there (an open tail, end = inf, ends at 0), so the loop exits with everything
+    the caller writes back. The first pass finds out whether the lane fires at all (``more``
+    starts at 1)."""
+
+    def origin(v, i, rend, tc, t1):
         sc = jnp.minimum(jnp.maximum(tc, rend), t1)
         return sc, jnp.where(rend > tc, k.v_reset, v), i * jnp.exp(-(sc - tc) / k.tau_syn)
 
-    def fires_of(v, i, rend, stalled, tc):
-        sc, v_s, i_s = origin(v, i, rend, tc)
+    def fires_of(v, i, rend, stalled, tc, t1):
+        sc, v_s, i_s = origin(v, i, rend, tc, t1)
         fires, d_hi = peak_bracket(k, v_s, i_s, t1 - sc)
         return fires & ~stalled, d_hi, sc, v_s, i_s
 
-    def body(c):
-        v, i, rend, stalled, still, tc, stage, n_new = c[:8]
-        fires, d_hi, sc, v_s, i_s = fires_of(v, i, rend, stalled, tc)
+    def body(p):
+        v, i, rend, tc, t1, n_new = p[PV], p[PI], p[PREND], p[PTC], p[PT1], p[PNEW]
+        stalled, still, stage = p[PSTALLED] > 0, p[PSTILL] > 0, p[PSTAGE:]
+        fires, d_hi, sc, v_s, i_s = fires_of(v, i, rend, stalled, tc, t1)
         go = fires & (n_new < STAGE)
         d = spike_time(k, v_s, i_s, d_hi, sc, go)
         tstar = sc + d
@@ -260,25 +269,25 @@ def _one_lane(k: Derived, row, t1):
         stall = go & same & still
         still = jnp.where(go, same, still)
         fired = go & ~stall
-        stage = jnp.where((jnp.arange(STAGE) == n_new) & fired, tstar, stage)
-        n_new = n_new + fired.astype(n_new.dtype)
+        stage = jnp.where((jnp.arange(STAGE, dtype=p.dtype) == n_new) & fired, tstar, stage)
         i = jnp.where(go, i_s * jnp.exp(-d / k.tau_syn), i)
         v = jnp.where(go, k.v_reset, v)
         rend = jnp.where(go, tstar + k.t_ref, rend)
         tc = jnp.where(go, tstar, tc)
         stalled = stalled | stall
-        more = fires_of(v, i, rend, stalled, tc)[0]
-        sc, v_s, i_s = origin(v, i, rend, tc)
+        more = fires_of(v, i, rend, stalled, tc, t1)[0]
+        sc, v_s, i_s = origin(v, i, rend, tc, t1)
         length = t1 - sc
         inf = jnp.isinf(length)
         dd = jnp.where(inf, 0.0, length)
         v_end = jnp.where(inf, 0.0, v_at(k, v_s, i_s, dd))
         i_end = jnp.where(inf, 0.0, i_s * jnp.exp(-dd / k.tau_syn))
-        return v, i, rend, stalled, still, tc, stage, n_new, more, v_end, i_end
+        one = jnp.ones((), p.dtype)
+        head = jnp.stack([v, i, rend, p[PCNT], stalled * one, tc, t1, still * one, more * one,
+                          n_new + fired, v_end, i_end])
+        return jnp.concatenate([head, stage])
 
-    v, i, rend, _, stalled, t0 = (row[j] for j in range(6))
-    return body, (v, i, rend, stalled > 0, jnp.array(False), t0,
-                  jnp.full((STAGE,), jnp.inf, row.dtype), jnp.int32(0), jnp.array(True), v, i)
+    return body
 
 
 def one_lane_pass(k: Derived, vi, aux, buf, cand, cf, add, n: int, src=None):
@@ -289,35 +298,40 @@ def one_lane_pass(k: Derived, vi, aux, buf, cand, cf, add, n: int, src=None):
     the state before the input's linear update and writes into the updated array); aux:
     [lanes, 3] (refractory end, spike count, stall flag, as floats: the count is exact below
     2**24 in float32, 2**53 in float64); cf: [B, L, >= 2] with the gap's start and end per
-    sample (L = 1) or lane (L = N, delays); add: [lanes] or None. ``counts`` past the buffer
-    are kept, the spikes dropped (``simulate`` re-runs with a larger buffer)."""
+    sample (L = 1) or lane (L = N, delays); add: [lanes] or None; buf: [lanes, size + STAGE]
+    (the last STAGE columns spare, see ``flush``). ``counts`` past `size` are kept, the spikes
+    dropped (``simulate`` re-runs with a larger buffer)."""
     src = vi if src is None else src
-    size = buf.shape[1]
+    size = buf.shape[1] - STAGE
     per_lane = cf.shape[1] > 1
     cff = cf.reshape(-1, cf.shape[-1])
+    dtype = vi.dtype
+    spike_body = _one_lane_body(k)
+    # still = 0, more = 1, nothing staged, V and I at the end unknown, an empty stage
+    own = jnp.concatenate([jnp.array([0.0, 1.0, 0.0, 0.0, 0.0], dtype),
+                           jnp.full((STAGE,), jnp.inf, dtype)])
+
+    def flush(f):  # spike until the lane is done or its stage is full, then empty the stage
+        p, buf, lane = f
+        p = lax.while_loop(lambda p: (p[PMORE] > 0) & (p[PNEW] < STAGE), spike_body, p)
+        # the whole stage goes to columns cnt .. cnt + STAGE - 1 (its unused slots are +inf,
+        # as the columns after the last spike are); `buf` has STAGE spare columns, so a lane
+        # past `size` spikes writes there (counted, dropped) and nothing is clamped back
+        col = jnp.minimum(p[PCNT].astype(jnp.int32), size)
+        buf = lax.dynamic_update_slice(buf, p[None, PSTAGE:], (lane, col))
+        return jnp.concatenate([p[:PNEW].at[PCNT].add(p[PNEW]), own[:1], p[PVEND:PSTAGE],
+                                own[-STAGE:]]), buf, lane
 
     def body(c):
         vi, aux, buf, rem = c
         lane = jnp.argmax(rem).astype(jnp.int32)
         gap = lax.dynamic_index_in_dim(cff, lane if per_lane else lane // n, keepdims=False)
-        row = jnp.concatenate([lax.dynamic_index_in_dim(src, lane, keepdims=False),
-                               lax.dynamic_index_in_dim(aux, lane, keepdims=False), gap[:1]])
-        spike_body, c0 = _one_lane(k, row, gap[1])
-
-        def flush(f):  # spike until the lane is done or its stage is full, then empty it
-            c, buf, cnt = f
-            c = lax.while_loop(lambda c: c[8] & (c[7] < STAGE), spike_body, c)
-            j = jnp.arange(STAGE, dtype=jnp.int32)
-            slot = jnp.where((j < c[7]) & (cnt + j < size), cnt + j, size)  # overflow: counted
-            buf = buf.at[lane, slot].set(c[6], mode="drop")
-            return (*c[:6], jnp.full_like(c[6], jnp.inf), jnp.int32(0), *c[8:]), buf, cnt + c[7]
-
-        c, buf, cnt = lax.while_loop(lambda f: f[0][8], flush,
-                                     (c0, buf, row[3].astype(jnp.int32)))
+        p = jnp.concatenate([lax.dynamic_index_in_dim(src, lane, keepdims=False),
+                             lax.dynamic_index_in_dim(aux, lane, keepdims=False), gap[:2], own])
+        p, buf, _ = lax.while_loop(lambda f: f[0][PMORE] > 0, flush, (p, buf, lane))
         a_l = 0.0 if add is None else lax.dynamic_index_in_dim(add, lane, keepdims=False)
-        vi = lax.dynamic_update_index_in_dim(vi, jnp.stack([c[9], c[10] + a_l]), lane, 0)
-        aux = lax.dynamic_update_index_in_dim(
-            aux, jnp.stack([c[2], cnt.astype(aux.dtype), c[3].astype(aux.dtype)]), lane, 0)
+        vi = lax.dynamic_update_index_in_dim(vi, jnp.stack([p[PVEND], p[PIEND] + a_l]), lane, 0)
+        aux = lax.dynamic_update_index_in_dim(aux, p[PREND:PSTALLED + 1], lane, 0)
         return vi, aux, buf, lax.dynamic_update_index_in_dim(rem, False, lane, 0)
 
     vi, aux, buf, _ = lax.while_loop(lambda c: jnp.any(c[-1]), body, (vi, aux, buf, cand))
@@ -468,12 +482,12 @@ def _serial_one_lane(k: Derived, arr, ch, wt, w, t_end, b: int, n: int, size: in
         add = weight_rows(wt, ib) if w is None else ib
         return lax.scan(event, carry, (cf, add))[0], None
 
-    carry = (vi, aux, jnp.full((lanes, size), jnp.inf, dtype))
+    carry = (vi, aux, jnp.full((lanes, size + STAGE), jnp.inf, dtype))
     (vi, aux, buf), _ = lax.scan(block, carry, (coef, inp))
     last = arr[:, -1] if e else jnp.zeros((b, 1), dtype)
     vi, aux, buf = one_lane_pass(k, vi, aux, buf, jnp.ones(lanes, bool),
                                  jnp.stack([last, jnp.full_like(last, t_end)], -1), None, n)
-    return Spikes(buf.reshape(b, n, -1), aux[:, 1].astype(jnp.int32).reshape(full),
+    return Spikes(buf[:, :size].reshape(b, n, -1), aux[:, 1].astype(jnp.int32).reshape(full),
                   (aux[:, 2] > 0).reshape(full))
 
 
