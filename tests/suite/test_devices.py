@@ -108,7 +108,8 @@ def test_onnx_rows_of_both_families_are_checked(tmp_path, monkeypatch):
     cs = profiles.profile_cases("quick", ["onnxrt"])
     pick = [_small(c, n_queues=200, T=200) for c in profiles.profile_cases("full", ["onnxrt"])
             if c.family == "queues" and c.impl == "sorted" and c.size.get("n_queues") == 10_000]
-    pick += [_small(c, T=16) for c in cs if c.family == "psu" and c.size["T"] == 16]
+    pick += [_small(c, T=16) for c in cs
+             if c.family == "psu" and c.dataset == "gaussian" and c.size["T"] == 64]
     pick += [_small(c, T=4, batch=4) for c in cs
              if c.family == "psu" and c.impl in ("lif", "ipsu") and c.size["T"] == 4]
     assert len(pick) == 7
