@@ -111,7 +111,7 @@ def test_onnx_rows_of_both_families_are_checked(tmp_path, monkeypatch):
     pick += [_small(c, T=16) for c in cs
              if c.family == "psu" and c.dataset == "gaussian" and c.size["T"] == 64]
     pick += [_small(c, T=4, batch=4) for c in cs
-             if c.family == "psu" and c.impl in ("lif", "ipsu") and c.size["T"] == 4]
+             if c.family == "psu" and c.impl in ("lif", "ipsu") and c.dataset == "synthetic-shd"]
     assert len(pick) == 7
     timing = {"min_rounds": 3, "max_rounds": 3, "warmup": 0}
     with runner.Session(tmp_path, isolate=False, timing=timing) as s:

@@ -18,7 +18,7 @@ def _small(case, **sizes):
 def psu_rows(tmp_path_factory):
     cs = profiles.profile_cases("quick", ["cpu"], family=["psu"], dtype=["float32"])
     neuron = [_small(c, n_neurons=16, batch=2) for c in cs
-              if c.dataset == "gaussian" and c.size["T"] in (4, 16)]
+              if c.dataset == "gaussian" and c.size["T"] in (4, 256)]
     net = [_small(c, n_neurons=16, batch=3) for c in cs
            if c.dataset == "synthetic-shd" and c.size["T"] == 15]
     # the network rows: JAX, PyTorch eager and PyTorch through torch.compile (forward only
