@@ -18,7 +18,7 @@ TIMING = {"min_rounds": 3, "max_rounds": 3, "warmup": 0}
 
 def _cases():
     cs = profiles.profile_cases("quick", ["cpu"], family=["psu"], framework=["jax"],
-                                dataset=["gaussian"], T=["16"])
+                                dataset=["gaussian"], T=["4"])
     assert len(cs) >= 6, "the shard tests need a few cases of the quick profile"
     return cs
 
