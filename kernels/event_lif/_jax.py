@@ -146,6 +146,30 @@ def candidates(k: Derived, v, i, rend, t_prev, reach):
     return (bound + 32 * eps * (jnp.abs(v) + jnp.abs(i) + k.theta) >= k.theta) | (rend > t_prev)
 
 
+def _origin(k: Derived, v, i, rend, tc, t1):
+    """Where a lane's free evolution restarts after time tc: sc = the end of its refractory
+    period (within t1), V there (v_reset while refractory) and I decayed to it."""
+    sc = jnp.minimum(jnp.maximum(tc, rend), t1)
+    return sc, jnp.where(rend > tc, k.v_reset, v), i * jnp.exp(-(sc - tc) / k.tau_syn)
+
+
+def _fires_of(k: Derived, v, i, rend, stalled, tc, t1):
+    """Whether the lane crosses theta in (tc, t1], Newton's bracket and the ``_origin``."""
+    sc, v_s, i_s = _origin(k, v, i, rend, tc, t1)
+    fires, d_hi = peak_bracket(k, v_s, i_s, t1 - sc)
+    return fires & ~stalled, d_hi, sc, v_s, i_s
+
+
+def _state_at(k: Derived, v, i, rend, tc, t1):
+    """(V, I) at t1 with no spike after tc; an open tail (t1 = inf) ends at 0."""
+    sc, v_s, i_s = _origin(k, v, i, rend, tc, t1)
+    length = t1 - sc
+    inf = jnp.isinf(length)
+    d = jnp.where(inf, 0.0, length)
+    return (jnp.where(inf, 0.0, v_at(k, v_s, i_s, d)),
+            jnp.where(inf, 0.0, i_s * jnp.exp(-d / k.tau_syn)))
+
+
 def advance(k: Derived, st: _State, lanes, valid, t0, t1) -> _State:
     """Move the given lanes from t0 to t1, emitting every spike in (t0, t1].
 
@@ -159,14 +183,8 @@ def advance(k: Derived, st: _State, lanes, valid, t0, t1) -> _State:
     v, i, rend, stalled = get(st.v, 0), get(st.i, 0), get(st.rend, -jnp.inf), get(st.stalled, True)
     stalled = stalled | ~valid
 
-    def start(v, i, rend, tc):
-        sc = jnp.minimum(jnp.maximum(tc, rend), t1)
-        return sc, jnp.where(rend > tc, k.v_reset, v), i * jnp.exp(-(sc - tc) / k.tau_syn)
-
     def fires_of(v, i, rend, stalled, tc):
-        sc, v_s, i_s = start(v, i, rend, tc)
-        fires, d_hi = peak_bracket(k, v_s, i_s, t1 - sc)
-        return fires & ~stalled, d_hi, sc, v_s, i_s
+        return _fires_of(k, v, i, rend, stalled, tc, t1)
 
     def body(c):
         v, i, rend, stalled, still, tc, buf, cnt, fires = c
@@ -194,12 +212,7 @@ def advance(k: Derived, st: _State, lanes, valid, t0, t1) -> _State:
     c = (v, i, rend, stalled, jnp.zeros_like(stalled), tc, st.buf, st.cnt,
          fires_of(v, i, rend, stalled, tc)[0])
     v, i, rend, stalled, _, tc, buf, cnt, _ = lax.while_loop(lambda c: jnp.any(c[-1]), body, c)
-    sc, v_s, i_s = start(v, i, rend, tc)
-    length = t1 - sc
-    inf = jnp.isinf(length)  # open tail (t_end = inf): the state afterwards is 0
-    d = jnp.where(inf, 0.0, length)
-    v = jnp.where(inf, 0.0, v_at(k, v_s, i_s, d))
-    i = jnp.where(inf, 0.0, i_s * jnp.exp(-d / k.tau_syn))
+    v, i = _state_at(k, v, i, rend, tc, t1)
 
     def put(x, val):
         return x.at[lanes].set(val, mode="drop")
@@ -247,19 +260,10 @@ def _one_lane_body(k: Derived):
     the caller writes back. The first pass finds out whether the lane fires at all (``more``
     starts at 1)."""
 
-    def origin(v, i, rend, tc, t1):
-        sc = jnp.minimum(jnp.maximum(tc, rend), t1)
-        return sc, jnp.where(rend > tc, k.v_reset, v), i * jnp.exp(-(sc - tc) / k.tau_syn)
-
-    def fires_of(v, i, rend, stalled, tc, t1):
-        sc, v_s, i_s = origin(v, i, rend, tc, t1)
-        fires, d_hi = peak_bracket(k, v_s, i_s, t1 - sc)
-        return fires & ~stalled, d_hi, sc, v_s, i_s
-
     def body(p):
         v, i, rend, tc, t1, n_new = p[PV], p[PI], p[PREND], p[PTC], p[PT1], p[PNEW]
         stalled, still, stage = p[PSTALLED] > 0, p[PSTILL] > 0, p[PSTAGE:]
-        fires, d_hi, sc, v_s, i_s = fires_of(v, i, rend, stalled, tc, t1)
+        fires, d_hi, sc, v_s, i_s = _fires_of(k, v, i, rend, stalled, tc, t1)
         go = fires & (n_new < STAGE)
         d = spike_time(k, v_s, i_s, d_hi, sc, go)
         tstar = sc + d
@@ -275,13 +279,8 @@ def _one_lane_body(k: Derived):
         rend = jnp.where(go, tstar + k.t_ref, rend)
         tc = jnp.where(go, tstar, tc)
         stalled = stalled | stall
-        more = fires_of(v, i, rend, stalled, tc, t1)[0]
-        sc, v_s, i_s = origin(v, i, rend, tc, t1)
-        length = t1 - sc
-        inf = jnp.isinf(length)
-        dd = jnp.where(inf, 0.0, length)
-        v_end = jnp.where(inf, 0.0, v_at(k, v_s, i_s, dd))
-        i_end = jnp.where(inf, 0.0, i_s * jnp.exp(-dd / k.tau_syn))
+        more = _fires_of(k, v, i, rend, stalled, tc, t1)[0]
+        v_end, i_end = _state_at(k, v, i, rend, tc, t1)
         one = jnp.ones((), p.dtype)
         head = jnp.stack([v, i, rend, p[PCNT], stalled * one, tc, t1, still * one, more * one,
                           n_new + fired, v_end, i_end])
@@ -310,6 +309,7 @@ def one_lane_pass(k: Derived, vi, aux, buf, cand, cf, add, n: int, src=None):
     # still = 0, more = 1, nothing staged, V and I at the end unknown, an empty stage
     own = jnp.concatenate([jnp.array([0.0, 1.0, 0.0, 0.0, 0.0], dtype),
                            jnp.full((STAGE,), jnp.inf, dtype)])
+    none_staged, empty_stage = own[PNEW - PSTILL:PNEW - PSTILL + 1], own[-STAGE:]
 
     def flush(f):  # spike until the lane is done or its stage is full, then empty the stage
         p, buf, lane = f
@@ -319,8 +319,10 @@ def one_lane_pass(k: Derived, vi, aux, buf, cand, cf, add, n: int, src=None):
         # past `size` spikes writes there (counted, dropped) and nothing is clamped back
         col = jnp.minimum(p[PCNT].astype(jnp.int32), size)
         buf = lax.dynamic_update_slice(buf, p[None, PSTAGE:], (lane, col))
-        return jnp.concatenate([p[:PNEW].at[PCNT].add(p[PNEW]), own[:1], p[PVEND:PSTAGE],
-                                own[-STAGE:]]), buf, lane
+        # the count takes the staged spikes, the stage empties (one concatenation: a chain of
+        # updates was more thunks in this body)
+        return jnp.concatenate([p[:PNEW].at[PCNT].add(p[PNEW]), none_staged, p[PVEND:PSTAGE],
+                                empty_stage]), buf, lane
 
     def body(c):
         vi, aux, buf, rem = c

@@ -256,8 +256,10 @@ def _step_major(x):
 @torch.no_grad()
 def serial_compiled(times, channels, weights, params: LIFParams, delays=None, t_end=math.inf,
                     max_spikes: int = 64, chunk: int | None = None) -> Spikes:
-    """``_torch.serial`` as one compiled graph (see the module docstring); `chunk` as in the JAX
-    twin (default ``auto_chunk(B * N)``). The first call per shape compiles (``compiles_inside``:
+    """``_torch.serial`` as one compiled graph (see the module docstring); `chunk` candidate
+    lanes a pass, as in the JAX twin's multi-lane layout (default ``auto_chunk(B * N)``; the
+    JAX twin's one-lane layout, its default on small layers, is shaped for XLA's CPU runtime
+    and has no twin here). The first call per shape compiles (``compiles_inside``:
     the torch-compile framework calls this as is and times that call as compile_s)."""
     k = derive(params)
     dtype, dev = weights.dtype, weights.device

@@ -98,11 +98,17 @@ def simulate(weights, delays, p: NetParams, design: str, capacity: int | None = 
                   torch.sum(qmod.pending(design, c.q)))
 
 
+def _loss_of(out: NetOut):
+    """The differentiated scalar: sum of spike crossing times (steps) + sum of final
+    potentials."""
+    return out.spike_time_sum + torch.sum(out.v_final)
+
+
 def loss(weights, delays, p: NetParams, design: str, capacity=None, max_delay=None,
          i_ext=None):
-    """Sum of spike crossing times (steps) + sum of final potentials; aux: the NetOut."""
+    """``_loss_of`` the simulated network; aux: the NetOut."""
     out = simulate(weights, delays, p, design, capacity, max_delay, i_ext)
-    return out.spike_time_sum + torch.sum(out.v_final), out
+    return _loss_of(out), out
 
 
 # -- the timed entries (registered; eager PyTorch) ------------------------------------------
@@ -225,7 +231,7 @@ def loss_jvp_compiled(weights, delays, dw, dd, p: NetParams, design: str, capaci
         carry, tangents = (q, *rest[:5]), tuple(rest[5:])
     out = _net_out(Carry(*carry), design)
     _, tv, _, tt = tangents
-    return out.spike_time_sum + torch.sum(out.v_final), tt + torch.sum(tv), out
+    return _loss_of(out), tt + torch.sum(tv), out  # the objective's tangent
 
 
 @register("queues", DESIGNS, "torch-compile", entry="network_forward", devices=("cpu", "gpu"))
@@ -246,7 +252,7 @@ def network_grad_compiled(weights, delays, dw, dd, i_ext, *, p: NetParams, desig
     def run():
         leaves = (weights.detach().requires_grad_(True), delays.detach().requires_grad_(True))
         out = simulate_compiled(*leaves, p, design, capacity, max_delay, i_ext)
-        value = out.spike_time_sum + torch.sum(out.v_final)
+        value = _loss_of(out)
         gw, gd = torch.autograd.grad(value, leaves)
         return value.detach(), torch.sum(gw * dw) + torch.sum(gd * dd), out
 

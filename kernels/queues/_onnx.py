@@ -33,7 +33,7 @@ import numpy as np
 import onnx  # noqa: F401 - torch.onnx.export needs it (the registry notes its absence)
 import torch
 
-from ...onnx_backend import graph_folder, own_graphs
+from ...onnx_backend import export, graph_folder, make_runner, own_graphs
 from ...registry import register
 from ._common import (
     DESIGNS,
@@ -336,8 +336,6 @@ def _chunks(n_steps: int, chunk: int):
 
 def _build(make, sizes, args_of, names_in, names_out, device, folder):
     """Export one graph per distinct chunk length and open a runner for each."""
-    from ...onnx_backend import export, make_runner
-
     runners = {}
     for k in sorted(set(sizes)):
         path = Path(folder) / f"chunk{k}.onnx"
