@@ -231,6 +231,25 @@ def test_network_matches_numpy_reference_and_frameworks_agree():
     assert abs(dd - fd) <= FD_RTOL * abs(fd) + tol("twin_scalar")
 
 
+def test_plan_budgets_same_whether_the_first_guess_fits_or_not():
+    """A first guess too small for a layer's busiest neuron (the second run) plans what a
+    roomy one does, in both frameworks, and the torch twin plans what JAX does."""
+    import jax.numpy as jnp
+    import torch
+    from spikebench.kernels.event_lif import _net_jax, _net_torch
+
+    t, c, layers, _, _ = _net_inputs()
+    tj, cj = jnp.asarray(t), jnp.asarray(c)
+    lj = tuple(jnp.asarray(x) for x in layers)
+    roomy = _net_jax.plan_budgets(tj, cj, lj, P, chunk=8)
+    assert all(s > 1 for s, _ in roomy), "every layer should need more than the small guess"
+    assert _net_jax.plan_budgets(tj, cj, lj, P, chunk=8, guess=1) == roomy
+    tt, tc = torch.as_tensor(t), torch.as_tensor(c)
+    lt = tuple(torch.as_tensor(x) for x in layers)
+    assert _net_torch.plan_budgets(tt, tc, lt, P, chunk=8, guess=1) == roomy
+    assert _net_torch.plan_budgets(tt, tc, lt, P, chunk=8) == roomy
+
+
 def test_network_static_budget_overflow_is_reported():
     import jax.numpy as jnp
     from spikebench.kernels.event_lif import _net_jax
