@@ -30,6 +30,11 @@ from .timing import DEFAULTS, time_calls
 PRELOAD = ["spikebench.worker", "spikebench.families", "numpy", "jax", "torch"]
 
 TIMING = DEFAULTS  # the one set of timing defaults (timing.DEFAULTS)
+# A first call (after compile) longer than this is the case's warm-up, and the explicit
+# warm-up call is skipped: for the 48 rows of a quick sweep whose call takes 0.1-1 s it cost
+# 15 s of the ten minutes, and such a call amortises what a warm-up is for (lazy allocation,
+# caches, first-call dispatch) by itself.
+OWN_WARMUP_S = 0.1
 
 
 def _classify(exc: BaseException) -> str:
@@ -82,7 +87,7 @@ def measure(case, inputs, ref, timing=None) -> dict:
             last["out"] = call()
             return last["out"]
 
-        if first_s > 1.0:  # a call that long was its own warm-up
+        if first_s > OWN_WARMUP_S:  # a call that long was its own warm-up
             timing = {**timing, "warmup": 0}
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -19,10 +19,14 @@ def psu_rows(tmp_path_factory):
     cs = profiles.profile_cases("quick", ["cpu"], family=["psu"], dtype=["float32"])
     neuron = [_small(c, n_neurons=16, batch=2) for c in cs
               if c.dataset == "gaussian" and c.size["T"] in (4, 256)]
-    net = [_small(c, n_neurons=16, batch=3) for c in cs
+    # the network rows: JAX, PyTorch eager and PyTorch through torch.compile (LIF and PSU
+    # forward in quick; IPSU and RPSU compiled, like the training step, are in `full`)
+    compiled = [c for c in cs if c.framework == "torch-compile"]
+    assert {c.impl for c in compiled} == {"lif", "psu"}
+    extra = [cases.Case(**{**c.__dict__, "impl": impl}) for c in compiled if c.impl == "psu"
+             for impl in ("ipsu", "rpsu")]
+    net = [_small(c, n_neurons=16, batch=3) for c in cs + extra
            if c.dataset == "synthetic-shd" and c.size["T"] == 15]
-    # the network rows: JAX, PyTorch eager and PyTorch through torch.compile (forward only
-    # in quick: its training step is in `full`)
     assert len(neuron) == 32 and len(net) == 20
     assert {c.framework for c in net} == {"jax", "torch", "torch-compile"}
     with runner.Session(tmp_path_factory.mktemp("psu"), isolate=False,
