@@ -119,12 +119,9 @@ def train_step(times, channels, labels, weights: tuple, w_out, params: LIFParams
 @torch.no_grad()
 def plan_budgets(times, channels, weights, params, delays=None, *, chunk=128, margin=1,
                  guess=256):
-    """Per-layer (max_spikes, n_steps) that a run on these inputs needs, plus `margin` steps.
-
-    Found by the dynamic-loop forward pass, one run a layer with room for `guess` spikes a
-    neuron (the step count does not depend on the buffer), and a second run only where a
-    neuron fired more. In JAX each run compiles (a few seconds on CPU), so a roomy guess halves
-    the planning of a case: 14 s -> 6 s for two layers of 128 at 2,000 events (quick profile)."""
+    """Per-layer (max_spikes, n_steps) that a run on these inputs needs, plus `margin` steps:
+    ``_net_jax.plan_budgets``'s plan (one run a layer with room for `guess` spikes a neuron,
+    a second only where a neuron fired more)."""
     t, c = times, channels
     budgets = []
     for li, w in enumerate(weights):
