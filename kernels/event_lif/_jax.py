@@ -15,17 +15,25 @@ buffer, so no spike is lost silently.
 Two layouts of the same loop. ``chunk > 1`` (wide layers, accelerators): the lane state in
 separate arrays, ``advance_all`` above. ``chunk == 1`` (the default up to ``ONE_LANE_MAX``
 lanes): one candidate lane a pass (``argmax``, ``_one_lane``), the state packed in two arrays
-(V, I per event; refractory end, count, stall flag only in the exact path), the weight rows
-gathered a block of events at a time. Why, measured on XLA's CPU runtime: it runs a loop
-body's thunks (one per fusion, copy, gather, scatter, nested loop) concurrently on its thread
-pool unless the body has at most 8 of them or touches only buffers of at most 512 bytes, and
-the concurrent mode costs about 0.5 us a body run (an otherwise identical scan over 256 lanes
-took 83 ms with 10 thunks, 37 ms with 8). Here every event's body has 8 thunks and the exact
-path's inner loops touch only one lane's scalars; the bodies that still run concurrently
-(one lane's pass, its spike flush) run once per candidate lane. 1e5 Poisson events, 128
-neurons x batch 2, float64: 265 -> 195 ms (the bare scan: 29 ms); 2,048 lanes (chunk 32 ->
-one lane): 285 -> 209 ms. ``lax.top_k`` as the compaction sorts the whole mask on CPU and cost
-more than the loop it fed.
+(V and I as rows of one [2, lanes] array; refractory end, count, stall flag, [lanes, 3], only
+in the exact path), the weight rows gathered a block of events at a time. Why, measured on
+XLA's CPU runtime: it runs a loop body's thunks (one per fusion, copy, gather, scatter, nested
+loop) concurrently on its thread pool unless the body has at most 8 of them or touches only
+buffers of at most 512 bytes, and the concurrent mode costs about 0.5 us a body run (an
+otherwise identical scan over 256 lanes took 83 ms with 10 thunks, 37 ms with 8). Here every
+event's body has 8 thunks and the exact path's inner loops touch only one lane's scalars; the
+bodies that still run concurrently (one lane's pass, its spike flush) run once per candidate
+lane. 1e5 Poisson events, 128 neurons x batch 2, float64: 265 -> 195 ms (the bare scan: 29 ms);
+2,048 lanes (chunk 32 -> one lane): 285 -> 209 ms. ``lax.top_k`` as the compaction sorts the
+whole mask on CPU and cost more than the loop it fed.
+
+The data layout of the event's body matters as much as its thunk count: with V and I
+interleaved ([lanes, 2]) and the event's six coefficients packed in a trailing axis, the
+linear update alone (no spikes at all) ran at a third of the bare scan's speed; as rows
+([2, lanes]) and separate coefficient arrays (only the gap's two ends packed, for the exact
+path), the same results come out bitwise and, in one process: 1e5 events, 128 x 2, float64
+296 -> 159 ms, float32 222 -> 91 ms; 1e3 events 4.3 -> 2.8 ms; 1e4 events, 512 x 4,
+293 -> 220 ms.
 """
 
 from __future__ import annotations
@@ -289,21 +297,21 @@ def _one_lane_body(k: Derived):
     return body
 
 
-def one_lane_pass(k: Derived, vi, aux, buf, cand, cf, add, n: int, src=None):
+def one_lane_pass(k: Derived, vi, aux, buf, cand, gap, add, n: int, src=None):
     """Run every lane flagged in `cand` exactly over its gap, one lane a pass, and write its
     state at the gap's end into `vi` (plus `add`, the input's weight), its spikes into `buf`.
 
-    vi, src: [lanes, 2] (V, I): rows are read from `src` (default `vi`: the serial step reads
-    the state before the input's linear update and writes into the updated array); aux:
-    [lanes, 3] (refractory end, spike count, stall flag, as floats: the count is exact below
-    2**24 in float32, 2**53 in float64); cf: [B, L, >= 2] with the gap's start and end per
-    sample (L = 1) or lane (L = N, delays); add: [lanes] or None; buf: [lanes, size + STAGE]
+    vi, src: [2, lanes] (V row, I row): a lane's column is read from `src` (default `vi`: the
+    serial step reads the state before the input's linear update and writes into the updated
+    array); aux: [lanes, 3] (refractory end, spike count, stall flag, as floats: the count is
+    exact below 2**24 in float32, 2**53 in float64); gap: [B, L, 2], the gap's start and end
+    per sample (L = 1) or lane (L = N, delays); add: [lanes] or None; buf: [lanes, size + STAGE]
     (the last STAGE columns spare, see ``flush``). ``counts`` past `size` are kept, the spikes
     dropped (``simulate`` re-runs with a larger buffer)."""
     src = vi if src is None else src
     size = buf.shape[1] - STAGE
-    per_lane = cf.shape[1] > 1
-    cff = cf.reshape(-1, cf.shape[-1])
+    per_lane = gap.shape[1] > 1
+    gaps = gap.reshape(-1, 2)
     dtype = vi.dtype
     spike_body = _one_lane_body(k)
     # still = 0, more = 1, nothing staged, V and I at the end unknown, an empty stage
@@ -327,12 +335,14 @@ def one_lane_pass(k: Derived, vi, aux, buf, cand, cf, add, n: int, src=None):
     def body(c):
         vi, aux, buf, rem = c
         lane = jnp.argmax(rem).astype(jnp.int32)
-        gap = lax.dynamic_index_in_dim(cff, lane if per_lane else lane // n, keepdims=False)
-        p = jnp.concatenate([lax.dynamic_index_in_dim(src, lane, keepdims=False),
-                             lax.dynamic_index_in_dim(aux, lane, keepdims=False), gap[:2], own])
+        p = jnp.concatenate([lax.dynamic_slice_in_dim(src, lane, 1, axis=1)[:, 0],
+                             lax.dynamic_index_in_dim(aux, lane, keepdims=False),
+                             lax.dynamic_index_in_dim(gaps, lane if per_lane else lane // n,
+                                                      keepdims=False), own])
         p, buf, _ = lax.while_loop(lambda f: f[0][PMORE] > 0, flush, (p, buf, lane))
         a_l = 0.0 if add is None else lax.dynamic_index_in_dim(add, lane, keepdims=False)
-        vi = lax.dynamic_update_index_in_dim(vi, jnp.stack([p[PVEND], p[PIEND] + a_l]), lane, 0)
+        vi = lax.dynamic_update_slice(vi, jnp.stack([p[PVEND], p[PIEND] + a_l])[:, None],
+                                      (jnp.zeros((), jnp.int32), lane))
         aux = lax.dynamic_update_index_in_dim(aux, p[PREND:PSTALLED + 1], lane, 0)
         return vi, aux, buf, lax.dynamic_update_index_in_dim(rem, False, lane, 0)
 
@@ -431,27 +441,34 @@ def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.
 
 
 def _event_blocks(arr, ch, wt, w, k: Derived, block: int):
-    """The per-event inputs of the one-lane loop, step-major, in blocks of `block` events:
-    coefficients [n_blocks, block, B, L, 6] (t_prev, t_k, the propagator a, b, c, and reach
-    = 1 - exp(-gap / tau_mem); L = 1 without delays, N with) and the input's channel (its
-    weight row is gathered a block at a time: a gather per event was two thunks more in the
-    event's body) or, with delays, its weights. The tail is padded with empty events (gap 0:
-    the identity propagator, no input)."""
+    """The per-event inputs of the one-lane loop, step-major, in blocks of `block` events: the
+    gap [n_blocks, block, B, L, 2] (t_prev, t_k: one slice an event for ``one_lane_pass``),
+    the propagator a, b, c and reach = 1 - exp(-gap / tau_mem), each [n_blocks, block, B, L]
+    (L = 1 without delays, N with; apart, not packed in a trailing axis: reading a packed row
+    per event made the linear update 2x slower), and the input's channel (its weight row is
+    gathered a block at a time: a gather per event was two thunks more in the event's body)
+    or, with delays, its weights. The tail is padded with empty events (gap 0: the identity
+    propagator, no input)."""
     b, e, per = arr.shape
     prev, gap = _steps(arr)
     pa, pb, pc = propagator(k, gap)
     reach = -jnp.expm1(-gap / k.tau_mem)
-    coef = jnp.moveaxis(jnp.stack([prev, arr, pa, pb, pc, reach], -1), 1, 0)
     inp = jnp.moveaxis(ch if w is None else w, 1, 0)
     n_blocks = max(1, -(-e // block))
     pad = n_blocks * block - e
     last = arr[:, -1] if e else jnp.zeros((b, per), arr.dtype)
-    ident = jnp.stack(jnp.broadcast_arrays(last, last, 1.0, 0.0, 1.0, 0.0), -1)
-    coef = jnp.concatenate([coef, jnp.broadcast_to(ident, (pad, *ident.shape))])
+
+    def blocks(x, fill):
+        x = jnp.concatenate([jnp.moveaxis(x, 1, 0),
+                             jnp.broadcast_to(jnp.asarray(fill, x.dtype), (pad, *x.shape[::2]))])
+        return x.reshape(n_blocks, block, *x.shape[1:])
+
+    gaps = jnp.stack([blocks(prev, last), blocks(arr, last)], -1)
+    coef = (gaps, *(blocks(x, fill) for x, fill in ((pa, 1.0), (pb, 0.0), (pc, 1.0),
+                                                    (reach, 0.0))))
     fill = jnp.full((pad, *inp.shape[1:]), wt.shape[0] - 1 if w is None else 0, inp.dtype)
     inp = jnp.concatenate([inp, fill])
-    return (coef.reshape(n_blocks, block, *coef.shape[1:]),
-            inp.reshape(n_blocks, block, *inp.shape[1:]))
+    return coef, inp.reshape(n_blocks, block, *inp.shape[1:])
 
 
 # events a block of the one-lane loop
@@ -465,27 +482,26 @@ def _serial_one_lane(k: Derived, arr, ch, wt, w, t_end, b: int, n: int, size: in
     dtype = wt.dtype
     full, lanes = (b, n), b * n
     e = arr.shape[1]
-    vi = jnp.stack([jnp.full(lanes, k.v_reset, dtype), jnp.zeros(lanes, dtype)], axis=1)
+    vi = jnp.stack([jnp.full(lanes, k.v_reset, dtype), jnp.zeros(lanes, dtype)])
     aux = jnp.stack([jnp.full(lanes, -jnp.inf, dtype), jnp.zeros(lanes, dtype),
                      jnp.zeros(lanes, dtype)], axis=1)
     coef, inp = _event_blocks(arr, ch, wt, w, k, min(BLOCK, max(e, 1)))
 
     def event(carry, x):
         vi, aux, buf = carry
-        cf, add = x  # [B, L, 6]; the input's weights [B, N]
-        t_prev, _, a, bb, c, reach = (cf[..., j] for j in range(6))
-        v, i = vi[:, 0].reshape(full), vi[:, 1].reshape(full)
-        cand = candidates(k, v, i, aux[:, 0].reshape(full), t_prev, reach).ravel()
-        new = jnp.stack([(a * v + bb * i).ravel(), (c * i + add).ravel()], 1)
-        return one_lane_pass(k, new, aux, buf, cand, cf, add.ravel(), n, src=vi), None
+        gap, a, bb, c, reach, add = x  # [B, L, 2], [B, L] each; the input's weights [B, N]
+        v, i = vi[0].reshape(full), vi[1].reshape(full)
+        cand = candidates(k, v, i, aux[:, 0].reshape(full), gap[..., 0], reach).ravel()
+        new = jnp.stack([(a * v + bb * i).ravel(), (c * i + add).ravel()])
+        return one_lane_pass(k, new, aux, buf, cand, gap, add.ravel(), n, src=vi), None
 
     def block(carry, xb):
-        cf, ib = xb
+        *cf, ib = xb
         add = weight_rows(wt, ib) if w is None else ib
-        return lax.scan(event, carry, (cf, add))[0], None
+        return lax.scan(event, carry, (*cf, add))[0], None
 
     carry = (vi, aux, jnp.full((lanes, size + STAGE), jnp.inf, dtype))
-    (vi, aux, buf), _ = lax.scan(block, carry, (coef, inp))
+    (vi, aux, buf), _ = lax.scan(block, carry, (*coef, inp))
     last = arr[:, -1] if e else jnp.zeros((b, 1), dtype)
     vi, aux, buf = one_lane_pass(k, vi, aux, buf, jnp.ones(lanes, bool),
                                  jnp.stack([last, jnp.full_like(last, t_end)], -1), None, n)
