@@ -453,22 +453,22 @@ def _event_blocks(arr, ch, wt, w, k: Derived, block: int):
     prev, gap = _steps(arr)
     pa, pb, pc = propagator(k, gap)
     reach = -jnp.expm1(-gap / k.tau_mem)
-    inp = jnp.moveaxis(ch if w is None else w, 1, 0)
     n_blocks = max(1, -(-e // block))
     pad = n_blocks * block - e
     last = arr[:, -1] if e else jnp.zeros((b, per), arr.dtype)
 
     def blocks(x, fill):
-        x = jnp.concatenate([jnp.moveaxis(x, 1, 0),
-                             jnp.broadcast_to(jnp.asarray(fill, x.dtype), (pad, *x.shape[::2]))])
-        return x.reshape(n_blocks, block, *x.shape[1:])
+        """(B, E, ...) -> step-major [n_blocks, block, B, ...], the tail padded with `fill`."""
+        x = jnp.moveaxis(x, 1, 0)
+        tail = jnp.broadcast_to(jnp.asarray(fill, x.dtype), (pad, *x.shape[1:]))
+        return jnp.concatenate([x, tail]).reshape(n_blocks, block, *x.shape[1:])
 
     gaps = jnp.stack([blocks(prev, last), blocks(arr, last)], -1)
     coef = (gaps, *(blocks(x, fill) for x, fill in ((pa, 1.0), (pb, 0.0), (pc, 1.0),
                                                     (reach, 0.0))))
-    fill = jnp.full((pad, *inp.shape[1:]), wt.shape[0] - 1 if w is None else 0, inp.dtype)
-    inp = jnp.concatenate([inp, fill])
-    return coef, inp.reshape(n_blocks, block, *inp.shape[1:])
+    # a padding event's channel is the zero row of wt (no input); with delays, zero weights
+    inp = blocks(ch, wt.shape[0] - 1) if w is None else blocks(w, 0)
+    return coef, inp
 
 
 # events a block of the one-lane loop
