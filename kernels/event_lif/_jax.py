@@ -34,6 +34,19 @@ linear update alone (no spikes at all) ran at a third of the bare scan's speed; 
 path), the same results come out bitwise and, in one process: 1e5 events, 128 x 2, float64
 296 -> 159 ms, float32 222 -> 91 ms; 1e3 events 4.3 -> 2.8 ms; 1e4 events, 512 x 4,
 293 -> 220 ms.
+
+Then, profiled again (HLO of every loop body, ablations of the event loop, perf): (1) a
+block's weight rows come from one plain gather (``wt[idx]``); ``weight_rows``' 512-byte
+column split pays off for one event's gather inside a loop body, not for a block's (all 1e5
+events' gathers: 11.6 ms split, 7.0 ms plain; the linear update alone with the split
+gather ran 38 ms against the bare scan's 29); (2) a block's events run as a ``fori_loop``
+that indexes the block's arrays inside the fusions using them (a scan sliced every input
+per event: two thunks more in the event's body); (3) Newton's loop carries one stacked
+array (9 -> 2 thunks an iteration) and the spike loop's body builds its output through
+``pack`` (29 -> 17 thunks). Spike times equal the previous layout's to 2.5e-16 s (the
+fusions round differently in the last bit), spike counts exactly. Interleaved A/B rounds in
+one process, 1e5 events, 128 x 2: float64 0.70-0.80x the time (118 -> 93 ms, serial / bare
+4.1 -> 3.2 on a quiet phase), float32 0.9-1.0x; 1e4 events, 512 x 4, float64 0.81x.
 """
 
 from __future__ import annotations
@@ -105,27 +118,64 @@ def peak_bracket(k: Derived, v0, i0, length):
     return fires, d_eval
 
 
-def spike_time(k: Derived, v0, i0, d_hi, t_start, active):
-    """Newton from the left for V(d) = theta on [0, d_hi]; returns d (0 where not active)."""
-    eps = jnp.finfo(v0.dtype).eps
+# Newton's loop state, stacked in one array: the step d, still going, iterations done, then
+# the problem, carried unchanged: V and I at the start, the bracket's end, t_start, active
+(ND, NTODO, NIT, NV0, NI0, NDHI, NT0, NACT) = range(8)
 
-    def cond(s):
-        _, todo, it = s
-        return jnp.any(todo) & (it < NEWTON_MAX_ITER)
+
+def pack(vals):
+    """``jnp.stack(vals)`` built as rows of 4: XLA's CPU backend fuses a concatenate's
+    producers into it only up to about 7 operands (measured: 6 scalars of work and a tail
+    made one kernel, 8 made 10), so a wide stack of scalars left every value its own thunk;
+    as a [rows, 4] grid the concatenates stay small and the values and the work behind them
+    fuse into one kernel."""
+    n = len(vals)
+    vals = list(vals) + [jnp.zeros_like(vals[0])] * (-n % 4)
+    rows = jnp.stack([jnp.stack(vals[r:r + 4]) for r in range(0, len(vals), 4)])
+    return rows.reshape(-1, *rows.shape[2:])[:n]
+
+
+def newton_start(v0, i0, d_hi, t_start, active):
+    """Newton's initial loop state (``ND`` ...), all of it one array of the inputs' shape."""
+    dtype = jnp.result_type(v0)
+    shape = jnp.broadcast_shapes(*(jnp.shape(x) for x in (v0, i0, d_hi, t_start, active)))
+    zero = jnp.zeros(shape, dtype)
+    on = jnp.broadcast_to(active, shape).astype(dtype)
+    return pack([zero, on, zero, *(jnp.broadcast_to(x, shape).astype(dtype)
+                                   for x in (v0, i0, d_hi, t_start)), on])
+
+
+def newton(k: Derived, s):
+    """Newton from the left for V(d) = theta on [0, d_hi], from the state ``newton_start``
+    gives; returns the final state (d in ``s[ND]``, 0 where not active; the problem as given).
+
+    The loop carries one stacked array rather than separate values: XLA's CPU backend then
+    fuses an iteration into one kernel (a scalar iteration was 9 thunks as separate values,
+    2 as one array), and a caller that reads the problem back from the result fuses its own
+    work before and after the loop the same way."""
+    eps = jnp.finfo(s.dtype).eps
 
     def body(s):
-        d, todo, it = s
+        d, todo, it = s[ND], s[NTODO] > 0, s[NIT]
+        v0, i0, d_hi, t_start, active = s[NV0], s[NI0], s[NDHI], s[NT0], s[NACT] > 0
         v = v_at(k, v0, i0, d)
         cur = i0 * jnp.exp(-d / k.tau_syn)
         f = v - k.theta
         fp = (cur - v) / k.tau_mem
         step = jnp.where(todo & (f < 0) & (fp > 0), -f / jnp.where(fp > 0, fp, 1.0), 0.0)
         d_new = jnp.minimum(d + step, d_hi)
-        todo = todo & (d_new - d > 4 * eps * (jnp.abs(t_start) + d_new))
-        return jnp.where(active, d_new, d), todo, it + 1
+        todo = (todo & (d_new - d > 4 * eps * (jnp.abs(t_start) + d_new))
+                & (it + 1 < NEWTON_MAX_ITER))
+        return jnp.concatenate([jnp.stack([jnp.where(active, d_new, d), todo.astype(s.dtype),
+                                           it + 1]), s[NV0:]])
 
-    d, _, _ = lax.while_loop(cond, body, (jnp.zeros_like(d_hi), active, 0))
-    return d
+    return lax.while_loop(lambda s: jnp.any(s[NTODO] > 0), body, s)
+
+
+def spike_time(k: Derived, v0, i0, d_hi, t_start, active):
+    """Newton from the left for V(d) = theta on [0, d_hi]; returns d (0 where not active).
+    Any shape (one lane's scalars or a chunk of lanes)."""
+    return newton(k, newton_start(v0, i0, d_hi, t_start, active))[ND]
 
 
 class _State(NamedTuple):
@@ -270,10 +320,12 @@ def _one_lane_body(k: Derived):
 
     def body(p):
         v, i, rend, tc, t1, n_new = p[PV], p[PI], p[PREND], p[PTC], p[PT1], p[PNEW]
-        stalled, still, stage = p[PSTALLED] > 0, p[PSTILL] > 0, p[PSTAGE:]
+        stalled, still = p[PSTALLED] > 0, p[PSTILL] > 0
         fires, d_hi, sc, v_s, i_s = _fires_of(k, v, i, rend, stalled, tc, t1)
-        go = fires & (n_new < STAGE)
-        d = spike_time(k, v_s, i_s, d_hi, sc, go)
+        # everything after Newton reads its inputs back from Newton's state (one array), so
+        # the work before and after the loop each fuse into one kernel
+        s = newton(k, newton_start(v_s, i_s, d_hi, sc, fires & (n_new < STAGE)))
+        d, v_s, i_s, sc, go = s[ND], s[NV0], s[NI0], s[NT0], s[NACT] > 0
         tstar = sc + d
         # A spike may round onto the current time (d below its ulp); two in a row means the
         # spike times stopped advancing in this dtype: stop the lane, simulate() raises.
@@ -281,7 +333,6 @@ def _one_lane_body(k: Derived):
         stall = go & same & still
         still = jnp.where(go, same, still)
         fired = go & ~stall
-        stage = jnp.where((jnp.arange(STAGE, dtype=p.dtype) == n_new) & fired, tstar, stage)
         i = jnp.where(go, i_s * jnp.exp(-d / k.tau_syn), i)
         v = jnp.where(go, k.v_reset, v)
         rend = jnp.where(go, tstar + k.t_ref, rend)
@@ -290,14 +341,14 @@ def _one_lane_body(k: Derived):
         more = _fires_of(k, v, i, rend, stalled, tc, t1)[0]
         v_end, i_end = _state_at(k, v, i, rend, tc, t1)
         one = jnp.ones((), p.dtype)
-        head = jnp.stack([v, i, rend, p[PCNT], stalled * one, tc, t1, still * one, more * one,
-                          n_new + fired, v_end, i_end])
-        return jnp.concatenate([head, stage])
+        stage = [jnp.where((n_new == j) & fired, tstar, p[PSTAGE + j]) for j in range(STAGE)]
+        return pack([v, i, rend, p[PCNT], stalled * one, tc, t1, still * one, more * one,
+                     n_new + fired, v_end, i_end, *stage])
 
     return body
 
 
-def one_lane_pass(k: Derived, vi, aux, buf, cand, gap, add, n: int, src=None):
+def one_lane_pass(k: Derived, vi, aux, buf, cand, gap, add, n: int, src=None, at=None):
     """Run every lane flagged in `cand` exactly over its gap, one lane a pass, and write its
     state at the gap's end into `vi` (plus `add`, the input's weight), its spikes into `buf`.
 
@@ -305,13 +356,20 @@ def one_lane_pass(k: Derived, vi, aux, buf, cand, gap, add, n: int, src=None):
     serial step reads the state before the input's linear update and writes into the updated
     array); aux: [lanes, 3] (refractory end, spike count, stall flag, as floats: the count is
     exact below 2**24 in float32, 2**53 in float64); gap: [B, L, 2], the gap's start and end
-    per sample (L = 1) or lane (L = N, delays); add: [lanes] or None; buf: [lanes, size + STAGE]
+    per sample (L = 1) or lane (L = N, delays); add: [B, N] or None; buf: [lanes, size + STAGE]
     (the last STAGE columns spare, see ``flush``). ``counts`` past `size` are kept, the spikes
-    dropped (``simulate`` re-runs with a larger buffer)."""
+    dropped (``simulate`` re-runs with a larger buffer).
+
+    `at`: with it, `gap` and `add` are a whole block of events ([block, B, L, 2], [block, B, N])
+    and the pass reads event `at`'s rows itself, inside the fusions that use them (the serial
+    loop's event body then slices nothing per event)."""
     src = vi if src is None else src
     size = buf.shape[1] - STAGE
-    per_lane = gap.shape[1] > 1
-    gaps = gap.reshape(-1, 2)
+    if at is None:
+        gap, add, at = gap[None], None if add is None else add[None], 0
+    per_lane = gap.shape[2] > 1
+    gaps = gap.reshape(gap.shape[0], -1, 2)
+    add = None if add is None else add.reshape(add.shape[0], -1)
     dtype = vi.dtype
     spike_body = _one_lane_body(k)
     # still = 0, more = 1, nothing staged, V and I at the end unknown, an empty stage
@@ -337,10 +395,9 @@ def one_lane_pass(k: Derived, vi, aux, buf, cand, gap, add, n: int, src=None):
         lane = jnp.argmax(rem).astype(jnp.int32)
         p = jnp.concatenate([lax.dynamic_slice_in_dim(src, lane, 1, axis=1)[:, 0],
                              lax.dynamic_index_in_dim(aux, lane, keepdims=False),
-                             lax.dynamic_index_in_dim(gaps, lane if per_lane else lane // n,
-                                                      keepdims=False), own])
+                             gaps[at, lane if per_lane else lane // n], own])
         p, buf, _ = lax.while_loop(lambda f: f[0][PMORE] > 0, flush, (p, buf, lane))
-        a_l = 0.0 if add is None else lax.dynamic_index_in_dim(add, lane, keepdims=False)
+        a_l = 0.0 if add is None else add[at, lane]
         vi = lax.dynamic_update_slice(vi, jnp.stack([p[PVEND], p[PIEND] + a_l])[:, None],
                                       (jnp.zeros((), jnp.int32), lane))
         aux = lax.dynamic_update_index_in_dim(aux, p[PREND:PSTALLED + 1], lane, 0)
@@ -487,18 +544,19 @@ def _serial_one_lane(k: Derived, arr, ch, wt, w, t_end, b: int, n: int, size: in
                      jnp.zeros(lanes, dtype)], axis=1)
     coef, inp = _event_blocks(arr, ch, wt, w, k, min(BLOCK, max(e, 1)))
 
-    def event(carry, x):
-        vi, aux, buf = carry
-        gap, a, bb, c, reach, add = x  # [B, L, 2], [B, L] each; the input's weights [B, N]
-        v, i = vi[0].reshape(full), vi[1].reshape(full)
-        cand = candidates(k, v, i, aux[:, 0].reshape(full), gap[..., 0], reach).ravel()
-        new = jnp.stack([(a * v + bb * i).ravel(), (c * i + add).ravel()])
-        return one_lane_pass(k, new, aux, buf, cand, gap, add.ravel(), n, src=vi), None
-
     def block(carry, xb):
-        *cf, ib = xb
-        add = weight_rows(wt, ib) if w is None else ib
-        return lax.scan(event, carry, (*cf, add))[0], None
+        gaps, pa, pb, pc, reach, ib = xb
+        adds = wt[ib] if w is None else ib  # [block, B, N]
+
+        def event(j, carry):
+            vi, aux, buf = carry
+            v, i = vi[0].reshape(full), vi[1].reshape(full)
+            gap = gaps[j]
+            cand = candidates(k, v, i, aux[:, 0].reshape(full), gap[..., 0], reach[j]).ravel()
+            new = jnp.stack([(pa[j] * v + pb[j] * i).ravel(), (pc[j] * i + adds[j]).ravel()])
+            return one_lane_pass(k, new, aux, buf, cand, gaps, adds, n, src=vi, at=j)
+
+        return lax.fori_loop(0, gaps.shape[0], event, carry), None
 
     carry = (vi, aux, jnp.full((lanes, size + STAGE), jnp.inf, dtype))
     (vi, aux, buf), _ = lax.scan(block, carry, (*coef, inp))
