@@ -333,3 +333,38 @@ def test_jax_one_lane_and_multi_lane_layouts_agree(pname, delays):
     assert np.array_equal(np.asarray(small.counts), np.asarray(outs[1].counts))
     np.testing.assert_array_equal(np.asarray(small.spike_times),
                                   np.asarray(outs[1].spike_times)[:, :, :2])
+
+
+@pytest.mark.parametrize("delays", [False, True], ids=["nodelay", "delays"])
+def test_jax_one_lane_layout_across_event_blocks(delays):
+    """The one-lane loop runs the events in blocks of ``BLOCK`` (a ``fori_loop`` a block,
+    reading each event's rows by index): a layer over two and a half blocks, whose last block
+    is padded, gives the reference's spikes."""
+    import jax.numpy as jnp
+    from spikebench.kernels.event_lif import _jax as kj
+
+    p = PARAM_SETS[next(iter(PARAM_SETS))]
+    n_events = 2 * kj.BLOCK + kj.BLOCK // 2 + 3
+    rng = np.random.default_rng([11, int(delays)])
+    t, c, w, d = random_layer(rng, delays=delays, w_mean=1.0, w_std=2.0, n_events=n_events)
+    ref = reference.serial_lanes(t, c, w, p, delays=d)
+    most = max(1, max(len(r) for r in ref.values()))
+    assert sum(len(r) for r in ref.values()) > 10  # the exact path runs in every block
+    out = kj.serial(jnp.asarray(t), jnp.asarray(c, jnp.int32), jnp.asarray(w), p,
+                    delays=None if d is None else jnp.asarray(d), chunk=1, max_spikes=most)
+    compare_to_reference(np.asarray(out.spike_times), np.asarray(out.counts), ref,
+                         AGREE_RTOL["float64"] * 100, p.tau_mem)
+
+
+@pytest.mark.parametrize("n", [1, 3, 4, 5, 8, 13, 16])
+@pytest.mark.parametrize("shape", [(), (3,)], ids=["scalars", "vectors"])
+def test_pack_equals_stack(n, shape):
+    """``pack`` (the JAX kernel's stack through rows of 4, so XLA fuses it) is ``jnp.stack``:
+    same values, order, shape and dtype, for any count and for scalars or arrays."""
+    import jax.numpy as jnp
+    from spikebench.kernels.event_lif import _jax as kj
+
+    vals = [jnp.full(shape, 1.5 * j - 2, jnp.float32) for j in range(n)]
+    got, want = kj.pack(vals), jnp.stack(vals)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
