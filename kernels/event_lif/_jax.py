@@ -21,11 +21,12 @@ XLA's CPU runtime: it runs a loop body's thunks (one per fusion, copy, gather, s
 loop) concurrently on its thread pool unless the body has at most 8 of them or touches only
 buffers of at most 512 bytes, and the concurrent mode costs about 0.5 us a body run (an
 otherwise identical scan over 256 lanes took 83 ms with 10 thunks, 37 ms with 8). Here every
-event's body has 8 thunks and the exact path's inner loops touch only one lane's scalars; the
-bodies that still run concurrently (one lane's pass, its spike flush) run once per candidate
-lane. 1e5 Poisson events, 128 neurons x batch 2, float64: 265 -> 195 ms (the bare scan: 29 ms);
-2,048 lanes (chunk 32 -> one lane): 285 -> 209 ms. ``lax.top_k`` as the compaction sorts the
-whole mask on CPU and cost more than the loop it fed.
+event's body has at most 8 thunks (7 now, see below) and the exact path's inner loops touch
+only one lane's scalars; the bodies that still run concurrently (one lane's pass, its spike
+flush) run once per candidate lane. 1e5 Poisson events, 128 neurons x batch 2, float64:
+265 -> 195 ms (the bare scan: 29 ms); 2,048 lanes (chunk 32 -> one lane): 285 -> 209 ms.
+``lax.top_k`` as the compaction sorts the whole mask on CPU and cost more than the loop it
+fed.
 
 The data layout of the event's body matters as much as its thunk count: with V and I
 interleaved ([lanes, 2]) and the event's six coefficients packed in a trailing axis, the
