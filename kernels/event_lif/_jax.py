@@ -14,7 +14,7 @@ buffer, so no spike is lost silently.
 
 Two layouts of the same loop. ``chunk > 1`` (wide layers, accelerators): the lane state in
 separate arrays, ``advance_all`` above. ``chunk == 1`` (the default up to ``ONE_LANE_MAX``
-lanes): one candidate lane a pass (``argmax``, ``_one_lane``), the state packed in two arrays
+lanes): one candidate lane a pass (``argmax``, ``one_lane_pass``), the state packed in two arrays
 (V and I as rows of one [2, lanes] array; refractory end, count, stall flag, [lanes, 3], only
 in the exact path), the weight rows gathered a block of events at a time. Why, measured on
 XLA's CPU runtime: it runs a loop body's thunks (one per fusion, copy, gather, scatter, nested
@@ -500,7 +500,7 @@ def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.
 
 def _event_blocks(arr, ch, wt, w, k: Derived, block: int):
     """The per-event inputs of the one-lane loop, step-major, in blocks of `block` events: the
-    gap [n_blocks, block, B, L, 2] (t_prev, t_k: one slice an event for ``one_lane_pass``),
+    gap [n_blocks, block, B, L, 2] (t_prev, t_k packed: ``one_lane_pass`` reads a lane's pair),
     the propagator a, b, c and reach = 1 - exp(-gap / tau_mem), each [n_blocks, block, B, L]
     (L = 1 without delays, N with; apart, not packed in a trailing axis: reading a packed row
     per event made the linear update 2x slower), and the input's channel (its weight row is
