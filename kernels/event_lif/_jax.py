@@ -199,15 +199,25 @@ def candidates(k: Derived, v, i, rend, t_prev, reach):
     (Tighter than the linear V0 + max(0, I0 - V0) d / tau_mem: a lane with V0, I0 < theta is
     never a candidate, however long the gap.) A margin of a few ulps keeps lanes whose exact
     check could round the other way.
+
+    Without a refractory period (``t_ref == 0``, static) no lane is refractory at a gap's
+    start (its last spike is at the latest the gap's start, but for rounding in the last bit),
+    so the refractory test and its read of `rend` are left out; the same holds for
+    ``_origin``. Measured, 1e5 events, 128 x 2, in one process: 0.93-0.95x the time in
+    float64, 0.86-0.92x in float32, the same spikes bitwise.
     """
     eps = jnp.finfo(v.dtype).eps
     bound = v + jnp.maximum(jnp.maximum(i, 0.0) - v, 0.0) * reach
-    return (bound + 32 * eps * (jnp.abs(v) + jnp.abs(i) + k.theta) >= k.theta) | (rend > t_prev)
+    near = bound + 32 * eps * (jnp.abs(v) + jnp.abs(i) + k.theta) >= k.theta
+    return (near | (rend > t_prev)) if k.t_ref > 0 else near
 
 
 def _origin(k: Derived, v, i, rend, tc, t1):
     """Where a lane's free evolution restarts after time tc: sc = the end of its refractory
-    period (within t1), V there (v_reset while refractory) and I decayed to it."""
+    period (within t1), V there (v_reset while refractory) and I decayed to it (tc itself and
+    no decay without a refractory period)."""
+    if k.t_ref == 0:  # static: no refractory period, the lane restarts where it is
+        return jnp.minimum(tc, t1), v, i
     sc = jnp.minimum(jnp.maximum(tc, rend), t1)
     return sc, jnp.where(rend > tc, k.v_reset, v), i * jnp.exp(-(sc - tc) / k.tau_syn)
 
