@@ -19,11 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from . import _standins
+from ._digits import digits
 from ._format import EventBatch, binned, binned_span, measure_source, pack
 from ._generators import poisson, synthetic_shd
 from ._yinyang import yinyang
 
 __all__ = ["EventBatch", "pack", "binned", "binned_span", "poisson", "synthetic_shd", "yinyang",
+           "digits",
            "Dataset", "REGISTRY", "DATASETS", "get", "load", "stream", "available", "measure",
            "stats_label", "read_stats"]
 

@@ -115,10 +115,11 @@ class MNISTLatency:
         return pack(samples, self.n_channels, self.name, [self.t_max] * len(samples), labels)
 
 
-def latency_code(image, t_max: float = T_MAX, threshold: float = THRESHOLD):
-    """(times, channels) of one uint8 image: pixels with x = v / 255 > threshold spike at
-    t_max (1 - x)."""
-    x = np.asarray(image, np.float64).reshape(-1) / 255.0
+def latency_code(image, t_max: float = T_MAX, threshold: float = THRESHOLD,
+                 full_scale: float = 255.0):
+    """(times, channels) of one image of values 0 .. `full_scale` (uint8: 255): pixels with
+    x = v / full_scale > threshold spike at t_max (1 - x)."""
+    x = np.asarray(image, np.float64).reshape(-1) / full_scale
     ch = np.nonzero(x > threshold)[0]
     return t_max * (1.0 - x[ch]), ch.astype(np.int64)
 
