@@ -333,6 +333,63 @@ def compare(
         console.print(f"markdown: {escape(str(markdown))}")
 
 
+@app.command()
+def train(
+    kind: Annotated[list[str] | None, typer.Option(
+        help="PSU-family neurons to train: lif, psu, ipsu, rpsu (default: all four)")] = None,
+    framework: Annotated[list[str] | None, typer.Option(
+        help="jax, torch (default: both)")] = None,
+    epochs: Annotated[int, typer.Option(help="training epochs")] = 10,
+    batch: Annotated[int, typer.Option(help="samples a step")] = 64,
+    lr: Annotated[float, typer.Option(help="Adam's learning rate")] = 5e-3,
+    target: Annotated[float, typer.Option(help="test accuracy to reach, in (0, 1]")] = 0.85,
+    seed: Annotated[int, typer.Option(help="initial weights, batch order and split")] = 0,
+    json_out: Annotated[Path | None, typer.Option(
+        "--json", help="write every run (settings, time to target, raw curve) as JSON here")
+    ] = None,
+):
+    """Train the PSU family on scikit-learn's 8x8 digits to a target test accuracy: time to
+    target, final accuracy and firing rate per neuron and framework (README "Training to
+    accuracy")."""
+    import json
+
+    from . import training
+
+    kinds = kind or list(training.PSU_KINDS)
+    fws = framework or list(training.FRAMEWORKS)
+    for name, got, known in (("--kind", kinds, training.PSU_KINDS),
+                             ("--framework", fws, training.FRAMEWORKS)):
+        bad = sorted(set(got) - set(known))
+        if bad:
+            raise typer.BadParameter(f"{', '.join(bad)} not in {', '.join(known)}",
+                                     param_hint=name)
+    try:
+        config = training.TrainConfig(epochs=epochs, batch=batch, lr=lr, target=target,
+                                      seed=seed)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    data = training.digits_inputs(15, seed)
+    table = Table("neuron", "framework", "epochs to target", "time to target", "final accuracy",
+                  "firing rate", "time / epoch", "compile", box=None)
+    runs = []
+    for k in kinds:
+        for fw in fws:
+            console.print(f"training {k} in {fw} ...")
+            r = training.train_psu_digits(k, fw, config, data=data)
+            runs.append(r.to_dict())
+            per_epoch = r.curve[-1]["time_s"] / len(r.curve)
+            table.add_row(k, fw, "-" if r.epochs_to_target is None else str(r.epochs_to_target),
+                          "-" if r.time_to_target_s is None else f"{r.time_to_target_s:.2f} s",
+                          f"{r.final_accuracy:.3f}", f"{r.firing_rate:.3f}",
+                          f"{per_epoch:.3f} s", f"{r.compile_s:.2f} s")
+            if r.reason:
+                console.print(f"  {escape(r.reason)}")
+    console.print(table)
+    if json_out is not None:
+        json_out.write_text(json.dumps(runs, indent=1, default=str))
+        console.print(f"saved: {json_out}")
+
+
 datasets_app = typer.Typer(help="Event datasets: what this machine can load, and the "
                                 "statistics of real files.", invoke_without_command=True)
 app.add_typer(datasets_app, name="datasets")

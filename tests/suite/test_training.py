@@ -1,0 +1,150 @@
+"""Training to accuracy (``spikebench.training``) and the digits dataset it trains on: tiny runs
+learn well above chance, the same seed gives the same curve, JAX and PyTorch follow the same
+curve from the same NumPy start, and bad settings are refused with the value named."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from spikebench import training
+from spikebench.datasets import binned, digits
+from spikebench.datasets._digits import split_indices
+from spikebench.training import TrainConfig, digits_inputs, train_psu_digits
+
+T = 15
+
+
+@pytest.fixture(scope="module")
+def data():
+    return digits_inputs(T, 0)
+
+
+# -- the dataset --------------------------------------------------------------------------------
+
+def test_digits_splits_are_stratified_disjoint_and_seeded():
+    train, test = digits("train"), digits("test")
+    assert train.n_channels == 64 and len(train.labels) + len(test.labels) == 1797
+    # 20 % of every class (rounded) is test
+    for c in range(10):
+        n_c = np.sum(train.labels == c) + np.sum(test.labels == c)
+        assert np.sum(test.labels == c) == round(0.2 * n_c)
+    labels = np.concatenate([train.labels, test.labels])
+    a, b = split_indices(labels, 0, 0.2), split_indices(labels, 1, 0.2)
+    assert not set(a["train"]) & set(a["test"])
+    assert not np.array_equal(a["test"], b["test"])
+    assert np.array_equal(digits("test", seed=0).times, test.times)
+
+
+def test_digits_latency_code():
+    """Bright pixels spike early: a pixel of full intensity (16) at t = 0, none at 0."""
+    from sklearn.datasets import load_digits
+
+    images = load_digits().images
+    b = digits("train", t_max=0.01)
+    i = int(split_indices(load_digits().target, 0, 0.2)["train"][0])
+    img = images[i].ravel()
+    got = {int(c): t for t, c in zip(b.times[0], b.channels[0], strict=True) if c >= 0}
+    assert set(got) == set(np.flatnonzero(img > 0))
+    for c, t in got.items():
+        assert math.isclose(t, 0.01 * (1 - img[c] / 16))
+    x = binned(b, 0.01 / T, n_bins=T, binary=True)
+    assert x.shape == (T, len(b.labels), 64) and x.max() == 1.0
+
+
+@pytest.mark.parametrize("kw, name", [(dict(split="valid"), "valid"),
+                                       (dict(test_fraction=0.0), "test_fraction"),
+                                       (dict(test_fraction=1.0), "test_fraction"),
+                                       (dict(t_max=-1.0), "t_max"),
+                                       (dict(threshold=1.0), "threshold")])
+def test_digits_bad_arguments(kw, name):
+    with pytest.raises(ValueError, match=name):
+        digits(**kw)
+
+
+# -- settings -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kw, name", [(dict(lr=0.0), "lr"), (dict(lr=-1e-3), "lr"),
+                                       (dict(lr=float("nan")), "lr"), (dict(epochs=0), "epochs"),
+                                       (dict(epochs=2.5), "epochs"), (dict(batch=0), "batch"),
+                                       (dict(target=0.0), "target"), (dict(target=1.5), "target"),
+                                       (dict(seed=-1), "seed")])
+def test_bad_settings_are_refused(kw, name):
+    with pytest.raises(ValueError, match=name):
+        TrainConfig(**kw)
+
+
+def test_bad_runs_are_refused(data):
+    with pytest.raises(ValueError, match="nosuch"):
+        train_psu_digits("nosuch", "jax", data=data)
+    with pytest.raises(ValueError, match="numpy"):
+        train_psu_digits("psu", "numpy", data=data)
+    with pytest.raises(ValueError, match="batch=5000"):
+        train_psu_digits("psu", "jax", TrainConfig(batch=5000), data=data)
+
+
+# -- learning -----------------------------------------------------------------------------------
+
+def _run(kind, fw, data, epochs=3, **kw):
+    return train_psu_digits(kind, fw, TrainConfig(epochs=epochs, target=0.5), hidden=64,
+                            data=data, **kw)
+
+
+@pytest.mark.parametrize("fw", ["jax", "torch"])
+@pytest.mark.parametrize("kind", ["lif", "ipsu"])
+def test_tiny_runs_learn(kind, fw, data):
+    """3 epochs of 22 batches on 10 classes: test accuracy far above chance (0.1)."""
+    seen = []
+    r = _run(kind, fw, data, progress=seen.append)
+    assert seen == r.curve and [e["epoch"] for e in r.curve] == [1, 2, 3]
+    assert r.final_accuracy > 0.5, r.curve
+    assert r.curve[-1]["loss"] < r.curve[0]["loss"]
+    assert 0.0 < r.firing_rate < 1.0
+    assert r.epochs_to_target is not None and r.time_to_target_s > 0 and r.reason == ""
+    assert r.compile_s > 0
+    times = [e["time_s"] for e in r.curve]
+    assert times == sorted(times)
+
+
+def test_same_seed_same_curve_and_a_missed_target_says_why(data):
+    a, b = (train_psu_digits("psu", "jax", TrainConfig(epochs=2, target=1.0), hidden=32,
+                             data=data) for _ in range(2))
+    strip = [{k: v for k, v in e.items() if k != "time_s"} for e in a.curve]
+    assert strip == [{k: v for k, v in e.items() if k != "time_s"} for e in b.curve]
+    assert a.epochs_to_target is None and a.time_to_target_s is None
+    assert "below the target 1.0" in a.reason
+    assert a.to_dict()["final_accuracy"] == a.final_accuracy
+
+
+def test_jax_and_torch_follow_the_same_curve(data):
+    """Same NumPy start, same batches, the same Adam: the curves agree within float32
+    rounding (accuracy within 0.02 every epoch)."""
+    j, t = (_run("rpsu", fw, data, epochs=2) for fw in training.FRAMEWORKS)
+    for ej, et in zip(j.curve, t.curve, strict=True):
+        assert abs(ej["accuracy"] - et["accuracy"]) <= 0.02
+        assert ej["loss"] == pytest.approx(et["loss"], rel=1e-3)
+
+
+# -- the command --------------------------------------------------------------------------------
+
+def test_train_command(tmp_path):
+    import json
+
+    from spikebench.cli import app
+    from typer.testing import CliRunner
+
+    runner = CliRunner()
+    out = tmp_path / "runs.json"
+    res = runner.invoke(app, ["train", "--kind", "ipsu", "--framework", "jax", "--epochs", "2",
+                              "--target", "0.5", "--json", str(out)], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "ipsu" in res.output and "time to target" in res.output
+    (run,) = json.loads(out.read_text())
+    assert run["impl"] == "ipsu" and run["framework"] == "jax" and len(run["curve"]) == 2
+    assert run["final_accuracy"] == run["curve"][-1]["accuracy"] > 0.5
+    for args, says in ((["--kind", "nosuch"], "nosuch not in"),
+                       (["--framework", "numpy"], "numpy not in"),
+                       (["--epochs", "0"], "epochs must be")):
+        res = runner.invoke(app, ["train", *args], env={"COLUMNS": "200"})
+        assert res.exit_code == 2 and says in res.output, res.output
