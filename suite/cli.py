@@ -384,7 +384,7 @@ def train(
                           f"{per_epoch:.3f} s", f"{r.compile_s:.2f} s")
             if r.reason:
                 console.print(f"  {escape(r.reason)}")
-    console.print(table)
+    Console(width=max(console.width, 120)).print(table)
     if json_out is not None:
         json_out.write_text(json.dumps(runs, indent=1, default=str))
         console.print(f"saved: {json_out}")

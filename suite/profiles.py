@@ -10,6 +10,10 @@ CHUNKS = [2**i for i in range(11)]  # 1 .. 1024
 QUICK_CHUNKS = [1, 16, 64, 128, 1024]  # every power of 2 in `full`
 SHD = 4000  # input events of one SHD utterance (median)
 NEURONS = ["lif", "psu", "ipsu", "rpsu"]
+# the PSU family's training task (digits, 64 -> hidden -> 10, T = 15; ``training``)
+TRAIN_QUICK = {"T": [15], "n_neurons": [128], "batch": [64], "n_layers": [1], "epochs": [8],
+               "target_pct": [85]}
+TRAIN_FULL = {**TRAIN_QUICK, "epochs": [20], "target_pct": [90]}
 STEPS = [4, 8, 16, 32, 64, 128, 256, 512]  # T of the PSU family's time-step sweep (full)
 QUICK_STEPS = [4, 64, 256]  # three points of the T curve (every T in `full`)
 DESIGNS = ["heap", "fifo", "ring", "sorted", "lossy"]
@@ -213,6 +217,19 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "seed": 0,
                 "timeout_s": 300,
             },
+            # training to accuracy (README "Training to accuracy"): LIF and PSU on the digits
+            # to 85 % test accuracy in 8 epochs, JAX and PyTorch, each against the NumPy
+            # float64 run of the same loop (IPSU, RPSU and a 90 % target in `full`)
+            {
+                "impls": ["lif", "psu"],
+                "frameworks": ["jax", "torch"],
+                "dtypes": ["float32"],
+                "modes": ["train"],
+                "datasets": ["digits"],
+                "sizes": TRAIN_QUICK,
+                "seed": 0,
+                "timeout_s": 300,
+            },
             # the exported graphs (spec/devices.md) on ONNX Runtime / a GroqChip: forward,
             # float32, the neuron level at T = 64 and the network at the paper's T = 15 (every
             # T in `full`)
@@ -335,6 +352,17 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "modes": ["forward", "grad"],
                 "datasets": ["gaussian"],
                 "sizes": {"T": STEPS, "n_neurons": [256, 1024, 4096], "batch": [32]},
+                "seed": 0,
+                "timeout_s": 1800,
+            },
+            # training to accuracy: every neuron on the digits to 90 % in up to 20 epochs
+            {
+                "impls": NEURONS,
+                "frameworks": ["jax", "torch"],
+                "dtypes": ["float32"],
+                "modes": ["train"],
+                "datasets": ["digits"],
+                "sizes": TRAIN_FULL,
                 "seed": 0,
                 "timeout_s": 1800,
             },

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 # torch-compile: PyTorch kernels run through torch.compile (their compiled variant, next to the
 # eager rows)
 FRAMEWORKS = ("numpy", "jax", "torch", "torch-compile", "onnx", "adseq", "nest")
-MODES = ("forward", "grad")
+# train: a training loop to a target accuracy over an entry's training steps (the entry
+# registers "grad"; the family's ``train`` runs the loop, README "Training to accuracy")
+MODES = ("forward", "grad", "train")
 DTYPES = ("float32", "float64")
 
 
@@ -42,6 +44,11 @@ class Entry:
     devices: tuple[str, ...] = ("cpu", "gpu", "tpu")
     dtypes: tuple[str, ...] = DTYPES
     knobs: tuple[str, ...] = ()
+
+    def supports(self, mode: str) -> bool:
+        """Whether a case of `mode` runs on this entry (``train``: a loop over its training
+        steps, so the entry must register ``grad``)."""
+        return ("grad" if mode == "train" else mode) in self.modes
 
 
 @dataclass(frozen=True)

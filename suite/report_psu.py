@@ -23,6 +23,8 @@ def _ok(df):
 
     # a fast wrong row must not enter a speed ratio: usable rows only (ok and correct)
     ok = results.usable(df[df["family"] == "psu"]).rows.copy()
+    if not ok.empty and "mode" in ok:  # training runs have their own table (``training``)
+        ok = ok[ok["mode"] != "train"]
     if ok.empty:
         return ok
     for col in ("param_n_inputs", "spike_rate", "lif_agreement"):
@@ -33,6 +35,25 @@ def _ok(df):
         ok[col] = ok[col].astype(float)
     ok["level"] = np.where(ok["param_n_inputs"].notna(), "network", "neuron")
     return ok
+
+
+TRAIN_COLS = {"impl": "neuron", "framework": "framework", "device_kind": "device",
+              "target": "target", "epochs_to_target": "epochs to target",
+              "time_to_target_s": "time to target (s)", "accuracy": "final accuracy",
+              "spike_rate": "firing rate", "time_median_s": "time / epoch (s)",
+              "param_epochs": "epochs", "correct": "within the band of the reference"}
+
+
+def training(df) -> pd.DataFrame:
+    """Time to the target test accuracy per neuron and framework (train rows: ok ones, the
+    reference check shown rather than filtered, so a run off the reference's curve is seen)."""
+    if df.empty or "mode" not in df:
+        return pd.DataFrame()
+    rows = df[(df["family"] == "psu") & (df["mode"] == "train") & (df["status"] == "ok")]
+    if rows.empty or "target" not in rows:
+        return pd.DataFrame()
+    out = rows[[c for c in TRAIN_COLS if c in rows]].rename(columns=TRAIN_COLS)
+    return out.sort_values(["neuron", "framework"]).reset_index(drop=True)
 
 
 def ratios(df) -> pd.DataFrame:
@@ -179,5 +200,9 @@ def section(df, out_dir: Path):
                    [("PSU family: LIF time / unit time (same inputs, median times)", ratios(df),
                      ""),
                     ("PSU family: where the matrix form stops paying off", crossover(df), ""),
-                    ("PSU family: spike rate and agreement with LIF", sparsity(df), "")],
+                    ("PSU family: spike rate and agreement with LIF", sparsity(df), ""),
+                    ("PSU family: training to a target test accuracy (digits)", training(df),
+                     "Time to the target counts every epoch and its evaluation; 'within the "
+                     "band' compares the final test accuracy with the NumPy float64 run of "
+                     "the same loop.")],
                    _overview(df))

@@ -1,4 +1,4 @@
-"""Results: CSV schema v5 (DESIGN.md), written row by row, plus a JSON run context.
+"""Results: CSV schema v6 (DESIGN.md), written row by row, plus a JSON run context.
 
 One row per measured case, long/tidy. Rows are appended and flushed (and fsync'ed) as cases
 finish, so an interrupted sweep leaves a valid CSV of the rows already measured. A metric that
@@ -26,6 +26,12 @@ v5 (one shape for every family) adds `inputs_version` (the hash of the family ad
 built the inputs, the reference and the check; ``versions.py``); `kernel_version` now hashes
 every spikebench module the timed entry's module imports, transitively. Migrated rows have no
 `inputs_version` (unknown).
+
+v6 (training to accuracy) adds mode `train` and its columns: `param_epochs`, `target` (the
+test accuracy aimed at), `epochs_to_target` and `time_to_target_s` (empty when no epoch reached
+it; the row's `error` says why), `accuracy` (final test accuracy) and `curve_accuracy` (the
+test accuracy after each epoch, space-separated; `samples_s` holds the epochs' wall times, so
+the learning curve against time is their running sum). Migrated rows leave them empty.
 """
 
 from __future__ import annotations
@@ -38,13 +44,21 @@ from typing import NamedTuple
 
 import numpy as np
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 STATUSES = ("ok", "failed", "oom", "timeout", "unsupported", "unavailable")
 
 PARAM_COLUMNS = ["param_n_events", "param_n_inputs", "param_n_neurons", "param_batch",
                  "param_chunk_size", "param_T", "param_n_queues", "param_capacity",
-                 "param_delay", "param_n_layers", "param_remat", "param_interval", "param_ad"]
+                 "param_delay", "param_n_layers", "param_remat", "param_interval", "param_ad",
+                 "param_epochs"]
+
+# the columns of `train` rows (training to a target accuracy; README "Training to accuracy"):
+# the target test accuracy, the epochs and wall time to reach it (empty when not reached: the
+# row's `error` says why), the final test accuracy, and the raw learning curve's accuracies,
+# one per evaluation (space-separated like samples_s, whose entries are the epochs' times)
+TRAIN_COLUMNS = ["target", "epochs_to_target", "time_to_target_s", "accuracy",
+                 "curve_accuracy"]
 
 COLUMNS = [
     "schema_version", "run_id", "timestamp_utc", "suite_version", "git_commit", "git_dirty",
@@ -55,6 +69,7 @@ COLUMNS = [
     "status", "error", "compile_s", "time_median_s", "time_iqr_s", "time_min_s", "rounds",
     "samples_s", "throughput", "throughput_unit", "peak_mem_bytes", "mem_method",
     "correct", "max_err", "mismatch_frac", "n_checked", "spike_rate", "lif_agreement", "drop_rate",
+    *TRAIN_COLUMNS,
     "ref_impl", "kernel_version", "inputs_version",
     "case_id",
 ]
@@ -132,7 +147,8 @@ def write_context(path: Path, context: dict, replace: bool = False) -> None:
 # The columns each schema bump added (v -> v + 1): a file of version v has today's columns less
 # those added since.
 ADDED = {1: ("param_n_layers", "param_remat"), 2: ("spike_rate", "lif_agreement"),
-         3: ("param_interval", "param_ad", "drop_rate"), 4: ("inputs_version",)}
+         3: ("param_interval", "param_ad", "drop_rate"), 4: ("inputs_version",),
+         5: ("param_epochs", *TRAIN_COLUMNS)}
 
 
 def columns_of(version: int) -> list[str]:
@@ -173,7 +189,15 @@ def _v4_to_v5(df):
     return df
 
 
-MIGRATIONS: dict = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
+def _v5_to_v6(df):
+    df = df.copy()
+    for col in ADDED[5]:  # v5 had no training rows
+        df[col] = np.nan
+    df["schema_version"] = 6
+    return df
+
+
+MIGRATIONS: dict = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5, 5: _v5_to_v6}
 
 
 def migrate(df):
@@ -195,6 +219,7 @@ def migrate(df):
 NUMERIC = ["compile_s", "time_median_s", "time_iqr_s", "time_min_s", "rounds", "throughput",
            "peak_mem_bytes", "max_err", "mismatch_frac", "n_checked", "spike_rate",
            "lif_agreement", "drop_rate", "threads", "cpu_cores", "ram_bytes", "device_count",
+           "target", "epochs_to_target", "time_to_target_s", "accuracy",
            *(c for c in PARAM_COLUMNS if c not in ("param_remat", "param_ad"))]
 
 

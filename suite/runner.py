@@ -155,7 +155,7 @@ class Session:
             entry = impl.entry(families.get(case.family).entry(case))
         except registry.Unsupported as exc:
             return "unsupported", str(exc)
-        if case.mode not in entry.modes:
+        if not entry.supports(case.mode):
             return "unsupported", (f"{impl.key} {entry.name} supports modes {entry.modes}, not "
                                    f"{case.mode!r}")
         return None

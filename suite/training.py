@@ -3,11 +3,13 @@ with a held-out test split evaluated after every epoch (time to a target accurac
 Training's rule, and the learning curve kept as raw data).
 
 First task: the PSU family (``lif``, ``psu``, ``ipsu``, ``rpsu``) on scikit-learn's 8x8
-digits (``datasets.digits``: latency coded, T time bins, binary), in JAX and PyTorch. One
-loop for both frameworks; they differ only in the step kernel (the registry's
-``network_grad`` / ``network_forward`` entries of the framework) and the optimizer, which is
-the same algorithm with the same settings: Adam (optax.adam in JAX, torch.optim.Adam in
-PyTorch; b1 = 0.9, b2 = 0.999, eps = 1e-8, constant learning rate)::
+digits (``datasets.digits``: latency coded, T time bins, binary), in JAX and PyTorch, and in
+NumPy float64 as the reference (the hand-written gradients of ``kernels/psu/_numpy.py``, no
+code shared with the two frameworks). One loop for all three; they differ only in the step
+kernel (the registry's ``network_grad`` / ``network_forward`` entries; NumPy's
+``loss_and_grad`` / ``network``) and the optimizer, which is the same algorithm with the same
+settings: Adam (optax.adam in JAX, torch.optim.Adam in PyTorch, ``adam_numpy`` here; b1 = 0.9,
+b2 = 0.999, eps = 1e-8, constant learning rate)::
 
     params = init_network(seed, ...)               # NumPy, float64: the same start everywhere
     for epoch in 1 .. epochs:
@@ -37,6 +39,7 @@ import numpy as np
 
 ADAM = {"b1": 0.9, "b2": 0.999, "eps": 1e-8}
 FRAMEWORKS = ("jax", "torch")
+REFERENCE = "numpy"  # the float64 reference run (``train_psu_digits(kind, "numpy")``)
 PSU_KINDS = ("lif", "psu", "ipsu", "rpsu")
 # the first layer's weight scale on the digits: the latency code is sparse (about 33 of 64
 # pixels spike once in 15 bins), and at init_network's default gain of 1 the hidden layer is
@@ -201,6 +204,78 @@ class _Torch:
         return float(v)
 
 
+def adam_numpy(lr: float):
+    """Adam on a NumPy parameter tree, as optax.adam / torch.optim.Adam compute it (bias
+    corrected moments, eps added to the root of the second): (init, update) with
+    update(grads, state, params) -> (params, state)."""
+    b1, b2, eps = ADAM["b1"], ADAM["b2"], ADAM["eps"]
+
+    def init(params):
+        zeros = map_tree(params, np.zeros_like)
+        return {"m": zeros, "v": map_tree(params, np.zeros_like), "t": 0}
+
+    def update(grads, state, params):
+        t = state["t"] + 1
+        m = _tree2(state["m"], grads, lambda m, g: b1 * m + (1 - b1) * g)
+        v = _tree2(state["v"], grads, lambda v, g: b2 * v + (1 - b2) * g * g)
+        c1, c2 = 1 - b1 ** t, 1 - b2 ** t
+
+        def move(p, mv):
+            mm, vv = mv
+            return p - lr * (mm / c1) / (np.sqrt(vv / c2) + eps)
+
+        return _tree2(params, _tree2(m, v, lambda a, b: (a, b)), move), {"m": m, "v": v, "t": t}
+
+    return init, update
+
+
+def map_tree(t, f):
+    """f over the leaves of a parameter tree of dicts and lists (``init_network``'s)."""
+    if isinstance(t, dict):
+        return {k: map_tree(v, f) for k, v in t.items()}
+    if isinstance(t, list):
+        return [map_tree(v, f) for v in t]
+    return f(t)
+
+
+def _tree2(a, b, f):
+    if isinstance(a, dict):
+        return {k: _tree2(a[k], b[k], f) for k in a}
+    if isinstance(a, list):
+        return [_tree2(x, y, f) for x, y in zip(a, b, strict=True)]
+    return f(a, b)
+
+
+class _Numpy:
+    """The reference: float64 NumPy, hand-written gradients, ``adam_numpy``."""
+
+    def __init__(self, kind, p, lr):
+        from .kernels.psu import _numpy as ref_np
+
+        self.ref, self.kind, self.p = ref_np, kind, p
+        self.init, self.update = adam_numpy(lr)
+
+    def params(self, tree):
+        params = map_tree(tree, lambda a: np.array(a, np.float64))
+        return params, self.init(params)
+
+    def array(self, a):
+        return np.asarray(a, np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a)
+
+    def step(self, params, state, x, y):
+        value, grads, _ = self.ref.loss_and_grad(params, x, y, self.kind, self.p)
+        params, state = self.update(grads, state, params)
+        return params, state, value
+
+    def evaluate(self, params, x, y):
+        out = self.ref.network(params, x, self.kind, self.p)
+        rate = float(np.mean([s.mean() for s in out.spikes]))
+        return float(np.mean(out.logits.argmax(-1) == y)), rate
+
+    def sync(self, v):
+        return float(v)
+
+
 def train_psu_digits(kind: str, framework: str, config: TrainConfig | None = None, *,
                      hidden: int = 128, n_layers: int = 1, t: int = 15,
                      w_gain: float = W_GAIN, data=None, progress=None) -> TrainResult:
@@ -213,8 +288,9 @@ def train_psu_digits(kind: str, framework: str, config: TrainConfig | None = Non
     config = config or TrainConfig()
     if kind not in PSU_KINDS:
         raise ValueError(f"unknown PSU-family neuron {kind!r}; known: {list(PSU_KINDS)}")
-    if framework not in FRAMEWORKS:
-        raise ValueError(f"training runs in {list(FRAMEWORKS)}, not {framework!r}")
+    if framework not in (*FRAMEWORKS, REFERENCE):
+        raise ValueError(f"training runs in {list(FRAMEWORKS)} (and the reference "
+                         f"{REFERENCE!r}), not {framework!r}")
     data = data or digits_inputs(t, config.seed)
     (x_tr, y_tr), (x_te, y_te) = data["train"], data["test"]
     if x_tr.shape[0] != t:
@@ -223,7 +299,8 @@ def train_psu_digits(kind: str, framework: str, config: TrainConfig | None = Non
     if n_batches < 1:
         raise ValueError(f"batch={config.batch} is larger than the train split "
                          f"({x_tr.shape[1]} samples)")
-    side = (_Jax if framework == "jax" else _Torch)(kind, DEFAULT, config.lr)
+    side = {"jax": _Jax, "torch": _Torch, REFERENCE: _Numpy}[framework](kind, DEFAULT,
+                                                                       config.lr)
     tree = init_network(config.seed, n_in=x_tr.shape[2], hidden=hidden, n_out=10, t=t,
                         neuron=kind, n_layers=n_layers, w_gain=w_gain)
     params, state = side.params(tree)

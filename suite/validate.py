@@ -12,6 +12,9 @@ A submission is untrusted input. The checks, each reported with the CSV line it 
 - plausibility: no negative time, memory or error; fractions in [0, 1]; min <= median; the raw
   samples reproduce rounds, median, min and IQR (so no stored figure can be edited alone); and
   throughput x median equals the work the row's sizes imply (`Family.units`);
+- training rows (mode `train`): the curve holds one accuracy in [0, 1] per epoch (rounds),
+  `accuracy` is its last, and `epochs_to_target` / `time_to_target_s` are the first epoch at
+  or above `target` and the running sum of the epochs' times there (empty when none is);
 - duplicates: one row per (run_id, case_id), each repeat named with its lines;
 - the JSON beside the CSV exists and agrees on machine_id, git_commit and run_id(s).
 
@@ -33,9 +36,9 @@ from . import untrusted as U
 
 MIN_ROUNDS = 3
 DEVICE_KINDS = ("cpu", "gpu", "tpu", "lpu", "onnxrt")
-MODES = ("forward", "grad")
+MODES = ("forward", "grad", "train")
 TIMING = ("compile_s", "time_median_s", "time_iqr_s", "time_min_s")
-FRACTIONS = ("mismatch_frac", "spike_rate", "lif_agreement", "drop_rate")
+FRACTIONS = ("mismatch_frac", "spike_rate", "lif_agreement", "drop_rate", "target", "accuracy")
 NAME = U.NAME
 REL = 1e-6  # samples are written with 9 significant digits
 
@@ -96,6 +99,8 @@ def _schema():
         "peak_mem_bytes": pa.Column(**num, checks=nonneg),
         "max_err": pa.Column(**num, checks=nonneg),
         "n_checked": pa.Column(**num, checks=nonneg),
+        "epochs_to_target": pa.Column(**num, checks=[pa.Check.ge(1)]),
+        "time_to_target_s": pa.Column(**num, checks=nonneg),
         "correct": pa.Column(str, pa.Check.isin(["True", "False"]), nullable=True),
         "git_dirty": pa.Column(str, pa.Check.isin(["True", "False"]), nullable=True),
         **{c: pa.Column(**num, checks=nonneg) for c in TIMING},
@@ -230,6 +235,8 @@ def _rows(df, rep: Report, strict: bool):
                             f"{r['time_median_s']}")
         _samples(r, line, rep)
         _work(r, line, rep)
+        if r["mode"] == "train":
+            _curve(r, line, rep)
         if r["correct"] == "False":
             msg = (f"{r['family']}/{r['impl']}/{r['framework']} is incorrect here "
                    f"(max_err {r['max_err']})")
@@ -255,6 +262,36 @@ def _samples(r, line, rep: Report):
         if abs(got - r[col]) > REL * scale:
             rep.error(line, f"{col} = {r[col]:.9g} but the raw samples give {got:.9g} "
                             f"(edited figure?)")
+
+
+def _curve(r, line, rep: Report):
+    """A train row's learning curve against its own summary figures (edited ones show)."""
+    if not isinstance(r["curve_accuracy"], str) or np.isnan(r["target"]):
+        rep.error(line, "a train row needs curve_accuracy and target")
+        return
+    try:
+        acc = np.array(r["curve_accuracy"].split(), dtype=float)
+        times = np.cumsum(np.array(r["samples_s"].split(), dtype=float))
+    except ValueError:
+        rep.error(line, f"curve_accuracy is not a list of numbers: {r['curve_accuracy'][:40]!r}")
+        return
+    if len(acc) != len(times) or np.any(~np.isfinite(acc)) or np.any((acc < 0) | (acc > 1)):
+        rep.error(line, f"curve_accuracy needs one accuracy in [0, 1] per epoch ({len(times)})")
+        return
+    if abs(acc[-1] - r["accuracy"]) > 1e-5:
+        rep.error(line, f"accuracy = {r['accuracy']} but the curve ends at {acc[-1]:.6g}")
+    hit = np.flatnonzero(acc >= r["target"])
+    if not len(hit):
+        if not np.isnan(r["epochs_to_target"]) or not np.isnan(r["time_to_target_s"]):
+            rep.error(line, f"no epoch reached the target {r['target']}, yet a time to it is "
+                            f"given")
+        return
+    first = int(hit[0])
+    if r["epochs_to_target"] != first + 1 or \
+            abs(r["time_to_target_s"] - times[first]) > REL * max(times[first], 1e-300) + 1e-9:
+        rep.error(line, f"the curve reaches {r['target']} at epoch {first + 1} after "
+                        f"{times[first]:.6g} s, not at epoch {r['epochs_to_target']} after "
+                        f"{r['time_to_target_s']} s (edited figure?)")
 
 
 def _work(r, line, rep: Report):

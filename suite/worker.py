@@ -53,7 +53,7 @@ def measure(case, inputs, ref, timing=None) -> dict:
     fam = families.get(case.family)
     impl = registry.get(case.family, case.impl, case.framework)
     entry = impl.entry(fam.entry(case))
-    if case.mode not in entry.modes:
+    if not entry.supports(case.mode):
         raise registry.Unsupported(f"{impl.key} {entry.name} supports modes {entry.modes}, "
                                    f"not {case.mode!r}")
     if case.device not in entry.devices:
@@ -64,6 +64,11 @@ def measure(case, inputs, ref, timing=None) -> dict:
                                    f"{case.dtype!r}")
     fw = frameworks.adapter(case.framework)
     device = fw.device(case.device)
+    if case.mode == "train":  # the family runs and times its training loop
+        with memory.for_device(case.framework, case.device, device) as mem:
+            row = fam.train(case, inputs, ref, fw, device)
+        return {"status": "ok", **row, "peak_mem_bytes": mem.peak_bytes,
+                "mem_method": mem.method}
     # Memory covers the whole case (device copies of the inputs, compile, every call) above
     # the worker's state before it began: allocators keep freed pages resident, so a window
     # opened after the warm-up would miss what the first calls allocated.

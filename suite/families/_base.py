@@ -78,6 +78,14 @@ class Family:
         arguments (compiled in; ``resize`` may grow them)."""
         raise NotImplementedError
 
+    def train(self, case, inputs, ref, fw, device) -> dict:
+        """A `train` case: run the family's training loop over its registered training steps
+        and return the row's measurement columns (``worker`` adds status and memory): the
+        timing columns over the epochs (``samples_s``: each epoch's wall time, its
+        evaluation included), ``compile_s``, the throughput, the check (``correct``,
+        ``max_err`` ...) and ``results.TRAIN_COLUMNS``."""
+        raise Unsupported(f"family {self.name} has no training task")
+
     def resize(self, case, out, static):
         """Bigger static arguments when the first call's output overflowed them, else None."""
         return None

@@ -37,6 +37,16 @@ same reference on identical inputs, this also bounds their agreement with each o
   reference within LOGIT_TOL / GRAD_TOL. Without forcing, one grazing float32 flip in a hidden
   layer moves the logits by ~1e-2 and a correct row would look wrong.
 
+Training (mode ``train``, dataset ``digits``; sizes T, n_neurons (hidden), batch, n_layers,
+epochs, target_pct: the target test accuracy in percent): ``training.train_psu_digits``
+trains the network 64 -> n_neurons -> 10 on scikit-learn's digits to the target test
+accuracy (README "Training to accuracy"); the row's
+times are the epochs' (evaluation included), its curve the test accuracy after each. The
+reference is the same loop in NumPy float64 (hand-written gradients, ``adam_numpy``) on the
+same data, start and batches: a row is correct when its final test accuracy lies within
+ACCURACY_BAND of the reference's (max_err: the largest per-epoch accuracy difference); since
+JAX and PyTorch are held to the same reference, they land within twice the band of each other.
+
 Each row also carries ``spike_rate`` (fraction of (step, neuron) entries that spike in the
 row's own output; at network level in its hidden layers) and, for the PSU family,
 ``lif_agreement``: the fraction of spike entries equal to discrete LIF's on the same input
@@ -52,6 +62,7 @@ from .. import datasets
 from ..kernels.psu import LEARNED, PSUParams, init_learned, init_network
 from ..kernels.psu import _numpy as ref_np
 from ..registry import Unsupported
+from ..training import map_tree as _map
 from ._base import Family, rel_err
 
 PARAMS = PSUParams(tau=2.0, theta=0.3)
@@ -61,22 +72,32 @@ V_TOL = {"float64": 1e-10, "float32": 1e-4}
 MARGIN = {"float64": 1e-9, "float32": 1e-4}
 GRAD_TOL = {"float64": 1e-8, "float32": 2e-3}
 LOGIT_TOL = {"float64": 1e-10, "float32": 1e-3}
+ACCURACY_BAND = 0.03  # train rows: final test accuracy vs the float64 reference run's
 
 
 def level(case) -> str:
+    if case.mode == "train":
+        return "train"
     return "net" if "n_inputs" in case.size else "neuron"
+
+
+def _train_config(case):
+    from ..training import TrainConfig
+
+    s = case.size
+    return TrainConfig(epochs=int(s["epochs"]), batch=int(s["batch"]),
+                       target=s["target_pct"] / 100, seed=case.seed)
+
+
+def _train_kw(case, inputs):
+    s = case.size
+    return {"hidden": int(s["n_neurons"]), "n_layers": int(s.get("n_layers", 1)),
+            "t": int(s["T"]), "data": inputs["data"]}
 
 
 def _f32(x):
     return np.asarray(x, np.float64).astype(np.float32).astype(np.float64)
 
-
-def _map(tree, f):
-    if isinstance(tree, dict):
-        return {k: _map(v, f) for k, v in tree.items()}
-    if isinstance(tree, list):
-        return [_map(v, f) for v in tree]
-    return f(tree)
 
 
 def net_tree(tree, neuron):
@@ -194,7 +215,9 @@ class PSUFamily(Family):
     report_module = "spikebench.report_psu"
     title = "PSU family"
     units = {"neuron-steps/s": ("param_T", "param_batch", "param_n_neurons"),
-             "samples/s": ("param_batch",)}
+             "samples/s": ("param_batch",),
+             # train rows: the train split's samples an epoch (not a schema column)
+             "train-samples/s": None}
     modules = {"jax": "spikebench.kernels.psu.jax", "torch": "spikebench.kernels.psu.torch",
                "onnx": "spikebench.kernels.psu._onnx",
                "torch-compile": "spikebench.kernels.psu.torch"}
@@ -207,6 +230,15 @@ class PSUFamily(Family):
     def make_inputs(self, case):
         s = case.size
         t, b, n = s["T"], s["batch"], s["n_neurons"]
+        if level(case) == "train":
+            from ..training import digits_inputs
+
+            if case.dataset != "digits":
+                raise ValueError(f"psu training cases take dataset 'digits', not "
+                                 f"{case.dataset!r}")
+            data = digits_inputs(t, case.seed)
+            return {"data": data, "stats": {"dataset": "digits", "T": t,
+                                            **{f"n_{k}": int(v[1].size) for k, v in data.items()}}}
         if level(case) == "neuron":
             if case.dataset != "gaussian":
                 raise ValueError(f"psu neuron-level cases take dataset 'gaussian', not "
@@ -234,6 +266,12 @@ class PSUFamily(Family):
         return f"{level(case)}/{case.impl}/{case.mode}"
 
     def reference(self, case, inputs):
+        if level(case) == "train":
+            from ..training import REFERENCE, train_psu_digits
+
+            r = train_psu_digits(case.impl, REFERENCE, _train_config(case),
+                                 **_train_kw(case, inputs))
+            return {"curve": r.curve}, "psu/numpy_train"
         if level(case) == "net":
             # the forced reference needs the row's own spikes: check() computes it (untimed)
             lif = ref_np.network(net_tree(inputs["tree"], "lif"), inputs["x"], "lif", PARAMS)
@@ -254,6 +292,34 @@ class PSUFamily(Family):
             return _check_neuron_grad(case, out, ref)
         return _check_neuron_fwd(case, out, ref)
 
+    def train(self, case, inputs, ref, fw, device):
+        from ..timing import Measurement
+        from ..training import FRAMEWORKS, train_psu_digits
+
+        if case.framework not in FRAMEWORKS:
+            raise Unsupported(f"the training loop runs in {', '.join(FRAMEWORKS)}, not "
+                              f"{case.framework}")
+        if case.dtype != "float32" or case.device != "cpu":
+            raise Unsupported(f"the training loop runs float32 on the CPU (the framework's "
+                              f"default placement), not {case.dtype} on {case.device}")
+        cfg = _train_config(case)
+        r = train_psu_digits(case.impl, case.framework, cfg, **_train_kw(case, inputs))
+        times = [e["time_s"] for e in r.curve]
+        m = Measurement(list(np.diff([0.0, *times])))
+        acc = [e["accuracy"] for e in r.curve]
+        ref_acc = [e["accuracy"] for e in ref["curve"]]
+        diff = np.abs(np.subtract(acc, ref_acc))
+        n_train = (inputs["data"]["train"][1].size // cfg.batch) * cfg.batch
+        return {"error": r.reason or None, "compile_s": r.compile_s,
+                "time_median_s": m.median, "time_iqr_s": m.iqr, "time_min_s": m.min,
+                "rounds": m.rounds, "samples_s": " ".join(f"{x:.9g}" for x in m.samples),
+                "throughput": n_train / m.median, "throughput_unit": "train-samples/s",
+                "correct": bool(diff[-1] <= ACCURACY_BAND), "max_err": float(diff.max()),
+                "n_checked": len(acc), "spike_rate": r.firing_rate,
+                "target": cfg.target, "epochs_to_target": r.epochs_to_target,
+                "time_to_target_s": r.time_to_target_s, "accuracy": r.final_accuracy,
+                "curve_accuracy": " ".join(f"{a:.6g}" for a in acc)}
+
     def work(self, case):
         s = case.size
         if level(case) == "net":
@@ -263,6 +329,9 @@ class PSUFamily(Family):
     def params(self, case):
         s = case.size
         out = {"param_T": s["T"], "param_n_neurons": s["n_neurons"], "param_batch": s["batch"]}
+        if level(case) == "train":
+            return out | {"param_n_inputs": 64, "param_n_layers": int(s.get("n_layers", 1)),
+                          "param_epochs": int(s["epochs"])}
         if level(case) == "net":
             out |= {"param_n_inputs": s["n_inputs"], "param_n_layers": int(s.get("n_layers", 2))}
         return out
@@ -275,6 +344,8 @@ class PSUFamily(Family):
                             "lif": "step by step", "psu_family": "layer by layer"}}
 
     def entry(self, case):
+        if level(case) == "train":  # the loop's training step
+            return "network_grad"
         return ("network_" if level(case) == "net" else "neuron_") + \
             ("forward" if case.mode == "forward" else "grad")
 

@@ -78,8 +78,8 @@ def test_bad_settings_are_refused(kw, name):
 def test_bad_runs_are_refused(data):
     with pytest.raises(ValueError, match="nosuch"):
         train_psu_digits("nosuch", "jax", data=data)
-    with pytest.raises(ValueError, match="numpy"):
-        train_psu_digits("psu", "numpy", data=data)
+    with pytest.raises(ValueError, match="tensorflow"):
+        train_psu_digits("psu", "tensorflow", data=data)
     with pytest.raises(ValueError, match="batch=5000"):
         train_psu_digits("psu", "jax", TrainConfig(batch=5000), data=data)
 
@@ -148,3 +148,72 @@ def test_train_command(tmp_path):
                        (["--epochs", "0"], "epochs must be")):
         res = runner.invoke(app, ["train", *args], env={"COLUMNS": "200"})
         assert res.exit_code == 2 and says in res.output, res.output
+
+
+# -- train rows in the harness (mode `train`, schema v6) ----------------------------------------
+
+def _train_cases(**sizes):
+    from spikebench import cases, profiles
+
+    cs = [c for c in profiles.profile_cases("quick", ["cpu"], family=["psu"])
+          if c.mode == "train"]
+    assert {(c.impl, c.framework) for c in cs} == {(i, f) for i in ("lif", "psu")
+                                                    for f in ("jax", "torch")}
+    return [cases.Case(**{**c.__dict__, "sizes": tuple(sorted({**c.size, **sizes}.items()))})
+            for c in cs]
+
+
+@pytest.fixture(scope="module")
+def train_rows(tmp_path_factory):
+    from spikebench import runner
+
+    cs = _train_cases(epochs=3, n_neurons=64, target_pct=50)
+    with runner.Session(tmp_path_factory.mktemp("train"), isolate=False) as s:
+        rows = [s.run(c) for c in cs]
+    return rows, s.csv_path
+
+
+def test_train_rows_are_ok_correct_and_valid(train_rows):
+    from spikebench import report_psu, results, validate
+
+    rows, path = train_rows
+    for r in rows:
+        assert r["status"] == "ok" and r["correct"] is True, r
+        assert r["mode"] == "train" and r["rounds"] == 3 and r["param_epochs"] == 3
+        acc = [float(a) for a in r["curve_accuracy"].split()]
+        assert len(acc) == 3 and acc[-1] == pytest.approx(r["accuracy"], abs=1e-6)
+        assert r["target"] == 0.5 and r["epochs_to_target"] >= 1
+        assert r["max_err"] <= 0.03 and r["throughput_unit"] == "train-samples/s"
+    rep = validate.validate(path, strict=True)
+    assert rep.ok, rep.errors
+    table = report_psu.training(results.read([path]))
+    assert len(table) == 4 and set(table["framework"]) == {"jax", "torch"}
+    assert report_psu.ratios(results.read([path])).empty  # training runs are not timed calls
+
+
+def test_an_edited_curve_or_time_to_target_fails_validation(train_rows, tmp_path):
+    import pandas as pd
+    from spikebench import validate
+
+    _, path = train_rows
+    for col, value, says in (("curve_accuracy", "0.1 0.2 0.3", "curve ends at"),
+                             ("time_to_target_s", 123.0, "edited figure"),
+                             ("curve_accuracy", "0.5 0.6", "one accuracy in [0, 1] per epoch")):
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        df.loc[0, col] = str(value)
+        bad = tmp_path / path.name
+        df.to_csv(bad, index=False)
+        (tmp_path / path.with_suffix(".json").name).write_text(
+            path.with_suffix(".json").read_text())
+        rep = validate.validate(bad)
+        assert not rep.ok and any(says in e for e in map(str, rep.errors)), (col, rep.errors)
+
+
+def test_migrate_v5_adds_the_training_columns_empty():
+    import pandas as pd
+    from spikebench import results
+
+    v5 = [c for c in results.COLUMNS if c not in results.ADDED[5]]
+    out = results.migrate(pd.DataFrame([{c: None for c in v5} | {"schema_version": 5}]))
+    assert set(out.columns) >= set(results.COLUMNS)
+    assert all(pd.isna(out[c][0]) for c in results.ADDED[5])
