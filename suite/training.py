@@ -37,7 +37,11 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from .kernels.psu._common import PSUParams
+
 ADAM = {"b1": 0.9, "b2": 0.999, "eps": 1e-8}
+# the neuron parameters of the training task (``kernels.psu``'s defaults: tau 2, theta 1)
+DEFAULT_PARAMS = PSUParams()
 FRAMEWORKS = ("jax", "torch")
 REFERENCE = "numpy"  # the float64 reference run (``train_psu_digits(kind, "numpy")``)
 PSU_KINDS = ("lif", "psu", "ipsu", "rpsu")
@@ -283,7 +287,7 @@ def train_psu_digits(kind: str, framework: str, config: TrainConfig | None = Non
 
     `data`: ``digits_inputs(t, seed)`` computed once, to share between runs; `progress`: a
     callable given each epoch's curve entry (e.g. to print it)."""
-    from .kernels.psu._common import DEFAULT, init_network
+    from .kernels.psu._common import init_network
 
     config = config or TrainConfig()
     if kind not in PSU_KINDS:
@@ -299,7 +303,7 @@ def train_psu_digits(kind: str, framework: str, config: TrainConfig | None = Non
     if n_batches < 1:
         raise ValueError(f"batch={config.batch} is larger than the train split "
                          f"({x_tr.shape[1]} samples)")
-    side = {"jax": _Jax, "torch": _Torch, REFERENCE: _Numpy}[framework](kind, DEFAULT,
+    side = {"jax": _Jax, "torch": _Torch, REFERENCE: _Numpy}[framework](kind, DEFAULT_PARAMS,
                                                                        config.lr)
     tree = init_network(config.seed, n_in=x_tr.shape[2], hidden=hidden, n_out=10, t=t,
                         neuron=kind, n_layers=n_layers, w_gain=w_gain)

@@ -337,6 +337,17 @@ class PSUFamily(Family):
         return out
 
     def context(self, case, inputs):
+        if level(case) == "train":
+            from .. import training
+
+            cfg = _train_config(case)
+            return {"dataset_stats": inputs["stats"],
+                    "training": {"params": training.DEFAULT_PARAMS._asdict(),
+                                 "optimizer": {"adam": training.ADAM, "lr": cfg.lr},
+                                 "w_gain": training.W_GAIN, "reference": training.REFERENCE,
+                                 "accuracy_band": ACCURACY_BAND,
+                                 "network": "64 -> n_neurons x n_layers -> 10, time-averaged "
+                                            "readout"}}
         return {"params": PARAMS._asdict(), "dataset_stats": inputs["stats"],
                 "check": {"v_tol": V_TOL, "margin": MARGIN, "grad_tol": GRAD_TOL,
                           "logit_tol": LOGIT_TOL},
