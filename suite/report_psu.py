@@ -161,6 +161,60 @@ def plot(df, out_dir: Path) -> list[Path]:
     return paths
 
 
+def curves(df) -> pd.DataFrame:
+    """The learning curves of the ok train rows, long: one row per (run, evaluation) with the
+    wall time at the evaluation (the running sum of the epochs' times) and the test accuracy."""
+    if df.empty or "mode" not in df or "curve_accuracy" not in df:
+        return pd.DataFrame()
+    rows = df[(df["family"] == "psu") & (df["mode"] == "train") & (df["status"] == "ok")]
+    out = []
+    for _, r in rows.iterrows():
+        acc = [float(a) for a in str(r["curve_accuracy"]).split()]
+        times = np.cumsum([float(t) for t in str(r["samples_s"]).split()])
+        if len(acc) != len(times):
+            continue
+        place = f"{r['device_kind']} @ {r['machine_id']}"
+        out += [{"impl": r["impl"], "framework": r["framework"], "place": place,
+                 "epoch": i + 1, "time_s": t, "accuracy": a, "target": r["target"]}
+                for i, (t, a) in enumerate(zip(times, acc, strict=True))]
+    return pd.DataFrame(out)
+
+
+def plot_curves(df, out_dir: Path) -> list[Path]:
+    """Test accuracy against wall time, one panel per place, a colour per neuron and a line
+    style per framework (the target dotted)."""
+    c = curves(df)
+    if c.empty:
+        return []
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    places = sorted(c["place"].unique())
+    fig, axes = plt.subplots(1, len(places), figsize=(7 * len(places), 4.5), squeeze=False)
+    colors = dict(zip(sorted(c["impl"].unique()), plt.rcParams["axes.prop_cycle"].by_key()[
+        "color"], strict=False))
+    for ax, place in zip(axes[0], places, strict=True):
+        for (impl, fw), g in c[c["place"] == place].groupby(["impl", "framework"]):
+            ax.plot(g["time_s"], g["accuracy"], color=colors[impl], marker=MARK.get(impl, "."),
+                    ls="-" if fw == "jax" else "--", label=f"{impl} ({fw})")
+        for t in c.loc[c["place"] == place, "target"].unique():
+            ax.axhline(t, color="k", lw=0.8, ls=":")
+        ax.set_xscale("log")
+        ax.set_xlabel("wall time since the start of training [s] (log)")
+        ax.set_ylabel("test accuracy")
+        ax.set_title(f"digits: test accuracy against time, {place}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    fig.tight_layout()
+    paths = [out_dir / "psu_training.png", out_dir / "psu_training.svg"]
+    for p in paths:
+        fig.savefig(p, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return paths
+
+
 def summary(df):
     """The terminal summary: LIF time / unit time of the SHD-shaped network, per T."""
     r = ratios(df)
@@ -196,7 +250,7 @@ def section(df, out_dir: Path):
     """The family's report page (``Family.report``)."""
     from .families import Section
 
-    return Section("PSU family", plot(df, out_dir),
+    return Section("PSU family", plot(df, out_dir) + plot_curves(df, out_dir),
                    [("PSU family: LIF time / unit time (same inputs, median times)", ratios(df),
                      ""),
                     ("PSU family: where the matrix form stops paying off", crossover(df), ""),

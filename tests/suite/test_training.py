@@ -217,3 +217,18 @@ def test_migrate_v5_adds_the_training_columns_empty():
     out = results.migrate(pd.DataFrame([{c: None for c in v5} | {"schema_version": 5}]))
     assert set(out.columns) >= set(results.COLUMNS)
     assert all(pd.isna(out[c][0]) for c in results.ADDED[5])
+
+
+def test_the_learning_curves_are_plotted(train_rows, tmp_path):
+    from spikebench import report_psu, results
+
+    _, path = train_rows
+    df = results.read([path])
+    c = report_psu.curves(df)
+    assert len(c) == 4 * 3 and set(c["epoch"]) == {1, 2, 3}
+    for _, g in c.groupby(["impl", "framework"]):
+        assert list(g["time_s"]) == sorted(g["time_s"])  # the running sum of the epochs
+    written = report_psu.plot_curves(df, tmp_path)
+    assert [p.name for p in written] == ["psu_training.png", "psu_training.svg"]
+    assert all(p.stat().st_size > 1000 for p in written)
+    assert report_psu.plot_curves(df[df["mode"] != "train"], tmp_path) == []
