@@ -368,7 +368,7 @@ def train(
                                       seed=seed)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    data = training.digits_inputs(15, seed)
+    data = training.digits_inputs(training.T_STEPS, seed)
     table = Table("neuron", "framework", "epochs to target", "time to target", "final accuracy",
                   "firing rate", "time / epoch", "compile", box=None)
     runs = []

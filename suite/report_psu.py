@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import results
+
 KEYS = ["level", "framework", "dtype", "device_kind", "mode", "param_n_neurons", "param_batch",
         "param_T"]
 MARK = {"psu": "o", "ipsu": "s", "rpsu": "^", "lif": "x"}
@@ -19,8 +21,6 @@ COLOR = {"jax": "tab:blue", "torch": "tab:red"}
 def _ok(df):
     if df.empty or "family" not in df:
         return pd.DataFrame()
-    from . import results
-
     # a fast wrong row must not enter a speed ratio: usable rows only (ok and correct)
     ok = results.usable(df[df["family"] == "psu"]).rows.copy()
     if not ok.empty and "mode" in ok:  # training runs have their own table (``training``)
@@ -44,13 +44,25 @@ TRAIN_COLS = {"impl": "neuron", "framework": "framework", "device_kind": "device
               "param_epochs": "epochs", "correct": "within the band of the reference"}
 
 
-def training(df) -> pd.DataFrame:
-    """Time to the target test accuracy per neuron and framework (train rows: ok ones, the
-    reference check shown rather than filtered, so a run off the reference's curve is seen)."""
-    if df.empty or "mode" not in df:
+def _train_rows(df):
+    """The ok train rows (the reference check is shown, not filtered: a run off the
+    reference's curve is seen)."""
+    if df.empty or "mode" not in df or "curve_accuracy" not in df:
         return pd.DataFrame()
-    rows = df[(df["family"] == "psu") & (df["mode"] == "train") & (df["status"] == "ok")]
-    if rows.empty or "target" not in rows:
+    return df[(df["family"] == "psu") & (df["mode"] == "train") & (df["status"] == "ok")]
+
+
+def _save(fig, out_dir: Path, stem: str) -> list[Path]:
+    paths = [out_dir / f"{stem}.png", out_dir / f"{stem}.svg"]
+    for p in paths:
+        fig.savefig(p, dpi=110, bbox_inches="tight")
+    return paths
+
+
+def training(df) -> pd.DataFrame:
+    """Time to the target test accuracy per neuron and framework."""
+    rows = _train_rows(df)
+    if rows.empty:
         return pd.DataFrame()
     out = rows[[c for c in TRAIN_COLS if c in rows]].rename(columns=TRAIN_COLS)
     return out.sort_values(["neuron", "framework"]).reset_index(drop=True)
@@ -154,9 +166,7 @@ def plot(df, out_dir: Path) -> list[Path]:
     fig.suptitle("Parallel Spiking Units vs discrete LIF (solid: network level, dotted: neuron "
                  "level)")
     fig.tight_layout(rect=(0, 0, 1, 0.985))
-    paths = [out_dir / "psu.png", out_dir / "psu.svg"]
-    for p in paths:
-        fig.savefig(p, dpi=110, bbox_inches="tight")
+    paths = _save(fig, out_dir, "psu")
     plt.close(fig)
     return paths
 
@@ -164,13 +174,12 @@ def plot(df, out_dir: Path) -> list[Path]:
 def curves(df) -> pd.DataFrame:
     """The learning curves of the ok train rows, long: one row per (run, evaluation) with the
     wall time at the evaluation (the running sum of the epochs' times) and the test accuracy."""
-    if df.empty or "mode" not in df or "curve_accuracy" not in df:
-        return pd.DataFrame()
-    rows = df[(df["family"] == "psu") & (df["mode"] == "train") & (df["status"] == "ok")]
     out = []
-    for _, r in rows.iterrows():
-        acc = [float(a) for a in str(r["curve_accuracy"]).split()]
-        times = np.cumsum([float(t) for t in str(r["samples_s"]).split()])
+    for _, r in _train_rows(df).iterrows():
+        try:
+            times, acc = results.learning_curve(r)
+        except ValueError:
+            continue
         if len(acc) != len(times):
             continue
         place = f"{r['device_kind']} @ {r['machine_id']}"
@@ -208,9 +217,7 @@ def plot_curves(df, out_dir: Path) -> list[Path]:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
-    paths = [out_dir / "psu_training.png", out_dir / "psu_training.svg"]
-    for p in paths:
-        fig.savefig(p, dpi=110, bbox_inches="tight")
+    paths = _save(fig, out_dir, "psu_training")
     plt.close(fig)
     return paths
 

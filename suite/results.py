@@ -297,6 +297,14 @@ def _is_true(v) -> bool:
     return v is True or (isinstance(v, (np.bool_,)) and bool(v)) or str(v) == "True"
 
 
+def learning_curve(row):
+    """A train row's learning curve: (wall time at each evaluation: the running sum of the
+    epochs' times in ``samples_s``, test accuracy after each: ``curve_accuracy``) as float
+    arrays; ValueError when either is not a list of numbers."""
+    acc = np.array(str(row["curve_accuracy"]).split(), dtype=float)
+    return np.cumsum(np.array(str(row["samples_s"]).split(), dtype=float)), acc
+
+
 def usable(df) -> Usable:
     """The one filter of usable rows (every report page, ``compare`` and the terminal summary
     use it): status ``ok`` and ``correct``. A row that did not run, or ran and was wrong,

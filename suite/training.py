@@ -45,6 +45,7 @@ DEFAULT_PARAMS = PSUParams()
 FRAMEWORKS = ("jax", "torch")
 REFERENCE = "numpy"  # the float64 reference run (``train_psu_digits(kind, "numpy")``)
 PSU_KINDS = ("lif", "psu", "ipsu", "rpsu")
+T_STEPS = 15  # time bins of the digits' latency code (the PSU paper's T)
 # the first layer's weight scale on the digits: the latency code is sparse (about 33 of 64
 # pixels spike once in 15 bins), and at init_network's default gain of 1 the hidden layer is
 # silent (firing rate 0.000-0.004 over the first 5 epochs, test accuracy 0.32)
@@ -153,8 +154,7 @@ class _Jax:
         return self.jax.numpy.asarray(a)
 
     def step(self, params, state, x, y):
-        params, state, value = self.step_fn(params, state, x, y)
-        return params, state, value
+        return self.step_fn(params, state, x, y)
 
     def evaluate(self, params, x, y):
         logits, hidden = self.fwd(params, x)
@@ -281,7 +281,7 @@ class _Numpy:
 
 
 def train_psu_digits(kind: str, framework: str, config: TrainConfig | None = None, *,
-                     hidden: int = 128, n_layers: int = 1, t: int = 15,
+                     hidden: int = 128, n_layers: int = 1, t: int = T_STEPS,
                      w_gain: float = W_GAIN, data=None, progress=None) -> TrainResult:
     """Train the PSU family's `kind` on the digits in `framework` (module docstring).
 

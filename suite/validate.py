@@ -270,8 +270,7 @@ def _curve(r, line, rep: Report):
         rep.error(line, "a train row needs curve_accuracy and target")
         return
     try:
-        acc = np.array(r["curve_accuracy"].split(), dtype=float)
-        times = np.cumsum(np.array(r["samples_s"].split(), dtype=float))
+        times, acc = results.learning_curve(r)
     except ValueError:
         rep.error(line, f"curve_accuracy is not a list of numbers: {r['curve_accuracy'][:40]!r}")
         return
