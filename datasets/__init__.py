@@ -22,10 +22,11 @@ from . import _standins
 from ._digits import digits
 from ._format import EventBatch, binned, binned_span, measure_source, pack
 from ._generators import poisson, synthetic_shd
+from ._timing import timing
 from ._yinyang import yinyang
 
 __all__ = ["EventBatch", "pack", "binned", "binned_span", "poisson", "synthetic_shd", "yinyang",
-           "digits",
+           "digits", "timing",
            "Dataset", "REGISTRY", "DATASETS", "get", "load", "stream", "available", "measure",
            "stats_label", "read_stats"]
 
@@ -90,6 +91,9 @@ REGISTRY: dict[str, Dataset] = {d.name: d for d in (
     Dataset("yinyang", "generator", 5, 3,
             "the Yin-Yang dataset itself (balanced classes, 4 input spikes + bias)",
             generate=yinyang),
+    Dataset("timing", "generator", 4, 4,
+            "spike-timing classes: 4 channels of 3-spike bursts, classes differ only in onset "
+            "times (the queue network's delay training)", generate=timing),
     Dataset("synthetic-ssc", "generator", 700, 35,
             "SSC stand-in: the SHD speech model with 35 classes",
             generate=_standins.synthetic_ssc, follows_stats=True),

@@ -333,54 +333,85 @@ def compare(
         console.print(f"markdown: {escape(str(markdown))}")
 
 
+TRAIN_TASKS = ("digits", "yinyang", "delays")
+
+
 @app.command()
 def train(
+    task: Annotated[str, typer.Option(
+        help="digits: the PSU family on scikit-learn's 8x8 digits; yinyang: the exact LIF "
+             "network, serial and parallel; delays: the queue network with learned delays "
+             "on the timing classes")] = "digits",
     kind: Annotated[list[str] | None, typer.Option(
-        help="PSU-family neurons to train: lif, psu, ipsu, rpsu (default: all four)")] = None,
+        "--impl", "--kind",
+        help="what to train: digits: lif, psu, ipsu, rpsu; yinyang: serial, parallel; "
+             "delays: queue capacities (default: all)")] = None,
     framework: Annotated[list[str] | None, typer.Option(
         help="jax, torch (default: both)")] = None,
-    epochs: Annotated[int, typer.Option(help="training epochs")] = 10,
-    batch: Annotated[int, typer.Option(help="samples a step")] = 64,
-    lr: Annotated[float, typer.Option(help="Adam's learning rate")] = 5e-3,
+    epochs: Annotated[int | None, typer.Option(
+        help="training epochs (default: digits 10, yinyang 20, delays 6)")] = None,
+    batch: Annotated[int | None, typer.Option(
+        help="samples a step (default: digits 64, yinyang 50, delays 32)")] = None,
+    lr: Annotated[float | None, typer.Option(
+        help="Adam's learning rate (default: the task's)")] = None,
     target: Annotated[float, typer.Option(help="test accuracy to reach, in (0, 1]")] = 0.85,
     seed: Annotated[int, typer.Option(help="initial weights, batch order and split")] = 0,
     json_out: Annotated[Path | None, typer.Option(
         "--json", help="write every run (settings, time to target, raw curve) as JSON here")
     ] = None,
 ):
-    """Train the PSU family on scikit-learn's 8x8 digits to a target test accuracy: time to
-    target, final accuracy and firing rate per neuron and framework (README "Training to
-    accuracy")."""
+    """Train to a target test accuracy: time to target, final accuracy and firing rate per
+    implementation and framework (README "Training to accuracy")."""
     import json
 
-    from . import training
+    from . import training, training_delays, training_yinyang
 
-    kinds = kind or list(training.PSU_KINDS)
+    if task not in TRAIN_TASKS:
+        raise typer.BadParameter(f"{task} not in {', '.join(TRAIN_TASKS)}", param_hint="--task")
+    known = {"digits": training.PSU_KINDS, "yinyang": training_yinyang.IMPLS,
+             "delays": tuple(map(str, training_delays.CAPACITIES))}[task]
+    defaults = {"digits": (10, 64, 5e-3), "yinyang": (20, 50, training_yinyang.LR),
+                "delays": (6, 32, training_delays.LR)}[task]
+    kinds = kind or list(known)
     fws = framework or list(training.FRAMEWORKS)
-    for name, got, known in (("--kind", kinds, training.PSU_KINDS),
-                             ("--framework", fws, training.FRAMEWORKS)):
-        bad = sorted(set(got) - set(known))
+    for name, got, allowed in (("--impl", kinds, known),
+                               ("--framework", fws, training.FRAMEWORKS)):
+        bad = sorted(set(got) - set(allowed))
         if bad:
-            raise typer.BadParameter(f"{', '.join(bad)} not in {', '.join(known)}",
+            raise typer.BadParameter(f"{', '.join(bad)} not in {', '.join(allowed)}",
                                      param_hint=name)
     try:
-        config = training.TrainConfig(epochs=epochs, batch=batch, lr=lr, target=target,
-                                      seed=seed)
+        config = training.TrainConfig(
+            epochs=defaults[0] if epochs is None else epochs,
+            batch=defaults[1] if batch is None else batch,
+            lr=defaults[2] if lr is None else lr, target=target, seed=seed)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    data = training.digits_inputs(training.T_STEPS, seed)
-    table = Table("neuron", "framework", "epochs to target", "time to target", "final accuracy",
-                  "firing rate", "time / epoch", "compile", box=None)
+    if task == "digits":
+        data = training.digits_inputs(training.T_STEPS, seed)
+        run = lambda k, fw: training.train_psu_digits(k, fw, config, data=data)  # noqa: E731
+    elif task == "yinyang":
+        data = training_yinyang.yinyang_inputs(seed)
+        run = lambda k, fw: training_yinyang.train_yinyang(k, fw, config, data=data)  # noqa: E731
+    else:
+        data = training_delays.delay_inputs(seed)
+        run = lambda k, fw: training_delays.train_delays(int(k), fw, config,  # noqa: E731
+                                                         data=data)
+    cols = ["impl", "framework", "epochs to target", "time to target", "final accuracy",
+            "firing rate", *(["drop rate"] if task == "delays" else []), "time / epoch",
+            "compile"]
+    table = Table(*cols, box=None)
     runs = []
     for k in kinds:
         for fw in fws:
-            console.print(f"training {k} in {fw} ...")
-            r = training.train_psu_digits(k, fw, config, data=data)
+            console.print(f"training {escape(task)}/{escape(k)} in {fw} ...")
+            r = run(k, fw)
             runs.append(r.to_dict())
             per_epoch = r.curve[-1]["time_s"] / len(r.curve)
             table.add_row(k, fw, "-" if r.epochs_to_target is None else str(r.epochs_to_target),
                           "-" if r.time_to_target_s is None else f"{r.time_to_target_s:.2f} s",
                           f"{r.final_accuracy:.3f}", f"{r.firing_rate:.3f}",
+                          *([f"{r.curve[-1]['drop_rate']:.3f}"] if task == "delays" else []),
                           f"{per_epoch:.3f} s", f"{r.compile_s:.2f} s")
             if r.reason:
                 console.print(f"  {escape(r.reason)}")

@@ -14,6 +14,22 @@ NEURONS = ["lif", "psu", "ipsu", "rpsu"]
 TRAIN_QUICK = {"T": [15], "n_neurons": [128], "batch": [64], "n_layers": [1], "epochs": [8],
                "target_pct": [85]}
 TRAIN_FULL = {**TRAIN_QUICK, "epochs": [20], "target_pct": [90]}
+# the event-LIF family's training task (Yin-Yang, 5 -> 120 exact LIF -> 3; training_yinyang)
+YY_QUICK = {"n_neurons": [120], "batch": [50], "epochs": [3], "target_pct": [85]}
+YY_FULL = {**YY_QUICK, "epochs": [60], "target_pct": [95]}
+# the queue network's delay training (timing classes; training_delays): FIFO queues of 1, 2, 4
+# (and 8 in `full`) slots a synapse
+DELAYS_QUICK = {"capacity": [1, 2, 4], "batch": [32], "epochs": [4], "target_pct": [85]}
+DELAYS_FULL = {**DELAYS_QUICK, "capacity": [1, 2, 4, 8], "epochs": [12], "target_pct": [95]}
+
+
+def yinyang_training(sizes, timeout_s, impls=("serial", "parallel"),
+                     frameworks=("jax", "torch")):
+    """The event-LIF train rows on Yin-Yang (README "Training to accuracy"), each against the
+    float64 JAX run of the same loop."""
+    return {"impls": list(impls), "frameworks": list(frameworks),
+            "dtypes": ["float32"], "modes": ["train"], "datasets": ["yinyang"],
+            "sizes": sizes, "seed": 0, "timeout_s": timeout_s}
 STEPS = [4, 8, 16, 32, 64, 128, 256, 512]  # T of the PSU family's time-step sweep (full)
 QUICK_STEPS = [4, 64, 256]  # three points of the T curve (every T in `full`)
 DESIGNS = ["heap", "fifo", "ring", "sorted", "lossy"]
@@ -62,6 +78,10 @@ def _onnx_queues(T_single, T_many, n_many, T_net, chunk=20, timeout_s=600):
 PROFILES: dict[str, dict[str, list[dict]]] = {
     "quick": {
         "event_lif": [
+            # training to accuracy (README "Training to accuracy"): Yin-Yang to 85 % test
+            # accuracy in 3 epochs, the parallel simulator in JAX (serial, PyTorch and 95 %
+            # in `full`: a PyTorch run takes 70-110 s here, over the profile's budget)
+            yinyang_training(YY_QUICK, 600, impls=["parallel"], frameworks=["jax"]),
             # time vs events: the serial simulator and its ceiling (the bare linear scan)
             {
                 "impls": ["serial", "bare_scan"],
@@ -141,6 +161,8 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "seed": 0,
                 "timeout_s": 600,
                 "limits": [
+                    # the serial event order's training step (K = 1) trains in the train rows
+                    {"where": {"impl": "serial", "mode": "grad"}, "drop": True},
                     # JAX's best K on this CPU is 16; PyTorch's is 128 (its step loop runs in
                     # Python)
                     {"where": {"framework": "jax", "chunk": 128}, "drop": True},
@@ -254,6 +276,11 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
             },
         ],
         "queues": [
+            # training to accuracy: the timing classes through the network with learned
+            # delays at three queue capacities, JAX (PyTorch, capacity 8 and 12 epochs in
+            # `full`): accuracy against drop rate
+            _queues(DELAYS_QUICK, impls=["fifo"], frameworks=["jax"], modes=["train"],
+                    dataset="timing", timeout_s=600),
             # (a) one queue, Poisson: interval 400 steps, delay 80, 1200 steps (~3 events;
             # PyTorch's eager loop costs ~0.3-1 ms per step here; compiled, in `full`)
             _queues({"n_queues": [1], "capacity": [4, 7], "delay": [80], "interval": [400],
@@ -292,6 +319,8 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
     },
     "full": {
         "event_lif": [
+            # training to accuracy: Yin-Yang to the published 95 % in up to 60 epochs
+            yinyang_training(YY_FULL, 3600),
             {
                 "impls": ["serial", "bare_scan"],
                 "frameworks": ["numpy", "jax", "torch", "torch-compile"],
@@ -330,7 +359,10 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "knobs": {"parallel": {"chunk": [1, 16, 128, 1024], "remat": [True, False]}},
                 "seed": 0,
                 "timeout_s": 3600,
-                "limits": [{"where": {"mode": "forward", "remat": False}, "drop": True}],
+                # the serial event order's training step is the parallel one at K = 1 (here
+                # as a knob); it trains in the train rows
+                "limits": [{"where": {"mode": "forward", "remat": False}, "drop": True},
+                           {"where": {"impl": "serial", "mode": "grad"}, "drop": True}],
             },
             {
                 "impls": ["parallel"],
@@ -400,6 +432,9 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
             },
         ],
         "queues": [
+            # training to accuracy: the delay task at four capacities, both frameworks
+            _queues(DELAYS_FULL, impls=["fifo"], modes=["train"], dataset="timing",
+                    timeout_s=3600),
             # the paper's sizes (spec/queues.md section 5), float32
             _queues({"n_queues": [1], "capacity": [4, 7], "delay": [80], "interval": [400],
                      "T": [40_000]}, frameworks=TRAFFIC_FWS, limits=PUBLISHED_CAPACITY,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import families, report_anchors, report_devices, results
+from . import families, report_anchors, report_devices, report_training, results
 
 
 def summary_table(df):
@@ -221,7 +221,8 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
     cmp_table = compare.compare(raw, factor=factor, alpha=alpha)
     t = {"places": places_table(raw), "compare": cmp_table, "rows": summary_table(raw),
          "exported": report_devices.exported_table(ok),
-         "anchors": report_anchors.anchor_table(raw)}
+         "anchors": report_anchors.anchor_table(raw),
+         "training": report_training.index_table(ok)}
     verdicts = (cmp_table.assign(family=cmp_table["case"].str.split("/").str[0])
                 .groupby(["family", "verdict"]).size().rename("cases").reset_index()
                 if len(cmp_table) else cmp_table)
@@ -237,6 +238,7 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
     pages = {
         "index.html": _page("spikebench report", intro + _section(
             "Places (machine, device, threads)", t["places"]) + _imgs(figs)
+            + _section(report_training.INDEX_TITLE, t["training"], report_training.INDEX_NOTE)
             + _section("Cross-place comparison: verdicts per family", verdicts,
                        "Details on the compare page.")
             + _section(report_anchors.TITLE, t["anchors"], report_anchors.NOTE)
@@ -260,6 +262,8 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
     for sec, _ in sections.values():
         for a, tab, n in sec.tables:
             md += [f"## {_md_text(a)}\n", (n + "\n") if n else "", _md(tab)]
+    md += [f"## {report_training.INDEX_TITLE}\n", report_training.INDEX_NOTE + "\n",
+           _md(t["training"])]
     md += [f"## {report_anchors.TITLE}\n", report_anchors.NOTE + "\n", _md(t["anchors"])]
     md += [f"## {EXPORTED}\n", EXPORTED_NOTE + "\n", _md(t["exported"])]
     md += ["## Cross-place comparison\n", _md(t["compare"]), "## All rows\n", _md(t["rows"])]

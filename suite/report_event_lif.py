@@ -239,13 +239,17 @@ def _overview(df):
 
 def section(df, out_dir: Path):
     """The family's report page (``Family.report``)."""
+    from . import report_training as rt
     from .families import Section
 
     return Section(
-        "event LIF (Bullet Trains)", plot_event_lif(df, out_dir) + plot_parallel(df, out_dir),
+        "event LIF (Bullet Trains)", plot_event_lif(df, out_dir) + plot_parallel(df, out_dir)
+        + rt.plot_curves(df, out_dir, "event_lif"),
         [("Parallel-scan simulator: speedup over serial (same inputs, median times)",
           parallel_speedups(df), ""),
          ("Training step (loss + gradients): time and peak memory", grad_table(df), ""),
          ("Cost of the spike logic (serial / bare scan, median times)", spike_logic_ratio(df),
-          "")],
+          ""),
+         ("Training to a target test accuracy (Yin-Yang)", rt.table(df, "event_lif"),
+          rt.NOTE["event_lif"])],
         _overview(df))

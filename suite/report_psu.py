@@ -37,35 +37,11 @@ def _ok(df):
     return ok
 
 
-TRAIN_COLS = {"impl": "neuron", "framework": "framework", "device_kind": "device",
-              "target": "target", "epochs_to_target": "epochs to target",
-              "time_to_target_s": "time to target (s)", "accuracy": "final accuracy",
-              "spike_rate": "firing rate", "time_median_s": "time / epoch (s)",
-              "param_epochs": "epochs", "correct": "within the band of the reference"}
-
-
-def _train_rows(df):
-    """The ok train rows (the reference check is shown, not filtered: a run off the
-    reference's curve is seen)."""
-    if df.empty or "mode" not in df or "curve_accuracy" not in df:
-        return pd.DataFrame()
-    return df[(df["family"] == "psu") & (df["mode"] == "train") & (df["status"] == "ok")]
-
-
-def _save(fig, out_dir: Path, stem: str) -> list[Path]:
-    paths = [out_dir / f"{stem}.png", out_dir / f"{stem}.svg"]
-    for p in paths:
-        fig.savefig(p, dpi=110, bbox_inches="tight")
-    return paths
-
-
 def training(df) -> pd.DataFrame:
-    """Time to the target test accuracy per neuron and framework."""
-    rows = _train_rows(df)
-    if rows.empty:
-        return pd.DataFrame()
-    out = rows[[c for c in TRAIN_COLS if c in rows]].rename(columns=TRAIN_COLS)
-    return out.sort_values(["neuron", "framework"]).reset_index(drop=True)
+    """Time to the target test accuracy per neuron and framework (``report_training``)."""
+    from . import report_training
+
+    return report_training.table(df, "psu")
 
 
 def ratios(df) -> pd.DataFrame:
@@ -166,60 +142,25 @@ def plot(df, out_dir: Path) -> list[Path]:
     fig.suptitle("Parallel Spiking Units vs discrete LIF (solid: network level, dotted: neuron "
                  "level)")
     fig.tight_layout(rect=(0, 0, 1, 0.985))
-    paths = _save(fig, out_dir, "psu")
+    from .report_training import save
+
+    paths = save(fig, out_dir, "psu")
     plt.close(fig)
     return paths
 
 
 def curves(df) -> pd.DataFrame:
-    """The learning curves of the ok train rows, long: one row per (run, evaluation) with the
-    wall time at the evaluation (the running sum of the epochs' times) and the test accuracy."""
-    out = []
-    for _, r in _train_rows(df).iterrows():
-        try:
-            times, acc = results.learning_curve(r)
-        except ValueError:
-            continue
-        if len(acc) != len(times):
-            continue
-        place = f"{r['device_kind']} @ {r['machine_id']}"
-        out += [{"impl": r["impl"], "framework": r["framework"], "place": place,
-                 "epoch": i + 1, "time_s": t, "accuracy": a, "target": r["target"]}
-                for i, (t, a) in enumerate(zip(times, acc, strict=True))]
-    return pd.DataFrame(out)
+    """The learning curves of the digits runs (``report_training.curves``)."""
+    from . import report_training
+
+    return report_training.curves(df, "psu")
 
 
 def plot_curves(df, out_dir: Path) -> list[Path]:
-    """Test accuracy against wall time, one panel per place, a colour per neuron and a line
-    style per framework (the target dotted)."""
-    c = curves(df)
-    if c.empty:
-        return []
-    import matplotlib
+    """Test accuracy against wall time (``report_training.plot_curves``): psu_training.*."""
+    from . import report_training
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    places = sorted(c["place"].unique())
-    fig, axes = plt.subplots(1, len(places), figsize=(7 * len(places), 4.5), squeeze=False)
-    colors = dict(zip(sorted(c["impl"].unique()), plt.rcParams["axes.prop_cycle"].by_key()[
-        "color"], strict=False))
-    for ax, place in zip(axes[0], places, strict=True):
-        for (impl, fw), g in c[c["place"] == place].groupby(["impl", "framework"]):
-            ax.plot(g["time_s"], g["accuracy"], color=colors[impl], marker=MARK.get(impl, "."),
-                    ls="-" if fw == "jax" else "--", label=f"{impl} ({fw})")
-        for t in c.loc[c["place"] == place, "target"].unique():
-            ax.axhline(t, color="k", lw=0.8, ls=":")
-        ax.set_xscale("log")
-        ax.set_xlabel("wall time since the start of training [s] (log)")
-        ax.set_ylabel("test accuracy")
-        ax.set_title(f"digits: test accuracy against time, {place}")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    fig.tight_layout()
-    paths = _save(fig, out_dir, "psu_training")
-    plt.close(fig)
-    return paths
+    return report_training.plot_curves(df, out_dir, "psu")
 
 
 def summary(df):
@@ -255,15 +196,17 @@ def _overview(df):
 
 def section(df, out_dir: Path):
     """The family's report page (``Family.report``)."""
+    from . import report_training as rt
     from .families import Section
 
-    return Section("PSU family", plot(df, out_dir) + plot_curves(df, out_dir),
+    return Section("PSU family", plot(df, out_dir) + plot_curves(df, out_dir)
+                   + rt.plot_accuracy_vs_ratio(df, out_dir),
                    [("PSU family: LIF time / unit time (same inputs, median times)", ratios(df),
                      ""),
                     ("PSU family: where the matrix form stops paying off", crossover(df), ""),
                     ("PSU family: spike rate and agreement with LIF", sparsity(df), ""),
                     ("PSU family: training to a target test accuracy (digits)", training(df),
-                     "Time to the target counts every epoch and its evaluation; 'within the "
-                     "band' compares the final test accuracy with the NumPy float64 run of "
-                     "the same loop.")],
+                     rt.NOTE["psu"]),
+                    ("PSU family: accuracy against speed (LIF time / unit time per epoch)",
+                     rt.accuracy_vs_ratio(df), "")],
                    _overview(df))

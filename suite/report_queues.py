@@ -34,6 +34,8 @@ def _ok(df):
 
     # a fast wrong row must not enter a speed ratio: usable rows only (ok and correct)
     ok = results.usable(df[df["family"] == "queues"]).rows.copy()
+    if not ok.empty and "mode" in ok:  # training runs have their own table (report_training)
+        ok = ok[ok["mode"] != "train"]
     if ok.empty:
         return ok
     for col in ("param_n_queues", "param_capacity", "param_delay", "param_interval", "param_T",
@@ -193,11 +195,15 @@ def _overview(df):
 
 def section(df, out_dir: Path):
     """The family's report page (``Family.report``)."""
+    from . import report_training as rt
     from .families import Section
 
-    return Section("event queues", plot(df, out_dir),
+    return Section("event queues", plot(df, out_dir) + rt.plot_curves(df, out_dir, "queues")
+                   + rt.plot_accuracy_vs_drop(df, out_dir),
                    [("Event queues: 10,000 queues, us/step, next to the published JAX figures",
                      published_table(df), NOTE),
                     ("Event queues: microseconds per simulated step", us_per_step(df), ""),
-                    ("Event queues: recurrent network, us/step", network_table(df), "")],
+                    ("Event queues: recurrent network, us/step", network_table(df), ""),
+                    ("Event queues: training with learned delays, accuracy against queue "
+                     "capacity and drop rate", rt.table(df, "queues"), rt.NOTE["queues"])],
                    _overview(df))

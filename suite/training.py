@@ -296,40 +296,54 @@ def train_psu_digits(kind: str, framework: str, config: TrainConfig | None = Non
         raise ValueError(f"training runs in {list(FRAMEWORKS)} (and the reference "
                          f"{REFERENCE!r}), not {framework!r}")
     data = data or digits_inputs(t, config.seed)
-    (x_tr, y_tr), (x_te, y_te) = data["train"], data["test"]
-    if x_tr.shape[0] != t:
-        raise ValueError(f"data has {x_tr.shape[0]} time bins, t={t}")
-    n_batches = x_tr.shape[1] // config.batch
-    if n_batches < 1:
-        raise ValueError(f"batch={config.batch} is larger than the train split "
-                         f"({x_tr.shape[1]} samples)")
+    if data["train"][0].shape[0] != t:
+        raise ValueError(f"data has {data['train'][0].shape[0]} time bins, t={t}")
     side = {"jax": _Jax, "torch": _Torch, REFERENCE: _Numpy}[framework](kind, DEFAULT_PARAMS,
                                                                        config.lr)
-    tree = init_network(config.seed, n_in=x_tr.shape[2], hidden=hidden, n_out=10, t=t,
-                        neuron=kind, n_layers=n_layers, w_gain=w_gain)
+    tree = init_network(config.seed, n_in=data["train"][0].shape[2], hidden=hidden, n_out=10,
+                        t=t, neuron=kind, n_layers=n_layers, w_gain=w_gain)
+    result = TrainResult("psu", kind, framework, "digits", config, 0.0)
+    return fit(side, tree, data, result, take=lambda x, idx: x[:, idx], progress=progress)
+
+
+def fit(side, tree, data, result: TrainResult, *, take, progress=None) -> TrainResult:
+    """The loop of the module docstring, for any task and framework.
+
+    `side`: the framework's half (``params(tree) -> (params, state)``, ``array``, ``step``,
+    ``evaluate(params, x, y) -> (accuracy, rate)`` or (accuracy, rate, {more figures of the
+    curve entry}), ``sync``); `tree`: the initial parameters
+    (NumPy); `data`: {"train": (x, labels), "test": (x, labels)} in NumPy; `take(x, idx)`: the
+    samples `idx` of `x` (x may be a tuple of arrays). Fills `result` (its ``config`` holds
+    the settings) and returns it."""
+    config = result.config
+    (x_tr, y_tr), (x_te, y_te) = data["train"], data["test"]
+    n_batches = len(y_tr) // config.batch
+    if n_batches < 1:
+        raise ValueError(f"batch={config.batch} is larger than the train split "
+                         f"({len(y_tr)} samples)")
     params, state = side.params(tree)
     x_te_a = side.array(x_te)
-    first = slice(0, config.batch)
+    first = np.arange(config.batch)
 
     t0 = time.perf_counter()  # compile / warm-up, discarded
-    side.sync(side.step(*side.params(tree), side.array(x_tr[:, first]),
+    side.sync(side.step(*side.params(tree), side.array(take(x_tr, first)),
                         side.array(y_tr[first]))[2])
     side.evaluate(params, x_te_a, y_te)
-    result = TrainResult("psu", kind, framework, "digits", config, time.perf_counter() - t0)
+    result.compile_s = time.perf_counter() - t0
 
     start = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
-        order = np.random.default_rng([config.seed, epoch]).permutation(x_tr.shape[1])
+        order = np.random.default_rng([config.seed, epoch]).permutation(len(y_tr))
         losses = []
         for i in range(n_batches):
             idx = np.sort(order[i * config.batch:(i + 1) * config.batch])
-            params, state, value = side.step(params, state, side.array(x_tr[:, idx]),
+            params, state, value = side.step(params, state, side.array(take(x_tr, idx)),
                                              side.array(y_tr[idx]))
             losses.append(value)
         loss = float(np.mean([side.sync(v) for v in losses]))
-        acc, rate = side.evaluate(params, x_te_a, y_te)
+        acc, rate, *extra = side.evaluate(params, x_te_a, y_te)
         entry = {"epoch": epoch, "time_s": time.perf_counter() - start, "loss": loss,
-                 "accuracy": acc, "rate": rate}
+                 "accuracy": acc, "rate": rate, **(extra[0] if extra else {})}
         result.curve.append(entry)
         if progress is not None:
             progress(entry)
@@ -339,3 +353,23 @@ def train_psu_digits(kind: str, framework: str, config: TrainConfig | None = Non
         result.reason = (f"best test accuracy {max(e['accuracy'] for e in result.curve):.3f} "
                          f"in {config.epochs} epochs, below the target {config.target}")
     return result
+
+
+def train_row(result: TrainResult, ref_curve: list, band: float, n_train: int) -> dict:
+    """A ``train`` row's measured columns from a run and its reference run's curve: the
+    epochs' wall times as the raw samples, correct iff the final test accuracies lie within
+    `band` (max_err: the largest per-epoch accuracy difference), `n_train` samples an epoch."""
+    from .timing import Measurement
+
+    m = Measurement(list(np.diff([0.0, *(e["time_s"] for e in result.curve)])))
+    acc = [e["accuracy"] for e in result.curve]
+    diff = np.abs(np.subtract(acc, [e["accuracy"] for e in ref_curve]))
+    return {"error": result.reason or None, "compile_s": result.compile_s,
+            "time_median_s": m.median, "time_iqr_s": m.iqr, "time_min_s": m.min,
+            "rounds": m.rounds, "samples_s": " ".join(f"{x:.9g}" for x in m.samples),
+            "throughput": n_train / m.median, "throughput_unit": "train-samples/s",
+            "correct": bool(diff[-1] <= band), "max_err": float(diff.max()),
+            "n_checked": len(acc), "spike_rate": result.firing_rate,
+            "target": result.config.target, "epochs_to_target": result.epochs_to_target,
+            "time_to_target_s": result.time_to_target_s, "accuracy": result.final_accuracy,
+            "curve_accuracy": " ".join(f"{a:.6g}" for a in acc)}

@@ -125,6 +125,20 @@ def train_step(times, channels, labels, weights: tuple, w_out, params: LIFParams
     return value, grads, overflow
 
 
+@register("event_lif", "serial", "jax", entry="net_grad", modes=("grad",), knobs=("remat",))
+def train_step_serial(times, channels, labels, weights: tuple, w_out, params: LIFParams, *,
+                      budgets: tuple | None = None, tau_li: float = 0.05, remat: bool = True,
+                      chunk: int = 1):
+    """The serial event order's training step: ``train_step`` at chunk 1, one input event a
+    step per neuron with the same implicit-function gradients (Bullet Trains' sequential
+    baseline). ``serial`` itself (a ``lax.while_loop``) has no reverse mode; its forward
+    pass gives the same spikes. n_steps of the budgets counts events here, not chunks."""
+    if chunk != 1:
+        raise ValueError(f"the serial training step takes one event a step, not chunk={chunk}")
+    return train_step(times, channels, labels, weights, w_out, params, chunk=1, budgets=budgets,
+                      tau_li=tau_li, remat=remat)
+
+
 def plan_budgets(times, channels, weights, params, delays=None, *, chunk=128, margin=1,
                  guess=256):
     """Per-layer (max_spikes, n_steps) that a run on these inputs needs, plus `margin` steps.

@@ -116,6 +116,19 @@ def train_step(times, channels, labels, weights: tuple, w_out, params: LIFParams
     return value.detach(), (grads[:-1], grads[-1]), out.overflow
 
 
+@register("event_lif", "serial", "torch", entry="net_grad", modes=("grad",),
+          devices=("cpu", "gpu"), knobs=("remat",))
+def train_step_serial(times, channels, labels, weights: tuple, w_out, params: LIFParams, *,
+                      budgets: tuple | None = None, tau_li: float = 0.05, remat: bool = True,
+                      chunk: int = 1):
+    """The serial event order's training step: ``train_step`` at chunk 1 (``_net_jax``'s
+    twin; ``serial`` runs under ``no_grad``)."""
+    if chunk != 1:
+        raise ValueError(f"the serial training step takes one event a step, not chunk={chunk}")
+    return train_step(times, channels, labels, weights, w_out, params, chunk=1, budgets=budgets,
+                      tau_li=tau_li, remat=remat)
+
+
 @torch.no_grad()
 def plan_budgets(times, channels, weights, params, delays=None, *, chunk=128, margin=1,
                  guess=256):

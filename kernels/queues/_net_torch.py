@@ -23,31 +23,40 @@ __all__ = ["NetParams", "NetOut", "Carry", "init_carry", "step", "simulate", "lo
 
 
 class NetOut(NamedTuple):
+    """What a run gives; with a batch of inputs, every field gets the batch's leading axes."""
+
     spike_count: torch.Tensor    # [N] spikes per neuron
     spike_time_sum: torch.Tensor  # scalar: sum of all crossing times (steps)
     v_final: torch.Tensor        # [N]
     dropped: torch.Tensor        # scalar: events lost to queue overflow
     delivered: torch.Tensor      # scalar: events delivered
     pending: torch.Tensor        # scalar: events still queued at the end
+    time_sums: torch.Tensor | None = None  # [N] per neuron: sum of its crossing times (steps)
 
 
 class Carry(NamedTuple):
-    """The state carried from step to step."""
+    """The state carried from step to step (with a batch: its axes lead every field but the
+    queues, whose queue axis holds batch x N x N queues)."""
 
     q: NamedTuple                # the queues (one per synapse)
     v: torch.Tensor              # [N] membrane potential
     i_syn: torch.Tensor          # [N] synaptic current
-    t_sum: torch.Tensor          # scalar: sum of crossing times so far
+    t_sum: torch.Tensor          # scalar (or [N] per neuron): sum of crossing times so far
     count: torch.Tensor          # [N] int32 spikes so far
     delivered: torch.Tensor      # scalar int32: events delivered so far
 
 
-def init_carry(n: int, design: str, capacity, max_delay, dtype, device, ops=qmod) -> Carry:
-    v = torch.zeros(n, dtype=dtype, device=device)
-    return Carry(ops.init(design, n * n, capacity, max_delay, dtype, device), v,
-                 torch.zeros_like(v), torch.zeros((), dtype=dtype, device=device),
-                 torch.zeros(n, dtype=torch.int32, device=device),
-                 torch.zeros((), dtype=torch.int32, device=device))
+def init_carry(n: int, design: str, capacity, max_delay, dtype, device, ops=qmod,
+               batch: tuple = (), per_neuron: bool = False) -> Carry:
+    """The empty network; `batch`: leading axes of independent copies (one set of queues
+    each); `per_neuron`: keep the crossing-time sum per neuron (``NetOut.time_sums``)."""
+    v = torch.zeros((*batch, n), dtype=dtype, device=device)
+    copies = math.prod(batch)
+    return Carry(ops.init(design, copies * n * n, capacity, max_delay, dtype, device), v,
+                 torch.zeros_like(v),
+                 torch.zeros(v.shape if per_neuron else batch, dtype=dtype, device=device),
+                 torch.zeros((*batch, n), dtype=torch.int32, device=device),
+                 torch.zeros(batch, dtype=torch.int32, device=device))
 
 
 def step(c: Carry, k, i_in, weights, delays, p: NetParams, design: str, ops=qmod,
@@ -56,46 +65,56 @@ def step(c: Carry, k, i_in, weights, delays, p: NetParams, design: str, ops=qmod
     or [N]); `ops` is the queue module (``_torch``, or ``_onnx`` for the exported graph);
     ``inplace=False``: the queue operations out of place (the compiled step)."""
     n = weights.shape[0]
+    batch = c.v.shape[:-1]  # () for one network
     q, hits, pay = ops.pop(design, c.q, k, check=False, inplace=inplace)
-    i_syn = c.i_syn * math.exp(-p.dt / p.tau_syn) + torch.sum(weights * pay.reshape(n, n),
-                                                               dim=1)
+    i_syn = c.i_syn * math.exp(-p.dt / p.tau_syn) + torch.sum(
+        weights * pay.reshape(*batch, n, n), dim=-1)
     v = c.v
     v_new = v + p.dt * (-v / p.tau_mem + i_syn + i_in)
     spike = v_new >= p.theta
     frac = (p.theta - v) / torch.where(spike, v_new - v, torch.ones_like(v))
     t_s = (k - 1) + frac
-    t_a = t_s[None, :] + delays / p.dt
+    t_a = t_s[..., None, :] + delays / p.dt
     key = torch.ceil(t_a).to(torch.int32)
     f = torch.exp(-(key - t_a) / (p.tau_syn / p.dt))
-    mask = spike[None, :].expand(n, n).reshape(-1)
+    mask = spike[..., None, :].expand(*batch, n, n).reshape(-1)
     q = ops.enqueue(design, q, key.reshape(-1), f.reshape(-1), mask, check=False,
                     inplace=inplace)
+    times = torch.where(spike, t_s, torch.zeros_like(t_s))
     return Carry(q, torch.where(spike, torch.zeros_like(v_new), v_new), i_syn,
-                 c.t_sum + torch.sum(torch.where(spike, t_s, torch.zeros_like(t_s))),
+                 c.t_sum + (times if c.t_sum.dim() > len(batch) else torch.sum(times, dim=-1)),
                  c.count + spike.to(torch.int32),
-                 c.delivered + ops.count(hits))
+                 c.delivered + (ops.count(hits.reshape(*batch, -1), dim=-1) if batch
+                                else ops.count(hits)))
 
 
 def simulate(weights, delays, p: NetParams, design: str, capacity: int | None = None,
              max_delay: int | None = None, i_ext=None) -> NetOut:
     """Run the network for p.n_steps steps; weights, delays [N, N] (post, pre); i_ext: None
-    (the constant input of `p`) or the input current [p.n_steps, N] (theta / ms)."""
+    (the constant input of `p`), the input current [p.n_steps, N] (theta / ms), or a batch of
+    them [p.n_steps, B, N]: B independent copies of the network (every NetOut field then
+    per copy; the twin of ``_net_jax.simulate``'s vmap)."""
     n = weights.shape[0]
     dtype, dev = weights.dtype, weights.device
+    batch = ()
     if i_ext is not None:
-        if tuple(i_ext.shape) != (p.n_steps, n):
-            raise ValueError(f"i_ext must have shape {(p.n_steps, n)}, got "
-                             f"{tuple(i_ext.shape)}")
+        shape = tuple(i_ext.shape)
+        if len(shape) not in (2, 3) or shape[0] != p.n_steps or shape[-1] != n:
+            raise ValueError(f"i_ext must have shape {(p.n_steps, n)} or {(p.n_steps, 'B', n)},"
+                             f" got {shape}")
+        batch = shape[1:-1]
         i_ext = torch.as_tensor(i_ext, dtype=dtype, device=dev)
-    c = init_carry(n, design, capacity, max_delay, dtype, dev)
+    c = init_carry(n, design, capacity, max_delay, dtype, dev, batch=batch, per_neuron=True)
     for k in range(1, p.n_steps + 1):
         if i_ext is None:
             i_in = p.i_ext if k * p.dt < p.t_ext else 0.0
         else:
             i_in = i_ext[k - 1]
         c = step(c, k, i_in, weights, delays, p, design)
-    return NetOut(c.count, c.t_sum, c.v, torch.sum(c.q.dropped), c.delivered,
-                  torch.sum(qmod.pending(design, c.q)))
+    per_copy = (*batch, -1)
+    return NetOut(c.count, torch.sum(c.t_sum, dim=-1), c.v,
+                  torch.sum(c.q.dropped.reshape(per_copy), dim=-1), c.delivered,
+                  torch.sum(qmod.pending(design, c.q).reshape(per_copy), dim=-1), c.t_sum)
 
 
 def _loss_of(out: NetOut):
@@ -173,15 +192,15 @@ def _compiled_start(weights, p: NetParams, design: str, capacity, max_delay, i_e
             raise ValueError(f"i_ext must have shape {(p.n_steps, n)}, got "
                              f"{tuple(i_ext.shape)}")
         table = torch.as_tensor(i_ext, dtype=dtype, device=dev)
-    c = init_carry(n, design, capacity, max_delay, dtype, dev)
+    c = init_carry(n, design, capacity, max_delay, dtype, dev, per_neuron=True)
     c = Carry(type(c.q)(*(x.clone() for x in c.q)), *(x.clone() for x in c[1:]))
     ks = torch.arange(1, p.n_steps + 1, dtype=torch.int64, device=dev)
     return c, zip(ks, table, strict=True)
 
 
 def _net_out(c: Carry, design: str) -> NetOut:
-    return NetOut(c.count, c.t_sum, c.v, torch.sum(c.q.dropped), c.delivered,
-                  torch.sum(qmod.pending(design, c.q)))
+    return NetOut(c.count, torch.sum(c.t_sum), c.v, torch.sum(c.q.dropped), c.delivered,
+                  torch.sum(qmod.pending(design, c.q)), c.t_sum)
 
 
 def simulate_compiled(weights, delays, p: NetParams, design: str, capacity=None,
@@ -231,7 +250,7 @@ def loss_jvp_compiled(weights, delays, dw, dd, p: NetParams, design: str, capaci
         carry, tangents = (q, *rest[:5]), tuple(rest[5:])
     out = _net_out(Carry(*carry), design)
     _, tv, _, tt = tangents
-    return _loss_of(out), tt + torch.sum(tv), out  # the objective's tangent
+    return _loss_of(out), torch.sum(tt) + torch.sum(tv), out  # the objective's tangent
 
 
 @register("queues", DESIGNS, "torch-compile", entry="network_forward", devices=("cpu", "gpu"))
@@ -272,3 +291,34 @@ def network_jvp_compiled(weights, delays, dw, dd, i_ext, *, p: NetParams, design
 
 network_forward_compiled.compiles_inside = True
 network_grad_compiled.compiles_inside = network_jvp_compiled.compiles_inside = True
+
+
+# -- classification with learned delays (training to accuracy; suite/training_delays.py) ------
+
+def classify(weights, delays, w_out, i_ext, *, p: NetParams, design: str, capacity=None,
+             max_delay=None, readout_from: int = 0, d_max: float = math.inf):
+    """Logits [B, C] of a batch i_ext [n_steps, B, N] and its NetOut (``_net_jax.classify``'s
+    twin: the batch runs as B copies of the network in one loop, not a vmap)."""
+    out = simulate(weights, torch.clamp(delays, 0.0, d_max), p, design, capacity, max_delay,
+                   i_ext)
+    phi = out.spike_count[:, readout_from:].to(weights.dtype) - \
+        out.time_sums[:, readout_from:] / p.n_steps
+    return phi @ w_out.T, out
+
+
+@register("queues", DESIGNS, "torch", entry="classify_forward", devices=("cpu", "gpu"))
+@torch.no_grad()
+def classify_forward(weights, delays, w_out, i_ext, **kw):
+    """``classify``: (logits, NetOut)."""
+    return classify(weights, delays, w_out, i_ext, **kw)
+
+
+@register("queues", DESIGNS, "torch", entry="classify_grad", modes=("grad",),
+          devices=("cpu", "gpu"))
+def classify_grad(weights, delays, w_out, i_ext, labels, **kw):
+    """One training step's gradient: (mean cross-entropy, (dW, dD, dW_out), NetOut)."""
+    leaves = [x.detach().requires_grad_(True) for x in (weights, delays, w_out)]
+    logits, out = classify(*leaves, i_ext, **kw)
+    value = torch.nn.functional.cross_entropy(logits, labels)
+    grads = torch.autograd.grad(value, leaves)
+    return value.detach(), tuple(grads), out

@@ -83,6 +83,7 @@ HIDDEN_RATE = 10.0  # nominal firing rate (Hz) of a hidden neuron, for the weigh
 # wins. Rounding grows as h shrinks (~ eps * loss / h) and so does the chance that a spike
 # time crosses an input time within +-h (a kink of the loss), hence no single h fits all.
 FD_STEPS = (1e-4, 1e-5, 1e-6)
+ACCURACY_BAND = 0.03  # train rows: final test accuracy vs the float64 reference run's
 
 
 def n_layers(case) -> int:
@@ -107,9 +108,18 @@ def _float32_exact(times, channels):
 def ref_kind(case):
     if case.impl == "bare_scan":
         return "bare_scan"
-    if case.mode == "grad":
-        return "grad"
+    if case.mode in ("grad", "train"):
+        return case.mode
     return "net" if n_layers(case) > 1 else "serial"
+
+
+def _train_config(case):
+    from ..training import TrainConfig
+    from ..training_yinyang import LR
+
+    s = case.size
+    return TrainConfig(epochs=int(s["epochs"]), batch=int(s["batch"]), lr=LR,
+                       target=s["target_pct"] / 100, seed=case.seed)
 
 
 def _lanes(case):
@@ -279,7 +289,9 @@ class EventLIF(Family):
     report_module = "spikebench.report_event_lif"
     title = "event LIF (Bullet Trains)"
     units = {"neuron-events/s": ("param_batch", "param_n_neurons", "param_n_events"),
-             "samples/s": ("param_batch",)}
+             "samples/s": ("param_batch",),
+             # train rows: the train split's samples an epoch (not a schema column)
+             "train-samples/s": None}
     modules = {"numpy": "spikebench.kernels.event_lif._numpy",
                "jax": "spikebench.kernels.event_lif.jax",
                "torch": "spikebench.kernels.event_lif.torch",
@@ -293,11 +305,21 @@ class EventLIF(Family):
         return ref_kind(case) if p == LAYER else f"{ref_kind(case)}/t_ref={p.t_ref}"
 
     def takes_events(self, case) -> bool:
-        """Every event-LIF case runs on event samples (``--dataset`` can move it to any)."""
-        return True
+        """Every event-LIF case runs on event samples (``--dataset`` can move it to any),
+        except the training runs: their task is Yin-Yang."""
+        return case.mode != "train"
 
     def make_inputs(self, case):
         s = case.size
+        if case.mode == "train":
+            from ..training_yinyang import yinyang_inputs
+
+            if case.dataset != "yinyang":
+                raise ValueError(f"event_lif training cases take dataset 'yinyang', not "
+                                 f"{case.dataset!r}")
+            data = yinyang_inputs(case.seed)
+            return {"data": data, "stats": {"dataset": "yinyang",
+                                            **{f"n_{k}": int(v[1].size) for k, v in data.items()}}}
         b, e, n, n_in = s["batch"], s["n_events"], s["n_neurons"], s["n_inputs"]
         # rows of exactly e events: generated, or streamed from a dataset's samples
         ev = datasets.stream(case.dataset, b, e, n_channels=n_in, data_dir=case.data_dir,
@@ -326,6 +348,12 @@ class EventLIF(Family):
     def reference(self, case, inputs):
         lanes = _lanes(case)
         kind = ref_kind(case)
+        if kind == "train":
+            from ..training_yinyang import REFERENCE, train_yinyang
+
+            r = train_yinyang(*REFERENCE[:2], _train_config(case), dtype=REFERENCE[2],
+                              hidden=int(case.size["n_neurons"]), data=inputs["data"])
+            return {"curve": r.curve}, "event_lif/jax_float64_train"
         if kind == "grad":
             return _grad_reference(inputs), "event_lif/numpy_net_fd"
         if kind == "net":
@@ -391,6 +419,24 @@ class EventLIF(Family):
         return {"correct": bool(worst <= TOL[case.dtype]), "max_err": worst, "mismatch_frac": 0.0,
                 "n_checked": len(lanes)}
 
+    def train(self, case, inputs, ref, fw, device):
+        from ..training import train_row
+        from ..training_yinyang import FRAMEWORKS, train_yinyang
+
+        if case.framework not in FRAMEWORKS:
+            raise Unsupported(f"the training loop runs in {', '.join(FRAMEWORKS)}, not "
+                              f"{case.framework}")
+        if case.dtype != "float32" or case.device != "cpu":
+            raise Unsupported(f"the training loop runs float32 on the CPU (the framework's "
+                              f"default placement), not {case.dtype} on {case.device}")
+        cfg = _train_config(case)
+        r = train_yinyang(case.impl, case.framework, cfg, hidden=int(case.size["n_neurons"]),
+                          data=inputs["data"])
+        n_train = (inputs["data"]["train"][1].size // cfg.batch) * cfg.batch
+        # spike_rate is a fraction of (step, neuron) entries; an exact LIF neuron's rate is
+        # spikes per sample (the curve's ``rate``, ``spikebench train``), not a fraction
+        return train_row(r, ref["curve"], ACCURACY_BAND, n_train) | {"spike_rate": None}
+
     def work(self, case):
         s = case.size
         if ref_kind(case) in ("net", "grad"):
@@ -399,6 +445,14 @@ class EventLIF(Family):
 
     def params(self, case):
         s, k = case.size, case.knob
+        if case.mode == "train":
+            from ..training_yinyang import CHUNK
+
+            return {"param_n_events": 5, "param_n_inputs": 5, "param_n_neurons": s["n_neurons"],
+                    "param_batch": s["batch"], "param_n_layers": 1,
+                    "param_epochs": int(s["epochs"]),
+                    "param_chunk_size": CHUNK if case.impl == "parallel" else None,
+                    "param_remat": None}
         return {"param_n_events": s["n_events"], "param_n_inputs": s["n_inputs"],
                 "param_n_neurons": s["n_neurons"], "param_batch": s["batch"],
                 "param_n_layers": n_layers(case),
@@ -406,6 +460,19 @@ class EventLIF(Family):
                 "param_remat": k.get("remat") if case.mode == "grad" else None}
 
     def context(self, case, inputs):
+        if case.mode == "train":
+            from .. import training
+            from .. import training_yinyang as ty
+
+            return {"dataset_stats": inputs["stats"],
+                    "training": {"params": ty.PARAMS._asdict(), "tau_li": ty.TAU_LI,
+                                 "optimizer": {"adam": training.ADAM, "lr": ty.LR},
+                                 "init": {"w_mean": ty.W_MEAN, "w_std": ty.W_STD,
+                                          "u_std": ty.U_STD},
+                                 "readout_scale": ty.READOUT_SCALE, "chunk": ty.CHUNK,
+                                 "reference": "/".join(ty.REFERENCE),
+                                 "accuracy_band": ACCURACY_BAND,
+                                 "network": "5 -> n_neurons exact LIF -> 3 leaky integrators"}}
         return {"layer": LAYER._asdict(), "dataset_stats": inputs["stats"],
                 "check": {"lanes": N_CHECK, "tol": TOL, "allowed_mismatch": ALLOWED_MISMATCH,
                           "logit_tol": LOGIT_TOL, "grad_tol": GRAD_TOL},
@@ -415,7 +482,7 @@ class EventLIF(Family):
 
     def entry(self, case):
         kind = ref_kind(case)
-        return {"net": "net_forward", "grad": "net_grad"}.get(kind, "layer")
+        return {"net": "net_forward", "grad": "net_grad", "train": "net_grad"}.get(kind, "layer")
 
     def prepare(self, case, inputs, fw, device):
         if case.framework == "onnx":
@@ -444,7 +511,8 @@ class EventLIF(Family):
         mod = self.kernels(case.framework)
         layers = tuple(fw.put(x.astype(dt), device) for x in inputs["layers"])
         w_out = fw.put(inputs["w_out"].astype(dt), device)
-        chunk = int(knob.get("chunk", 128))
+        # the serial training step takes one event a step
+        chunk = 1 if (kind == "grad" and case.impl == "serial") else int(knob.get("chunk", 128))
         budgets = mod.plan_budgets(times, channels, layers, LAYER, chunk=chunk)
         static = {"params": LAYER, "chunk": chunk, "tau_li": TAU_LI}
         if kind == "net":

@@ -293,8 +293,7 @@ class PSUFamily(Family):
         return _check_neuron_fwd(case, out, ref)
 
     def train(self, case, inputs, ref, fw, device):
-        from ..timing import Measurement
-        from ..training import FRAMEWORKS, train_psu_digits
+        from ..training import FRAMEWORKS, train_psu_digits, train_row
 
         if case.framework not in FRAMEWORKS:
             raise Unsupported(f"the training loop runs in {', '.join(FRAMEWORKS)}, not "
@@ -304,21 +303,8 @@ class PSUFamily(Family):
                               f"default placement), not {case.dtype} on {case.device}")
         cfg = _train_config(case)
         r = train_psu_digits(case.impl, case.framework, cfg, **_train_kw(case, inputs))
-        times = [e["time_s"] for e in r.curve]
-        m = Measurement(list(np.diff([0.0, *times])))
-        acc = [e["accuracy"] for e in r.curve]
-        ref_acc = [e["accuracy"] for e in ref["curve"]]
-        diff = np.abs(np.subtract(acc, ref_acc))
         n_train = (inputs["data"]["train"][1].size // cfg.batch) * cfg.batch
-        return {"error": r.reason or None, "compile_s": r.compile_s,
-                "time_median_s": m.median, "time_iqr_s": m.iqr, "time_min_s": m.min,
-                "rounds": m.rounds, "samples_s": " ".join(f"{x:.9g}" for x in m.samples),
-                "throughput": n_train / m.median, "throughput_unit": "train-samples/s",
-                "correct": bool(diff[-1] <= ACCURACY_BAND), "max_err": float(diff.max()),
-                "n_checked": len(acc), "spike_rate": r.firing_rate,
-                "target": cfg.target, "epochs_to_target": r.epochs_to_target,
-                "time_to_target_s": r.time_to_target_s, "accuracy": r.final_accuracy,
-                "curve_accuracy": " ".join(f"{a:.6g}" for a in acc)}
+        return train_row(r, ref["curve"], ACCURACY_BAND, n_train)
 
     def work(self, case):
         s = case.size

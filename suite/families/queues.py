@@ -61,7 +61,25 @@ NET = NetParams()
 
 
 def kind(case) -> str:
+    if case.mode == "train":
+        return "train"
     return "network" if "n_neurons" in case.size else "traffic"
+
+
+# train rows: final test accuracy vs the float64 reference run's. Wider than the other
+# families' 0.03: a float32 rounding that flips one spike changes which events the queues drop,
+# and the runs part ways (measured, 6 epochs at capacities 1, 2, 4: per-epoch differences up
+# to 0.19, final 0.01-0.08; the test accuracy itself moves by up to 0.1 between epochs)
+ACCURACY_BAND = 0.10
+
+
+def _train_config(case):
+    from ..training import TrainConfig
+    from ..training_delays import LR
+
+    s = case.size
+    return TrainConfig(epochs=int(s["epochs"]), batch=int(s["batch"]), lr=LR,
+                       target=s["target_pct"] / 100, seed=case.seed)
 
 
 def _net_params(case) -> NetParams:
@@ -105,6 +123,8 @@ def ref_kind(case):
     # queues of the case's design (its drop policy), event by event
     if kind(case) == "network":
         return f"network/{case.mode}/{case.impl}"
+    if kind(case) == "train":
+        return f"train/{case.impl}"
     return f"traffic/{case.impl}"
 
 
@@ -168,7 +188,9 @@ class Queues(Family):
     name = "queues"
     report_module = "spikebench.report_queues"
     title = "event queues"
-    units = {"steps/s": ("param_T",)}
+    units = {"steps/s": ("param_T",),
+             # train rows: the train split's samples an epoch (not a schema column)
+             "train-samples/s": None}
     modules = {"jax": "spikebench.kernels.queues.jax", "torch": "spikebench.kernels.queues.torch",
                "onnx": "spikebench.kernels.queues._onnx",
                "adseq": "spikebench.kernels.queues._adseq",
@@ -187,6 +209,17 @@ class Queues(Family):
 
     def make_inputs(self, case):
         s = case.size
+        if kind(case) == "train":
+            from ..training_delays import DESIGN, delay_inputs
+
+            if case.dataset != "timing":
+                raise ValueError(f"queue training cases take dataset 'timing', not "
+                                 f"{case.dataset!r}")
+            if case.impl != DESIGN:
+                raise Unsupported(f"the delay task trains the {DESIGN} design, not {case.impl}")
+            data = delay_inputs(case.seed)
+            return {"data": data, "stats": {"dataset": "timing",
+                                            **{f"n_{k}": int(v[1].size) for k, v in data.items()}}}
         if kind(case) == "traffic":
             if case.dataset != "bernoulli":
                 raise ValueError(f"queue traffic cases take dataset 'bernoulli', not "
@@ -215,6 +248,12 @@ class Queues(Family):
 
     def reference(self, case, inputs):
         s = case.size
+        if kind(case) == "train":
+            from ..training_delays import REFERENCE, train_delays
+
+            r = train_delays(int(s["capacity"]), REFERENCE[0], _train_config(case),
+                             dtype=REFERENCE[1], data=inputs["data"])
+            return {"curve": r.curve}, "queues/jax_float64_train"
         if kind(case) == "traffic":
             ref = qc.traffic_reference(case.impl, inputs["lanes"], n_steps=int(s["T"]),
                                        delay=int(s["delay"]), interval=int(s["interval"]),
@@ -247,11 +286,35 @@ class Queues(Family):
             return row
         return _check_network(case, out, ref)
 
+    def train(self, case, inputs, ref, fw, device):
+        from ..training import train_row
+        from ..training_delays import FRAMEWORKS, train_delays
+
+        if case.framework not in FRAMEWORKS:
+            raise Unsupported(f"the training loop runs in {', '.join(FRAMEWORKS)}, not "
+                              f"{case.framework}")
+        if case.dtype != "float32" or case.device != "cpu":
+            raise Unsupported(f"the training loop runs float32 on the CPU (the framework's "
+                              f"default placement), not {case.dtype} on {case.device}")
+        cfg = _train_config(case)
+        r = train_delays(int(case.size["capacity"]), case.framework, cfg, data=inputs["data"])
+        n_train = (inputs["data"]["train"][1].size // cfg.batch) * cfg.batch
+        return train_row(r, ref["curve"], ACCURACY_BAND, n_train) | {
+            "drop_rate": r.curve[-1]["drop_rate"]}
+
     def work(self, case):
         return case.size["T"], "steps/s"
 
     def params(self, case):
         s = case.size
+        if kind(case) == "train":
+            from .. import training_delays as td
+
+            n = td.n_in() + td.N_HIDDEN
+            return {"param_n_neurons": n, "param_n_queues": n * n,
+                    "param_capacity": int(s["capacity"]), "param_T": td.N_STEPS,
+                    "param_n_inputs": td.n_in(), "param_batch": int(s["batch"]),
+                    "param_epochs": int(s["epochs"])}
         # the exported graphs' steps per call (the host loops over chunks)
         chunk = {"param_chunk_size": _chunk(case)} if case.framework == "onnx" else {}
         if kind(case) == "traffic":
@@ -265,10 +328,24 @@ class Queues(Family):
                 "param_ad": case.knob.get("ad") if case.mode == "grad" else None}
 
     def context(self, case, inputs):
+        if kind(case) == "train":
+            from .. import training
+            from .. import training_delays as td
+
+            return {"dataset_stats": inputs["stats"],
+                    "training": {"network": td.NET._asdict(), "n_hidden": td.N_HIDDEN,
+                                 "d_max_ms": td.D_MAX, "pulse": td.PULSE,
+                                 "optimizer": {"adam": training.ADAM, "lr": td.LR},
+                                 "reference": "/".join(td.REFERENCE),
+                                 "accuracy_band": ACCURACY_BAND,
+                                 "readout": "phi_j = sum over spikes of (1 - t_s / n_steps), "
+                                            "hidden neurons, linear"}}
         return {"dataset_stats": inputs["stats"], "network": NET._asdict(),
                 "check": {"lanes": N_CHECK, "tol": TOL, "grad_tol": GRAD_TOL, "fd_step": FD_STEP}}
 
     def entry(self, case):
+        if kind(case) == "train":
+            return "classify_grad"
         if kind(case) == "traffic":
             return "traffic"
         if case.mode == "forward":

@@ -11,7 +11,7 @@ from spikebench import datasets
 def test_deterministic_and_canonical(name):
     gen = datasets.get(name).generate
     # a Yin-Yang sample holds exactly 5 events, a latency-coded image one per lit pixel
-    n = {"yinyang": 5, "synthetic-mnist-latency": None}.get(name, 500)
+    n = {"yinyang": 5, "timing": 12, "synthetic-mnist-latency": None}.get(name, 500)
     a = gen(3, n_events=n, seed=11)
     b = gen(3, n_events=n, seed=11)
     c = gen(3, n_events=n, seed=12)
@@ -231,3 +231,22 @@ def test_other_stand_ins_follow_measured_statistics(name):
         assert np.mean((ch >= 0) & (ch < 160)) > 0.8
     default = d.generate(40, seed=1)
     assert np.median(default.counts) > 2000 and ch.size != default.counts.sum()
+
+
+def test_timing_classes_differ_only_in_timing():
+    """Every sample holds the same spikes per channel (a burst of BURST); the classes' onsets
+    follow their templates within the jitter."""
+    from spikebench.datasets import _timing
+
+    ev = datasets.load("timing", 400, seed=3)
+    assert ev.times.shape == (400, _timing.N_CHANNELS * _timing.BURST)
+    for b in range(400):
+        counts = np.bincount(ev.channels[b], minlength=_timing.N_CHANNELS)
+        assert (counts == _timing.BURST).all()
+        first = np.array([ev.times[b][ev.channels[b] == c].min()
+                          for c in range(_timing.N_CHANNELS)])
+        assert np.abs(first - _timing.templates()[ev.labels[b]]).max() < 5 * _timing.JITTER
+        assert ev.times[b].max() <= ev.duration[b]
+    assert set(np.unique(ev.labels)) == set(range(_timing.N_CLASSES))
+    with pytest.raises(ValueError, match="exactly 12 events"):
+        _timing.timing(2, n_events=5)

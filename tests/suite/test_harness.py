@@ -20,7 +20,9 @@ def test_registry_has_every_framework_twin():
         assert par.modes == ("forward", "grad") and "chunk" in par.entry("layer").knobs
         assert set(par.entries) == {"layer", "net_forward", "net_grad"}
         assert par.entry("net_grad").modes == ("grad",)
-        assert set(reg[("event_lif", "serial", fw)].entries) == {"layer", "net_forward"}
+        # serial: the serial event order's training step (the parallel kernel at chunk 1)
+        assert set(reg[("event_lif", "serial", fw)].entries) == {"layer", "net_forward",
+                                                                 "net_grad"}
         for neuron in ("lif", "psu", "ipsu", "rpsu"):
             psu = reg[("psu", neuron, fw)]
             assert psu.modes == ("forward", "grad")
@@ -29,7 +31,7 @@ def test_registry_has_every_framework_twin():
         for design in ("heap", "fifo", "ring", "sorted", "lossy"):
             q = reg[("queues", design, fw)]
             assert set(q.entries) == {"traffic", "network_forward", "network_grad",
-                                      "network_jvp"}
+                                      "network_jvp", "classify_forward", "classify_grad"}
             assert q.entry("network_jvp").knobs == ("ad",)
     assert not registry.UNAVAILABLE
 
@@ -106,7 +108,7 @@ def test_quick_profile_expansion_and_limits():
                    for j in cs)
     assert {c.knob.get("threads") for c in nest} == {None, 1}
     assert {c.dtype for c in cs} == {"float32", "float64"}
-    assert {c.dataset for c in cs} == {"poisson", "synthetic-shd"}
+    assert {c.dataset for c in cs} == {"poisson", "synthetic-shd", "yinyang"}  # yinyang: train
     # the PSU family: every neuron, framework and mode over the whole T range (float32)
     psu = [c for c in every if c.family == "psu"]
     neuron = [c for c in psu if c.dataset == "gaussian" and c.dtype == "float32"]
@@ -288,11 +290,11 @@ def test_unavailable_device_and_framework_rows(tmp_path, monkeypatch):
 
 def test_unsupported_mode_is_a_row(tmp_path):
     c = profiles.profile_cases("quick", ["cpu"], framework=["jax"], n_events=[100],
-                               impl=["serial"], dtype=["float64"], dataset=["poisson"])[0]
+                               impl=["bare_scan"], dtype=["float64"], dataset=["poisson"])[0]
     c = cases.Case(**{**c.__dict__, "mode": "grad"})
     with runner.Session(tmp_path, isolate=False) as s:
         row = s.run(c)
-    assert row["status"] == "unsupported" and "no 'net_grad' entry" in row["error"]
+    assert row["status"] == "unsupported" and "not 'grad'" in row["error"]
 
 
 def test_in_process_event_lif_row_is_correct(tmp_path):

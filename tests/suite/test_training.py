@@ -232,3 +232,23 @@ def test_the_learning_curves_are_plotted(train_rows, tmp_path):
     assert [p.name for p in written] == ["psu_training.png", "psu_training.svg"]
     assert all(p.stat().st_size > 1000 for p in written)
     assert report_psu.plot_curves(df[df["mode"] != "train"], tmp_path) == []
+
+
+def test_accuracy_against_the_lif_time_ratio(train_rows, tmp_path):
+    """The PSU family's accuracy-against-speed view: each unit's accuracy beside LIF's and
+    LIF's time per epoch over the unit's, per framework and place."""
+    from spikebench import report_training, results
+
+    _, path = train_rows
+    df = results.read([path])
+    t = report_training.accuracy_vs_ratio(df)
+    assert len(t) == 2 and set(t["impl"]) == {"psu"} and set(t["framework"]) == {"jax", "torch"}
+    rows = df.set_index(["impl", "framework"])
+    for _, r in t.iterrows():
+        want = rows.loc[("lif", r["framework"]), "time_median_s"] / \
+            rows.loc[("psu", r["framework"]), "time_median_s"]
+        assert r["lif_over"] == pytest.approx(want)
+        assert r["lif_accuracy"] == rows.loc[("lif", r["framework"]), "accuracy"]
+    assert [p.name for p in report_training.plot_accuracy_vs_ratio(df, tmp_path)] == [
+        "psu_accuracy_vs_ratio.png", "psu_accuracy_vs_ratio.svg"]
+

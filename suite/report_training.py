@@ -1,0 +1,239 @@
+"""Report pieces for the train rows of every family (README "Training to accuracy"): the
+time-to-accuracy table, the learning curves (test accuracy against wall time, one panel per
+place), the queues' accuracy against drop rate and the PSU family's accuracy against the
+LIF / unit time ratio. Every figure comes from the rows' own columns and raw curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from . import results
+
+TASK = {"psu": "digits", "event_lif": "Yin-Yang", "queues": "timing classes (learned delays)"}
+IMPL_LABEL = {"psu": "neuron", "event_lif": "implementation", "queues": "design"}
+COLS = {"family": "family", "impl": "impl", "param_capacity": "capacity",
+        "framework": "framework", "device_kind": "device", "target": "target",
+        "epochs_to_target": "epochs to target", "time_to_target_s": "time to target (s)",
+        "accuracy": "final accuracy", "spike_rate": "firing rate", "drop_rate": "drop rate",
+        "time_median_s": "time / epoch (s)", "param_epochs": "epochs",
+        "correct": "within the band of the reference"}
+STYLE = {"jax": "-", "torch": "--"}
+_BAND = ("Time to the target counts every epoch and its evaluation; 'within the band' "
+         "compares the final test accuracy with the {} run of the same loop.")
+NOTE = {"psu": _BAND.format("NumPy float64"),
+        "event_lif": _BAND.format("JAX float64 parallel") + " serial: one input event a step "
+        "(the parallel kernel at chunk 1), its accuracy measured with the serial simulator.",
+        "queues": _BAND.format("JAX float64") + " Drop rate: events dropped / offered on the "
+        "test split after training, over every synapse's queue."}
+
+
+def train_rows(df, family: str | None = None) -> pd.DataFrame:
+    """The ok train rows (of `family`)."""
+    if df is None or df.empty or "mode" not in df or "curve_accuracy" not in df:
+        return pd.DataFrame()
+    keep = (df["mode"] == "train") & (df["status"] == "ok")
+    if family is not None:
+        keep &= df["family"] == family
+    return df[keep]
+
+
+def _place(r) -> str:
+    return f"{r['device_kind']} @ {r['machine_id']}"
+
+
+def _label(r) -> str:
+    cap = r.get("param_capacity")
+    return f"{r['impl']} cap {int(cap)}" if r["family"] == "queues" and pd.notna(cap) \
+        else str(r["impl"])
+
+
+def table(df, family: str | None = None) -> pd.DataFrame:
+    """Time to the target test accuracy per implementation, framework and place (the columns
+    that apply: capacity and drop rate for the queues, firing rate where it is a fraction)."""
+    rows = train_rows(df, family)
+    if rows.empty:
+        return pd.DataFrame()
+    out = rows[[c for c in COLS if c in rows and rows[c].notna().any()]]
+    out = out.rename(columns=COLS)
+    if family is not None:
+        out = out.drop(columns="family").rename(columns={"impl": IMPL_LABEL[family]})
+    return out.sort_values(list(out.columns[:2])).reset_index(drop=True)
+
+
+def curves(df, family: str | None = None) -> pd.DataFrame:
+    """The learning curves, long: one row per (run, evaluation) with the wall time at the
+    evaluation (the running sum of the epochs' times) and the test accuracy."""
+    out = []
+    for _, r in train_rows(df, family).iterrows():
+        try:
+            times, acc = results.learning_curve(r)
+        except ValueError:
+            continue
+        if len(acc) != len(times):
+            continue
+        out += [{"family": r["family"], "impl": _label(r), "framework": r["framework"],
+                 "place": _place(r), "epoch": i + 1, "time_s": t, "accuracy": a,
+                 "target": r["target"]}
+                for i, (t, a) in enumerate(zip(times, acc, strict=True))]
+    return pd.DataFrame(out)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save(fig, out_dir: Path, stem: str) -> list[Path]:
+    paths = [out_dir / f"{stem}.png", out_dir / f"{stem}.svg"]
+    for p in paths:
+        fig.savefig(p, dpi=110, bbox_inches="tight")
+    return paths
+
+
+def plot_curves(df, out_dir: Path, family: str, stem: str | None = None) -> list[Path]:
+    """Test accuracy against wall time, one panel per place, a colour per implementation and
+    a line style per framework (the target dotted)."""
+    c = curves(df, family)
+    if c.empty:
+        return []
+    plt = _pyplot()
+    places = sorted(c["place"].unique())
+    fig, axes = plt.subplots(1, len(places), figsize=(7 * len(places), 4.5), squeeze=False)
+    colors = dict(zip(sorted(c["impl"].unique()), plt.rcParams["axes.prop_cycle"].by_key()[
+        "color"], strict=False))
+    for ax, place in zip(axes[0], places, strict=True):
+        for (impl, fw), g in c[c["place"] == place].groupby(["impl", "framework"]):
+            ax.plot(g["time_s"], g["accuracy"], color=colors[impl], marker=".",
+                    ls=STYLE.get(fw, ":"), label=f"{impl} ({fw})")
+        for t in c.loc[c["place"] == place, "target"].unique():
+            ax.axhline(t, color="k", lw=0.8, ls=":")
+        ax.set_xscale("log")
+        ax.set_xlabel("wall time since the start of training [s] (log)")
+        ax.set_ylabel("test accuracy")
+        ax.set_title(f"{TASK[family]}: test accuracy against time, {place}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    fig.tight_layout()
+    paths = save(fig, out_dir, stem or f"{family}_training")
+    plt.close(fig)
+    return paths
+
+
+def accuracy_vs_drop(df) -> pd.DataFrame:
+    """The queues' train rows: final test accuracy, drop rate, time per epoch and time to the
+    target per capacity, framework and place."""
+    rows = train_rows(df, "queues")
+    if rows.empty:
+        return pd.DataFrame()
+    rows = rows.assign(place=rows.apply(_place, axis=1))
+    cols = ["place", "framework", "impl", "param_capacity", "drop_rate", "accuracy",
+            "time_median_s", "time_to_target_s"]
+    return rows[cols].sort_values(cols[:4]).reset_index(drop=True)
+
+
+def plot_accuracy_vs_drop(df, out_dir: Path) -> list[Path]:
+    """Final test accuracy against the drop rate (each point a capacity, labelled), one panel
+    per place, a line per framework."""
+    t = accuracy_vs_drop(df)
+    if t.empty:
+        return []
+    plt = _pyplot()
+    places = sorted(t["place"].unique())
+    fig, axes = plt.subplots(1, len(places), figsize=(6.5 * len(places), 4.5), squeeze=False)
+    for ax, place in zip(axes[0], places, strict=True):
+        for (fw, impl), g in t[t["place"] == place].groupby(["framework", "impl"]):
+            g = g.sort_values("drop_rate")
+            ax.plot(g["drop_rate"], g["accuracy"], ls=STYLE.get(fw, ":"), marker="o",
+                    label=f"{impl} ({fw})")
+            for _, r in g.iterrows():
+                ax.annotate(f"cap {int(r['param_capacity'])}", (r["drop_rate"], r["accuracy"]),
+                            textcoords="offset points", xytext=(4, 4), fontsize=8)
+        ax.set_xlabel("events dropped / offered (test split, after training)")
+        ax.set_ylabel("final test accuracy")
+        ax.set_title(f"timing classes: accuracy against drop rate, {place}")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    fig.tight_layout()
+    paths = save(fig, out_dir, "queues_accuracy_vs_drop")
+    plt.close(fig)
+    return paths
+
+
+def accuracy_vs_ratio(df) -> pd.DataFrame:
+    """The PSU family's train rows: each unit's final test accuracy beside LIF's, and LIF's
+    time per epoch over the unit's (> 1: the unit trains faster), per framework and place."""
+    rows = train_rows(df, "psu")
+    if rows.empty:
+        return pd.DataFrame()
+    rows = rows.assign(place=rows.apply(_place, axis=1))
+    keys = ["place", "framework", "param_n_neurons", "param_batch", "param_epochs"]
+    out = []
+    for k, g in rows.groupby(keys):
+        lif = g[g["impl"] == "lif"]
+        if lif.empty:
+            continue
+        lif = lif.iloc[0]
+        for _, r in g[g["impl"] != "lif"].iterrows():
+            out.append({**dict(zip(keys, k, strict=True)), "impl": r["impl"],
+                        "lif_over": lif["time_median_s"] / r["time_median_s"],
+                        "accuracy": r["accuracy"], "lif_accuracy": lif["accuracy"]})
+    return pd.DataFrame(out)
+
+
+def plot_accuracy_vs_ratio(df, out_dir: Path) -> list[Path]:
+    """Final test accuracy against LIF time / unit time per epoch, one panel per place, LIF's
+    accuracy as a dashed line per framework."""
+    t = accuracy_vs_ratio(df)
+    if t.empty:
+        return []
+    plt = _pyplot()
+    places = sorted(t["place"].unique())
+    fig, axes = plt.subplots(1, len(places), figsize=(6.5 * len(places), 4.5), squeeze=False)
+    for ax, place in zip(axes[0], places, strict=True):
+        part = t[t["place"] == place]
+        for (fw, impl), g in part.groupby(["framework", "impl"]):
+            ax.scatter(g["lif_over"], g["accuracy"], marker="o" if fw == "jax" else "s",
+                       label=f"{impl} ({fw})")
+        for fw, g in part.groupby("framework"):
+            ax.axhline(g["lif_accuracy"].iloc[0], ls=STYLE.get(fw, ":"), color="k", lw=0.8,
+                       label=f"LIF ({fw})")
+        ax.axvline(1.0, color="grey", lw=0.8)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}x"))
+        ax.set_xlabel("LIF time / unit time per epoch (> 1x: the unit trains faster)")
+        ax.set_ylabel("final test accuracy")
+        ax.set_title(f"digits: accuracy against speed, {place}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    fig.tight_layout()
+    paths = save(fig, out_dir, "psu_accuracy_vs_ratio")
+    plt.close(fig)
+    return paths
+
+
+def index_table(df) -> pd.DataFrame:
+    """The index page's time-to-accuracy lines: per family, task, implementation, framework
+    and place, the target, whether and when it was reached, and the final accuracy."""
+    rows = train_rows(df)
+    if rows.empty:
+        return pd.DataFrame()
+    out = pd.DataFrame({
+        "family": rows["family"], "task": rows["family"].map(TASK),
+        "impl": rows.apply(_label, axis=1), "framework": rows["framework"],
+        "place": rows.apply(_place, axis=1), "target": rows["target"],
+        "time to target (s)": rows["time_to_target_s"],
+        "epochs to target": rows["epochs_to_target"],
+        "final accuracy": rows["accuracy"]})
+    return out.sort_values(["family", "impl", "framework", "place"]).reset_index(drop=True)
+
+
+INDEX_TITLE = "Training to accuracy: time to the target test accuracy"
+INDEX_NOTE = ("Usable train rows only (final accuracy within the band of the float64 "
+              "reference); an empty time to target: the target was not reached (the row's "
+              "error says why). Learning curves on each family's page.")
