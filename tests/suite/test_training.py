@@ -150,6 +150,29 @@ def test_train_command(tmp_path):
         assert res.exit_code == 2 and says in res.output, res.output
 
 
+def test_train_command_other_tasks(tmp_path):
+    """--task picks the task; --impl its implementations (capacities for the delay task);
+    a value outside the task's is a usage error naming the allowed ones."""
+    import json
+
+    from spikebench.cli import app
+    from typer.testing import CliRunner
+
+    runner = CliRunner()
+    out = tmp_path / "runs.json"
+    res = runner.invoke(app, ["train", "--task", "delays", "--impl", "1", "--framework", "jax",
+                              "--epochs", "1", "--json", str(out)], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "drop rate" in res.output
+    (run,) = json.loads(out.read_text())
+    assert run["task"] == "timing/capacity=1" and 0 < run["curve"][0]["drop_rate"] < 1
+    for args, says in ((["--task", "nosuch"], "nosuch not in digits, yinyang, delays"),
+                       (["--task", "yinyang", "--impl", "ipsu"], "ipsu not in serial, parallel"),
+                       (["--task", "delays", "--impl", "3"], "3 not in 1, 2, 4, 8")):
+        res = runner.invoke(app, ["train", *args], env={"COLUMNS": "200"})
+        assert res.exit_code == 2 and says in res.output, res.output
+
+
 # -- train rows in the harness (mode `train`, schema v6) ----------------------------------------
 
 def _train_cases(**sizes):
