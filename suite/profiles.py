@@ -19,7 +19,7 @@ YY_QUICK = {"n_neurons": [120], "batch": [50], "epochs": [3], "target_pct": [85]
 YY_FULL = {**YY_QUICK, "epochs": [60], "target_pct": [95]}
 # the queue network's delay training (timing classes; training_delays): FIFO queues of 1, 2, 4
 # (and 8 in `full`) slots a synapse
-DELAYS_QUICK = {"capacity": [1, 2, 4], "batch": [32], "epochs": [4], "target_pct": [85]}
+DELAYS_QUICK = {"capacity": [1, 2, 4], "batch": [32], "epochs": [3], "target_pct": [85]}
 DELAYS_FULL = {**DELAYS_QUICK, "capacity": [1, 2, 4, 8], "epochs": [12], "target_pct": [95]}
 
 
@@ -183,19 +183,9 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                 "seed": 0,
                 "timeout_s": 600,
             },
-            # the exported chunk step (ONNX Runtime) on one SHD utterance at the paper's
-            # K = 128, 128 neurons x batch 8 (one neuron and K = 16 .. 1024 in `full`)
-            {
-                "impls": ["parallel"],
-                "frameworks": ["onnx"],
-                "dtypes": ["float32"],
-                "datasets": ["synthetic-shd"],
-                "sizes": {"n_events": [SHD], "n_neurons": [128], "n_inputs": [700],
-                          "batch": [8]},
-                "knobs": {"parallel": {"chunk": [128]}},
-                "seed": 0,
-                "timeout_s": 600,
-            },
+            # (the exported chunk step on ONNX Runtime, 23-31 s a row here, is in `full`, which
+            # the training rows' time pushed out of this profile's 10 minutes;
+            # tests/kernels/test_onnx_graphs.py checks the graph)
         ],
         "psu": [
             # neuron level: forward and forward + backward vs T for LIF (the loop) and the PSU
