@@ -124,7 +124,7 @@ def test_train_rows_are_ok_correct_and_valid(train_rows):
         # the band check: float32 runs of this chaotic task part ways from the float64
         # reference (README), so a row may be off the band; its figure must say so
         assert r["status"] == "ok" and isinstance(r["correct"], bool), r
-        assert r["correct"] or r["max_err"] > 0.10
+        assert r["correct"] or r["max_err"] > 0.20
         assert r["family"] == "queues" and r["impl"] == "fifo" and r["dataset"] == "timing"
         assert r["rounds"] == 3 and r["param_epochs"] == 3 and r["param_batch"] == 32
         assert 0.0 < r["drop_rate"] < 1.0 and 0.0 < r["spike_rate"] < 1.0
