@@ -7,38 +7,6 @@ from pathlib import Path
 import pytest
 
 
-def _filters(config) -> dict:
-    out: dict = {}
-    for text in config.getoption("--bench-filter") or []:
-        key, sep, values = text.partition("=")
-        if not sep or not values:
-            raise pytest.UsageError(f"--bench-filter {text!r}: expected KEY=V1,V2")
-        out.setdefault(key.strip(), []).extend(v.strip() for v in values.split(","))
-    return out
-
-
-def _cases(config):
-    from spikebench import cli, profiles
-
-    profile = config.getoption("--bench-profile") or cli.default_profile()
-    kinds = config.getoption("--bench-device") or cli.default_devices()
-    name, data_dir = config.getoption("--dataset"), config.getoption("--data-dir")
-    stats = config.getoption("--dataset-stats")
-    try:
-        cases = profiles.profile_cases(profile, kinds, **_filters(config))
-        if name is not None:
-            cases = profiles.with_dataset(cases, name, data_dir, stats)
-        elif data_dir is not None or stats is not None:
-            raise ValueError("--data-dir and --dataset-stats need --dataset")
-        shard = None
-        if config.getoption("--bench-shard") is not None:
-            cases, shard = profiles.shard(cases, config.getoption("--bench-shard"))
-    except ValueError as exc:
-        raise pytest.UsageError(str(exc)) from None
-    config._spikebench_shard = shard
-    return profile, cases
-
-
 def pytest_generate_tests(metafunc):
     if "bench_case" not in metafunc.fixturenames:
         return
@@ -46,8 +14,8 @@ def pytest_generate_tests(metafunc):
     if not config.getoption("--benchmark"):
         metafunc.parametrize("bench_case", [None], ids=["sweep"])
         return
-    profile, cases = _cases(config)
-    config._spikebench_profile = profile
+    profile, cases, shard = config._spikebench_sweep  # spikebench.pytest_plugin
+    config._spikebench_profile, config._spikebench_shard = profile, shard
     metafunc.parametrize("bench_case", cases, ids=[c.label() for c in cases])
 
 

@@ -49,9 +49,13 @@ class Case:
         return hashlib.sha1(text.encode()).hexdigest()[:12]
 
     def label(self) -> str:
+        """``family/impl/framework/device/dtype/mode/dataset[sizes;knobs]``: every value that
+        makes the case (two cases that differ only in a knob, e.g. the chunk size K, have
+        different labels). Plain text: escape it before handing it to rich."""
         sz = ",".join(f"{k}={v}" for k, v in self.sizes)
+        kn = ",".join(f"{k}={v}" for k, v in self.knobs)
         return (f"{self.family}/{self.impl}/{self.framework}/{self.device}/{self.dtype}/"
-                f"{self.mode}/{self.dataset}[{sz}]")
+                f"{self.mode}/{self.dataset}[{sz}{';' + kn if kn else ''}]")
 
 
 def expand(spec: dict, family: str, devices: list[str], limits: bool = True) -> list[Case]:

@@ -12,10 +12,53 @@ from rich.markup import escape
 from rich.table import Table
 
 app = typer.Typer(help="Benchmarks for parallel spiking-neural-network algorithms.",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+                  context_settings={"help_option_names": ["-h", "--help"]})
 console = Console()
 
-Multi = Annotated[list[str] | None, typer.Option()]
+
+def _version(value: bool):
+    if value:
+        from . import __version__
+
+        console.print(f"spikebench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True,
+        help="print the version and exit")] = False):
+    """Benchmarks for parallel spiking-neural-network algorithms."""
+
+
+def _choices(key: str) -> list[str]:
+    from . import devices as dev
+    from . import profiles
+
+    if key == "device":
+        return list(dev.KINDS)
+    if key == "profile":
+        return list(profiles.PROFILES)
+    return profiles.choices()[key]
+
+
+def _choice(key: str):
+    """The allowed values of a case field over every profile (``profiles.choices``) as a
+    str Enum, typer's documented choice type: `--help` lists them and an unknown value is
+    a one-line usage error naming them."""
+    import enum
+
+    return enum.Enum(key, {v: v for v in _choices(key)}, type=str)
+
+
+def _values(options) -> list[str] | None:
+    """Enum members (or plain strings) as their values."""
+    return None if options is None else [getattr(o, "value", o) for o in options]
+
+
+def _multi(key: str, text: str):
+    return Annotated[list[_choice(key)] | None, typer.Option(help=text, show_default=False)]
 
 
 @app.command()
@@ -57,9 +100,18 @@ def default_devices() -> list[str]:
 
 @app.command()
 def run(
-    profile: Annotated[str | None, typer.Option(help="quick (CPU default), full "
-                                                     "(accelerator default), selftest")] = None,
-    family: Multi = None, impl: Multi = None, framework: Multi = None, dtype: Multi = None,
+    profile: Annotated[_choice("profile") | None, typer.Option(
+        help="quick (CPU default), full (accelerator default), gpu-smoke (the prepared GPU "
+             "run), selftest", show_default=False)] = None,
+    family: _multi("family", "keep these families (repeatable)") = None,
+    impl: _multi("impl", "keep these implementations (repeatable)") = None,
+    framework: _multi("framework", "keep these frameworks (repeatable)") = None,
+    dtype: _multi("dtype", "keep these dtypes (repeatable)") = None,
+    filter_: Annotated[list[str] | None, typer.Option(
+        "--filter", metavar="KEY=V1,V2",
+        help="keep only cases with these values of any case field, size or knob, e.g. "
+             "mode=grad, n_events=1000,10000 or chunk=16 (the parallel simulator's K); "
+             "repeatable; the same as pytest's --bench-filter")] = None,
     dataset: Annotated[str | None, typer.Option(
         help="run the cases that take event data on this dataset (see `spikebench "
              "datasets`); the others are left out")] = None,
@@ -69,7 +121,7 @@ def run(
         help="statistics saved by `spikebench datasets stats FILE --save`: the --dataset "
              "stand-in follows them")] = None,
     n_events: Annotated[list[float] | None, typer.Option(help="keep these sizes")] = None,
-    device: Annotated[list[str] | None, typer.Option(
+    device: Annotated[list[_choice("device")] | None, typer.Option(
         help="device kinds to run on (default: every kind this machine has); absent kinds "
              "give `unavailable` rows")] = None,
     out: Annotated[Path | None, typer.Option(
@@ -90,8 +142,9 @@ def run(
     from . import devices as dev
     from . import profiles, runner
 
-    profile = profile or default_profile()
-    kinds = device or default_devices()
+    profile = _values([profile])[0] if profile else default_profile()
+    kinds = _values(device) or default_devices()
+    family, impl, framework, dtype = map(_values, (family, impl, framework, dtype))
     import os
 
     if threads is not None and not 1 <= threads <= (os.cpu_count() or 1):
@@ -102,9 +155,12 @@ def run(
         if k not in dev.KINDS:
             raise typer.BadParameter(f"unknown device kind {k!r}; known: {dev.KINDS}")
     try:
-        cases = profiles.profile_cases(
-            profile, kinds, limits, family=family, impl=impl, framework=framework, dtype=dtype,
-            **({"n_events": n_events} if n_events else {}))
+        filters = profiles.parse_filters(filter_)
+        for key, vals in (("family", family), ("impl", impl), ("framework", framework),
+                          ("dtype", dtype), ("n_events", n_events)):
+            if vals:
+                filters.setdefault(key, []).extend(vals)
+        cases = profiles.profile_cases(profile, kinds, limits, **filters)
         if dataset is not None:
             cases = profiles.with_dataset(cases, dataset, data_dir, dataset_stats)
         elif data_dir is not None or dataset_stats is not None:
@@ -115,11 +171,12 @@ def run(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if not cases:
-        raise typer.BadParameter("the filters (and shard) leave no case to run")
+        raise typer.BadParameter("the filters (and shard) leave no case to run: each value "
+                                 "exists in the profile, but no case has them all")
     if dry_run:
         for c in cases:
-            console.print(c.label())
-        console.print(f"{len(cases)} cases")
+            console.print(c.label(), markup=False, highlight=False, soft_wrap=True)
+        console.print(f"{len(cases)} case{'s' if len(cases) != 1 else ''}")
         return
     console.print(f"profile {profile!r}: {len(cases)} cases on {', '.join(kinds)}")
     session = None
@@ -132,11 +189,11 @@ def run(
         sig = worker.RECEIVED[0] if worker.RECEIVED else 2  # a Ctrl-C outside the sweep: SIGINT
         console.print("[yellow]interrupted: the rows measured so far are in the CSV[/]")
         raise typer.Exit(128 + sig) from None
-    console.print(f"results: {session.csv_path}")
-    print_summary(session.rows)
+    files = [("results CSV", session.csv_path), ("run context JSON", session.json_path)]
     if report:
-        written = _render([session.csv_path], report_dir / session.csv_path.stem)
-        console.print(f"report: {written}")
+        files.append(("report", _render([session.csv_path],
+                                        report_dir / session.csv_path.stem)))
+    print_summary(session.rows, files)
 
 
 def _render(paths, out_dir):
@@ -146,44 +203,87 @@ def _render(paths, out_dir):
     return next((f for f in files if f.name == "index.html"), out_dir)
 
 
-def print_summary(rows) -> None:
-    """Status counts, then per implementation its largest case's throughput, and each
-    family's own tables (``Family.summary``), all from usable rows (``results.usable``)."""
+def print_summary(rows, files=()) -> None:
+    """Status counts; why rows did not run (unavailable / unsupported: their reasons, once
+    each) or failed (each row); per implementation and mode its largest case's throughput
+    with the noise flag (IQR / median above ``timing.NOISY``); each family's own tables
+    (``Family.summary``), all from usable rows (``results.usable``); then where the files
+    went (`files`: (what, path) pairs)."""
     import collections
 
     import pandas as pd
 
-    from . import families, results
+    from . import families, results, timing
 
     counts = collections.Counter(r["status"] for r in rows)
     bad = [r for r in rows if r["status"] == "ok" and not r.get("correct")]
     console.print("statuses: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
                   + (f"; [red]{len(bad)} ok rows are INCORRECT[/]" if bad else ""))
-    df = pd.DataFrame(rows, columns=results.COLUMNS)
-    use = results.usable(df)
-    if use.left_out:
-        console.print(escape(use.note()))
-    ok = use.rows
-    if ok is None or ok.empty:
-        return
-    ok = ok.assign(work=ok["throughput"].astype(float) * ok["time_median_s"].astype(float))
-    keys = ["family", "impl", "framework", "dtype", "dataset", "device_kind"]
-    best = ok.sort_values("work").groupby(keys, sort=True).tail(1).sort_values(keys)
-    table = Table("case (family impl framework dtype dataset device)", "largest case: work",
-                  "median", "throughput", box=None)
-    for r in best.itertuples(index=False):
-        table.add_row(escape(" ".join(str(getattr(r, k)) for k in keys)), f"{r.work:.4g}",
-                      f"{r.time_median_s:.3g} s",
-                      f"{r.throughput:.3g} {escape(str(r.throughput_unit))}")
     wide = Console(width=max(console.width, 110))
-    wide.print(table)
-    for name, fam in families.FAMILIES.items():
-        part = ok[ok["family"] == name]
-        if part.empty:
-            continue
-        for title, frame in fam.summary(part):
-            if frame is not None and len(frame):
-                wide.print(_table(title, frame))
+    df = pd.DataFrame(rows, columns=results.COLUMNS)
+    _print_not_run(df, wide)
+    use = results.usable(df)
+    ok = use.rows
+    if ok is not None and not ok.empty:
+        ok = ok.assign(work=ok["throughput"].astype(float) * ok["time_median_s"].astype(float),
+                       noise=[timing.noisy(m, q) for m, q in
+                              zip(ok["time_median_s"], ok["time_iqr_s"], strict=True)])
+        n_noisy = int(ok["noise"].sum())
+        keys = ["family", "impl", "framework", "mode", "dtype", "dataset", "device_kind"]
+        best = ok.sort_values("work").groupby(keys, sort=True).tail(1).sort_values(keys)
+        table = Table("case (family impl framework mode dtype dataset device)",
+                      "largest case: work", "median", "IQR / median", "throughput", box=None)
+        for r in best.itertuples(index=False):
+            spread = float(r.time_iqr_s) / float(r.time_median_s) \
+                if float(r.time_median_s) > 0 else float("nan")
+            table.add_row(escape(" ".join(str(getattr(r, k)) for k in keys)), f"{r.work:.4g}",
+                          f"{r.time_median_s:.3g} s",
+                          ("" if np.isnan(spread) else f"{spread:.0%}")
+                          + (" [yellow]noisy[/]" if r.noise else ""),
+                          f"{r.throughput:.3g} {escape(str(r.throughput_unit))}")
+        wide.print(table)
+        if n_noisy:
+            console.print(f"[yellow]noisy[/]: {n_noisy} of {len(ok)} usable rows have IQR / "
+                          f"median above {timing.NOISY:.0%} (a busy machine; their ratios are "
+                          f"less certain, `spikebench compare` tests them from the raw samples)")
+        for name, fam in families.FAMILIES.items():
+            part = ok[ok["family"] == name]
+            if part.empty:
+                continue
+            for title, frame in fam.summary(part):
+                if frame is not None and len(frame):
+                    wide.print(_table(title, frame))
+    for what, path in files:
+        console.print(f"{what}: {escape(str(path))}", soft_wrap=True)
+
+
+NOT_RUN_GROUPED = ("unavailable", "unsupported")
+
+
+def _print_not_run(df, out: Console) -> None:
+    """The reasons of rows that did not give a usable time: unavailable / unsupported rows
+    grouped by reason (a missing GPU makes many rows), every failed / timeout / oom /
+    incorrect row on its own line with its case."""
+    from .results import row_label
+
+    if df.empty:
+        return
+    status = df["status"].astype(str)
+    for st in NOT_RUN_GROUPED:
+        part = df[status == st]
+        for reason, g in part.groupby(part["error"].fillna("(no reason given)"), sort=True):
+            what = ", ".join(sorted({f"{r.family}/{r.framework}/{r.device_kind}"
+                                     for r in g.itertuples(index=False)}))
+            out.print(f"[bold]{st}[/] ({len(g)} row{'s' if len(g) != 1 else ''}: "
+                      f"{escape(what)}): {escape(str(reason))}", soft_wrap=True)
+    correct = df["correct"].map(lambda v: str(v).lower() == "true") \
+        if "correct" in df else False
+    broken = df[~status.isin(["ok", *NOT_RUN_GROUPED]) | ((status == "ok") & ~correct)]
+    for r in broken.to_dict("records"):
+        why = r.get("error") if r["status"] != "ok" else \
+            f"incorrect: max_err={r.get('max_err')}, mismatch_frac={r.get('mismatch_frac')}"
+        out.print(f"[red]{escape(str(r['status']))}[/] {escape(row_label(r))}: "
+                  f"{escape(str(why))}", soft_wrap=True)
 
 
 def _table(title: str, frame) -> Table:
@@ -286,24 +386,67 @@ def merge(
                   f"{escape(str(path))}", soft_wrap=True)
 
 
+def _runs_index(root: Path):
+    """(csv, commit, run ids) of every results CSV under `root`."""
+    from . import results
+
+    out = []
+    for f in sorted(Path(root).rglob("*.csv")) if Path(root).is_dir() else []:
+        try:
+            df = results.read([f])
+        except ValueError:
+            continue
+        out.append((f, sorted(set(map(str, df["git_commit"].dropna()))),
+                    sorted(set(map(str, df["run_id"].dropna())))))
+    return out
+
+
+def _resolve_run(arg: str, root: Path) -> list[Path]:
+    """A results CSV, or a run id or commit (a prefix of either) among the CSVs under
+    `root`: the matching CSVs; BadParameter listing the runs when nothing matches."""
+    p = Path(arg)
+    if p.is_file():
+        return [p]
+    index = _runs_index(root)
+    hits = [f for f, commits, runs in index
+            if any(c.startswith(arg) for c in commits) or any(r.startswith(arg) for r in runs)]
+    if not hits:
+        listing = "; ".join(f"{f.name} (run {', '.join(r)})" for f, _, r in index[-12:])
+        raise typer.BadParameter(f"{arg!r} is no results CSV, run id or commit under {root}; "
+                                 f"the runs there: {listing or 'none'}")
+    return hits
+
+
 @app.command()
 def compare(
-    paths: Annotated[list[Path] | None, typer.Argument(help="CSV files or folders "
-                                                            "(default: results/)")] = None,
+    paths: Annotated[list[str] | None, typer.Argument(
+        help="two runs A B (CSVs, run ids or commits: a before/after comparison on one "
+             "machine), or CSV files and folders to compare places (default: results/)")]
+    = None,
     baseline: Annotated[str | None, typer.Option(
-        help="the baseline place: a prefix of '<machine_id> <device kind> <name>'")] = None,
+        help="places: the baseline place, a prefix of '<machine_id> <device kind> <name>'")]
+    = None,
     factor: Annotated[float, typer.Option(help="smallest ratio called faster/slower")] = 1.1,
     alpha: Annotated[float, typer.Option(help="significance level of the Mann-Whitney "
                                               "test")] = 0.01,
+    fail_on_regression: Annotated[float | None, typer.Option(
+        metavar="FACTOR",
+        help="exit 1 when a case got significantly slower by more than FACTOR (e.g. 1.2), "
+             "for CI like `asv continuous` and --benchmark-compare-fail")] = None,
+    places: Annotated[bool, typer.Option(
+        "--places", help="compare places even when two runs are given (so does --baseline)")]
+    = False,
     markdown: Annotated[Path | None, typer.Option(help="also write the table here "
                                                        "(Markdown; never overwritten unless "
                                                        "--force)")] = None,
     force: Annotated[bool, typer.Option(help="let --markdown overwrite its file")] = False,
     across_versions: Annotated[bool, typer.Option(
-        help="compare rows even where kernel_version or inputs_version differ (a before / "
-             "after comparison of a code change); the versions column says so")] = False,
+        help="places: compare rows even where kernel_version or inputs_version differ (the "
+             "versions column says so; a before/after comparison always does)")] = False,
 ):
-    """Compare the same cases measured on different machines / devices / thread counts."""
+    """Compare runs: A B before and after a change on one machine, or the same cases
+    measured on different machines / devices / thread counts. Ratios come from the raw
+    samples (baseline median / other median: > 1 means faster than the baseline)."""
     from . import compare as cmp
     from . import report as rep
     from . import results
@@ -311,26 +454,60 @@ def compare(
 
     if markdown is not None and markdown.exists() and not force:
         raise typer.BadParameter(f"--markdown {markdown} exists (add --force to overwrite it)")
+    root = results_root()
+    paths = paths or [str(root)]
+    two_runs = (len(paths) == 2 and not places and baseline is None
+                and not any(Path(p).is_dir() for p in paths))
     try:
-        table = cmp.compare(results.read(paths or [results_root()]), baseline, factor, alpha,
-                            across_versions=across_versions)
+        if two_runs:
+            before, after = (results.read(_resolve_run(p, root)) for p in paths)
+            table = cmp.before_after(before, after, factor, alpha)
+        else:
+            for p in paths:
+                if not Path(p).exists():
+                    raise typer.BadParameter(f"no such results file or folder: {p}")
+            table = cmp.compare(results.read(paths), baseline, factor, alpha,
+                                across_versions=across_versions)
+        if fail_on_regression is not None:
+            slow = cmp.regressions(table, fail_on_regression)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if table.empty:
-        console.print("nothing to compare: no case was measured in two places")
-        return
-    out = Table("case", "baseline", "place", "ratio", "p", "verdict", box=None)
+        console.print("nothing to compare: " + (
+            "the two runs share no case measured in the same place (machine, device, "
+            "threads); --places compares places" if two_runs else
+            "no case was measured in two places"))
+        raise typer.Exit(0)
+    head = ("case", "before", "after", "ratio", "p", "verdict", "versions") if two_runs \
+        else ("case", "baseline", "place", "ratio", "p", "verdict", "versions")
+    out = Table(*head, box=None)
     for r in table.itertuples(index=False):
-        out.add_row(escape(r.case), escape(r.baseline), escape(r.place),
+        first = (f"{r.median_baseline_s:.3g} s", f"{r.median_place_s:.3g} s") if two_runs \
+            else (escape(r.baseline), escape(r.place))
+        out.add_row(escape(r.case), *first,
                     "" if np.isnan(r.ratio) else f"{r.ratio:.3g}x",
-                    "" if np.isnan(r.p_value) else f"{r.p_value:.2g}", escape(r.verdict))
+                    "" if np.isnan(r.p_value) else f"{r.p_value:.2g}", escape(r.verdict),
+                    escape(r.versions))
     Console(width=max(console.width, 160)).print(out)
     counts = table["verdict"].value_counts().to_dict()
-    console.print(f"{len(table)} comparisons (ratio = baseline median / place median): "
-                  f"{escape(str(counts))}")
+    what = (f"before: {table['baseline'].iloc[0]}; after: "
+            f"{table['place'].iloc[0].split(' on ')[0]}; " if two_runs else "")
+    console.print(f"{len(table)} comparisons ({escape(what)}ratio = baseline median / "
+                  f"{'after' if two_runs else 'place'} median): {escape(str(counts))}",
+                  soft_wrap=True)
     if markdown is not None:
         markdown.write_text(rep._md(table))
         console.print(f"markdown: {escape(str(markdown))}")
+    if fail_on_regression is not None:
+        if len(slow):
+            for r in slow.itertuples(index=False):
+                console.print(f"[red]regression[/]: {escape(r.case)} {1 / r.ratio:.3g}x "
+                              f"slower (p={r.p_value:.2g}) in {escape(r.place)}",
+                              soft_wrap=True)
+            console.print(f"[red]{len(slow)} case(s) significantly slower than "
+                          f"{fail_on_regression:g}x[/]")
+            raise typer.Exit(1)
+        console.print(f"no case significantly slower than {fail_on_regression:g}x")
 
 
 TRAIN_TASKS = ("digits", "yinyang", "delays")

@@ -110,18 +110,69 @@ def _differ(a, b) -> list[str]:
     return out
 
 
-def compare(df, baseline: str | None = None, factor: float = 1.1, alpha: float = 0.01,
-            across_versions: bool = False):
-    """One row per (case, place other than the baseline): see the module docstring.
-    `baseline` picks the baseline place by a prefix of its label (e.g. a machine_id)."""
+def _pair(case: str, base_label: str, place_label: str, b_rows, rows, raw_b, raw_p,
+          factor: float, alpha: float, across_versions: bool) -> dict:
+    """One comparison row: the baseline rows against the other rows of one case."""
     import pandas as pd
 
+    row = {"case": case, "baseline": base_label, "place": place_label,
+           "median_baseline_s": _median(raw_b), "median_place_s": _median(raw_p)}
+    differ = _differ(b_rows, rows)
+    row["versions"] = "same" if not differ else " and ".join(differ) + " differ"
+    if differ and not across_versions:
+        row.update(ratio=np.nan, p_value=np.nan,
+                   verdict=f"refused: {' and '.join(differ)} differs", mem_ratio=np.nan)
+        return row
+    row.update(ratio_test(raw_b, raw_p, factor, alpha))
+    both = pd.concat([b_rows, rows])
+    mem_b, mem_p = (r["peak_mem_bytes"].astype(float).median() for r in (b_rows, rows))
+    row["mem_ratio"] = (mem_p / mem_b if results.one_mem_method(both) and mem_b > 0
+                        else np.nan)
+    return row
+
+
+COLUMNS = ["case", "baseline", "place", "median_baseline_s", "median_place_s", "ratio",
+           "p_value", "verdict", "mem_ratio", "versions"]
+
+
+def _usable(df):
     ok = results.usable(df).rows
     ok = ok.copy() if ok is not None else df.iloc[:0].copy()
     for col in CASE + PLACE:
         if col not in ok:
             ok[col] = np.nan
     ok[CASE + PLACE] = ok[CASE + PLACE].astype(object).where(ok[CASE + PLACE].notna(), None)
+    return ok
+
+
+def place_labels(df) -> list[str]:
+    """Every place of some result rows, as compare labels them."""
+    ok = _usable(df)
+    return sorted({_place_label(k) for k, _ in ok.groupby(PLACE, dropna=False, sort=True)})
+
+
+def pick_baseline(labels, baseline: str) -> str:
+    """The one place whose label starts with `baseline`; ValueError naming the places when
+    none does, or the ones that do when several do."""
+    match = sorted({lab for lab in labels if lab.startswith(baseline)})
+    if not match:
+        raise ValueError(f"--baseline {baseline!r} matches no place; the places are: "
+                         + "; ".join(labels))
+    if len(match) > 1:
+        raise ValueError(f"--baseline {baseline!r} matches {len(match)} places: "
+                         + "; ".join(match) + " (give more of the label)")
+    return match[0]
+
+
+def compare(df, baseline: str | None = None, factor: float = 1.1, alpha: float = 0.01,
+            across_versions: bool = False):
+    """One row per (case, place other than the baseline): see the module docstring.
+    `baseline` picks the baseline place by a prefix of its label (e.g. a machine_id);
+    ValueError when it matches no place or several (``pick_baseline``)."""
+    import pandas as pd
+
+    ok = _usable(df)
+    base_label = pick_baseline(place_labels(df), baseline) if baseline is not None else None
     out = []
     for ckey, g in ok.groupby(CASE, dropna=False, sort=True):
         places = {pkey: rows for pkey, rows in g.groupby(PLACE, dropna=False, sort=True)}
@@ -129,33 +180,65 @@ def compare(df, baseline: str | None = None, factor: float = 1.1, alpha: float =
             continue
         labels = {k: _place_label(k) for k in places}
         base = next(iter(places))
-        if baseline is not None:
-            match = [k for k in places if labels[k].startswith(baseline)]
+        if base_label is not None:
+            match = [k for k in places if labels[k] == base_label]
             if not match:
                 continue
             base = match[0]
-        b_rows = places[base]
         raw = {k: samples(rows) for k, rows in places.items()}  # parsed once per place
         for pkey, rows in places.items():
-            if pkey == base:
-                continue
-            row = {"case": _case_label(ckey), "baseline": labels[base], "place": labels[pkey],
-                   "median_baseline_s": _median(raw[base]),
-                   "median_place_s": _median(raw[pkey])}
-            differ = _differ(b_rows, rows)
-            row["versions"] = ("same" if not differ else
-                               " and ".join(differ) + " differ")
-            if differ and not across_versions:
-                row.update(ratio=np.nan, p_value=np.nan,
-                           verdict=f"refused: {' and '.join(differ)} differs", mem_ratio=np.nan)
-                out.append(row)
-                continue
-            row.update(ratio_test(raw[base], raw[pkey], factor, alpha))
-            both = pd.concat([b_rows, rows])
-            mem_b, mem_p = (r["peak_mem_bytes"].astype(float).median() for r in (b_rows, rows))
-            row["mem_ratio"] = (mem_p / mem_b if results.one_mem_method(both) and mem_b > 0
-                                else np.nan)
-            out.append(row)
-    cols = ["case", "baseline", "place", "median_baseline_s", "median_place_s", "ratio",
-            "p_value", "verdict", "mem_ratio", "versions"]
-    return pd.DataFrame(out, columns=cols)
+            if pkey != base:
+                out.append(_pair(_case_label(ckey), labels[base], labels[pkey], places[base],
+                                 rows, raw[base], raw[pkey], factor, alpha, across_versions))
+    return pd.DataFrame(out, columns=COLUMNS)
+
+
+def before_after(before, after, factor: float = 1.1, alpha: float = 0.01):
+    """Two runs on one machine (before and after a change, ``asv continuous``'s and
+    ``pytest --benchmark-compare``'s workflow): every case measured in both, in the same
+    place (machine, device, threads), compared from the raw samples,
+
+        ratio = median(before samples) / median(after samples)   (> 1: after is faster),
+
+    with ``ratio_test``'s verdict. Version differences are the point here: they are compared
+    and labelled in ``versions``, never refused. Cases only one run has are left out."""
+    import pandas as pd
+
+    a, b = _usable(before), _usable(after)
+    label_a, label_b = (_run_label(x) for x in (before, after))
+    out = []
+    b_groups = {_key(k): rows for k, rows in b.groupby(CASE + PLACE, dropna=False, sort=True)}
+    for key, rows_a in a.groupby(CASE + PLACE, dropna=False, sort=True):
+        rows_b = b_groups.get(_key(key))
+        if rows_b is None:
+            continue
+        ckey, pkey = key[:len(CASE)], key[len(CASE):]
+        row = _pair(_case_label(ckey), label_a, label_b, rows_a, rows_b, samples(rows_a),
+                    samples(rows_b), factor, alpha, across_versions=True)
+        row["place"] = f"{label_b} on {_place_label(pkey)}"
+        out.append(row)
+    return pd.DataFrame(out, columns=COLUMNS)
+
+
+def _key(key) -> tuple:
+    """A group key with NaN as None (NaN != NaN would keep equal cases apart)."""
+    return tuple(None if isinstance(v, float) and np.isnan(v) else v for v in key)
+
+
+def _run_label(df) -> str:
+    """A run's short name: its commit (and run id) where the rows have one."""
+    def one(col):
+        vals = sorted(set(map(str, df[col].dropna()))) if col in df else []
+        return vals[0] if len(vals) == 1 else ("+".join(vals) if vals else "?")
+    dirty = " (dirty)" if "git_dirty" in df and df["git_dirty"].map(
+        lambda v: str(v).lower() == "true").any() else ""
+    return f"{one('git_commit')}{dirty} run {one('run_id')}"
+
+
+def regressions(table, factor: float):
+    """The rows of a comparison where the contender got significantly slower by more than
+    `factor` (verdict ``slower`` and baseline median / contender median below 1 / factor)."""
+    if factor < 1:
+        raise ValueError(f"--fail-on-regression must be >= 1, got {factor}")
+    slow = table["verdict"].eq("slower") & (table["ratio"] < 1 / factor)
+    return table[slow]

@@ -19,9 +19,9 @@ TRAIN_FULL = {**TRAIN_QUICK, "epochs": [20], "target_pct": [90]}
 # published size, cost the row 70 s of a 10-minute profile); full: 120 to 95 %
 YY_QUICK = {"n_neurons": [60], "batch": [50], "epochs": [3], "target_pct": [85]}
 YY_FULL = {**YY_QUICK, "n_neurons": [120], "epochs": [60], "target_pct": [95]}
-# the queue network's delay training (timing classes; training_delays): FIFO queues of 1, 2, 4
-# (and 8 in `full`) slots a synapse
-DELAYS_QUICK = {"capacity": [1, 2, 4], "batch": [32], "epochs": [3], "target_pct": [85]}
+# the queue network's delay training (timing classes; training_delays): FIFO queues of 1 and 4
+# (1, 2, 4 and 8 in `full`) slots a synapse
+DELAYS_QUICK = {"capacity": [1, 4], "batch": [32], "epochs": [3], "target_pct": [85]}
 DELAYS_FULL = {**DELAYS_QUICK, "capacity": [1, 2, 4, 8], "epochs": [12], "target_pct": [95]}
 
 
@@ -278,10 +278,14 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
             _queues({"n_queues": [1], "capacity": [4, 7], "delay": [80], "interval": [400],
                      "T": [1200]}, frameworks=("jax", "torch", "adseq"),
                     limits=PUBLISHED_CAPACITY),
-            # (b) 10,000 independent queues, the same traffic, 400 steps
+            # (b) 10,000 independent queues, the same traffic, 400 steps (compiled PyTorch:
+            # FIFO, ring and lossy; the heap and the sorted array, 8-16 s of compile each
+            # here, in `full`)
             _queues({"n_queues": [10_000], "capacity": [4, 7], "delay": [80],
                      "interval": [400], "T": [400]}, frameworks=TRAFFIC_FWS,
-                    limits=PUBLISHED_CAPACITY),
+                    limits=[*PUBLISHED_CAPACITY,
+                            *({"where": {"framework": "torch-compile", "impl": d},
+                               "drop": True} for d in ("heap", "sorted"))]),
             # (c) size sweep (JAX; with (b)'s 10,000; 100k and more in `full`)
             _queues({"n_queues": [1_000], "capacity": [4, 7], "delay": [80],
                      "interval": [400], "T": [400]}, frameworks=["jax"],
@@ -300,7 +304,10 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                     limits=[*PUBLISHED_CAPACITY,
                             {"where": {"mode": "forward", "ad": "forward"}, "drop": True},
                             {"where": {"framework": "torch", "ad": "forward"},
-                             "drop": True}]),
+                             "drop": True},
+                            # forward mode: the FIFO here, every design in `full`
+                            *({"where": {"ad": "forward", "impl": d}, "drop": True}
+                              for d in ("heap", "ring", "sorted", "lossy"))]),
             # (f) drop rate vs load (JAX: the rate is exact, the same in every framework)
             *_drop_sweep([10], [0.5, 1.0, 2.0], [("fifo", 3), ("fifo", 1),
                                                       ("lossy", 3)], 1_000,
@@ -521,6 +528,78 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
 FILTER_KEYS = ("family", "impl", "framework", "dtype", "dataset", "mode")
 
 
+def choices(profile: str | None = None) -> dict[str, list[str]]:
+    """The values each filter key takes in `profile` (every profile when None): the case
+    fields (FILTER_KEYS), every size and every knob (e.g. ``chunk``, the parallel simulator's
+    K), as sorted text. What `--filter` / `--bench-filter` and the CLI's options accept."""
+    import collections
+
+    names = [profile] if profile is not None else list(PROFILES)
+    out: dict[str, set] = collections.defaultdict(set)
+    for name in names:
+        for fam, specs in PROFILES[name].items():
+            out["family"].add(fam)
+            for spec in specs:
+                out["impl"].update(spec["impls"])
+                out["framework"].update(spec["frameworks"])
+                out["dtype"].update(spec["dtypes"])
+                out["mode"].update(spec.get("modes", ["forward"]))
+                out["dataset"].update(spec["datasets"])
+                for k, vals in spec.get("sizes", {}).items():
+                    out[k].update(str(int(v)) for v in vals)
+                for knobs in spec.get("knobs", {}).values():
+                    for k, vals in knobs.items():
+                        out[k].update(map(str, vals))
+
+    def order(v):
+        try:
+            return (0, float(v), v)
+        except ValueError:
+            return (1, 0.0, v)
+
+    return {k: sorted(v, key=order) for k, v in out.items()}
+
+
+def parse_filters(texts) -> dict[str, list[str]]:
+    """``["framework=jax", "chunk=16,128"]`` -> ``{"framework": ["jax"], "chunk": ["16",
+    "128"]}`` (a key given twice keeps both lists); ValueError for text without ``=``."""
+    out: dict[str, list[str]] = {}
+    for text in texts or []:
+        key, sep, values = str(text).partition("=")
+        vals = [v.strip() for v in values.split(",") if v.strip()]
+        if not sep or not key.strip() or not vals:
+            raise ValueError(f"filter {text!r}: expected KEY=V1,V2 (e.g. framework=jax or "
+                             f"chunk=16,128)")
+        out.setdefault(key.strip(), []).extend(vals)
+    return out
+
+
+def _text(v) -> str:
+    """A filter value as the text ``choices`` lists: 1e3 and 1000.0 as 1000."""
+    if isinstance(v, bool):
+        return str(v)
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    return str(int(f)) if f.is_integer() else str(v)
+
+
+def check_filters(profile: str, filters: dict) -> None:
+    """ValueError naming the bad key or value and listing the choices (``choices``): an
+    unknown key, or a value that no case of `profile` has."""
+    known = choices(profile)
+    for key, allowed in filters.items():
+        if allowed is None or len(allowed) == 0:
+            continue
+        if key not in known:
+            raise ValueError(f"unknown filter {key!r}; choose from: {', '.join(sorted(known))}")
+        bad = [_text(a) for a in allowed if _text(a) not in known[key]]
+        if bad:
+            raise ValueError(f"{key} {', '.join(map(repr, bad))} not in profile {profile!r}; "
+                             f"choose from: {', '.join(known[key])}")
+
+
 def profile_cases(profile: str, devices: list[str], limits: bool = True,
                   **filters) -> list[Case]:
     """Cases of a profile, expanded over devices and narrowed by filters.
@@ -528,31 +607,26 @@ def profile_cases(profile: str, devices: list[str], limits: bool = True,
     limits=False ignores the profile's size caps (e.g. to run PyTorch's serial loop at 1e5
     events per sample in the quick profile's configuration).
 
-    Each filter is a list of allowed values for one of FILTER_KEYS (None = all), or a size
-    name (e.g. n_events) with a list of allowed sizes. Unknown names raise ValueError.
+    Each filter is a list of allowed values for one of FILTER_KEYS (None = all), a size
+    name (e.g. n_events) or a knob name (e.g. chunk); ValueError for an unknown name or a
+    value the profile does not have, listing the choices (``check_filters``).
     """
     if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; known: {sorted(PROFILES)}")
-    families = PROFILES[profile]
-    size_names = {n for specs in families.values() for spec in specs
-                  for n in spec.get("sizes", {})}
-    unknown = set(filters) - set(FILTER_KEYS) - size_names
-    if unknown:
-        raise ValueError(f"unknown filter(s) {sorted(unknown)}; known: "
-                         f"{sorted(set(FILTER_KEYS) | size_names)}")
+        raise ValueError(f"unknown profile {profile!r}; choose from: {', '.join(PROFILES)}")
+    check_filters(profile, filters)
     cases = []
-    for fam, specs in families.items():
+    for fam, specs in PROFILES[profile].items():
         for spec in specs:
             cases += expand(spec, fam, devices, limits)
     cases = list(dict.fromkeys(cases))  # a case two sweeps share runs once
     for key, allowed in filters.items():
         if allowed is None or len(allowed) == 0:
             continue
+        want = {_text(a) for a in allowed}
         if key in FILTER_KEYS:
-            cases = [c for c in cases if getattr(c, key) in allowed]
+            cases = [c for c in cases if getattr(c, key) in want]
         else:
-            allowed_i = {int(float(a)) for a in allowed}
-            cases = [c for c in cases if c.size.get(key) in allowed_i]
+            cases = [c for c in cases if _text(c.size.get(key, c.knob.get(key))) in want]
     return cases
 
 

@@ -19,12 +19,16 @@ import pytest
 
 
 def pytest_addoption(parser):
+    from . import devices, profiles
+
     group = parser.getgroup("spikebench")
     group.addoption("--benchmark", action="store_true", default=False,
                     help="run the spikebench benchmark sweep (benchmarks/) instead of the tests")
-    group.addoption("--bench-profile", default=None,
-                    help="sweep profile: quick (CPU default), full (accelerator default)")
+    group.addoption("--bench-profile", default=None, choices=list(profiles.PROFILES),
+                    help="sweep profile: quick (CPU default), full (accelerator default), "
+                         "gpu-smoke, selftest")
     group.addoption("--bench-device", action="append", default=None,
+                    choices=list(devices.KINDS),
                     help="device kind to run on (repeatable; default: every kind present)")
     group.addoption("--bench-out", default=None,
                     help="results root folder (default: results/ in the folder pytest runs from)")
@@ -43,8 +47,9 @@ def pytest_addoption(parser):
                     help="run shard I of N of the sweep (one job of a job array); "
                          "`spikebench merge` combines the shards")
     group.addoption("--bench-filter", action="append", default=None, metavar="KEY=V1,V2",
-                    help="keep only cases with these values, e.g. framework=jax or "
-                         "n_events=100,1000 (repeatable)")
+                    help="keep only cases with these values of any case field, size or knob, "
+                         "e.g. framework=jax, n_events=100,1000 or chunk=16 (repeatable; "
+                         "the same as `spikebench run --filter`)")
 
 
 def _data_dir_is_root(config) -> bool:
@@ -52,8 +57,38 @@ def _data_dir_is_root(config) -> bool:
     return "--data-dir" in config.invocation_params.args
 
 
+def sweep_cases(config):
+    """The profile and cases of ``pytest --benchmark`` (its options); a bad option value is
+    a pytest.UsageError naming it and the choices (pytest prints one line, exit code 4)."""
+    from . import cli, profiles
+
+    profile = config.getoption("--bench-profile") or cli.default_profile()
+    kinds = config.getoption("--bench-device") or cli.default_devices()
+    name, data_dir = config.getoption("--dataset"), config.getoption("--data-dir")
+    stats = config.getoption("--dataset-stats")
+    shard = None
+    try:
+        filters = profiles.parse_filters(config.getoption("--bench-filter"))
+        cases = profiles.profile_cases(profile, kinds, **filters)
+        if name is not None:
+            cases = profiles.with_dataset(cases, name, data_dir, stats)
+        elif data_dir is not None or stats is not None:
+            raise ValueError("--data-dir and --dataset-stats need --dataset")
+        if config.getoption("--bench-shard") is not None:
+            cases, shard = profiles.shard(cases, config.getoption("--bench-shard"))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if not cases:
+        raise pytest.UsageError("the --bench-filter values (and shard) leave no case to run: "
+                                "each exists in the profile, but no case has them all")
+    return profile, cases, shard
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config):
+    if config.getoption("--benchmark"):
+        # expanded (and checked) before collection: a bad value stops the run at once
+        config._spikebench_sweep = sweep_cases(config)
     if _data_dir_is_root(config):
         # nothing may be written next to the user's data (spec/datasets.md)
         for name in ("lfplugin", "nfplugin", "stepwiseplugin"):
@@ -67,3 +102,59 @@ def pytest_report_header(config):
                 f"rootdir (pytest-dev/pytest#8846); its cache is off so nothing is written "
                 f"there (write --data-dir=DIR to keep the usual rootdir and cache)")
     return None
+
+
+class ReplayClock:
+    """pytest-benchmark's timer for the sweep: a clock that reads the harness's samples.
+
+    The harness owns timing (a worker process per case, device sync inside every timed
+    call); pytest-benchmark owns statistics, comparison and storage. ``record_benchmark``
+    loads a row's raw samples and runs ``benchmark.pedantic`` with one round per sample and
+    a target that does nothing: pytest-benchmark reads this clock before and after each
+    round, and the clock has moved by exactly that round's sample. Nothing is timed twice
+    and no number is made up: the JSON holds the harness's samples, in order."""
+
+    __name__ = "harness_samples"
+    __module__ = "spikebench"
+
+    def __init__(self):
+        self.now = 0.0
+        self.pending: list[float] = []
+        self._started = False
+
+    def load(self, samples) -> None:
+        self.pending = [float(s) for s in samples]
+        self._started = False
+
+    def __call__(self) -> float:
+        if self._started:  # the end of a round: advance by its sample
+            self.now += self.pending.pop(0)
+        self._started = not self._started
+        return self.now
+
+
+REPLAY = ReplayClock()
+
+
+def record_benchmark(benchmark, row: dict) -> None:
+    """Hand a usable row to pytest-benchmark: its raw samples (``ReplayClock``) and, as
+    ``extra_info``, what the row is (case, sizes, compile time, correctness figure)."""
+    from .results import row_label
+
+    samples = str(row.get("samples_s") or "").split()
+    if not samples or benchmark.disabled:  # --benchmark-disable: nothing to record
+        return
+    benchmark.group = f"{row['family']} {row['mode']}"
+    benchmark.extra_info.update({
+        "case": row_label(row), "case_id": row.get("case_id"), "run_id": row.get("run_id"),
+        "compile_s": row.get("compile_s"), "correct": bool(row.get("correct")),
+        "max_err": row.get("max_err"), "throughput": row.get("throughput"),
+        "throughput_unit": row.get("throughput_unit"),
+        "peak_mem_bytes": row.get("peak_mem_bytes"), "threads": row.get("threads"),
+        "spikebench_median_s": row.get("time_median_s"),
+    })
+    REPLAY.load(samples)
+    benchmark.pedantic(lambda: None, rounds=len(samples), iterations=1, warmup_rounds=0)
+    if REPLAY.pending:  # pytest-benchmark read the clock other than twice a round
+        raise RuntimeError(f"pytest-benchmark left {len(REPLAY.pending)} samples unread")
+

@@ -324,6 +324,27 @@ def usable(df) -> Usable:
     return Usable(df[keep].copy(), left)
 
 
+def row_label(r) -> str:
+    """A result row (a dict or a namedtuple-like) as ``family/impl/framework/device/dtype/mode/
+    dataset[sizes]``, the sizes being its non-empty param_ columns (like ``Case.label``)."""
+    get = r.get if isinstance(r, dict) else lambda k, d=None: getattr(r, k, d)
+
+    def present(v):
+        return not (v is None or v == "" or (isinstance(v, float) and np.isnan(v)))
+
+    def num(v):
+        try:
+            f = float(v)
+            return str(int(f)) if f.is_integer() else str(f)
+        except (TypeError, ValueError):
+            return str(v)
+
+    sizes = ",".join(f"{c[6:]}={num(get(c))}" for c in PARAM_COLUMNS if present(get(c)))
+    head = "/".join(str(get(k)) for k in ("family", "impl", "framework", "device_kind",
+                                          "dtype", "mode", "dataset"))
+    return f"{head}[{sizes}]"
+
+
 def one_mem_method(rows) -> bool:
     """Whether the peak memory of these rows may be compared: one ``mem_method`` among them."""
     return rows["mem_method"].dropna().nunique() == 1

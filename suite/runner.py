@@ -51,6 +51,7 @@ class Session:
         self.run_id = uuid.uuid4().hex[:12]
         self.started = dt.datetime.now(dt.timezone.utc)
         self.host = machine.host_facts()
+        self.cpu = machine.cpu_facts()  # the load average is the start's
         self.suite = machine.suite_facts()
         root = Path(out_root) if out_root else results_root()
         stamp = self.started.strftime("%Y%m%dT%H%M%SZ")
@@ -92,7 +93,10 @@ class Session:
             "isolation": "worker process per case" if self.isolate else "in-process",
             "timing": {**worker.TIMING, **(self.timing or {}),
                        "own_warmup_s": worker.OWN_WARMUP_S},
-            "threads": self.threads,
+            # the CSV's threads: --threads, else every core
+            "threads": self.threads or self.host["cpu_cores"],
+            "threads_from": "--threads" if self.threads else "every core",
+            "cpu": self.cpu,
             "inputs": self._family_ctx,
             **({"shard": self.shard} if self.shard else {}),
         }
@@ -205,8 +209,13 @@ def run_sweep(cases, *, out_root=None, profile="quick", isolate=True, progress=T
 
     session = Session(out_root, profile=profile, isolate=isolate, timing=timing,
                       threads=threads, shard=shard)
-    cols = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn()]
+    from rich.markup import escape
+    from rich.table import Column
+
+    # the bar first, then the whole case label (sizes and knobs, escaped: `[batch=2,...]` is
+    # not markup), folded onto a second line rather than cut
+    cols = [BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.description}", table_column=Column(overflow="fold"))]
     worker.INTERRUPT.clear()
     worker.RECEIVED.clear()
     # isolated sweeps wait on workers in short slices, so a flag is enough (see worker.INTERRUPT);
@@ -220,7 +229,7 @@ def run_sweep(cases, *, out_root=None, profile="quick", isolate=True, progress=T
             for case in cases:
                 if worker.INTERRUPT.is_set():
                     raise KeyboardInterrupt
-                bar.update(task, description=case.label()[:70])
+                bar.update(task, description=escape(case.label()))
                 session.run(case)
                 bar.advance(task)
             if worker.INTERRUPT.is_set():

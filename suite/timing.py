@@ -36,6 +36,20 @@ class Measurement:
         return float(np.min(self.samples))
 
 
+# A measurement is flagged noisy when its IQR exceeds this fraction of its median (the
+# terminal summary and the report say so; on a busy machine most rows are).
+NOISY = 0.1
+
+
+def noisy(median, iqr) -> bool:
+    """IQR / median > NOISY (False where either is missing)."""
+    try:
+        median, iqr = float(median), float(iqr)
+    except (TypeError, ValueError):
+        return False
+    return bool(median > 0 and np.isfinite(iqr) and iqr / median > NOISY)
+
+
 # The one set of timing defaults (the sweep's, the JSON context's and ``time_calls``'s own).
 DEFAULTS = {"min_rounds": 3, "max_rounds": 50, "min_time": 0.2, "max_time": 20.0, "warmup": 1}
 
@@ -64,6 +78,6 @@ def time_calls(call, sync, *, min_rounds: int = DEFAULTS["min_rounds"],
         n = len(m.samples)
         if n >= max_rounds or (n >= min_rounds and (total >= min_time or total >= max_time)):
             break
-    if m.rounds >= 3 and m.median > 0 and m.iqr / m.median > 0.1:
+    if m.rounds >= 3 and noisy(m.median, m.iqr):
         warnings.warn(f"noisy measurement: IQR/median = {m.iqr / m.median:.2f}", stacklevel=2)
     return m

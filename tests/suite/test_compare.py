@@ -104,3 +104,58 @@ def test_cli_compare(tmp_path, base):
     assert md.read_text().startswith("| case | baseline | place |")
     res = CliRunner().invoke(app, ["compare", str(RUN)])
     assert res.exit_code == 0 and "nothing to compare" in res.output
+
+
+def _run_copy(df, factor, seed, run_id, commit="feedc0ffee00"):
+    """The same cases run again on the same machine after a change: a new run id and
+    commit, a new kernel_version, samples times `factor` (with jitter)."""
+    out = _scaled(df, df["machine_id"].iloc[0], factor, seed)
+    out["run_id"], out["git_commit"], out["kernel_version"] = run_id, commit, "0123456789ab"
+    return out.drop(columns=["source_file"])
+
+
+def test_before_after_compares_versions_and_labels_them(base):
+    after = _run_copy(base, 2.0, 5, "afterrun0001")
+    table = C.before_after(base, after)
+    assert len(table) == (base["status"] == "ok").sum()
+    assert (table["versions"] == "kernel_version differ").all()  # labelled, not refused
+    assert (table["verdict"] == "slower").mean() > 0.95
+    assert table["ratio"].between(0.4, 0.6).all()
+    assert len(C.regressions(table, 1.5)) == (table["verdict"] == "slower").sum()
+    assert len(C.regressions(table, 3.0)) == 0
+    with pytest.raises(ValueError, match="must be >= 1"):
+        C.regressions(table, 0.9)
+
+
+def test_cli_before_after_and_fail_on_regression(tmp_path, base, monkeypatch):
+    root = tmp_path / "results" / "amd-epyc-0a7c9cdf"
+    root.mkdir(parents=True)
+    base.drop(columns=["source_file"]).to_csv(root / "before.csv", index=False)
+    _run_copy(base, 1.0, 6, "samerun00001").to_csv(root / "same.csv", index=False)
+    _run_copy(base, 2.0, 7, "slowrun00001", "5104c0de0000").to_csv(root / "slow.csv",
+                                                                    index=False)
+    monkeypatch.chdir(tmp_path)  # run ids and commits resolve under ./results
+    cli = CliRunner()
+    res = cli.invoke(app, ["compare", str(root / "before.csv"), "samerun",
+                           "--fail-on-regression", "1.2"])
+    assert res.exit_code == 0, res.output
+    assert "no case significantly slower than 1.2x" in res.output
+    res = cli.invoke(app, ["compare", str(root / "before.csv"), "5104c0de",
+                           "--fail-on-regression", "1.5"])
+    assert res.exit_code == 1, res.output
+    assert "regression" in res.output and "significantly slower than 1.5x" in res.output
+    res = cli.invoke(app, ["compare", str(root / "before.csv"), "nosuchrun"])
+    assert res.exit_code == 2 and "nosuchrun" in res.output and "slowrun00001" in res.output
+
+
+def test_baseline_matching_nothing_or_several_places_is_an_error(tmp_path, base):
+    a, b = _scaled(base, "box-a1", 0.5), _scaled(base, "box-a2", 0.5, seed=2)
+    both = pd.concat([base, a, b])
+    with pytest.raises(ValueError, match="matches no place; the places are: .*box-a1"):
+        C.compare(both, baseline="nosuch")
+    with pytest.raises(ValueError, match="matches 2 places: box-a1 .*box-a2"):
+        C.compare(both, baseline="box-a")
+    a.drop(columns=["source_file"]).to_csv(tmp_path / "a.csv", index=False)
+    res = CliRunner().invoke(app, ["compare", str(RUN), str(tmp_path / "a.csv"),
+                                   "--baseline", "nosuch"])
+    assert res.exit_code == 2 and "matches no place" in res.output
