@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import platform
@@ -15,14 +16,52 @@ from . import __version__
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def cpu_model() -> str:
+@functools.lru_cache(maxsize=1)
+def cpu_info() -> dict:
+    """py-cpuinfo's facts of this CPU (model, caches, flags; cached: it takes ~1 s), or {}
+    where it cannot tell."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        import cpuinfo
+
+        return dict(cpuinfo.get_cpu_info())
+    except Exception:  # noqa: BLE001 - a missing fact is recorded as empty
+        return {}
+
+
+def cpu_model() -> str:
+    return (cpu_info().get("brand_raw") or platform.processor() or platform.machine()).strip()
+
+
+def cpu_facts() -> dict:
+    """What a CPU timing depends on, for the run's JSON: model, logical and physical cores,
+    frequency (MHz: current, min, max; psutil), the frequency governor where the OS shows it,
+    cache sizes (py-cpuinfo) and the load average at the start of the run (psutil)."""
+    import psutil
+
+    info = cpu_info()
+    facts: dict = {"model": cpu_model(), "arch": info.get("arch_string_raw") or
+                   platform.machine(), "logical_cores": psutil.cpu_count(logical=True),
+                   "physical_cores": psutil.cpu_count(logical=False)}
+    try:
+        freq = psutil.cpu_freq()
+        facts["freq_mhz"] = None if freq is None else {
+            "current": freq.current, "min": freq.min or None, "max": freq.max or None}
+    except (OSError, NotImplementedError, AttributeError):
+        facts["freq_mhz"] = None
+    if not facts["freq_mhz"] and info.get("hz_advertised_friendly"):
+        facts["freq_advertised"] = info["hz_advertised_friendly"]
+    gov = Path("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
+    try:
+        facts["governor"] = gov.read_text().strip() or None
     except OSError:
-        pass
-    return platform.processor() or platform.machine()
+        facts["governor"] = None  # not shown here (a VM, a container, another OS)
+    facts["cache_bytes"] = {k: info.get(f"{k}_cache_size") for k in ("l1_data", "l1_instruction",
+                                                                      "l2", "l3")}
+    try:
+        facts["load_average_start"] = [round(x, 2) for x in psutil.getloadavg()]
+    except (OSError, AttributeError):
+        facts["load_average_start"] = None
+    return facts
 
 
 def ram_bytes() -> int | None:

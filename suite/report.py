@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import families, report_anchors, report_devices, report_training, results
+from . import (families, report_anchors, report_devices, report_headline, report_training,
+               results)
 
 
 def summary_table(df):
@@ -235,8 +236,13 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
              f"usable rows (ok and correct); places are compared from their raw samples "
              f"(Mann-Whitney test or disjoint ranges, alpha {alpha:g}; differences under "
              f"{factor:g}x are called within factor).</p>") + _left_out(use)
+    said = report_headline.headlines(df)
+    answers = ("<h2>What these results say</h2><ul>" + "".join(
+        f"<li>{html.escape(x)}</li>" for x in said) + "</ul>") if said else (
+        "<h2>What these results say</h2><p>No family's headline rows are in these results "
+        "(a narrow run): see the tables below.</p>")
     pages = {
-        "index.html": _page("spikebench report", intro + _section(
+        "index.html": _page("spikebench report", answers + intro + _section(
             "Places (machine, device, threads)", t["places"]) + _imgs(figs)
             + _section(report_training.INDEX_TITLE, t["training"], report_training.INDEX_NOTE)
             + _section("Cross-place comparison: verdicts per family", verdicts,
@@ -258,6 +264,8 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
     md = ["# spikebench report\n",
           f"{len(raw)} rows from {n_files} file(s); statuses: {_md_text(_counts(raw))}\n",
           (_md_text(use.note()) + "\n") if use.left_out else "",
+          "## What these results say\n",
+          "".join(f"- {_md_text(x)}\n" for x in said) or "(no headline rows)\n",
           "## Places\n", _md(t["places"])]
     for sec, _ in sections.values():
         for a, tab, n in sec.tables:

@@ -94,3 +94,24 @@ def test_a_toy_family_runs_validates_and_reports_without_suite_edits(toy, tmp_pa
 
     cli.print_summary(session.rows)
     assert "toy: median per size" in capsys.readouterr().out
+
+
+def test_the_json_holds_machine_facts_and_agrees_with_the_csv_on_threads(toy, tmp_path):
+    import json
+
+    from spikebench import results
+
+    case = cases.Case("toy", "running_max", "numpy", "cpu", "float64", "forward", "gaussian",
+                      (("n_events", 50),))
+    session = runner.run_sweep([case], out_root=tmp_path / "results", isolate=False,
+                               progress=False)
+    ctx = json.loads(session.json_path.read_text())
+    cpu = ctx["cpu"]
+    assert cpu["model"] == ctx["cpu_model"] and cpu["logical_cores"] == ctx["cpu_cores"] >= 1
+    for key in ("physical_cores", "freq_mhz", "governor", "cache_bytes", "load_average_start"):
+        assert key in cpu  # None where this OS does not show it
+    assert set(cpu["cache_bytes"]) == {"l1_data", "l1_instruction", "l2", "l3"}
+    assert len(cpu["load_average_start"]) == 3
+    (row,) = results.read([session.csv_path]).to_dict("records")
+    assert ctx["threads"] == row["threads"] == ctx["cpu_cores"]
+    assert ctx["threads_from"] == "every core"

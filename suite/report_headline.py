@@ -1,0 +1,247 @@
+"""The report's answers: each family's question in one sentence, with its number, its place
+and its spread, from usable rows (``results.usable``) only.
+
+- Event-LIF (Bullet Trains): how much faster is the parallel simulator than the serial one on
+  the same inputs? At the Bullet Trains configuration (SHD-shaped input, the deepest network
+  swept, K = 128 where it was run), at the best chunk size, and the worst configuration
+  beside them (a speedup is never reported without the case where parallel loses most).
+- PSU family: LIF time / unit time at T = 15 on the SHD-shaped network, inference and training
+  step (> 1: the unit is faster than the serial loop).
+- Queues (EventQueues): the fastest design per place at 10,000 queues, and by how much.
+- Anchors: our time over the field's own code on the same case (NEST, adseq).
+- Training: time to the target accuracy (the fastest run per task and place).
+
+A ratio's spread comes from the raw samples: median(a) / median(b), between
+q25(a) / q75(b) and q75(a) / q25(b) (the interquartile ranges of both sides).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import results
+
+
+def _samples(rows) -> np.ndarray:
+    out = [np.array(str(s).split(), dtype=float) for s in rows["samples_s"].dropna()]
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def ratio_spread(num, den) -> tuple[float, float, float]:
+    """median(num) / median(den) and its interquartile span (module doc) from raw samples."""
+    a, b = _samples(num), _samples(den)
+    if not len(a) or not len(b):
+        return np.nan, np.nan, np.nan
+    qa, qb = np.percentile(a, [25, 50, 75]), np.percentile(b, [25, 50, 75])
+    return float(qa[1] / qb[1]), float(qa[0] / qb[2]), float(qa[2] / qb[0])
+
+
+def _x(r: float) -> str:
+    return f"{r:.3g}x" if np.isfinite(r) else "?"
+
+
+def _spread_text(r, lo, hi) -> str:
+    return f"{_x(r)} (IQR {lo:.3g}-{hi:.3g}x)" if np.isfinite(lo) else _x(r)
+
+
+def _fw(name: str) -> str:
+    return {"jax": "JAX", "torch": "PyTorch", "torch-compile": "compiled PyTorch",
+            "numpy": "NumPy", "onnx": "ONNX Runtime"}.get(name, name)
+
+
+def _num(v) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    return f"{int(f):,}" if f.is_integer() else f"{f:g}"
+
+
+def _usable(df):
+    ok = results.usable(df).rows
+    if ok is None or ok.empty:
+        return pd.DataFrame()
+    ok = ok.copy()
+    for c in results.PARAM_COLUMNS:
+        if c in ok and c not in ("param_remat", "param_ad"):
+            ok[c] = pd.to_numeric(ok[c], errors="coerce")
+    return ok
+
+
+def _same(rows, ref, cols):
+    keep = np.ones(len(rows), bool)
+    for c in cols:
+        v = ref[c]
+        keep &= (rows[c].isna().to_numpy() if pd.isna(v) else (rows[c] == v).to_numpy())
+    return rows[keep]
+
+
+def event_lif(df) -> list[str]:
+    ok = _usable(df)
+    if ok.empty:
+        return []
+    ok = ok[(ok["family"] == "event_lif") & (ok["mode"] == "forward")]
+    cfg = ["dtype", "dataset", "param_n_events", "param_n_neurons", "param_batch",
+           "param_n_layers", "param_n_inputs"]
+    out = []
+    for (place, fw), g in ok.groupby(["device_kind", "framework"], sort=True):
+        ser, par = g[g["impl"] == "serial"], g[g["impl"] == "parallel"]
+        pairs = []
+        for _, p in par.iterrows():
+            s = _same(ser, p, cfg)
+            if len(s):
+                pr = _same(par, p, cfg + ["param_chunk_size"])
+                pairs.append((p, s, pr, *ratio_spread(s, pr)))
+        if not pairs:
+            continue
+        best = max(pairs, key=lambda t: t[3])
+        worst = min(pairs, key=lambda t: t[3])
+        shd = [t for t in pairs if "shd" in str(t[0]["dataset"])]
+        bt = None
+        if shd:
+            deep = max(t[0]["param_n_layers"] if pd.notna(t[0]["param_n_layers"]) else 1
+                       for t in shd)
+            shd = [t for t in shd if (t[0]["param_n_layers"] if pd.notna(
+                t[0]["param_n_layers"]) else 1) == deep]
+            k128 = [t for t in shd if t[0]["param_chunk_size"] == 128]
+            bt = max(k128 or shd, key=lambda t: (t[0]["param_n_events"], t[3]))
+
+        def conf(t):
+            p = t[0]
+            layers = int(p["param_n_layers"]) if pd.notna(p["param_n_layers"]) else 1
+            return (f"{_num(p['param_n_events'])} events on {p['dataset']}, {layers}x"
+                    f"{_num(p['param_n_neurons'])} neurons, batch {_num(p['param_batch'])}, "
+                    f"K = {_num(p['param_chunk_size'])}")
+
+        head = f"Event-LIF, {_fw(fw)} on {place}: the parallel simulator runs "
+        parts = []
+        if bt is not None:
+            parts.append(f"{_spread_text(*bt[3:])} the serial one's speed at the Bullet "
+                         f"Trains configuration ({conf(bt)})")
+        parts.append(f"{_spread_text(*best[3:])} at its best ({conf(best)})")
+        parts.append(f"{_spread_text(*worst[3:])} at its worst ({conf(worst)}), over "
+                     f"{len(pairs)} configuration{'s' if len(pairs) != 1 else ''}")
+        out.append(head + "; ".join(parts) + ".")
+    return out
+
+
+def psu(df) -> list[str]:
+    ok = _usable(df)
+    if ok.empty:
+        return []
+    ok = ok[(ok["family"] == "psu") & (ok["mode"].isin(["forward", "grad"]))
+            & ok["param_n_inputs"].notna() & (ok["param_T"] == 15)]
+    cfg = ["dtype", "mode", "param_n_neurons", "param_batch", "param_n_layers",
+           "param_n_inputs", "param_T", "dataset"]
+    out = []
+    for (place, fw), g in ok.groupby(["device_kind", "framework"], sort=True):
+        lif = g[g["impl"] == "lif"]
+        modes = []
+        for mode, what in (("forward", "inference"), ("grad", "training step")):
+            items = []
+            for impl in ("psu", "ipsu", "rpsu"):
+                u = g[(g["impl"] == impl) & (g["mode"] == mode)]
+                if u.empty:
+                    continue
+                ref = u.iloc[0]
+                lr = _same(lif, ref, cfg)
+                if lr.empty:
+                    continue
+                items.append(f"{impl.upper()} {_spread_text(*ratio_spread(lr, _same(u, ref, cfg)))}")
+            if items:
+                modes.append(f"{what} " + ", ".join(items))
+        if modes:
+            ref = g.iloc[0]
+            out.append(f"PSU family, {_fw(fw)} on {place}: LIF time / unit time at T = 15 on "
+                       f"the SHD-shaped network ({_num(ref['param_n_inputs'])} inputs, "
+                       f"{_num(ref['param_n_layers'])}x{_num(ref['param_n_neurons'])}, batch "
+                       f"{_num(ref['param_batch'])}; > 1: the unit is faster): "
+                       + "; ".join(modes) + ".")
+    return out
+
+
+def queues(df) -> list[str]:
+    ok = _usable(df)
+    if ok.empty:
+        return []
+    ok = ok[(ok["family"] == "queues") & (ok["mode"] == "forward")
+            & (ok["param_n_queues"] == 10_000)]
+    out = []
+    cfg = ["param_capacity", "param_delay", "param_interval", "param_T", "dtype"]
+    for place, g in ok.groupby("device_kind", sort=True):
+        # the configuration with the most designs and frameworks measured
+        best_cfg = g.groupby(cfg, dropna=False).size().idxmax()
+        sel = g
+        for c, v in zip(cfg, best_cfg, strict=True):
+            sel = sel[sel[c] == v]
+        med = sel.groupby(["impl", "framework"])["time_median_s"].median().sort_values()
+        if med.empty:
+            continue
+        (impl, fw), t = med.index[0], float(med.iloc[0])
+        us = 1e6 * t / float(best_cfg[3])
+        who = f"{impl} in {_fw(fw)}"
+        tail = ""
+        if len(med) > 1:
+            (i2, f2) = med.index[1]
+            r, lo, hi = ratio_spread(sel[(sel["impl"] == i2) & (sel["framework"] == f2)],
+                                     sel[(sel["impl"] == impl) & (sel["framework"] == fw)])
+            tail = (f"; the runner-up, {i2} in {_fw(f2)}, takes {_spread_text(r, lo, hi)} "
+                    f"its time, over {len(med)} design/framework pairs")
+        out.append(f"Queues on {place}: at 10,000 queues (capacity {_num(best_cfg[0])}, delay "
+                   f"{_num(best_cfg[1])}, interval {_num(best_cfg[2])} steps) the fastest "
+                   f"design is {who}, {us:.3g} us a step{tail}.")
+    return out
+
+
+def anchors(df) -> list[str]:
+    from .report_anchors import anchor_table
+
+    t = anchor_table(df)
+    if t.empty:
+        return []
+    out = []
+    for (fam, anchor), g in t.groupby(["family", "anchor"], sort=True):
+        for fw in ("jax", "torch"):
+            col = f"{fw}_over_anchor"
+            if col not in g:
+                continue
+            r = pd.to_numeric(g[col], errors="coerce").dropna()
+            if r.empty:
+                continue
+            out.append(f"Anchor {anchor} ({fam}): our {_fw(fw)} time / {anchor}'s on the same "
+                       f"cases is {_x(float(r.median()))} at the median (from {_x(r.min())} "
+                       f"to {_x(r.max())}, {len(r)} case{'s' if len(r) != 1 else ''}; < 1: "
+                       f"ours is faster).")
+    return out
+
+
+def training(df) -> list[str]:
+    from .report_training import index_table
+
+    t = index_table(df)
+    if t.empty:
+        return []
+    out = []
+    t = t.assign(place=t["place"].map(lambda p: " @ ".join(str(p).split(" @ ")[:2])))
+    for (task, place), g in t.groupby(["task", "place"], sort=True):
+        hit = g.dropna(subset=["time to target (s)"])
+        if hit.empty:
+            out.append(f"Training, {task} on {place}: no run reached its target "
+                       f"({_num(g['target'].iloc[0])}).")
+            continue
+        r = hit.loc[hit["time to target (s)"].astype(float).idxmin()]
+        out.append(f"Training, {task} on {place}: {r['impl']} in {_fw(r['framework'])} "
+                   f"reached {_num(r['target'])} test accuracy first, in "
+                   f"{float(r['time to target (s)']):.3g} s ({_num(r['epochs to target'])} "
+                   f"epochs; {len(hit)} of {len(g)} run{'s' if len(g) != 1 else ''} reached "
+                   f"it).")
+    return out
+
+
+def headlines(df) -> list[str]:
+    """Every family's sentences (module doc), in the report's order."""
+    out: list[str] = []
+    for part in (event_lif, psu, queues, anchors, training):
+        out += part(df)
+    return out
