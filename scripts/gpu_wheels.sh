@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fill DIR with the wheels scripts/gpu_smoke.sh installs on an offline accelerator machine:
 # the pure-Python dependencies a CUDA image usually lacks (pandera and what it needs, pydantic,
-# adseq for the anchor rows), for the Python version given (default: this one's).
+# adseq for the anchor rows, seaborn and py-cpuinfo2), for the Python version given (default: this one's).
 #
 #   scripts/gpu_wheels.sh DIR [PYTHON_VERSION e.g. 3.11]
 set -euo pipefail
@@ -15,4 +15,8 @@ plat=(--only-binary=:all: --python-version "$pyver" --platform manylinux2014_x86
       --platform manylinux_2_17_x86_64)
 python3 -m pip download --quiet --dest "$dir" "${plat[@]}" pandera
 python3 -m pip download --quiet --dest "$dir" "${plat[@]}" --no-deps "adseq==0.9.4"
+# the report's plotting layer and the machine facts (pure Python; numpy, pandas and
+# matplotlib stay the machine's)
+python3 -m pip download --quiet --dest "$dir" "${plat[@]}" --no-deps "seaborn>=0.13" \
+    "py-cpuinfo2>=10.1"
 ls "$dir"

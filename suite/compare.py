@@ -66,7 +66,7 @@ def _place_label(key) -> str:
     machine, kind, name, threads = key
     name = "" if not isinstance(name, str) else f" {name}"
     thr = "" if threads is None or (isinstance(threads, float) and np.isnan(threads)) \
-        else f", {int(float(threads))} threads"
+        else f", {int(float(threads))} thread{'s' if int(float(threads)) != 1 else ''}"
     return f"{machine} {kind}{name}{thr}"
 
 

@@ -23,8 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import (families, report_anchors, report_devices, report_headline, report_training,
-               results)
+from . import families, report_anchors, report_devices, report_headline, report_training, results
 
 
 def summary_table(df):
@@ -68,7 +67,9 @@ def _html_table(df) -> str:
                     f"{v:.4g}" if isinstance(v, float) else str(v))
             cells.append(f"<td>{html.escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    # a wide table scrolls inside its box; the page itself never gets wider than the window
+    return (f"<div class='scroll'><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table></div>")
 
 
 def _counts(df) -> dict:
@@ -78,7 +79,8 @@ def _counts(df) -> dict:
 def _place(df):
     """'<device kind> @ <machine_id>[, N threads]' per row."""
     thr = df["threads"].map(lambda t: "" if t is None or (isinstance(t, float) and np.isnan(t))
-                            else f", {int(float(t))} threads") if "threads" in df else ""
+                            else f", {int(float(t))} thread{'s' if int(float(t)) != 1 else ''}") \
+        if "threads" in df else ""
     return df["device_kind"].astype(str) + " @ " + df["machine_id"].astype(str) + thr
 
 
@@ -111,45 +113,39 @@ def places_table(df):
 
 
 def plot_overview(panels, counts: dict, out_dir: Path) -> list[Path]:
-    """The headline figure: every family's overview panels (``Section.overview``), one line /
-    bar group per place, and the rows per status."""
-    import math
-
+    """The headline figure: every family's overview panels (``Section.overview``), one panel
+    a row with its legend to its right (never over the data); a panel with nothing to draw
+    says so. The rows per status are in the page's text (`counts` is kept for callers)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from . import report_style as st
+
     if not panels:
         return []
-    n = len(panels) + 1
-    cols = min(3, n)
-    rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(6.3 * cols, 5.5 * rows), squeeze=False)
-    flat = axes.ravel()
-    for ax, draw in zip(flat, panels, strict=False):
+    fig, axes = plt.subplots(len(panels), 1, figsize=(9.5, 3.9 * len(panels)), squeeze=False)
+    for ax, draw in zip(axes[:, 0], panels, strict=True):
         draw(ax)
-        ax.grid(True, which="both", alpha=0.3)
+        if not (ax.lines or ax.collections or ax.patches or ax.containers):
+            title = ax.get_title()
+            st.empty(ax)
+            ax.set_title(title)
+            continue
+        ax.grid(True, which="major", alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=8, loc="best", framealpha=0.85)
-    text = flat[len(panels)]
-    text.axis("off")
-    text.text(0.0, 0.95, "rows per status\n" + "\n".join(
-        f"  {k}: {v}" for k, v in counts.items()), va="top", family="monospace", fontsize=11)
-    for ax in flat[n:]:
-        ax.axis("off")
+            ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                      frameon=False, borderaxespad=0)
     fig.suptitle("spikebench overview (ratios from raw medians of usable rows)")
-    fig.tight_layout()
-    paths = [out_dir / "overview.png", out_dir / "overview.svg"]
-    for p in paths:
-        fig.savefig(p, dpi=100)
-    plt.close(fig)
-    return paths
+    fig.tight_layout(rect=(0, 0, 1, 0.985))
+    return st.save(fig, out_dir, "overview")
 
 
 CSS = ("body{font-family:sans-serif;margin:2em;max-width:1400px}nav a{margin-right:1.2em}"
        "table{border-collapse:collapse;font-size:12px;margin-bottom:1.5em}"
-       "td,th{border:1px solid #ccc;padding:2px 6px}th{background:#f3f3f3}img{max-width:100%}")
+       "td,th{border:1px solid #ccc;padding:2px 6px}th{background:#f3f3f3}img{max-width:100%}"
+       ".scroll{overflow-x:auto;max-width:100%}li{margin-bottom:.4em}")
 def _page(title: str, body: str, pages) -> str:
     nav = "".join(f'<a href="{html.escape(f)}">{html.escape(t)}</a>' for f, t in pages)
     return (f"<!doctype html><html lang='en'><meta charset='utf-8'>"

@@ -11,10 +11,6 @@ from pathlib import Path
 
 import numpy as np
 
-STYLE = {"serial": "-", "bare_scan": ":"}
-MARK = {"jax": "o", "torch": "s", "numpy": "^"}
-
-
 CONFIG = ["param_n_neurons", "param_batch", "param_n_layers"]
 
 
@@ -44,54 +40,68 @@ def _cfg(n, b, layers):
 
 
 def plot_event_lif(df, out_dir: Path) -> list[Path]:
+    """event_lif.*: time and throughput against input events, small multiples (seaborn): a
+    column per dataset (and place), a colour per implementation, a marker and line style per
+    framework, one line per configuration (dtype, K, width, batch, layers)."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import pandas as pd
+    import seaborn as sns
+
+    from . import report_style as st
 
     ok = _ok(df[df["family"] == "event_lif"])
     if ok.empty:
         return []
-    sets = sorted(ok["dataset"].unique())
-    fig, axes = plt.subplots(2, len(sets), figsize=(5.5 * len(sets), 8), squeeze=False)
-    for j, ds in enumerate(sets):
-        part = ok[(ok["dataset"] == ds) & (ok["mode"] == "forward")]
-        keys = ["impl", "framework", "dtype", "device_kind", *CONFIG]
-        for key, g in part.groupby(keys + ["param_chunk_size"], dropna=False):
-            if g["param_n_events"].nunique() < 2:  # a line needs several sizes
-                continue
-            impl, fw, dt, dev, n, b, layers, chunk = key
-            g = g.groupby("param_n_events", as_index=False)[["time_median_s",
-                                                              "throughput"]].median()
-            k = "" if np.isnan(chunk) else f" K={int(chunk)}"
-            label = f"{impl}{k} {fw} {dt} ({dev}) {_cfg(n, b, layers)}"
-            kw = dict(ls=STYLE.get(impl, "--"), marker=MARK.get(fw, "x"),
-                      alpha=1.0 if dt == "float32" else 0.6, label=label)
-            axes[0, j].plot(g["param_n_events"], g["time_median_s"], **kw)
-            axes[1, j].plot(g["param_n_events"], g["throughput"], **kw)
-        axes[0, j].set_title(f"event_lif on {ds}")
-        axes[0, j].set_ylabel("median time per call [s]")
-        axes[1, j].set_ylabel("throughput [neuron-events/s]")
-        for ax in axes[:, j]:
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            ax.set_xlabel("input events per sample")
-            ax.grid(True, which="both", alpha=0.3)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    seen = dict(zip(labels, handles, strict=True))
-    for ax in axes.ravel()[1:]:
-        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
-            seen.setdefault(lab, h)
-    fig.suptitle("Exact event-driven LIF: serial simulator vs the bare linear scan (ceiling)")
-    fig.tight_layout()
-    # below the panels, inside the saved area (bbox_inches="tight" grows the canvas for it)
-    fig.legend(seen.values(), seen.keys(), loc="upper center", bbox_to_anchor=(0.5, 0.0),
-               ncol=2, fontsize=8)
-    paths = [out_dir / "event_lif.png", out_dir / "event_lif.svg"]
-    for p in paths:
-        fig.savefig(p, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return paths
+    part = ok[ok["mode"] == "forward"].copy()
+    keys = ["impl", "framework", "dtype", "device_kind", "dataset", *CONFIG, "param_chunk_size"]
+    part["param_chunk_size"] = part["param_chunk_size"].fillna(0)
+    sizes = part.groupby(keys)["param_n_events"].transform("nunique")
+    part = part[sizes >= 2]  # a line needs several sizes
+    if part.empty:
+        return []
+    g = part.groupby(keys + ["param_n_events"], as_index=False)[
+        ["time_median_s", "throughput"]].median()
+    places = g["device_kind"].nunique()
+    g["panel"] = g["dataset"] + (" | " + g["device_kind"] if places > 1 else "")
+    g["config"] = (g["dtype"] + " K=" + g["param_chunk_size"].astype(int).astype(str) + " "
+                   + [_cfg(n, b, la) for n, b, la in zip(g["param_n_neurons"], g["param_batch"],
+                                                         g["param_n_layers"], strict=True)])
+    long = pd.concat([
+        g.assign(metric="median time per call (s)", value=g["time_median_s"]),
+        g.assign(metric="throughput (neuron-events/s)", value=g["throughput"])])
+    fws = [f for f in st.MARKER if f in set(long["framework"])]
+    impls = [i for i in ("serial", "parallel", "bare_scan") if i in set(long["impl"])]
+    grid = sns.relplot(data=long, x="param_n_events", y="value", hue="impl", hue_order=impls,
+                       palette={i: st.color(i) for i in impls}, style="framework",
+                       style_order=fws, markers={f: st.MARKER[f] for f in fws},
+                       dashes={f: "" if st.DASH[f] == "-" else (4, 2) for f in fws},
+                       units="config", estimator=None, row="metric", col="panel",
+                       kind="line", height=3.6, aspect=1.3,
+                       facet_kws={"sharey": "row", "margin_titles": True})
+    for (metric, _), ax in grid.axes_dict.items():
+        if not (ax.lines or ax.collections):
+            st.empty(ax)
+            continue
+        st.log_axis(ax, "x")
+        if metric.startswith("median"):
+            st.time_axis(ax, "y")
+        else:
+            st.log_axis(ax, "y")
+        ax.set_ylabel(metric)
+        ax.set_xlabel("input events per sample")
+        ax.grid(True, which="major", alpha=0.3)
+    grid.set_titles(row_template="", col_template="{col_name}")
+    if grid.legend is not None:
+        grid.legend.set_title("implementation / framework")
+        for t in grid.legend.texts:
+            t.set_text({"impl": "implementation", "framework": "framework"}.get(
+                t.get_text(), st.FRAMEWORK_NAME.get(t.get_text(), t.get_text())))
+    grid.figure.suptitle("Exact event-driven LIF: time and throughput against input events "
+                         "(one line per dtype, K and network)", y=1.02)
+    st.move_legend(grid)
+    return st.save(grid.figure, out_dir, "event_lif")
 
 
 def parallel_speedups(df):
@@ -119,48 +129,81 @@ def grad_table(df):
     return ok[cols].sort_values(cols[:8]).reset_index(drop=True) if len(ok) else ok
 
 
+def _fw_panel(frame):
+    from . import report_style as st
+
+    places = frame["device_kind"].nunique()
+    return frame["framework"].map(lambda f: st.FRAMEWORK_NAME.get(f, f)) + (
+        " | " + frame["device_kind"] if places > 1 else "")
+
+
 def plot_parallel(df, out_dir: Path) -> list[Path]:
+    """event_lif_parallel.*: the parallel simulator's speedup over the serial one against K,
+    a panel per framework (and place), a colour per configuration (the same in every panel),
+    parity at 1x; event_lif_grad.*: the training step's time and peak memory against K."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import pandas as pd
+    import seaborn as sns
+
+    from . import report_style as st
 
     sp, gr = parallel_speedups(df), grad_table(df)
-    if sp.empty and gr.empty:
-        return []
-    fig, axes = plt.subplots(1, 3, figsize=(17, 5.5))
-    for key, g in sp.groupby(["framework", "dtype", "device_kind", *CONFIG, "param_n_events",
-                              "dataset"]):
-        fw, dt, dev, n, b, layers, e, ds = key
-        axes[0].plot(g["param_chunk_size"], g["speedup"], marker=MARK.get(fw, "x"),
-                     label=f"{fw} {dt} ({dev}) {_cfg(n, b, layers)}, {int(e)} events, {ds}")
-    axes[0].axhline(1.0, color="k", lw=0.8)
-    axes[0].set_title("forward: speedup over the serial simulator")
-    axes[0].set_ylabel("serial time / parallel time")
-    for key, g in gr.groupby(["framework", "dtype", "device_kind", *CONFIG, "remat"]):
-        fw, dt, dev, n, b, layers, remat = key
-        kw = dict(marker=MARK.get(fw, "x"), ls="-" if remat == "remat" else "--",
-                  label=f"{fw} {dt} ({dev}) {_cfg(n, b, layers)}, {remat}")
-        axes[1].plot(g["param_chunk_size"], g["time_median_s"], **kw)
-        axes[2].plot(g["param_chunk_size"], g["peak_mem_bytes"] / 2**20, **kw)
-    axes[1].set_title("training step (loss + gradients): time")
-    axes[1].set_ylabel("median time per step [s]")
-    axes[2].set_title("training step: peak memory")
-    axes[2].set_ylabel("peak memory [MiB]")
-    for ax in axes:
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("chunk size K (queue entries per step)")
-        ax.grid(True, which="both", alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.24))
-    axes[0].set_yscale("log")
-    fig.suptitle("Parallel-scan event simulator (Bullet Trains)")
-    fig.tight_layout()
-    paths = [out_dir / "event_lif_parallel.png", out_dir / "event_lif_parallel.svg"]
-    for p in paths:
-        fig.savefig(p, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return paths
+    out = []
+    if not sp.empty:
+        sp = sp.assign(panel=_fw_panel(sp), config=[
+            f"{_cfg(n, b, la)}, {int(e):,} events, {ds}, {dt}" for n, b, la, e, ds, dt in zip(
+                sp["param_n_neurons"], sp["param_batch"], sp["param_n_layers"],
+                sp["param_n_events"], sp["dataset"], sp["dtype"], strict=True)])
+        grid = sns.relplot(data=sp, x="param_chunk_size", y="speedup", hue="config",
+                           col="panel", kind="line", marker="o", height=3.8, aspect=1.2,
+                           facet_kws={"sharey": True})
+        for ax in grid.axes.flat:
+            st.log_axis(ax, "x", base=2)
+            st.ratio_axis(ax, "y")
+            ax.set_xlabel("chunk size K (events per scan)")
+            ax.set_ylabel("serial time / parallel time (x)")
+            ax.grid(True, which="major", alpha=0.3)
+        grid.set_titles(col_template="{col_name}")
+        if grid.legend is not None:
+            grid.legend.set_title("configuration")
+        grid.figure.suptitle("Parallel-scan simulator against the serial one on the same "
+                             "inputs (> 1x: parallel is faster)", y=1.03)
+        st.move_legend(grid)
+        out += st.save(grid.figure, out_dir, "event_lif_parallel")
+    if not gr.empty:
+        gr = gr.assign(panel=_fw_panel(gr), config=[
+            f"{_cfg(n, b, la)}, {int(e):,} events, {dt}" for n, b, la, e, dt in zip(
+                gr["param_n_neurons"], gr["param_batch"], gr["param_n_layers"],
+                gr["param_n_events"], gr["dtype"], strict=True)],
+            remat=gr["remat"].fillna("remat"))
+        long = pd.concat([
+            gr.assign(metric="median time per step (s)", value=gr["time_median_s"]),
+            gr.assign(metric="peak memory (MiB)", value=gr["peak_mem_bytes"] / 2**20)])
+        long = long[long["value"].notna()]
+        grid = sns.relplot(data=long, x="param_chunk_size", y="value", hue="config",
+                           style="remat", row="metric", col="panel", kind="line", marker="o",
+                           height=3.4, aspect=1.2, facet_kws={"sharey": "row",
+                                                              "margin_titles": True})
+        for (metric, _), ax in grid.axes_dict.items():
+            if not (ax.lines or ax.collections):
+                st.empty(ax)
+                continue
+            st.log_axis(ax, "x", base=2)
+            if metric.startswith("median"):
+                st.time_axis(ax, "y")
+            ax.set_ylabel(metric)
+            ax.set_xlabel("chunk size K (events per scan)")
+            ax.grid(True, which="major", alpha=0.3)
+        grid.set_titles(row_template="", col_template="{col_name}")
+        if grid.legend is not None:
+            grid.legend.set_title("configuration / backward")
+        grid.figure.suptitle("Training step (loss + gradients) of the parallel simulator",
+                             y=1.03)
+        st.move_legend(grid)
+        out += st.save(grid.figure, out_dir, "event_lif_grad")
+    return out
 
 
 def spike_logic_ratio(df):
@@ -200,39 +243,60 @@ def _overview(df):
     ser = ok[(ok["impl"] == "serial") & (ok["param_n_layers"] == 1)] if len(ok) else ok
 
     def speedup(ax):
+        from . import report_style as st
+
         if not sp.empty:
-            best = sp.groupby(["framework", "device_kind", "param_chunk_size"])["speedup"].max()
-            for (fw, dev), g in best.reset_index().groupby(["framework", "device_kind"]):
-                ax.plot(g["param_chunk_size"], g["speedup"], marker=MARK.get(fw, "x"),
-                        label=f"{fw} {dev}")
-            ax.axhline(1.0, color="k", lw=0.8)
-            ax.set_xscale("log", base=2)
-            ax.set_yscale("log")
-        ax.set_title("event LIF: best parallel speedup over serial")
-        ax.set_xlabel("chunk size K [events per scan]")
-        ax.set_ylabel("serial time / parallel time")
+            # the median over configurations, with the worst and best of them as a band:
+            # a best-only curve would hide the configurations where parallel loses
+            stats = sp.groupby(["framework", "device_kind", "param_chunk_size"])[
+                "speedup"].agg(["median", "min", "max", "size"]).reset_index()
+            for (fw, dev), g in stats.groupby(["framework", "device_kind"]):
+                line, = ax.plot(g["param_chunk_size"], g["median"], marker=st.MARKER.get(fw, "o"),
+                                ls=st.DASH.get(fw, "-"),
+                                label=f"{st.FRAMEWORK_NAME.get(fw, fw)}, {dev} (median; band: "
+                                      f"worst-best of {int(g['size'].max())})")
+                ax.fill_between(g["param_chunk_size"], g["min"], g["max"], alpha=0.15,
+                                color=line.get_color())
+            st.log_axis(ax, "x", base=2)
+            st.ratio_axis(ax, "y")
+        ax.set_title("event LIF: parallel speedup over serial, over configurations")
+        ax.set_xlabel("chunk size K (events per scan)")
+        ax.set_ylabel("serial time / parallel time (x)")
 
     def serial_time(ax):
+        from . import report_style as st
+
         for (fw, dev), g in (ser.groupby(["framework", "device_kind"]) if len(ser) else []):
             g = g.groupby("param_n_events")["time_median_s"].min()
-            ax.plot(g.index, g.values, marker=MARK.get(fw, "x"), label=f"serial {fw} {dev}")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+            ax.plot(g.index, g.values, marker=st.MARKER.get(fw, "o"), ls=st.DASH.get(fw, "-"),
+                    color=st.color("serial"), label=f"serial {st.FRAMEWORK_NAME.get(fw, fw)}, "
+                                                    f"{dev}")
+        if len(ser):
+            from . import report_style as st
+
+            st.log_axis(ax, "x")
+            st.time_axis(ax, "y")
         ax.set_title("event LIF: serial simulator, fastest configuration")
         ax.set_xlabel("input events per sample")
-        ax.set_ylabel("median time per call [s]")
+        ax.set_ylabel("median time per call (s)")
 
     def memory(ax):
+        from . import report_style as st
+
         mem = ser[ser["peak_mem_bytes"].notna()] if len(ser) else ser
         for (fw, dev, method), g in (mem.groupby(["framework", "device_kind", "mem_method"])
                                      if len(mem) else []):
             g = g.groupby("param_n_events")["peak_mem_bytes"].max() / 2**20
-            ax.plot(g.index, g.values, marker=MARK.get(fw, "x"),
-                    label=f"serial {fw} {dev} ({method})")
-        ax.set_xscale("log")
+            ax.plot(g.index, g.values, marker=st.MARKER.get(fw, "o"), ls=st.DASH.get(fw, "-"),
+                    color=st.color("serial"),
+                    label=f"serial {st.FRAMEWORK_NAME.get(fw, fw)}, {dev} ({method})")
+        if len(mem):
+            from . import report_style as st
+
+            st.log_axis(ax, "x")
         ax.set_title("event LIF: peak memory of a case")
         ax.set_xlabel("input events per sample")
-        ax.set_ylabel("peak memory above the worker's start [MiB]")
+        ax.set_ylabel("peak memory above the worker's start (MiB)")
 
     return [speedup, serial_time, memory]
 

@@ -148,7 +148,8 @@ def psu(df) -> list[str]:
                 lr = _same(lif, ref, cfg)
                 if lr.empty:
                     continue
-                items.append(f"{impl.upper()} {_spread_text(*ratio_spread(lr, _same(u, ref, cfg)))}")
+                spread = ratio_spread(lr, _same(u, ref, cfg))
+                items.append(f"{impl.upper()} {_spread_text(*spread)}")
             if items:
                 modes.append(f"{what} " + ", ".join(items))
         if modes:

@@ -14,8 +14,6 @@ from . import results
 
 KEYS = ["level", "framework", "dtype", "device_kind", "mode", "param_n_neurons", "param_batch",
         "param_T"]
-MARK = {"psu": "o", "ipsu": "s", "rpsu": "^", "lif": "x"}
-COLOR = {"jax": "tab:blue", "torch": "tab:red"}
 
 
 def _ok(df):
@@ -89,64 +87,89 @@ def sparsity(df) -> pd.DataFrame:
         ["spike_rate", "lif_agreement"]].median().reset_index()
 
 
-def plot(df, out_dir: Path) -> list[Path]:
+MODE_NAME = {"forward": "inference", "grad": "training step (forward + backward)"}
+
+
+def _facets(frame, places: int):
+    """Panel and configuration labels: one panel per mode (rows) and level (columns), and per
+    place when there are several; one line per configuration (dtype, width, batch)."""
+    f = frame.copy()
+    f["mode"] = f["mode"].map(MODE_NAME)
+    f["panel"] = f["level"] + " level" + (" | " + f["device_kind"] if places > 1 else "")
+    f["config"] = (f["dtype"] + " N=" + f["param_n_neurons"].astype(int).astype(str) + " B="
+                   + f["param_batch"].astype(int).astype(str))
+    return f
+
+
+def _relplot(data, y: str, hue_order, out_dir: Path, stem: str, ylabel: str, ratio: bool,
+             title: str) -> list[Path]:
+    """Small multiples (seaborn): a panel per mode x level (x place), a colour per neuron,
+    a marker and line style per framework, one line per configuration."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import seaborn as sns
 
+    from . import report_style as st
+
+    fws = [f for f in st.MARKER if f in set(data["framework"])]
+    g = sns.relplot(data=data, x="param_T", y=y, hue="impl", hue_order=hue_order,
+                    palette={i: st.color(i) for i in hue_order}, style="framework",
+                    style_order=fws, markers={f: st.MARKER[f] for f in fws},
+                    dashes={f: st.DASH[f] if isinstance(st.DASH[f], tuple) else "" if
+                            st.DASH[f] == "-" else (4, 2) for f in fws},
+                    units="config", estimator=None, row="mode", col="panel", kind="line",
+                    height=3.6, aspect=1.35, facet_kws={"sharey": False, "sharex": True,
+                                                        "margin_titles": True},
+                    legend="brief")
+    for ax in g.axes.flat:
+        if not (ax.lines or ax.collections):  # this mode was not measured at this level
+            st.empty(ax)
+            continue
+        st.log_axis(ax, "x", base=2)
+        if ratio:
+            st.ratio_axis(ax, "y")
+        else:
+            st.time_axis(ax, "y")
+        ax.grid(True, which="major", alpha=0.3)
+        ax.set_xlabel("time steps T")
+    g.set_ylabels(ylabel)
+    g.set_titles(row_template="{row_name}", col_template="{col_name}")
+    if g.legend is not None:
+        g.legend.set_title("neuron / framework")
+        for t in g.legend.texts:
+            t.set_text({"impl": "neuron", "framework": "framework"}.get(
+                t.get_text(), st.FRAMEWORK_NAME.get(t.get_text(), t.get_text())))
+    g.figure.suptitle(title, y=1.02)
+    st.move_legend(g)
+    return st.save(g.figure, out_dir, stem)
+
+
+def plot(df, out_dir: Path) -> list[Path]:
+    """psu.*: LIF time / unit time against T (> 1: the unit is faster); psu_time.*: the
+    neuron level's time against T, the loop's O(T N) against the matrix form's O(T^2 N)."""
     r, ok = ratios(df), _ok(df)
     if ok.empty:
         return []
-    # one panel per row, legends to the right: with several places the legends grow long and
-    # must never cover the data or the axis labels
-    fig, axes = plt.subplots(4, 1, figsize=(15, 28))
-    axes = axes.reshape(2, 2, order="F")
-    for j, mode in enumerate(("forward", "grad")):
-        ax = axes[0, j]
-        part = r[r["mode"] == mode] if not r.empty else r
-        for key, g in (part.groupby(["level", "framework", "dtype", "device_kind", "impl",
-                                     "param_n_neurons", "param_batch"]) if len(part) else []):
-            lvl, fw, dt, dev, impl, n, b = key
-            ax.plot(g["param_T"], g["lif_over"], marker=MARK.get(impl, "."),
-                    color=COLOR.get(fw), ls="-" if lvl == "network" else ":",
-                    alpha=1.0 if dt == "float32" else 0.5,
-                    label=f"{impl} {lvl} {fw} {dt} ({dev}) N={int(n)} B={int(b)}")
-        ax.axhline(1.0, color="k", lw=0.8)
-        ax.set_title(("inference" if mode == "forward" else "training (forward + backward)")
-                     + ": LIF time / PSU-family time")
-        ax.set_ylabel("LIF median / unit median (>1: unit faster)")
-        ax.set_yscale("log")
-        ax = axes[1, j]
-        lv = ok[(ok["mode"] == mode) & (ok["level"] == "neuron")]
-        for key, g in lv.groupby(["framework", "dtype", "device_kind", "impl",
-                                  "param_n_neurons", "param_batch"]):
-            fw, dt, dev, impl, n, b = key
-            g = g.groupby("param_T", as_index=False)["time_median_s"].median()
-            ax.plot(g["param_T"], g["time_median_s"], marker=MARK.get(impl, "."),
-                    color=COLOR.get(fw), ls="--" if impl == "lif" else "-",
-                    alpha=1.0 if dt == "float32" else 0.5,
-                    label=f"{impl} {fw} {dt} ({dev}) N={int(n)} B={int(b)}")
-        ax.set_title(f"neuron level, {'forward' if mode == 'forward' else 'forward + backward'}"
-                     ": time vs T (loop O(T N), matrix form O(T^2 N))")
-        ax.set_ylabel("median time per call [s]")
-        ax.set_yscale("log")
-    for ax in axes.ravel():
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("time steps T")
-        ax.grid(True, which="both", alpha=0.3)
-        n = len(ax.get_legend_handles_labels()[0])
-        if n:
-            ax.legend(fontsize=7, ncol=1 if n <= 30 else 2, loc="upper left",
-                      bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    fig.suptitle("Parallel Spiking Units vs discrete LIF (solid: network level, dotted: neuron "
-                 "level)")
-    fig.tight_layout(rect=(0, 0, 1, 0.985))
-    from .report_training import save
-
-    paths = save(fig, out_dir, "psu")
-    plt.close(fig)
-    return paths
+    places = ok["device_kind"].nunique()
+    out = []
+    if not r.empty:
+        out += _relplot(_facets(r, places), "lif_over", [n for n in ("psu", "ipsu", "rpsu")
+                                                         if n in set(r["impl"])],
+                        out_dir, "psu", "LIF time / unit time (x)", True,
+                        "PSU family against discrete LIF on the same inputs (> 1x: the unit "
+                        "is faster; one line per dtype, width N and batch B)")
+    lv = ok[ok["level"] == "neuron"]
+    if len(lv):
+        t = lv.groupby(["level", "framework", "dtype", "device_kind", "mode", "impl",
+                        "param_n_neurons", "param_batch", "param_T"], as_index=False)[
+            "time_median_s"].median()
+        out += _relplot(_facets(t, places), "time_median_s",
+                        [n for n in ("lif", "psu", "ipsu", "rpsu") if n in set(t["impl"])],
+                        out_dir, "psu_time", "median time per call (s)", False,
+                        "Neuron level: time against T (the LIF loop is O(T N), the matrix "
+                        "form O(T^2 N))")
+    return out
 
 
 def curves(df) -> pd.DataFrame:
@@ -179,17 +202,22 @@ def _overview(df):
     r = ratios(df)
 
     def training_ratio(ax):
+        from . import report_style as st
+
         if not r.empty:
             part = r[(r["mode"] == "grad") & (r["impl"] == "psu")]
             for (fw, dev, lvl), g in part.groupby(["framework", "device_kind", "level"]):
                 g = g.groupby("param_T")["lif_over"].median()
-                ax.plot(g.index, g.values, marker="o" if fw == "jax" else "s",
-                        label=f"{fw} {dev} ({lvl})")
-            ax.axhline(1.0, color="k", lw=0.8)
-            ax.set_xscale("log", base=2)
-        ax.set_title("PSU training step: LIF time / PSU time")
+                ax.plot(g.index, g.values, marker=st.MARKER.get(fw, "o"),
+                        ls=st.DASH.get(fw, "-") if lvl == "network" else ":",
+                        color=st.color("psu"), alpha=1.0 if lvl == "network" else 0.6,
+                        label=f"{st.FRAMEWORK_NAME.get(fw, fw)}, {dev} ({lvl} level)")
+            if len(part):
+                st.log_axis(ax, "x", base=2)
+                st.ratio_axis(ax, "y")
+        ax.set_title("PSU training step: LIF time / PSU time (> 1x: PSU faster)")
         ax.set_xlabel("time steps T")
-        ax.set_ylabel("LIF / PSU median time")
+        ax.set_ylabel("LIF time / PSU time (x)")
 
     return [training_ratio]
 

@@ -91,16 +91,20 @@ def network_table(df) -> pd.DataFrame:
 
 
 def plot(df, out_dir: Path) -> list[Path]:
+    """queues.*: four panels with one encoding (``report_style``): the colour is the design,
+    the marker and line style the framework, one legend for all to the right."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from . import report_style as st
+
     ok = _ok(df)
     if ok.empty:
         return []
     tr = ok[ok["kind"] == "traffic"]
-    fig, axes = plt.subplots(2, 2, figsize=(15, 15))
+    fig, axes = plt.subplots(2, 2, figsize=(13, 10))
     ax = axes[0, 0]  # (b) bars at 10,000 queues, interval 400, delay 80
     bars = tr[(tr["param_n_queues"] == 10_000) & (tr["param_interval"] == 400)]
     groups = sorted(bars["where"].unique())
@@ -108,59 +112,68 @@ def plot(df, out_dir: Path) -> list[Path]:
     for i, design in enumerate(DESIGN_ORDER):
         vals = [bars[(bars["where"] == g) & (bars["impl"] == design)]["us_per_step"].median()
                 for g in groups]
-        ax.bar(np.arange(len(groups)) + i * width, vals, width, label=design)
-    # long place labels ("torch cpu @ <machine>, 2 threads") wrap instead of overlapping
-    ax.set_xticks(np.arange(len(groups)) + 0.4 - width / 2,
-                  [textwrap.fill(g, 18) for g in groups], fontsize=8)
-    ax.set_yscale("log")
-    ax.set_ylabel("us per simulated step")
-    ax.set_title("10,000 queues, Poisson interval 400, delay 80")
-    ax = axes[0, 1]  # (c) vs number of queues
-    size = tr[(tr["param_interval"] == 400) & (tr["param_delay"] == 80)]
-    for (design, where, dt), g in size.groupby(["impl", "where", "dtype"]):
-        g = g.groupby("param_n_queues")["us_per_step"].median()
-        if len(g) > 1:
-            ax.plot(g.index, g.values, marker="o", label=f"{design} {where} {dt}")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("number of queues")
-    ax.set_ylabel("us per simulated step")
-    ax.set_title("size sweep")
-    ax = axes[1, 0]  # (d) vs capacity
-    cap = tr[(tr["param_interval"] == 10) & (tr["param_delay"] == 5)
-             & (tr["param_n_queues"] == 10_000)]
-    for (design, where, dt), g in cap.groupby(["impl", "where", "dtype"]):
-        g = g.groupby("param_capacity")["us_per_step"].median()
-        ax.plot(g.index, g.values, marker="o", label=f"{design} {where} {dt}")
-    ax.set_xlabel("capacity")
-    ax.set_ylabel("us per simulated step")
-    ax.set_yscale("log")
-    ax.set_title("capacity sweep: 10,000 queues, interval 10, delay 5")
-    ax = axes[1, 1]  # (f) drop rate vs delay / interval
+        ax.bar(np.arange(len(groups)) + i * width, vals, width, color=st.color(design))
+    if groups:
+        # long place labels ("torch cpu @ <machine>, 2 threads") wrap instead of overlapping
+        ax.set_xticks(np.arange(len(groups)) + 0.4 - width / 2,
+                      [textwrap.fill(g, 16) for g in groups], fontsize=8)
+        st.log_axis(ax, "y")
+        ax.set_ylabel("time per simulated step (us)")
+        ax.set_xlabel("framework and place")
+    else:
+        st.empty(ax)
+    ax.set_title("(b) 10,000 queues, Poisson interval 400, delay 80")
+
+    def lines(ax, frame, x, title, xlabel, log_x=True):
+        drawn = False
+        for (design, fw, dt), g in frame.groupby(["impl", "framework", "dtype"]):
+            g = g.groupby(x)["us_per_step"].median()
+            if len(g) > 1:
+                ax.plot(g.index, g.values, color=st.color(design), marker=st.MARKER.get(fw, "o"),
+                        ls=st.DASH.get(fw, "-"), alpha=1.0 if dt == "float32" else 0.5)
+                drawn = True
+        if drawn:
+            if log_x:
+                st.log_axis(ax, "x")
+            st.log_axis(ax, "y")
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel("time per simulated step (us)")
+        else:
+            st.empty(ax)
+        ax.set_title(title)
+
+    lines(axes[0, 1], tr[(tr["param_interval"] == 400) & (tr["param_delay"] == 80)],
+          "param_n_queues", "(c) against the number of queues", "number of queues (count)")
+    lines(axes[1, 0], tr[(tr["param_interval"] == 10) & (tr["param_delay"] == 5)
+                         & (tr["param_n_queues"] == 10_000)], "param_capacity",
+          "(d) capacity: 10,000 queues, interval 10, delay 5", "capacity (slots a queue)",
+          log_x=False)
+    ax = axes[1, 1]  # (f) drop rate vs delay / interval (the rate is framework-independent)
     drop = tr.copy()
     drop["load"] = drop["param_delay"] / drop["param_interval"]
+    drawn = False
     for (design, c, lam), g in drop.groupby(["impl", "param_capacity", "param_interval"]):
         g = g.groupby("load")["drop_rate"].median()
         if len(g) > 2:
-            ax.plot(g.index, g.values, marker="o",
-                    label=f"{design} cap {int(c) if c == c else '-'} interval {int(lam)}")
-    ax.set_xlabel("delay / interval")
-    ax.set_ylabel("drop rate (dropped / offered)")
-    ax.set_title("drop rate vs load")
+            ax.plot(g.index, g.values, color=st.color(design), marker="o")
+            ax.annotate(f"{design}, capacity {int(c) if c == c else '-'}, interval {int(lam)}",
+                        (g.index[-1], g.values[-1]), textcoords="offset points",
+                        xytext=(-4, 6), ha="right", fontsize=7, color=st.color(design))
+            drawn = True
+    if drawn:
+        ax.set_xlabel("delay / interval (ratio)")
+        ax.set_ylabel("drop rate (dropped / offered)")
+    else:
+        st.empty(ax)
+    ax.set_title("(f) drop rate against load")
     for a in axes.ravel():
-        a.grid(True, which="both", alpha=0.3)
-        n = len(a.get_legend_handles_labels()[0])
-        if n > 6:  # many lines: the legend goes under the axes, never over the data
-            a.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.12))
-        elif n:
-            a.legend(fontsize=7, loc="best")
-    fig.suptitle("Spike event queues. " + NOTE, fontsize=9)
+        a.grid(True, which="major", alpha=0.3)
+    designs = [d for d in DESIGN_ORDER if d in set(tr["impl"])]
+    fws = [f for f in st.MARKER if f in set(tr["framework"])]
+    fig.suptitle("Spike event queues. " + textwrap.fill(NOTE, 120), fontsize=9)
     fig.tight_layout()
-    paths = [out_dir / "queues.png", out_dir / "queues.svg"]
-    for p in paths:
-        fig.savefig(p, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return paths
+    st.legend_outside(fig, *st.handles(designs, fws), title="colour: design\nmarker: framework")
+    return st.save(fig, out_dir, "queues")
 
 
 def summary(df):
@@ -177,18 +190,30 @@ def _overview(df):
     pub = published_table(df)
 
     def bars(ax):
+        from matplotlib.patches import Patch
+
+        from . import report_style as st
+
         cols = [c for c in pub.columns if not c.startswith("published")][1:] if not pub.empty \
             else []
         if cols:
             x = np.arange(len(pub))
             w = 0.8 / len(cols)
+            hatches = ["", "//", "..", "xx", "\\\\", "oo", "--", "++"]
             for k, col in enumerate(cols):
-                ax.bar(x + k * w, pub[col].astype(float), w, label=col)
+                ax.bar(x + k * w, pub[col].astype(float), w,
+                       color=[st.color(i) for i in pub["impl"]], edgecolor="black",
+                       linewidth=0.4, hatch=hatches[k % len(hatches)])
             ax.set_xticks(x + 0.4 - w / 2, pub["impl"])
-            ax.set_yscale("log")
+            st.log_axis(ax, "y")
+            # the colour is the design (as on every page); the hatch is where it ran
+            ax.legend([Patch(facecolor="white", edgecolor="black",
+                             hatch=hatches[k % len(hatches)]) for k in range(len(cols))],
+                      cols, title="framework, place", loc="upper left",
+                      bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=8)
         ax.set_title("event queues: 10,000 queues, benchmark (b)")
         ax.set_xlabel("queue design")
-        ax.set_ylabel("microseconds per step")
+        ax.set_ylabel("microseconds per step (us)")
 
     return [bars]
 

@@ -90,10 +90,10 @@ def _pyplot():
 
 
 def save(fig, out_dir: Path, stem: str) -> list[Path]:
-    paths = [out_dir / f"{stem}.png", out_dir / f"{stem}.svg"]
-    for p in paths:
-        fig.savefig(p, dpi=110, bbox_inches="tight")
-    return paths
+    """``report_style.save``: plain ticks, the layout check, PNG + SVG."""
+    from . import report_style
+
+    return report_style.save(fig, out_dir, stem)
 
 
 def plot_curves(df, out_dir: Path, family: str, stem: str | None = None) -> list[Path]:
@@ -105,16 +105,17 @@ def plot_curves(df, out_dir: Path, family: str, stem: str | None = None) -> list
     plt = _pyplot()
     places = sorted(c["place"].unique())
     fig, axes = plt.subplots(1, len(places), figsize=(7 * len(places), 4.5), squeeze=False)
-    colors = dict(zip(sorted(c["impl"].unique()), plt.rcParams["axes.prop_cycle"].by_key()[
-        "color"], strict=False))
+    from . import report_style as st
+
     for ax, place in zip(axes[0], places, strict=True):
         for (impl, fw), g in c[c["place"] == place].groupby(["impl", "framework"]):
-            ax.plot(g["time_s"], g["accuracy"], color=colors[impl], marker=".",
-                    ls=STYLE.get(fw, ":"), label=f"{impl} ({fw})")
+            ax.plot(g["time_s"], g["accuracy"], color=st.color(impl),
+                    marker=st.MARKER.get(fw, "."), ms=4, ls=st.DASH.get(fw, ":"),
+                    label=f"{impl} ({st.FRAMEWORK_NAME.get(fw, fw)})")
         for t in c.loc[c["place"] == place, "target"].unique():
             ax.axhline(t, color="k", lw=0.8, ls=":")
-        ax.set_xscale("log")
-        ax.set_xlabel("wall time since the start of training [s] (log)")
+        st.time_axis(ax, "x")
+        ax.set_xlabel("wall time since the start of training (s)")
         ax.set_ylabel("test accuracy")
         ax.set_title(f"{TASK[family]}: test accuracy against time, {place}")
         ax.grid(True, which="both", alpha=0.3)
@@ -154,7 +155,7 @@ def plot_accuracy_vs_drop(df, out_dir: Path) -> list[Path]:
             for _, r in g.iterrows():
                 ax.annotate(f"cap {int(r['param_capacity'])}", (r["drop_rate"], r["accuracy"]),
                             textcoords="offset points", xytext=(4, 4), fontsize=8)
-        ax.set_xlabel("events dropped / offered (test split, after training)")
+        ax.set_xlabel("drop rate (events dropped / offered, test split, after training)")
         ax.set_ylabel("final test accuracy")
         ax.set_title(f"timing classes: accuracy against drop rate, {place}")
         ax.grid(True, alpha=0.3)
@@ -197,16 +198,17 @@ def plot_accuracy_vs_ratio(df, out_dir: Path) -> list[Path]:
     fig, axes = plt.subplots(1, len(places), figsize=(6.5 * len(places), 4.5), squeeze=False)
     for ax, place in zip(axes[0], places, strict=True):
         part = t[t["place"] == place]
+        from . import report_style as st
+
         for (fw, impl), g in part.groupby(["framework", "impl"]):
-            ax.scatter(g["lif_over"], g["accuracy"], marker="o" if fw == "jax" else "s",
-                       label=f"{impl} ({fw})")
+            ax.scatter(g["lif_over"], g["accuracy"], marker=st.MARKER.get(fw, "o"),
+                       color=st.color(impl), label=f"{impl} ({st.FRAMEWORK_NAME.get(fw, fw)})")
         for fw, g in part.groupby("framework"):
             ax.axhline(g["lif_accuracy"].iloc[0], ls=STYLE.get(fw, ":"), color="k", lw=0.8,
                        label=f"LIF ({fw})")
         ax.axvline(1.0, color="grey", lw=0.8)
-        ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}x"))
-        ax.set_xlabel("LIF time / unit time per epoch (> 1x: the unit trains faster)")
+        st.ratio_axis(ax, "x", one=False)
+        ax.set_xlabel("LIF time / unit time per epoch (x; > 1x: the unit trains faster)")
         ax.set_ylabel("final test accuracy")
         ax.set_title(f"digits: accuracy against speed, {place}")
         ax.grid(True, which="both", alpha=0.3)

@@ -1,0 +1,216 @@
+"""One look for every figure of the report, and a check that it reads.
+
+- One colour per implementation, the same on every page (``COLOR``), and one marker and line
+  style per framework (``MARKER``, ``DASH``): a reader learns them once.
+- Ratio axes read ``4x`` (``ratio_axis``), time axes ``10 ms`` (``time_axis``): plain text
+  ticks, never mathtext (the report renders with ``text.parse_math`` off, because CSV text is
+  untrusted, and matplotlib's default log ticks are mathtext).
+- Legends stand outside the data (``legend_outside``), short: one entry per implementation
+  and one per framework, not one per line.
+- An empty panel says so (``empty``); counts take their plural (``plural``).
+- ``save`` runs ``layout_problems`` on every figure before writing it: a legend over an axes'
+  data area, or an axis without a label and a unit, is a bug of the report
+  (tests/suite/test_report_pages.py renders the checked-in results and asserts none).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+# every implementation of every family, and the anchors' code (by framework below)
+COLOR = {
+    # event-LIF
+    "serial": "#4c72b0", "parallel": "#dd8452", "bare_scan": "#8c8c8c",
+    # the PSU family
+    "lif": "#4c72b0", "psu": "#55a868", "ipsu": "#c44e52", "rpsu": "#8172b3",
+    # queues
+    "heap": "#937860", "fifo": "#da8bc3", "ring": "#ccb974", "sorted": "#64b5cd",
+    "lossy": "#2f4f4f",
+}
+MARKER = {"jax": "o", "torch": "s", "torch-compile": "D", "numpy": "^", "onnx": "v",
+          "adseq": "P", "nest": "X"}
+DASH = {"jax": "-", "torch": "--", "torch-compile": "-.", "numpy": ":", "onnx": ":",
+        "adseq": (0, (1, 1)), "nest": (0, (3, 1, 1, 1))}
+FRAMEWORK_NAME = {"jax": "JAX", "torch": "PyTorch", "torch-compile": "PyTorch compiled",
+                  "numpy": "NumPy", "onnx": "ONNX Runtime", "adseq": "adseq (anchor)",
+                  "nest": "NEST (anchor)"}
+NO_DATA = "no data in these results"
+# a label names its unit in parentheses, or is a ratio, a rate or an accuracy; category axes
+# (designs, places) are named in CATEGORY
+UNIT_HINTS = ("(", "[", " x", "x)", "%", "/s", " s", "rate", "accuracy")
+CATEGORY = ("queue design", "framework and place")
+
+
+def color(impl: str) -> str:
+    return COLOR.get(str(impl), "#333333")
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``1 thread``, ``2 threads``."""
+    return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
+def _x(v, _pos=None) -> str:
+    if v <= 0 or not np.isfinite(v):
+        return ""
+    return f"{v:.3g}x"
+
+
+def _seconds(v, _pos=None) -> str:
+    if v <= 0 or not np.isfinite(v):
+        return ""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9)):
+        if v >= scale * 0.9995:
+            return f"{v / scale:.3g} {unit}"
+    return f"{v:.1e} s"
+
+
+def _plain(v, _pos=None) -> str:
+    if v <= 0 or not np.isfinite(v):
+        return ""
+    return f"{v:,.0f}" if v >= 1 and float(v).is_integer() else f"{v:.3g}"
+
+
+def ratio_axis(ax, axis: str = "y", one: bool = True) -> None:
+    """A log ratio axis with ``0.5x 1x 2x 4x`` ticks and a line at 1x (parity)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    a = ax.yaxis if axis == "y" else ax.xaxis
+    (ax.set_yscale if axis == "y" else ax.set_xscale)("log", base=2)
+    a.set_major_locator(LogLocator(base=2))
+    a.set_major_formatter(FuncFormatter(_x))
+    a.set_minor_formatter(NullFormatter())
+    if one:
+        (ax.axhline if axis == "y" else ax.axvline)(1.0, color="black", lw=0.8, alpha=0.6)
+
+
+def time_axis(ax, axis: str = "y") -> None:
+    """A log time axis (seconds) with ``10 ms`` ticks."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    a = ax.yaxis if axis == "y" else ax.xaxis
+    (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+    a.set_major_locator(LogLocator(base=10))
+    a.set_major_formatter(FuncFormatter(_seconds))
+    a.set_minor_formatter(NullFormatter())
+
+
+def log_axis(ax, axis: str = "x", base: int = 10) -> None:
+    """A log count axis (events, T, queues) with plain ``1,000`` ticks."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    a = ax.yaxis if axis == "y" else ax.xaxis
+    (ax.set_yscale if axis == "y" else ax.set_xscale)("log", base=base)
+    a.set_major_locator(LogLocator(base=base))
+    a.set_major_formatter(FuncFormatter(_plain))
+    a.set_minor_formatter(NullFormatter())
+
+
+def plain_ticks(fig) -> None:
+    """Any log axis still on matplotlib's mathtext tick labels gets plain ones (with
+    ``text.parse_math`` off they would print as ``$\\mathdefault{10^{0}}$``)."""
+    from matplotlib.ticker import FuncFormatter, LogFormatter, NullFormatter
+
+    for ax in fig.axes:
+        for a, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+            if scale == "log" and isinstance(a.get_major_formatter(), LogFormatter):
+                a.set_major_formatter(FuncFormatter(_plain))
+                a.set_minor_formatter(NullFormatter())
+
+
+def empty(ax, what: str = NO_DATA) -> None:
+    """An axes with nothing to draw says so (and keeps no ticks to misread)."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.text(0.5, 0.5, what, ha="center", va="center", transform=ax.transAxes, fontsize=11,
+            color="#555555", wrap=True)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax._spikebench_empty = True  # layout_problems skips its labels
+
+
+def handles(impls=(), frameworks=(), extra=()):
+    """Short legend entries: a colour patch per implementation, a marker and line per
+    framework (plus any (label, artist) in `extra`)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    out = [(Patch(color=color(i)), str(i)) for i in dict.fromkeys(impls)]
+    out += [(Line2D([], [], color="#333333", marker=MARKER.get(f, "o"), ls=DASH.get(f, "-")),
+             FRAMEWORK_NAME.get(f, f)) for f in dict.fromkeys(frameworks)]
+    out += list(extra)
+    return [h for h, _ in out], [lab for _, lab in out]
+
+
+def legend_outside(fig, hs, labels, title: str | None = None) -> None:
+    """One figure legend to the right of every axes (saved with bbox_inches="tight")."""
+    if not hs:
+        return
+    fig.legend(hs, labels, loc="upper left", bbox_to_anchor=(1.0, 0.98), frameon=False,
+               title=title, fontsize=9, title_fontsize=9, borderaxespad=0.5)
+
+
+def move_legend(grid) -> None:
+    """A seaborn grid's legend beside the figure's right edge (it can then never cover a
+    panel, whatever the labels' widths), after a tight layout of the panels."""
+    import seaborn as sns
+
+    grid.tight_layout()
+    if grid.legend is not None:
+        sns.move_legend(grid, "upper left", bbox_to_anchor=(1.0, 0.95), frameon=False)
+
+
+def layout_problems(fig) -> list[str]:
+    """What makes a figure hard to read: a legend that overlaps an axes' data area, an axis
+    with data but no label, a label without a unit hint, tick labels that are mathtext."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    out = []
+    legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+    boxes = [(ax, ax.get_window_extent(renderer)) for ax in fig.axes if ax.get_visible()
+             and ax.axison and not getattr(ax, "_spikebench_empty", False)]
+    for leg in legends:
+        lb = leg.get_window_extent(renderer)
+        for ax, ab in boxes:
+            if lb.overlaps(ab) and lb.intersection(lb, ab).width * \
+                    lb.intersection(lb, ab).height > 4:
+                out.append(f"legend over the data of '{ax.get_title() or ax.get_ylabel()}'")
+    # small multiples label the outer axes only: a row's y label, a column's x label
+    rows_labelled = {round(b.y0) for ax, b in boxes if ax.get_ylabel()}
+    cols_labelled = {round(b.x0) for ax, b in boxes if ax.get_xlabel()}
+    for ax, box in boxes:
+        has_data = bool(ax.lines or ax.collections or ax.patches or ax.containers)
+        if not has_data:
+            continue
+        name = ax.get_title() or "an axes"
+        for which, label in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())):
+            ticks = (ax.get_xticklabels() if which == "x" else ax.get_yticklabels())
+            shared = (round(box.x0) in cols_labelled) if which == "x" else \
+                (round(box.y0) in rows_labelled)
+            if not label and not shared and any(t.get_text() for t in ticks):
+                out.append(f"{which} axis of '{name}' has no label")
+            elif label and label not in CATEGORY and not any(h in label for h in UNIT_HINTS):
+                out.append(f"{which} axis label '{label}' of '{name}' names no unit")
+            if any("mathdefault" in t.get_text() for t in ticks):
+                out.append(f"{which} ticks of '{name}' are raw mathtext")
+    return out
+
+
+PROBLEMS: list[str] = []  # every figure's problems since the last reset (tests read them)
+
+
+def save(fig, out_dir: Path, stem: str) -> list[Path]:
+    """Plain ticks, the layout check (``PROBLEMS``), then PNG + SVG with the legend inside
+    the saved area."""
+    import matplotlib.pyplot as plt
+
+    plain_ticks(fig)
+    paths = [Path(out_dir) / f"{stem}.png", Path(out_dir) / f"{stem}.svg"]
+    for p in paths:
+        fig.savefig(p, dpi=100, bbox_inches="tight")
+    # checked as saved (a layout engine may move a figure legend while saving)
+    PROBLEMS.extend(f"{stem}: {p}" for p in layout_problems(fig))
+    plt.close(fig)
+    return paths
