@@ -122,8 +122,9 @@ def plain_ticks(fig) -> None:
 
 def empty(ax, what: str = NO_DATA) -> None:
     """An axes with nothing to draw says so (and keeps no ticks to misread)."""
-    ax.set_xticks([])
-    ax.set_yticks([])
+    # hide this axes' ticks without touching the axes it shares an axis with
+    ax.tick_params(which="both", labelbottom=False, labelleft=False, bottom=False, left=False)
+    ax.grid(False)
     ax.text(0.5, 0.5, what, ha="center", va="center", transform=ax.transAxes, fontsize=11,
             color="#555555", wrap=True)
     ax.set_xlabel("")
@@ -157,7 +158,7 @@ def move_legend(grid) -> None:
     panel, whatever the labels' widths), after a tight layout of the panels."""
     import seaborn as sns
 
-    grid.tight_layout()
+    grid.figure.tight_layout()  # the whole width for the panels (no space kept at the right)
     if grid.legend is not None:
         sns.move_legend(grid, "upper left", bbox_to_anchor=(1.0, 0.95), frameon=False)
 
