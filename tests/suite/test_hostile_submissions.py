@@ -280,9 +280,9 @@ def test_compare_markdown_never_overwrites_without_force(run, tmp_path):
     other.with_suffix(".json").write_text(json.dumps(ctx))
     md = tmp_path / "table.md"
     md.write_text("my notes\n")
-    res = cli("compare", run, other, "--markdown", md)
+    res = cli("compare", run, other, "--places", "--markdown", md)
     assert res.exit_code == 2 and "exists" in res.output and md.read_text() == "my notes\n"
-    res = cli("compare", run, other, "--markdown", md, "--force")
+    res = cli("compare", run, other, "--places", "--markdown", md, "--force")
     assert res.exit_code == 0 and md.read_text() != "my notes\n", res.output
 
 

@@ -95,15 +95,16 @@ def train_rows(tmp_path_factory):
 
     quick = [c for c in profiles.profile_cases("quick", ["cpu"], family=["queues"])
              if c.mode == "train"]
-    assert {(c.framework, c.size["capacity"]) for c in quick} == {
-        ("jax", 1), ("jax", 2), ("jax", 4)}
+    assert {(c.framework, c.size["capacity"]) for c in quick} == {("jax", 1), ("jax", 4)}
     cs = [c for c in profiles.profile_cases("full", ["cpu"], family=["queues"])
           if c.mode == "train"]
     assert {(c.framework, c.size["capacity"]) for c in cs} == {
         (f, k) for f in td.FRAMEWORKS for k in td.CAPACITIES}
     cs = [cases.Case(**{**c.__dict__, "sizes": tuple(sorted({**c.size, "epochs": 3,
                                                              "target_pct": 40}.items()))})
-          for c in cs if c.size["capacity"] in (1, 2)]
+          # JAX at capacities 1 and 2 (PyTorch's train rows go through the same harness path
+          # in test_training_yinyang.py; its delay training is tested above)
+          for c in cs if c.framework == "jax" and c.size["capacity"] in (1, 2)]
     mp = pytest.MonkeyPatch()
     mp.setattr(td, "N_TRAIN", N_TRAIN)
     mp.setattr(td, "N_TEST", N_TEST)
@@ -119,7 +120,7 @@ def test_train_rows_are_ok_correct_and_valid(train_rows):
     from spikebench import validate
 
     rows, path = train_rows
-    assert len(rows) == 4
+    assert len(rows) == 2
     for r in rows:
         # the band check: float32 runs of this chaotic task part ways from the float64
         # reference (README), so a row may be off the band; its figure must say so
@@ -145,12 +146,12 @@ def test_the_report_shows_accuracy_against_drop_rate(train_rows, tmp_path):
     _, path = train_rows
     df = results.read([path])
     t = report_training.accuracy_vs_drop(df)
-    assert len(t) == 4 and set(t["param_capacity"]) == {1, 2}
+    assert len(t) == 2 and set(t["param_capacity"]) == {1, 2}
     assert t["drop_rate"].between(0, 1).all() and t["accuracy"].between(0, 1).all()
     assert [p.name for p in report_training.plot_accuracy_vs_drop(df, tmp_path)] == [
         "queues_accuracy_vs_drop.png", "queues_accuracy_vs_drop.svg"]
     table = report_training.table(df, "queues")
-    assert {"capacity", "drop rate", "design"} <= set(table.columns) and len(table) == 4
+    assert {"capacity", "drop rate", "design"} <= set(table.columns) and len(table) == 2
     assert report_training.plot_accuracy_vs_drop(df[df["mode"] != "train"], tmp_path) == []
     # the whole report: the index's time-to-accuracy lines and the queue page's figures
     written = report.render([path], tmp_path / "rep")

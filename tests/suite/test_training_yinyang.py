@@ -56,12 +56,18 @@ def test_jax_and_torch_follow_the_same_curve(data):
         assert ej["loss"] == pytest.approx(et["loss"], rel=1e-3)
 
 
+ty_initial = ty.initial_budgets
+
+
 @pytest.mark.parametrize("fw", ty.FRAMEWORKS)
 def test_budgets_too_small_grow_and_the_run_says_so(fw, data, monkeypatch):
     """Budgets that cannot hold the spikes: the step is thrown away and runs again with
     doubled budgets (never a truncated step); the same curve as with roomy budgets."""
     roomy = _run("parallel", fw, data, epochs=1)
-    monkeypatch.setattr(ty, "initial_budgets", lambda *a, **k: ((1, 1),))
+    # half the default spike room: one doubling (each one is a compile in JAX)
+    monkeypatch.setattr(ty, "initial_budgets",
+                        lambda chunk: tuple((max(1, a // 2), b) for a, b in
+                                            ty_initial(chunk)))
     tight = _run("parallel", fw, data, epochs=1)
     assert "budgets grew" in tight.reason and "budgets" not in roomy.reason
     assert tight.curve[0]["accuracy"] == roomy.curve[0]["accuracy"]
@@ -93,8 +99,10 @@ def train_rows(tmp_path_factory):
     assert {(c.impl, c.framework) for c in cs} == {(i, f) for i in ty.IMPLS
                                                     for f in ty.FRAMEWORKS}
     small = {"epochs": 3, "n_neurons": 40, "batch": 30, "target_pct": 60}
+    # both implementations and both frameworks, in two rows (PyTorch's parallel chunk loop
+    # is the slow one; the tests above train every pair)
     cs = [cases.Case(**{**c.__dict__, "sizes": tuple(sorted({**c.size, **small}.items()))})
-          for c in cs]
+          for c in cs if (c.impl, c.framework) in {("parallel", "jax"), ("serial", "torch")}]
     mp = pytest.MonkeyPatch()
     mp.setattr(ty, "N_TRAIN", N_TRAIN)
     mp.setattr(ty, "N_TEST", N_TEST)
@@ -130,10 +138,10 @@ def test_the_report_shows_the_yinyang_curves(train_rows, tmp_path):
     _, path = train_rows
     df = results.read([path])
     c = report_training.curves(df, "event_lif")
-    assert len(c) == 4 * 3 and set(c["impl"]) == set(ty.IMPLS)
+    assert len(c) == 2 * 3 and set(c["impl"]) == set(ty.IMPLS)
     assert [p.name for p in report_training.plot_curves(df, tmp_path, "event_lif")] == [
         "event_lif_training.png", "event_lif_training.svg"]
     table = report_training.table(df, "event_lif")
     assert "implementation" in table and "firing rate" not in table  # not a fraction here
     idx = report_training.index_table(df)
-    assert set(idx["task"]) == {"Yin-Yang"} and len(idx) == 4
+    assert set(idx["task"]) == {"Yin-Yang"} and len(idx) == 2
