@@ -72,14 +72,17 @@ def plot_event_lif(df, out_dir: Path) -> list[Path]:
         g.assign(metric="throughput (neuron-events/s)", value=g["throughput"])])
     fws = [f for f in st.MARKER if f in set(long["framework"])]
     impls = [i for i in ("serial", "parallel", "bare_scan") if i in set(long["impl"])]
+    long, grid_kw = st.facets(long, "metric", "panel")
+    wrapped = "col_wrap" in grid_kw
     grid = sns.relplot(data=long, x="param_n_events", y="value", hue="impl", hue_order=impls,
                        palette={i: st.color(i) for i in impls}, style="framework",
                        style_order=fws, markers={f: st.MARKER[f] for f in fws},
                        dashes={f: "" if st.DASH[f] == "-" else (4, 2) for f in fws},
-                       units="config", estimator=None, row="metric", col="panel",
-                       kind="line", height=3.6, aspect=1.3,
-                       facet_kws={"sharey": "row", "margin_titles": True})
-    for (metric, _), ax in grid.axes_dict.items():
+                       units="config", estimator=None, kind="line", height=3.6, aspect=1.3,
+                       facet_kws={"sharey": False if wrapped else "row",
+                                  "margin_titles": not wrapped}, **grid_kw)
+    for key, ax in grid.axes_dict.items():
+        metric = (key.split(" | ")[0] if wrapped else key[0])
         if not (ax.lines or ax.collections):
             st.empty(ax)
             continue
@@ -91,7 +94,7 @@ def plot_event_lif(df, out_dir: Path) -> list[Path]:
         ax.set_ylabel(metric)
         ax.set_xlabel("input events per sample")
         ax.grid(True, which="major", alpha=0.3)
-    grid.set_titles(row_template="", col_template="{col_name}")
+    grid.set_titles(**({} if wrapped else {"row_template": ""}), col_template="{col_name}")
     if grid.legend is not None:
         grid.legend.set_title("implementation / framework")
         for t in grid.legend.texts:
@@ -156,7 +159,8 @@ def plot_parallel(df, out_dir: Path) -> list[Path]:
                 sp["param_n_neurons"], sp["param_batch"], sp["param_n_layers"],
                 sp["param_n_events"], sp["dataset"], sp["dtype"], strict=True)])
         grid = sns.relplot(data=sp, x="param_chunk_size", y="speedup", hue="config",
-                           col="panel", kind="line", marker="o", height=3.8, aspect=1.2,
+                           col="panel", col_wrap=min(st.MAX_COLS, sp["panel"].nunique()),
+                           kind="line", marker="o", height=3.8, aspect=1.2,
                            facet_kws={"sharey": True})
         for ax in grid.axes.flat:
             st.log_axis(ax, "x", base=2)
@@ -181,11 +185,14 @@ def plot_parallel(df, out_dir: Path) -> list[Path]:
             gr.assign(metric="median time per step (s)", value=gr["time_median_s"]),
             gr.assign(metric="peak memory (MiB)", value=gr["peak_mem_bytes"] / 2**20)])
         long = long[long["value"].notna()]
+        long, grid_kw = st.facets(long, "metric", "panel")
+        wrapped = "col_wrap" in grid_kw
         grid = sns.relplot(data=long, x="param_chunk_size", y="value", hue="config",
-                           style="remat", row="metric", col="panel", kind="line", marker="o",
-                           height=3.4, aspect=1.2, facet_kws={"sharey": "row",
-                                                              "margin_titles": True})
-        for (metric, _), ax in grid.axes_dict.items():
+                           style="remat", kind="line", marker="o", height=3.4, aspect=1.2,
+                           facet_kws={"sharey": False if wrapped else "row",
+                                      "margin_titles": not wrapped}, **grid_kw)
+        for key, ax in grid.axes_dict.items():
+            metric = key.split(" | ")[0] if wrapped else key[0]
             if not (ax.lines or ax.collections):
                 st.empty(ax)
                 continue
@@ -195,7 +202,8 @@ def plot_parallel(df, out_dir: Path) -> list[Path]:
             ax.set_ylabel(metric)
             ax.set_xlabel("chunk size K (events per scan)")
             ax.grid(True, which="major", alpha=0.3)
-        grid.set_titles(row_template="", col_template="{col_name}")
+        grid.set_titles(**({} if wrapped else {"row_template": ""}),
+                        col_template="{col_name}")
         if grid.legend is not None:
             grid.legend.set_title("configuration / backward")
         grid.figure.suptitle("Training step (loss + gradients) of the parallel simulator",

@@ -87,7 +87,7 @@ def sparsity(df) -> pd.DataFrame:
         ["spike_rate", "lif_agreement"]].median().reset_index()
 
 
-MODE_NAME = {"forward": "inference", "grad": "training step (forward + backward)"}
+MODE_NAME = {"forward": "inference", "grad": "training step"}
 
 
 def _facets(frame, places: int):
@@ -113,15 +113,16 @@ def _relplot(data, y: str, hue_order, out_dir: Path, stem: str, ylabel: str, rat
     from . import report_style as st
 
     fws = [f for f in st.MARKER if f in set(data["framework"])]
+    data, grid_kw = st.facets(data, "mode", "panel")
+    wrapped = "col_wrap" in grid_kw
     g = sns.relplot(data=data, x="param_T", y=y, hue="impl", hue_order=hue_order,
                     palette={i: st.color(i) for i in hue_order}, style="framework",
                     style_order=fws, markers={f: st.MARKER[f] for f in fws},
                     dashes={f: st.DASH[f] if isinstance(st.DASH[f], tuple) else "" if
                             st.DASH[f] == "-" else (4, 2) for f in fws},
-                    units="config", estimator=None, row="mode", col="panel", kind="line",
-                    height=3.6, aspect=1.35, facet_kws={"sharey": False, "sharex": True,
-                                                        "margin_titles": True},
-                    legend="brief")
+                    units="config", estimator=None, kind="line", height=3.6, aspect=1.35,
+                    facet_kws={"sharey": False, "sharex": True,
+                               "margin_titles": not wrapped}, legend="brief", **grid_kw)
     for ax in g.axes.flat:
         if not (ax.lines or ax.collections):  # this mode was not measured at this level
             st.empty(ax)
@@ -134,7 +135,10 @@ def _relplot(data, y: str, hue_order, out_dir: Path, stem: str, ylabel: str, rat
         ax.grid(True, which="major", alpha=0.3)
         ax.set_xlabel("time steps T")
     g.set_ylabels(ylabel)
-    g.set_titles(row_template="{row_name}", col_template="{col_name}")
+    if wrapped:
+        g.set_titles(col_template="{col_name}")
+    else:
+        g.set_titles(row_template="{row_name}", col_template="{col_name}")
     if g.legend is not None:
         g.legend.set_title("neuron / framework")
         for t in g.legend.texts:

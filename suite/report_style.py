@@ -153,11 +153,30 @@ def legend_outside(fig, hs, labels, title: str | None = None) -> None:
                title=title, fontsize=9, title_fontsize=9, borderaxespad=0.5)
 
 
+MAX_COLS = 3
+
+
+def facets(data, row: str, col: str):
+    """seaborn facet arguments for a row x col grid that stays readable at 1400 px: the
+    grid itself while it has at most MAX_COLS columns, else one panel per (row, col) pair
+    that exists, wrapped MAX_COLS to a line (many places would otherwise make dozens of
+    columns, each a few pixels wide on the page). Returns (data, kwargs)."""
+    if data[col].nunique() <= MAX_COLS:
+        return data, {"row": row, "col": col}
+    data = data.assign(_facet=data[row].astype(str) + " | " + data[col].astype(str))
+    return data, {"col": "_facet", "col_wrap": MAX_COLS}
+
+
 def move_legend(grid) -> None:
     """A seaborn grid's legend beside the figure's right edge (it can then never cover a
     panel, whatever the labels' widths), after a tight layout of the panels."""
+    import textwrap
+
     import seaborn as sns
 
+    for ax in grid.axes.flat:  # long panel titles (a place's label) wrap, never overlap
+        if len(ax.get_title()) > 48:
+            ax.set_title(textwrap.fill(ax.get_title(), 48), fontsize=9)
     grid.figure.tight_layout()  # the whole width for the panels (no space kept at the right)
     if grid.legend is not None:
         sns.move_legend(grid, "upper left", bbox_to_anchor=(1.0, 0.95), frameon=False)
