@@ -95,6 +95,9 @@ def test_figures_read_well(two_places):
         {p.name for p in written}
     svg = (out / "psu.svg").read_text()
     assert "mathdefault" not in svg and "1x" in svg  # ratio ticks read 1x, 2x
+    # two places: the panels wrap at 3 a line, so the figure stays about a page wide
+    width = float(re.search(r'<svg[^>]*width="([0-9.]+)pt"', svg).group(1))
+    assert width < 1500, width
 
 
 def test_the_index_answers_each_family_in_a_sentence(two_places):
