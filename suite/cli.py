@@ -264,7 +264,7 @@ def _print_not_run(df, out: Console) -> None:
     """The reasons of rows that did not give a usable time: unavailable / unsupported rows
     grouped by reason (a missing GPU makes many rows), every failed / timeout / oom /
     incorrect row on its own line with its case."""
-    from .results import row_label
+    from .results import _is_true, row_label
 
     if df.empty:
         return
@@ -276,8 +276,7 @@ def _print_not_run(df, out: Console) -> None:
                                      for r in g.itertuples(index=False)}))
             out.print(f"[bold]{st}[/] ({len(g)} row{'s' if len(g) != 1 else ''}: "
                       f"{escape(what)}): {escape(str(reason))}", soft_wrap=True)
-    correct = df["correct"].map(lambda v: str(v).lower() == "true") \
-        if "correct" in df else False
+    correct = df["correct"].map(_is_true) if "correct" in df else False
     broken = df[~status.isin(["ok", *NOT_RUN_GROUPED]) | ((status == "ok") & ~correct)]
     for r in broken.to_dict("records"):
         why = r.get("error") if r["status"] != "ok" else \

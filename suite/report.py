@@ -112,10 +112,10 @@ def places_table(df):
     }).reset_index()
 
 
-def plot_overview(panels, counts: dict, out_dir: Path) -> list[Path]:
+def plot_overview(panels, out_dir: Path) -> list[Path]:
     """The headline figure: every family's overview panels (``Section.overview``), one panel
     a row with its legend to its right (never over the data); a panel with nothing to draw
-    says so. The rows per status are in the page's text (`counts` is kept for callers)."""
+    says so. The rows per status are in the page's text."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -214,7 +214,7 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
         part = ok[ok["family"] == name]
         sections[name] = (fam.report(part, out_dir), results.usable(df[df["family"] == name]))
     panels = [p for sec, _ in sections.values() for p in sec.overview]
-    figs = plot_overview(panels, _counts(raw), out_dir) if len(ok) else []
+    figs = plot_overview(panels, out_dir) if len(ok) else []
     cmp_table = compare.compare(raw, factor=factor, alpha=alpha)
     t = {"places": places_table(raw), "compare": cmp_table, "rows": summary_table(raw),
          "exported": report_devices.exported_table(ok),

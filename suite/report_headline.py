@@ -21,16 +21,13 @@ import numpy as np
 import pandas as pd
 
 from . import results
-
-
-def _samples(rows) -> np.ndarray:
-    out = [np.array(str(s).split(), dtype=float) for s in rows["samples_s"].dropna()]
-    return np.concatenate(out) if out else np.zeros(0)
+from .compare import samples
+from .report_style import FRAMEWORK_NAME
 
 
 def ratio_spread(num, den) -> tuple[float, float, float]:
     """median(num) / median(den) and its interquartile span (module doc) from raw samples."""
-    a, b = _samples(num), _samples(den)
+    a, b = samples(num), samples(den)
     if not len(a) or not len(b):
         return np.nan, np.nan, np.nan
     qa, qb = np.percentile(a, [25, 50, 75]), np.percentile(b, [25, 50, 75])
@@ -46,8 +43,7 @@ def _spread_text(r, lo, hi) -> str:
 
 
 def _fw(name: str) -> str:
-    return {"jax": "JAX", "torch": "PyTorch", "torch-compile": "compiled PyTorch",
-            "numpy": "NumPy", "onnx": "ONNX Runtime"}.get(name, name)
+    return FRAMEWORK_NAME.get(name, name)
 
 
 def _num(v) -> str:

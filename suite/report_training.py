@@ -19,7 +19,6 @@ COLS = {"family": "family", "impl": "impl", "param_capacity": "capacity",
         "accuracy": "final accuracy", "spike_rate": "firing rate", "drop_rate": "drop rate",
         "time_median_s": "time / epoch (s)", "param_epochs": "epochs",
         "correct": "within the band of the reference"}
-STYLE = {"jax": "-", "torch": "--"}
 _BAND = ("Time to the target counts every epoch and its evaluation; 'within the band' "
          "compares the final test accuracy with the {} run of the same loop.")
 NOTE = {"psu": _BAND.format("NumPy float64"),
@@ -96,34 +95,42 @@ def save(fig, out_dir: Path, stem: str) -> list[Path]:
     return report_style.save(fig, out_dir, stem)
 
 
+def _per_place(frame, out_dir: Path, stem: str, width: float, draw) -> list[Path]:
+    """One panel per place of `frame` (``draw(ax, its rows, place)``), its legend to its
+    right, then ``save``."""
+    plt = _pyplot()
+    places = sorted(frame["place"].unique())
+    fig, axes = plt.subplots(1, len(places), figsize=(width * len(places), 4.5), squeeze=False)
+    for ax, place in zip(axes[0], places, strict=True):
+        draw(ax, frame[frame["place"] == place], place)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    fig.tight_layout()
+    return save(fig, out_dir, stem)
+
+
 def plot_curves(df, out_dir: Path, family: str, stem: str | None = None) -> list[Path]:
     """Test accuracy against wall time, one panel per place, a colour per implementation and
     a line style per framework (the target dotted)."""
+    from . import report_style as st
+
     c = curves(df, family)
     if c.empty:
         return []
-    plt = _pyplot()
-    places = sorted(c["place"].unique())
-    fig, axes = plt.subplots(1, len(places), figsize=(7 * len(places), 4.5), squeeze=False)
-    from . import report_style as st
 
-    for ax, place in zip(axes[0], places, strict=True):
-        for (impl, fw), g in c[c["place"] == place].groupby(["impl", "framework"]):
+    def draw(ax, part, place):
+        for (impl, fw), g in part.groupby(["impl", "framework"]):
             ax.plot(g["time_s"], g["accuracy"], color=st.color(impl),
                     marker=st.MARKER.get(fw, "."), ms=4, ls=st.DASH.get(fw, ":"),
                     label=f"{impl} ({st.FRAMEWORK_NAME.get(fw, fw)})")
-        for t in c.loc[c["place"] == place, "target"].unique():
+        for t in part["target"].unique():
             ax.axhline(t, color="k", lw=0.8, ls=":")
         st.time_axis(ax, "x")
         ax.set_xlabel("wall time since the start of training (s)")
         ax.set_ylabel("test accuracy")
         ax.set_title(f"{TASK[family]}: test accuracy against time, {place}")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    fig.tight_layout()
-    paths = save(fig, out_dir, stem or f"{family}_training")
-    plt.close(fig)
-    return paths
+
+    return _per_place(c, out_dir, stem or f"{family}_training", 7, draw)
 
 
 def accuracy_vs_drop(df) -> pd.DataFrame:
@@ -141,16 +148,16 @@ def accuracy_vs_drop(df) -> pd.DataFrame:
 def plot_accuracy_vs_drop(df, out_dir: Path) -> list[Path]:
     """Final test accuracy against the drop rate (each point a capacity, labelled), one panel
     per place, a line per framework."""
+    from . import report_style as st
+
     t = accuracy_vs_drop(df)
     if t.empty:
         return []
-    plt = _pyplot()
-    places = sorted(t["place"].unique())
-    fig, axes = plt.subplots(1, len(places), figsize=(6.5 * len(places), 4.5), squeeze=False)
-    for ax, place in zip(axes[0], places, strict=True):
-        for (fw, impl), g in t[t["place"] == place].groupby(["framework", "impl"]):
+
+    def draw(ax, part, place):
+        for (fw, impl), g in part.groupby(["framework", "impl"]):
             g = g.sort_values("drop_rate")
-            ax.plot(g["drop_rate"], g["accuracy"], ls=STYLE.get(fw, ":"), marker="o",
+            ax.plot(g["drop_rate"], g["accuracy"], ls=st.DASH.get(fw, ":"), marker="o",
                     label=f"{impl} ({fw})")
             for _, r in g.iterrows():
                 ax.annotate(f"cap {int(r['param_capacity'])}", (r["drop_rate"], r["accuracy"]),
@@ -158,12 +165,8 @@ def plot_accuracy_vs_drop(df, out_dir: Path) -> list[Path]:
         ax.set_xlabel("drop rate (events dropped / offered, test split, after training)")
         ax.set_ylabel("final test accuracy")
         ax.set_title(f"timing classes: accuracy against drop rate, {place}")
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    fig.tight_layout()
-    paths = save(fig, out_dir, "queues_accuracy_vs_drop")
-    plt.close(fig)
-    return paths
+
+    return _per_place(t, out_dir, "queues_accuracy_vs_drop", 6.5, draw)
 
 
 def accuracy_vs_ratio(df) -> pd.DataFrame:
@@ -190,33 +193,26 @@ def accuracy_vs_ratio(df) -> pd.DataFrame:
 def plot_accuracy_vs_ratio(df, out_dir: Path) -> list[Path]:
     """Final test accuracy against LIF time / unit time per epoch, one panel per place, LIF's
     accuracy as a dashed line per framework."""
+    from . import report_style as st
+
     t = accuracy_vs_ratio(df)
     if t.empty:
         return []
-    plt = _pyplot()
-    places = sorted(t["place"].unique())
-    fig, axes = plt.subplots(1, len(places), figsize=(6.5 * len(places), 4.5), squeeze=False)
-    for ax, place in zip(axes[0], places, strict=True):
-        part = t[t["place"] == place]
-        from . import report_style as st
 
+    def draw(ax, part, place):
         for (fw, impl), g in part.groupby(["framework", "impl"]):
             ax.scatter(g["lif_over"], g["accuracy"], marker=st.MARKER.get(fw, "o"),
                        color=st.color(impl), label=f"{impl} ({st.FRAMEWORK_NAME.get(fw, fw)})")
         for fw, g in part.groupby("framework"):
-            ax.axhline(g["lif_accuracy"].iloc[0], ls=STYLE.get(fw, ":"), color="k", lw=0.8,
+            ax.axhline(g["lif_accuracy"].iloc[0], ls=st.DASH.get(fw, ":"), color="k", lw=0.8,
                        label=f"LIF ({fw})")
         ax.axvline(1.0, color="grey", lw=0.8)
         st.ratio_axis(ax, "x", one=False)
         ax.set_xlabel("LIF time / unit time per epoch (x; > 1x: the unit trains faster)")
         ax.set_ylabel("final test accuracy")
         ax.set_title(f"digits: accuracy against speed, {place}")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    fig.tight_layout()
-    paths = save(fig, out_dir, "psu_accuracy_vs_ratio")
-    plt.close(fig)
-    return paths
+
+    return _per_place(t, out_dir, "psu_accuracy_vs_ratio", 6.5, draw)
 
 
 def index_table(df) -> pd.DataFrame:

@@ -355,6 +355,33 @@ def fit(side, tree, data, result: TrainResult, *, take, progress=None) -> TrainR
     return result
 
 
+def case_config(case, lr: float = TrainConfig.lr) -> TrainConfig:
+    """The TrainConfig of a ``train`` case: its epochs, batch and target_pct sizes, its seed,
+    and the task's learning rate `lr`."""
+    s = case.size
+    return TrainConfig(epochs=int(s["epochs"]), batch=int(s["batch"]), lr=lr,
+                       target=s["target_pct"] / 100, seed=case.seed)
+
+
+def require_trainable(case, frameworks) -> None:
+    """Unsupported unless the case trains in one of `frameworks`, float32 on the CPU (the
+    training loops' placement)."""
+    from .registry import Unsupported
+
+    if case.framework not in frameworks:
+        raise Unsupported(f"the training loop runs in {', '.join(frameworks)}, not "
+                          f"{case.framework}")
+    if case.dtype != "float32" or case.device != "cpu":
+        raise Unsupported(f"the training loop runs float32 on the CPU (the framework's "
+                          f"default placement), not {case.dtype} on {case.device}")
+
+
+def epoch_samples(data, batch: int) -> int:
+    """Training samples an epoch: whole batches of the training split (the last incomplete
+    batch is left out)."""
+    return (data["train"][1].size // batch) * batch
+
+
 def train_row(result: TrainResult, ref_curve: list, band: float, n_train: int) -> dict:
     """A ``train`` row's measured columns from a run and its reference run's curve: the
     epochs' wall times as the raw samples, correct iff the final test accuracies lie within

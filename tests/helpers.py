@@ -68,3 +68,28 @@ def compare_to_reference(st, cnt, ref: dict, rtol, scale):
 
 __all__ = ["P", "PARAM_SETS", "LIFParams", "simulate", "reference", "FRAMEWORKS", "TIME_RTOL",
            "AGREE_RTOL", "random_layer", "run", "rel_err", "compare_to_reference", "np_out"]
+
+
+def resized(case, **sizes):
+    """`case` with some of its sizes replaced (e.g. fewer epochs for a test)."""
+    from spikebench import cases
+
+    return cases.Case(**{**case.__dict__, "sizes": tuple(sorted({**case.size,
+                                                                  **sizes}.items()))})
+
+
+def run_train_rows(module, cs, folder, n_train: int, n_test: int):
+    """The harness rows of the train cases `cs`, in-process, with the task module's split
+    made small (module.N_TRAIN / N_TEST); returns (rows, the CSV's path)."""
+    import pytest
+    from spikebench import runner
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(module, "N_TRAIN", n_train)
+    mp.setattr(module, "N_TEST", n_test)
+    try:
+        with runner.Session(folder, isolate=False) as s:
+            rows = [s.run(c) for c in cs]
+    finally:
+        mp.undo()
+    return rows, s.csv_path

@@ -114,13 +114,10 @@ def ref_kind(case):
 
 
 def _train_config(case):
-    from ..training import TrainConfig
+    from ..training import case_config
     from ..training_yinyang import LR
 
-    s = case.size
-    return TrainConfig(epochs=int(s["epochs"]), batch=int(s["batch"]), lr=LR,
-                       target=s["target_pct"] / 100, seed=case.seed)
-
+    return case_config(case, LR)
 
 def _lanes(case):
     b, n = case.size["batch"], case.size["n_neurons"]
@@ -420,19 +417,14 @@ class EventLIF(Family):
                 "n_checked": len(lanes)}
 
     def train(self, case, inputs, ref, fw, device):
-        from ..training import train_row
+        from ..training import epoch_samples, require_trainable, train_row
         from ..training_yinyang import FRAMEWORKS, train_yinyang
 
-        if case.framework not in FRAMEWORKS:
-            raise Unsupported(f"the training loop runs in {', '.join(FRAMEWORKS)}, not "
-                              f"{case.framework}")
-        if case.dtype != "float32" or case.device != "cpu":
-            raise Unsupported(f"the training loop runs float32 on the CPU (the framework's "
-                              f"default placement), not {case.dtype} on {case.device}")
+        require_trainable(case, FRAMEWORKS)
         cfg = _train_config(case)
         r = train_yinyang(case.impl, case.framework, cfg, hidden=int(case.size["n_neurons"]),
                           data=inputs["data"])
-        n_train = (inputs["data"]["train"][1].size // cfg.batch) * cfg.batch
+        n_train = epoch_samples(inputs["data"], cfg.batch)
         # spike_rate is a fraction of (step, neuron) entries; an exact LIF neuron's rate is
         # spikes per sample (the curve's ``rate``, ``spikebench train``), not a fraction
         return train_row(r, ref["curve"], ACCURACY_BAND, n_train) | {"spike_rate": None}

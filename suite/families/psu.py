@@ -82,11 +82,9 @@ def level(case) -> str:
 
 
 def _train_config(case):
-    from ..training import TrainConfig
+    from ..training import case_config
 
-    s = case.size
-    return TrainConfig(epochs=int(s["epochs"]), batch=int(s["batch"]),
-                       target=s["target_pct"] / 100, seed=case.seed)
+    return case_config(case)
 
 
 def _train_kw(case, inputs):
@@ -293,17 +291,18 @@ class PSUFamily(Family):
         return _check_neuron_fwd(case, out, ref)
 
     def train(self, case, inputs, ref, fw, device):
-        from ..training import FRAMEWORKS, train_psu_digits, train_row
+        from ..training import (
+            FRAMEWORKS,
+            epoch_samples,
+            require_trainable,
+            train_psu_digits,
+            train_row,
+        )
 
-        if case.framework not in FRAMEWORKS:
-            raise Unsupported(f"the training loop runs in {', '.join(FRAMEWORKS)}, not "
-                              f"{case.framework}")
-        if case.dtype != "float32" or case.device != "cpu":
-            raise Unsupported(f"the training loop runs float32 on the CPU (the framework's "
-                              f"default placement), not {case.dtype} on {case.device}")
+        require_trainable(case, FRAMEWORKS)
         cfg = _train_config(case)
         r = train_psu_digits(case.impl, case.framework, cfg, **_train_kw(case, inputs))
-        n_train = (inputs["data"]["train"][1].size // cfg.batch) * cfg.batch
+        n_train = epoch_samples(inputs["data"], cfg.batch)
         return train_row(r, ref["curve"], ACCURACY_BAND, n_train)
 
     def work(self, case):

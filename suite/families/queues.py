@@ -75,13 +75,10 @@ ACCURACY_BAND = 0.20
 
 
 def _train_config(case):
-    from ..training import TrainConfig
+    from ..training import case_config
     from ..training_delays import LR
 
-    s = case.size
-    return TrainConfig(epochs=int(s["epochs"]), batch=int(s["batch"]), lr=LR,
-                       target=s["target_pct"] / 100, seed=case.seed)
-
+    return case_config(case, LR)
 
 def _net_params(case) -> NetParams:
     return NET._replace(n_steps=int(case.size["T"]))
@@ -288,18 +285,13 @@ class Queues(Family):
         return _check_network(case, out, ref)
 
     def train(self, case, inputs, ref, fw, device):
-        from ..training import train_row
+        from ..training import epoch_samples, require_trainable, train_row
         from ..training_delays import FRAMEWORKS, train_delays
 
-        if case.framework not in FRAMEWORKS:
-            raise Unsupported(f"the training loop runs in {', '.join(FRAMEWORKS)}, not "
-                              f"{case.framework}")
-        if case.dtype != "float32" or case.device != "cpu":
-            raise Unsupported(f"the training loop runs float32 on the CPU (the framework's "
-                              f"default placement), not {case.dtype} on {case.device}")
+        require_trainable(case, FRAMEWORKS)
         cfg = _train_config(case)
         r = train_delays(int(case.size["capacity"]), case.framework, cfg, data=inputs["data"])
-        n_train = (inputs["data"]["train"][1].size // cfg.batch) * cfg.batch
+        n_train = epoch_samples(inputs["data"], cfg.batch)
         return train_row(r, ref["curve"], ACCURACY_BAND, n_train) | {
             "drop_rate": r.curve[-1]["drop_rate"]}
 

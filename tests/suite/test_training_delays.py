@@ -11,6 +11,8 @@ from spikebench import training_delays as td
 from spikebench.datasets import timing
 from spikebench.training import TrainConfig
 
+from tests.helpers import resized, run_train_rows
+
 N_TRAIN, N_TEST = 320, 160
 
 
@@ -91,7 +93,7 @@ def test_bad_runs_are_refused(args, kw, says, data):
 
 @pytest.fixture(scope="module")
 def train_rows(tmp_path_factory):
-    from spikebench import cases, profiles, runner
+    from spikebench import profiles
 
     quick = [c for c in profiles.profile_cases("quick", ["cpu"], family=["queues"])
              if c.mode == "train"]
@@ -100,20 +102,11 @@ def train_rows(tmp_path_factory):
           if c.mode == "train"]
     assert {(c.framework, c.size["capacity"]) for c in cs} == {
         (f, k) for f in td.FRAMEWORKS for k in td.CAPACITIES}
-    cs = [cases.Case(**{**c.__dict__, "sizes": tuple(sorted({**c.size, "epochs": 3,
-                                                             "target_pct": 40}.items()))})
-          # JAX at capacities 1 and 2 (PyTorch's train rows go through the same harness path
-          # in test_training_yinyang.py; its delay training is tested above)
-          for c in cs if c.framework == "jax" and c.size["capacity"] in (1, 2)]
-    mp = pytest.MonkeyPatch()
-    mp.setattr(td, "N_TRAIN", N_TRAIN)
-    mp.setattr(td, "N_TEST", N_TEST)
-    try:
-        with runner.Session(tmp_path_factory.mktemp("train"), isolate=False) as s:
-            rows = [s.run(c) for c in cs]
-    finally:
-        mp.undo()
-    return rows, s.csv_path
+    # JAX at capacities 1 and 2 (PyTorch's train rows go through the same harness path in
+    # test_training_yinyang.py; its delay training is tested above)
+    cs = [resized(c, epochs=3, target_pct=40) for c in cs
+          if c.framework == "jax" and c.size["capacity"] in (1, 2)]
+    return run_train_rows(td, cs, tmp_path_factory.mktemp("train"), N_TRAIN, N_TEST)
 
 
 def test_train_rows_are_ok_correct_and_valid(train_rows):

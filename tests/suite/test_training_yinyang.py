@@ -10,6 +10,8 @@ import pytest
 from spikebench import training_yinyang as ty
 from spikebench.training import TrainConfig
 
+from tests.helpers import resized, run_train_rows
+
 N_TRAIN, N_TEST = 600, 300
 
 
@@ -89,7 +91,7 @@ def test_bad_runs_are_refused(args, says, data):
 
 @pytest.fixture(scope="module")
 def train_rows(tmp_path_factory):
-    from spikebench import cases, profiles, runner
+    from spikebench import profiles
 
     quick = [c for c in profiles.profile_cases("quick", ["cpu"], family=["event_lif"])
              if c.mode == "train"]
@@ -101,17 +103,9 @@ def train_rows(tmp_path_factory):
     small = {"epochs": 3, "n_neurons": 40, "batch": 30, "target_pct": 60}
     # both implementations and both frameworks, in two rows (PyTorch's parallel chunk loop
     # is the slow one; the tests above train every pair)
-    cs = [cases.Case(**{**c.__dict__, "sizes": tuple(sorted({**c.size, **small}.items()))})
-          for c in cs if (c.impl, c.framework) in {("parallel", "jax"), ("serial", "torch")}]
-    mp = pytest.MonkeyPatch()
-    mp.setattr(ty, "N_TRAIN", N_TRAIN)
-    mp.setattr(ty, "N_TEST", N_TEST)
-    try:
-        with runner.Session(tmp_path_factory.mktemp("train"), isolate=False) as s:
-            rows = [s.run(c) for c in cs]
-    finally:
-        mp.undo()
-    return rows, s.csv_path
+    cs = [resized(c, **small) for c in cs
+          if (c.impl, c.framework) in {("parallel", "jax"), ("serial", "torch")}]
+    return run_train_rows(ty, cs, tmp_path_factory.mktemp("train"), N_TRAIN, N_TEST)
 
 
 def test_train_rows_are_ok_correct_and_valid(train_rows):
