@@ -249,6 +249,10 @@ def _numbers(df, path):
     return df
 
 
+TEXT_IDS = ("error", "samples_s", "git_commit", "run_id", "case_id", "kernel_version",
+            "inputs_version", "machine_id")
+
+
 def read(paths) -> pandas.DataFrame:  # noqa: F821
     """Read result CSVs (files or folders, searched recursively) into one migrated frame."""
     import pandas as pd
@@ -264,7 +268,8 @@ def read(paths) -> pandas.DataFrame:  # noqa: F821
     frames = []
     for f in files:
         try:
-            df = pd.read_csv(f, dtype={"error": str, "samples_s": str, "git_commit": str})
+            # ids are text even when a hex id happens to read as a number (8255797183e1)
+            df = pd.read_csv(f, dtype={c: str for c in TEXT_IDS})
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise ValueError(f"{f}: not a readable CSV ({exc})") from None
         missing = set(COLUMNS) - set(df.columns)
