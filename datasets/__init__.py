@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+import math
+
 import numpy as np
 
 from . import _standins
@@ -206,7 +208,7 @@ def read_stats(stats_file) -> dict:
 
 def stream(name: str, batch: int = 1, n_events: int | None = None, *,
            n_channels: int | None = None, data_dir=None, split: str = "train",
-           seed: int = 0, stats_file=None) -> EventBatch:
+           seed: int = 0, stats_file=None, rate_hz: float | None = None) -> EventBatch:
     """`batch` rows of exactly `n_events` events each from dataset `name` (None: one sample
     per row, as recorded or generated) — the input of the event-driven benchmarks.
 
@@ -216,7 +218,9 @@ def stream(name: str, batch: int = 1, n_events: int | None = None, *,
     events from SHD is ~25 utterances in a row. Reader rows start at sample `seed` of the
     split and wrap around; the row's label is its first sample's. `n_channels` must match the
     dataset's (only the sized generators take any). A label ``NAME@hash`` (``stats_label``)
-    means NAME following the statistics in `stats_file`, whose hash must match."""
+    means NAME following the statistics in `stats_file`, whose hash must match. `rate_hz`
+    (``poisson`` only): input events per second over all channels (default 20 Hz a
+    channel), so a row of n_events spans n_events / rate_hz seconds."""
     label, name = name, name.split("@")[0]
     d = get(name)
     kw_stats = {}
@@ -229,8 +233,17 @@ def stream(name: str, batch: int = 1, n_events: int | None = None, *,
         raise ValueError(f"batch must be >= 1, got {batch}")
     if n_events is not None and int(n_events) < 0:
         raise ValueError(f"n_events must be >= 0, got {n_events}")
+    if rate_hz is not None:
+        if name != "poisson":
+            raise ValueError(f"rate_hz sets the Poisson generator's rate; dataset {name!r} "
+                             f"has its own")
+        if not (float(rate_hz) > 0 and math.isfinite(float(rate_hz))):
+            raise ValueError(f"rate_hz must be a positive finite number, got {rate_hz!r}")
     if name in SIZED:
         kw = {} if n_channels is None else {"n_channels": int(n_channels)}
+        if rate_hz is not None:
+            kw["rate"] = float(rate_hz) / int(n_channels if n_channels is not None else
+                                              d.n_channels)
         ev = d.generate(int(batch), n_events=n_events, seed=seed, **kw, **kw_stats)
         return ev._replace(name=label)
     if n_channels is not None and int(n_channels) != d.n_channels:

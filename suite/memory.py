@@ -1,5 +1,35 @@
-"""Peak memory of a measured call, per spec/devices.md. Every figure carries its method; rows
-with different methods are never compared."""
+"""Memory of a measured case, per spec/devices.md. Every figure carries its method; rows with
+different methods are never compared.
+
+Two kinds of figure, never compared with each other:
+
+- the kernel's own figure of one call (``kernel_figure``; the row's `peak_mem_bytes` and
+  `mem_method`): what the algorithm needs at the case's real shapes -- its arguments, its
+  outputs and the largest set of temporaries alive at once:
+
+  ==================  ==========================  ==========================================
+  framework, device   method                      how
+  ==================  ==========================  ==========================================
+  JAX (adseq), any    ``xla_memory_analysis``     the compiled executable's own accounting,
+                                                  ``Compiled.memory_analysis()``: arguments
+                                                  + outputs + temporaries - aliased
+  PyTorch, CPU        ``torch_cpu_alloc_peak``    one untimed call under the profiler's
+                                                  allocation events (``profile_memory``,
+                                                  op recording off): the peak of live bytes
+                                                  above the call's start, plus its argument
+                                                  tensors (saved tensors of a backward
+                                                  included; compiled PyTorch the same)
+  PyTorch, CUDA       ``torch_cuda_max_allocated`` one call: max_memory_allocated after a
+                                                  reset, above the start, plus the arguments
+  NumPy               ``numpy_tracemalloc_peak``  one call under tracemalloc (NumPy reports
+                                                  its buffers to it), plus the arguments
+  NEST, ONNX, train   ``not_measured_*``          no figure; the method names why
+  ==================  ==========================  ==========================================
+
+- the whole case's figures (``Whole``): `rss_delta_bytes`, the worker's resident high-water
+  mark above its start (the framework's start-up cost, compile and caches included) and, on a
+  JAX accelerator, `alloc_peak_bytes`, its allocator's peak in the fresh worker.
+"""
 
 from __future__ import annotations
 
@@ -47,29 +77,6 @@ class CpuPeak:
         return False
 
 
-class TorchCudaPeak:
-    """torch.cuda: reset_peak_memory_stats before, max_memory_allocated after."""
-
-    def __init__(self, device):
-        self.device = device
-        self.method = "torch_cuda_max_allocated"
-
-    def __enter__(self):
-        import torch
-
-        torch.cuda.synchronize(self.device)
-        self.base = torch.cuda.memory_allocated(self.device)
-        torch.cuda.reset_peak_memory_stats(self.device)
-        return self
-
-    def __exit__(self, *exc):
-        import torch
-
-        torch.cuda.synchronize(self.device)
-        self.peak_bytes = max(0, torch.cuda.max_memory_allocated(self.device) - self.base)
-        return False
-
-
 class JaxDevicePeak:
     """JAX accelerators: peak_bytes_in_use cannot be reset, so it is only meaningful in a fresh
     worker per case (which the harness gives every case)."""
@@ -90,34 +97,163 @@ class JaxDevicePeak:
         return False
 
 
-class NotMeasured:
-    """A device whose memory this suite cannot read (a GroqChip; ONNX Runtime's CUDA provider
-    keeps its own arena): no figure rather than a host figure passed off as the device's."""
+class Whole:
+    """The whole case's memory (module docstring): ``rss_delta_bytes`` (the worker's resident
+    high-water mark above its start; ONNX Runtime's CPU provider and NEST work in that memory
+    too) and ``alloc_peak_bytes`` (a JAX accelerator allocator's peak, None elsewhere)."""
 
-    def __init__(self, why: str):
-        self.method = why
-        self.peak_bytes = None
+    def __init__(self, framework: str, device_kind: str, handle=None):
+        self.rss = CpuPeak()
+        jax_accel = framework in ("jax", "adseq") and device_kind in ("gpu", "tpu")
+        self.alloc = JaxDevicePeak(handle) if jax_accel else None
 
     def __enter__(self):
+        self.rss.__enter__()
+        if self.alloc is not None:
+            self.alloc.__enter__()
         return self
 
     def __exit__(self, *exc):
+        self.rss.__exit__(*exc)
+        if self.alloc is not None:
+            self.alloc.__exit__(*exc)
         return False
 
+    def columns(self) -> dict:
+        return {"rss_delta_bytes": self.rss.peak_bytes,
+                "alloc_peak_bytes": None if self.alloc is None else self.alloc.peak_bytes}
 
-def for_device(framework: str, device_kind: str, handle=None):
-    if device_kind == "cpu":
-        return CpuPeak()
+
+def leaves(tree) -> list:
+    """The arrays of a nested argument structure (tuples, lists, named tuples, dicts; other
+    objects' public array attributes, e.g. adseq's queue classes, are pytrees of JAX)."""
+    if tree is None or isinstance(tree, (str, bytes, int, float, bool)):
+        return []
+    if isinstance(tree, dict):
+        return [x for v in tree.values() for x in leaves(v)]
+    if isinstance(tree, (tuple, list)):
+        return [x for v in tree for x in leaves(v)]
+    if hasattr(tree, "nbytes") and hasattr(tree, "shape"):
+        return [tree]
+    try:
+        import jax
+
+        return [x for x in jax.tree_util.tree_leaves(tree) if hasattr(x, "nbytes")]
+    except ImportError:
+        return []
+
+
+def nbytes(tree, distinct: bool = True) -> int:
+    """Bytes of the arrays in `tree`: with `distinct`, a buffer passed twice counts once (what
+    a call's arguments occupy); without, every field counts (a state whose fields start as
+    one shared zeros buffer carries them apart after its first step)."""
+    seen, total = set(), 0
+    for x in leaves(tree):
+        key = _buffer_key(x)
+        if distinct and key in seen:
+            continue
+        seen.add(key)
+        total += int(x.nbytes)
+    return total
+
+
+def _buffer_key(x):
+    ptr = getattr(x, "data_ptr", None)
+    if callable(ptr):  # torch: one storage, one count
+        try:
+            return ("torch", x.untyped_storage().data_ptr())
+        except (RuntimeError, AttributeError):
+            return ("torch", ptr())
+    return ("id", id(x))
+
+
+def _torch_cpu_peak(call, sync) -> int:
+    """Peak live CPU bytes allocated during one call above its start (profiler allocation
+    events; op recording is switched off, which keeps the call within ~3x its time)."""
+    import torch
+    from torch._C._profiler import _EventType
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        torch.autograd._enable_record_function(False)
+        try:
+            out = sync(call())
+        finally:
+            torch.autograd._enable_record_function(True)
+    del out
+
+    def walk(nodes):
+        for n in nodes:
+            yield n
+            yield from walk(n.children)
+
+    allocs = sorted((n for n in walk(prof.profiler.kineto_results.experimental_event_tree())
+                     if n.tag == _EventType.Allocation and
+                     str(n.extra_fields.device).startswith("cpu")),
+                    key=lambda n: n.start_time_ns)
+    if not allocs:
+        return 0
+    base = allocs[0].extra_fields.total_allocated - allocs[0].extra_fields.alloc_size
+    return max(0, max(n.extra_fields.total_allocated for n in allocs) - base)
+
+
+def _torch_cuda_peak(call, sync, device) -> int:
+    import torch
+
+    sync(None)
+    base = torch.cuda.memory_allocated(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    out = sync(call())
+    peak = torch.cuda.max_memory_allocated(device)
+    del out
+    return max(0, peak - base)
+
+
+def _numpy_peak(call) -> int:
+    import tracemalloc
+
+    was = tracemalloc.is_tracing()
+    if not was:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    start = tracemalloc.get_traced_memory()[0]
+    out = call()
+    peak = tracemalloc.get_traced_memory()[1]
+    del out
+    if not was:
+        tracemalloc.stop()
+    return max(0, peak - start)
+
+
+NOT_MEASURED = {"nest": "not_measured_nest", "onnx": "not_measured_ort"}
+
+
+def kernel_figure(framework: str, device_kind: str, call, sync, handle=None,
+                  args=()) -> tuple[int | None, str]:
+    """(bytes, method) of one call of `call` (module docstring's table). `args` are the
+    arrays the call takes, counted where the method sees only what the call allocates. The
+    PyTorch and NumPy methods run one more, untimed, call."""
     if device_kind == "lpu":
-        return NotMeasured("not_measured_lpu")
-    if device_kind == "onnxrt":
-        from .onnx_backend import provider
+        return None, "not_measured_lpu"
+    if framework in NOT_MEASURED:
+        return None, NOT_MEASURED[framework]
+    if framework in ("jax", "adseq"):
+        compiled = getattr(call, "compiled", None)
+        stats = None if compiled is None else compiled.memory_analysis()
+        if stats is None:
+            return None, "not_measured_xla"
+        return (int(stats.argument_size_in_bytes + stats.output_size_in_bytes
+                    + stats.temp_size_in_bytes - stats.alias_size_in_bytes),
+                "xla_memory_analysis")
+    if framework in ("torch", "torch-compile"):
+        if device_kind == "gpu":
+            import torch
 
-        # the CPU provider works in the worker's memory: its peak RSS is the figure
-        return CpuPeak() if provider() == "CPUExecutionProvider" else \
-            NotMeasured("not_measured_ort_cuda")
-    if framework in ("torch", "torch-compile") and device_kind == "gpu":
-        return TorchCudaPeak(handle)
-    if framework == "jax":
-        return JaxDevicePeak(handle)
-    return CpuPeak()
+            if torch.cuda.is_available():
+                return _torch_cuda_peak(call, sync, handle) + nbytes(args), \
+                    "torch_cuda_max_allocated"
+            return None, "not_measured_torch_" + str(getattr(handle, "type", "gpu"))
+        return _torch_cpu_peak(call, sync) + nbytes(args), "torch_cpu_alloc_peak"
+    if framework == "numpy":
+        return _numpy_peak(call) + nbytes(args), "numpy_tracemalloc_peak"
+    return None, f"not_measured_{framework}"

@@ -32,6 +32,9 @@ def yinyang_training(sizes, timeout_s, impls=("serial", "parallel"),
     return {"impls": list(impls), "frameworks": list(frameworks),
             "dtypes": ["float32"], "modes": ["train"], "datasets": ["yinyang"],
             "sizes": sizes, "seed": 0, "timeout_s": timeout_s}
+# input events per simulated second of the NEST anchor cases: sparse (Poisson 20 Hz on each of
+# 100 inputs), one SHD utterance's rate (4,000 events in 0.95 s) and dense (1 kHz a channel)
+RATES_HZ = [2_000, 4_210, 100_000]
 STEPS = [4, 8, 16, 32, 64, 128, 256, 512]  # T of the PSU family's time-step sweep (full)
 QUICK_STEPS = [4, 64, 256]  # three points of the T curve (every T in `full`)
 DESIGNS = ["heap", "fifo", "ring", "sorted", "lossy"]
@@ -44,6 +47,13 @@ PUBLISHED_CAPACITY = [{"where": {"impl": "heap", "capacity": 4}, "drop": True},
 # the traffic benchmarks run ours (PyTorch eager and with its step compiled) and the anchor
 # (the EventQueues authors' adseq) side by side
 TRAFFIC_FWS = ("jax", "torch", "torch-compile", "adseq")
+
+
+def tallies(values, impls=DESIGNS) -> dict:
+    """The ``tally`` knob of the traffic loop for every design: "queue" (per-queue counters,
+    ours by default) and "total" (the EventQueues authors' batched form, one total; adseq's
+    default). A row in "total" form is checked through an untimed run in "queue" form."""
+    return {d: {"tally": list(values)} for d in impls}
 
 
 def _queues(sizes, *, frameworks=("jax", "torch"), impls=DESIGNS, dtypes=("float32",),
@@ -102,21 +112,22 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
             # (compiled PyTorch's serial simulator and bare scan, one compiled while_loop each,
             # are in `full`: the serial graph's cold compile alone took 38-60 s here, the most
             # expensive row of the quick sweep)
-            # the anchor: NEST's exact iaf_psc_exp_ps against the serial simulators on the
-            # same Poisson input, at every core and at one thread (threads knob), one neuron
-            # and a 128-neuron layer on 100 and 700 inputs
-            {
+            # the anchor across event density: NEST's exact iaf_psc_exp_ps against the serial
+            # simulator on the same Poisson input, one thread each (threads knob), one neuron
+            # and a 128-neuron layer on 100 inputs over one simulated second. NEST's cost
+            # follows simulated time (its grid), ours input events, so the input rate is swept
+            # (RATES_HZ: sparse, an SHD utterance's rate, dense and spike-heavy)
+            *[{
                 "impls": ["serial"],
                 "frameworks": ["jax", "nest"],
                 "dtypes": ["float64"],
                 "datasets": ["poisson"],
-                "sizes": {"n_events": [1_000], "n_neurons": [1, 128], "n_inputs": [100, 700],
-                          "batch": [1]},
+                "sizes": {"n_events": [rate], "rate_hz": [rate], "n_neurons": [1, 128],
+                          "n_inputs": [100], "batch": [1]},
                 "knobs": {"serial": {"threads": [1]}},
                 "seed": 0,
                 "timeout_s": 600,
-                "limits": [{"where": {"n_neurons": 1, "n_inputs": 700}, "drop": True}],
-            },
+            } for rate in RATES_HZ],
             {
                 "impls": ["serial"],
                 "frameworks": ["nest"],
@@ -277,13 +288,20 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
             # PyTorch's eager loop costs ~0.3-1 ms per step here; compiled, in `full`)
             _queues({"n_queues": [1], "capacity": [4, 7], "delay": [80], "interval": [400],
                      "T": [1200]}, frameworks=("jax", "torch", "adseq"),
-                    limits=PUBLISHED_CAPACITY),
+                    limits=PUBLISHED_CAPACITY, knobs=tallies(["total"])),
             # (b) 10,000 independent queues, the same traffic, 400 steps (compiled PyTorch:
             # FIFO, ring and lossy; the heap and the sorted array, 8-16 s of compile each
             # here, in `full`)
+            # Both loop forms (``tally``): JAX and adseq with the per-queue counters and with
+            # the authors' one total, eager PyTorch in the authors' form, compiled PyTorch
+            # with the counters (its step would compile twice, once for the check's run)
             _queues({"n_queues": [10_000], "capacity": [4, 7], "delay": [80],
                      "interval": [400], "T": [400]}, frameworks=TRAFFIC_FWS,
+                    knobs=tallies(["queue", "total"]),
                     limits=[*PUBLISHED_CAPACITY,
+                            {"where": {"framework": "torch", "tally": "queue"}, "drop": True},
+                            {"where": {"framework": "torch-compile", "tally": "total"},
+                             "drop": True},
                             *({"where": {"framework": "torch-compile", "impl": d},
                                "drop": True} for d in ("heap", "sorted"))]),
             # (c) size sweep (JAX; with (b)'s 10,000; 100k and more in `full`)
@@ -293,7 +311,7 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
             # (d) capacity sweep at 10,000 queues, interval 10, delay 5
             _queues({"n_queues": [10_000], "capacity": [1, 8], "delay": [5],
                      "interval": [10], "T": [100]}, frameworks=["jax", "adseq"],
-                    impls=["heap", "fifo", "sorted", "lossy"]),
+                    impls=["heap", "fifo", "sorted", "lossy"], knobs=tallies(["total"])),
             # (e) the recurrent network: 100 neurons (10,000 delayed synapses), 240 steps
             # (6 ms: the input volley and its delayed arrivals), simulate / reverse-mode /
             # forward-mode gradient, float32; PyTorch's forward mode (torch.func.jvp through
@@ -310,8 +328,9 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
                               for d in ("heap", "ring", "sorted", "lossy"))]),
             # (f) drop rate vs load (JAX: the rate is exact, the same in every framework)
             *_drop_sweep([10], [0.5, 1.0, 2.0], [("fifo", 3), ("fifo", 1),
-                                                      ("lossy", 3)], 1_000,
-                         frameworks=("jax", "adseq")),
+                                                      ("lossy", 3)], 1_000),
+            # (adseq counts no drops: its drop rate is ours by construction; it is timed in
+            # (a), (b) and (d), and in (f) in `full`)
             # (the exported chunk graphs of the queues are in `full`: each design's export is
             # most of its row, ~5-27 s here; tests/kernels/test_onnx_graphs.py checks them)
         ],
@@ -509,7 +528,10 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
             # (b) at 10,000 and the paper's 900,000 queues, ours and the authors' (adseq)
             _queues({"n_queues": [10_000, 900_000], "capacity": [4, 7], "delay": [80],
                      "interval": [400], "T": [1_000]}, frameworks=TRAFFIC_FWS,
-                    limits=PUBLISHED_CAPACITY, timeout_s=120),
+                    knobs=tallies(["queue", "total"]),
+                    limits=[*PUBLISHED_CAPACITY,
+                            {"where": {"framework": "torch-compile", "tally": "total"},
+                             "drop": True}], timeout_s=120),
         ],
     },
     # the harness's own self-test (not part of the default sweep)

@@ -60,7 +60,7 @@ def _usable(df):
         return pd.DataFrame()
     ok = ok.copy()
     for c in results.PARAM_COLUMNS:
-        if c in ok and c not in ("param_remat", "param_ad"):
+        if c in ok and c not in results.TEXT_PARAMS:
             ok[c] = pd.to_numeric(ok[c], errors="coerce")
     return ok
 

@@ -1,4 +1,4 @@
-"""Results: CSV schema v6 (DESIGN.md), written row by row, plus a JSON run context.
+"""Results: CSV schema v7 (DESIGN.md), written row by row, plus a JSON run context.
 
 One row per measured case, long/tidy. Rows are appended and flushed (and fsync'ed) as cases
 finish, so an interrupted sweep leaves a valid CSV of the rows already measured. A metric that
@@ -32,6 +32,14 @@ test accuracy aimed at), `epochs_to_target` and `time_to_target_s` (empty when n
 it; the row's `error` says why), `accuracy` (final test accuracy) and `curve_accuracy` (the
 test accuracy after each epoch, space-separated; `samples_s` holds the epochs' wall times, so
 the learning curve against time is their running sum). Migrated rows leave them empty.
+
+v7 (fair comparisons) adds `param_rate_hz` (input events per simulated second of an event-LIF
+case: NEST's cost follows simulated time, ours events), `param_tally` (what a queue traffic
+loop carries besides its queues: per-queue counters or, as the EventQueues authors' benchmark,
+one total) and the memory columns ``MEMORY_COLUMNS``: `peak_mem_bytes` becomes the kernel's
+own figure of one call (its method in `mem_method`), `state_bytes` the algorithm's carried
+state, `rss_delta_bytes` the worker's resident high-water mark (what `peak_mem_bytes` held on
+the CPU before), `alloc_peak_bytes` a JAX accelerator allocator's peak.
 """
 
 from __future__ import annotations
@@ -44,14 +52,23 @@ from typing import NamedTuple
 
 import numpy as np
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 STATUSES = ("ok", "failed", "oom", "timeout", "unsupported", "unavailable")
 
 PARAM_COLUMNS = ["param_n_events", "param_n_inputs", "param_n_neurons", "param_batch",
                  "param_chunk_size", "param_T", "param_n_queues", "param_capacity",
                  "param_delay", "param_n_layers", "param_remat", "param_interval", "param_ad",
-                 "param_epochs"]
+                 "param_epochs", "param_rate_hz", "param_tally"]
+
+# v7: memory is the algorithm's. `peak_mem_bytes` is the kernel-level figure of one call and
+# `mem_method` says how it was taken (``memory.py``); `state_bytes` is what the algorithm
+# carries from step to step, from its arrays; `rss_delta_bytes` the worker's resident
+# high-water mark above its start (the framework's cost, never compared with the kernel
+# figure); `alloc_peak_bytes` a JAX accelerator allocator's peak in the fresh worker
+MEMORY_COLUMNS = ["state_bytes", "rss_delta_bytes", "alloc_peak_bytes"]
+# the param columns that hold text, not numbers
+TEXT_PARAMS = ("param_remat", "param_ad", "param_tally")
 
 # the columns of `train` rows (training to a target accuracy; README "Training to accuracy"):
 # the target test accuracy, the epochs and wall time to reach it (empty when not reached: the
@@ -68,6 +85,7 @@ COLUMNS = [
     "family", "impl", "mode", "dtype", "dataset", *PARAM_COLUMNS,
     "status", "error", "compile_s", "time_median_s", "time_iqr_s", "time_min_s", "rounds",
     "samples_s", "throughput", "throughput_unit", "peak_mem_bytes", "mem_method",
+    *MEMORY_COLUMNS,
     "correct", "max_err", "mismatch_frac", "n_checked", "spike_rate", "lif_agreement", "drop_rate",
     *TRAIN_COLUMNS,
     "ref_impl", "kernel_version", "inputs_version",
@@ -148,7 +166,8 @@ def write_context(path: Path, context: dict, replace: bool = False) -> None:
 # those added since.
 ADDED = {1: ("param_n_layers", "param_remat"), 2: ("spike_rate", "lif_agreement"),
          3: ("param_interval", "param_ad", "drop_rate"), 4: ("inputs_version",),
-         5: ("param_epochs", *TRAIN_COLUMNS)}
+         5: ("param_epochs", *TRAIN_COLUMNS),
+         6: ("param_rate_hz", "param_tally", *MEMORY_COLUMNS)}
 
 
 def columns_of(version: int) -> list[str]:
@@ -197,7 +216,39 @@ def _v5_to_v6(df):
     return df
 
 
-MIGRATIONS: dict = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5, 5: _v5_to_v6}
+# v6's whole-case figures: the worker's resident high-water mark (CPU, ONNX Runtime's CPU
+# provider) and a JAX accelerator allocator's peak; PyTorch CUDA's allocator peak stays the
+# kernel figure it was
+V6_RSS = ("cpu_vmhwm_delta", "cpu_maxrss_delta")
+V6_ALLOC = ("jax_peak_bytes_fresh_worker",)
+
+
+def _v6_to_v7(df):
+    """v6's `peak_mem_bytes` measured the framework on the CPU (the worker's high-water mark):
+    it moves to `rss_delta_bytes` (or `alloc_peak_bytes`), and the kernel figure of such rows
+    is unknown (empty). Traffic rows were the per-queue-counter form (tally "queue")."""
+    df = df.copy()
+    for col in ADDED[6]:
+        df[col] = np.nan
+    method = df["mem_method"].astype("string")
+    for col, methods in (("rss_delta_bytes", V6_RSS), ("alloc_peak_bytes", V6_ALLOC)):
+        moved = method.isin(methods).fillna(False).to_numpy(bool)
+        df[col] = df[col].astype(object)
+        df.loc[moved, col] = df.loc[moved, "peak_mem_bytes"]
+        df["peak_mem_bytes"] = df["peak_mem_bytes"].astype(object)
+        df.loc[moved, "peak_mem_bytes"] = np.nan
+        df["mem_method"] = df["mem_method"].astype(object)
+        df.loc[moved, "mem_method"] = np.nan
+    traffic = (df["family"] == "queues") & df["param_n_queues"].notna() & \
+        df["param_delay"].notna()
+    df["param_tally"] = df["param_tally"].astype(object)
+    df.loc[traffic.to_numpy(bool), "param_tally"] = "queue"
+    df["schema_version"] = 7
+    return df
+
+
+MIGRATIONS: dict = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5, 5: _v5_to_v6,
+                    6: _v6_to_v7}
 
 
 def migrate(df):
@@ -220,7 +271,7 @@ NUMERIC = ["compile_s", "time_median_s", "time_iqr_s", "time_min_s", "rounds", "
            "peak_mem_bytes", "max_err", "mismatch_frac", "n_checked", "spike_rate",
            "lif_agreement", "drop_rate", "threads", "cpu_cores", "ram_bytes", "device_count",
            "target", "epochs_to_target", "time_to_target_s", "accuracy",
-           *(c for c in PARAM_COLUMNS if c not in ("param_remat", "param_ad"))]
+           *MEMORY_COLUMNS, *(c for c in PARAM_COLUMNS if c not in TEXT_PARAMS)]
 
 
 def _numbers(df, path):

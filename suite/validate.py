@@ -33,6 +33,7 @@ import numpy as np
 
 from . import families, results
 from . import untrusted as U
+from .kernels.queues._common import TALLIES
 
 MIN_ROUNDS = 3
 DEVICE_KINDS = ("cpu", "gpu", "tpu", "lpu", "onnxrt")
@@ -97,6 +98,9 @@ def _schema():
         "throughput_unit": pa.Column(str, pa.Check.isin(list(families.units())),
                                      nullable=True),
         "peak_mem_bytes": pa.Column(**num, checks=nonneg),
+        **{c: pa.Column(**num, checks=nonneg) for c in results.MEMORY_COLUMNS},
+        "mem_method": pa.Column(str, pa.Check.str_matches(NAME), nullable=True),
+        "param_tally": pa.Column(str, pa.Check.isin(list(TALLIES)), nullable=True),
         "max_err": pa.Column(**num, checks=nonneg),
         "n_checked": pa.Column(**num, checks=nonneg),
         "epochs_to_target": pa.Column(**num, checks=[pa.Check.ge(1)]),
@@ -106,7 +110,7 @@ def _schema():
         **{c: pa.Column(**num, checks=nonneg) for c in TIMING},
         **{c: pa.Column(**num, checks=[pa.Check.in_range(0, 1)]) for c in FRACTIONS},
         **{c: pa.Column(**num, checks=nonneg) for c in results.PARAM_COLUMNS
-           if c not in ("param_remat", "param_ad")},
+           if c not in results.TEXT_PARAMS},
     }
     return pa.DataFrameSchema(cols, strict=False)
 

@@ -65,14 +65,16 @@ def measure(case, inputs, ref, timing=None) -> dict:
     fw = frameworks.adapter(case.framework)
     device = fw.device(case.device)
     if case.mode == "train":  # the family runs and times its training loop
-        with memory.for_device(case.framework, case.device, device) as mem:
+        with memory.Whole(case.framework, case.device, device) as whole:
             row = fam.train(case, inputs, ref, fw, device)
-        return {"status": "ok", **row, "peak_mem_bytes": mem.peak_bytes,
-                "mem_method": mem.method}
-    # Memory covers the whole case (device copies of the inputs, compile, every call) above
-    # the worker's state before it began: allocators keep freed pages resident, so a window
-    # opened after the warm-up would miss what the first calls allocated.
-    with memory.for_device(case.framework, case.device, device) as mem:
+        # a loop of many steps and evaluations has no one call to measure
+        return {"status": "ok", **row, "peak_mem_bytes": None,
+                "mem_method": "not_measured_train", **whole.columns()}
+    # The whole case's figures (memory.Whole) cover device copies of the inputs, compile and
+    # every call above the worker's state before it began: allocators keep freed pages
+    # resident, so a window opened after the warm-up would miss what the first calls
+    # allocated. The kernel's own figure (memory.kernel_figure) comes after the timed calls.
+    with memory.Whole(case.framework, case.device, device) as whole:
         args, kwargs, static = fam.prepare(case, inputs, fw, device)
         fn = entry.fn
         call, compile_s = fw.compile(fn, args, kwargs, static)
@@ -99,7 +101,15 @@ def measure(case, inputs, ref, timing=None) -> dict:
             m = time_calls(timed, fw.sync, **timing)
     if compile_s is None:  # eager: the first call's extra cost over steady state
         compile_s = max(0.0, first_s - m.median)
-    chk = fam.check(case, inputs, fam.to_numpy(last["out"], fw), ref)
+    kernel_bytes, mem_method = memory.kernel_figure(case.framework, case.device, call, fw.sync,
+                                                    device, args=(args, kwargs))
+    over = fam.instrumented(case)
+    if over is None:
+        chk = fam.check(case, inputs, fam.to_numpy(last["out"], fw), ref)
+    else:  # untimed: the instrumented run's counters for the check (Family.instrumented)
+        seen = fw.sync(fn(*args, **kwargs, **{**static, **over}))
+        chk = fam.check(case, inputs, fam.to_numpy(seen, fw), ref,
+                        timed=fam.to_numpy(last["out"], fw))
     value, unit = fam.throughput(case, m.median)
     notes = [chk.get("note")] + [f"warning: {w.message}" for w in caught]
     return {
@@ -108,7 +118,8 @@ def measure(case, inputs, ref, timing=None) -> dict:
         "time_min_s": m.min, "rounds": m.rounds,
         "samples_s": " ".join(f"{s:.9g}" for s in m.samples),
         "throughput": value, "throughput_unit": unit,
-        "peak_mem_bytes": mem.peak_bytes, "mem_method": mem.method,
+        "peak_mem_bytes": kernel_bytes, "mem_method": mem_method, **whole.columns(),
+        "state_bytes": fam.state_bytes(case, args, static),
         "correct": chk["correct"], "max_err": chk["max_err"],
         "mismatch_frac": chk.get("mismatch_frac"), "n_checked": chk.get("n_checked"),
         "spike_rate": chk.get("spike_rate"), "lif_agreement": chk.get("lif_agreement"),
@@ -120,7 +131,9 @@ def measure_safely(case, inputs, ref, timing=None) -> dict:
     try:
         return measure(case, inputs, ref, timing)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a row
-        last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        # the exception's own line(s), not notes appended to it (JAX adds one about its
+        # filtered traceback frames)
+        last = traceback.format_exception_only(type(exc), exc)[0].strip()
         return {"status": _classify(exc), "error": last[:2000]}
 
 

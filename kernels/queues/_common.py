@@ -126,6 +126,22 @@ def check_traffic(design: str, slots: int, n_steps, delay, interval, seed) -> tu
     return n_steps, delay, interval, seed
 
 
+# What the benchmark loop returns besides the final queues (``traffic(tally=...)``):
+#   "queue": per-queue counters -- delivered [Q], payload sum [Q], offered [Q] -- from which
+#            the row's check reads its sampled queues (the instrumented form);
+#   "total": one scalar, the events delivered by all queues, as the EventQueues authors'
+#            batched benchmark carries it (``total + out.sum()``): nothing per queue is
+#            added to the loop, so a row of this form times the same work as the authors'.
+TALLIES = ("queue", "total")
+
+
+def check_tally(tally) -> str:
+    """`tally` must be one of TALLIES (ValueError naming it)."""
+    if tally not in TALLIES:
+        raise ValueError(f"tally must be one of {TALLIES}, got {tally!r}")
+    return tally
+
+
 def check_offer(t, mask, now=None, slots: int | None = None) -> None:
     """Concrete arrival steps offered to ``enqueue`` (NumPy arrays): where mask is set, in
     [0, SENTINEL), and, when the caller says which step it is (`now`), after it -- and for the

@@ -44,6 +44,7 @@ from ._common import (
     check_offer,
     check_sizes,
     check_step_dtype,
+    check_tally,
     check_traffic,
     sift_steps,
 )
@@ -401,38 +402,55 @@ def mix(k, q, seed: int):
     return x ^ (x >> 15)
 
 
-def traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int, seed: int = 0):
+def traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int, seed: int = 0,
+            tally: str = "queue"):
     """Per step k = 1 .. n_steps: pop(k), then every queue that spikes (probability
     1/interval, ``mix``) enqueues arrival k + delay with payload k + delay. The popped state
     is carried (the published batched script discarded it). Returns (q, delivered [Q],
-    payload sum [Q], enqueued [Q]). The arguments are checked first (``check_traffic``)."""
+    payload sum [Q], enqueued [Q]) with ``tally="queue"``, (q, total delivered) with
+    ``tally="total"`` (``_common.TALLIES``: the authors' batched form, nothing per queue
+    added to the loop). The arguments are checked first (``check_traffic``)."""
     n_steps, delay, interval, seed = check_traffic(design, q.keys.shape[1], n_steps, delay,
                                                    interval, seed)
+    check_tally(tally)
     if design in SLOT_COLS:
-        return _slot_traffic(design, q, n_steps, delay, interval, seed)
+        return _slot_traffic(design, q, n_steps, delay, interval, seed, tally)
     n = q.size.shape[0]
     lanes = jnp.arange(n, dtype=jnp.uint32)
-    zero = jnp.zeros(n, jnp.int32)
 
     def step(carry, k):
-        q, hits, pays, sent = carry
+        q, counts = carry
         q, h, p = pop(design, q, k, check=False)
         spike = (mix(k, lanes, seed) % jnp.uint32(interval)) == 0
         t = jnp.full(n, k + delay, jnp.int32)
         q = enqueue(design, q, t, t.astype(q.pay.dtype), spike, check=False)
-        return (q, hits + h, pays + p, sent + spike), None
+        return (q, _count(counts, tally, h, p, spike)), None
 
-    init = (q, zero, jnp.zeros(n, q.pay.dtype), zero)
-    (q, hits, pays, sent), _ = lax.scan(step, init, jnp.arange(1, n_steps + 1, dtype=jnp.int32))
-    return q, hits, pays, sent
+    (q, counts), _ = lax.scan(step, (q, _zero_counts(n, q.pay.dtype, tally)),
+                              jnp.arange(1, n_steps + 1, dtype=jnp.int32))
+    return (q, *counts)
 
 
-@register("queues", DESIGNS, "jax", entry="traffic")
-@partial(jax.jit, static_argnames=("design", "n_steps", "delay", "interval", "seed"))
+def _zero_counts(n: int, dtype, tally: str):
+    """The loop's counters: (delivered [Q], payload sum [Q], offered [Q]) or (total,)."""
+    if tally == "total":
+        return (jnp.zeros((), jnp.int32),)
+    zero = jnp.zeros(n, jnp.int32)
+    return (zero, jnp.zeros(n, dtype), zero)
+
+
+def _count(counts, tally: str, hits, pays, spike):
+    if tally == "total":
+        return (counts[0] + jnp.sum(hits, dtype=jnp.int32),)
+    return (counts[0] + hits, counts[1] + pays, counts[2] + spike)
+
+
+@register("queues", DESIGNS, "jax", entry="traffic", knobs=("tally",))
+@partial(jax.jit, static_argnames=("design", "n_steps", "delay", "interval", "seed", "tally"))
 def run_traffic(q: Queue, *, design: str, n_steps: int, delay: int, interval: int,
-                seed: int = 0):
+                seed: int = 0, tally: str = "queue"):
     """The timed benchmark loop (a)-(d), (f): ``traffic`` with the queue state first."""
-    return traffic(design, q, n_steps, delay, interval, seed)
+    return traffic(design, q, n_steps, delay, interval, seed, tally)
 
 
 def _col(arr, s):
@@ -444,7 +462,8 @@ def _set_col(arr, s, v):
     return lax.dynamic_update_index_in_dim(arr, v[None, :].astype(arr.dtype), s, axis=0)
 
 
-def _slot_traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int, seed: int):
+def _slot_traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int, seed: int,
+                  tally: str = "queue"):
     """``traffic`` for ring and lossy, whose step k pops slot column k mod S of every queue and
     enqueues into column (k + delay) mod S: O(Q) work a step instead of passes over [Q, S].
 
@@ -459,7 +478,6 @@ def _slot_traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int
     pop_col, enq_col = SLOT_COLS[design]
     n, slots = q.keys.shape
     lanes = jnp.arange(n, dtype=jnp.uint32)
-    zero = jnp.zeros(n, jnp.int32)
     same = delay % slots == 0  # the arrival lands in the column just popped
 
     def fetch(keys, pays, k):
@@ -467,7 +485,7 @@ def _slot_traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int
         return _col(keys, a), _col(pays, a), _col(keys, b), _col(pays, b)
 
     def step(carry, k):
-        keys, pays, (pk, pp, ek, ep), hits, out, sent, dropped = carry
+        keys, pays, (pk, pp, ek, ep), counts, dropped = carry
         pk, pp, h, o = pop_col(pk, pp, k)
         keys, pays = _set_col(keys, k % slots, pk), _set_col(pays, k % slots, pp)
         if same:
@@ -476,12 +494,12 @@ def _slot_traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int
         t = k + delay
         ek, ep, d = enq_col(ek, ep, t, t.astype(pays.dtype), spike)
         keys, pays = _set_col(keys, t % slots, ek), _set_col(pays, t % slots, ep)
-        return (keys, pays, fetch(keys, pays, k + 1), hits + h, out + o, sent + spike,
+        return (keys, pays, fetch(keys, pays, k + 1), _count(counts, tally, h, o, spike),
                 dropped + d), None
 
     keys, pays = q.keys.T, q.pay.T
-    init_ = (keys, pays, fetch(keys, pays, jnp.int32(1)), zero,
-             jnp.zeros(n, q.pay.dtype), zero, zero)
-    (keys, pays, _, hits, out, sent, dropped), _ = lax.scan(
+    init_ = (keys, pays, fetch(keys, pays, jnp.int32(1)), _zero_counts(n, q.pay.dtype, tally),
+             jnp.zeros(n, jnp.int32))
+    (keys, pays, _, counts, dropped), _ = lax.scan(
         step, init_, jnp.arange(1, n_steps + 1, dtype=jnp.int32))
-    return q._replace(keys=keys.T, pay=pays.T, dropped=q.dropped + dropped), hits, out, sent
+    return (q._replace(keys=keys.T, pay=pays.T, dropped=q.dropped + dropped), *counts)

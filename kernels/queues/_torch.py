@@ -53,6 +53,7 @@ from ._common import (
     check_offer,
     check_sizes,
     check_step_dtype,
+    check_tally,
     check_traffic,
     sift_steps,
 )
@@ -329,45 +330,56 @@ def mix(k, q, seed: int):
     return x ^ (x >> 15)
 
 
-def _loop_start(design: str, q: Queue, n_steps, delay, interval, seed):
-    """The benchmark loop's checked arguments, lane indices and zeroed counters (hits,
-    payload sums, offers)."""
+def _loop_start(design: str, q: Queue, n_steps, delay, interval, seed, tally="queue"):
+    """The benchmark loop's checked arguments, lane indices and zeroed counters (``_jax``'s
+    ``_zero_counts``: hits, payload sums, offers; or the one total)."""
     checked = check_traffic(design, q.keys.shape[1], n_steps, delay, interval, seed)
+    check_tally(tally)
     n, dev = q.size.shape[0], q.keys.device
-    hits = torch.zeros(n, dtype=torch.int32, device=dev)
-    return (checked, torch.arange(n, dtype=torch.int64, device=dev), hits,
-            torch.zeros(n, dtype=q.pay.dtype, device=dev), torch.zeros_like(hits))
+    if tally == "total":
+        counts = (torch.zeros((), dtype=torch.int64, device=dev),)
+    else:
+        hits = torch.zeros(n, dtype=torch.int32, device=dev)
+        counts = (hits, torch.zeros(n, dtype=q.pay.dtype, device=dev), torch.zeros_like(hits))
+    return checked, torch.arange(n, dtype=torch.int64, device=dev), counts
 
 
-def traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int, seed: int = 0):
+def _count(counts, tally: str, hits, pays, spike):
+    if tally == "total":
+        return (counts[0] + hits.sum(),)
+    return (counts[0] + hits, counts[1] + pays, counts[2] + spike.int())
+
+
+def traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int, seed: int = 0,
+            tally: str = "queue"):
     """Per step k = 1 .. n_steps: pop(k), then every queue that spikes (probability
     1/interval, ``mix``) enqueues arrival k + delay with payload k + delay. The popped state
     is carried (the published batched script discarded it). Returns (q, delivered [Q],
-    payload sum [Q], enqueued [Q]). The arguments are checked first (``check_traffic``)."""
-    (n_steps, delay, interval, seed), lanes, hits, pays, sent = _loop_start(
-        design, q, n_steps, delay, interval, seed)
+    payload sum [Q], enqueued [Q]) with ``tally="queue"``, (q, total delivered) with
+    ``tally="total"``. The arguments are checked first (``check_traffic``)."""
+    (n_steps, delay, interval, seed), lanes, counts = _loop_start(
+        design, q, n_steps, delay, interval, seed, tally)
     q = _own(q, False)  # one copy per call; then the loop owns its queue
     for k in range(1, n_steps + 1):
         q, h, p = pop(design, q, k, check=False, inplace=True)
-        hits, pays = hits + h, pays + p
         spike = (mix(k, lanes, seed) % interval) == 0
         t = torch.full(q.size.shape, k + delay, dtype=torch.int32, device=q.keys.device)
         q = enqueue(design, q, t, t.to(q.pay.dtype), spike, check=False, inplace=True)
-        sent = sent + spike.int()
-    return q, hits, pays, sent
+        counts = _count(counts, tally, h, p, spike)
+    return (q, *counts)
 
 
-@register("queues", DESIGNS, "torch", entry="traffic", devices=("cpu", "gpu"))
+@register("queues", DESIGNS, "torch", entry="traffic", devices=("cpu", "gpu"), knobs=("tally",))
 def run_traffic(q: Queue, *, design: str, n_steps: int, delay: int, interval: int,
-                seed: int = 0):
+                seed: int = 0, tally: str = "queue"):
     """The timed benchmark loop (a)-(d), (f): ``traffic`` with the queue state first."""
-    return traffic(design, q, n_steps, delay, interval, seed)
+    return traffic(design, q, n_steps, delay, interval, seed, tally)
 
 
 # -- compiled PyTorch: the same loop with a torch.compile'd step ------------------------------
 
-def _step(q: Queue, hits, pays, sent, lanes, k, *, design: str, delay: int, interval: int,
-          seed: int):
+def _step(q: Queue, counts, lanes, k, *, design: str, delay: int, interval: int, seed: int,
+          tally: str):
     """One step of ``traffic`` (pop(k), then the spiking queues enqueue k + delay), with k a
     0-d int64 tensor so that one compiled graph serves every step. Out of place: inductor
     plans the buffers itself (the ring's in-place updates compiled to 327 ms on (b), out of
@@ -376,36 +388,37 @@ def _step(q: Queue, hits, pays, sent, lanes, k, *, design: str, delay: int, inte
     spike = (mix(k, lanes, seed) % interval) == 0
     t = torch.zeros_like(q.size) + (k + delay).to(torch.int32)
     q = enqueue(design, q, t, t.to(q.pay.dtype), spike, check=False)
-    return q, hits + h, pays + p, sent + spike.int()
+    return q, _count(counts, tally, h, p, spike)
 
 
 @cache
-def compiled_step(design: str, delay: int, interval: int, seed: int):
+def compiled_step(design: str, delay: int, interval: int, seed: int, tally: str = "queue"):
     """``_step`` through torch.compile (inductor, ``compile_step``), one per (design, delay,
-    interval, seed); shapes and dtypes are guarded and static, so a new queue size compiles a
-    new graph once (dynamic shapes generated C++ that did not compile, torch 2.13: '&' on
-    floats)."""
+    interval, seed, tally); shapes and dtypes are guarded and static, so a new queue size
+    compiles a new graph once (dynamic shapes generated C++ that did not compile, torch 2.13:
+    '&' on floats)."""
     return compile_step(partial(_step, design=design, delay=delay, interval=interval,
-                                seed=seed))
+                                seed=seed, tally=tally))
 
 
-@register("queues", DESIGNS, "torch-compile", entry="traffic", devices=("cpu", "gpu"))
+@register("queues", DESIGNS, "torch-compile", entry="traffic", devices=("cpu", "gpu"),
+          knobs=("tally",))
 def run_traffic_compiled(q: Queue, *, design: str, n_steps: int, delay: int, interval: int,
-                         seed: int = 0):
+                         seed: int = 0, tally: str = "queue"):
     """``run_traffic`` with the loop body compiled (``compiled_step``) and the loop over steps
     in Python: dynamo would unroll the whole loop (n_steps copies of the step) into one graph.
     The torch-compile framework calls it as is (``compiles_inside``); its first call, which
     compiles, is the row's compile_s."""
-    (n_steps, delay, interval, seed), lanes, hits, pays, sent = _loop_start(
-        design, q, n_steps, delay, interval, seed)
+    (n_steps, delay, interval, seed), lanes, counts = _loop_start(
+        design, q, n_steps, delay, interval, seed, tally)
     # every field its own tensor (init shares one zeros tensor between head, size and dropped;
     # the step's outputs never alias): one set of guards, no recompiles after the first step
     q = Queue(*(x.clone() for x in q))
-    step = compiled_step(design, delay, interval, seed)
+    step = compiled_step(design, delay, interval, seed, tally)
     steps = torch.arange(1, n_steps + 1, dtype=torch.int64, device=q.keys.device)
     for k in steps:
-        q, hits, pays, sent = step(q, hits, pays, sent, lanes, k)
-    return q, hits, pays, sent
+        q, counts = step(q, counts, lanes, k)
+    return (q, *counts)
 
 
 run_traffic_compiled.compiles_inside = True

@@ -86,6 +86,22 @@ class Family:
         ``max_err`` ...) and ``results.TRAIN_COLUMNS``."""
         raise Unsupported(f"family {self.name} has no training task")
 
+    def state_bytes(self, case, args, static) -> int | None:
+        """Bytes of the state the algorithm carries from step to step at this case's sizes,
+        from the arrays themselves (a queue design's arrays, the event-LIF lanes and chunk
+        buffers, the PSU family's T x T matrices and activations); None where the family does
+        not say."""
+        return None
+
+    def instrumented(self, case) -> dict | None:
+        """Static arguments of an untimed *instrumented* run of the same entry on the same
+        inputs, when the timed form returns too little to check (an anchor timed in its own
+        form, e.g. adseq's loop that carries one total): the worker runs it once after the
+        timed calls and calls ``check(case, inputs, instrumented_out, ref, timed=out)``, which
+        must also show that the timed output agrees with it. None (the default): the timed
+        call's output is checked itself."""
+        return None
+
     def resize(self, case, out, static):
         """Bigger static arguments when the first call's output overflowed them, else None."""
         return None

@@ -105,6 +105,24 @@ def _float32_exact(times, channels):
     return t, c
 
 
+def input_rate(case, nominal: bool = False) -> float | None:
+    """Input events per simulated second of an event case, over all its inputs: the size
+    ``rate_hz`` where the case sets it (Poisson input), else the generators' nominal rate
+    (Poisson 20 Hz a channel; synthetic SHD one median utterance in 0.95 s); None for a
+    recorded dataset (its rate is measured on the rows it streams). NEST's cost follows
+    simulated time and ours events, so their ratio depends on this (README "Anchors").
+    `nominal`: the generator's default rate even where ``rate_hz`` is set (the weights'
+    scale)."""
+    s = case.size
+    if "rate_hz" in s and not nominal:
+        return float(s["rate_hz"])
+    if case.dataset == "poisson":
+        return float(s["n_inputs"]) * 20.0
+    if case.dataset == "synthetic-shd":
+        return SHD_EVENTS_MEDIAN / 0.95
+    return None
+
+
 def ref_kind(case):
     if case.impl == "bare_scan":
         return "bare_scan"
@@ -320,14 +338,14 @@ class EventLIF(Family):
         b, e, n, n_in = s["batch"], s["n_events"], s["n_neurons"], s["n_inputs"]
         # rows of exactly e events: generated, or streamed from a dataset's samples
         ev = datasets.stream(case.dataset, b, e, n_channels=n_in, data_dir=case.data_dir,
-                             seed=case.seed, stats_file=case.stats_file)
+                             seed=case.seed, stats_file=case.stats_file,
+                             rate_hz=s.get("rate_hz"))
         # input events per second (for the weight scale): nominal for the two generators the
         # profiles use, measured on the rows for any other dataset
-        if case.dataset == "poisson":
-            rate = n_in * 20.0
-        elif case.dataset == "synthetic-shd":
-            rate = SHD_EVENTS_MEDIAN / 0.95
-        else:
+        # the weights are one network's whatever the input's rate: denser input drives more
+        # output spikes (the spike-heavy regime of the NEST density sweep)
+        rate = input_rate(case, nominal=True)
+        if rate is None:
             rate = float(ev.counts.sum()) / max(float(ev.duration.sum()), 1e-9)
         rng = np.random.default_rng(case.seed + 1)
         w = rng.normal(1.0, 2.0, (n, n_in)) * LAYER.theta / (rate * LAYER.tau_syn)
@@ -446,6 +464,7 @@ class EventLIF(Family):
                     "param_chunk_size": CHUNK if case.impl == "parallel" else None,
                     "param_remat": None}
         return {"param_n_events": s["n_events"], "param_n_inputs": s["n_inputs"],
+                "param_rate_hz": input_rate(case),
                 "param_n_neurons": s["n_neurons"], "param_batch": s["batch"],
                 "param_n_layers": n_layers(case),
                 "param_chunk_size": k.get("chunk") if case.impl == "parallel" else None,

@@ -145,6 +145,28 @@ def _check_traffic(case, inputs, out, ref):
             "drop_rate": float(dropped.sum()) / offered if offered else 0.0}
 
 
+def tally(case) -> str:
+    """What a traffic row's loop carries besides the queues (``_common.TALLIES``): the
+    anchor's default is its own form ("total": one scalar, as the authors' benchmark), ours
+    and the exported graphs' the per-queue counters ("queue"); a knob overrides both."""
+    return case.knob.get("tally", "total" if case.framework == "adseq" else "queue")
+
+
+def _agree(timed, seen) -> str | None:
+    """Why a "total" row's timed output (final queues, total) differs from its instrumented
+    run's (final queues, per-queue counters), or None: the same final state, array for array,
+    and the total equal to the delivered counts' sum."""
+    q_t, total = timed
+    q_i, hits = seen[0], seen[1]
+    for name in ("keys", "size"):
+        if not np.array_equal(np.asarray(getattr(q_t, name)), np.asarray(getattr(q_i, name))):
+            return f"the timed run's final queue {name} differ from the instrumented run's"
+    if int(np.asarray(total)) != int(np.asarray(hits).sum()):
+        return (f"the timed run delivered {int(np.asarray(total))} events, the instrumented "
+                f"run {int(np.asarray(hits).sum())}")
+    return None
+
+
 def _check_network(case, out, ref):
     deriv, net_out = (out[1], out[2]) if case.mode == "grad" else (None, out)
     count = np.asarray(net_out.spike_count)
@@ -274,9 +296,33 @@ class Queues(Family):
             ref["fd"] = (plus["loss"] - minus["loss"]) / (2 * h) if same else None
         return ref, "queues/numpy_reference_queues"
 
-    def check(self, case, inputs, out, ref):
+    def state_bytes(self, case, args, static):
+        """The queues' arrays (traffic: the state the loop carries, as passed in; network:
+        the N x N synapses' queues as the network builds them, plus each neuron's membrane
+        potential and synaptic current)."""
+        from .. import memory
+
+        if kind(case) == "traffic" and case.framework != "onnx":
+            return memory.nbytes(args[0], distinct=False)
+        if kind(case) != "network" or case.framework not in ("jax", "torch", "torch-compile"):
+            return None
+        n = int(case.size["n_neurons"])
+        q0 = self.kernels(case.framework).init(case.impl, n * n, _capacity(case),
+                                                _max_delay(case), case.dtype)
+        return memory.nbytes(q0, distinct=False) + 2 * n * np.dtype(case.dtype).itemsize
+
+    def instrumented(self, case):
+        if kind(case) == "traffic" and tally(case) == "total":
+            return {"tally": "queue"}
+        return None
+
+    def check(self, case, inputs, out, ref, timed=None):
         if kind(case) == "traffic":
             row = _check_traffic(case, inputs, out, ref)
+            why = None if timed is None else _agree(timed, out)
+            if why:
+                row = {**row, "correct": False,
+                       "note": "; ".join(x for x in (row["note"], why) if x)}
             known = None if row["correct"] else report_anchors.known_difference(
                 {"framework": case.framework, "impl": case.impl})
             if known:  # an anchor's documented difference (README "Anchors")
@@ -313,7 +359,7 @@ class Queues(Family):
         if kind(case) == "traffic":
             return {"param_n_queues": s["n_queues"], "param_capacity": _capacity(case),
                     "param_delay": s["delay"], "param_interval": s["interval"], "param_T": s["T"],
-                    **chunk}
+                    "param_tally": tally(case), **chunk}
         return {**chunk, "param_n_neurons": s["n_neurons"], "param_n_queues": s["n_neurons"] ** 2,
                 "param_capacity": _capacity(case), "param_T": s["T"],
                 "param_n_inputs": None if case.dataset == "recurrent" else
@@ -355,7 +401,7 @@ class Queues(Family):
             if case.mode != "forward":
                 raise Unsupported("queue traffic is timed forward only (gradients: the network)")
             static = {"design": case.impl, "n_steps": int(s["T"]), "delay": int(s["delay"]),
-                      "interval": int(s["interval"]), "seed": case.seed}
+                      "interval": int(s["interval"]), "seed": case.seed, "tally": tally(case)}
             q0 = q.init(case.impl, int(s["n_queues"]), _capacity(case), _max_delay(case),
                         case.dtype, device)
             return (q0,), {}, static
@@ -377,6 +423,9 @@ def _onnx_prepare(case, inputs, device):
                           "JAX, PyTorch)")
     if case.dtype != "float32":
         raise Unsupported(f"the ONNX path runs float32, not {case.dtype}")
+    if tally(case) != "queue":
+        raise Unsupported("the exported traffic graphs carry the per-queue counters (tally "
+                          "'queue') only")
     s = case.size
     common = {"design": case.impl, "capacity": _capacity(case),
               "max_delay": _max_delay(case), "chunk": _chunk(case), "device": device}
