@@ -257,3 +257,36 @@ def kernel_figure(framework: str, device_kind: str, call, sync, handle=None,
     if framework == "numpy":
         return _numpy_peak(call) + nbytes(args), "numpy_tracemalloc_peak"
     return None, f"not_measured_{framework}"
+
+
+def loop_state_bytes(fn, args, kwargs=None, static=None) -> int | None:
+    """Bytes of the state a JAX kernel carries from step to step: the carry of its outermost
+    loop (``scan``, ``while``) at the case's shapes, read from the traced program (the
+    arrays' avals), the largest where several run one after the other; None when the program
+    has no loop (its inputs and outputs are then all it holds)."""
+    import jax
+    import jax.extend as jex
+    import numpy as np
+
+    kwargs, static = kwargs or {}, static or {}
+    closed = jax.make_jaxpr(lambda *a: fn(*a, **kwargs, **static))(*args)
+
+    def aval_bytes(v):
+        aval = v.aval
+        return int(np.prod(aval.shape, dtype=np.int64)) * np.dtype(aval.dtype).itemsize
+
+    def carries(jaxpr):
+        for eqn in jaxpr.eqns:
+            name = eqn.primitive.name
+            if name == "scan":
+                n_c, n_k = eqn.params["num_consts"], eqn.params["num_carry"]
+                yield sum(aval_bytes(v) for v in eqn.invars[n_c:n_c + n_k])
+            elif name == "while":
+                skip = eqn.params["cond_nconsts"] + eqn.params["body_nconsts"]
+                yield sum(aval_bytes(v) for v in eqn.invars[skip:])
+            else:  # a call (jit, custom rules, cond branches): look inside, not into loops
+                for sub in jex.core.jaxprs_in_params(eqn.params):
+                    yield from carries(sub)
+
+    found = list(carries(closed.jaxpr))
+    return max(found) if found else None

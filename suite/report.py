@@ -220,6 +220,7 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
          "exported": report_devices.exported_table(ok),
          "anchors": report_anchors.anchor_table(raw),
          "training": report_training.index_table(ok)}
+    density = [f for f in [report_anchors.density_figure(t["anchors"], out_dir)] if f]
     verdicts = (cmp_table.assign(family=cmp_table["case"].str.split("/").str[0])
                 .groupby(["family", "verdict"]).size().rename("cases").reset_index()
                 if len(cmp_table) else cmp_table)
@@ -244,6 +245,7 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
             + _section("Cross-place comparison: verdicts per family", verdicts,
                        "Details on the compare page.")
             + _section(report_anchors.TITLE, t["anchors"], report_anchors.NOTE)
+            + _imgs(density)
             + _section(EXPORTED, t["exported"], EXPORTED_NOTE), pages_nav),
         "compare.html": _page("compare places", _left_out(use) + _section(
             "Every case measured in two or more places", t["compare"],
@@ -272,5 +274,5 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
     md += [f"## {EXPORTED}\n", EXPORTED_NOTE + "\n", _md(t["exported"])]
     md += ["## Cross-place comparison\n", _md(t["compare"]), "## All rows\n", _md(t["rows"])]
     (out_dir / "summary.md").write_text("\n".join(md))
-    figures = figs + [p for sec, _ in sections.values() for p in sec.figures]
+    figures = figs + density + [p for sec, _ in sections.values() for p in sec.figures]
     return figures + [out_dir / "summary.md"] + [out_dir / n for n in pages]

@@ -12,8 +12,11 @@ OURS = ("jax", "torch", "torch-compile")
 TITLE = "Anchors: spikebench's kernels against the field's own code on the same cases"
 NOTE = ("Median seconds per call in one run; jax_over_anchor = JAX time / anchor time (< 1: "
         "ours is faster), likewise torch and torch-compile (PyTorch eager and compiled); "
-        "anchors: adseq (the EventQueues authors' queues), NEST (iaf_psc_exp_ps, its rows with "
-        "t_ref = 0.1 ms). anchor_correct False: the anchor disagrees with the reference (the "
+        "anchors: adseq (the EventQueues authors' queues, timed in their own benchmark's loop "
+        "form: tally = total; tally = queue adds per-queue counters to the loop, ours and "
+        "theirs alike, and is compared only with its like), NEST (iaf_psc_exp_ps, its rows with "
+        "t_ref = 0.1 ms; rate_hz: input events per simulated second, which NEST's cost "
+        "follows). anchor_correct False: the anchor disagrees with the reference (the "
         "reason is given) and gets no ratio.")
 
 # where an anchor's documented difference lives (framework -> module with KNOWN_DIFFERENCES,
@@ -47,6 +50,8 @@ def anchor_table(df):
         correct = bool(r["correct"]) if pd.notna(r["correct"]) else False
         row = {"family": r["family"], "impl": r["impl"], "dtype": r["dtype"],
                "dataset": r["dataset"], "sizes": sizes_text(r, df), "threads": r["threads"],
+               "n_neurons": r.get("param_n_neurons"), "rate_hz": r.get("param_rate_hz"),
+               "tally": r.get("param_tally"),
                "anchor": r["framework"], "anchor_s": r["time_median_s"],
                "anchor_correct": correct, "reason": None if correct else r.get("error")}
         mine = ours[same_case(ours, r, extra=("run_id", "threads"))] if ours is not None \
@@ -61,3 +66,50 @@ def anchor_table(df):
         return pd.DataFrame()
     return (pd.DataFrame(out).sort_values(["family", "impl", "anchor", "sizes", "threads"])
             .reset_index(drop=True))
+
+
+def density_figure(table, out_dir):
+    """Ours / NEST time against input events per simulated second (NEST's cost follows
+    simulated time, ours events), a line per framework and layer width; None without NEST
+    rows at two or more rates."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from .report_style import FRAMEWORK_NAME
+
+    if table is None or table.empty:
+        return None
+    t = table[(table["anchor"] == "nest") & table["rate_hz"].notna()]
+    if t["rate_hz"].nunique() < 2:
+        return None
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    drawn = False
+    for fw in ("jax", "torch"):
+        col = f"{fw}_over_anchor"
+        if col not in t:
+            continue
+        for n, g in t.groupby("n_neurons"):
+            g = g.assign(r=pd.to_numeric(g[col], errors="coerce")).dropna(subset=["r"])
+            g = g.groupby("rate_hz")["r"].median()
+            if g.empty:
+                continue
+            ax.plot(g.index, g.values, marker="o",
+                    label=f"{FRAMEWORK_NAME.get(fw, fw)}, {int(n)} neuron{'s' * (n != 1)}")
+            drawn = True
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.axhline(1.0, color="0.5", lw=0.8, ls=":")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("input events per simulated second")
+    ax.set_ylabel("our time / NEST's (< 1: ours faster)")
+    ax.set_title("Event LIF against NEST across input density", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    path = out_dir / "anchors_density.svg"
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return path

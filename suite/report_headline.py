@@ -210,6 +210,23 @@ def anchors(df) -> list[str]:
                        f"cases is {_x(float(r.median()))} at the median (from {_x(r.min())} "
                        f"to {_x(r.max())}, {len(r)} case{'s' if len(r) != 1 else ''}; < 1: "
                        f"ours is faster).")
+            if anchor == "nest":
+                out += _density(g, col, fw)
+    return out
+
+
+def _density(g, col, fw) -> list[str]:
+    """NEST's ratio per layer width across input density: the range, sparse to dense."""
+    out = []
+    g = g.assign(r=pd.to_numeric(g[col], errors="coerce")).dropna(subset=["r", "rate_hz"])
+    for n, h in g.groupby("n_neurons"):
+        by_rate = h.groupby("rate_hz")["r"].median().sort_index()
+        if len(by_rate) < 2:
+            continue
+        parts = ", ".join(f"{_x(v)} at {k:,.0f}" for k, v in by_rate.items())
+        out.append(f"NEST across input density, {int(n)} neuron{'s' * (n != 1)}, "
+                   f"{_fw(fw)}: our time / NEST's is {parts} input events per simulated "
+                   f"second (from {_x(by_rate.min())} to {_x(by_rate.max())}).")
     return out
 
 

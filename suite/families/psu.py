@@ -345,6 +345,31 @@ class PSUFamily(Family):
         return ("network_" if level(case) == "net" else "neuron_") + \
             ("forward" if case.mode == "forward" else "grad")
 
+    def state_bytes(self, case, args, static):
+        """Neuron level: the [T, ...] potential and spikes every neuron type returns, plus what
+        each one holds to compute them -- LIF its membrane potential [B, N] carried from step
+        to step; the PSU family its T x T matrices (PSU: A and B; IPSU: the learned W, its
+        causal mask and B, plus the bias [T]; RPSU: A, B, W and the mask, plus the bias). The
+        learned arrays are counted as passed in, A and B as ``lif_matrices`` builds them.
+        Network rows: none (their layers' widths differ)."""
+        from .. import memory
+        from ..kernels.psu._common import lif_matrices
+
+        if level(case) == "net" or case.mode == "train" or case.framework == "onnx":
+            return None
+        x = args[0]
+        t, item = int(x.shape[0]), np.dtype(case.dtype).itemsize
+        size = int(np.prod(tuple(x.shape)))
+        outputs = 2 * size * item
+        if case.impl == "lif":
+            return outputs + size // t * item
+        a, b = lif_matrices(t, PARAMS.tau)
+        fixed = {"psu": (a, b), "ipsu": (b,), "rpsu": (a, b)}[case.impl]
+        learned = args[2:] if case.mode == "grad" else args[1:]
+        mask = t * t * item if learned else 0
+        return outputs + sum(m.size for m in fixed) * item + mask + \
+            memory.nbytes(tuple(learned), distinct=False)
+
     def prepare(self, case, inputs, fw, device):
         if case.framework == "onnx":
             return _onnx_prepare(case, inputs, device)
