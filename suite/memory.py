@@ -167,6 +167,30 @@ def _buffer_key(x):
     return ("id", id(x))
 
 
+class _quiet_stderr:
+    """File descriptor 2 sent to /dev/null for the block: the profiler's C++ side prints a
+    start and a stop line there for every session (not through Python), which would fill
+    the sweep's terminal with two lines a row. Exceptions still propagate as exceptions."""
+
+    def __enter__(self):
+        import os
+        import sys
+
+        sys.stderr.flush()
+        self.saved = os.dup(2)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+        return self
+
+    def __exit__(self, *exc):
+        import os
+
+        os.dup2(self.saved, 2)
+        os.close(self.saved)
+        return False
+
+
 def _torch_cpu_peak(call, sync) -> int:
     """Peak live CPU bytes allocated during one call above its start (profiler allocation
     events; op recording is switched off, which keeps the call within ~3x its time)."""
@@ -174,7 +198,8 @@ def _torch_cpu_peak(call, sync) -> int:
     from torch._C._profiler import _EventType
     from torch.profiler import ProfilerActivity, profile
 
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    with _quiet_stderr(), profile(activities=[ProfilerActivity.CPU],
+                                  profile_memory=True) as prof:
         torch.autograd._enable_record_function(False)
         try:
             out = sync(call())

@@ -301,9 +301,9 @@ def _overview(df):
             from . import report_style as st
 
             st.log_axis(ax, "x")
-        ax.set_title("event LIF: peak memory of a case")
+        ax.set_title("event LIF: kernel memory of one call")
         ax.set_xlabel("input events per sample")
-        ax.set_ylabel("peak memory above the worker's start (MiB)")
+        ax.set_ylabel("kernel memory of one call (MiB)")
 
     return [speedup, serial_time, memory]
 
@@ -313,14 +313,24 @@ def section(df, out_dir: Path):
     from . import report_training as rt
     from .families import Section
 
+    from . import report_memory as rm
+
+    par = df[df["impl"] == "parallel"] if "impl" in df else df
     return Section(
         "event LIF (Bullet Trains)", plot_event_lif(df, out_dir) + plot_parallel(df, out_dir)
-        + rt.plot_curves(df, out_dir, "event_lif"),
+        + rt.plot_curves(df, out_dir, "event_lif")
+        + rm.figure(par, "param_chunk_size", "chunk size K", "event_lif_memory", out_dir,
+                    "Event LIF: parallel simulator's memory against K",
+                    by=("param_n_neurons", "param_batch", "param_n_layers")),
         [("Parallel-scan simulator: speedup over serial (same inputs, median times)",
           parallel_speedups(df), ""),
          ("Training step (loss + gradients): time and peak memory", grad_table(df), ""),
          ("Cost of the spike logic (serial / bare scan, median times)", spike_logic_ratio(df),
           ""),
+         (rm.TITLE + ": against input events and chunk size K (remat: the chunk-recomputing "
+          "backward)", rm.table(df, "param_n_events",
+                                ("impl", "framework", "mode", "param_n_neurons", "param_batch",
+                                 "param_chunk_size", "param_remat")), ""),
          ("Training to a target test accuracy (Yin-Yang)", rt.table(df, "event_lif"),
           rt.NOTE["event_lif"])],
         _overview(df))

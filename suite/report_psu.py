@@ -231,14 +231,21 @@ def section(df, out_dir: Path):
     from . import report_training as rt
     from .families import Section
 
+    from . import report_memory as rm
+
+    neuron = df[df["param_n_layers"].fillna(1) == 1] if "param_n_layers" in df else df
     return Section("PSU family", plot(df, out_dir) + plot_curves(df, out_dir)
-                   + rt.plot_accuracy_vs_ratio(df, out_dir),
+                   + rt.plot_accuracy_vs_ratio(df, out_dir)
+                   + rm.figure(neuron, "param_T", "time steps T", "psu_memory", out_dir,
+                               "PSU family: memory against T (neuron level)",
+                               by=("param_n_neurons", "param_batch")),
                    [("PSU family: LIF time / unit time (same inputs, median times)", ratios(df),
                      ""),
                     ("PSU family: where the matrix form stops paying off", crossover(df), ""),
                     ("PSU family: spike rate and agreement with LIF", sparsity(df), ""),
                     ("PSU family: training to a target test accuracy (digits)", training(df),
                      rt.NOTE["psu"]),
+                    (rm.TITLE + ": neuron level, against T", rm.table(neuron, "param_T"), ""),
                     ("PSU family: accuracy against speed (LIF time / unit time per epoch)",
                      rt.accuracy_vs_ratio(df), "")],
                    _overview(df))

@@ -223,12 +223,21 @@ def section(df, out_dir: Path):
     from . import report_training as rt
     from .families import Section
 
+    from . import report_memory as rm
+
+    traffic = df[df["param_delay"].notna()] if "param_delay" in df else df
     return Section("event queues", plot(df, out_dir) + rt.plot_curves(df, out_dir, "queues")
-                   + rt.plot_accuracy_vs_drop(df, out_dir),
+                   + rt.plot_accuracy_vs_drop(df, out_dir)
+                   + rm.figure(traffic, "param_n_queues", "number of queues", "queues_memory",
+                               out_dir, "Event queues: memory against the number of queues",
+                               by=("param_capacity", "param_tally")),
                    [("Event queues: 10,000 queues, us/step, next to the published JAX figures",
                      published_table(df), NOTE),
                     ("Event queues: microseconds per simulated step", us_per_step(df), ""),
                     ("Event queues: recurrent network, us/step", network_table(df), ""),
+                    (rm.TITLE + ": per design, number of queues and capacity",
+                     rm.table(traffic, "param_n_queues",
+                              ("impl", "framework", "param_capacity", "param_tally")), ""),
                     ("Event queues: training with learned delays, accuracy against queue "
                      "capacity and drop rate", rt.table(df, "queues"), rt.NOTE["queues"])],
                    _overview(df))

@@ -102,8 +102,19 @@ def _alpha(alpha, p, x):
 
 def _lif_loop(x, a: float, b: float, theta: float):
     """The forward recurrence without autograd, three ops a step written into preallocated
-    [T, ...] outputs: H_k = a X_k + b V_{k-1}, S_k = [H_k > theta], V_k = H_k - theta S_k."""
+    [T, ...] outputs: H_k = a X_k + b V_{k-1}, S_k = [H_k > theta], V_k = H_k - theta S_k.
+    Traced for export (ONNX), the same steps out of place: a trace records no ``out=``
+    writes into a buffer it did not create."""
     ax = x * a
+    if torch.jit.is_tracing():
+        v, hs, ss = torch.zeros_like(x[0]), [], []
+        for k in range(x.shape[0]):
+            h = torch.add(ax[k], v, alpha=b)
+            s = (h > theta).to(x.dtype)
+            v = torch.sub(h, s, alpha=theta)
+            hs.append(h)
+            ss.append(s)
+        return torch.stack(ss), torch.stack(hs)
     hs, ss = torch.empty_like(x), torch.empty_like(x)
     v = torch.zeros_like(x[0])
     for k in range(x.shape[0]):

@@ -40,9 +40,9 @@ def _first_ok(df):
 def test_a_real_results_file_is_valid(good):
     rep = V.validate(good)
     assert rep.ok, rep.errors[:5]
-    # the committed file is schema v4: read as v6 (inputs_version unknown, no training
+    # the committed file is schema v4: read as v7 (inputs_version unknown, no training
     # columns), and said so
-    assert rep.n_rows == 405 and len(rep.warnings) == 1 and "v4 migrated to v6" in \
+    assert rep.n_rows == 405 and len(rep.warnings) == 1 and "v4 migrated to v7" in \
         rep.warnings[0]
 
 
@@ -50,7 +50,7 @@ def test_older_schemas_are_migrated_and_said_so():
     old = sorted((ROOT / "results").rglob("*ef77e70e1ad4.csv"))[0]  # schema v2
     rep = V.validate(old)
     assert rep.ok and rep.migrated_from == 2
-    assert any("schema v2 migrated to v6" in w for w in rep.warnings)
+    assert any("schema v2 migrated to v7" in w for w in rep.warnings)
 
 
 def _cell(col, row, value):
