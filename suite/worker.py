@@ -102,7 +102,8 @@ def measure(case, inputs, ref, timing=None) -> dict:
     if compile_s is None:  # eager: the first call's extra cost over steady state
         compile_s = max(0.0, first_s - m.median)
     kernel_bytes, mem_method = memory.kernel_figure(case.framework, case.device, call, fw.sync,
-                                                    device, args=(args, kwargs))
+                                                    device, args=(args, kwargs),
+                                                    median_s=m.median)
     over = fam.instrumented(case)
     if over is None:
         chk = fam.check(case, inputs, fam.to_numpy(last["out"], fw), ref)

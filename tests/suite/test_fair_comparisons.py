@@ -210,6 +210,23 @@ def test_torch_kernel_figure_sees_what_a_call_allocates():
     assert 2_000_000 <= got - x.nbytes < 2_200_000  # `big` and `big * 2` live at once
 
 
+def test_slow_torch_calls_are_measured_by_their_resident_growth():
+    """A call slower than TORCH_PROFILED_S is measured without the allocation profiler (which
+    slows allocation-heavy loops tenfold): its resident growth after malloc_trim, a separate
+    method that sees a 10 MB temporary."""
+    torch = pytest.importorskip("torch")
+    x = torch.zeros(1000)
+
+    def call():
+        big = torch.ones(2_500_000)  # 10 MB, touched
+        return big.sum() + x.sum()
+
+    got, method = memory.kernel_figure("torch", "cpu", call, lambda o: o, args=(x,),
+                                       median_s=2 * memory.TORCH_PROFILED_S)
+    assert method == "cpu_rss_one_call"
+    assert got >= 10_000_000
+
+
 def test_torch_lif_gradients_equal_the_per_step_graph():
     """The one-node LIF (``_LIF``) against the per-step autograd graph it replaced, float64:
     spikes, potentials and the gradients w.r.t. x and the surrogate's alpha."""
@@ -269,3 +286,32 @@ def test_nest_density_cases_span_three_rates_in_the_default_sweep():
     fam = families.get("event_lif")
     assert all(fam.params(c)["param_rate_hz"] == c.size["rate_hz"] for c in cs)
     assert all(math.isclose(c.size["n_events"], c.size["rate_hz"]) for c in cs)
+
+
+def test_remat_backward_needs_less_kernel_memory_at_large_k():
+    """The parallel network's training step at K = 128: recomputing one chunk at a time in the
+    backward (remat) keeps fewer temporaries than storing every chunk's (XLA's own account)."""
+    pytest.importorskip("jax")
+    fam = families.get("event_lif")
+    case = next(c for c in profiles.profile_cases("quick", ["cpu"], family=["event_lif"],
+                                                  framework=["jax"], impl=["parallel"])
+                if c.mode == "grad")
+    case = _small(case, n_events=1024, n_neurons=32, batch=1)
+    inputs = fam.make_inputs(case)
+    fw = _fw("jax")
+    figures = {}
+    for remat in (True, False):
+        c = dataclasses.replace(case, knobs=tuple(sorted({**case.knob, "chunk": 128,
+                                                          "remat": remat}.items())))
+        args, kwargs, static = fam.prepare(c, inputs, fw, _dev("jax"))
+        call, _ = fw.compile(registry_fn(c), args, kwargs, static)
+        figures[remat], method = memory.kernel_figure("jax", "cpu", call, fw.sync)
+        assert method == "xla_memory_analysis"
+    assert figures[True] < figures[False]
+
+
+def registry_fn(case):
+    from spikebench import registry
+
+    return registry.get(case.family, case.impl, case.framework).entry(
+        families.get(case.family).entry(case)).fn
