@@ -229,7 +229,8 @@ def _trimmed_rss_peak(call, sync) -> int | None:
     """Resident-memory growth of one call (Linux): glibc returns its free pages first
     (``malloc_trim``), the high-water mark is reset (``clear_refs``), and the peak resident
     size during the call, less the size before it, is what the call touched anew at most at
-    once -- page-granular, and counting the interpreter's own small allocations too. No
+    once -- page-granular (Linux batches each thread's count, 64 page faults at a time: a
+    few hundred kB either way), and counting the interpreter's own allocations too. No
     overhead, for calls the allocation profiler would slow tenfold (``TORCH_PROFILED_S``)."""
     import ctypes
 

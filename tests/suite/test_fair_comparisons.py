@@ -224,7 +224,9 @@ def test_slow_torch_calls_are_measured_by_their_resident_growth():
     got, method = memory.kernel_figure("torch", "cpu", call, lambda o: o, args=(x,),
                                        median_s=2 * memory.TORCH_PROFILED_S)
     assert method == "cpu_rss_one_call"
-    assert got >= 10_000_000
+    # Linux batches each thread's resident-page count (64 faults at a time): a few hundred
+    # kB either way
+    assert 9_500_000 <= got
 
 
 def test_torch_lif_gradients_equal_the_per_step_graph():
