@@ -150,7 +150,8 @@ def record_benchmark(benchmark, row: dict) -> None:
         "compile_s": row.get("compile_s"), "correct": bool(row.get("correct")),
         "max_err": row.get("max_err"), "throughput": row.get("throughput"),
         "throughput_unit": row.get("throughput_unit"),
-        "peak_mem_bytes": row.get("peak_mem_bytes"), "threads": row.get("threads"),
+        "peak_mem_bytes": row.get("peak_mem_bytes"), "mem_method": row.get("mem_method"),
+        "state_bytes": row.get("state_bytes"), "threads": row.get("threads"),
         "spikebench_median_s": row.get("time_median_s"),
     })
     REPLAY.load(samples)

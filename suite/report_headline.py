@@ -10,6 +10,10 @@ and its spread, from usable rows (``results.usable``) only.
 - Queues (EventQueues): the fastest design per place at 10,000 queues, and by how much.
 - Anchors: our time over the field's own code on the same case (NEST, adseq).
 - Training: time to the target accuracy (the fastest run per task and place).
+- Memory: one figure per family from the kernel's own memory of one call (``mem_method``;
+  figures of different methods are never set side by side) and the state it carries: the
+  dense ring against the FIFO at 10,000 queues, the serial event-LIF simulator at its most
+  input events, a PSU unit against LIF at the longest T.
 
 A ratio's spread comes from the raw samples: median(a) / median(b), between
 q25(a) / q75(b) and q75(a) / q25(b) (the interquartile ranges of both sides).
@@ -230,6 +234,50 @@ def _density(g, col, fw) -> list[str]:
     return out
 
 
+def _mib(b) -> str:
+    return f"{float(b) / 2**20:.3g} MiB"
+
+
+def memory(df) -> list[str]:
+    """One memory sentence per family and framework (module doc)."""
+    ok = _usable(df)
+    if ok.empty or "state_bytes" not in ok:
+        return []
+    ok = ok[ok["peak_mem_bytes"].notna() & (ok["mode"] != "train")]
+    out = []
+    q = ok[(ok["family"] == "queues") & (ok["param_n_queues"] == 10_000)
+           & ok["param_delay"].notna()]
+    for (fw, method), g in q.groupby(["framework", "mem_method"], sort=True):
+        g = g.groupby("impl")[["peak_mem_bytes", "state_bytes"]].median()
+        if {"ring", "fifo"} <= set(g.index):
+            r, f = g.loc["ring"], g.loc["fifo"]
+            out.append(f"Memory, queues, {_fw(fw)}: at 10,000 queues the dense ring needs "
+                       f"{_mib(r['peak_mem_bytes'])} a call ({_mib(r['state_bytes'])} of "
+                       f"state), the FIFO {_mib(f['peak_mem_bytes'])} "
+                       f"({_mib(f['state_bytes'])}): "
+                       f"{_x(r['peak_mem_bytes'] / f['peak_mem_bytes'])} ({method}).")
+    e = ok[(ok["family"] == "event_lif") & (ok["impl"] == "serial")
+           & (ok["param_n_layers"].fillna(1) == 1)]
+    for (fw, method), g in e.groupby(["framework", "mem_method"], sort=True):
+        top = g[g["param_n_events"] == g["param_n_events"].max()]
+        r = top.loc[top["peak_mem_bytes"].idxmax()]
+        out.append(f"Memory, event LIF, {_fw(fw)}: the serial simulator at "
+                   f"{_num(r['param_n_events'])} input events ({_num(r['param_batch'])} x "
+                   f"{_num(r['param_n_neurons'])} lanes, {r['dtype']}) needs "
+                   f"{_mib(r['peak_mem_bytes'])} a call, {_mib(r['state_bytes'])} of it "
+                   f"carried state ({method}).")
+    p = ok[(ok["family"] == "psu") & (ok["param_n_layers"].fillna(1) == 1)
+           & (ok["mode"] == "forward")]
+    for (fw, method), g in p.groupby(["framework", "mem_method"], sort=True):
+        g = g[g["param_T"] == g["param_T"].max()]
+        by = g.groupby("impl")["peak_mem_bytes"].median()
+        if "lif" in by and "psu" in by:
+            out.append(f"Memory, PSU family, {_fw(fw)}: at T = {_num(g['param_T'].iloc[0])} "
+                       f"PSU needs {_mib(by['psu'])} a call against LIF's {_mib(by['lif'])} "
+                       f"({_x(by['psu'] / by['lif'])}; the T x T matrices; {method}).")
+    return out
+
+
 def training(df) -> list[str]:
     from .report_training import index_table
 
@@ -256,6 +304,6 @@ def training(df) -> list[str]:
 def headlines(df) -> list[str]:
     """Every family's sentences (module doc), in the report's order."""
     out: list[str] = []
-    for part in (event_lif, psu, queues, anchors, training):
+    for part in (event_lif, psu, queues, anchors, memory, training):
         out += part(df)
     return out
