@@ -285,7 +285,7 @@ NOT_MEASURED = {"nest": "not_measured_nest", "onnx": "not_measured_ort"}
 # (``cpu_rss_one_call``) instead of the allocation profiler, which records every allocation
 # and slows an allocation-heavy eager loop tenfold (measured: the serial event-LIF network's
 # 2.5 s call took 26 s profiled, 3.2 million allocation events)
-TORCH_PROFILED_S = 0.15
+TORCH_PROFILED_S = 0.3
 
 
 def kernel_figure(framework: str, device_kind: str, call, sync, handle=None,
