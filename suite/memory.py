@@ -198,11 +198,13 @@ def _torch_cpu_peak(call, sync) -> int:
     """Peak live CPU bytes allocated during one call above its start (profiler allocation
     events; op recording is switched off, which keeps the call within ~3x its time)."""
     import torch
+    import torch.autograd.profiler as autograd_profiler
     from torch._C._profiler import _EventType
-    from torch.profiler import ProfilerActivity, profile
 
-    with _quiet_stderr(), profile(activities=[ProfilerActivity.CPU],
-                                  profile_memory=True) as prof:
+    # the autograd profiler, not torch.profiler.profile: the latter's first session in a
+    # process took 1.1 s (and every case runs in a fresh worker), this one milliseconds;
+    # both record the same allocation events
+    with _quiet_stderr(), autograd_profiler.profile(profile_memory=True, use_cpu=True) as prof:
         torch.autograd._enable_record_function(False)
         try:
             out = sync(call())
@@ -215,7 +217,7 @@ def _torch_cpu_peak(call, sync) -> int:
             yield n
             yield from walk(n.children)
 
-    allocs = sorted((n for n in walk(prof.profiler.kineto_results.experimental_event_tree())
+    allocs = sorted((n for n in walk(prof.kineto_results.experimental_event_tree())
                      if n.tag == _EventType.Allocation and
                      str(n.extra_fields.device).startswith("cpu")),
                     key=lambda n: n.start_time_ns)
