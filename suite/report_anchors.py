@@ -50,7 +50,8 @@ def anchor_table(df):
         correct = bool(r["correct"]) if pd.notna(r["correct"]) else False
         row = {"family": r["family"], "impl": r["impl"], "dtype": r["dtype"],
                "dataset": r["dataset"], "sizes": sizes_text(r, df), "threads": r["threads"],
-               "n_neurons": r.get("param_n_neurons"), "rate_hz": r.get("param_rate_hz"),
+               "n_neurons": r.get("param_n_neurons"), "n_inputs": r.get("param_n_inputs"),
+               "batch": r.get("param_batch"), "rate_hz": r.get("param_rate_hz"),
                "tally": r.get("param_tally"),
                "anchor": r["framework"], "anchor_s": r["time_median_s"],
                "anchor_correct": correct, "reason": None if correct else r.get("error")}
@@ -66,6 +67,15 @@ def anchor_table(df):
         return pd.DataFrame()
     return (pd.DataFrame(out).sort_values(["family", "impl", "anchor", "sizes", "threads"])
             .reset_index(drop=True))
+
+
+# one density curve per configuration: the rate varies, nothing else
+DENSITY_KEYS = ["n_neurons", "n_inputs", "batch", "threads"]
+
+
+def density_label(n, n_in, b, threads) -> str:
+    return (f"{int(n)} neuron{'s' * (n != 1)}, {int(n_in)} inputs, batch {int(b)}, "
+            f"{int(threads)} thread{'s' * (threads != 1)}")
 
 
 def density_figure(table, out_dir):
@@ -91,13 +101,13 @@ def density_figure(table, out_dir):
         col = f"{fw}_over_anchor"
         if col not in t:
             continue
-        for n, g in t.groupby("n_neurons"):
+        for (n, n_in, b, th), g in t.groupby(DENSITY_KEYS):
             g = g.assign(r=pd.to_numeric(g[col], errors="coerce")).dropna(subset=["r"])
             g = g.groupby("rate_hz")["r"].median()
-            if g.empty:
+            if len(g) < 2:
                 continue
             ax.plot(g.index, g.values, marker="o",
-                    label=f"{FRAMEWORK_NAME.get(fw, fw)}, {int(n)} neuron{'s' * (n != 1)}")
+                    label=f"{FRAMEWORK_NAME.get(fw, fw)}, {density_label(n, n_in, b, th)}")
             drawn = True
     if not drawn:
         plt.close(fig)

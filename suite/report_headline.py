@@ -220,17 +220,20 @@ def anchors(df) -> list[str]:
 
 
 def _density(g, col, fw) -> list[str]:
-    """NEST's ratio per layer width across input density: the range, sparse to dense."""
+    """NEST's ratio per configuration across input density (only the rate differs): the
+    range, sparse to dense."""
+    from .report_anchors import DENSITY_KEYS, density_label
+
     out = []
     g = g.assign(r=pd.to_numeric(g[col], errors="coerce")).dropna(subset=["r", "rate_hz"])
-    for n, h in g.groupby("n_neurons"):
+    for keys, h in g.groupby(DENSITY_KEYS):
         by_rate = h.groupby("rate_hz")["r"].median().sort_index()
         if len(by_rate) < 2:
             continue
         parts = ", ".join(f"{_x(v)} at {k:,.0f}" for k, v in by_rate.items())
-        out.append(f"NEST across input density, {int(n)} neuron{'s' * (n != 1)}, "
-                   f"{_fw(fw)}: our time / NEST's is {parts} input events per simulated "
-                   f"second (from {_x(by_rate.min())} to {_x(by_rate.max())}).")
+        out.append(f"NEST across input density ({density_label(*keys)}), {_fw(fw)}: our "
+                   f"time / NEST's is {parts} input events per simulated second (from "
+                   f"{_x(by_rate.min())} to {_x(by_rate.max())}).")
     return out
 
 

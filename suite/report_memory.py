@@ -48,13 +48,14 @@ def figure(df, x: str, xlabel: str, stem: str, out_dir: Path, title: str,
     for ax, col, what in ((axes[0], "kernel MiB", "kernel memory of one call (MiB)"),
                           (axes[1], "state MiB", "carried state (MiB)")):
         keys = [k for k in ("impl", "framework", "mode", "mem_method", *by) if k in t]
-        for vals, g in t.groupby(keys):
+        for vals, g in t.groupby(keys, dropna=False):
             g = g.dropna(subset=[col]).sort_values(x)
             if len(g) < 2:
                 continue
             r = dict(zip(keys, vals, strict=True))
             label = " ".join(str(r[k]) for k in ("impl", "framework", "mode") if k in r)
-            label += "".join(f", {k.removeprefix('param_')}={_v(r[k])}" for k in by)
+            label += "".join(f", {k.removeprefix('param_')}={_v(r[k])}" for k in by
+                             if pd.notna(r[k]))
             if col == "kernel MiB":
                 label += f" ({r.get('mem_method')})"
             ax.plot(g[x], g[col], marker=st.MARKER.get(r.get("framework"), "o"),
