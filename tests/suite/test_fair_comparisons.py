@@ -290,6 +290,7 @@ def test_nest_density_cases_span_three_rates_in_the_default_sweep():
     assert all(math.isclose(c.size["n_events"], c.size["rate_hz"]) for c in cs)
 
 
+@pytest.mark.slow
 def test_remat_backward_needs_less_kernel_memory_at_large_k():
     """The parallel network's training step at K = 128: recomputing one chunk at a time in the
     backward (remat) keeps fewer temporaries than storing every chunk's (XLA's own account)."""
@@ -298,7 +299,7 @@ def test_remat_backward_needs_less_kernel_memory_at_large_k():
     case = next(c for c in profiles.profile_cases("quick", ["cpu"], family=["event_lif"],
                                                   framework=["jax"], impl=["parallel"])
                 if c.mode == "grad")
-    case = _small(case, n_events=1024, n_neurons=32, batch=1)
+    case = _small(case, n_events=512, n_neurons=16, batch=1, n_layers=1)
     inputs = fam.make_inputs(case)
     fw = _fw("jax")
     figures = {}
