@@ -11,12 +11,11 @@ this machine can load.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-
-import math
 
 import numpy as np
 

@@ -310,10 +310,9 @@ def _overview(df):
 
 def section(df, out_dir: Path):
     """The family's report page (``Family.report``)."""
+    from . import report_memory as rm
     from . import report_training as rt
     from .families import Section
-
-    from . import report_memory as rm
 
     par = df[df["impl"] == "parallel"] if "impl" in df else df
     return Section(

@@ -228,10 +228,9 @@ def _overview(df):
 
 def section(df, out_dir: Path):
     """The family's report page (``Family.report``)."""
+    from . import report_memory as rm
     from . import report_training as rt
     from .families import Section
-
-    from . import report_memory as rm
 
     neuron = df[df["param_n_layers"].fillna(1) == 1] if "param_n_layers" in df else df
     return Section("PSU family", plot(df, out_dir) + plot_curves(df, out_dir)

@@ -220,10 +220,9 @@ def _overview(df):
 
 def section(df, out_dir: Path):
     """The family's report page (``Family.report``)."""
+    from . import report_memory as rm
     from . import report_training as rt
     from .families import Section
-
-    from . import report_memory as rm
 
     traffic = df[df["param_delay"].notna()] if "param_delay" in df else df
     return Section("event queues", plot(df, out_dir) + rt.plot_curves(df, out_dir, "queues")

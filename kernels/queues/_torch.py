@@ -337,7 +337,7 @@ def _loop_start(design: str, q: Queue, n_steps, delay, interval, seed, tally="qu
     check_tally(tally)
     n, dev = q.size.shape[0], q.keys.device
     if tally == "total":
-        counts = (torch.zeros((), dtype=torch.int64, device=dev),)
+        counts = (torch.zeros((), dtype=torch.int32, device=dev),)
     else:
         hits = torch.zeros(n, dtype=torch.int32, device=dev)
         counts = (hits, torch.zeros(n, dtype=q.pay.dtype, device=dev), torch.zeros_like(hits))
@@ -346,7 +346,7 @@ def _loop_start(design: str, q: Queue, n_steps, delay, interval, seed, tally="qu
 
 def _count(counts, tally: str, hits, pays, spike):
     if tally == "total":
-        return (counts[0] + hits.sum(),)
+        return (counts[0] + hits.sum(dtype=torch.int32),)
     return (counts[0] + hits, counts[1] + pays, counts[2] + spike.int())
 
 

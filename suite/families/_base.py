@@ -88,9 +88,9 @@ class Family:
 
     def state_bytes(self, case, args, static) -> int | None:
         """Bytes of the state the algorithm carries from step to step at this case's sizes,
-        from the arrays themselves (a queue design's arrays, the event-LIF lanes and chunk
-        buffers, the PSU family's T x T matrices and activations); None where the family does
-        not say."""
+        from the arrays themselves (a queue design's arrays, the event-LIF lanes and their
+        spike buffers, the PSU family's T x T matrices and activations); None where the family
+        does not say."""
         return None
 
     def instrumented(self, case) -> dict | None:

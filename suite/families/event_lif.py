@@ -105,17 +105,6 @@ def _float32_exact(times, channels):
     return t, c
 
 
-def _to_host(tree):
-    """NumPy copies of a (nested) argument structure's tensors: the JAX twin traces them."""
-    if isinstance(tree, tuple) and hasattr(tree, "_fields"):
-        return type(tree)(*(_to_host(x) for x in tree))
-    if isinstance(tree, (tuple, list)):
-        return type(tree)(_to_host(x) for x in tree)
-    if hasattr(tree, "detach"):
-        return tree.detach().cpu().numpy()
-    return tree
-
-
 def input_rate(case, nominal: bool = False) -> float | None:
     """Input events per simulated second of an event case, over all its inputs: the size
     ``rate_hz`` where the case sets it (Poisson input), else the generators' nominal rate
@@ -545,12 +534,13 @@ class EventLIF(Family):
         return (times, channels, labels, layers, w_out), {}, static
 
     def state_bytes(self, case, args, static):
-        """The carry of the simulator's outermost loop -- the lanes' potentials, currents and
-        clocks, the spike buffers and, for the parallel simulator, its chunk buffers of K
-        events -- read from the JAX program at the case's shapes (``memory.loop_state_bytes``).
-        PyTorch rows carry the same state (the twins' arrays match) and report the JAX twin's
-        figure; NEST and the exported graphs: none."""
-        from .. import memory, registry
+        """The carry of the simulator's outermost loop -- the lanes' potentials, currents,
+        clocks and counters and their spike buffers -- read from the JAX program at the case's
+        shapes (``memory.loop_state_bytes``). The parallel simulator's chunk buffers of K
+        events live within a step and show in the kernel figure, not here. PyTorch rows carry
+        the same state (the twins' arrays match) and report the JAX twin's figure; NEST and
+        the exported graphs: none."""
+        from .. import frameworks, memory, registry
 
         if case.mode == "train" or case.framework not in ("jax", "torch", "torch-compile"):
             return None
@@ -558,7 +548,7 @@ class EventLIF(Family):
             twin = registry.get(case.family, case.impl, "jax").entry(self.entry(case)).fn
         except registry.Unsupported:
             return None
-        host = _to_host(args)
+        host = self.to_numpy(args, frameworks.adapter(case.framework))
         static = {k: v for k, v in static.items() if k != "threads"}
         return memory.loop_state_bytes(twin, host, static=static)
 

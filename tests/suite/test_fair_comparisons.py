@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,6 @@ def test_adseq_timed_loop_carries_only_the_authors_state(design):
     instrumented form carries per-queue counters, which this test tells apart."""
     pytest.importorskip("adseq")
     import jax
-
     from spikebench.kernels.queues import _adseq
 
     n, cap = 37, (None if design == "ring" else 4)
@@ -76,8 +76,8 @@ def test_total_form_delivers_what_the_counters_count(design):
         q = mod.init(design, 23, cap, 5)
         q_t, total = mod.run_traffic(q, tally="total", **kw)
         q_i, hits, _, _ = mod.run_traffic(q, tally="queue", **kw)
-        keys = (lambda x: np.asarray(x.keys if hasattr(x, "keys") else x))
-        assert np.array_equal(keys(q_t), keys(q_i)), mod.__name__
+        assert np.array_equal(np.asarray(q_t.keys if hasattr(q_t, "keys") else q_t),
+                              np.asarray(q_i.keys if hasattr(q_i, "keys") else q_i)), mod.__name__
         assert int(np.asarray(total)) == int(np.asarray(hits).sum()) > 0, mod.__name__
     with pytest.raises(ValueError, match="tally"):
         qj.run_traffic(qj.init(design, 2, cap, 5), tally="rows", **kw)
@@ -229,6 +229,22 @@ def test_slow_torch_calls_are_measured_by_their_resident_growth():
     assert 9_500_000 <= got
 
 
+def _per_step_lif(x, al, p):
+    """The per-step autograd graph the one-node LIF replaced (a node per step)."""
+    import torch
+    from spikebench.kernels.psu import _torch as pt
+
+    a, b = 1 / p.tau, 1 - 1 / p.tau
+    v, hs, ss = torch.zeros_like(x[0]), [], []
+    for k in range(x.shape[0]):
+        h = v * b + a * x[k]
+        s = pt.spike(h - p.theta, al)
+        v = h - p.theta * s.detach()
+        hs.append(h)
+        ss.append(s)
+    return torch.stack(ss), torch.stack(hs)
+
+
 def test_torch_lif_gradients_equal_the_per_step_graph():
     """The one-node LIF (``_LIF``) against the per-step autograd graph it replaced, float64:
     spikes, potentials and the gradients w.r.t. x and the surrogate's alpha."""
@@ -242,20 +258,8 @@ def test_torch_lif_gradients_equal_the_per_step_graph():
         x0 = torch.tensor(rng.normal(0.3, 0.5, (t, 4, 5)))
         r = torch.tensor(rng.normal(size=(t, 4, 5)))
         rh = torch.tensor(rng.normal(size=(t, 4, 5)))
-        a, b = 1 / p.tau, 1 - 1 / p.tau
-
-        def per_step(x, al):
-            v, hs, ss = torch.zeros_like(x[0]), [], []
-            for k in range(t):
-                h = v * b + a * x[k]
-                s = pt.spike(h - p.theta, al)
-                v = h - p.theta * s.detach()
-                hs.append(h)
-                ss.append(s)
-            return torch.stack(ss), torch.stack(hs)
-
         outs = []
-        for f in (per_step, lambda x, al: tuple(pt.lif(x, p, al))):
+        for f in (partial(_per_step_lif, p=p), lambda x, al: tuple(pt.lif(x, p, al))):
             x = x0.clone().requires_grad_(True)
             al = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
             s, h = f(x, al)
