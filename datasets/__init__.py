@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import untrusted
 from . import _standins
 from ._digits import digits
 from ._format import EventBatch, binned, binned_span, measure_source, pack
@@ -182,21 +183,21 @@ def stats_label(name: str, stats_file) -> str:
         raise ValueError(f"dataset {name!r} does not follow measured statistics; these do: "
                          f"{sorted(n for n, x in REGISTRY.items() if x.follows_stats)}")
     read_stats(stats_file)
-    return f"{name}@{hashlib.sha1(Path(stats_file).read_bytes()).hexdigest()[:8]}"
+    data = untrusted.read_bytes(stats_file, MAX_STATS_BYTES, "statistics file")
+    return f"{name}@{hashlib.sha1(data).hexdigest()[:8]}"
 
 
 STATS_KEYS = ("events_log_mean", "events_log_sigma", "duration_mean_s")
+MAX_STATS_BYTES = 2**20  # a saved statistics file is ~1 kB
 
 
 def read_stats(stats_file) -> dict:
     """Statistics saved by ``spikebench datasets stats FILE --save``; ValueError naming the
     file and what is missing."""
-    import json
-
     path = Path(stats_file)
     try:
-        stats = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
+        stats = untrusted.load_json(path, MAX_STATS_BYTES)
+    except ValueError as exc:
         raise ValueError(f"{path}: not a readable statistics file: {exc}") from None
     missing = [k for k in STATS_KEYS if not isinstance(stats, dict) or k not in stats]
     if missing:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..untrusted import regular_file
 from ._format import EventBatch, integers, pack, seconds
 
 KEYS = ("spikes/times", "spikes/units", "labels")
@@ -47,8 +48,7 @@ class HDF5Events:
         self.path = Path(path)
         self.name, self.n_channels, self.n_classes = name, int(n_channels), int(n_classes)
         self.n_resorted = 0
-        if not self.path.is_file():
-            raise ValueError(f"{self.path}: no such file")
+        regular_file(self.path, "SHD/SSC file")  # not a device, pipe or folder
         with self._open() as f:
             missing = [k for k in KEYS if k not in f]
             if missing:

@@ -3,8 +3,8 @@
 IDX layout: two zero bytes, a type byte (0x08 = unsigned byte), the number of dimensions, then
 one big-endian int32 per dimension, then the data in C order. The images file holds
 (N, 28, 28) and the labels file (N,). Files may also be gzipped (``*.gz``); a gzipped file is
-decompressed once into memory, a plain one is memory-mapped so only the requested samples are
-read.
+inflated once into memory (bounded: ``read_idx``), a plain one is memory-mapped so only the
+requested samples are read.
 
 Latency code: every pixel whose intensity x = value / 255 exceeds ``threshold`` spikes once, at
 t = t_max (1 - x) seconds — bright pixels fire early. Channel id = row * 28 + column (784
@@ -14,10 +14,12 @@ channels), 10 classes.
 from __future__ import annotations
 
 import gzip
+import math
 from pathlib import Path
 
 import numpy as np
 
+from ..untrusted import read_gzip, regular_file
 from ._format import EventBatch, pack
 
 FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -26,39 +28,51 @@ T_MAX = 0.02  # s
 THRESHOLD = 0.0
 
 
-def read_idx(path) -> np.ndarray:
-    """An IDX file as an array (memory-mapped unless gzipped); ValueError naming the file
-    and the problem for a bad magic number, an unsupported type or a truncated body."""
-    path = Path(path)
-    if path.suffix == ".gz":
-        try:
-            raw = gzip.decompress(path.read_bytes())
-        except (OSError, EOFError) as exc:
-            raise ValueError(f"{path}: not a readable gzip file: {exc}") from None
-        header = raw[:4]
-    else:
-        with open(path, "rb") as fh:
-            header = fh.read(4)
-        raw = None
-    if len(header) < 4 or header[:2] != b"\0\0":
-        raise ValueError(f"{path}: not an IDX file (bad magic number {header.hex()!r})")
-    if header[2] != 0x08:
-        raise ValueError(f"{path}: IDX element type 0x{header[2]:02x} is not unsigned byte "
+MAX_GZIP_BYTES = 128 * 2**20  # MNIST's largest file inflates to 47 MB
+
+
+def _declared(path, head: bytes) -> int:
+    """The file size an IDX header declares (ValueError naming the file for a bad one)."""
+    if len(head) < 4 or head[:2] != b"\0\0":
+        raise ValueError(f"{path}: not an IDX file (bad magic number {head[:4].hex()!r})")
+    if head[2] != 0x08:
+        raise ValueError(f"{path}: IDX element type 0x{head[2]:02x} is not unsigned byte "
                          f"(0x08)")
-    ndim = header[3]
-    size = len(raw) if raw is not None else path.stat().st_size
-    if size < 4 + 4 * ndim:
+    ndim = head[3]
+    if len(head) < 4 + 4 * ndim:
         raise ValueError(f"{path}: truncated IDX header")
-    dims_bytes = raw[4:4 + 4 * ndim] if raw is not None else \
-        np.fromfile(path, dtype=np.uint8, count=4 + 4 * ndim)[4:].tobytes()
-    dims = tuple(int(d) for d in np.frombuffer(dims_bytes, dtype=">i4"))
+    dims = tuple(int(d) for d in np.frombuffer(head[4:4 + 4 * ndim], dtype=">i4"))
     if any(d < 0 for d in dims):
         raise ValueError(f"{path}: IDX header gives a negative dimension {dims}")
+    return 4 + 4 * ndim + (math.prod(dims) if dims else 0)
+
+
+def read_idx(path) -> np.ndarray:
+    """An IDX file as an array; ValueError naming the file and the problem for a bad magic
+    number, an unsupported type, a truncated or overlong body, or anything but a regular file.
+
+    A plain file is memory-mapped (only the samples asked for are read). A gzipped one is
+    inflated into memory up to the size its header declares, at most ``MAX_GZIP_BYTES``
+    (``untrusted.read_gzip``: a small file that inflates to gigabytes is refused after one
+    slice, not after filling memory); decompress a larger file to have it memory-mapped."""
+    path = Path(path)
+    if path.suffix == ".gz":
+        raw = read_gzip(path, MAX_GZIP_BYTES, "gzipped IDX file",
+                        size_of=lambda head: _declared(path, head))
+        size = len(raw)
+        head = bytes(raw[:1024])
+    else:
+        regular_file(path, "IDX file")
+        with open(path, "rb") as fh:
+            head = fh.read(1024)
+        raw, size = None, path.stat().st_size
+    declared = _declared(path, head)
+    ndim = head[3]
+    dims = tuple(int(d) for d in np.frombuffer(head[4:4 + 4 * ndim], dtype=">i4"))
     body = 4 + 4 * ndim
-    want = int(np.prod(dims)) if dims else 0
-    if size - body != want:
+    if size != declared:
         raise ValueError(f"{path}: IDX body holds {size - body} bytes, its header "
-                         f"{dims} needs {want} (truncated?)")
+                         f"{dims} needs {declared - body} (truncated?)")
     if raw is not None:
         return np.frombuffer(raw, dtype=np.uint8, offset=body).reshape(dims)
     return np.memmap(path, dtype=np.uint8, mode="r", offset=body, shape=dims)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..untrusted import regular_file
 from ._format import EventBatch, integers, pack, seconds
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
@@ -115,7 +116,7 @@ def nmnist(data_dir, split: str) -> EventFiles:
     def decode(path):
         import tonic.datasets
 
-        size = path.stat().st_size
+        size = regular_file(path, "N-MNIST file").stat().st_size
         if size % 5:
             raise ValueError(f"{path}: {size} bytes is not a whole number of 5-byte N-MNIST "
                              f"events (truncated?)")
@@ -132,8 +133,10 @@ def dvs_gesture(data_dir, split: str) -> EventFiles:
     files = _files(root, "*_*/*.npy", "DVS Gesture <user>_<lighting>/<label>.npy files")
 
     def decode(path):
-        try:  # tonic's converted arrays: x, y, p, t (ms); never a pickle
-            a = np.load(path, allow_pickle=False)
+        regular_file(path, "DVS Gesture file")
+        try:  # tonic's converted arrays: x, y, p, t (ms); never a pickle; memory-mapped, so
+            # a header declaring more than the file holds is refused, not allocated
+            a = np.array(np.load(path, allow_pickle=False, mmap_mode="r"))
         except (ValueError, EOFError, OSError) as exc:
             raise ValueError(f"{path}: not a readable .npy array (truncated, or a pickle?): "
                              f"{exc}") from None
@@ -160,7 +163,7 @@ def cifar10_dvs(data_dir, split: str) -> EventFiles:
                    "CIFAR10-DVS <class>/*.aedat4 files")
 
     def decode(path):
-        ev = _tonic_io().read_aedat4(str(path))
+        ev = _tonic_io().read_aedat4(str(regular_file(path, "CIFAR10-DVS file")))
         return ev["x"], ev["y"], ev["t"].astype(np.float64) * 1e-6, ev["p"].astype(np.int64)
 
     return EventFiles("cifar10-dvs", files,

@@ -11,7 +11,6 @@ unless ``partial=True`` (then the JSON lists what is missing).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from . import results
@@ -39,8 +38,7 @@ def merge(paths, out, partial: bool = False) -> tuple[Path, dict]:
         ctx = U.load_context(p.with_suffix(".json"))  # the schema checks a shard's fields
         if not isinstance(ctx.get("shard"), dict):
             raise ValueError(f"{p}: not a shard (its JSON has no 'shard'; run with --shard i/n)")
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""])
-        frames.append(results.migrate(df))
+        frames.append(results.migrate(V.read_csv(p)))
         contexts.append(ctx)
     shards = [c["shard"] for c in contexts]
     sweeps = {s["sweep_id"] for s in shards}
@@ -80,8 +78,7 @@ def merge(paths, out, partial: bool = False) -> tuple[Path, dict]:
         rows[results.COLUMNS].to_csv(f, index=False)
     try:
         with open(out.with_suffix(".json"), "x") as f:
-            json.dump(ctx, f, indent=2, sort_keys=True, default=str)
-            f.write("\n")
+            results.dump_json(ctx, f)
     except BaseException:
         out.unlink()
         raise

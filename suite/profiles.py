@@ -550,6 +550,16 @@ PROFILES: dict[str, dict[str, list[dict]]] = {
 FILTER_KEYS = ("family", "impl", "framework", "dtype", "dataset", "mode")
 
 
+def implementations() -> dict[str, set[str]]:
+    """Each family's implementations named in any profile (what a results row may hold)."""
+    out: dict[str, set[str]] = {}
+    for prof in PROFILES.values():
+        for fam, specs in prof.items():
+            for spec in specs:
+                out.setdefault(fam, set()).update(spec["impls"])
+    return out
+
+
 def choices(profile: str | None = None) -> dict[str, list[str]]:
     """The values each filter key takes in `profile` (every profile when None): the case
     fields (FILTER_KEYS), every size and every knob (e.g. ``chunk``, the parallel simulator's

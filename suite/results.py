@@ -149,6 +149,25 @@ class ResultWriter:
         return False
 
 
+def json_safe(obj):
+    """`obj` with every non-finite float written as the string ``"inf"``, ``"-inf"`` or
+    ``"nan"``: strict JSON has no such number (``Infinity`` is Python's extension, which
+    validate refuses), and the value survives as text."""
+    if isinstance(obj, float | np.floating) and not np.isfinite(obj):
+        return str(float(obj))
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
+def dump_json(obj, f) -> None:
+    """A results JSON: strict (``json_safe``), indented, keys sorted, a final newline."""
+    json.dump(json_safe(obj), f, indent=2, sort_keys=True, default=str, allow_nan=False)
+    f.write("\n")
+
+
 def write_context(path: Path, context: dict, replace: bool = False) -> None:
     """The JSON beside a CSV: full machine and run context. A new file never replaces another;
     the run that owns it may update it (`replace=True`), atomically."""
@@ -157,8 +176,7 @@ def write_context(path: Path, context: dict, replace: bool = False) -> None:
         raise FileExistsError(f"{path} exists; results are never overwritten")
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w") as f:
-        json.dump(context, f, indent=2, sort_keys=True, default=str)
-        f.write("\n")
+        dump_json(context, f)
     os.replace(tmp, path)
 
 
@@ -316,17 +334,30 @@ def read(paths) -> pandas.DataFrame:  # noqa: F821
             files.append(p)
         else:
             raise ValueError(f"no such results file or folder: {p}")
+    import io
+
+    from . import untrusted
+
     frames = []
     for f in files:
+        text = untrusted.read_text(f, untrusted.MAX_CSV_BYTES, "CSV")
         try:
             # ids are text even when a hex id happens to read as a number (8255797183e1)
-            df = pd.read_csv(f, dtype={c: str for c in TEXT_IDS})
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            df = pd.read_csv(io.StringIO(text), dtype={c: str for c in TEXT_IDS})
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise ValueError(f"{f}: not a readable CSV ({exc})") from None
-        missing = set(COLUMNS) - set(df.columns)
-        if missing and not (set(df.columns) >= {"schema_version"}):
-            raise ValueError(f"{f}: not a spikebench results CSV")
-        df = _numbers(migrate(df), f)
+        if "schema_version" not in df.columns:
+            raise ValueError(f"{f}: not a spikebench results CSV (no schema_version column)")
+        try:
+            df = migrate(df)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{f}: not a readable spikebench results CSV ({exc})") from None
+        missing = [c for c in COLUMNS if c not in df.columns]
+        if missing:
+            more = ", ..." if len(missing) > 4 else ""
+            raise ValueError(f"{f}: not a spikebench results CSV of schema v{SCHEMA_VERSION}: "
+                             f"{len(missing)} column(s) missing ({', '.join(missing[:4])}{more})")
+        df = _numbers(df, f)
         df["source_file"] = str(f)
         frames.append(df)
     if not frames:

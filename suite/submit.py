@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -29,6 +28,7 @@ import socket
 import tempfile
 from pathlib import Path
 
+from . import results
 from . import untrusted as U
 from . import validate as V
 
@@ -91,8 +91,7 @@ def submit(csv_path, results_root, keep_hostname: bool = False,
     if not rep.ok:
         raise ValueError(f"{csv_path} is not valid ({len(rep.errors)} errors; run "
                          f"`spikebench validate {csv_path}`): {rep.errors[0]}")
-    with open(csv_path, newline="") as f:
-        text = f.read()
+    text = U.read_text(csv_path, U.MAX_CSV_BYTES, "CSV")  # as validated
     ctx = U.load_context(csv_path.with_suffix(".json"))  # validate read it already
     if not keep_hostname:
         names = host_names() if names is None else names
@@ -115,8 +114,7 @@ def submit(csv_path, results_root, keep_hostname: bool = False,
         with open(staged, "x", newline="") as f:
             f.write(text)
         with open(staged.with_suffix(".json"), "x") as f:
-            json.dump(ctx, f, indent=2, sort_keys=True)
-            f.write("\n")
+            results.dump_json(ctx, f)
         again = V.validate(staged)
         if not again.ok:
             raise ValueError(f"the copy to be filed does not validate (anonymising changed "

@@ -15,23 +15,43 @@ submit, merge, compare, report) goes through these helpers:
   ``shard`` {sweep_id, index, count, n_cases} with 1 <= index <= count, optional ``shards``
   (a merged sweep) of such contexts. Every failure is an ``UntrustedError`` (a ValueError)
   naming the file and the field.
-- ``formula_cell(text)``: a CSV cell a spreadsheet would run as a formula (leading ``=``,
-  ``+``, ``@``, tab or CR, or ``-`` not followed by a number).
+- ``formula_cell(text)``: a CSV cell a spreadsheet would run as a formula: its first
+  character that is not a space (after Unicode NFKC normalisation, so a fullwidth ``＝`` is
+  ``=``) is ``=``, ``+``, ``@``, ``|``, tab or CR, or ``-`` where the cell is not a number.
+
+Files themselves are untrusted too: ``read_bytes(path, max_bytes, what)`` is the one way such
+a file is read. It refuses anything but a regular file after following links (a link to
+/dev/zero, a named pipe, a socket, a folder: ``stat.S_ISREG``), opens it without blocking,
+checks the opened file again (the path could be swapped in between), and reads at most
+``max_bytes + 1`` bytes from it, never trusting the size the file system reports (0 for a
+device). ``regular_file(path, what)`` is the same check for readers that open the file
+themselves (HDF5, memory-mapped IDX and .npy). ``read_gzip(path, max_bytes, what)`` inflates a
+gzip file in slices and stops at ``max_bytes`` (a 1.5 MB file of 1.5 GB of zeros is refused
+after ``max_bytes``, not after 1.5 GB). Every refusal is an ``UntrustedError`` naming the
+file.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
+import unicodedata
+import zlib
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-NAME = r"^[A-Za-z0-9._@-]+$"
+NAME = r"\A[A-Za-z0-9._@-]+\Z"  # \Z, not $: "$" also matches before a trailing newline
 MAX_NAME = 128
 MAX_JSON_BYTES = 64 * 2**20  # a real context is a few kB; a merged sweep of 1000 shards ~10 MB
+MAX_CSV_BYTES = 64 * 2**20  # a default sweep writes ~0.5 MB; 100 merged sweeps fit
 MAX_DEPTH = 32  # a real context nests 4 levels (shards > devices > versions)
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a named pipe"),
+          (stat.S_ISSOCK, "a socket"))
 
 
 class UntrustedError(ValueError):
@@ -121,21 +141,126 @@ def _depth(obj) -> int:
     return deepest
 
 
+def _kind(mode: int) -> str:
+    return next((what for test, what in _KINDS if test(mode)), "not a regular file")
+
+
+def regular_file(path, what: str = "file") -> Path:
+    """`path` if it is a regular file after following links, else UntrustedError naming it
+    and what it is (a device, a pipe, a folder, missing)."""
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise UntrustedError(f"{path}: no such file (the {what})") from None
+    except OSError as exc:
+        raise UntrustedError(f"{path}: the {what} cannot be read ({exc.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise UntrustedError(f"{path}: the {what} is {_kind(st.st_mode)}, not a regular file")
+    return path
+
+
+def read_bytes(path, max_bytes: int, what: str = "file") -> bytes:
+    """At most `max_bytes` bytes of the regular file `path` (UntrustedError when it holds
+    more, is no regular file, or cannot be read). The size is what the read returns, never
+    the size the file system reports."""
+    path = regular_file(path, what)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags)  # non-blocking: a pipe swapped in after the check
+    except OSError as exc:
+        raise UntrustedError(f"{path}: the {what} cannot be read ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise UntrustedError(f"{path}: the {what} is {_kind(mode)}, not a regular file")
+        try:
+            data = f.read(max_bytes + 1)
+        except OSError as exc:
+            raise UntrustedError(f"{path}: the {what} cannot be read ({exc.strerror})") \
+                from None
+    if len(data) > max_bytes:
+        raise UntrustedError(f"{path}: the {what} holds more than the {max_bytes} bytes it "
+                             f"may hold")
+    return data
+
+
+def read_text(path, max_bytes: int, what: str = "file") -> str:
+    """``read_bytes`` decoded as UTF-8 (UntrustedError naming the file otherwise)."""
+    try:
+        return read_bytes(path, max_bytes, what).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UntrustedError(f"{Path(path)}: not a readable {what} (not UTF-8 text: "
+                             f"{exc.reason} at byte {exc.start})") from None
+
+
+GZIP_SLICE = 2**20
+HEAD = 1024  # bytes of inflated content handed to `size_of` (at least)
+
+
+def read_gzip(path, max_bytes: int, what: str = "file", size_of=None,
+              compressed_max: int | None = None) -> bytearray:
+    """The inflated content of the gzip file `path`, at most `max_bytes` of it.
+
+    Inflation runs in slices of ``GZIP_SLICE`` and stops as soon as more would come than
+    allowed (UntrustedError naming the file), so memory stays bounded whatever the file
+    holds. `size_of(head)`, given the first inflated slice, returns the size the content
+    declares in its own header (an IDX file's dimensions, in its first ``HEAD`` bytes); the
+    limit is then that size, and a header declaring more than `max_bytes` is refused before
+    anything more is inflated.
+    `compressed_max` caps the compressed file (default `max_bytes`)."""
+    raw = read_bytes(path, max_bytes if compressed_max is None else compressed_max, what)
+    d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip header and trailer
+    out, rest, limit = bytearray(), raw, max_bytes
+    try:
+        while rest:
+            out += d.decompress(rest, GZIP_SLICE)
+            rest = d.unconsumed_tail
+            if size_of is not None and (len(out) >= HEAD or d.eof):
+                declared, size_of = int(size_of(bytes(out[:GZIP_SLICE]))), None
+                if declared > max_bytes:
+                    raise UntrustedError(f"{path}: the {what} declares {declared} bytes, more "
+                                         f"than the {max_bytes} a compressed one may inflate "
+                                         f"to (decompress it: a plain file is read lazily)")
+                limit = declared
+            if len(out) > limit:
+                whose = "its header declares" if limit < max_bytes else "it may hold"
+                raise UntrustedError(f"{path}: the {what} inflates to more than the {limit} "
+                                     f"bytes {whose} (a decompression bomb?)")
+            if d.eof:
+                break
+        if not d.eof:
+            raise UntrustedError(f"{path}: the {what} is not a readable gzip file (the "
+                                 f"stream is truncated)")
+    except zlib.error as exc:
+        raise UntrustedError(f"{path}: the {what} is not a readable gzip file ({exc})") \
+            from None
+    return out
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a JSON number (write null)")
+
+
+def _no_duplicates(pairs):
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"key {k!r} appears twice in one object")
+        out[k] = v
+    return out
+
+
 def load_json(path, max_bytes: int | None = None, max_depth: int = MAX_DEPTH) -> Any:
     """Parse an untrusted JSON file within size (default MAX_JSON_BYTES) and depth limits
-    (UntrustedError otherwise)."""
+    (UntrustedError otherwise). Strict JSON: NaN / Infinity and a key given twice in one
+    object (where a parser keeps one silently) are refused."""
     path = Path(path)
     max_bytes = MAX_JSON_BYTES if max_bytes is None else max_bytes
+    text = read_text(path, max_bytes, "results JSON")
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise UntrustedError(f"{path.name} holds {size} bytes, more than the {max_bytes} "
-                                 f"a results JSON may hold")
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UntrustedError(f"{path.name} cannot be read as UTF-8 text ({exc})") from None
-    try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_no_constant,
+                          object_pairs_hook=_no_duplicates)
     except RecursionError:
         raise UntrustedError(f"{path.name} is nested more than {max_depth} levels "
                              f"deep") from None
@@ -166,16 +291,28 @@ def _short(v) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+FORMULA_START = "=+@|\t\r"
+
+
 def formula_cell(text: str) -> bool:
-    """Would a spreadsheet read this CSV cell as a formula (CSV injection)?"""
+    """Would a spreadsheet read this CSV cell as a formula (CSV injection)? After NFKC
+    normalisation (fullwidth ``＝`` is ``=``) and leading spaces / newlines, a cell starting
+    with ``= + @ |``, tab or CR is one, and so is one starting with ``-`` unless the whole cell
+    is a number."""
     if not text:
         return False
-    if text[0] in "=+@\t\r":
+    norm = unicodedata.normalize("NFKC", text)
+    if norm[0] in FORMULA_START:
         return True
-    if text[0] != "-":
+    head = norm.lstrip(" \n\v\f\u00a0")
+    if not head:
+        return False
+    if head[0] in FORMULA_START:
+        return True
+    if head[0] != "-":
         return False
     try:
-        float(text)  # a negative number is data
+        float(norm)  # a negative number is data
     except ValueError:
         return True
     return False

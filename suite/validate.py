@@ -1,12 +1,17 @@
-"""`spikebench validate`: check a results CSV and its JSON context before submission.
+r"""`spikebench validate`: check a results CSV and its JSON context before submission.
 
 A submission is untrusted input. The checks, each reported with the CSV line it concerns:
 
+- the file: a regular file of at most ``untrusted.MAX_CSV_BYTES`` (``untrusted.read_text``:
+  no device, pipe or link to one), at least one row under the header;
 - schema: a `schema_version` column; older versions are migrated (and say so), newer refused;
   every column of the current schema present, none unknown;
-- types and units: numbers parse, booleans are True/False, `status` is one of STATUSES,
-  `device_kind` a known kind, `throughput_unit` one of a family's units (`Family.units`),
-  ids are safe names;
+- types and units: numbers parse and are finite, counts (`rounds`, `threads`, `cpu_cores`,
+  ...) are integers, booleans are True/False, `status` is one of STATUSES, `family` a family
+  registered here, `impl` one of its implementations, `framework`, `device_kind`, `mode` and
+  `dtype` known names, `throughput_unit` one of a family's units (`Family.units`); ids match
+  their pattern in full (``\A...\Z``: a trailing newline is not an id) and free text holds
+  no control character but newline and tab;
 - per status: an `ok` row has a median, min, IQR, >= MIN_ROUNDS rounds, its raw samples, a
   throughput and a correctness flag; any other status has an error message and no timing;
 - plausibility: no negative time, memory or error; fractions in [0, 1]; min <= median; the raw
@@ -16,7 +21,11 @@ A submission is untrusted input. The checks, each reported with the CSV line it 
   `accuracy` is its last, and `epochs_to_target` / `time_to_target_s` are the first epoch at
   or above `target` and the running sum of the epochs' times there (empty when none is);
 - duplicates: one row per (run_id, case_id), each repeat named with its lines;
-- the JSON beside the CSV exists and agrees on machine_id, git_commit and run_id(s).
+- the JSON beside the CSV exists, is strict JSON (no NaN / Infinity, no key twice) and
+  agrees with the rows: each row's run_id names the JSON's run (or, in a merged sweep, one of
+  its shards), and that run's machine facts (``FACTS``: machine_id, cpu_model, cores, RAM, OS,
+  Python, commit) equal the row's; a merged sweep's machine_id is its shards' one machine
+  (or ``multiple``), so no JSON can file rows under a machine they did not run on.
 
 Rows that are `ok` but `correct=False` are honest results of a wrong implementation: they are
 reported as warnings, and make validation fail only with ``strict=True``.
@@ -26,19 +35,27 @@ The column checks are a pandera schema (lazy: every failure is collected, not th
 
 from __future__ import annotations
 
+import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import families, results
+from . import families, profiles, registry, results
 from . import untrusted as U
+from .devices import KINDS as DEVICE_KINDS
 from .kernels.queues._common import TALLIES
 
 MIN_ROUNDS = 3
-DEVICE_KINDS = ("cpu", "gpu", "tpu", "lpu", "onnxrt")
-MODES = ("forward", "grad", "train")
+MODES = registry.MODES
 TIMING = ("compile_s", "time_median_s", "time_iqr_s", "time_min_s")
+# counts: positive integers (n_checked and the sizes may be 0)
+COUNTS = ("rounds", "threads", "cpu_cores", "ram_bytes", "device_count")
+# the machine facts a row repeats from its run's JSON context
+FACTS = ("machine_id", "git_commit", "cpu_model", "cpu_cores", "ram_bytes", "os", "python")
+# control characters other than tab and newline (which an error message may hold)
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 FRACTIONS = ("mismatch_frac", "spike_rate", "lif_agreement", "drop_rate", "target", "accuracy")
 NAME = U.NAME
 REL = 1e-6  # samples are written with 9 significant digits
@@ -76,8 +93,12 @@ def _line(index) -> int:
 def _schema():
     import pandera.pandas as pa
 
+    finite = pa.Check(lambda s: ~np.isinf(s), name="finite", error="finite")
     num = {"dtype": float, "nullable": True, "coerce": True}
-    nonneg = [pa.Check.ge(0)]
+    nonneg = [pa.Check.ge(0), finite]
+    integer = pa.Check(lambda s: s.isna() | (s == np.floor(s)), name="integer",
+                       error="an integer")
+    full = {"case_id": r"\A[0-9a-f]{12}\Z", "name": NAME}
     cols = {  # run_id, git_commit, machine_id: _names (they name folders and files)
         "schema_version": pa.Column(int, coerce=True),
         "run_id": pa.Column(str),
@@ -85,43 +106,54 @@ def _schema():
         "git_commit": pa.Column(str),
         "machine_id": pa.Column(str),
         "device_kind": pa.Column(str, pa.Check.isin(DEVICE_KINDS)),
-        "family": pa.Column(str, pa.Check.str_matches(NAME)),
-        "impl": pa.Column(str, pa.Check.str_matches(NAME)),
-        "framework": pa.Column(str, pa.Check.str_matches(NAME)),
+        "family": pa.Column(str, pa.Check.str_matches(full["name"])),
+        "impl": pa.Column(str, pa.Check.str_matches(full["name"])),
+        "framework": pa.Column(str, pa.Check.isin(registry.FRAMEWORKS)),
         "mode": pa.Column(str, pa.Check.isin(MODES)),
-        "dtype": pa.Column(str, pa.Check.str_matches(NAME)),
-        "dataset": pa.Column(str, pa.Check.str_matches(NAME)),
+        "dtype": pa.Column(str, pa.Check.isin(registry.DTYPES)),
+        "dataset": pa.Column(str, pa.Check.str_matches(full["name"])),
         "status": pa.Column(str, pa.Check.isin(results.STATUSES)),
-        "case_id": pa.Column(str, pa.Check.str_matches(r"^[0-9a-f]{12}$")),
-        "rounds": pa.Column(**num, checks=nonneg),
-        "throughput": pa.Column(**num, checks=[pa.Check.gt(0)]),
+        "case_id": pa.Column(str, pa.Check.str_matches(full["case_id"])),
+        **{c: pa.Column(**num, checks=[pa.Check.ge(1), finite, integer]) for c in COUNTS},
+        "throughput": pa.Column(**num, checks=[pa.Check.gt(0), finite]),
         "throughput_unit": pa.Column(str, pa.Check.isin(list(families.units())),
                                      nullable=True),
         "peak_mem_bytes": pa.Column(**num, checks=nonneg),
         **{c: pa.Column(**num, checks=nonneg) for c in results.MEMORY_COLUMNS},
-        "mem_method": pa.Column(str, pa.Check.str_matches(NAME), nullable=True),
+        "mem_method": pa.Column(str, pa.Check.str_matches(full["name"]), nullable=True),
         "param_tally": pa.Column(str, pa.Check.isin(list(TALLIES)), nullable=True),
         "max_err": pa.Column(**num, checks=nonneg),
         "n_checked": pa.Column(**num, checks=nonneg),
-        "epochs_to_target": pa.Column(**num, checks=[pa.Check.ge(1)]),
+        "epochs_to_target": pa.Column(**num, checks=[pa.Check.ge(1), finite, integer]),
         "time_to_target_s": pa.Column(**num, checks=nonneg),
         "correct": pa.Column(str, pa.Check.isin(["True", "False"]), nullable=True),
         "git_dirty": pa.Column(str, pa.Check.isin(["True", "False"]), nullable=True),
         **{c: pa.Column(**num, checks=nonneg) for c in TIMING},
-        **{c: pa.Column(**num, checks=[pa.Check.in_range(0, 1)]) for c in FRACTIONS},
+        **{c: pa.Column(**num, checks=[pa.Check.in_range(0, 1), finite]) for c in FRACTIONS},
         **{c: pa.Column(**num, checks=nonneg) for c in results.PARAM_COLUMNS
            if c not in results.TEXT_PARAMS},
     }
     return pa.DataFrameSchema(cols, strict=False)
 
 
-def _read(path: Path, rep: Report):
+def read_csv(path) -> pandas.DataFrame:  # noqa: F821
+    """An untrusted results CSV as text cells (empty cells NaN), read through
+    ``untrusted.read_text``; UntrustedError naming the file when it is not a readable CSV."""
     import pandas as pd
 
+    text = U.read_text(path, U.MAX_CSV_BYTES, "CSV")
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        rep.error(None, f"not a readable CSV ({exc})")
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                           na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise U.UntrustedError(f"{path}: not a readable CSV ({exc})") from None
+
+
+def _read(path: Path, rep: Report):
+    try:
+        df = read_csv(path)
+    except U.UntrustedError as exc:
+        rep.error(None, str(exc).removeprefix(f"{path}: "))
         return None
     if "schema_version" not in df.columns:
         rep.error(None, "no schema_version column: not a spikebench results CSV")
@@ -146,6 +178,9 @@ def _read(path: Path, rep: Report):
     missing = _missing(df, results.COLUMNS)
     if missing:
         rep.error(None, f"missing column(s): {', '.join(missing)}")
+        return None
+    if df.empty:
+        rep.error(None, "the CSV holds a header but no row (nothing to submit)")
         return None
     unknown = [c for c in df.columns if c not in results.COLUMNS]
     if unknown:
@@ -205,13 +240,35 @@ def _names(df, rep: Report):
 
 
 def _formulas(df, rep: Report):
-    """Cells a spreadsheet would run as formulas (CSV injection) are refused: nothing the
-    suite writes starts that way, so such a cell was put there by hand."""
+    """Cells a spreadsheet would run as formulas (CSV injection) and control characters are
+    refused: nothing the suite writes holds them, so such a cell was put there by hand."""
     for col in df.columns:
         for i, v in df[col].items():
-            if isinstance(v, str) and U.formula_cell(v):
+            if not isinstance(v, str):
+                continue
+            if U.formula_cell(v):
                 rep.error(_line(i), f"column {col}: {v[:40]!r} starts like a spreadsheet "
-                                    f"formula (=, +, -, @, tab or CR)")
+                                    f"formula (=, +, -, @, |, tab or CR, after spaces)")
+            elif CONTROL.search(v):
+                rep.error(_line(i), f"column {col}: {v[:40]!r} holds a control character")
+
+
+def _known(df, rep: Report):
+    """Families registered on this machine and their implementations (the profiles name
+    every built-in one); one error per unknown value, at its first line."""
+    known = profiles.implementations()
+    for fam, g in df.groupby("family", sort=False):
+        if fam not in families.FAMILIES:
+            rep.error(_line(g.index[0]), f"column family: {fam!r} is not a family registered "
+                                         f"here ({', '.join(sorted(families.FAMILIES))}); a "
+                                         f"plugin's rows validate where it is installed "
+                                         f"({len(g)} rows)")
+            continue
+        for impl, h in g.groupby("impl", sort=False):
+            if impl not in known.get(fam, ()):
+                rep.error(_line(h.index[0]), f"column impl: {impl!r} is not an implementation "
+                                             f"of {fam} ({', '.join(sorted(known.get(fam, ())))}; "
+                                             f"{len(h)} rows)")
 
 
 def _rows(df, rep: Report, strict: bool):
@@ -253,7 +310,7 @@ def _samples(r, line, rep: Report):
     except ValueError:
         rep.error(line, f"samples_s is not a list of numbers: {r['samples_s'][:40]!r}")
         return
-    if len(s) != int(r["rounds"]):
+    if len(s) != r["rounds"]:
         rep.error(line, f"samples_s holds {len(s)} samples but rounds = {int(r['rounds'])}")
         return
     if np.any(~np.isfinite(s)) or np.any(s < 0):
@@ -314,6 +371,19 @@ def _work(r, line, rep: Report):
                         f"{work:.6g} (edited figure?)")
 
 
+def _same(row_value, ctx_value) -> bool:
+    """A row's fact against the JSON's (numbers as numbers, empty cells as null)."""
+    if ctx_value is None or (isinstance(row_value, float) and np.isnan(row_value)):
+        return ctx_value is None and (row_value is None or (isinstance(row_value, float)
+                                                            and np.isnan(row_value)))
+    if isinstance(ctx_value, (int, float)) and not isinstance(ctx_value, bool):
+        try:
+            return float(row_value) == float(ctx_value)
+        except (TypeError, ValueError):
+            return False
+    return str(row_value) == str(ctx_value)
+
+
 def _context(path: Path, df, rep: Report):
     ctx_path = path.with_suffix(".json")
     if not ctx_path.exists():
@@ -324,15 +394,31 @@ def _context(path: Path, df, rep: Report):
     except U.UntrustedError as exc:
         rep.error(None, str(exc))
         return None
-    # a merged sweep (spikebench merge) lists its shards' contexts
-    parts = [ctx] + list(ctx.get("shards") or [])
-    allowed = {col: {p.get(col) for p in parts} for col in ("machine_id", "git_commit",
-                                                             "run_id")}
-    for i, r in df.iterrows():
-        for col in ("machine_id", "git_commit", "run_id"):
-            if r[col] not in allowed[col]:
-                rep.error(_line(i), f"{col} {r[col]!r} disagrees with {ctx_path.name} "
-                                    f"({sorted(str(a) for a in allowed[col] if a)})")
+    # a merged sweep (spikebench merge) lists its shards' contexts; each row belongs to one
+    shards = list(ctx.get("shards") or [])
+    if shards:
+        machines = sorted({s["machine_id"] for s in shards})
+        want = machines[0] if len(machines) == 1 else "multiple"
+        if ctx["machine_id"] != want:
+            rep.error(None, f"{ctx_path.name}: machine_id {ctx['machine_id']!r} but its shards "
+                            f"ran on {', '.join(machines)} (a merged sweep is filed under "
+                            f"{want!r})")
+    runs = {s["run_id"]: s for s in shards}
+    runs.setdefault(ctx["run_id"], ctx)
+    for run, g in df.groupby("run_id", sort=False):
+        part = runs.get(run)
+        if part is None:
+            rep.error(_line(g.index[0]), f"run_id {run!r} is not the run of {ctx_path.name} "
+                                         f"({', '.join(sorted(runs))}; {len(g)} rows)")
+            continue
+        for col in FACTS:
+            if col not in part:
+                continue  # an older context without the fact
+            bad = [i for i, v in g[col].items() if not _same(v, part[col])]
+            if bad:
+                rep.error(_line(bad[0]), f"{col} {g[col][bad[0]]!r} disagrees with "
+                                         f"{ctx_path.name} (run {run}: {part[col]!r}; "
+                                         f"{len(bad)} rows)")
     return ctx
 
 
@@ -340,9 +426,6 @@ def validate(path, strict: bool = False) -> Report:
     """Validate one results CSV (and the JSON beside it)."""
     path = Path(path)
     rep = Report(path)
-    if not path.is_file():
-        rep.error(None, "no such file")
-        return rep
     df = _read(path, rep)
     if df is None:
         return rep
@@ -350,6 +433,7 @@ def validate(path, strict: bool = False) -> Report:
     _duplicates(df, rep)
     _names(df, rep)
     _formulas(df, rep)
+    _known(df, rep)
     if rep.migrated_from is not None:
         rep.warn(None, f"schema v{rep.migrated_from} migrated to v{results.SCHEMA_VERSION}")
     typed = _schema_errors(df, rep)

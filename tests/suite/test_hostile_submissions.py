@@ -96,7 +96,7 @@ VALIDATE = [
     ("JSON nested 40 deep in a field",
      {"ctx": lambda c: {**c, "extra": json.loads("[" * 40 + "]" * 40)}}, "nested more than"),
     ("JSON top level a list", {"raw_json": b"[1, 2]"}, "not a JSON object"),
-    ("JSON not UTF-8", {"raw_json": b"\xff\xfe{\x00"}, "cannot be read as UTF-8"),
+    ("JSON not UTF-8", {"raw_json": b"\xff\xfe{\x00"}, "not UTF-8 text"),
     ("JSON not JSON", {"raw_json": b"{'run_id': 1"}, "is not valid JSON"),
     ("JSON machine_id a number", {"ctx": lambda c: {**c, "machine_id": 5}},
      "field machine_id"),

@@ -200,6 +200,7 @@ def test_submit_anonymises_the_hostname_unless_asked(good, tmp_path):
     def fn(df):
         j = df.index[df["status"] == "unsupported"][0]
         df.loc[j, "error"] = f"failed on {host} in /home/ann"
+        df["os"] = f"Linux {host}"  # a fact in both files, anonymised in both
         return df
     _edit(good, fn)
     ctx_path = good.with_suffix(".json")
