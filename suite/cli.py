@@ -52,6 +52,19 @@ def _choice(key: str):
     return enum.Enum(key, {v: v for v in _choices(key)}, type=str)
 
 
+def _out(path, option: str, kind: str = "folder"):
+    """An output path option checked before any work (``outputs``): a bad one is a one-line
+    usage error (exit 2)."""
+    from . import outputs
+
+    if path is None:
+        return None
+    try:
+        return getattr(outputs, kind)(path, option)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 def _values(options) -> list[str] | None:
     """Enum members (or plain strings) as their values."""
     return None if options is None else [getattr(o, "value", o) for o in options]
@@ -147,6 +160,11 @@ def run(
     family, impl, framework, dtype = map(_values, (family, impl, framework, dtype))
     import os
 
+    from .runner import results_root
+
+    _out(out or results_root(), "--out")
+    if report and not dry_run:
+        _out(report_dir, "--report-dir")
     if threads is not None and not 1 <= threads <= (os.cpu_count() or 1):
         raise typer.BadParameter(f"--threads {threads}: expected 1..{os.cpu_count()}")
     if threads is not None and not isolate:
@@ -310,6 +328,7 @@ def report(
     """Render plots (PNG + SVG), Markdown tables and an HTML page from result CSVs."""
     from .runner import results_root
 
+    _out(out, "--out")
     try:
         index = _render(paths or [results_root()], out)
     except ValueError as exc:
@@ -354,6 +373,7 @@ def submit(
     from . import submit as sub
     from .runner import results_root
 
+    _out(results_dir or results_root(), "--results")
     try:
         dest, rep = sub.submit(file, results_dir or results_root(), keep_hostname)
     except ValueError as exc:
@@ -374,6 +394,7 @@ def merge(
     """Combine the shards of a sweep run with --shard i/n into one results CSV (+ .json)."""
     from . import merge as m
 
+    _out(out, "--out", "file")
     try:
         path, sweep = m.merge(shards, out, partial)
     except ValueError as exc:
@@ -451,6 +472,7 @@ def compare(
     from . import results
     from .runner import results_root
 
+    _out(markdown, "--markdown", "file")
     if markdown is not None and markdown.exists() and not force:
         raise typer.BadParameter(f"--markdown {markdown} exists (add --force to overwrite it)")
     root = results_root()
@@ -542,6 +564,7 @@ def train(
 
     from . import training, training_delays, training_yinyang
 
+    _out(json_out, "--json", "file")
     if task not in TRAIN_TASKS:
         raise typer.BadParameter(f"{task} not in {', '.join(TRAIN_TASKS)}", param_hint="--task")
     known = {"digits": training.PSU_KINDS, "yinyang": training_yinyang.IMPLS,
@@ -631,6 +654,7 @@ def datasets_stats(
 
     from . import datasets as ds
 
+    _out(save, "--save", "file")
     try:
         stats = ds.measure(path, limit=limit)
     except ValueError as exc:

@@ -76,12 +76,25 @@ def sweep_cases(config):
             raise ValueError("--data-dir and --dataset-stats need --dataset")
         if config.getoption("--bench-shard") is not None:
             cases, shard = profiles.shard(cases, config.getoption("--bench-shard"))
+        _outputs(config)
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
     if not cases:
         raise pytest.UsageError("the --bench-filter values (and shard) leave no case to run: "
                                 "each exists in the profile, but no case has them all")
     return profile, cases, shard
+
+
+def _outputs(config) -> None:
+    """--bench-out and --bench-report (or their defaults under the folder pytest runs
+    from) checked before the sweep (``outputs``): ValueError naming the option."""
+    from pathlib import Path
+
+    from . import outputs
+
+    here = Path(config.invocation_params.dir)
+    outputs.folder(config.getoption("--bench-out") or here / "results", "--bench-out")
+    outputs.folder(config.getoption("--bench-report") or here / "reports", "--bench-report")
 
 
 @pytest.hookimpl(trylast=True)

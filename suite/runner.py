@@ -8,6 +8,7 @@ implementation (same inputs for all); each case is then measured in its own work
 from __future__ import annotations
 
 import datetime as dt
+import os
 import pickle
 import signal
 import tempfile
@@ -26,6 +27,38 @@ from . import (
     versions,
     worker,
 )
+
+# a sweep's pickled inputs live in <system temp>/spikebench-sweep-<pid>-<random>/; a sweep that
+# ends normally (or on SIGTERM / SIGINT / SIGHUP) removes its own, and every new sweep removes
+# those whose process is gone (SIGKILL, a power cut), see ``sweep_stale_temp``
+TEMP_PREFIX = "spikebench-sweep-"
+
+
+def sweep_stale_temp(root=None) -> list[Path]:
+    """Remove this user's sweep temp folders whose owner process is gone: no process of that
+    pid, or one started after the folder was made (the pid was reused). Returns what it
+    removed."""
+    import shutil
+
+    import psutil
+
+    removed = []
+    for d in Path(root or tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*-*"):
+        try:
+            pid = int(d.name[len(TEMP_PREFIX):].split("-")[0])
+            st = d.lstat()
+        except (ValueError, OSError):
+            continue
+        if not d.is_dir() or d.is_symlink() or st.st_uid != os.getuid() or pid == os.getpid():
+            continue
+        try:
+            alive = psutil.Process(pid).create_time() <= st.st_mtime + 1.0
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            alive = False
+        if not alive:
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
 
 
 def results_root() -> Path:
@@ -57,7 +90,8 @@ class Session:
         stamp = self.started.strftime("%Y%m%dT%H%M%SZ")
         self.csv_path = root / self.host["machine_id"] / f"{stamp}-{self.suite['git_commit']}.csv"
         self.json_path = self.csv_path.with_suffix(".json")
-        self._tmp = tempfile.TemporaryDirectory(prefix="spikebench-")
+        sweep_stale_temp()
+        self._tmp = tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-")
         self._fw_cache: dict = {}
         self._data: dict = {}
         self._family_ctx: dict = {}

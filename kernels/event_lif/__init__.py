@@ -64,9 +64,8 @@ def simulate(times, channels, weights, params: LIFParams, *, method="serial",
         raise ValueError(f"unknown knob(s) {unknown}; known: {list(KNOBS)}")
     params = validate_params(params, dtype)
     inp = validate_inputs(times, channels, weights, delays, knobs.get("t_end", math.inf), dtype)
-    max_spikes = knobs.get("max_spikes") or 16
-    if int(max_spikes) < 1:
-        raise ValueError(f"max_spikes must be >= 1, got {max_spikes}")
+    max_spikes = knobs.get("max_spikes")
+    max_spikes = 16 if max_spikes is None else as_int("max_spikes", max_spikes, 1)
     chunk = knobs.get("chunk", 128)
     if method == "parallel" and framework == "numpy":
         raise ValueError("method='parallel' needs framework 'jax' or 'torch' (NumPy holds the "

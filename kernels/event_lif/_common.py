@@ -23,12 +23,15 @@ determined only to about sqrt(eps) relative (float64: ~1e-8), not to machine pre
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
+import sys
 from typing import NamedTuple
 
 import numpy as np
 
-from .._checks import check_fits
+from .._checks import as_int, check_fits
 
 DTYPES = ("float32", "float64")
 # Below these |x| the ratios expm1(x)/x and log1p(x)/x are evaluated by their Taylor series;
@@ -125,6 +128,20 @@ class EventInputs(NamedTuple):
     batched: bool
 
 
+def _real(a: np.ndarray) -> bool:
+    return (np.issubdtype(a.dtype, np.number) and not np.issubdtype(a.dtype, np.complexfloating)
+            and a.dtype != np.bool_)
+
+
+def _first(mask: np.ndarray, batched: bool = True):
+    """The index of the first True entry of `mask` (a tuple for 2-d; of the sample's events
+    when a single sample was given)."""
+    idx = tuple(int(i) for i in np.argwhere(mask)[0])
+    if not batched and len(idx) == 2:
+        idx = idx[1:]
+    return idx[0] if len(idx) == 1 else idx
+
+
 def validate_inputs(times, channels, weights, delays=None, t_end=math.inf,
                     dtype="float64") -> EventInputs:
     """Check shapes and values at the boundary; raise ValueError naming the problem.
@@ -144,45 +161,57 @@ def validate_inputs(times, channels, weights, delays=None, t_end=math.inf,
         raise ValueError(f"channels shape {c.shape} does not match times shape {t.shape}")
     if w.ndim != 2:
         raise ValueError(f"weights must have shape (N_out, N_in), got shape {w.shape}")
-    if not np.issubdtype(t.dtype, np.number) or np.issubdtype(t.dtype, np.complexfloating):
-        raise ValueError(f"times must be real numbers, got dtype {t.dtype}")
+    for name, a in (("times", t), ("weights", w)):
+        if not _real(a):
+            raise ValueError(f"{name} must be real numbers, got dtype {a.dtype}")
     if c.size and not np.issubdtype(c.dtype, np.integer):
         if not np.issubdtype(c.dtype, np.floating):
             raise ValueError(f"channels must be integer ids, got dtype {c.dtype}")
         if not np.all(np.isfinite(c)) or not np.all(np.mod(c, 1) == 0):
-            raise ValueError("channels must be integer ids, got non-integer values")
+            raise ValueError(f"channels must be integer ids, got non-integer values (first at "
+                             f"index {_first(~np.isfinite(c) | (np.mod(c, 1) != 0))})")
     batched = t.ndim == 2
     t = np.atleast_2d(t).astype(np.float64, copy=False)
-    c = np.atleast_2d(c).astype(np.int64, copy=False)
+    c = np.atleast_2d(c)
     n_out, n_in = w.shape
     if n_out < 1 or n_in < 1:
         raise ValueError(f"weights must have at least one neuron and one input, got {w.shape}")
     if not np.all(np.isfinite(w)):
-        raise ValueError("weights contain non-finite values")
+        raise ValueError(f"weights contain non-finite values (first at index "
+                         f"{_first(~np.isfinite(w))})")
+    # range checks in the ids' own dtype, before the int64 cast (uint64 2**64-1 would wrap to
+    # -1, the padding id, and the event would vanish)
+    for bad, what in ((c < -1, f"must be in [0, {n_in}) (or -1 for padding)"),
+                      (c >= n_in, f"is out of range for weights with N_in={n_in}")):
+        if np.any(bad):
+            k = tuple(np.argwhere(bad)[0])
+            raise ValueError(f"channel id {c[k]} at index {_first(bad, batched)} {what}")
+    c = c.astype(np.int64, copy=False)
     pad = c < 0
-    if np.any(c < -1):
-        raise ValueError(f"channel ids must be in [0, {n_in}) (or -1 for padding), "
-                         f"found {int(c.min())}")
-    if np.any(c >= n_in):
-        raise ValueError(f"channel id {int(c.max())} out of range for weights with "
-                         f"N_in={n_in}")
     # padding must be trailing: once a sample pads, it stays padded
     if np.any(pad[:, :-1] & ~pad[:, 1:]):
         b = int(np.nonzero(np.any(pad[:, :-1] & ~pad[:, 1:], axis=1))[0][0])
         raise ValueError(f"sample {b}: padding (channel -1) must come after all real events")
     real_t = np.where(pad, 0.0, t)
     if not np.all(np.isfinite(real_t)):
-        raise ValueError("times contain non-finite values (NaN or inf)")
+        raise ValueError(f"times contain non-finite values (NaN or inf), first at index "
+                         f"{_first(~np.isfinite(real_t), batched)}")
     if np.any(real_t < 0):
-        raise ValueError(f"times must be >= 0, found {float(real_t.min())}")
+        raise ValueError(f"times must be >= 0, found {float(real_t.min())} at index "
+                         f"{_first(real_t < 0, batched)}")
     filled = np.where(pad, np.inf, t)
     unsorted = filled[:, 1:] < filled[:, :-1]
     if np.any(unsorted):
-        b = int(np.nonzero(np.any(unsorted, axis=1))[0][0])
-        raise ValueError(f"sample {b}: times are not sorted (sort by time, then channel id)")
+        b, e = np.argwhere(unsorted)[0]
+        at = (int(b), int(e) + 1) if batched else int(e) + 1
+        raise ValueError(f"sample {b}: times are not sorted at index {at} (sort by time, then "
+                         f"channel id)")
     d = None
     if delays is not None:
-        d = np.asarray(delays, dtype=np.float64)
+        d = np.asarray(delays)
+        if not _real(d):
+            raise ValueError(f"delays must be real numbers, got dtype {d.dtype}")
+        d = d.astype(np.float64)
         if d.shape != w.shape:
             raise ValueError(f"delays shape {d.shape} does not match weights shape {w.shape}")
         if not np.all(np.isfinite(d)):
@@ -211,3 +240,73 @@ def auto_chunk(lanes: int) -> int:
     events: width 4 took 0.75x the time of width 32; a layer with many candidates per input
     needs the wide pass, or it loops)."""
     return int(min(32, max(4, lanes // 64)))
+
+
+# -- the public API's checks ---------------------------------------------------------------
+
+
+def _traced(x) -> bool:
+    """A value known only inside a trace (jax.jit, torch.compile): it cannot be checked."""
+    if "jax" in sys.modules and isinstance(x, sys.modules["jax"].core.Tracer):
+        return True
+    torch = sys.modules.get("torch")
+    return torch is not None and torch.compiler.is_compiling()
+
+
+def _host(x):
+    """A framework array (or nested sequence) as a NumPy array (a copy from a device)."""
+    if x is None:
+        return None
+    if hasattr(x, "detach"):  # torch.Tensor
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def check_call(args: dict) -> None:
+    """The boundary checks of ``validate_inputs`` on a public kernel call's arguments (a
+    network's first layer gets the input events; every layer's weights must be finite), and
+    the budgets: ``max_spikes`` and ``n_steps`` positive integers (or None). Skipped for
+    values inside a trace."""
+    layers = args["weights"]
+    many = isinstance(layers, tuple | list)
+    first = layers[0] if many and len(layers) else layers
+    delays = args.get("delays")
+    if isinstance(delays, tuple | list):
+        delays = delays[0] if len(delays) else None
+    leaves = [args["times"], args["channels"], first, delays, *(layers if many else ())]
+    if any(_traced(x) for x in leaves):
+        return
+    w = _host(first)
+    dtype = "float32" if w is not None and w.dtype == np.float32 else "float64"
+    validate_inputs(_host(args["times"]), _host(args["channels"]), w, _host(delays),
+                    args.get("t_end", math.inf), dtype)
+    for i, wl in enumerate(layers if many else ()):
+        wl = _host(wl)
+        if not (_real(wl) and np.all(np.isfinite(wl))):
+            raise ValueError(f"weights[{i}] must hold finite real numbers")
+    for name in ("max_spikes", "n_steps"):
+        if args.get(name) is not None:
+            as_int(name, args[name], 1)
+
+
+def checked(fn):
+    """The public, checked form of kernel function `fn`: its signature plus a keyword
+    ``check=True`` that runs ``check_call`` on concrete arguments first (NaN / inf or
+    negative times, unsorted times, channels outside [0, n_inputs), non-finite weights, bad
+    budgets: a ValueError naming the index). ``check=False`` calls `fn` as it is, which is
+    what the harness times (the registry holds the unchecked kernels)."""
+    sig = inspect.signature(fn)
+    params = list(sig.parameters.values())
+    at = next((i for i, p in enumerate(params) if p.kind is p.VAR_KEYWORD), len(params))
+    params.insert(at, inspect.Parameter("check", inspect.Parameter.KEYWORD_ONLY, default=True))
+
+    @functools.wraps(fn)
+    def call(*args, check: bool = True, **kwargs):
+        if check:
+            bound = sig.bind(*args, **kwargs)
+            bound.apply_defaults()
+            check_call(bound.arguments)
+        return fn(*args, **kwargs)
+
+    call.__signature__ = sig.replace(parameters=params)
+    return call

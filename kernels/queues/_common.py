@@ -163,6 +163,16 @@ def check_offer(t, mask, now=None, slots: int | None = None) -> None:
                              f"ring's {slots} slots after now (max_delay = {slots - 1})")
 
 
+def check_payload(pay, mask) -> None:
+    """Concrete payloads offered where mask is set are finite (a NaN payload would be
+    delivered and summed into every later total)."""
+    p, m = np.asarray(pay), np.asarray(mask, bool)
+    bad = ~np.isfinite(p) & np.broadcast_to(m, p.shape)
+    if np.any(bad):
+        k = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"payload {p[k]} at index {k[0] if len(k) == 1 else k} is not finite")
+
+
 def check_now(now) -> None:
     """A concrete pop step: an integer (a float is refused rather than truncated) in
     [0, SENTINEL)."""

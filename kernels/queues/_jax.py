@@ -42,6 +42,7 @@ from ._common import (
     check_design,
     check_now,
     check_offer,
+    check_payload,
     check_sizes,
     check_step_dtype,
     check_tally,
@@ -343,7 +344,9 @@ def enqueue(design: str, q: Queue, t, pay, mask, *, now=None, check: bool = True
     caller passes the current step `now`, after it (ring: at most max_delay + 1 steps after
     it), else ValueError (``_common.check_offer``). Inside jit the same rules refuse the
     offer and count it in ``dropped``, so nothing is delivered or lost uncounted. The
-    benchmark loops, whose arrivals are valid by construction, pass ``check=False``."""
+    benchmark loops, whose arrivals are valid by construction, pass ``check=False``.
+    Concrete payloads must be finite."""
+    t, pay, mask = (x if isinstance(x, jax.Array) else jnp.asarray(x) for x in (t, pay, mask))
     check_batch(tuple(q.size.shape), t=tuple(t.shape), pay=tuple(pay.shape),
                 mask=tuple(mask.shape))
     check_step_dtype(t.dtype)
@@ -355,6 +358,8 @@ def enqueue(design: str, q: Queue, t, pay, mask, *, now=None, check: bool = True
     if not _traced(t, mask, now):
         check_offer(np.asarray(t), np.asarray(mask), None if now is None else np.asarray(now),
                     slots)
+        if not _traced(pay):
+            check_payload(np.asarray(pay), np.asarray(mask))
         return ENQUEUE[design](q, t.astype(jnp.int32), pay.astype(q.pay.dtype), mask)
     ok = mask & (t >= 0) & (t < SENTINEL)  # in t's own dtype: before any int32 wrap
     if now is not None:

@@ -51,6 +51,7 @@ from ._common import (
     check_design,
     check_now,
     check_offer,
+    check_payload,
     check_sizes,
     check_step_dtype,
     check_tally,
@@ -270,7 +271,10 @@ def enqueue(design: str, q: Queue, t, pay, mask, *, now=None, check: bool = True
     passes the current step `now`, after it (ring: at most max_delay + 1 steps after it),
     else ValueError (``_common.check_offer``; PyTorch is eager, so every value is concrete;
     JAX counts violations inside jit instead). The benchmark loops, whose arrivals are valid
-    by construction, pass ``check=False`` (the check reads the tensors back to the host)."""
+    by construction, pass ``check=False`` (the check reads the tensors back to the host).
+    Payloads must be finite."""
+    t, pay, mask = (x if isinstance(x, torch.Tensor) else torch.as_tensor(x)
+                    for x in (t, pay, mask))
     check_batch(tuple(q.size.shape), t=tuple(t.shape), pay=tuple(pay.shape),
                 mask=tuple(mask.shape))
     check_step_dtype(t.dtype)
@@ -279,6 +283,7 @@ def enqueue(design: str, q: Queue, t, pay, mask, *, now=None, check: bool = True
         check_offer(t.cpu().numpy(), mask.to(torch.bool).cpu().numpy(),
                     None if now is None else torch.as_tensor(now).cpu().numpy(),
                     q.keys.shape[1] if design == "ring" else None)
+        check_payload(pay.detach().cpu().numpy(), mask.to(torch.bool).cpu().numpy())
     args = (q, t.to(torch.int32), pay.to(q.pay.dtype), mask.to(torch.bool))
     if design == "ring":
         return ring_enqueue(*args, inplace=inplace)
