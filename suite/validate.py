@@ -158,6 +158,9 @@ def _read(path: Path, rep: Report):
     if "schema_version" not in df.columns:
         rep.error(None, "no schema_version column: not a spikebench results CSV")
         return None
+    if df.empty:
+        rep.error(None, "the CSV holds a header but no row (nothing to submit)")
+        return None
     versions = set(df["schema_version"].dropna())
     try:
         (v,) = {int(x) for x in versions} or {results.SCHEMA_VERSION}
@@ -178,9 +181,6 @@ def _read(path: Path, rep: Report):
     missing = _missing(df, results.COLUMNS)
     if missing:
         rep.error(None, f"missing column(s): {', '.join(missing)}")
-        return None
-    if df.empty:
-        rep.error(None, "the CSV holds a header but no row (nothing to submit)")
         return None
     unknown = [c for c in df.columns if c not in results.COLUMNS]
     if unknown:
@@ -212,6 +212,8 @@ def _schema_errors(df, rep: Report):
             if "coerce" in check or "dtype" in check:
                 bad_type.add(col)
                 msg = f"column {col}: {value!r} is not of the expected type"
+            elif check in ("finite", "an integer"):
+                msg = f"column {col}: {value!r} is not {check}"
             else:
                 msg = f"column {col}: {value!r} fails {check}"
             if (line, msg) not in seen:

@@ -13,6 +13,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from spikebench import submit as S
@@ -40,9 +41,10 @@ def run(tmp_path):
     return path
 
 
-def edit(path, *, cells=None, ctx=None, raw_json=None, raw_csv=None):
+def edit(path, *, cells=None, ctx=None, raw_json=None, raw_csv=None, frame=None):
     """Apply a hostile edit: `cells` {column: value} on every row (or {column: (row, value)}),
-    `ctx` a function of the JSON dict, `raw_json` / `raw_csv` bytes replacing the file."""
+    `frame` a function of the whole table, `ctx` a function of the JSON dict (or of its text,
+    when it returns bytes), `raw_json` / `raw_csv` bytes replacing the file."""
     if cells:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
         for col, v in cells.items():
@@ -51,9 +53,13 @@ def edit(path, *, cells=None, ctx=None, raw_json=None, raw_csv=None):
             else:
                 df[col] = v
         df.to_csv(path, index=False)
+    if frame:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame(df).to_csv(path, index=False)
     if ctx:
         j = path.with_suffix(".json")
-        j.write_text(json.dumps(ctx(json.loads(j.read_text()))))
+        new = ctx(json.loads(j.read_text()))
+        j.write_bytes(new) if isinstance(new, bytes) else j.write_text(json.dumps(new))
     if raw_json is not None:
         path.with_suffix(".json").write_bytes(raw_json)
     if raw_csv is not None:
@@ -124,7 +130,86 @@ VALIDATE = [
     ("CSV empty", {"raw_csv": b""}, "not a readable CSV"),
     ("CSV without the schema column", {"raw_csv": b"a,b\n1,2\n"}, "no schema_version"),
     ("CSV from a newer schema", {"cells": {"schema_version": "99"}}, "newer than"),
+    # Hardening II: each entry breaks one rule; the message is that rule's
+    ("case_id with a trailing newline, the row twice",
+     {"frame": lambda df: pd.concat([df, df.iloc[[0]].assign(case_id=df["case_id"][0] + "\n")])},
+     "column case_id"),
+    ("framework with a trailing newline", {"cells": {"framework": (0, "jax\n")}},
+     "column framework"),
+    ("peak_mem_bytes inf", {"cells": {"peak_mem_bytes": (0, "inf")}}, "is not finite"),
+    ("compile_s inf", {"cells": {"compile_s": (0, "inf")}}, "is not finite"),
+    ("throughput inf", {"cells": {"throughput": (0, "inf")}}, "is not finite"),
+    ("rounds 3.9 with 3 samples", {"cells": {"rounds": (3, "3.9")}}, "is not an integer"),
+    ("threads -4", {"cells": {"threads": "-4"}}, "column threads: -4"),
+    ("threads 2.5", {"cells": {"threads": "2.5"}}, "is not an integer"),
+    ("cpu_cores 0", {"cells": {"cpu_cores": "0"}}, "column cpu_cores"),
+    ("NUL in cpu_model", {"cells": {"cpu_model": "AMD\x00EPYC"}}, "control character"),
+    ("escape sequence in an error", {"cells": {"error": (0, "bad\x1b[31m red")}},
+     "control character"),
+    ("header-only CSV", {"frame": lambda df: df.iloc[:0]}, "header but no row"),
+    ("unknown family", {"cells": {"family": "nosuch"}}, "not a family registered here"),
+    ("unknown impl", {"cells": {"impl": (0, "nosuch")}}, "not an implementation of event_lif"),
+    ("unknown device kind", {"cells": {"device_kind": (0, "quantum")}}, "column device_kind"),
+    ("unknown dtype", {"cells": {"dtype": (0, "float16")}}, "column dtype"),
+    ("unknown framework", {"cells": {"framework": (0, "tensorflow")}}, "column framework"),
+    ("zero throughput", {"cells": {"throughput": (0, "0")}}, "column throughput"),
+    ("unknown throughput unit", {"cells": {"throughput_unit": (0, "furlongs/s")}},
+     "column throughput_unit"),
+    ("correct not a boolean", {"cells": {"correct": (0, "yes")}}, "column correct"),
+    ("a negative sample hidden by time_min_s 0", {"frame": lambda df: _negative_sample(df)},
+     "negative or non-finite time"),
+    ("a failed row with a median time", {"cells": {"status": (0, "failed"),
+                                                   "error": (0, "it broke")}},
+     "but a median time is given"),
+    ("a failed row without its error", {"cells": {"status": (0, "failed"), "error": (0, ""),
+                                                  "time_median_s": (0, "")}},
+     "without an error message"),
+    ("time_min_s above the median", {"frame": lambda df: df.assign(time_min_s=[
+        repr(2 * float(m)) if i == 0 else v for i, (m, v) in
+        enumerate(zip(df["time_median_s"], df["time_min_s"], strict=True))])},
+     "> time_median_s"),
+    ("rounds not the number of samples", {"cells": {"rounds": (0, "49")}},
+     "holds 50 samples but rounds = 49"),
+    ("rounds below the minimum", {"frame": lambda df: _rounds(df, 2)}, "rounds = 2 < 3"),
+    ("JSON NaN", {"ctx": lambda c: json.dumps({**c, "cpu_cores": float("nan")}).encode()},
+     "NaN is not a JSON number"),
+    ("JSON Infinity", {"ctx": lambda c: json.dumps({**c, "x": float("inf")}).encode()},
+     "Infinity is not a JSON number"),
+    ("JSON key twice", {"ctx": lambda c: (json.dumps(c)[:-1] + ', "machine_id": "x"}').encode()},
+     "appears twice"),
+    ("JSON shards naming another machine", {"ctx": lambda c: {
+        **c, "machine_id": "other-box", "shards": [dict(c)]}}, "but its shards ran on"),
+    ("JSON machine facts disagree with the rows", {"ctx": lambda c: {**c, "cpu_cores": 64}},
+     "cpu_cores"),
+    ("rows of a run the JSON does not hold", {"cells": {"run_id": (0, "0123456789ab")}},
+     "is not the run of"),
+    ("formula after a space", {"cells": {"error": (0, " =1+1")}}, "spreadsheet formula"),
+    ("formula after a newline", {"cells": {"error": (0, "\n=1+1")}}, "spreadsheet formula"),
+    ("fullwidth formula", {"cells": {"error": (0, "\uff1dcmd()")}}, "spreadsheet formula"),
+    ("formula with a pipe", {"cells": {"error": (0, "|calc")}}, "spreadsheet formula"),
 ]
+
+
+def _negative_sample(df):
+    """Row 0 (50 samples): its fastest sample -1e-7 x the median and time_min_s 0; median and
+    IQR unchanged, so only the negative-sample rule can refuse it."""
+    s = [float(x) for x in df.loc[0, "samples_s"].split()]
+    s[int(np.argmin(s))] = -1e-7 * float(df.loc[0, "time_median_s"])
+    df.loc[0, "samples_s"] = " ".join(repr(x) for x in s)
+    df.loc[0, "time_min_s"] = "0"
+    return df
+
+
+def _rounds(df, n):
+    """Row 0 with only its first `n` samples, every figure recomputed from them."""
+    s = np.array([float(x) for x in df.loc[0, "samples_s"].split()][:n])
+    q1, q3 = np.percentile(s, [25, 75])
+    work = float(df.loc[0, "throughput"]) * float(df.loc[0, "time_median_s"])
+    df.loc[0, ["samples_s", "rounds", "time_median_s", "time_min_s", "time_iqr_s",
+               "throughput"]] = [" ".join(map(repr, s)), str(n), repr(float(np.median(s))),
+                                 repr(float(s.min())), repr(float(q3 - q1)),
+                                 repr(work / float(np.median(s)))]
+    return df
 
 
 @pytest.mark.parametrize("name,kw,message", VALIDATE, ids=[v[0] for v in VALIDATE])
@@ -295,5 +380,6 @@ def test_json_size_limit(run, monkeypatch):
 def test_formula_rule_leaves_numbers_alone():
     for ok in ("-1.5", "-inf", "-nan", "-.5e3", "ok text", ""):
         assert not U.formula_cell(ok), ok
-    for bad in ("=1", "+1", "@x", "-x", "\t1", "\r=1", "-+1"):
+    for bad in ("=1", "+1", "@x", "-x", "\t1", "\r=1", "-+1", " =1", "\n=1", "\uff1d1",
+                "|x", " -x", "\uff0b1"):
         assert U.formula_cell(bad), bad
