@@ -326,7 +326,7 @@ def measure(path, limit: int | None = None) -> dict:
     """Statistics of real files (``_format.measure_source``): an SHD/SSC ``.h5`` file (its
     name says which), or a folder holding one of the other readers' train split."""
     path = Path(path)
-    if path.is_file() and path.suffix == ".h5":
+    if path.suffix == ".h5" and (path.exists() or path.is_symlink()):  # the reader checks it
         from ._hdf5 import HDF5Events
 
         name = "ssc" if path.name.startswith("ssc") else "shd"

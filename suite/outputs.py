@@ -20,8 +20,13 @@ from pathlib import Path
 SYSTEM = (Path("/proc"), Path("/sys"), Path("/dev"))
 
 
-def _system(real: Path) -> Path | None:
-    return next((s for s in SYSTEM if real == s or real.is_relative_to(s)), None)
+def _system(path: Path) -> Path | None:
+    """The system folder `path` lies under, as written or after following links."""
+    for p in (path.absolute(), path.resolve()):
+        hit = next((s for s in SYSTEM if p == s or p.is_relative_to(s)), None)
+        if hit is not None:
+            return hit
+    return None
 
 
 def _probe(folder: Path, option: str, path) -> None:
@@ -49,7 +54,7 @@ def folder(path, option: str) -> Path:
     ValueError naming the option and why."""
     path = Path(path).expanduser()
     real = path.resolve()
-    sys_root = _system(real)
+    sys_root = _system(path)
     if sys_root is not None:
         raise ValueError(f"{option} {path}: lies under {sys_root}, not a place for results")
     if real.exists() and not real.is_dir():
@@ -63,7 +68,7 @@ def file(path, option: str) -> Path:
     itself may exist only as a regular file), else ValueError naming the option and why."""
     path = Path(path).expanduser()
     real = path.resolve()
-    sys_root = _system(real)
+    sys_root = _system(path)
     if sys_root is not None:
         raise ValueError(f"{option} {path}: lies under {sys_root}, not a place for results")
     if real.exists() and not stat.S_ISREG(os.stat(real).st_mode):

@@ -37,9 +37,10 @@ DTYPES = ("float32", "float64")
 # Below these |x| the ratios expm1(x)/x and log1p(x)/x are evaluated by their Taylor series;
 # the truncation error (x**4/120 resp. x**4/5) is below float64 rounding there.
 SERIES_CUTOFF = 1e-4
-# Newton iteration cap. Measured (tests/kernels/test_event_lif_oracle.py): median 5 iterations,
-# grazing crossings up to ~60 (Newton converges linearly on a double root); past the cap the
-# iterate is still a lower bound inside the bracket, so termination is guaranteed.
+# Newton iteration cap. Measured: median 5 iterations (tests/kernels/test_event_lif_oracle.py);
+# a peak grazing theta 1e-16 below needs 29 in float64 (Newton converges linearly on a near-
+# double root; tests/kernels/test_event_lif.py measures it and holds the cap at >= 2x that);
+# past the cap the iterate is still a lower bound inside the bracket, so termination holds.
 NEWTON_MAX_ITER = 100
 # The crossing rule's margin (module docstring): peaks within this many ulps below theta fire.
 TOUCH_ULPS = 4

@@ -87,6 +87,28 @@ EVENT_LIF = [
      "tau_mem"),
     ("tau a 1-d array", lambda fw, m: _sim(*ONE, LIFParams(np.array([10.0]), 5.0, 1.0), fw=fw,
                                            method=m), "tau_mem"),
+    # Hardening II
+    ("uint64 channel 2**64-1", lambda fw, m: _sim(np.array([1.0, 2.0]),
+                                                  np.array([0, 2**64 - 1], np.uint64),
+                                                  np.full((1, 1), 3.0), fw=fw, method=m),
+     r"channel id 18446744073709551615 at index 1 is out of range"),
+    ("channel -2", lambda fw, m: _sim(np.array([1.0]), np.array([-2]), np.full((1, 1), 3.0),
+                                      fw=fw, method=m), r"at index 0 must be in \[0, 1\)"),
+    ("string weights", lambda fw, m: _sim(*ONE[:2], np.array([["a"]]), fw=fw, method=m),
+     "weights must be real numbers"),
+    ("bool times", lambda fw, m: _sim(np.array([True]), np.array([0]), np.full((1, 1), 3.0),
+                                      fw=fw, method=m), "times must be real numbers"),
+    ("string delays", lambda fw, m: _sim(*ONE, fw=fw, method=m, delays=np.array([["1"]])),
+     "delays must be real numbers"),
+    ("max_spikes 0", lambda fw, m: _sim(*ONE, fw=fw, method=m, max_spikes=0),
+     "max_spikes must be an integer >= 1"),
+    ("max_spikes -3", lambda fw, m: _sim(*ONE, fw=fw, method=m, max_spikes=-3),
+     "max_spikes must be an integer >= 1"),
+    ("max_spikes 2.5", lambda fw, m: _sim(*ONE, fw=fw, method=m, max_spikes=2.5),
+     "max_spikes must be an integer"),
+    ("unsorted at index 2", lambda fw, m: _sim(np.array([1.0, 2.0, 1.5]), np.array([0, 0, 0]),
+                                               np.full((1, 1), 3.0), fw=fw, method=m),
+     r"not sorted at index 2"),
 ]
 
 
@@ -213,7 +235,33 @@ QUEUES = [
         d, QUEUE_MODS[fw][0].init(d, 2, 4, 4), 10.5, 2, 1), "n_steps"),
     ("traffic past int32", lambda fw, d: QUEUE_MODS[fw][0].traffic(
         d, QUEUE_MODS[fw][0].init(d, 2, 4, 4), 2**31 - 3, 5, 1), "int32"),
+    # Hardening II
+    ("NaN payload", lambda fw, d: _offer_pay(fw, d, [np.nan, 1.0]),
+     "payload nan at index 0 is not finite"),
+    ("inf payload", lambda fw, d: _offer_pay(fw, d, [1.0, -np.inf]),
+     "payload -inf at index 1 is not finite"),
+    ("Python float step 2.5", lambda fw, d: QUEUE_MODS[fw][0].enqueue(
+        d, QUEUE_MODS[fw][0].init(d, 1, 4, 4), [2.5], [1.0], [True]), "integer step"),
+    ("scalar step for a batch", lambda fw, d: QUEUE_MODS[fw][0].enqueue(
+        d, QUEUE_MODS[fw][0].init(d, 2, 4, 4), 2, 1.0, True), "batched as"),
 ]
+
+
+def _offer_pay(fw, design, pay):
+    mod, f, _ = QUEUE_MODS[fw]
+    q = mod.init(design, 2, capacity=4, max_delay=4)
+    return mod.enqueue(design, q, f(np.array([2, 3])), f(np.array(pay, np.float32)),
+                       f(np.ones(2, bool)))
+
+
+@pytest.mark.parametrize("fw", ["jax", "torch"])
+def test_queues_take_python_numbers(fw):
+    """Lists and scalars are arrays of the queue's batch (the audit's enqueue(t=2.5) was an
+    AttributeError); a masked-out NaN payload is never offered, so it is accepted."""
+    mod = QUEUE_MODS[fw][0]
+    q = mod.enqueue("fifo", mod.init("fifo", 2, 4, 4), [2, 3], [0.5, np.nan], [True, False])
+    q, hits, pay = mod.pop("fifo", q, 2)
+    assert np.asarray(hits).tolist() == [1, 0] and np.asarray(pay).tolist() == [0.5, 0.0]
 
 
 @pytest.mark.parametrize("fw", ["jax", "torch"])
@@ -258,3 +306,71 @@ def test_inside_jit_a_refused_offer_is_counted_as_dropped(design):
 def test_ring_delays_are_checked(bad, message):
     with pytest.raises(ValueError, match=message):
         check_ring_delays(np.array(bad), 4)
+
+
+# -- the public JAX / PyTorch event-LIF kernels (not only `simulate`) ---------------------------
+
+def _raw(fw, name, t, c, w=np.full((3, 4), 0.5), **kw):
+    from spikebench.kernels.event_lif import jax as ej
+    from spikebench.kernels.event_lif import torch as et
+
+    mod, conv = (ej, jnp.asarray) if fw == "jax" else (et, torch.as_tensor)
+    t, c, w = conv(np.atleast_2d(t)), conv(np.atleast_2d(c)), conv(w)
+    if name in ("network", "loss", "train_step"):
+        w_out = conv(np.ones((2, 3)))
+        if name == "network":
+            return mod.network(t, c, (w,), w_out, P, **kw)
+        labels = conv(np.zeros(t.shape[0], np.int64))
+        return getattr(mod, name)(t, c, labels, (w,), w_out, P, **kw)
+    if name == "plan_budgets":
+        return mod.plan_budgets(t, c, (w,), P, **kw)
+    return getattr(mod, name)(t, c, w, P, **kw)
+
+
+RAW = ["serial", "parallel", "bare_scan", "network", "loss", "train_step", "plan_budgets"]
+RAW_BAD = [
+    ("NaN time", [1.0, np.nan, 3.0], [0, 1, 2], r"non-finite .* index \(0, 1\)"),
+    ("inf time", [1.0, 2.0, np.inf], [0, 1, 2], r"non-finite .* index \(0, 2\)"),
+    ("negative time", [-1.0, 2.0, 3.0], [0, 1, 2], r">= 0, found -1.0 at index \(0, 0\)"),
+    ("unsorted", [1.0, 3.0, 2.0], [0, 1, 2], r"not sorted at index \(0, 2\)"),
+    ("channel >= n_inputs", [1.0, 2.0, 3.0], [0, 4, 2], r"channel id 4 at index \(0, 1\)"),
+    ("channel -3", [1.0, 2.0, 3.0], [0, 1, -3], r"channel id -3 at index \(0, 2\)"),
+]
+
+
+@pytest.mark.parametrize("fw", ["jax", "torch"])
+@pytest.mark.parametrize("name", RAW)
+@pytest.mark.parametrize("bad,t,c,message", RAW_BAD, ids=[b[0] for b in RAW_BAD])
+def test_public_kernels_refuse_what_they_would_silently_get_wrong(fw, name, bad, t, c, message):
+    """The audit: a NaN time gave 0 spikes, JAX dropped channels >= n_inputs (PyTorch raised
+    IndexError), and the twins disagreed on a negative time."""
+    with pytest.raises(ValueError, match=message):
+        _raw(fw, name, t, c)
+
+
+@pytest.mark.parametrize("fw", ["jax", "torch"])
+def test_check_false_is_the_unchecked_kernel_and_budgets_are_checked(fw):
+    from spikebench.kernels.event_lif import _jax, _torch
+
+    t, c = [[0.5, 1.0, 1.5]], [[0, 1, 2]]
+    checked = _raw(fw, "serial", t, c)
+    unchecked = _raw(fw, "serial", t, c, check=False)
+    raw = (_jax if fw == "jax" else _torch).serial
+    conv = jnp.asarray if fw == "jax" else torch.as_tensor
+    direct = raw(conv(np.array(t)), conv(np.array(c)), conv(np.full((3, 4), 0.5)), P)
+    for a, b in ((checked, unchecked), (checked, direct)):
+        np.testing.assert_array_equal(np.asarray(a.spike_times), np.asarray(b.spike_times))
+    for bad in (0, -3, 2.5):
+        with pytest.raises(ValueError, match="max_spikes"):
+            _raw(fw, "serial", t, c, max_spikes=bad)
+        with pytest.raises(ValueError, match="n_steps"):
+            _raw(fw, "parallel", t, c, n_steps=bad)
+    _raw(fw, "serial", [[0.5, np.nan, 1.5]], c, check=False)  # unchecked: no error raised
+
+
+def test_inside_jit_the_public_kernel_skips_the_check():
+    from spikebench.kernels.event_lif import jax as ej
+
+    f = jax.jit(lambda t, c, w: ej.serial(t, c, w, P).counts)
+    got = f(jnp.asarray([[0.5, 1.0]]), jnp.asarray([[0, 1]]), jnp.full((3, 4), 2.0))
+    assert np.asarray(got).shape == (1, 3)

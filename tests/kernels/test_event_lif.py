@@ -368,3 +368,39 @@ def test_pack_equals_stack(n, shape):
     got, want = kj.pack(vals), jnp.stack(vals)
     assert got.shape == want.shape and got.dtype == want.dtype
     np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+
+
+def test_the_newton_cap_holds_the_grazing_regime_with_room(monkeypatch):
+    """A PSP whose peak grazes the threshold (1e-16 below) makes Newton converge linearly
+    (a near-double root): the NumPy kernel needs 29 iterations there, measured by lowering
+    the cap until the spike time changes. One iteration fewer is off by ~1e-8 relative, above
+    the float64 check's 1e-9, so the cap matters for correctness; the cap keeps at least twice
+    the need (a cap of 30 would pass this input with no room for a harder one). The JAX and
+    PyTorch kernels, with the same cap, give the converged time (to the crossing's condition)."""
+    from spikebench.kernels.event_lif import _common
+    from spikebench.kernels.event_lif import _numpy as kernel
+
+    p = LIFParams(tau_mem=0.01, tau_syn=0.005, theta=1.0)
+    r = 1 / p.tau_syn - 1 / p.tau_mem
+    d_peak = math.log(p.tau_mem / p.tau_syn) / r
+    v_peak = p.tau_syn / (p.tau_mem - p.tau_syn) * (
+        math.exp(-d_peak / p.tau_mem) - math.exp(-d_peak / p.tau_syn))
+    p = p._replace(theta=v_peak * (1 - 1e-16))
+    args = (np.array([0.0]), np.array([0]), np.array([[1.0]]), p)
+    converged = simulate(*args)[0][0, 0]
+    assert 0 < converged <= d_peak
+
+    def with_cap(cap):
+        monkeypatch.setattr(kernel, "NEWTON_MAX_ITER", cap)
+        return simulate(*args)[0][0, 0]
+
+    need = next(c for c in range(1, _common.NEWTON_MAX_ITER + 1) if with_cap(c) == converged)
+    assert need >= 20, need  # the grazing regime, not the usual ~5 iterations
+    assert abs(with_cap(need - 1) - converged) > 1e-9 * converged
+    assert _common.NEWTON_MAX_ITER >= 2 * need, (_common.NEWTON_MAX_ITER, need)
+    monkeypatch.undo()
+    for fw in ("jax", "torch"):
+        pytest.importorskip(fw)
+        got = simulate(*args, framework=fw)[0][0, 0]
+        # a grazing crossing's condition number grows like 1/sqrt(gap) (test_grazing_crossings)
+        assert abs(float(got) - converged) <= 1e-15 / math.sqrt(1e-16) * converged, fw
