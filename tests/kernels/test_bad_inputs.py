@@ -310,7 +310,10 @@ def test_ring_delays_are_checked(bad, message):
 
 # -- the public JAX / PyTorch event-LIF kernels (not only `simulate`) ---------------------------
 
-def _raw(fw, name, t, c, w=np.full((3, 4), 0.5), **kw):
+W34 = np.full((3, 4), 0.5)
+
+
+def _raw(fw, name, t, c, w=W34, **kw):
     from spikebench.kernels.event_lif import jax as ej
     from spikebench.kernels.event_lif import torch as et
 
