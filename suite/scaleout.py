@@ -59,9 +59,9 @@ def submit_shards(executor, n: int, args=(), out: str | Path = "results/shards",
                               [str(out)] * n)
     csvs = [job.result() for job in jobs]
     if merged is None:
-        import json
+        from .untrusted import load_context
 
-        ctx = json.loads(Path(csvs[0]).with_suffix(".json").read_text())
+        ctx = load_context(Path(csvs[0]).with_suffix(".json"))
         merged = out / f"merged-{ctx.get('shard', {}).get('sweep_id', 'sweep')}.csv"
     path, _ = merge.merge(csvs, merged)
     return path

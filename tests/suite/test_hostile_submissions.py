@@ -220,7 +220,14 @@ def test_validate_refuses_with_a_clear_error(run, name, kw, message):
     assert message in res.output.replace("\n", ""), res.output
 
 
-@pytest.mark.parametrize("name,kw,message", VALIDATE, ids=[v[0] for v in VALIDATE])
+# submit runs validate first: its corpus is the first round's entries plus those the audit
+# found submit filing (the rest differ from these only in which validate rule refuses them)
+SUBMIT = VALIDATE[:32] + [v for v in VALIDATE if v[0] in (
+    "case_id with a trailing newline, the row twice", "header-only CSV", "JSON NaN",
+    "JSON shards naming another machine", "JSON key twice")]
+
+
+@pytest.mark.parametrize("name,kw,message", SUBMIT, ids=[v[0] for v in SUBMIT])
 def test_submit_refuses_and_writes_nothing_anywhere(run, tmp_path, name, kw, message):
     edit(run, **kw)
     results = tmp_path / "results"
@@ -383,3 +390,18 @@ def test_formula_rule_leaves_numbers_alone():
     for bad in ("=1", "+1", "@x", "-x", "\t1", "\r=1", "-+1", " =1", "\n=1", "\uff1d1",
                 "|x", " -x", "\uff0b1"):
         assert U.formula_cell(bad), bad
+
+
+@pytest.mark.parametrize("name,kw,message", VALIDATE, ids=[v[0] for v in VALIDATE])
+def test_every_error_names_the_file_and_a_cells_line(run, name, kw, message):
+    """Row-level errors carry their CSV line: an edit of one row's cell is reported on that
+    row's line (row 0 is line 2), file-level ones on none."""
+    from spikebench import validate as V
+
+    edit(run, **kw)
+    rep = V.validate(run)
+    assert not rep.ok
+    assert all(e.startswith(f"{run}: ") or e.startswith(f"{run}:") for e in rep.errors)
+    rows = {v[0] for v in (kw.get("cells") or {}).values() if isinstance(v, tuple)}
+    for row in rows:
+        assert any(e.startswith(f"{run}:{row + 2}: ") for e in rep.errors), rep.errors

@@ -5,6 +5,7 @@ pinned at its boundary, so a loosened or shifted rule fails here (the mutation r
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import pytest
 from spikebench import timing
@@ -92,3 +93,16 @@ def test_a_noisy_measurement_warns_and_a_steady_one_does_not(clock):
 def test_the_defaults_are_the_documented_ones():
     assert timing.DEFAULTS == {"min_rounds": 3, "max_rounds": 50, "min_time": 0.2,
                                "max_time": 20.0, "warmup": 1}
+
+
+def test_noisy_is_a_ratio_not_a_product():
+    assert not timing.noisy(10.0, 0.5)  # 5 % of the median
+    assert timing.noisy(0.5, 0.1)  # 20 %
+
+
+def test_the_warning_names_the_ratio_and_the_callers_line(clock):
+    clock["steps"] = [2.0, 2.0, 4.0]  # median 2, IQR 1
+    with pytest.warns(UserWarning, match=r"IQR/median = 0.50") as rec:
+        timing.time_calls(lambda: None, lambda o: o, min_rounds=3, max_rounds=3, warmup=0)
+    # stacklevel: the caller's line, not timing.py's (mutmut's trampoline may stand between)
+    assert Path(rec[0].filename).name != "timing.py"

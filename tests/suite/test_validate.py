@@ -8,6 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from spikebench import validate as V
@@ -214,3 +215,303 @@ def test_submit_anonymises_the_hostname_unless_asked(good, tmp_path):
     assert V.validate(dest).ok
     kept, _ = S.submit(good, tmp_path / "kept", keep_hostname=True, names=[host])
     assert host in kept.read_text()
+
+
+TRAIN = ROOT / "results" / "amd-epyc-0a7c9cdf" / "20261207T114502Z-2c7085f650b4.csv"
+
+
+@pytest.fixture
+def train_file(tmp_path):
+    """The train rows of a real v7 run (and one forward row), with their JSON."""
+    df = pd.read_csv(TRAIN, dtype=str, keep_default_na=False)
+    df = pd.concat([df[df["mode"] == "train"], df[df["mode"] != "train"].head(1)],
+                   ignore_index=True)
+    dst = tmp_path / TRAIN.name
+    df.to_csv(dst, index=False)
+    shutil.copy(TRAIN.with_suffix(".json"), dst.with_suffix(".json"))
+    assert V.validate(dst).ok, V.validate(dst).errors[:3]
+    return dst
+
+
+def _row_errors(path, fn):
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    fn(df)
+    df.to_csv(path, index=False)
+    return V.validate(path).errors
+
+
+def test_train_rows_are_held_to_their_curve(train_file):
+    """Each figure of a train row against its raw learning curve (edited ones show)."""
+    def edit_accuracy(df):
+        df.loc[0, "accuracy"] = repr(float(df.loc[0, "accuracy"]) - 0.01)
+    errs = _row_errors(train_file, edit_accuracy)
+    assert any(":2: accuracy = " in e and "but the curve ends at" in e for e in errs), errs
+
+    def bad_curve(df):
+        n = len(df.loc[0, "curve_accuracy"].split())
+        df.loc[0, "curve_accuracy"] = " ".join(["0.5", "1.5"] + ["0.5"] * (n - 2))
+    errs = _row_errors(train_file, bad_curve)
+    assert any(":2: curve_accuracy needs one accuracy in [0, 1] per epoch" in e for e in errs)
+
+
+def test_train_rows_need_a_curve_and_target(train_file):
+    errs = _row_errors(train_file, lambda df: df.__setitem__(
+        "target", [""] + list(df["target"][1:])))
+    assert any(":2: a train row needs curve_accuracy and target" in e for e in errs), errs
+
+
+def test_train_rows_time_to_target_follows_the_curve(train_file):
+    def shift(df):
+        df.loc[0, "epochs_to_target"] = str(int(float(df.loc[0, "epochs_to_target"])) + 1) \
+            if df.loc[0, "epochs_to_target"] else "1"
+    errs = _row_errors(train_file, shift)
+    assert any(":2: the curve reaches" in e and "(edited figure?)" in e for e in errs) or \
+        any(":2: no epoch reached the target" in e for e in errs), errs
+
+
+def test_row_rules_name_their_line_and_every_row_is_checked(good):
+    """A non-ok row does not stop the checks of the rows after it, and each error names its
+    own line."""
+    def fn(df):
+        i = _first_ok(df)
+        df.loc[i, "status"] = "failed"          # a failed row without its error message
+        df.loc[i, "error"] = ""
+        df.loc[i + 1, "status"] = "failed"      # a failed row with a median time
+        df.loc[i + 1, "error"] = "it broke"
+        df.loc[i + 2, "time_median_s"] = ""     # an ok row without its median
+        df.loc[i + 3, "samples_s"] = ""         # ... without samples and correctness
+        df.loc[i + 3, "correct"] = ""
+        df.loc[i + 4, "rounds"] = "2"
+        df.loc[i + 4, "samples_s"] = " ".join(df.loc[i + 4, "samples_s"].split()[:2])
+        return i
+    df = pd.read_csv(good, dtype=str, keep_default_na=False)
+    i = fn(df)
+    df.to_csv(good, index=False)
+    errs = V.validate(good).errors
+    line = i + 2
+
+    def has(n, text):
+        return any(e.startswith(f"{good}:{n}: ") and text in e for e in errs)
+    assert has(line, "status 'failed' without an error message"), errs
+    assert has(line + 1, "status 'failed' but a median time is given"), errs
+    assert has(line + 2, "an ok row needs time_median_s"), errs
+    assert has(line + 3, "an ok row needs samples_s, correct"), errs
+    assert has(line + 4, "rounds = 2 < 3"), errs
+
+
+def test_time_min_may_equal_the_median_but_not_exceed_it(good):
+    def steady(df, factor):
+        i = _first_ok(df)
+        n = int(float(df.loc[i, "rounds"]))
+        m = float(df.loc[i, "time_median_s"])
+        df.loc[i, "samples_s"] = " ".join([repr(m)] * n)
+        df.loc[i, "time_iqr_s"] = "0.0"
+        df.loc[i, "time_min_s"] = repr(m * factor)
+        return i
+    df = pd.read_csv(good, dtype=str, keep_default_na=False)
+    steady(df, 1.0)
+    df.to_csv(good, index=False)
+    assert V.validate(good).ok, V.validate(good).errors[:3]  # every sample the median
+    df = pd.read_csv(good, dtype=str, keep_default_na=False)
+    i = steady(df, 1.001)
+    df.to_csv(good, index=False)
+    errs = V.validate(good).errors
+    assert any(e.startswith(f"{good}:{i + 2}: time_min_s") and "> time_median_s" in e
+               for e in errs), errs
+
+
+def test_a_fact_the_json_leaves_empty_must_be_empty_in_the_rows(good):
+    ctx_path = good.with_suffix(".json")
+    ctx = json.loads(ctx_path.read_text())
+    ctx_path.write_text(json.dumps({**ctx, "cpu_model": None}))
+    errs = V.validate(good).errors
+    assert any("cpu_model" in e and "disagrees with" in e for e in errs), errs
+    df = pd.read_csv(good, dtype=str, keep_default_na=False)
+    df["cpu_model"] = ""
+    df.to_csv(good, index=False)
+    assert V.validate(good).ok, V.validate(good).errors[:3]
+
+
+def _train_row(df, times, acc, target, epochs=None, time_to=None):
+    """Row 0 as a train row with these epoch times and curve, every figure consistent (unless
+    `epochs` / `time_to` override the time to target)."""
+    s = [float(x) for x in times]
+    q1, q3 = (float(q) for q in np.percentile(s, [25, 75]))
+    hit = [k for k, a in enumerate(acc) if a >= target]
+    cum = np.cumsum(s)
+    df.loc[0, ["samples_s", "rounds", "time_median_s", "time_min_s", "time_iqr_s",
+               "curve_accuracy", "accuracy", "target", "epochs_to_target",
+               "time_to_target_s"]] = [
+        " ".join(map(repr, s)), str(len(s)), repr(float(np.median(s))), repr(min(s)),
+        repr(q3 - q1), " ".join(map(repr, map(float, acc))), repr(float(acc[-1])), repr(target),
+        str(epochs if epochs is not None else (hit[0] + 1 if hit else "")),
+        repr(time_to if time_to is not None else (float(cum[hit[0]]) if hit else ""))
+        if (time_to is not None or hit) else ""]
+
+
+def test_train_curve_edges(train_file):
+    def errors(**kw):
+        return _row_errors(train_file, lambda df: _train_row(df, **kw))
+
+    base = {"times": [0.5, 0.5, 0.5], "target": 0.8}
+    assert errors(acc=[0.0, 0.5, 1.0], **base) == []  # 0 and 1 are accuracies
+    assert errors(acc=[0.2, 0.8, 0.9], **base) == []  # reaching the target exactly counts
+    errs = errors(acc=[0.2, float("nan"), 0.9], **base)
+    assert any(":2: curve_accuracy needs one accuracy in [0, 1] per epoch (3)" in e
+               for e in errs), errs
+    errs = errors(acc=[0.2, 0.9], **base)  # two accuracies for three epochs
+    assert any(":2: curve_accuracy needs one accuracy in [0, 1] per epoch (3)" in e
+               for e in errs), errs
+    for bad in ([0.2, -0.1, 0.9], [0.2, 1.5, 0.9]):
+        errs = errors(acc=bad, **base)
+        assert any(":2: curve_accuracy needs one accuracy in [0, 1] per epoch (3)" in e
+                   for e in errs), errs
+
+
+def test_train_accuracy_message_names_the_curves_end(train_file):
+    def fn(df):
+        _train_row(df, times=[0.5, 0.5, 0.5], acc=[0.25, 0.5, 0.75], target=0.9)
+        df.loc[0, "accuracy"] = "0.7"
+    errs = _row_errors(train_file, fn)
+    assert any(":2: accuracy = 0.7 but the curve ends at 0.75" in e for e in errs), errs
+
+
+def test_train_time_to_target_tolerance(train_file):
+    def errors(times, time_to, epochs=None, acc=(0.5, 0.9, 0.95)):
+        return _row_errors(train_file, lambda df: _train_row(
+            df, times=times, acc=list(acc), target=0.85, epochs=epochs, time_to=time_to))
+
+    # reached at epoch 2: after times[0] + times[1]; REL relative plus 1 ns absolute
+    assert errors([0.05, 0.05, 0.05], 0.1 + 0.4e-9) == []
+    assert errors([0.05, 0.05, 0.05], 0.1 + 5e-7) != []  # 5 us past 1e-6 * 0.1 s + 1 ns
+    assert errors([5.0, 5.0, 5.0], 10.0 + 5e-6) == []  # within 1e-6 * 10 s
+    assert errors([1e-7, 1e-7, 1e-7], 2e-7 + 0.5e-9) == []
+    errs = errors([0.5, 0.5, 0.5], 1.5)
+    assert any(":2: the curve reaches 0.85 at epoch 2 after 1 s, not at epoch 2.0 after 1.5 s"
+               in e for e in errs), errs
+    errs = errors([0.5, 0.5, 0.5], 1.0, epochs=3)
+    assert any("at epoch 2 after 1 s, not at epoch 3.0" in e for e in errs), errs
+
+
+def test_train_row_without_reaching_the_target_has_no_time_to_it(train_file):
+    def fn(which):
+        def edit(df):
+            _train_row(df, times=[0.5, 0.5], acc=[0.1, 0.2], target=0.9)
+            df.loc[0, which] = "1" if which == "epochs_to_target" else "0.5"
+        return edit
+    for which in ("epochs_to_target", "time_to_target_s"):
+        errs = _row_errors(train_file, fn(which))
+        assert any(":2: no epoch reached the target 0.9, yet a time to it is given" in e
+                   for e in errs), (which, errs)
+
+
+def test_incorrect_rows_warn_on_their_line(good):
+    _edit(good, _cell("correct", 0, "False"))
+    rep = V.validate(good)
+    assert any(w.startswith(f"{good}:2: ") and "is incorrect here" in w for w in rep.warnings)
+    assert any(e.startswith(f"{good}:2: ") for e in V.validate(good, strict=True).errors)
+
+
+def test_whole_messages_of_file_level_errors(tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_text("a,b\n1,2\n")
+    assert V.validate(p).errors == [f"{p}: no schema_version column: not a spikebench results "
+                                    f"CSV"]
+    p.write_text("schema_version,a\n")
+    assert V.validate(p).errors == [f"{p}: the CSV holds a header but no row (nothing to "
+                                    f"submit)"]
+
+
+def test_a_current_file_missing_a_column_is_named_and_not_migrated(tmp_path):
+    df = pd.read_csv(TRAIN, dtype=str, keep_default_na=False).head(3)
+    p = tmp_path / TRAIN.name
+    df.to_csv(p, index=False)
+    shutil.copy(TRAIN.with_suffix(".json"), p.with_suffix(".json"))
+    rep = V.validate(p)
+    assert rep.ok and rep.migrated_from is None and rep.warnings == []
+    df.drop(columns=["state_bytes", "threads"]).to_csv(p, index=False)
+    assert V.validate(p).errors == [f"{p}: missing column(s): threads, state_bytes"]
+    df.assign(speedup="1", colour="red").to_csv(p, index=False)
+    assert f"{p}: unknown column(s) for schema v7: speedup, colour" in V.validate(p).errors
+
+
+def test_cells_are_text_as_written(good):
+    """'NA', 'None' and 'nan' are not missing values: a correctness flag 'NA' is refused, an
+    empty machine id is named."""
+    errs = _row_errors(good, lambda df: df.__setitem__(
+        "correct", ["NA"] + list(df["correct"][1:])))
+    assert any(":2: column correct: 'NA' fails isin" in e for e in errs), errs
+    errs = _row_errors(good, lambda df: df.__setitem__(
+        "machine_id", [""] + list(df["machine_id"][1:])))
+    assert any(":2: column machine_id: nan is not a string: not a safe folder name (1 rows)"
+               in e for e in errs), errs
+
+
+def test_one_bad_cell_one_error(good):
+    errs = _row_errors(good, lambda df: df.__setitem__(
+        "time_median_s", ["fast"] + list(df["time_median_s"][1:])))
+    assert errs == [f"{good}:2: column time_median_s: 'fast' is not of the expected type"], errs
+
+
+def test_a_duplicate_is_the_same_run_and_case_whatever_its_figures(good):
+    def fn(df):
+        extra = df.iloc[[3]].copy()
+        extra["compile_s"] = "9.5"
+        return pd.concat([df, extra], ignore_index=True)
+    df = pd.read_csv(good, dtype=str, keep_default_na=False)
+    n = len(df)
+    fn(df).to_csv(good, index=False)
+    errs = V.validate(good).errors
+    assert f"{good}:5: duplicate row: run {df['run_id'][3]} case {df['case_id'][3]} again on " \
+           f"line(s) {n + 2}" in errs, errs
+
+
+def test_every_unknown_name_is_reported(good):
+    def fn(df):
+        df.loc[0, "family"] = "nosuch"
+        df.loc[5, "impl"] = "nosuch"
+    errs = _row_errors(good, fn)
+    assert any(e.startswith(f"{good}:2: column family: 'nosuch' is not a family registered "
+                            f"here (event_lif, psu, queues, selftest)") for e in errs), errs
+    assert any(e.startswith(f"{good}:7: column impl: 'nosuch' is not an implementation of "
+                            f"event_lif (bare_scan, parallel, serial; 1 rows)") for e in errs)
+
+
+def test_samples_edges(good):
+    def zero(df):
+        i = _first_ok(df)
+        s = [float(x) for x in df.loc[i, "samples_s"].split()]
+        k = int(np.argmin(s))
+        s[k] = 0.0  # a sample below the timer's resolution
+        df.loc[i, "samples_s"] = " ".join(map(repr, s))
+        df.loc[i, "time_min_s"] = "0.0"
+        q1, q3 = np.percentile(s, [25, 75])
+        df.loc[i, "time_iqr_s"] = repr(float(q3 - q1))
+        m = float(np.median(s))
+        work = float(df.loc[i, "throughput"]) * float(df.loc[i, "time_median_s"])
+        df.loc[i, "time_median_s"], df.loc[i, "throughput"] = repr(m), repr(work / m)
+    assert _row_errors(good, zero) == []
+
+    def inf(df):
+        i = _first_ok(df)
+        s = df.loc[i, "samples_s"].split()
+        df.loc[i, "samples_s"] = " ".join(s[:-1] + ["inf"])
+        return i
+    df = pd.read_csv(good, dtype=str, keep_default_na=False)
+    i = inf(df)
+    df.to_csv(good, index=False)
+    assert f"{good}:{i + 2}: samples_s holds a negative or non-finite time" in \
+        V.validate(good).errors
+    errs = _row_errors(good, lambda df: df.__setitem__(
+        "samples_s", ["0.1 x"] + list(df["samples_s"][1:])))
+    assert f"{good}:2: samples_s is not a list of numbers: '0.1 x'" in errs
+
+
+def test_formula_and_control_messages_show_40_characters(good):
+    long = "=" + "a" * 60
+    errs = _row_errors(good, lambda df: df.__setitem__("error", [long] + list(df["error"][1:])))
+    assert f"{good}:2: column error: {long[:40]!r} starts like a spreadsheet formula (=, +, -, " \
+           f"@, |, tab or CR, after spaces)" in errs, errs
+    ctl = "x\x01" + "b" * 60
+    errs = _row_errors(good, lambda df: df.__setitem__("error", [ctl] + list(df["error"][1:])))
+    assert f"{good}:2: column error: {ctl[:40]!r} holds a control character" in errs, errs
