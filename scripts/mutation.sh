@@ -40,7 +40,7 @@ also_copy = ["results", "conftest.py"]
 # JAX and PyTorch threads do not survive fork (mutmut forks per mutant): tests that run
 # those kernels are left out, and so are the CLI routes that only repeat validate's checks
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-k",
-    "not simultaneous_events and not submit and not merge and not report and not compare"]
+    "not simultaneous_events and not test_submit and not test_merge and not test_report and not test_compare"]
 pytest_add_cli_args_test_selection = [
     "tests/suite/test_timing.py",
     "tests/suite/test_checks_at_their_tolerance.py",

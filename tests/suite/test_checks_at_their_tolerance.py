@@ -614,13 +614,15 @@ def test_match_pairs_counts_and_worst_error_float64():
 
 
 def test_match_window_is_half_the_gap_to_the_neighbours():
-    """Two reference spikes 40 ps apart: an output 10 ps after the first pairs with it (half
-    the gap is 20 ps); nothing is ever paired across an interval."""
+    """Two reference spikes 40 ps apart: an output 16 ps after the first pairs with it (half
+    the gap is 20 ps); one 24 ps after it is nearer the second, and pairs with nothing."""
     arr, w = _drive(50.0)
     ref = np.array([0.01, 0.01 + 4e-11])
-    out = np.array([0.01 + 1e-11, 0.01 + 4e-11])
+    out = np.array([0.01 + 1.6e-11, 0.01 + 4e-11])
     e, u, worst = ev._match(ref, out, "float64", arr, w)
-    assert (e, u) == (0, 0) and worst == pytest.approx(1e-11 / TAU, rel=1e-3)
+    assert (e, u) == (0, 0) and worst == pytest.approx(1.6e-11 / TAU, rel=1e-3)
+    out = np.array([0.01 + 2.4e-11, 0.01 + 4e-11])
+    assert ev._match(ref, out, "float64", arr, w)[:2] == (0, 2)
 
 
 def test_match_bound_follows_the_crossing_slope():

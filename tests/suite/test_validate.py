@@ -515,3 +515,111 @@ def test_formula_and_control_messages_show_40_characters(good):
     ctl = "x\x01" + "b" * 60
     errs = _row_errors(good, lambda df: df.__setitem__("error", [ctl] + list(df["error"][1:])))
     assert f"{good}:2: column error: {ctl[:40]!r} holds a control character" in errs, errs
+
+
+def _merged(good, machines):
+    """`good` as a merged sweep of two shards (rows split in two runs) on `machines`."""
+    df = pd.read_csv(good, dtype=str, keep_default_na=False)
+    ctx = json.loads(good.with_suffix(".json").read_text())
+    half = len(df) // 2
+    shards = []
+    for k, (rows, m) in enumerate(((slice(0, half), machines[0]), (slice(half, None),
+                                                                    machines[1]))):
+        rid = f"shard{k}aaaaaa"
+        df.loc[df.index[rows], "run_id"] = rid
+        df.loc[df.index[rows], "machine_id"] = m
+        shards.append({**ctx, "run_id": rid, "machine_id": m,
+                       "shard": {"sweep_id": "s1", "index": k + 1, "count": 2,
+                                 "n_cases": len(df)}})
+    df.to_csv(good, index=False)
+    top = {**ctx, "run_id": "merged-s1", "shards": shards,
+           "machine_id": machines[0] if machines[0] == machines[1] else "multiple"}
+    good.with_suffix(".json").write_text(json.dumps(top))
+    return df, top
+
+
+def test_a_merged_sweep_is_filed_under_its_one_machine_or_multiple(good):
+    _merged(good, ["box-a", "box-a"])
+    assert V.validate(good).ok, V.validate(good).errors[:3]
+    ctx = json.loads(good.with_suffix(".json").read_text())
+    good.with_suffix(".json").write_text(json.dumps({**ctx, "machine_id": "multiple"}))
+    assert V.validate(good).errors == [
+        f"{good}: {good.with_suffix('.json').name}: machine_id 'multiple' but its shards ran "
+        f"on box-a (a merged sweep is filed under 'box-a')"]
+    _merged(good, ["box-a", "box-b"])
+    assert V.validate(good).ok, V.validate(good).errors[:3]
+    ctx = json.loads(good.with_suffix(".json").read_text())
+    good.with_suffix(".json").write_text(json.dumps({**ctx, "machine_id": "box-a"}))
+    assert V.validate(good).errors == [
+        f"{good}: {good.with_suffix('.json').name}: machine_id 'box-a' but its shards ran on "
+        f"box-a, box-b (a merged sweep is filed under 'multiple')"]
+
+
+def test_rows_of_unknown_runs_and_disagreeing_facts_name_their_first_line(good):
+    df, ctx = _merged(good, ["box-a", "box-b"])
+    half = len(df) // 2
+    df.loc[2, "run_id"] = df.loc[3, "run_id"] = "0123456789ab"
+    df.loc[half + 1, "run_id"] = "ba9876543210"
+    df.loc[5, "cpu_model"] = df.loc[7, "cpu_model"] = "Other CPU"
+    df.to_csv(good, index=False)
+    errs = V.validate(good).errors
+    name = good.with_suffix(".json").name
+    assert f"{good}:4: run_id '0123456789ab' is not the run of {name} (merged-s1, " \
+           f"shard0aaaaaa, shard1aaaaaa; 2 rows)" in errs, errs
+    assert any(e.startswith(f"{good}:{half + 3}: run_id 'ba9876543210'") for e in errs), errs
+    assert any(e.startswith(f"{good}:7: cpu_model 'Other CPU' disagrees with {name} (run "
+                            f"shard0aaaaaa: ") and e.endswith("; 2 rows)") for e in errs), errs
+
+
+def test_more_whole_messages(good, tmp_path):
+    p = tmp_path / "bin.csv"
+    p.write_bytes(b"\xff\xfe\x00garbage\n")
+    assert V.validate(p).errors == [f"{p}: not a readable CSV (not UTF-8 text: invalid start "
+                                    f"byte at byte 0)"]
+    df = pd.read_csv(good, dtype=str, keep_default_na=False)  # schema v4
+    df.drop(columns=["time_iqr_s", "samples_s"]).to_csv(good, index=False)
+    assert V.validate(good).errors == [f"{good}: missing column(s) of schema v4: samples_s, "
+                                       f"time_iqr_s"] or V.validate(good).errors == [
+        f"{good}: missing column(s) of schema v4: time_iqr_s, samples_s"]
+
+
+def test_a_row_three_times_names_both_repeats(good):
+    df = pd.read_csv(good, dtype=str, keep_default_na=False)
+    n = len(df)
+    pd.concat([df, df.iloc[[3]], df.iloc[[3]]], ignore_index=True).to_csv(good, index=False)
+    assert any(e.startswith(f"{good}:5: duplicate row:") and
+               e.endswith(f"again on line(s) {n + 2}, {n + 3}") for e in V.validate(good).errors)
+
+
+def test_a_formula_after_empty_cells_of_its_column_is_found(good):
+    def fn(df):
+        df["error"] = ""
+        df.loc[6, "error"] = "=cmd()"
+    errs = _row_errors(good, fn)
+    assert any(e.startswith(f"{good}:8: column error: '=cmd()' starts like") for e in errs), errs
+
+
+def test_samples_message_shows_40_characters_and_small_medians_are_held_to_rel(good):
+    junk = "x" * 60
+    errs = _row_errors(good, lambda df: df.__setitem__(
+        "samples_s", [junk] + list(df["samples_s"][1:])))
+    assert f"{good}:2: samples_s is not a list of numbers: {junk[:40]!r}" in errs
+
+    def nudge(df):  # a 3 ms median moved by 0.1 %: 3e-6 s, far above REL of it
+        i = _first_ok(df) + 1
+        df.loc[i, "time_median_s"] = repr(float(df.loc[i, "time_median_s"]) * 1.001)
+        return i
+    df = pd.read_csv(good, dtype=str, keep_default_na=False)
+    i = nudge(df)
+    assert float(df.loc[i, "time_median_s"]) < 1e-2
+    df.to_csv(good, index=False)
+    assert any(e.startswith(f"{good}:{i + 2}: time_median_s = ") for e in V.validate(good).errors)
+
+
+def test_a_disagreeing_fact_quotes_its_first_row(good):
+    def fn(df):
+        df.loc[5, "cpu_model"] = "First CPU"
+        df.loc[7, "cpu_model"] = "Second CPU"
+    errs = _row_errors(good, fn)
+    assert any(e.startswith(f"{good}:7: cpu_model 'First CPU' disagrees with") and
+               e.endswith("; 2 rows)") for e in errs), errs
