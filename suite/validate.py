@@ -50,8 +50,9 @@ from .kernels.queues._common import TALLIES
 MIN_ROUNDS = 3
 MODES = registry.MODES
 TIMING = ("compile_s", "time_median_s", "time_iqr_s", "time_min_s")
-# counts: positive integers (n_checked and the sizes may be 0)
-COUNTS = ("rounds", "threads", "cpu_cores", "ram_bytes", "device_count")
+# counts: positive integers (n_checked and the sizes may be 0); device_count is 0 where a
+# device kind is absent
+COUNTS = ("rounds", "threads", "cpu_cores", "ram_bytes")
 # the machine facts a row repeats from its run's JSON context
 FACTS = ("machine_id", "git_commit", "cpu_model", "cpu_cores", "ram_bytes", "os", "python")
 # control characters other than tab and newline (which an error message may hold)
@@ -115,6 +116,7 @@ def _schema():
         "status": pa.Column(str, pa.Check.isin(results.STATUSES)),
         "case_id": pa.Column(str, pa.Check.str_matches(full["case_id"])),
         **{c: pa.Column(**num, checks=[pa.Check.ge(1), finite, integer]) for c in COUNTS},
+        "device_count": pa.Column(**num, checks=[pa.Check.ge(0), finite, integer]),
         "throughput": pa.Column(**num, checks=[pa.Check.gt(0), finite]),
         "throughput_unit": pa.Column(str, pa.Check.isin(list(families.units())),
                                      nullable=True),
@@ -259,6 +261,8 @@ def _known(df, rep: Report):
     """Families registered on this machine and their implementations (the profiles name
     every built-in one); one error per unknown value, at its first line."""
     known = profiles.implementations()
+    for key in registry.REGISTRY:  # and what is registered here (a plugin's implementations)
+        known.setdefault(key[0], set()).add(key[1])
     for fam, g in df.groupby("family", sort=False):
         if fam not in families.FAMILIES:
             rep.error(_line(g.index[0]), f"column family: {fam!r} is not a family registered "

@@ -182,11 +182,12 @@ def validate_inputs(times, channels, weights, delays=None, t_end=math.inf,
                          f"{_first(~np.isfinite(w))})")
     # range checks in the ids' own dtype, before the int64 cast (uint64 2**64-1 would wrap to
     # -1, the padding id, and the event would vanish)
-    for bad, what in ((c < -1, f"must be in [0, {n_in}) (or -1 for padding)"),
-                      (c >= n_in, f"is out of range for weights with N_in={n_in}")):
-        if np.any(bad):
-            k = tuple(np.argwhere(bad)[0])
-            raise ValueError(f"channel id {c[k]} at index {_first(bad, batched)} {what}")
+    bad = (c < -1) | (c >= n_in)
+    if np.any(bad):
+        k = tuple(np.argwhere(bad)[0])
+        raise ValueError(f"channel id {c[k]} at index {_first(bad, batched)} is out of range: "
+                         f"channel ids must be in [0, {n_in}) for weights with N_in={n_in} "
+                         f"(or -1 for padding)")
     c = c.astype(np.int64, copy=False)
     pad = c < 0
     # padding must be trailing: once a sample pads, it stays padded

@@ -826,3 +826,48 @@ def test_event_lif_bare_scan_is_relative_to_each_lanes_scale(dtype, monkeypatch)
     assert not ev.FAMILY.check(case, {}, (vv, i), ref)["correct"]
     with pytest.raises(ValueError):
         ev.FAMILY.check(case, {}, (v, i), {**ref, "vi": ref["vi"][:1]})
+
+
+def test_small_references_are_not_floored_at_one(monkeypatch):
+    """Relative errors divide by the reference's own size, even below 1."""
+    grads = [np.zeros((2, 2))]
+    direction = [np.zeros((2, 2))]
+    direction[0][0, 0] = 1.0
+    grads[0][0, 0] = 0.25 * (1 + 0.5)  # dd = 0.375 against fd = 0.25: 50 % off
+    ref = {"direction": direction + [np.zeros(0)], "fd": 0.25, "loss": 1.0}
+    got = ev._check_grad(_case("float64", "grad"), (1.0, (grads, np.zeros(0)), 0), ref)
+    assert got["max_err"] == pytest.approx(0.5) and not got["correct"]
+    monkeypatch.setattr(ev, "ref_kind", lambda case: "bare_scan")
+    ref = {"lanes": [(0, 0)], "vi": [(0.5, 1.0, 0.25, 1.0)]}
+    got = ev.FAMILY.check(_ev_case("float64", "bare_scan"), {},
+                          (np.array([[0.5 + 0.025]]), np.array([[1.0]])), ref)
+    assert got["max_err"] == pytest.approx(0.1)  # 0.025 / 0.25
+
+
+def test_match_window_in_float32_is_the_wide_one():
+    """float32 pairs within WINDOW * max(t, tau_mem) = 0.2 ms, not TOL / tau_mem = 5 ms: a
+    spike 1 ms off is two mismatches, not a pair."""
+    arr, w = _drive(ev.LAYER.theta * 3)
+    ref = np.array([0.01])
+    assert ev._match(ref, ref + 1e-3, "float32", arr, w)[:2] == (0, 2)
+
+
+def test_queue_network_verdicts_are_booleans():
+    count = np.array([1, 1])
+    ref = {"spike_count": count, "spike_time_sum": 1.0, "delivered": 4, "dropped": 0,
+           "pending": 0, "fd": None}
+    out = _net_out(count, 1.0, 4, 0, 0)
+    assert qf._check_network(_case("float64"), out, ref)["correct"] is True
+    assert qf._check_network(_case("float64", "grad"), (None, 0.5, out), ref)["correct"] is False
+
+
+def test_psu_network_gradient_with_a_leaf_missing_is_an_error():
+    from spikebench.kernels.psu import _numpy as ref_np
+
+    ref_np_, case, inputs, ref, tree, free = _psu_net("float64", "grad", "psu")
+    hidden = [np.asarray(h, np.float64) for h in free.spikes]
+    loss, grads, _ = ref_np.loss_and_grad(tree, inputs["x"], inputs["labels"], "psu",
+                                          psu.PARAMS, forced=hidden)
+    short = {k: v for k, v in grads.items() if k != sorted(grads)[-1]}
+    with pytest.raises(ValueError):  # a missing gradient is never a shorter comparison
+        psu.FAMILY.check(case, inputs, (loss, short, hidden), ref)

@@ -21,18 +21,22 @@ def _start_selftest(tmp_path, machine):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     env = {**os.environ, "SPIKEBENCH_MACHINE_ID": machine, "TMPDIR": str(tmp)}
-    proc = subprocess.Popen([sys.executable, "-m", "spikebench.cli", "run", "--profile",
-                             "selftest", "--out", str(tmp_path), "--no-report"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log = tmp_path / "sweep.log"  # a file, not a pipe: a full pipe would stall the sweep
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "spikebench.cli", "run", "--profile",
+                                 "selftest", "--out", str(tmp_path), "--no-report"],
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
+    proc.log = log
     folder = tmp_path / machine
     deadline = time.time() + 120
     rows = 0
-    while time.time() < deadline and rows < 2:
+    while time.time() < deadline and rows < 2 and proc.poll() is None:
         time.sleep(0.2)
         csvs = list(folder.glob("*.csv")) if folder.exists() else []
         if csvs:
             rows = max(0, len(csvs[0].read_text().splitlines()) - 1)
-    assert rows == 2, "the first two rows should be written before the signal"
+    assert rows == 2, ("the first two rows should be written before the signal; the sweep "
+                       f"said: {log.read_text()[-2000:]}")
     return proc, folder, tmp
 
 
@@ -41,7 +45,8 @@ def test_sigint_leaves_valid_csv(tmp_path):
     proc, folder, _ = _start_selftest(tmp_path, "sigint-test")
     csvs = list(folder.glob("*.csv"))
     proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=60)
+    proc.wait(timeout=60)
+    out = proc.log.read_bytes()
     assert proc.returncode == 130, out.decode()[-2000:]
     assert b"interrupted" in out
     df = results.read([folder])
@@ -59,8 +64,8 @@ def test_sigterm_and_sighup_end_every_child_and_remove_temp_files(tmp_path, sig)
     assert children, "the sweep should run its case in a worker process"
     assert list(tmp.glob("spikebench-*")), "the sweep keeps its pickled inputs in a temp folder"
     proc.send_signal(sig)
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 128 + int(sig), out.decode()[-2000:]
+    proc.wait(timeout=60)
+    assert proc.returncode == 128 + int(sig), proc.log.read_text()[-2000:]
     _, alive = psutil.wait_procs(children, timeout=15)
     assert not alive, f"left running: {[(p.pid, p.name()) for p in alive]}"
     # (.ses: this workplace's shell session marker, written into any TMPDIR; not ours)

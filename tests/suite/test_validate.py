@@ -623,3 +623,20 @@ def test_a_disagreeing_fact_quotes_its_first_row(good):
     errs = _row_errors(good, fn)
     assert any(e.startswith(f"{good}:7: cpu_model 'First CPU' disagrees with") and
                e.endswith("; 2 rows)") for e in errs), errs
+
+
+def test_the_text_none_is_not_a_missing_fact(good):
+    ctx_path = good.with_suffix(".json")
+    ctx = json.loads(ctx_path.read_text())
+    ctx_path.write_text(json.dumps({**ctx, "cpu_model": None}))
+    errs = _row_errors(good, lambda df: df.__setitem__("cpu_model", "None"))
+    assert any("cpu_model 'None' disagrees with" in e for e in errs), errs
+
+
+def test_a_column_of_garbage_is_one_error_per_line(good):
+    errs = _row_errors(good, lambda df: df.__setitem__("time_median_s", "fast"))
+    lines = [e for e in errs if "column time_median_s" in e]
+    assert lines and all(": column time_median_s: 'fast' is not of the expected type" in e
+                         for e in lines), lines
+    assert len(lines) == len({e.split(": column")[0] for e in lines}) == \
+        len(pd.read_csv(good, dtype=str))
