@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zlib
 from pathlib import Path
@@ -232,8 +233,14 @@ def test_pytest_sweep_checks_its_output_options_before_collecting(tmp_path):
 
 
 def test_sigkill_leaves_a_temp_folder_the_next_sweep_removes(tmp_path):
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
+    tmp = Path(tempfile.mkdtemp(prefix="sb-"))  # short: the forkserver's socket lives there
+    try:
+        _sigkill_sweep(tmp_path, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _sigkill_sweep(tmp_path, tmp):
     env = {**os.environ, "TMPDIR": str(tmp)}
     proc = subprocess.Popen([sys.executable, "-m", "spikebench.cli", "run", "--profile",
                              "selftest", "--no-report", "--out", str(tmp_path / "results")],

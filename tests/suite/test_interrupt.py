@@ -15,11 +15,23 @@ import pytest
 from spikebench import results
 
 
-def _start_selftest(tmp_path, machine):
-    """`spikebench run --profile selftest` with its own temp dir; returns (proc, folder, tmp)
-    once the first two rows are written (the third case, `hangs`, is then running)."""
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
+@pytest.fixture
+def short_tmp():
+    """A temp dir with a short path for the sweep (its forkserver's AF_UNIX socket lives
+    there, and a socket path over 107 bytes cannot be bound: pytest's numbered tmp_path under
+    xdist gets that long on a machine that has run pytest a thousand times)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    tmp = Path(tempfile.mkdtemp(prefix="sb-"))
+    yield tmp
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _start_selftest(tmp_path, machine, tmp):
+    """`spikebench run --profile selftest` with its own temp dir `tmp`; returns (proc, folder,
+    tmp) once the first two rows are written (the third case, `hangs`, is then running)."""
     env = {**os.environ, "SPIKEBENCH_MACHINE_ID": machine, "TMPDIR": str(tmp)}
     log = tmp_path / "sweep.log"  # a file, not a pipe: a full pipe would stall the sweep
     with open(log, "wb") as out:
@@ -40,9 +52,9 @@ def _start_selftest(tmp_path, machine):
     return proc, folder, tmp
 
 
-def test_sigint_leaves_valid_csv(tmp_path):
+def test_sigint_leaves_valid_csv(tmp_path, short_tmp):
     # selftest order: ok, raises, hangs (timeout 5 s) -> interrupt while `hangs` runs
-    proc, folder, _ = _start_selftest(tmp_path, "sigint-test")
+    proc, folder, _ = _start_selftest(tmp_path, "sigint-test", short_tmp)
     csvs = list(folder.glob("*.csv"))
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=60)
@@ -55,10 +67,10 @@ def test_sigint_leaves_valid_csv(tmp_path):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
-def test_sigterm_and_sighup_end_every_child_and_remove_temp_files(tmp_path, sig):
+def test_sigterm_and_sighup_end_every_child_and_remove_temp_files(tmp_path, sig, short_tmp):
     from spikebench import validate
 
-    proc, folder, tmp = _start_selftest(tmp_path, f"sig{int(sig)}-test")
+    proc, folder, tmp = _start_selftest(tmp_path, f"sig{int(sig)}-test", short_tmp)
     time.sleep(1.0)  # let the `hangs` worker start
     children = psutil.Process(proc.pid).children(recursive=True)
     assert children, "the sweep should run its case in a worker process"
