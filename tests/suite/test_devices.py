@@ -93,8 +93,9 @@ def test_a_sweep_over_every_kind_writes_each_kinds_status(tmp_path, fresh_discov
             assert r.get("time_median_s") is None
     onnx = [r for r in rows if r["device_kind"] == "onnxrt"]
     assert onnx and onnx[0]["framework"] == "onnx" and onnx[0]["param_chunk_size"] == 20
+    # the resident high-water mark above the worker's start is measured, and may not grow
     assert onnx[0]["compile_s"] > 0 and onnx[0]["mem_method"] == "not_measured_ort" \
-        and onnx[0]["rss_delta_bytes"] > 0
+        and onnx[0]["rss_delta_bytes"] >= 0
     report = validate.validate(s.csv_path)
     assert report.ok, report.errors
     # the report sets the exported graph next to the JAX and PyTorch rows of the same case
