@@ -538,21 +538,17 @@ def _merged(good, machines):
     return df, top
 
 
-def test_a_merged_sweep_is_filed_under_its_one_machine_or_multiple(good):
-    _merged(good, ["box-a", "box-a"])
+@pytest.mark.parametrize("machines,wrong,ran,want", [
+    (["box-a", "box-a"], "multiple", "box-a", "box-a"),
+    (["box-a", "box-b"], "box-a", "box-a, box-b", "multiple")])
+def test_a_merged_sweep_is_filed_under_its_one_machine_or_multiple(good, machines, wrong, ran,
+                                                                   want):
+    _, ctx = _merged(good, machines)
     assert V.validate(good).ok, V.validate(good).errors[:3]
-    ctx = json.loads(good.with_suffix(".json").read_text())
-    good.with_suffix(".json").write_text(json.dumps({**ctx, "machine_id": "multiple"}))
+    good.with_suffix(".json").write_text(json.dumps({**ctx, "machine_id": wrong}))
     assert V.validate(good).errors == [
-        f"{good}: {good.with_suffix('.json').name}: machine_id 'multiple' but its shards ran "
-        f"on box-a (a merged sweep is filed under 'box-a')"]
-    _merged(good, ["box-a", "box-b"])
-    assert V.validate(good).ok, V.validate(good).errors[:3]
-    ctx = json.loads(good.with_suffix(".json").read_text())
-    good.with_suffix(".json").write_text(json.dumps({**ctx, "machine_id": "box-a"}))
-    assert V.validate(good).errors == [
-        f"{good}: {good.with_suffix('.json').name}: machine_id 'box-a' but its shards ran on "
-        f"box-a, box-b (a merged sweep is filed under 'multiple')"]
+        f"{good}: {good.with_suffix('.json').name}: machine_id '{wrong}' but its shards ran "
+        f"on {ran} (a merged sweep is filed under '{want}')"]
 
 
 def test_rows_of_unknown_runs_and_disagreeing_facts_name_their_first_line(good):
