@@ -27,9 +27,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import results
+from .rows import CASE, PLACE, place_label
 
-CASE = ["family", "impl", "framework", "mode", "dtype", "dataset", *results.PARAM_COLUMNS]
-PLACE = ["machine_id", "device_kind", "device_name", "threads"]
 MIN_SAMPLES = 3
 
 
@@ -60,14 +59,6 @@ def ratio_test(base: np.ndarray, other: np.ndarray, factor: float = 1.1,
     else:
         verdict = "faster" if ratio > 1 else "slower"
     return {"ratio": ratio, "p_value": p, "verdict": verdict}
-
-
-def _place_label(key) -> str:
-    machine, kind, name, threads = key
-    name = "" if not isinstance(name, str) else f" {name}"
-    thr = "" if threads is None or (isinstance(threads, float) and np.isnan(threads)) \
-        else f", {int(float(threads))} thread{'s' if int(float(threads)) != 1 else ''}"
-    return f"{machine} {kind}{name}{thr}"
 
 
 def _case_label(key) -> str:
@@ -120,8 +111,12 @@ def _pair(case: str, base_label: str, place_label: str, b_rows, rows, raw_b, raw
     differ = _differ(b_rows, rows)
     row["versions"] = "same" if not differ else " and ".join(differ) + " differ"
     if differ and not across_versions:
+        old = [any(str(v).startswith(results.OLD_VERSION) for v in r["kernel_version"].dropna())
+               for r in (b_rows, rows)]
+        why = " (module hashes of schema v7 or older on one side: rerun that case, or add " \
+              "its digests with scripts/reversion.py)" if old[0] != old[1] else ""
         row.update(ratio=np.nan, p_value=np.nan,
-                   verdict=f"refused: {' and '.join(differ)} differs", mem_ratio=np.nan)
+                   verdict=f"refused: {' and '.join(differ)} differs{why}", mem_ratio=np.nan)
         return row
     row.update(ratio_test(raw_b, raw_p, factor, alpha))
     both = pd.concat([b_rows, rows])
@@ -148,48 +143,69 @@ def _usable(df):
 def place_labels(df) -> list[str]:
     """Every place of some result rows, as compare labels them."""
     ok = _usable(df)
-    return sorted({_place_label(k) for k, _ in ok.groupby(PLACE, dropna=False, sort=True)})
+    return sorted({place_label(*k) for k, _ in ok.groupby(PLACE, dropna=False, sort=True)})
 
 
-def pick_baseline(labels, baseline: str) -> str:
-    """The one place whose label starts with `baseline`; ValueError naming the places when
-    none does, or the ones that do when several do."""
+def pick_baseline(labels, baseline: str) -> list[str]:
+    """The places whose label starts with `baseline`: one, or several of one machine (each
+    row is then compared with the one of the same device kind and threads). ValueError naming
+    the places when none matches, or the machines when places of several do."""
     match = sorted({lab for lab in labels if lab.startswith(baseline)})
     if not match:
         raise ValueError(f"--baseline {baseline!r} matches no place; the places are: "
                          + "; ".join(labels))
-    if len(match) > 1:
-        raise ValueError(f"--baseline {baseline!r} matches {len(match)} places: "
-                         + "; ".join(match) + " (give more of the label)")
-    return match[0]
+    machines = sorted({lab.split(" ", 1)[0] for lab in match})
+    if len(machines) > 1:
+        raise ValueError(f"--baseline {baseline!r} matches places of {len(machines)} machines "
+                         f"({', '.join(machines)}): give one machine_id, or a whole place label")
+    return match
+
+
+def _base_for(pkey, bases: dict):
+    """The baseline place to compare place `pkey` with: the one of the same device kind and
+    threads (and device name), else the only one; None when none fits."""
+    kind_threads = [k for k in bases if (k[1], k[3]) == (pkey[1], pkey[3])]
+    if len(kind_threads) > 1:
+        kind_threads = [k for k in kind_threads if k[2] == pkey[2]] or kind_threads
+    if kind_threads:
+        return kind_threads[0]
+    return next(iter(bases)) if len(bases) == 1 else None
 
 
 def compare(df, baseline: str | None = None, factor: float = 1.1, alpha: float = 0.01,
             across_versions: bool = False):
     """One row per (case, place other than the baseline): see the module docstring.
-    `baseline` picks the baseline place by a prefix of its label (e.g. a machine_id);
-    ValueError when it matches no place or several (``pick_baseline``)."""
+    `baseline` picks the baseline place by a prefix of its label (e.g. a machine_id); where it
+    matches several places of that machine, each place is compared with the baseline place of
+    its own device kind and threads (``_base_for``). ValueError when it matches no place or
+    places of several machines (``pick_baseline``)."""
     import pandas as pd
 
     ok = _usable(df)
-    base_label = pick_baseline(place_labels(df), baseline) if baseline is not None else None
+    base_labels = set(pick_baseline(place_labels(df), baseline)) if baseline is not None \
+        else None
     out = []
     for ckey, g in ok.groupby(CASE, dropna=False, sort=True):
         places = {pkey: rows for pkey, rows in g.groupby(PLACE, dropna=False, sort=True)}
         if len(places) < 2:
             continue
-        labels = {k: _place_label(k) for k in places}
-        base = next(iter(places))
-        if base_label is not None:
-            match = [k for k in places if labels[k] == base_label]
-            if not match:
+        labels = {k: place_label(*k) for k in places}
+        if base_labels is None:
+            first = next(iter(places))
+            bases = {first: places[first]}
+        else:
+            bases = {k: v for k, v in places.items() if labels[k] in base_labels}
+            if not bases:
                 continue
-            base = match[0]
         raw = {k: samples(rows) for k, rows in places.items()}  # parsed once per place
         for pkey, rows in places.items():
-            if pkey != base:
-                out.append(_pair(_case_label(ckey), labels[base], labels[pkey], places[base],
-                                 rows, raw[base], raw[pkey], factor, alpha, across_versions))
+            if pkey in bases:
+                continue
+            base = _base_for(pkey, bases)
+            if base is None:
+                continue
+            out.append(_pair(_case_label(ckey), labels[base], labels[pkey], places[base],
+                             rows, raw[base], raw[pkey], factor, alpha, across_versions))
     return pd.DataFrame(out, columns=COLUMNS)
 
 
@@ -215,7 +231,7 @@ def before_after(before, after, factor: float = 1.1, alpha: float = 0.01):
         ckey, pkey = key[:len(CASE)], key[len(CASE):]
         row = _pair(_case_label(ckey), label_a, label_b, rows_a, rows_b, samples(rows_a),
                     samples(rows_b), factor, alpha, across_versions=True)
-        row["place"] = f"{label_b} on {_place_label(pkey)}"
+        row["place"] = f"{label_b} on {place_label(*pkey)}"
         out.append(row)
     return pd.DataFrame(out, columns=COLUMNS)
 

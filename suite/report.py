@@ -23,7 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import families, report_anchors, report_devices, report_headline, report_training, results
+from . import (
+    families,
+    report_anchors,
+    report_devices,
+    report_headline,
+    report_training,
+    results,
+    rows,
+)
 
 
 def summary_table(df):
@@ -77,11 +85,8 @@ def _counts(df) -> dict:
 
 
 def _place(df):
-    """'<device kind> @ <machine_id>[, N threads]' per row."""
-    thr = df["threads"].map(lambda t: "" if t is None or (isinstance(t, float) and np.isnan(t))
-                            else f", {int(float(t))} thread{'s' if int(float(t)) != 1 else ''}") \
-        if "threads" in df else ""
-    return df["device_kind"].astype(str) + " @ " + df["machine_id"].astype(str) + thr
+    """``rows.place_label`` per row."""
+    return rows.places(df)
 
 
 def _by_place(df):

@@ -5,24 +5,16 @@ chunk -- are not matched). Usable rows only (``results.usable``)."""
 
 from __future__ import annotations
 
-import numpy as np
-
 
 def same_case(df, r, extra=()):
     """Mask of the rows of `df` that ran row `r`'s case on the same inputs in the same place
     (machine_id, family, impl, dtype, dataset, mode, every size parameter but the family's
     host-loop knobs, and the `extra` columns), whatever their framework."""
-    import pandas as pd
-
-    from . import families
+    from . import families, rows
 
     fam = families.FAMILIES.get(r["family"])
     host = fam.host_params if fam is not None else ()
-    params = [c for c in df.columns if c.startswith("param_") and c not in host]
-    same = np.ones(len(df), bool)
-    for k in ["machine_id", "family", "impl", "dtype", "dataset", "mode", *params, *extra]:
-        same &= (df[k] == r[k]).to_numpy() | (df[k].isna() & pd.isna(r[k])).to_numpy()
-    return same
+    return rows.same_case(df, r, ignore=("framework", *host), extra=("machine_id", *extra))
 
 
 def sizes_text(r, df) -> str:

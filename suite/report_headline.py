@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import results
+from . import results, rows
 from .compare import samples
 from .report_style import FRAMEWORK_NAME
 
@@ -69,12 +69,8 @@ def _usable(df):
     return ok
 
 
-def _same(rows, ref, cols):
-    keep = np.ones(len(rows), bool)
-    for c in cols:
-        v = ref[c]
-        keep &= (rows[c].isna().to_numpy() if pd.isna(v) else (rows[c] == v).to_numpy())
-    return rows[keep]
+def _same(frame, ref, cols):
+    return frame[rows.same(frame, ref, cols)]
 
 
 def event_lif(df) -> list[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import results
+from . import results, rows
 
 TASK = {"psu": "digits", "event_lif": "Yin-Yang", "queues": "timing classes (learned delays)"}
 IMPL_LABEL = {"psu": "neuron", "event_lif": "implementation", "queues": "design"}
@@ -39,7 +39,7 @@ def train_rows(df, family: str | None = None) -> pd.DataFrame:
 
 
 def _place(r) -> str:
-    return f"{r['device_kind']} @ {r['machine_id']}"
+    return rows.place_of(r)
 
 
 def _label(r) -> str:

@@ -1,4 +1,4 @@
-"""Results: CSV schema v7 (DESIGN.md), written row by row, plus a JSON run context.
+"""Results: CSV schema v8, written row by row, plus a JSON run context.
 
 One row per measured case, long/tidy. Rows are appended and flushed (and fsync'ed) as cases
 finish, so an interrupted sweep leaves a valid CSV of the rows already measured. A metric that
@@ -40,6 +40,12 @@ one total) and the memory columns ``MEMORY_COLUMNS``: `peak_mem_bytes` becomes t
 own figure of one call (its method in `mem_method`), `state_bytes` the algorithm's carried
 state, `rss_delta_bytes` the worker's resident high-water mark (what `peak_mem_bytes` held on
 the CPU before), `alloc_peak_bytes` a JAX accelerator allocator's peak.
+
+v8 (versions that survive a refactor) keeps the columns and changes what `kernel_version` and
+`inputs_version` hold: digests of what ran (the kernel's normalised code; the inputs, the
+reference's outputs and the check's settings; ``versions.py``) instead of hashes of whole
+modules. A migrated row keeps its module hash with the prefix ``module:``, so rows of the old
+kind still compare with each other as they did and never with a digest.
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 STATUSES = ("ok", "failed", "oom", "timeout", "unsupported", "unavailable")
 
@@ -185,7 +191,7 @@ def write_context(path: Path, context: dict, replace: bool = False) -> None:
 ADDED = {1: ("param_n_layers", "param_remat"), 2: ("spike_rate", "lif_agreement"),
          3: ("param_interval", "param_ad", "drop_rate"), 4: ("inputs_version",),
          5: ("param_epochs", *TRAIN_COLUMNS),
-         6: ("param_rate_hz", "param_tally", *MEMORY_COLUMNS)}
+         6: ("param_rate_hz", "param_tally", *MEMORY_COLUMNS), 7: ()}
 
 
 def columns_of(version: int) -> list[str]:
@@ -265,8 +271,23 @@ def _v6_to_v7(df):
     return df
 
 
+# a version of schema v7 or older: a hash of module files, not a digest of what ran
+OLD_VERSION = "module:"
+
+
+def _v7_to_v8(df):
+    """v7's versions hashed whole modules: kept, marked ``module:`` (``OLD_VERSION``)."""
+    df = df.copy()
+    for col in ("kernel_version", "inputs_version"):
+        v = df[col].astype(object)
+        known = v.notna() & (v.astype(str) != "") & ~v.astype(str).str.startswith(OLD_VERSION)
+        df[col] = v.where(~known, OLD_VERSION + v.astype(str))
+    df["schema_version"] = 8
+    return df
+
+
 MIGRATIONS: dict = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5, 5: _v5_to_v6,
-                    6: _v6_to_v7}
+                    6: _v6_to_v7, 7: _v7_to_v8}
 
 
 def migrate(df):
@@ -318,6 +339,32 @@ def _numbers(df, path):
     return df
 
 
+def recomputed_versions(df, ctx_path: Path):
+    """A migrated file's rows with the schema-v8 digests that ``scripts/reversion.py`` stored
+    in its JSON (``versions_v8``: case_id -> [kernel_version, inputs_version], computed from
+    the run's own commit), where it holds them; other rows keep their ``module:`` hashes."""
+    from . import untrusted
+
+    if not ctx_path.is_file():
+        return df
+    try:
+        ctx = untrusted.load_json(ctx_path)
+    except ValueError:
+        return df  # validate says what is wrong with it; the module hashes stand
+    cases = (ctx.get("versions_v8") or {}).get("cases") if isinstance(ctx, dict) else None
+    if not isinstance(cases, dict):
+        return df
+    df = df.copy()
+    for i, cid in df["case_id"].items():
+        got = cases.get(cid)
+        if not (isinstance(got, list) and len(got) == 2 and all(
+                isinstance(v, str) and v for v in got)) or \
+                not isinstance(df.at[i, "kernel_version"], str):  # a row that never ran
+            continue
+        df.at[i, "kernel_version"], df.at[i, "inputs_version"] = got
+    return df
+
+
 TEXT_IDS = ("error", "samples_s", "git_commit", "run_id", "case_id", "kernel_version",
             "inputs_version", "machine_id")
 
@@ -349,7 +396,10 @@ def read(paths) -> pandas.DataFrame:  # noqa: F821
         if "schema_version" not in df.columns:
             raise ValueError(f"{f}: not a spikebench results CSV (no schema_version column)")
         try:
+            old = len(df) and int(df["schema_version"].iloc[0]) < 8
             df = migrate(df)
+            if old:
+                df = recomputed_versions(df, f.with_suffix(".json"))
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{f}: not a readable spikebench results CSV ({exc})") from None
         missing = [c for c in COLUMNS if c not in df.columns]

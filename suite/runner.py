@@ -162,7 +162,8 @@ class Session:
 
     # -- measuring ---------------------------------------------------------------------------
     def _prepare(self, case):
-        """(path of pickled inputs + reference, ref_impl), built once per input set."""
+        """(path of pickled inputs + reference, ref_impl, inputs, reference, inputs_version),
+        built once per input set."""
         fam = families.get(case.family)
         key = (fam.ref_kind(case), case.input_key)
         if key not in self._data:
@@ -171,8 +172,10 @@ class Session:
             path = Path(self._tmp.name) / f"data-{len(self._data)}.pkl"
             with open(path, "wb") as f:
                 pickle.dump((inputs, ref), f, protocol=pickle.HIGHEST_PROTOCOL)
-            self._data[key] = (path, ref_impl, inputs, ref)
-            self._family_ctx[repr(case.input_key)] = fam.context(case, inputs)
+            context = fam.context(case, inputs)
+            version = versions.inputs_version(inputs, ref, context)
+            self._data[key] = (path, ref_impl, inputs, ref, version)
+            self._family_ctx[repr(case.input_key)] = context
             self._write_context()
         return self._data[key]
 
@@ -208,9 +211,8 @@ class Session:
             impl = registry.REGISTRY[(case.family, case.impl, case.framework)]
             fam = families.get(case.family)
             row["kernel_version"] = versions.kernel_version(impl, fam.entry(case))
-            row["inputs_version"] = versions.inputs_version(fam)
             try:
-                path, ref_impl, inputs, ref = self._prepare(case)
+                path, ref_impl, inputs, ref, row["inputs_version"] = self._prepare(case)
             except Exception as exc:  # noqa: BLE001 - bad inputs are a failed row too
                 row.update(status="failed", error=f"preparing inputs: {exc}")
             else:

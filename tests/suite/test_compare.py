@@ -86,7 +86,7 @@ def test_different_code_or_memory_method_is_not_compared(base):
     other = _scaled(base, "new-code", 0.5)
     other["kernel_version"] = "000000000000"
     table = C.compare(pd.concat([base, other]))
-    assert (table["verdict"] == "refused: kernel_version differs").all()
+    assert table["verdict"].str.startswith("refused: kernel_version differs (module hashes").all()
     mem = _scaled(base, "gpu-box", 0.5)
     mem["mem_method"] = mem["mem_method"].where(mem["mem_method"].isna(), "torch_cuda_peak")
     table = C.compare(pd.concat([base, mem]))
@@ -153,9 +153,24 @@ def test_baseline_matching_nothing_or_several_places_is_an_error(tmp_path, base)
     both = pd.concat([base, a, b])
     with pytest.raises(ValueError, match="matches no place; the places are: .*box-a1"):
         C.compare(both, baseline="nosuch")
-    with pytest.raises(ValueError, match="matches 2 places: box-a1 .*box-a2"):
+    with pytest.raises(ValueError, match=r"matches places of 2 machines \(box-a1, box-a2\): "
+                                         "give one machine_id"):
         C.compare(both, baseline="box-a")
     a.drop(columns=["source_file"]).to_csv(tmp_path / "a.csv", index=False)
     res = CliRunner().invoke(app, ["compare", str(RUN), str(tmp_path / "a.csv"),
                                    "--baseline", "nosuch"])
     assert res.exit_code == 2 and "matches no place" in res.output
+
+
+def test_a_baseline_machine_with_several_places_pairs_kind_and_threads(base):
+    """--baseline naming a machine measured at 1 and 2 threads compares each other place with
+    the baseline place of its own thread count (never 1 thread against 2)."""
+    one = base.assign(threads=1)
+    other = pd.concat([_scaled(base, "box-b", 0.5).assign(threads=2),
+                       _scaled(base, "box-b", 0.5, seed=3).assign(threads=1)])
+    ours = pd.concat([base.assign(threads=2), one])
+    table = C.compare(pd.concat([ours, other]), baseline=str(base["machine_id"].iloc[0]))
+    assert len(table) and set(table["place"].str.endswith(("1 thread", "2 threads"))) == {True}
+    for _, r in table.iterrows():
+        assert r["baseline"].rsplit(",", 1)[1] == r["place"].rsplit(",", 1)[1]
+    assert table["place"].str.startswith("box-b").all()

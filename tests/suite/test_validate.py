@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from spikebench import results
 from spikebench import validate as V
 from spikebench.cli import app
 from typer.testing import CliRunner
@@ -41,9 +42,10 @@ def _first_ok(df):
 def test_a_real_results_file_is_valid(good):
     rep = V.validate(good)
     assert rep.ok, rep.errors[:5]
-    # the committed file is schema v4: read as v7 (inputs_version unknown, no training
-    # columns), and said so
-    assert rep.n_rows == 405 and len(rep.warnings) == 1 and "v4 migrated to v7" in \
+    # the committed file is schema v4: read as the current one (inputs_version unknown, no
+    # training columns, kernel_version marked a module hash), and said so
+    assert rep.n_rows == 405 and len(rep.warnings) == 1 and \
+        f"v4 migrated to v{results.SCHEMA_VERSION}" in \
         rep.warnings[0]
 
 
@@ -51,7 +53,7 @@ def test_older_schemas_are_migrated_and_said_so():
     old = sorted((ROOT / "results").rglob("*ef77e70e1ad4.csv"))[0]  # schema v2
     rep = V.validate(old)
     assert rep.ok and rep.migrated_from == 2
-    assert any("schema v2 migrated to v7" in w for w in rep.warnings)
+    assert any(f"schema v2 migrated to v{results.SCHEMA_VERSION}" in w for w in rep.warnings)
 
 
 def _cell(col, row, value):
@@ -432,7 +434,7 @@ def test_a_current_file_missing_a_column_is_named_and_not_migrated(tmp_path):
     df.drop(columns=["state_bytes", "threads"]).to_csv(p, index=False)
     assert V.validate(p).errors == [f"{p}: missing column(s): threads, state_bytes"]
     df.assign(speedup="1", colour="red").to_csv(p, index=False)
-    assert f"{p}: unknown column(s) for schema v7: speedup, colour" in V.validate(p).errors
+    assert f"{p}: unknown column(s) for schema v{results.SCHEMA_VERSION}: speedup, colour" in V.validate(p).errors
 
 
 def test_cells_are_text_as_written(good):
