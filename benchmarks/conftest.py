@@ -21,7 +21,7 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture(scope="session")
 def bench_session(request):
-    from spikebench import runner
+    from spikebench.harness import runner
 
     config = request.config
     out = config.getoption("--bench-out")

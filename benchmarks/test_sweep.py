@@ -13,7 +13,7 @@ feed pytest-benchmark's statistics), so ``--benchmark-json``, ``--benchmark-save
 
 import pytest
 from spikebench.pytest_plugin import REPLAY, record_benchmark
-from spikebench.report_anchors import known_difference
+from spikebench.report.anchors import known_difference
 
 
 @pytest.mark.bench_case

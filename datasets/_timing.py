@@ -8,7 +8,7 @@ information, so a classifier must read the timing (coincidences through synaptic
 spike times). Labels 0 .. K-1, drawn uniformly; ``duration`` is the window that holds every
 burst, SPAN + 3 JITTER + (BURST - 1) GAP.
 
-Made for the queue network's delay training (``spikebench.training_delays``): the bursts fill
+Made for the queue network's delay training (``spikebench.families.queues.training``): the bursts fill
 a synapse's queue with up to BURST events in flight, so small queue capacities drop events.
 """
 

@@ -1,4 +1,4 @@
-"""Render a report of result CSVs and check it as a reader sees it (spikebench.report_check):
+"""Render a report of result CSVs and check it as a reader sees it (spikebench.report.check):
 the figure checks, then every page in headless Chromium at 1400 px, with screenshots.
 
     python scripts/check_report.py [RESULTS ...] [--out reports/check] [--shots DIR]
@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from spikebench import report_check
+from spikebench.report import check as report_check
 
 
 def main(argv=None) -> int:

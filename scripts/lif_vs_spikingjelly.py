@@ -6,7 +6,7 @@ True, v_reset=None, step_mode='m')`` computes H_k = V_{k-1} (1 - 1/tau) + X_k / 
 Heaviside(H_k - theta), V_k = H_k - theta S_k (soft reset), with the ATan surrogate -- exactly
 ``spikebench.kernels.psu.torch.lif``. This script checks that the spikes are identical and
 times both (forward, and forward + backward of sum(R * S) w.r.t. X), plus our JAX LIF, with
-the suite's timing (``spikebench.timing.time_calls``: median of at least 3 rounds, each
+the suite's timing (``spikebench.harness.timing.time_calls``: median of at least 3 rounds, each
 ending in a sync), on 2 threads, for T = 15, 64, 256 at B x N = 16 x 128.
 
     pip install spikingjelly
@@ -35,10 +35,10 @@ def main(argv=None) -> int:
 
     import jax
     import torch
+    from spikebench.harness.timing import time_calls
     from spikebench.kernels.psu import jax as pj
     from spikebench.kernels.psu import torch as pt
     from spikebench.kernels.psu._common import DEFAULT
-    from spikebench.timing import time_calls
     from spikingjelly.activation_based import neuron, surrogate
 
     jax.config.update("jax_enable_x64", True)

@@ -59,10 +59,10 @@ cd "$stage"
 # mutants take an hour; MUTATE_SCHEMA=1 adds them)
 fns=(_read read_csv _duplicates _names _formulas _known _schema_errors _rows _samples _curve
      _work _same _context validate _where _line _missing "Report*")
-checks=("spikebench.timing.*" "spikebench.families.*check*"
+checks=("spikebench.harness.timing.*" "spikebench.families.*check*"
         "spikebench.families.*_match__*" "spikebench.families.*_rates__*"
         "spikebench.families.*_agree__*" "spikebench.families._base.x_rel_err__*")
-for f in "${fns[@]}"; do checks+=("spikebench.validate.x*${f}__mutmut_*"); done
-if [[ -n "${MUTATE_SCHEMA:-}" ]]; then checks+=("spikebench.validate.x__schema__mutmut_*"); fi
+for f in "${fns[@]}"; do checks+=("spikebench.submission.validate.x*${f}__mutmut_*"); done
+if [[ -n "${MUTATE_SCHEMA:-}" ]]; then checks+=("spikebench.submission.validate.x__schema__mutmut_*"); fi
 "$py" -m mutmut run --max-children "${MUTMUT_CHILDREN:-2}" "${checks[@]}" || true
 "$py" -m mutmut results

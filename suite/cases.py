@@ -68,7 +68,7 @@ def expand(spec: dict, family: str, devices: list[str], limits: bool = True) -> 
     "max": {size: value}} (or "drop": True) entries that drop combinations a profile does
     not run (ignored with limits=False).
     """
-    from .devices import reaches
+    from .hardware.devices import reaches
 
     sizes = spec.get("sizes", {})
     size_names = sorted(sizes)

@@ -19,7 +19,8 @@ import pytest
 
 
 def pytest_addoption(parser):
-    from . import devices, profiles
+    from . import profiles
+    from .hardware import devices
 
     group = parser.getgroup("spikebench")
     group.addoption("--benchmark", action="store_true", default=False,

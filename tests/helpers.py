@@ -82,7 +82,7 @@ def run_train_rows(module, cs, folder, n_train: int, n_test: int):
     """The harness rows of the train cases `cs`, in-process, with the task module's split
     made small (module.N_TRAIN / N_TEST); returns (rows, the CSV's path)."""
     import pytest
-    from spikebench import runner
+    from spikebench.harness import runner
 
     mp = pytest.MonkeyPatch()
     mp.setattr(module, "N_TRAIN", n_train)

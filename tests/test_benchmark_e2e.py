@@ -68,7 +68,7 @@ def test_the_sweep_refuses_parallel_workers():
 
 
 def test_the_sweeps_csv_validates(bench_run):
-    from spikebench import validate
+    from spikebench.submission import validate
 
     _, tmp = bench_run
     (csv,) = (tmp / "results" / "e2e").glob("*.csv")

@@ -126,7 +126,8 @@ def test_a_sweep_of_absent_kinds_only_writes_its_rows_and_a_summary(tmp_path):
     assert "results CSV:" in res.output and "run context JSON:" in res.output
     # the reasons, once per reason (not an empty table)
     assert "unavailable (" in res.output and "queues/" in res.output
-    from spikebench import results, validate
+    from spikebench import results
+    from spikebench.submission import validate
 
     (csv,) = tmp_path.rglob("*.csv")
     assert validate.validate(csv).ok

@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from spikebench import profiles, results, runner, validate
+from spikebench import profiles, results
+from spikebench.harness import runner
+from spikebench.submission import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "gpu_smoke.sh"

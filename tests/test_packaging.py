@@ -35,7 +35,7 @@ def test_wheel_contains_all_packages_and_imports(tmp_path, wheel):
               "spikebench/kernels/event_lif/_reference.py", "spikebench/datasets/_generators.py",
               "spikebench/kernels/psu/_jax.py", "spikebench/kernels/psu/_torch.py",
               "spikebench/kernels/psu/_numpy.py", "spikebench/families/psu.py",
-              "spikebench/report_psu.py", "spikebench/report_event_lif.py"]:
+              "spikebench/families/psu/report.py", "spikebench/families/event_lif/report.py"]:
         assert f in names, f"{f} missing from the wheel"
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q",

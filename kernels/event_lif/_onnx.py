@@ -75,7 +75,7 @@ def parallel_program(times, channels, weights, params: LIFParams, t_end=math.inf
     """Export the chunk step for these shapes and return the host loop: a function of no
     argument giving ``ParSpikes`` (spike_times (B, N, S) +inf padded, counts, stalled,
     unprocessed, steps) as NumPy arrays, like ``_parallel_torch.parallel``."""
-    from ...onnx_backend import export, graph_folder, make_runner, own_graphs
+    from ...hardware.onnx_backend import export, graph_folder, make_runner, own_graphs
 
     if chunk < 1:
         raise ValueError(f"chunk must be >= 1, got {chunk}")

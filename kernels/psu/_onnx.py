@@ -1,7 +1,7 @@
 """ONNX (the LPU path): discrete LIF and the PSU family exported from the PyTorch twin.
 
 The graphs are ``_torch``'s own forward functions traced by ``torch.onnx`` (opset 16, float32,
-checked by ``spikebench.onnx_backend.lint``), so there is no third copy of the maths:
+checked by ``spikebench.hardware.onnx_backend.lint``), so there is no third copy of the maths:
 
 - neuron level: ``neuron(kind, x, p, mat, mat_b)`` over all T steps in one graph. The PSU
   family is all-steps-at-once by construction (T x T matrix products and elementwise maps);
@@ -65,7 +65,7 @@ def _f32(a) -> np.ndarray:
 
 
 def _program(module, inputs: dict, outputs: list[str], device: str, folder):
-    from ...onnx_backend import export, graph_folder, make_runner, own_graphs
+    from ...hardware.onnx_backend import export, graph_folder, make_runner, own_graphs
 
     folder, made = graph_folder(folder)
     path = folder / "graph.onnx"

@@ -155,7 +155,7 @@ def _objective(w, d, *, p, design, capacity, max_delay, i_ext):
     return loss(w, d, p, design, capacity, max_delay, i_ext)
 
 
-# -- classification with learned delays (training to accuracy; suite/training_delays.py) ------
+# -- classification with learned delays (training to accuracy; suite/families/queues/training.py) ------
 CLASSIFY_STATIC = STATIC + ("readout_from", "d_max")
 
 

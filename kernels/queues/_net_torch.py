@@ -293,7 +293,7 @@ network_forward_compiled.compiles_inside = True
 network_grad_compiled.compiles_inside = network_jvp_compiled.compiles_inside = True
 
 
-# -- classification with learned delays (training to accuracy; suite/training_delays.py) ------
+# -- classification with learned delays (training to accuracy; suite/families/queues/training.py) ------
 
 def classify(weights, delays, w_out, i_ext, *, p: NetParams, design: str, capacity=None,
              max_delay=None, readout_from: int = 0, d_max: float = math.inf):

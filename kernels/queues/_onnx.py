@@ -17,7 +17,7 @@ The same designs, state and results as ``_torch.py`` (same names: ``init``, ``en
 
 ``TrafficChunk`` and ``NetworkChunk`` are the step functions over a chunk of K unrolled steps,
 with the carry as inputs and outputs; ``traffic_program`` and ``network_program`` export them
-(``spikebench.onnx_backend.export``: opset 16, LPU lint) and return the host loop, which feeds
+(``spikebench.hardware.onnx_backend.export``: opset 16, LPU lint) and return the host loop, which feeds
 each chunk its inputs and the previous carry. The traffic's Bernoulli spikes (the hash of
 ``_common.mix_numpy``, the same spikes as every other implementation) are computed on the
 host per chunk and passed in as a [K, Q] mask: the hash needs 32-bit unsigned products that
@@ -33,7 +33,7 @@ import numpy as np
 import onnx  # noqa: F401 - torch.onnx.export needs it (the registry notes its absence)
 import torch
 
-from ...onnx_backend import export, graph_folder, make_runner, own_graphs
+from ...hardware.onnx_backend import export, graph_folder, make_runner, own_graphs
 from ...registry import register
 from ._common import (
     DESIGNS,

@@ -45,7 +45,7 @@ class Family:
     # the same case is compared across device kinds
     host_params: tuple[str, ...] = ()
     # a module with ``summary(df)`` and ``section(df, out_dir)``: the defaults of ``summary``
-    # and ``report`` call them (e.g. "spikebench.report_psu")
+    # and ``report`` call them (e.g. "spikebench.families.psu.report")
     report_module: str = ""
 
     # -- inputs and reference (parent process, once per input set) -------------------------

@@ -13,7 +13,7 @@ from tests.tolerances import tol
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 
-from spikebench import onnx_backend  # noqa: E402
+from spikebench.hardware import onnx_backend  # noqa: E402
 from spikebench.kernels.psu import _onnx as psu_onnx  # noqa: E402
 from spikebench.kernels.psu import _torch as psu_torch  # noqa: E402
 from spikebench.kernels.queues import NetParams  # noqa: E402

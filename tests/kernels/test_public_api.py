@@ -58,7 +58,8 @@ sys.meta_path.insert(0, Block())
 """
 
 CHECK = """
-import spikebench, spikebench.families, spikebench.cli, spikebench.report, spikebench.validate
+import spikebench, spikebench.families, spikebench.cli, spikebench.report.site
+import spikebench.submission.validate
 import spikebench.kernels.queues, spikebench.kernels.psu, spikebench.kernels.event_lif
 from spikebench import registry
 registry.load()

@@ -9,7 +9,9 @@ import sys
 
 import numpy as np
 import pytest
-from spikebench import families, profiles, report_anchors, results, runner
+from spikebench import families, profiles, results
+from spikebench.harness import runner
+from spikebench.report import anchors as report_anchors
 
 FAST = {"min_rounds": 1, "max_rounds": 1, "warmup": 0}
 # never import NEST into the test process: its kernel loaded beside torch.compile's kernels

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from spikebench import datasets, profiles, runner
+from spikebench import datasets, profiles
 from spikebench.datasets import _hdf5
+from spikebench.harness import runner
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -121,7 +122,8 @@ def test_a_stand_in_follows_saved_statistics_under_its_own_label(shd_dir, tmp_pa
 
 @pytest.mark.parametrize("name", sorted(datasets.DATASETS))
 def test_every_generator_feeds_both_frameworks_identical_inputs(name):
-    from spikebench import families, frameworks, registry
+    from spikebench import families, registry
+    from spikebench.hardware import frameworks
 
     fam = families.get("event_lif")
     case = next(c for c in profiles.profile_cases("quick", ["cpu"], family=["event_lif"],

@@ -13,7 +13,11 @@ import textwrap
 
 import numpy as np
 import pytest
-from spikebench import devices, profiles, report_devices, results, runner, validate
+from spikebench import profiles, results
+from spikebench.hardware import devices
+from spikebench.harness import runner
+from spikebench.report import devices as report_devices
+from spikebench.submission import validate
 
 pytest.importorskip("onnxruntime")
 torch = pytest.importorskip("torch")
@@ -219,7 +223,7 @@ def test_lpu_path_runs_end_to_end_on_a_stand_in_sdk(fake_groq, tmp_path):
 
 
 def test_lpu_build_failure_names_the_tool_and_its_output(fake_groq, tmp_path):
-    from spikebench import onnx_backend
+    from spikebench.hardware import onnx_backend
 
     _tool(tmp_path / "bin" / "groq-compiler", """
         import sys
@@ -249,7 +253,7 @@ def test_lpu_reasons_name_each_missing_piece(tmp_path, monkeypatch, fresh_discov
     lpu = devices.get("lpu")
     assert not lpu.available and lpu.reason == text
     with pytest.raises(RuntimeError, match="needs the GroqWare SDK"):
-        from spikebench import onnx_backend
+        from spikebench.hardware import onnx_backend
 
         onnx_backend.GroqRunner(tmp_path / "x.onnx")
 

@@ -11,7 +11,8 @@ from functools import partial
 import numpy as np
 import pandas as pd
 import pytest
-from spikebench import families, memory, profiles, results, runner
+from spikebench import families, profiles, results
+from spikebench.harness import memory, runner
 
 FAST = {"min_rounds": 1, "max_rounds": 1, "warmup": 0}
 
@@ -133,7 +134,7 @@ def test_queue_state_bytes_are_the_designs_arrays_by_hand():
 
 
 def _fw(name):
-    from spikebench import frameworks
+    from spikebench.hardware import frameworks
 
     return frameworks.adapter(name)
 
@@ -276,7 +277,7 @@ def test_migrate_v6_moves_the_process_high_water_mark_apart():
     gpu = {**row, "family": "psu", "param_n_queues": np.nan, "param_delay": np.nan,
            "peak_mem_bytes": 5e6, "mem_method": "torch_cuda_max_allocated"}
     out = results.migrate(pd.DataFrame([row, gpu]))
-    assert list(out["schema_version"]) == [7, 7]
+    assert list(out["schema_version"]) == [results.SCHEMA_VERSION] * 2
     assert out.loc[0, "rss_delta_bytes"] == 1e8 and pd.isna(out.loc[0, "peak_mem_bytes"])
     assert pd.isna(out.loc[0, "mem_method"]) and out.loc[0, "param_tally"] == "queue"
     assert out.loc[1, "peak_mem_bytes"] == 5e6 and pd.isna(out.loc[1, "rss_delta_bytes"])

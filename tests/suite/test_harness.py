@@ -7,7 +7,8 @@ import math
 
 import numpy as np
 import pytest
-from spikebench import cases, profiles, registry, results, runner, timing, worker
+from spikebench import cases, profiles, registry, results
+from spikebench.harness import runner, timing, worker
 
 
 def test_registry_has_every_framework_twin():

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from spikebench import runner
 from spikebench import untrusted as U
+from spikebench.harness import runner
 
 from .test_hostile_submissions import cli, edit, run, tree  # noqa: F401 (fixture)
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from spikebench import submit as S
 from spikebench import untrusted as U
 from spikebench.cli import app
+from spikebench.submission import submit as S
 from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -260,7 +260,7 @@ def test_submit_refuses_an_unsafe_file_name(run, tmp_path):
 
 def test_anonymising_replaces_whole_names_only_and_files_a_valid_copy(run, tmp_path):
     """On a host named `vm`, `cpu_vmhwm_delta` stays; a cell that is the hostname does not."""
-    from spikebench import validate as V
+    from spikebench.submission import validate as V
 
     edit(run, cells={"device_name": "vm", "error": (0, "ran on vm.lab.example today")},
          ctx=lambda c: {**c, "hostname": "vm", "note": "vm"})
@@ -396,7 +396,7 @@ def test_formula_rule_leaves_numbers_alone():
 def test_every_error_names_the_file_and_a_cells_line(run, name, kw, message):
     """Row-level errors carry their CSV line: an edit of one row's cell is reported on that
     row's line (row 0 is line 2), file-level ones on none."""
-    from spikebench import validate as V
+    from spikebench.submission import validate as V
 
     edit(run, **kw)
     rep = V.validate(run)

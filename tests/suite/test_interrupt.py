@@ -68,7 +68,7 @@ def test_sigint_leaves_valid_csv(tmp_path, short_tmp):
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_sigterm_and_sighup_end_every_child_and_remove_temp_files(tmp_path, sig, short_tmp):
-    from spikebench import validate
+    from spikebench.submission import validate
 
     proc, folder, tmp = _start_selftest(tmp_path, f"sig{int(sig)}-test", short_tmp)
     time.sleep(1.0)  # let the `hangs` worker start
@@ -93,7 +93,8 @@ def test_a_worker_killed_from_outside_is_not_called_oom(tmp_path):
     import pickle
     import threading
 
-    from spikebench import cases, worker
+    from spikebench import cases
+    from spikebench.harness import worker
 
     case = cases.Case(family="selftest", impl="hangs", framework="numpy", device="cpu",
                       dtype="float64", mode="forward", dataset="none", sizes=(("n", 8),),
@@ -123,7 +124,7 @@ def test_a_worker_killed_from_outside_is_not_called_oom(tmp_path):
 
 
 def test_oom_needs_evidence(monkeypatch):
-    from spikebench import worker
+    from spikebench.harness import worker
 
     monkeypatch.setattr(worker, "memory_limit", lambda: 8 * 2**30)
     monkeypatch.setattr(worker, "oom_kills", lambda: 3)

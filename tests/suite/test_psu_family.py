@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from spikebench import cases, profiles, report_psu, runner
+from spikebench import cases, profiles
 from spikebench.families import psu as fam
+from spikebench.families.psu import report as report_psu
+from spikebench.harness import runner
 
 
 def _small(case, **sizes):
@@ -64,7 +66,7 @@ def test_psu_ratios_and_crossover_from_rows(psu_rows):
 
 
 def test_report_renders_the_psu_plot_and_tables(psu_rows, tmp_path):
-    from spikebench import report
+    from spikebench.report import site as report
 
     written = report.render(rows_csv, tmp_path)
     assert (tmp_path / "psu.png").stat().st_size > 10_000 and (tmp_path / "psu.svg").exists()
@@ -137,7 +139,7 @@ def test_torch_compile_framework_wraps_plain_kernels_and_calls_self_compiling_on
     ``compiles_inside`` (it compiles its own loop body) is called as it is; both first calls
     are timed as compile_s."""
     torch = pytest.importorskip("torch")
-    from spikebench.frameworks import ADAPTERS
+    from spikebench.hardware.frameworks import ADAPTERS
 
     wrapped = []
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from spikebench import cases, profiles, runner
+from spikebench import cases, profiles
 from spikebench.families import queues as fam
+from spikebench.harness import runner
 
 
 def _small(case, **sizes):
@@ -51,7 +52,7 @@ def test_every_queue_row_is_ok_and_correct(queue_rows):
 
 
 def test_report_renders_the_queue_plots(queue_rows, tmp_path):
-    from spikebench import report
+    from spikebench.report import site as report
 
     report.render(queue_csv, tmp_path)
     assert (tmp_path / "queues.png").stat().st_size > 10_000
@@ -76,7 +77,7 @@ def _benchmark_b_rows():
 
 def test_published_table_sets_benchmark_b_next_to_the_paper():
     import pandas as pd
-    from spikebench import report_queues as rq
+    from spikebench.families.queues import report as rq
 
     t = rq.published_table(pd.DataFrame(_benchmark_b_rows())).set_index("impl")
     assert t.loc["heap", "jax cpu float32"] == pytest.approx(500.0)  # 1e6 * 0.2 / 400
@@ -161,7 +162,7 @@ def test_a_dataset_drives_the_network(name, tmp_path):
 
     w, d = (jnp.asarray(a[k], jnp.float32) for k in ("weights", "delays"))
     const = _net_jax.simulate(w, d, fam._net_params(fwd), "fifo", 4)
-    from spikebench import frameworks
+    from spikebench.hardware import frameworks
 
     out = fam.FAMILY.to_numpy(const, frameworks.adapter("jax"))
     assert not fam.FAMILY.check(fwd, a, out, ref)["correct"]

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from spikebench import report, report_check, report_style, results
+from spikebench import results
+from spikebench.report import check as report_check
+from spikebench.report import site as report
+from spikebench.report import style as report_style
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / "results" / "amd-epyc-0a7c9cdf" / "20261123T223706Z-3537fc340a41.csv"

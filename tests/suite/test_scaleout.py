@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from spikebench import profiles, scaleout
+from spikebench import profiles
+from spikebench.submission import scaleout
 
 submitit = pytest.importorskip("submitit")
 
@@ -46,7 +47,7 @@ def test_submitit_local_executor_runs_and_merges_the_shards(tmp_path, monkeypatc
 
 def test_readme_shows_the_examples_this_test_runs():
     readme = (ROOT / "README.md").read_text()
-    assert "from spikebench.scaleout import submit_shards" in readme
+    assert "from spikebench.submission.scaleout import submit_shards" in readme
     assert "merged = submit_shards(ex, 8)" in readme
     doc = scaleout.__doc__
     assert "merged = submit_shards(ex, 8)" in doc

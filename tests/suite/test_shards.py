@@ -7,10 +7,11 @@ import json
 
 import pandas as pd
 import pytest
-from spikebench import cli, profiles, runner
-from spikebench import merge as M
-from spikebench import validate as V
+from spikebench import cli, profiles
 from spikebench.cli import app
+from spikebench.harness import runner
+from spikebench.submission import merge as M
+from spikebench.submission import validate as V
 from typer.testing import CliRunner
 
 TIMING = {"min_rounds": 3, "max_rounds": 3, "warmup": 0}

@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from spikebench import timing
+from spikebench.harness import timing
 
 
 @pytest.fixture

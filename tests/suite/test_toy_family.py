@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from spikebench import cases, families, registry, report, runner, validate
+from spikebench import cases, families, registry
 from spikebench.families import Family, Section
+from spikebench.harness import runner
+from spikebench.report import site as report
+from spikebench.submission import validate
 
 
 def toy_running_max(x):

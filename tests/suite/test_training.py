@@ -188,7 +188,7 @@ def _train_cases(**sizes):
 
 @pytest.fixture(scope="module")
 def train_rows(tmp_path_factory):
-    from spikebench import runner
+    from spikebench.harness import runner
 
     cs = _train_cases(epochs=3, n_neurons=64, target_pct=50)
     with runner.Session(tmp_path_factory.mktemp("train"), isolate=False) as s:
@@ -197,7 +197,9 @@ def train_rows(tmp_path_factory):
 
 
 def test_train_rows_are_ok_correct_and_valid(train_rows):
-    from spikebench import report_psu, results, validate
+    from spikebench import results
+    from spikebench.families.psu import report as report_psu
+    from spikebench.submission import validate
 
     rows, path = train_rows
     for r in rows:
@@ -216,7 +218,7 @@ def test_train_rows_are_ok_correct_and_valid(train_rows):
 
 def test_an_edited_curve_or_time_to_target_fails_validation(train_rows, tmp_path):
     import pandas as pd
-    from spikebench import validate
+    from spikebench.submission import validate
 
     _, path = train_rows
     for col, value, says in (("curve_accuracy", "0.1 0.2 0.3", "curve ends at"),
@@ -243,7 +245,8 @@ def test_migrate_v5_adds_the_training_columns_empty():
 
 
 def test_the_learning_curves_are_plotted(train_rows, tmp_path):
-    from spikebench import report_psu, results
+    from spikebench import results
+    from spikebench.families.psu import report as report_psu
 
     _, path = train_rows
     df = results.read([path])
@@ -260,7 +263,8 @@ def test_the_learning_curves_are_plotted(train_rows, tmp_path):
 def test_accuracy_against_the_lif_time_ratio(train_rows, tmp_path):
     """The PSU family's accuracy-against-speed view: each unit's accuracy beside LIF's and
     LIF's time per epoch over the unit's, per framework and place."""
-    from spikebench import report_training, results
+    from spikebench import results
+    from spikebench.report import training as report_training
 
     _, path = train_rows
     df = results.read([path])

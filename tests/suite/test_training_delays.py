@@ -1,5 +1,5 @@
 """Training to accuracy, the queue network with learned delays on the timing classes
-(``spikebench.training_delays``): the input currents, the JAX and PyTorch gradient twins,
+(``spikebench.families.queues.training``): the input currents, the JAX and PyTorch gradient twins,
 tiny runs learn, smaller queues drop more, and the harness's train rows are correct and
 valid."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from spikebench import training_delays as td
 from spikebench.datasets import timing
+from spikebench.families.queues import training as td
 from spikebench.training import TrainConfig
 
 from tests.helpers import resized, run_train_rows
@@ -110,7 +110,7 @@ def train_rows(tmp_path_factory):
 
 
 def test_train_rows_are_ok_correct_and_valid(train_rows):
-    from spikebench import validate
+    from spikebench.submission import validate
 
     rows, path = train_rows
     assert len(rows) == 2
@@ -134,7 +134,9 @@ def test_train_rows_are_ok_correct_and_valid(train_rows):
 
 
 def test_the_report_shows_accuracy_against_drop_rate(train_rows, tmp_path):
-    from spikebench import report, report_training, results
+    from spikebench import results
+    from spikebench.report import site as report
+    from spikebench.report import training as report_training
 
     _, path = train_rows
     df = results.read([path])

@@ -1,5 +1,6 @@
 """Training to accuracy, Yin-Yang with the exact event-driven LIF network
-(``spikebench.training_yinyang``): tiny runs learn, the serial event order and the chunked
+(``spikebench.families.event_lif.training``):
+tiny runs learn, the serial event order and the chunked
 simulator follow the same curve in JAX and PyTorch, budgets grow instead of truncating, and the
 harness's train rows are correct and valid."""
 
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from spikebench import training_yinyang as ty
+from spikebench.families.event_lif import training as ty
 from spikebench.training import TrainConfig
 
 from tests.helpers import resized, run_train_rows
@@ -109,7 +110,8 @@ def train_rows(tmp_path_factory):
 
 
 def test_train_rows_are_ok_correct_and_valid(train_rows):
-    from spikebench import results, validate
+    from spikebench import results
+    from spikebench.submission import validate
 
     rows, path = train_rows
     for r in rows:
@@ -127,7 +129,8 @@ def test_train_rows_are_ok_correct_and_valid(train_rows):
 
 
 def test_the_report_shows_the_yinyang_curves(train_rows, tmp_path):
-    from spikebench import report_training, results
+    from spikebench import results
+    from spikebench.report import training as report_training
 
     _, path = train_rows
     df = results.read([path])

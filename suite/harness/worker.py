@@ -22,12 +22,14 @@ import time
 import traceback
 import warnings
 
-from . import families, frameworks, memory, registry
+from .. import families, registry
+from ..hardware import frameworks
+from . import memory
 from .timing import DEFAULTS, time_calls
 
 # Imported once by the forkserver so that each worker starts without re-importing the
 # frameworks (importing JAX or PyTorch starts no device or thread pool; workers do that).
-PRELOAD = ["spikebench.worker", "spikebench.families", "numpy", "jax", "torch"]
+PRELOAD = ["spikebench.harness.worker", "spikebench.families", "numpy", "jax", "torch"]
 
 TIMING = DEFAULTS  # the one set of timing defaults (timing.DEFAULTS)
 # A first call (after compile) longer than this is the case's warm-up, and the explicit

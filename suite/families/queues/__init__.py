@@ -44,12 +44,13 @@ import math
 
 import numpy as np
 
-from .. import datasets, report_anchors
-from ..kernels.queues import NetParams
-from ..kernels.queues import _common as qc
-from ..kernels.queues import _net_numpy as net_np
-from ..registry import Unsupported
-from ._base import Family
+from ... import datasets
+from ...kernels.queues import NetParams
+from ...kernels.queues import _common as qc
+from ...kernels.queues import _net_numpy as net_np
+from ...registry import Unsupported
+from ...report import anchors as report_anchors
+from .._base import Family
 
 N_CHECK = 8
 TOL = {"float64": 1e-9, "float32": 1e-4}
@@ -75,8 +76,8 @@ ACCURACY_BAND = 0.20
 
 
 def _train_config(case):
-    from ..training import case_config
-    from ..training_delays import LR
+    from ...training import case_config
+    from .training import LR
 
     return case_config(case, LR)
 
@@ -199,14 +200,14 @@ def _check_network(case, out, ref):
 
 
 def _chunk(case) -> int:
-    from ..kernels.queues._onnx import CHUNK
+    from ...kernels.queues._onnx import CHUNK
 
     return int(case.knob.get("chunk", CHUNK))
 
 
 class Queues(Family):
     name = "queues"
-    report_module = "spikebench.report_queues"
+    report_module = "spikebench.families.queues.report"
     title = "event queues"
     units = {"steps/s": ("param_T",),
              # train rows: the train split's samples an epoch (not a schema column)
@@ -230,7 +231,7 @@ class Queues(Family):
     def make_inputs(self, case):
         s = case.size
         if kind(case) == "train":
-            from ..training_delays import DESIGN, delay_inputs
+            from .training import DESIGN, delay_inputs
 
             if case.dataset != "timing":
                 raise ValueError(f"queue training cases take dataset 'timing', not "
@@ -269,7 +270,7 @@ class Queues(Family):
     def reference(self, case, inputs):
         s = case.size
         if kind(case) == "train":
-            from ..training_delays import REFERENCE, train_delays
+            from .training import REFERENCE, train_delays
 
             r = train_delays(int(s["capacity"]), REFERENCE[0], _train_config(case),
                              dtype=REFERENCE[1], data=inputs["data"])
@@ -300,7 +301,7 @@ class Queues(Family):
         """The queues' arrays (traffic: the state the loop carries, as passed in; network:
         the N x N synapses' queues as the network builds them, plus each neuron's membrane
         potential and synaptic current)."""
-        from .. import memory
+        from ...harness import memory
 
         if kind(case) == "traffic" and case.framework != "onnx":
             return memory.nbytes(args[0], distinct=False)
@@ -331,8 +332,8 @@ class Queues(Family):
         return _check_network(case, out, ref)
 
     def train(self, case, inputs, ref, fw, device):
-        from ..training import epoch_samples, require_trainable, train_row
-        from ..training_delays import FRAMEWORKS, train_delays
+        from ...training import epoch_samples, require_trainable, train_row
+        from .training import FRAMEWORKS, train_delays
 
         require_trainable(case, FRAMEWORKS)
         cfg = _train_config(case)
@@ -347,7 +348,7 @@ class Queues(Family):
     def params(self, case):
         s = case.size
         if kind(case) == "train":
-            from .. import training_delays as td
+            from . import training as td
 
             n = td.n_in() + td.N_HIDDEN
             return {"param_n_neurons": n, "param_n_queues": n * n,
@@ -368,8 +369,8 @@ class Queues(Family):
 
     def context(self, case, inputs):
         if kind(case) == "train":
-            from .. import training
-            from .. import training_delays as td
+            from ... import training
+            from . import training as td
 
             return {"dataset_stats": inputs["stats"],
                     "training": {"network": td.NET._asdict(), "n_hidden": td.N_HIDDEN,

@@ -10,7 +10,7 @@ def same_case(df, r, extra=()):
     """Mask of the rows of `df` that ran row `r`'s case on the same inputs in the same place
     (machine_id, family, impl, dtype, dataset, mode, every size parameter but the family's
     host-loop knobs, and the `extra` columns), whatever their framework."""
-    from . import families, rows
+    from .. import families, rows
 
     fam = families.FAMILIES.get(r["family"])
     host = fam.host_params if fam is not None else ()
@@ -31,7 +31,7 @@ def exported_table(df):
     the eager code it was exported from)."""
     import pandas as pd
 
-    from . import results
+    from .. import results
 
     ok = results.usable(df).rows
     if ok is None or ok.empty:

@@ -16,17 +16,9 @@ import threading
 import uuid
 from pathlib import Path
 
-from . import (
-    __version__,
-    devices,
-    families,
-    frameworks,
-    machine,
-    registry,
-    results,
-    versions,
-    worker,
-)
+from .. import __version__, families, registry, results, versions
+from ..hardware import devices, frameworks, machine
+from . import worker
 
 # a sweep's pickled inputs live in <system temp>/spikebench-sweep-<pid>-<random>/; a sweep that
 # ends normally (or on SIGTERM / SIGINT / SIGHUP) removes its own, and every new sweep removes

@@ -35,8 +35,8 @@ import math
 
 import numpy as np
 
-from .kernels.queues._common import NetParams
-from .training import ADAM, TrainConfig, TrainResult, fit
+from ...kernels.queues._common import NetParams
+from ...training import ADAM, TrainConfig, TrainResult, fit
 
 DT = 0.25  # ms
 N_STEPS = 100
@@ -55,7 +55,7 @@ REFERENCE = ("jax", "float64")
 
 
 def n_in() -> int:
-    from .datasets._timing import N_CHANNELS
+    from ...datasets._timing import N_CHANNELS
 
     return N_CHANNELS
 
@@ -74,7 +74,7 @@ def currents(batch) -> np.ndarray:
 
 def delay_inputs(seed: int = 0, n_train: int | None = None, n_test: int | None = None):
     """{"train": (currents [n, N_STEPS, N], labels), "test": ...} (``currents``)."""
-    from .datasets._timing import timing
+    from ...datasets._timing import timing
 
     out = {}
     for split, n, s in (("train", n_train or N_TRAIN, seed), ("test", n_test or N_TEST,
@@ -86,7 +86,7 @@ def delay_inputs(seed: int = 0, n_train: int | None = None, n_test: int | None =
 
 def init_weights(seed: int, hidden: int = N_HIDDEN):
     """(W [N, N], D [N, N] ms, W_out [K, hidden]) float64 (module docstring)."""
-    from .datasets._timing import N_CLASSES
+    from ...datasets._timing import N_CLASSES
 
     rng = np.random.default_rng([seed, 23])
     n = n_in() + hidden
@@ -118,7 +118,7 @@ class _Side:
     framework = ""
 
     def __init__(self, capacity, lr, dtype):
-        from .registry import get
+        from ...registry import get
 
         entries = get("queues", DESIGN, self.framework).entries
         self.grad_fn, self.fwd_fn = entries["classify_grad"].fn, entries["classify_forward"].fn

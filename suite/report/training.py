@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import results, rows
+from .. import results, rows
 
 TASK = {"psu": "digits", "event_lif": "Yin-Yang", "queues": "timing classes (learned delays)"}
 IMPL_LABEL = {"psu": "neuron", "event_lif": "implementation", "queues": "design"}
@@ -90,7 +90,7 @@ def _pyplot():
 
 def save(fig, out_dir: Path, stem: str) -> list[Path]:
     """``report_style.save``: plain ticks, the layout check, PNG + SVG."""
-    from . import report_style
+    from . import style as report_style
 
     return report_style.save(fig, out_dir, stem)
 
@@ -112,7 +112,7 @@ def _per_place(frame, out_dir: Path, stem: str, width: float, draw) -> list[Path
 def plot_curves(df, out_dir: Path, family: str, stem: str | None = None) -> list[Path]:
     """Test accuracy against wall time, one panel per place, a colour per implementation and
     a line style per framework (the target dotted)."""
-    from . import report_style as st
+    from . import style as st
 
     c = curves(df, family)
     if c.empty:
@@ -148,7 +148,7 @@ def accuracy_vs_drop(df) -> pd.DataFrame:
 def plot_accuracy_vs_drop(df, out_dir: Path) -> list[Path]:
     """Final test accuracy against the drop rate (each point a capacity, labelled), one panel
     per place, a line per framework."""
-    from . import report_style as st
+    from . import style as st
 
     t = accuracy_vs_drop(df)
     if t.empty:
@@ -193,7 +193,7 @@ def accuracy_vs_ratio(df) -> pd.DataFrame:
 def plot_accuracy_vs_ratio(df, out_dir: Path) -> list[Path]:
     """Final test accuracy against LIF time / unit time per epoch, one panel per place, LIF's
     accuracy as a dashed line per framework."""
-    from . import report_style as st
+    from . import style as st
 
     t = accuracy_vs_ratio(df)
     if t.empty:

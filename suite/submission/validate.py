@@ -42,10 +42,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import families, profiles, registry, results
-from . import untrusted as U
-from .devices import KINDS as DEVICE_KINDS
-from .kernels.queues._common import TALLIES
+from .. import families, profiles, registry, results
+from .. import untrusted as U
+from ..hardware.devices import KINDS as DEVICE_KINDS
+from ..kernels.queues._common import TALLIES
 
 MIN_ROUNDS = 3
 MODES = registry.MODES

@@ -30,7 +30,7 @@ PUBLISHED = pd.DataFrame(
 def _ok(df):
     if df.empty or "family" not in df:
         return pd.DataFrame()
-    from . import results
+    from ... import results
 
     # a fast wrong row must not enter a speed ratio: usable rows only (ok and correct)
     ok = results.usable(df[df["family"] == "queues"]).rows.copy()
@@ -98,7 +98,7 @@ def plot(df, out_dir: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from . import report_style as st
+    from ...report import style as st
 
     ok = _ok(df)
     if ok.empty:
@@ -192,7 +192,7 @@ def _overview(df):
     def bars(ax):
         from matplotlib.patches import Patch
 
-        from . import report_style as st
+        from ...report import style as st
 
         cols = [c for c in pub.columns if not c.startswith("published")][1:] if not pub.empty \
             else []
@@ -220,9 +220,9 @@ def _overview(df):
 
 def section(df, out_dir: Path):
     """The family's report page (``Family.report``)."""
-    from . import report_memory as rm
-    from . import report_training as rt
-    from .families import Section
+    from ...report import memory as rm
+    from ...report import training as rt
+    from .. import Section
 
     traffic = df[df["param_delay"].notna()] if "param_delay" in df else df
     return Section("event queues", plot(df, out_dir) + rt.plot_curves(df, out_dir, "queues")

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import results
-from . import untrusted as U
+from .. import results
+from .. import untrusted as U
 from . import validate as V
 
 

@@ -38,7 +38,7 @@ def figure(df, x: str, xlabel: str, stem: str, out_dir: Path, title: str,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from . import report_style as st
+    from . import style as st
 
     by = tuple(b for b in by if df is not None and b in df)
     t = table(df, x, ("impl", "framework", "mode", *by))

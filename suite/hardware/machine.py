@@ -11,7 +11,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-from . import __version__
+from .. import __version__
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,7 +78,7 @@ def machine_id() -> str:
     (the hostname itself is not written anywhere)."""
     env = os.environ.get("SPIKEBENCH_MACHINE_ID")
     if env:
-        from .untrusted import name_problem
+        from ..untrusted import name_problem
 
         why = name_problem(env)
         if why:  # it names the results folder: untrusted.safe_name's rule

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import results
+from ... import results
 
 KEYS = ["level", "framework", "dtype", "device_kind", "mode", "param_n_neurons", "param_batch",
         "param_T"]
@@ -37,7 +37,7 @@ def _ok(df):
 
 def training(df) -> pd.DataFrame:
     """Time to the target test accuracy per neuron and framework (``report_training``)."""
-    from . import report_training
+    from ...report import training as report_training
 
     return report_training.table(df, "psu")
 
@@ -110,7 +110,7 @@ def _relplot(data, y: str, hue_order, out_dir: Path, stem: str, ylabel: str, rat
     matplotlib.use("Agg")
     import seaborn as sns
 
-    from . import report_style as st
+    from ...report import style as st
 
     fws = [f for f in st.MARKER if f in set(data["framework"])]
     data, grid_kw = st.facets(data, "mode", "panel")
@@ -178,14 +178,14 @@ def plot(df, out_dir: Path) -> list[Path]:
 
 def curves(df) -> pd.DataFrame:
     """The learning curves of the digits runs (``report_training.curves``)."""
-    from . import report_training
+    from ...report import training as report_training
 
     return report_training.curves(df, "psu")
 
 
 def plot_curves(df, out_dir: Path) -> list[Path]:
     """Test accuracy against wall time (``report_training.plot_curves``): psu_training.*."""
-    from . import report_training
+    from ...report import training as report_training
 
     return report_training.plot_curves(df, out_dir, "psu")
 
@@ -206,7 +206,7 @@ def _overview(df):
     r = ratios(df)
 
     def training_ratio(ax):
-        from . import report_style as st
+        from ...report import style as st
 
         if not r.empty:
             part = r[(r["mode"] == "grad") & (r["impl"] == "psu")]
@@ -228,9 +228,9 @@ def _overview(df):
 
 def section(df, out_dir: Path):
     """The family's report page (``Family.report``)."""
-    from . import report_memory as rm
-    from . import report_training as rt
-    from .families import Section
+    from ...report import memory as rm
+    from ...report import training as rt
+    from .. import Section
 
     neuron = df[df["param_n_layers"].fillna(1) == 1] if "param_n_layers" in df else df
     return Section("PSU family", plot(df, out_dir) + plot_curves(df, out_dir)

@@ -23,15 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import (
-    families,
-    report_anchors,
-    report_devices,
-    report_headline,
-    report_training,
-    results,
-    rows,
-)
+from .. import families, results, rows
+from . import anchors as report_anchors
+from . import devices as report_devices
+from . import headline as report_headline
+from . import training as report_training
 
 
 def summary_table(df):
@@ -126,7 +122,7 @@ def plot_overview(panels, out_dir: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from . import report_style as st
+    from . import style as st
 
     if not panels:
         return []
@@ -207,7 +203,7 @@ def _left_out(use) -> str:
 
 
 def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
-    from . import compare
+    from .. import compare
 
     df = _by_place(raw)
     use = results.usable(df)

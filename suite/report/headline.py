@@ -24,9 +24,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import results, rows
-from .compare import samples
-from .report_style import FRAMEWORK_NAME
+from .. import results, rows
+from ..compare import samples
+from .style import FRAMEWORK_NAME
 
 
 def ratio_spread(num, den) -> tuple[float, float, float]:
@@ -192,7 +192,7 @@ def queues(df) -> list[str]:
 
 
 def anchors(df) -> list[str]:
-    from .report_anchors import anchor_table
+    from .anchors import anchor_table
 
     t = anchor_table(df)
     if t.empty:
@@ -218,7 +218,7 @@ def anchors(df) -> list[str]:
 def _density(g, col, fw) -> list[str]:
     """NEST's ratio per configuration across input density (only the rate differs): the
     range, sparse to dense."""
-    from .report_anchors import DENSITY_KEYS, density_label
+    from .anchors import DENSITY_KEYS, density_label
 
     out = []
     g = g.assign(r=pd.to_numeric(g[col], errors="coerce")).dropna(subset=["r", "rate_hz"])
@@ -278,7 +278,7 @@ def memory(df) -> list[str]:
 
 
 def training(df) -> list[str]:
-    from .report_training import index_table
+    from .training import index_table
 
     t = index_table(df)
     if t.empty:

@@ -19,7 +19,7 @@ console = Console()
 
 def _version(value: bool):
     if value:
-        from . import __version__
+        from .. import __version__
 
         console.print(f"spikebench {__version__}")
         raise typer.Exit()
@@ -33,8 +33,8 @@ def _main(version: Annotated[bool, typer.Option(
 
 
 def _choices(key: str) -> list[str]:
-    from . import devices as dev
-    from . import profiles
+    from .. import profiles
+    from ..hardware import devices as dev
 
     if key == "device":
         return list(dev.KINDS)
@@ -55,7 +55,7 @@ def _choice(key: str):
 def _out(path, option: str, kind: str = "folder"):
     """An output path option checked before any work (``outputs``): a bad one is a one-line
     usage error (exit 2)."""
-    from . import outputs
+    from .. import outputs
 
     if path is None:
         return None
@@ -78,8 +78,8 @@ def _multi(key: str, text: str):
 def devices():
     """List device kinds: what is here, with which frameworks and runtimes (and their
     versions), and why the rest is not. Absent kinds give `unavailable` rows in a sweep."""
-    from . import devices as dev
-    from . import registry
+    from .. import registry
+    from ..hardware import devices as dev
 
     registry.load()
     table = Table("kind", "available", "name", "count", "memory", "frameworks / runtimes")
@@ -99,14 +99,14 @@ def devices():
 
 
 def default_profile() -> str:
-    from . import devices as dev
+    from ..hardware import devices as dev
 
     accel = [d for d in dev.discover() if d.kind in ("gpu", "tpu") and d.available]
     return "full" if accel else "quick"
 
 
 def default_devices() -> list[str]:
-    from . import devices as dev
+    from ..hardware import devices as dev
 
     return [d.kind for d in dev.discover() if d.available]
 
@@ -152,15 +152,16 @@ def run(
              "many cores")] = None,
 ):
     """Run a benchmark sweep and write results/<machine_id>/<utc>-<commit>.csv (+ .json)."""
-    from . import devices as dev
-    from . import profiles, runner
+    from .. import profiles
+    from ..hardware import devices as dev
+    from ..harness import runner
 
     profile = _values([profile])[0] if profile else default_profile()
     kinds = _values(device) or default_devices()
     family, impl, framework, dtype = map(_values, (family, impl, framework, dtype))
     import os
 
-    from .runner import results_root
+    from ..harness.runner import results_root
 
     _out(out or results_root(), "--out")
     if report and not dry_run:
@@ -202,7 +203,7 @@ def run(
         session = runner.run_sweep(cases, out_root=out, profile=profile, isolate=isolate,
                                    shard=shard_info, threads=threads)
     except KeyboardInterrupt:
-        from . import worker
+        from ..harness import worker
 
         sig = worker.RECEIVED[0] if worker.RECEIVED else 2  # a Ctrl-C outside the sweep: SIGINT
         console.print("[yellow]interrupted: the rows measured so far are in the CSV[/]")
@@ -215,7 +216,7 @@ def run(
 
 
 def _render(paths, out_dir):
-    from . import report as rep
+    from ..report import site as rep
 
     files = rep.render(paths, out_dir)
     return next((f for f in files if f.name == "index.html"), out_dir)
@@ -231,7 +232,8 @@ def print_summary(rows, files=()) -> None:
 
     import pandas as pd
 
-    from . import families, results, timing
+    from .. import families, results
+    from ..harness import timing
 
     counts = collections.Counter(r["status"] for r in rows)
     bad = [r for r in rows if r["status"] == "ok" and not r.get("correct")]
@@ -282,7 +284,7 @@ def _print_not_run(df, out: Console) -> None:
     """The reasons of rows that did not give a usable time: unavailable / unsupported rows
     grouped by reason (a missing GPU makes many rows), every failed / timeout / oom /
     incorrect row on its own line with its case."""
-    from .results import _is_true, row_label
+    from ..results import _is_true, row_label
 
     if df.empty:
         return
@@ -326,7 +328,7 @@ def report(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("reports/latest"),
 ):
     """Render plots (PNG + SVG), Markdown tables and an HTML page from result CSVs."""
-    from .runner import results_root
+    from ..harness.runner import results_root
 
     _out(out, "--out")
     try:
@@ -343,7 +345,7 @@ def validate(
     False,
 ):
     """Check result CSVs before submission; exit 1 if any file has an error."""
-    from . import validate as v
+    from ..submission import validate as v
 
     failed = 0
     for f in files:
@@ -370,8 +372,8 @@ def submit(
     = False,
 ):
     """Validate a run and file it under results/<machine_id>/ (never overwriting)."""
-    from . import submit as sub
-    from .runner import results_root
+    from ..harness.runner import results_root
+    from ..submission import submit as sub
 
     _out(results_dir or results_root(), "--results")
     try:
@@ -392,7 +394,7 @@ def merge(
     False,
 ):
     """Combine the shards of a sweep run with --shard i/n into one results CSV (+ .json)."""
-    from . import merge as m
+    from ..submission import merge as m
 
     _out(out, "--out", "file")
     try:
@@ -408,7 +410,7 @@ def merge(
 
 def _runs_index(root: Path):
     """(csv, commit, run ids) of every results CSV under `root`."""
-    from . import results
+    from .. import results
 
     out = []
     for f in sorted(Path(root).rglob("*.csv")) if Path(root).is_dir() else []:
@@ -467,10 +469,10 @@ def compare(
     """Compare runs: A B before and after a change on one machine, or the same cases
     measured on different machines / devices / thread counts. Ratios come from the raw
     samples (baseline median / other median: > 1 means faster than the baseline)."""
-    from . import compare as cmp
-    from . import report as rep
-    from . import results
-    from .runner import results_root
+    from .. import compare as cmp
+    from .. import results
+    from ..harness.runner import results_root
+    from ..report import site as rep
 
     _out(markdown, "--markdown", "file")
     if markdown is not None and markdown.exists() and not force:
@@ -562,7 +564,9 @@ def train(
     implementation and framework (README "Training to accuracy")."""
     import json
 
-    from . import training, training_delays, training_yinyang
+    from .. import training
+    from ..families.event_lif import training as training_yinyang
+    from ..families.queues import training as training_delays
 
     _out(json_out, "--json", "file")
     if task not in TRAIN_TASKS:
@@ -633,7 +637,7 @@ def datasets_list(
     """List the registered datasets and whether they can be loaded here."""
     if ctx.invoked_subcommand is not None:
         return
-    from . import datasets as ds
+    from .. import datasets as ds
 
     table = Table("dataset", "kind", "channels", "classes", "status", "description", box=None)
     for r in ds.available(data_dir):
@@ -652,7 +656,7 @@ def datasets_stats(
     """Measure a real file: events per sample (mean / median / max), duration, tie fraction."""
     import json
 
-    from . import datasets as ds
+    from .. import datasets as ds
 
     _out(save, "--save", "file")
     try:

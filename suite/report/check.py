@@ -116,7 +116,8 @@ def check_pages(report_dir: Path, shots: Path | None = None) -> list[dict]:
 
 def render_checked(paths, out_dir: Path) -> tuple[list[Path], list[str]]:
     """Render a report and return (files, figure problems found while writing it)."""
-    from . import report, report_style
+    from . import site as report
+    from . import style as report_style
 
     report_style.PROBLEMS.clear()
     files = report.render(paths, out_dir)

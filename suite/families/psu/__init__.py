@@ -58,12 +58,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import datasets
-from ..kernels.psu import LEARNED, PSUParams, init_learned, init_network
-from ..kernels.psu import _numpy as ref_np
-from ..registry import Unsupported
-from ..training import map_tree as _map
-from ._base import Family, rel_err
+from ... import datasets
+from ...kernels.psu import LEARNED, PSUParams, init_learned, init_network
+from ...kernels.psu import _numpy as ref_np
+from ...registry import Unsupported
+from ...training import map_tree as _map
+from .._base import Family, rel_err
 
 PARAMS = PSUParams(tau=2.0, theta=0.3)
 X_MEAN, X_STD = 0.3, 0.5
@@ -82,7 +82,7 @@ def level(case) -> str:
 
 
 def _train_config(case):
-    from ..training import case_config
+    from ...training import case_config
 
     return case_config(case)
 
@@ -210,7 +210,7 @@ def _flatten(tree):
 
 class PSUFamily(Family):
     name = "psu"
-    report_module = "spikebench.report_psu"
+    report_module = "spikebench.families.psu.report"
     title = "PSU family"
     units = {"neuron-steps/s": ("param_T", "param_batch", "param_n_neurons"),
              "samples/s": ("param_batch",),
@@ -229,7 +229,7 @@ class PSUFamily(Family):
         s = case.size
         t, b, n = s["T"], s["batch"], s["n_neurons"]
         if level(case) == "train":
-            from ..training import digits_inputs
+            from ...training import digits_inputs
 
             if case.dataset != "digits":
                 raise ValueError(f"psu training cases take dataset 'digits', not "
@@ -265,7 +265,7 @@ class PSUFamily(Family):
 
     def reference(self, case, inputs):
         if level(case) == "train":
-            from ..training import REFERENCE, train_psu_digits
+            from ...training import REFERENCE, train_psu_digits
 
             r = train_psu_digits(case.impl, REFERENCE, _train_config(case),
                                  **_train_kw(case, inputs))
@@ -291,7 +291,7 @@ class PSUFamily(Family):
         return _check_neuron_fwd(case, out, ref)
 
     def train(self, case, inputs, ref, fw, device):
-        from ..training import (
+        from ...training import (
             FRAMEWORKS,
             epoch_samples,
             require_trainable,
@@ -323,7 +323,7 @@ class PSUFamily(Family):
 
     def context(self, case, inputs):
         if level(case) == "train":
-            from .. import training
+            from ... import training
 
             cfg = _train_config(case)
             return {"dataset_stats": inputs["stats"],
@@ -352,8 +352,8 @@ class PSUFamily(Family):
         causal mask and B, plus the bias [T]; RPSU: A, B, W and the mask, plus the bias). The
         learned arrays are counted as passed in, A and B as ``lif_matrices`` builds them.
         Network rows: none (their layers' widths differ)."""
-        from .. import memory
-        from ..kernels.psu._common import lif_matrices
+        from ...harness import memory
+        from ...kernels.psu._common import lif_matrices
 
         if level(case) == "net" or case.mode == "train" or case.framework == "onnx":
             return None

@@ -7,7 +7,7 @@ This module is the glue for `submitit <https://github.com/facebookincubator/subm
 it over an executor and merges what comes back::
 
     import submitit
-    from spikebench.scaleout import submit_shards
+    from spikebench.submission.scaleout import submit_shards
 
     ex = submitit.AutoExecutor(folder="logs")   # SLURM where there is one, else local jobs
     ex.update_parameters(slurm_array_parallelism=8, gpus_per_node=1, timeout_min=120)
@@ -59,7 +59,7 @@ def submit_shards(executor, n: int, args=(), out: str | Path = "results/shards",
                               [str(out)] * n)
     csvs = [job.result() for job in jobs]
     if merged is None:
-        from .untrusted import load_context
+        from ..untrusted import load_context
 
         ctx = load_context(Path(csvs[0]).with_suffix(".json"))
         merged = out / f"merged-{ctx.get('shard', {}).get('sweep_id', 'sweep')}.csv"

@@ -37,7 +37,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from .kernels.psu._common import PSUParams
+from ..kernels.psu._common import PSUParams
 
 ADAM = {"b1": 0.9, "b2": 0.999, "eps": 1e-8}
 # the neuron parameters of the training task (``kernels.psu``'s defaults: tau 2, theta 1)
@@ -110,8 +110,8 @@ class TrainResult:
 def digits_inputs(t: int, seed: int):
     """The digits task's arrays: x [T, N, 64] float32 (binary, T bins over the latency code's
     window) and labels [N] int64, per split (train / test), the same for every framework."""
-    from .datasets import binned
-    from .datasets._digits import T_MAX, digits
+    from ..datasets import binned
+    from ..datasets._digits import T_MAX, digits
 
     out = {}
     for split in ("train", "test"):
@@ -127,7 +127,7 @@ class _Jax:
         import jax
         import optax
 
-        from .registry import get
+        from ..registry import get
 
         entries = get("psu", kind, "jax").entries
         grad_fn, fwd_fn = entries["network_grad"].fn, entries["network_forward"].fn
@@ -145,7 +145,7 @@ class _Jax:
         self.jax = jax
 
     def params(self, tree):
-        from .kernels.psu.jax import from_numpy
+        from ..kernels.psu.jax import from_numpy
 
         params = from_numpy(tree)
         return params, self.opt.init(params)
@@ -172,14 +172,14 @@ class _Torch:
     def __init__(self, kind, p, lr):
         import torch
 
-        from .registry import get
+        from ..registry import get
 
         entries = get("psu", kind, "torch").entries
         self.grad_fn, self.fwd_fn = entries["network_grad"].fn, entries["network_forward"].fn
         self.kind, self.p, self.lr, self.torch = kind, p, lr, torch
 
     def params(self, tree):
-        from .kernels.psu._torch import _leaves, from_numpy
+        from ..kernels.psu._torch import _leaves, from_numpy
 
         params = from_numpy(tree)
         opt = self.torch.optim.Adam(_leaves(params), lr=self.lr,
@@ -190,7 +190,7 @@ class _Torch:
         return self.torch.as_tensor(a)
 
     def step(self, params, opt, x, y):
-        from .kernels.psu._torch import _leaves
+        from ..kernels.psu._torch import _leaves
 
         value, grads, _ = self.grad_fn(params, x, y, p=self.p, kind=self.kind)
         for leaf, g in zip(_leaves(params), _leaves(grads), strict=True):
@@ -254,7 +254,7 @@ class _Numpy:
     """The reference: float64 NumPy, hand-written gradients, ``adam_numpy``."""
 
     def __init__(self, kind, p, lr):
-        from .kernels.psu import _numpy as ref_np
+        from ..kernels.psu import _numpy as ref_np
 
         self.ref, self.kind, self.p = ref_np, kind, p
         self.init, self.update = adam_numpy(lr)
@@ -287,7 +287,7 @@ def train_psu_digits(kind: str, framework: str, config: TrainConfig | None = Non
 
     `data`: ``digits_inputs(t, seed)`` computed once, to share between runs; `progress`: a
     callable given each epoch's curve entry (e.g. to print it)."""
-    from .kernels.psu._common import init_network
+    from ..kernels.psu._common import init_network
 
     config = config or TrainConfig()
     if kind not in PSU_KINDS:
@@ -366,7 +366,7 @@ def case_config(case, lr: float = TrainConfig.lr) -> TrainConfig:
 def require_trainable(case, frameworks) -> None:
     """Unsupported unless the case trains in one of `frameworks`, float32 on the CPU (the
     training loops' placement)."""
-    from .registry import Unsupported
+    from ..registry import Unsupported
 
     if case.framework not in frameworks:
         raise Unsupported(f"the training loop runs in {', '.join(frameworks)}, not "
@@ -386,7 +386,7 @@ def train_row(result: TrainResult, ref_curve: list, band: float, n_train: int) -
     """A ``train`` row's measured columns from a run and its reference run's curve: the
     epochs' wall times as the raw samples, correct iff the final test accuracies lie within
     `band` (max_err: the largest per-epoch accuracy difference), `n_train` samples an epoch."""
-    from .timing import Measurement
+    from ..harness.timing import Measurement
 
     m = Measurement(list(np.diff([0.0, *(e["time_s"] for e in result.curve)])))
     acc = [e["accuracy"] for e in result.curve]

@@ -37,8 +37,8 @@ import math
 
 import numpy as np
 
-from .kernels.event_lif import LIFParams
-from .training import ADAM, TrainConfig, TrainResult, fit
+from ...kernels.event_lif import LIFParams
+from ...training import ADAM, TrainConfig, TrainResult, fit
 
 PARAMS = LIFParams(tau_mem=0.01, tau_syn=0.005, theta=1.0, v_reset=0.0, t_ref=0.0)
 HIDDEN = 120
@@ -70,7 +70,7 @@ def yinyang_inputs(seed: int = 0, n_train: int | None = None, n_test: int | None
     """{"train": ((times, channels), labels), "test": ...} in NumPy: [N, 5] float64 spike
     times (s) and int64 channels, int64 labels (0 yin, 1 yang, 2 dot); N_TRAIN and N_TEST
     samples unless given."""
-    from .datasets._yinyang import yinyang
+    from ...datasets._yinyang import yinyang
 
     out = {}
     for split, n, s in (("train", n_train or N_TRAIN, seed), ("test", n_test or N_TEST,
@@ -102,7 +102,7 @@ class _Side:
     framework = ""
 
     def __init__(self, impl, dtype, lr, budgets):
-        from .registry import get
+        from ...registry import get
 
         self.impl, self.dtype, self.lr, self.budgets = impl, dtype, lr, budgets
         self.chunk = 1 if impl == "serial" else CHUNK

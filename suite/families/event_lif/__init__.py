@@ -38,14 +38,14 @@ import math
 
 import numpy as np
 
-from .. import datasets
-from ..datasets._generators import SHD_EVENTS_MEDIAN
-from ..kernels.event_lif import LIFParams
-from ..kernels.event_lif import _net_numpy as net_np
-from ..kernels.event_lif import _reference as ref_mod
-from ..kernels.event_lif._numpy import v_at
-from ..registry import Unsupported
-from ._base import Family
+from ... import datasets
+from ...datasets._generators import SHD_EVENTS_MEDIAN
+from ...kernels.event_lif import LIFParams
+from ...kernels.event_lif import _net_numpy as net_np
+from ...kernels.event_lif import _reference as ref_mod
+from ...kernels.event_lif._numpy import v_at
+from ...registry import Unsupported
+from .._base import Family
 
 LAYER = LIFParams(tau_mem=0.02, tau_syn=0.005, theta=1.0, v_reset=0.0, t_ref=0.0)
 # NEST's iaf_psc_exp_ps needs a refractory time of at least one grid step (0.1 ms, its default
@@ -132,8 +132,8 @@ def ref_kind(case):
 
 
 def _train_config(case):
-    from ..training import case_config
-    from ..training_yinyang import LR
+    from ...training import case_config
+    from .training import LR
 
     return case_config(case, LR)
 
@@ -301,7 +301,7 @@ def _check_grad(case, out, ref):
 
 class EventLIF(Family):
     name = "event_lif"
-    report_module = "spikebench.report_event_lif"
+    report_module = "spikebench.families.event_lif.report"
     title = "event LIF (Bullet Trains)"
     units = {"neuron-events/s": ("param_batch", "param_n_neurons", "param_n_events"),
              "samples/s": ("param_batch",),
@@ -327,7 +327,7 @@ class EventLIF(Family):
     def make_inputs(self, case):
         s = case.size
         if case.mode == "train":
-            from ..training_yinyang import yinyang_inputs
+            from .training import yinyang_inputs
 
             if case.dataset != "yinyang":
                 raise ValueError(f"event_lif training cases take dataset 'yinyang', not "
@@ -364,7 +364,7 @@ class EventLIF(Family):
         lanes = _lanes(case)
         kind = ref_kind(case)
         if kind == "train":
-            from ..training_yinyang import REFERENCE, train_yinyang
+            from .training import REFERENCE, train_yinyang
 
             r = train_yinyang(*REFERENCE[:2], _train_config(case), dtype=REFERENCE[2],
                               hidden=int(case.size["n_neurons"]), data=inputs["data"])
@@ -382,7 +382,7 @@ class EventLIF(Family):
                                           layer_params(case), lanes=lanes)
             return {"lanes": lanes, "spikes": [np.asarray(spikes[ln]) for ln in lanes]}, \
                 "event_lif/reference_loop"
-        from ..kernels.event_lif._common import derive
+        from ...kernels.event_lif._common import derive
 
         k = derive(LAYER)
         vals = []
@@ -435,8 +435,8 @@ class EventLIF(Family):
                 "n_checked": len(lanes)}
 
     def train(self, case, inputs, ref, fw, device):
-        from ..training import epoch_samples, require_trainable, train_row
-        from ..training_yinyang import FRAMEWORKS, train_yinyang
+        from ...training import epoch_samples, require_trainable, train_row
+        from .training import FRAMEWORKS, train_yinyang
 
         require_trainable(case, FRAMEWORKS)
         cfg = _train_config(case)
@@ -456,7 +456,7 @@ class EventLIF(Family):
     def params(self, case):
         s, k = case.size, case.knob
         if case.mode == "train":
-            from ..training_yinyang import CHUNK
+            from .training import CHUNK
 
             return {"param_n_events": 5, "param_n_inputs": 5, "param_n_neurons": s["n_neurons"],
                     "param_batch": s["batch"], "param_n_layers": 1,
@@ -472,8 +472,8 @@ class EventLIF(Family):
 
     def context(self, case, inputs):
         if case.mode == "train":
-            from .. import training
-            from .. import training_yinyang as ty
+            from ... import training
+            from . import training as ty
 
             return {"dataset_stats": inputs["stats"],
                     "training": {"params": ty.PARAMS._asdict(), "tau_li": ty.TAU_LI,
@@ -540,7 +540,9 @@ class EventLIF(Family):
         events live within a step and show in the kernel figure, not here. PyTorch rows carry
         the same state (the twins' arrays match) and report the JAX twin's figure; NEST and
         the exported graphs: none."""
-        from .. import frameworks, memory, registry
+        from ... import registry
+        from ...hardware import frameworks
+        from ...harness import memory
 
         if case.mode == "train" or case.framework not in ("jax", "torch", "torch-compile"):
             return None

@@ -28,8 +28,8 @@ import socket
 import tempfile
 from pathlib import Path
 
-from . import results
-from . import untrusted as U
+from .. import results
+from .. import untrusted as U
 from . import validate as V
 
 

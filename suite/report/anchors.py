@@ -38,8 +38,8 @@ def known_difference(row) -> str | None:
 def anchor_table(df):
     import pandas as pd
 
-    from . import results
-    from .report_devices import same_case, sizes_text
+    from .. import results
+    from .devices import same_case, sizes_text
 
     if df is None or df.empty or not df["framework"].isin(ANCHORS).any():
         return pd.DataFrame()
@@ -88,7 +88,7 @@ def density_figure(table, out_dir):
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from .report_style import FRAMEWORK_NAME
+    from .style import FRAMEWORK_NAME
 
     if table is None or table.empty:
         return None

@@ -17,7 +17,7 @@ CONFIG = ["param_n_neurons", "param_batch", "param_n_layers"]
 def _ok(df):
     """This family's usable rows with numeric sizes (the caller passes usable rows; the
     filter is applied again so that every function here is safe on any frame)."""
-    from . import results
+    from ... import results
 
     ok = results.usable(df).rows
     if ok is None or ok.empty or "family" not in ok:
@@ -49,7 +49,7 @@ def plot_event_lif(df, out_dir: Path) -> list[Path]:
     import pandas as pd
     import seaborn as sns
 
-    from . import report_style as st
+    from ...report import style as st
 
     ok = _ok(df[df["family"] == "event_lif"])
     if ok.empty:
@@ -132,7 +132,7 @@ def grad_table(df):
 
 
 def _fw_panel(frame):
-    from . import report_style as st
+    from ...report import style as st
 
     places = frame["device_kind"].nunique()
     return frame["framework"].map(lambda f: st.FRAMEWORK_NAME.get(f, f)) + (
@@ -149,7 +149,7 @@ def plot_parallel(df, out_dir: Path) -> list[Path]:
     import pandas as pd
     import seaborn as sns
 
-    from . import report_style as st
+    from ...report import style as st
 
     sp, gr = parallel_speedups(df), grad_table(df)
     out = []
@@ -250,7 +250,7 @@ def _overview(df):
     ser = ok[(ok["impl"] == "serial") & (ok["param_n_layers"] == 1)] if len(ok) else ok
 
     def speedup(ax):
-        from . import report_style as st
+        from ...report import style as st
 
         if not sp.empty:
             # the median over configurations, with the worst and best of them as a band:
@@ -271,7 +271,7 @@ def _overview(df):
         ax.set_ylabel("serial time / parallel time (x)")
 
     def serial_time(ax):
-        from . import report_style as st
+        from ...report import style as st
 
         for (fw, dev), g in (ser.groupby(["framework", "device_kind"]) if len(ser) else []):
             g = g.groupby("param_n_events")["time_median_s"].min()
@@ -279,7 +279,7 @@ def _overview(df):
                     color=st.color("serial"), label=f"serial {st.FRAMEWORK_NAME.get(fw, fw)}, "
                                                     f"{dev}")
         if len(ser):
-            from . import report_style as st
+            from ...report import style as st
 
             st.log_axis(ax, "x")
             st.time_axis(ax, "y")
@@ -288,7 +288,7 @@ def _overview(df):
         ax.set_ylabel("median time per call (s)")
 
     def memory(ax):
-        from . import report_style as st
+        from ...report import style as st
 
         mem = ser[ser["peak_mem_bytes"].notna()] if len(ser) else ser
         for (fw, dev, method), g in (mem.groupby(["framework", "device_kind", "mem_method"])
@@ -298,7 +298,7 @@ def _overview(df):
                     color=st.color("serial"),
                     label=f"serial {st.FRAMEWORK_NAME.get(fw, fw)}, {dev} ({method})")
         if len(mem):
-            from . import report_style as st
+            from ...report import style as st
 
             st.log_axis(ax, "x")
         ax.set_title("event LIF: kernel memory of one call")
@@ -310,9 +310,9 @@ def _overview(df):
 
 def section(df, out_dir: Path):
     """The family's report page (``Family.report``)."""
-    from . import report_memory as rm
-    from . import report_training as rt
-    from .families import Section
+    from ...report import memory as rm
+    from ...report import training as rt
+    from .. import Section
 
     par = df[df["impl"] == "parallel"] if "impl" in df else df
     return Section(

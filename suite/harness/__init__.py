@@ -1,0 +1,1 @@
+"""Measuring: the sweep session (runner), the isolated workers, the timer and the memory figures."""

@@ -1,0 +1,1 @@
+"""Results leaving a machine: validate, merge shards, submit, scale a sweep out."""
