@@ -50,7 +50,7 @@ def pytest_terminal_summary(terminalreporter, config):
     report_dir = Path(report_dir) if report_dir else \
         Path(config.invocation_params.dir) / "reports" / session.csv_path.stem
     try:
-        index = cli._render([session.csv_path], report_dir)
+        index = cli.render_report([session.csv_path], report_dir)
         tr.write_line(f"report: {index}")
     except Exception as exc:  # noqa: BLE001 - a report failure must not hide the results
         tr.write_line(f"report could not be rendered: {exc}")

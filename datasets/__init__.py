@@ -1,4 +1,4 @@
-"""Event datasets (spec/datasets.md): one registry of seeded generators and readers for the
+"""Event datasets (docs/guide/datasets.md): one registry of seeded generators and readers for the
 real files, all returning the canonical EventBatch (sorted events, float64 seconds, int32
 channels, labels).
 

@@ -1,4 +1,4 @@
-"""The canonical in-memory event format (spec/datasets.md)."""
+"""The canonical in-memory event format (docs/guide/datasets.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Seeded generators (spec/datasets.md, 'Generators'): deterministic across machines and
+"""Seeded generators (docs/guide/datasets.md, 'Generators'): deterministic across machines and
 frameworks because everything is drawn with NumPy's default_rng from the given seed.
 
 poisson

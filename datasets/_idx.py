@@ -1,4 +1,4 @@
-"""MNIST from its four IDX files, latency coded (spec/datasets.md).
+"""MNIST from its four IDX files, latency coded (docs/guide/datasets.md).
 
 IDX layout: two zero bytes, a type byte (0x08 = unsigned byte), the number of dimensions, then
 one big-endian int32 per dimension, then the data in C order. The images file holds

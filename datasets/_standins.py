@@ -1,4 +1,4 @@
-"""Seeded stand-ins for the recorded datasets (spec/datasets.md, 'Generators'): same channels,
+"""Seeded stand-ins for the recorded datasets (docs/guide/datasets.md, 'Generators'): same channels,
 classes and on-disk time resolution as the real sets, and events per sample, duration and
 per-channel rate profile from a statistics table — the defaults below, or the statistics
 ``spikebench datasets stats FILE --save stats.json`` measured on a real file (``stats=``).

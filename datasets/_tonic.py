@@ -1,5 +1,5 @@
 """Event-camera datasets from a local folder, through the tonic package's file readers: N-MNIST,
-DVS Gesture, CIFAR10-DVS (spec/datasets.md). tonic's dataset classes download whatever they
+DVS Gesture, CIFAR10-DVS (docs/guide/datasets.md). tonic's dataset classes download whatever they
 find missing, so they are never instantiated here: we list the files in tonic's on-disk layout
 ourselves and decode each with tonic's reader for that format.
 

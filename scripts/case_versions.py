@@ -60,7 +60,8 @@ def versions_of(cases, progress=True):
         row = {"case_id": case.case_id, "label": case.label(), "kernel_version": "",
                "inputs_version": "", "error": ""}
         try:
-            registry.load((case.framework,))
+            load = getattr(families, "load_kernels", None) or registry.load  # old commits
+            load((case.framework,))
             impl = registry.REGISTRY.get((case.family, case.impl, case.framework))
             if impl is not None:
                 row["kernel_version"] = V.kernel_version(impl, fam.entry(case))

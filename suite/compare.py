@@ -15,11 +15,14 @@ verdict is ``not significant``. (The first rule is there because the harness kee
 rounds of a slow case, and 3 against 3 samples can never reach p < 0.01: the smallest two-sided
 p is 0.1.) A real difference is ``within <factor>x`` when max(ratio, 1 / ratio) < factor (default
 1.1), and ``faster`` / ``slower`` beyond that. Only usable rows count (``results.usable``: ok
-and correct). Rows whose code differs -- the timed kernel's (``kernel_version``) or the
-adapter's that built the inputs and checked them (``inputs_version``) -- are not compared
-("refused") unless ``across_versions`` asks for it (a before/after comparison of a change,
-where the difference is the point; the ``versions`` column then says they differ); peak memory
-is compared only between rows with the same ``mem_method``.
+and correct). Only rows that ran the same kernel code on the same inputs are compared
+(``kernel_version`` and ``inputs_version``, digests of what ran: ``versions.py``): where a
+place holds rows of several runs, the pair of versions both places share is taken, the one of
+the other place's latest row (``same_versions``); a case whose places share none is not
+compared ("refused", naming the version that differs) unless ``across_versions`` asks for it
+(a before/after comparison of a change, where the difference is the point; the ``versions``
+column then says they differ). Peak memory is compared only between rows with the same
+``mem_method``.
 """
 
 from __future__ import annotations
@@ -101,11 +104,38 @@ def _differ(a, b) -> list[str]:
     return out
 
 
+def _version_key(rows):
+    """Each row's (kernel_version, inputs_version) as text ('?' where unknown)."""
+    cols = [rows[c].astype(object).where(rows[c].notna(), "?").astype(str) if c in rows
+            else np.full(len(rows), "?", dtype=object) for c in VERSIONS]
+    return list(zip(*cols, strict=True))
+
+
+def same_versions(b_rows, rows):
+    """The baseline rows and the place rows that ran the same code on the same inputs: of the
+    version pairs both sides have, the one of the place's latest row. (b_rows, rows)
+    unchanged when they share none (``_pair`` then refuses them, naming what differs)."""
+    kb, kp = _version_key(b_rows), _version_key(rows)
+    shared = set(kb) & set(kp)
+    if not shared or (len(set(kb)) == 1 and set(kb) == set(kp)):
+        return b_rows, rows
+    order = rows["timestamp_utc"].astype(str).to_numpy() if "timestamp_utc" in rows \
+        else np.arange(len(rows)).astype(str)
+    latest = max((o, k) for o, k in zip(order, kp, strict=True) if k in shared)[1]
+    return (b_rows[[k == latest for k in kb]], rows[[k == latest for k in kp]])
+
+
 def _pair(case: str, base_label: str, place_label: str, b_rows, rows, raw_b, raw_p,
           factor: float, alpha: float, across_versions: bool) -> dict:
-    """One comparison row: the baseline rows against the other rows of one case."""
+    """One comparison row: the baseline rows against the other rows of one case (only the
+    rows of one version pair both sides ran, ``same_versions``, unless `across_versions`)."""
     import pandas as pd
 
+    if not across_versions:
+        nb, n_p = len(b_rows), len(rows)
+        b_rows, rows = same_versions(b_rows, rows)
+        if (len(b_rows), len(rows)) != (nb, n_p):
+            raw_b, raw_p = samples(b_rows), samples(rows)
     row = {"case": case, "baseline": base_label, "place": place_label,
            "median_baseline_s": _median(raw_b), "median_place_s": _median(raw_p)}
     differ = _differ(b_rows, rows)

@@ -25,7 +25,7 @@ def pytest_addoption(parser):
     group = parser.getgroup("spikebench")
     group.addoption("--benchmark", action="store_true", default=False,
                     help="run the spikebench benchmark sweep (benchmarks/) instead of the tests")
-    group.addoption("--bench-profile", default=None, choices=list(profiles.PROFILES),
+    group.addoption("--bench-profile", default=None, choices=profiles.names(),
                     help="sweep profile: quick (CPU default), full (accelerator default), "
                          "gpu-smoke, selftest")
     group.addoption("--bench-device", action="append", default=None,
@@ -67,22 +67,15 @@ def sweep_cases(config):
     kinds = config.getoption("--bench-device") or cli.default_devices()
     name, data_dir = config.getoption("--dataset"), config.getoption("--data-dir")
     stats = config.getoption("--dataset-stats")
-    shard = None
     try:
         filters = profiles.parse_filters(config.getoption("--bench-filter"))
-        cases = profiles.profile_cases(profile, kinds, **filters)
-        if name is not None:
-            cases = profiles.with_dataset(cases, name, data_dir, stats)
-        elif data_dir is not None or stats is not None:
-            raise ValueError("--data-dir and --dataset-stats need --dataset")
-        if config.getoption("--bench-shard") is not None:
-            cases, shard = profiles.shard(cases, config.getoption("--bench-shard"))
+        cases, shard = profiles.select(profile, kinds, filters, dataset=name, data_dir=data_dir,
+                                       stats_file=stats,
+                                       shard_spec=config.getoption("--bench-shard"))
         _outputs(config)
     except ValueError as exc:
-        raise pytest.UsageError(str(exc)) from None
-    if not cases:
-        raise pytest.UsageError("the --bench-filter values (and shard) leave no case to run: "
-                                "each exists in the profile, but no case has them all")
+        raise pytest.UsageError(str(exc).replace("the filters", "the --bench-filter values"))\
+            from None
     return profile, cases, shard
 
 
@@ -104,7 +97,7 @@ def pytest_configure(config):
         # expanded (and checked) before collection: a bad value stops the run at once
         config._spikebench_sweep = sweep_cases(config)
     if _data_dir_is_root(config):
-        # nothing may be written next to the user's data (spec/datasets.md)
+        # nothing may be written next to the user's data (docs/guide/datasets.md)
         for name in ("lfplugin", "nfplugin", "stepwiseplugin"):
             if config.pluginmanager.has_plugin(name):
                 config.pluginmanager.unregister(name=name)

@@ -8,25 +8,18 @@ for a network and ``net_grad`` for a training step); the family adapter names th
 runs (``Family.entry``) and only builds its arguments. A registration records the modes,
 devices, dtypes and knobs the entry supports.
 
-``load()`` imports the kernel modules listed in ``KERNEL_MODULES`` (an explicit list, no
-discovery magic) and records why a framework is unavailable instead of failing when it is not
-installed.
+Which modules hold a family's kernels is the family's own data (``Family.kernel_modules``);
+``families.load_kernels`` imports them and records why a framework is unavailable instead of
+failing when it is not installed, and ``families.implementation`` looks one up. This module
+holds only the registry itself, so kernels import it without importing the suite.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-# adseq and nest: the field's own code as anchor rows (README "Anchors"), not spikebench kernels
-# torch-compile: PyTorch kernels run through torch.compile (their compiled variant, next to the
-# eager rows)
-FRAMEWORKS = ("numpy", "jax", "torch", "torch-compile", "onnx", "adseq", "nest")
-# train: a training loop to a target accuracy over an entry's training steps (the entry
-# registers "grad"; the family's ``train`` runs the loop, README "Training to accuracy")
-MODES = ("forward", "grad", "train")
-DTYPES = ("float32", "float64")
+from .rows import DTYPES, FRAMEWORKS, MODES
 
 
 class Unsupported(Exception):
@@ -83,41 +76,14 @@ class Impl:
 REGISTRY: dict[tuple[str, str, str], Impl] = {}
 UNAVAILABLE: dict[str, str] = {}  # framework -> why it cannot be imported here
 
-# Explicit: every module that registers implementations, per framework.
-KERNEL_MODULES: dict[str, list[str]] = {
-    "numpy": ["spikebench.kernels.event_lif._numpy", "spikebench.families.selftest"],
-    "jax": ["spikebench.kernels.event_lif._jax", "spikebench.kernels.event_lif._parallel_jax",
-            "spikebench.kernels.event_lif._net_jax", "spikebench.kernels.psu._jax",
-            "spikebench.kernels.queues._jax", "spikebench.kernels.queues._net_jax"],
-    "torch": ["spikebench.kernels.event_lif._torch",
-              "spikebench.kernels.event_lif._parallel_torch",
-              "spikebench.kernels.event_lif._net_torch", "spikebench.kernels.psu._torch",
-              "spikebench.kernels.queues._torch", "spikebench.kernels.queues._net_torch"],
-    # the exported graphs (torch.onnx) run by ONNX Runtime or a GroqChip (spec/devices.md)
-    "onnx": ["spikebench.kernels.event_lif._onnx", "spikebench.kernels.psu._onnx",
-             "spikebench.kernels.queues._onnx"],
-    # PyTorch kernels registered a second time for torch.compile: the PSU family whole; the
-    # parallel event-LIF simulator and the queues' traffic loop and recurrent network with a
-    # compiled step; the serial event-LIF simulator and the bare scan as one compiled
-    # while_loop each (README "Compiled PyTorch")
-    "torch-compile": ["spikebench.kernels.psu._torch", "spikebench.kernels.queues._torch",
-                      "spikebench.kernels.queues._net_torch",
-                      "spikebench.kernels.event_lif._parallel_torch",
-                      "spikebench.kernels.event_lif._net_torch",
-                      "spikebench.kernels.event_lif._loop_torch"],
-    # anchors: the EventQueues authors' queues (PyPI adseq) and NEST's exact LIF neuron
-    "adseq": ["spikebench.kernels.queues._adseq"],
-    "nest": ["spikebench.kernels.event_lif._nest"],
-}
-
-
 def register(family: str, impl: str | tuple[str, ...], framework: str, *, entry="forward",
              modes=("forward",), devices=("cpu", "gpu", "tpu"), dtypes=DTYPES, knobs=()):
     """Decorator: add `fn` as entry `entry` of (family, impl, framework) -- of each impl when
     `impl` is a tuple (one function serving several implementations, told apart by a static
     argument). A second registration of the same entry raises."""
     if framework not in FRAMEWORKS:
-        raise ValueError(f"framework {framework!r} is not one of {FRAMEWORKS}")
+        raise ValueError(f"framework {framework!r} is not one of {FRAMEWORKS} (a plugin adds "
+                         f"one with spikebench.hardware.frameworks.register)")
     bad = set(modes) - set(MODES)
     if bad:
         raise ValueError(f"unknown mode(s) {sorted(bad)}; known: {MODES}")
@@ -138,23 +104,3 @@ def register(family: str, impl: str | tuple[str, ...], framework: str, *, entry=
         return fn
 
     return deco
-
-
-def load(frameworks=FRAMEWORKS) -> dict[tuple[str, str, str], Impl]:
-    """Import the kernel modules of the given frameworks; returns REGISTRY."""
-    for fw in frameworks:
-        for mod in KERNEL_MODULES.get(fw, []):
-            try:
-                importlib.import_module(mod)
-            except ImportError as exc:
-                UNAVAILABLE[fw] = f"{exc.name or fw} is not installed ({exc})"
-    return REGISTRY
-
-
-def get(family: str, impl: str, framework: str) -> Impl:
-    load((framework,))
-    try:
-        return REGISTRY[(family, impl, framework)]
-    except KeyError:
-        raise Unsupported(f"no implementation registered for {(family, impl, framework)}") \
-            from None

@@ -5,7 +5,7 @@ finish, so an interrupted sweep leaves a valid CSV of the rows already measured.
 cannot be measured is left empty, never guessed. Speedups are recomputed from raw rows by the
 readers, never stored.
 
-Columns beyond DESIGN.md's list, and why: `threads` (CPU comparisons need the thread count),
+Columns beyond docs/development.md's list, and why: `threads` (CPU comparisons need the thread count),
 `samples_s` (raw samples, space-separated), `mismatch_frac` and `n_checked` (the correctness
 figure's detail: the fraction of reference outputs not reproduced within tolerance and how many
 output lanes were checked), `case_id` (stable id to group rows of one case across runs).

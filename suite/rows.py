@@ -1,5 +1,6 @@
-"""The shared ideas of a result row, in one place: what a *case* is (what was computed), what a
-*place* is (where), how a place is labelled, and which rows ran the same case.
+"""The shared ideas of a result row, in one place: the names a row's columns take (frameworks,
+modes, dtypes, device kinds, statuses), what a *case* is (what was computed), what a *place* is
+(where), how a place is labelled, which rows ran the same case, and which rows are usable.
 
     case  = family, impl, framework, mode, dtype, dataset and every size / knob column
     place = machine_id, device kind, device name, threads
@@ -12,7 +13,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from .results import PARAM_COLUMNS
+from .results import PARAM_COLUMNS, STATUSES, Usable, usable
+
+# the frameworks a row may name: the kernels' own (numpy, jax, torch; torch-compile runs the
+# PyTorch kernels through torch.compile; onnx, the exported graphs), the anchors (adseq: the
+# EventQueues authors' code; nest: NEST's exact LIF neuron), and any a plugin adds
+# (``hardware.frameworks.register`` appends here)
+FRAMEWORKS: list[str] = ["numpy", "jax", "torch", "torch-compile", "onnx", "adseq", "nest"]
+# train: a training loop to a target accuracy over an entry's training steps (the entry
+# registers "grad"; the family's ``train`` runs the loop)
+MODES = ("forward", "grad", "train")
+DTYPES = ("float32", "float64")
+# the device kinds a case runs on (``hardware.devices`` probes each)
+DEVICE_KINDS = ("cpu", "gpu", "tpu", "lpu", "onnxrt")
+
+__all__ = ["CASE", "DEVICE_KINDS", "DTYPES", "FRAMEWORKS", "MODES", "PLACE", "STATUSES",
+           "Usable", "place_label", "place_of", "places", "same", "same_case", "threads_label",
+           "usable"]
 
 CASE = ["family", "impl", "framework", "mode", "dtype", "dataset", *PARAM_COLUMNS]
 PLACE = ["machine_id", "device_kind", "device_name", "threads"]
@@ -31,7 +48,8 @@ def threads_label(threads) -> str:
 
 
 def place_label(machine_id, device_kind, device_name=None, threads=None) -> str:
-    """'<machine_id> <device kind>[ <device name>][, N threads]': the one label of a place."""
+    """``<machine_id> <device kind> <device name>, N threads``: the one label of a place (the
+    device name and the threads only where known)."""
     name = "" if not isinstance(device_name, str) or not device_name else f" {device_name}"
     return f"{machine_id} {device_kind}{name}{threads_label(threads)}"
 
@@ -42,13 +60,17 @@ def place_of(row) -> str:
 
 
 def places(df):
-    """``place_label`` of every row of a frame (a Series)."""
+    """``place_label`` of every row of a frame (a Series), without the device name where the
+    other three columns already tell this frame's places apart (the figures' legends stay
+    short: a machine id names its CPU)."""
     import pandas as pd
 
     cols = {c: df[c] if c in df else pd.Series([None] * len(df), index=df.index)
             for c in PLACE}
-    return pd.Series([place_label(*vals) for vals in zip(*cols.values(), strict=True)],
-                     index=df.index, dtype=object)
+    full = [place_label(*vals) for vals in zip(*cols.values(), strict=True)]
+    short = [place_label(m, k, None, t) for m, k, _, t in zip(*cols.values(), strict=True)]
+    labels = short if len(set(short)) == len(set(full)) else full
+    return pd.Series(labels, index=df.index, dtype=object)
 
 
 def same(df, r, columns) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Untrusted input: the one place where fields of submitted files become paths or objects.
 
-Submissions are untrusted by design (DESIGN.md), so every command that reads one (validate,
+Submissions are untrusted by design (docs/guide/submitting.md), so every command that reads one (validate,
 submit, merge, compare, report) goes through these helpers:
 
 - ``safe_name(value, what)``: a field that will name a folder or file (machine_id, run_id,

@@ -1,4 +1,4 @@
-"""Exact event-driven LIF layers (spec/event_lif.md).
+"""Exact event-driven LIF layers (docs/families/event_lif.md).
 
 Public API::
 

@@ -1,6 +1,6 @@
 """Parameters and input validation shared by the NumPy, JAX and PyTorch event-LIF kernels.
 
-Model (spec/event_lif.md section 1), per neuron, dimensionless voltage, resting potential 0::
+Model (docs/families/event_lif.md), per neuron, dimensionless voltage, resting potential 0::
 
     tau_mem * dV/dt = -V + I          tau_syn * dI/dt = -I
 

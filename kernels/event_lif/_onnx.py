@@ -1,5 +1,5 @@
 """ONNX: the parallel-scan simulator's per-chunk step, exported from the PyTorch twin and
-driven by a host loop (spec/devices.md; the algorithm is in ``_parallel_jax``'s docstring).
+driven by a host loop (docs/guide/devices.md; the algorithm is in ``_parallel_jax``'s docstring).
 
 The graph is ``_parallel_torch.chunk_step`` itself, traced by ``torch.onnx`` (opset 16): one
 step of every lane — gather the next K events, the associative scan of the affine maps

@@ -1,6 +1,6 @@
 """The plain-loop reference: one lane (sample, neuron) at a time, Python floats, no tricks.
 
-This is the serial algorithm of spec/event_lif.md section 7 written as directly as possible —
+This is the serial algorithm of docs/families/event_lif.md written as directly as possible —
 no vectorisation, no candidate filter, no compaction — so that it checks the vectorised kernels
 (``_numpy``, ``_jax``, ``_torch``) rather than sharing their bugs. It is itself checked against
 an ODE solver with event detection (tests/kernels/test_event_lif_oracle.py).

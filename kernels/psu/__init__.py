@@ -1,4 +1,4 @@
-"""Discrete-time LIF and the Parallel Spiking Unit family: PSU, IPSU, RPSU (spec/psu.md).
+"""Discrete-time LIF and the Parallel Spiking Unit family: PSU, IPSU, RPSU (docs/families/psu.md).
 
 Public API::
 

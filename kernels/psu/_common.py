@@ -1,5 +1,5 @@
 """Parameters, validation, the fixed LIF matrices and the seeded initialisation shared by the
-NumPy, JAX and PyTorch discrete-time LIF / PSU kernels (spec/psu.md).
+NumPy, JAX and PyTorch discrete-time LIF / PSU kernels (docs/families/psu.md).
 
 Notation: X is the input current, time-major [T, ...]; the T x T matrices act on the time axis
 and are shared by every neuron of a layer. a = 1/tau, b = 1 - 1/tau.

@@ -1,4 +1,4 @@
-"""JAX: discrete LIF (the serial loop) and the Parallel Spiking Unit family (spec/psu.md).
+"""JAX: discrete LIF (the serial loop) and the Parallel Spiking Unit family (docs/families/psu.md).
 
 Inputs are time-major ``x`` [T, ...] (every non-time axis is a neuron / batch lane). With
 a = 1/tau, b = 1 - 1/tau, the fixed T x T matrices A, B of ``_common`` and the causal mask M::

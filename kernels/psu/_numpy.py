@@ -1,7 +1,7 @@
 """NumPy float64 reference of discrete LIF and the PSU family, with hand-written backward passes.
 
 Every benchmark row of the ``psu`` family is checked against this module, which shares no code
-with the JAX and PyTorch twins beyond the matrices of ``_common``. Forward (spec/psu.md; X is
+with the JAX and PyTorch twins beyond the matrices of ``_common``. Forward (docs/families/psu.md; X is
 [T, M], every non-time axis flattened; u = potential - theta; S = Heaviside(u), strict)::
 
     lif    H[t] = b V[t-1] + a X[t];  S[t] = H(H[t] - theta);  V[t] = H[t] - theta S[t]

@@ -1,4 +1,4 @@
-"""PyTorch: discrete LIF (the serial loop) and the Parallel Spiking Unit family (spec/psu.md).
+"""PyTorch: discrete LIF (the serial loop) and the Parallel Spiking Unit family (docs/families/psu.md).
 
 A translation of ``_jax.py`` (same names, arguments and defaults; the maths is in that
 module's docstring). Divergences, each for a reason:

@@ -1,4 +1,4 @@
-"""Differentiable spike event queues for delayed synapses (spec/queues.md): binary min-heap,
+"""Differentiable spike event queues for delayed synapses (docs/families/queues.md): binary min-heap,
 circular FIFO, dense ring buffer of counts, sorted array, and the lossy hashed ring.
 
 The public API of each framework is ``spikebench.kernels.queues.jax`` and ``.torch`` (same

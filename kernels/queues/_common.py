@@ -1,4 +1,4 @@
-"""Shared by the JAX, PyTorch and reference spike event queues (spec/queues.md).
+"""Shared by the JAX, PyTorch and reference spike event queues (docs/families/queues.md).
 
 A queue holds pending arrivals of delayed spikes. Each event has an integer arrival step (the
 key the queue orders by; empty slots hold SENTINEL) and a float payload: the arrival time in

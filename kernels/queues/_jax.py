@@ -1,6 +1,6 @@
 """JAX: batched spike event queues — heap, FIFO, dense ring, sorted array, lossy ring.
 
-The designs and their drop policies are in ``_common``'s docstring (spec/queues.md section 3).
+The designs and their drop policies are in ``_common``'s docstring (docs/families/queues.md).
 Every function takes and returns a ``Queue`` whose arrays have a leading queue axis [Q, ...];
 operations compute, then select with ``where``, with static shapes and static loop bounds, so
 they jit, vmap (add further batch axes) and differentiate. The one branch: the heap skips the

@@ -1,4 +1,4 @@
-"""JAX: a clock-driven recurrent LIF network with one delayed queue per synapse (spec/queues.md,
+"""JAX: a clock-driven recurrent LIF network with one delayed queue per synapse (docs/families/queues.md,
 benchmark (e)), generic over the queue design.
 
 N neurons, all-to-all: synapse (post n, pre j) has weight W[n, j] and delay D[n, j] (ms) and

@@ -1,5 +1,5 @@
 """ONNX (the LPU path): the five queue designs in operations that export to a clean graph,
-and the host loops that run the exported chunk graphs (spec/devices.md, spec/queues.md).
+and the host loops that run the exported chunk graphs (docs/guide/devices.md, docs/families/queues.md).
 
 The same designs, state and results as ``_torch.py`` (same names: ``init``, ``enqueue``,
 ``pop``, ``pending``), written for export rather than for eager speed:

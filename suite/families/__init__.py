@@ -1,29 +1,38 @@
-"""Family adapters (``Family`` in ``_base.py``): how the harness builds inputs, the reference,
-the arguments of the timed kernel entry and the correctness check of each kernel family, and
-how its rows are summarised and reported. Kernels stay pure; everything benchmark-specific
-lives here.
+"""Family adapters, one package per family (``spikebench.families.<name>``: the adapter, its
+report page and headline, its training task and its sweeps), all subclasses of the abstract
+``Family`` (``_base.py``). Kernels stay pure in ``spikebench.kernels.<name>``; everything
+benchmark-specific lives here.
 
-``FAMILIES`` is explicit: the built-in families, plus any added with ``register`` (a family
-defined outside the suite -- in a test, a plugin -- needs no suite file edited).
+``FAMILIES`` holds the built-in families and any added with ``register`` -- by a plugin
+(``spikebench.plugins``), a test, a notebook -- so a new family needs no suite file edited.
+Importing this package imports the installed plugins (last, so that they find ``register``
+and ``Family`` here): every process that looks a family up, workers included, has them.
 """
 
 from __future__ import annotations
 
+import importlib
+
+from .. import plugins, registry
 from . import event_lif, psu, queues, selftest
 from ._base import Family, Section
 
-FAMILIES: dict[str, Family] = {m.FAMILY.name: m.FAMILY for m in (event_lif, psu, queues,
-                                                                  selftest)}
+FAMILIES: dict[str, Family] = {}
 
 
 def register(family: Family) -> Family:
-    """Add a family adapter (instance of a ``Family`` subclass); its name must be new."""
+    """Add a family adapter (an instance of a ``Family`` subclass); its name must be new.
+    Its kernel modules are imported by ``load_kernels``."""
     if not isinstance(family, Family):
         raise ValueError(f"a family must be a Family instance, got {type(family).__name__}")
     if not family.name or family.name in FAMILIES:
         raise ValueError(f"family name {family.name!r} is empty or already registered")
     FAMILIES[family.name] = family
     return family
+
+
+for _module in (event_lif, psu, queues, selftest):
+    register(_module.FAMILY)
 
 
 def get(name: str) -> Family:
@@ -41,4 +50,34 @@ def units() -> dict[str, tuple[str, ...] | None]:
     return out
 
 
-__all__ = ["FAMILIES", "Family", "Section", "get", "register", "units"]
+def load_kernels(frameworks=None) -> dict[tuple[str, str, str], registry.Impl]:
+    """Import every family's kernel modules of the given frameworks (default: all), so that
+    their ``registry.register`` decorators run; a framework whose library is not installed is
+    noted in ``registry.UNAVAILABLE`` with the reason, not raised. Returns the registry."""
+    for fam in FAMILIES.values():
+        for fw, modules in fam.kernel_modules.items():
+            if frameworks is not None and fw not in frameworks:
+                continue
+            for mod in modules:
+                try:
+                    importlib.import_module(mod)
+                except ImportError as exc:
+                    registry.UNAVAILABLE[fw] = f"{exc.name or fw} is not installed ({exc})"
+    return registry.REGISTRY
+
+
+def implementation(family: str, impl: str, framework: str) -> registry.Impl:
+    """The registered (family, impl, framework), its framework's kernels loaded first;
+    ``registry.Unsupported`` when there is none."""
+    load_kernels((framework,))
+    try:
+        return registry.REGISTRY[(family, impl, framework)]
+    except KeyError:
+        raise registry.Unsupported(f"no implementation registered for "
+                                   f"{(family, impl, framework)}") from None
+
+
+__all__ = ["FAMILIES", "Family", "Section", "get", "implementation", "load_kernels", "register",
+           "units"]
+
+plugins.load()  # last: a plugin imports this package and calls register

@@ -1,24 +1,29 @@
-"""The shape every family adapter has: ``Family``.
+"""The shape every family adapter has: ``Family``, an abstract base class.
 
 A family adapter says how the harness builds a case's inputs, its reference, the arguments of
 the registered kernel entry it times, and the correctness check; and what its rows mean to the
-people who read them (throughput, the terminal summary, the report page). Kernels stay pure;
-everything benchmark-specific lives in the adapter. The suite (``runner``, ``worker``,
-``validate``, ``report``, ``cli``) only ever calls the methods below, so a new family is one
+people who read them (throughput, the terminal summary, the report page, the headline
+sentence), which kernel modules register its implementations, its sweeps per profile and its
+training task. Kernels stay pure; everything benchmark-specific lives in the family's package
+``spikebench.families.<name>``. The suite (``harness``, ``submission``, ``report``, ``cli``)
+only ever calls the methods below, so a new family -- built in or a plugin's -- is one
 subclass and one ``families.register(...)`` call, with no suite file edited.
 
-Subclasses must define ``name``, ``make_inputs``, ``ref_kind``, ``reference``, ``prepare``
-and ``check``; everything else has a default.
+Subclasses must define ``name`` and the abstract methods ``make_inputs``, ``ref_kind``,
+``reference``, ``prepare`` and ``check`` (Python refuses to instantiate one that does not);
+everything else has a default.
 """
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..registry import Unsupported
+from ..training import Task
 
 
 @dataclass
@@ -33,7 +38,7 @@ class Section:
     overview: list = field(default_factory=list)
 
 
-class Family:
+class Family(abc.ABC):
     name: str = ""
     title: str = ""  # the report page's title
     # throughput unit -> the size columns whose product is the work of one timed call (None:
@@ -44,25 +49,39 @@ class Family:
     # the knob columns that belong to the host loop of a device path and are not matched when
     # the same case is compared across device kinds
     host_params: tuple[str, ...] = ()
-    # a module with ``summary(df)`` and ``section(df, out_dir)``: the defaults of ``summary``
-    # and ``report`` call them (e.g. "spikebench.families.psu.report")
+    # a module with ``summary(df)``, ``section(df, out_dir)`` and ``headline(df)``: the
+    # defaults of ``summary``, ``report`` and ``headline`` call them (e.g.
+    # "spikebench.families.psu.report"); imported only when a report is made
     report_module: str = ""
+    # framework -> the modules whose import registers this family's kernels for it
+    # (``registry.register`` decorators next to each timed function); ``families.load_kernels``
+    # imports them, noting a framework whose library is missing instead of failing
+    kernel_modules: dict[str, tuple[str, ...]] = {}
+    # profile name -> this family's sweep specs in that profile (the dict form
+    # ``cases.expand`` reads: impls, frameworks, dtypes, modes, datasets, sizes, knobs, seed,
+    # timeout_s, limits); ``profiles`` joins every family's
+    sweeps: dict[str, list[dict]] = {}
+    # the family's training task (``spikebench train --task``, the `train` rows), or None
+    task: Task | None = None
 
     # -- inputs and reference (parent process, once per input set) -------------------------
     def takes_events(self, case) -> bool:
         """Whether the case runs on event samples (``--dataset`` moves it to another)."""
         return False
 
+    @abc.abstractmethod
     def make_inputs(self, case) -> dict:
-        raise NotImplementedError
+        """The case's inputs, NumPy arrays in a dict (built once per input set, in the
+        parent process; every implementation gets the same)."""
 
+    @abc.abstractmethod
     def ref_kind(self, case) -> str:
         """Cases sharing (ref_kind, input_key) share one reference."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def reference(self, case, inputs):
-        """(reference, ref_impl name)."""
-        raise NotImplementedError
+        """(reference, ref_impl name): the outputs ``check`` compares with, computed
+        independently of the kernels under test."""
 
     def context(self, case, inputs) -> dict:
         """What goes into the JSON beside the CSV (dataset statistics, tolerances ...)."""
@@ -73,10 +92,10 @@ class Family:
         """The registered entry (``registry.register(entry=...)``) the case times."""
         return "forward"
 
+    @abc.abstractmethod
     def prepare(self, case, inputs, fw, device):
         """(args, kwargs, static) for the case's entry: the arrays on `device`, and the static
         arguments (compiled in; ``resize`` may grow them)."""
-        raise NotImplementedError
 
     def train(self, case, inputs, ref, fw, device) -> dict:
         """A `train` case: run the family's training loop over its registered training steps
@@ -127,10 +146,10 @@ class Family:
         return importlib.import_module(self.modules[framework])
 
     # -- the row -------------------------------------------------------------------------------
+    @abc.abstractmethod
     def check(self, case, inputs, out, ref) -> dict:
         """correct, max_err, mismatch_frac, n_checked (+ note, spike_rate, lif_agreement,
         drop_rate where known)."""
-        raise NotImplementedError
 
     def work(self, case) -> tuple[float, str]:
         """(work of one timed call, throughput unit): throughput = work / median time. The
@@ -158,6 +177,14 @@ class Family:
         if not self.report_module:
             return Section(self.title or self.name)
         return self._report_module().section(df, out_dir)
+
+    def headline(self, df) -> list[str]:
+        """The report index's sentences for this family (its question answered with its number,
+        place and spread), from every row of the report."""
+        if not self.report_module:
+            return []
+        fn = getattr(self._report_module(), "headline", None)
+        return fn(df) if fn is not None else []
 
     def _report_module(self):
         import importlib

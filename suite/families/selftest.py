@@ -31,6 +31,12 @@ def hangs(x):
 class SelfTest(Family):
     name = "selftest"
     title = "harness self-test"
+    kernel_modules = {"numpy": (__name__,)}
+    # `spikebench run --profile selftest`: one implementation that works, one that raises and
+    # one that never returns (its worker is killed at the timeout)
+    sweeps = {"selftest": [{"impls": ["ok", "raises", "hangs"], "frameworks": ["numpy"],
+                            "dtypes": ["float64"], "datasets": ["none"], "sizes": {"n": [8]},
+                            "timeout_s": 5}]}
     units = {"elements/s": None}  # its size `n` is not a schema column
 
     def make_inputs(self, case):

@@ -1,4 +1,4 @@
-"""Device discovery (spec/devices.md): probe each backend once per process, cache, and say
+"""Device discovery (docs/guide/devices.md): probe each backend once per process, cache, and say
 plainly why a device kind is unavailable. Never fake a device.
 
 Kinds and what reaches them in this suite (``REACH``):
@@ -23,18 +23,15 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
-import shutil
-import subprocess
 from dataclasses import dataclass, field
 
-KINDS = ("cpu", "gpu", "tpu", "lpu", "onnxrt")
+from ..rows import DEVICE_KINDS as KINDS
+from . import groq
+
 # which frameworks can reach which device kind (a case pairs only these)
 REACH = {"numpy": ("cpu",), "jax": ("cpu", "gpu", "tpu"), "torch": ("cpu", "gpu"),
          "torch-compile": ("cpu", "gpu"),
          "onnx": ("onnxrt", "lpu"), "adseq": ("cpu", "gpu", "tpu"), "nest": ("cpu",)}
-GROQ_TOOLS = ("groq-compiler", "aa-latest")
-GROQ_BIN = "/usr/local/groq/bin"
-GROQ_PCI = "1de0:"  # Groq's PCI vendor id
 
 
 @dataclass(frozen=True)
@@ -71,7 +68,7 @@ def _version(mod: str) -> str | None:
 
 
 def no_preallocation():
-    """JAX must not grab 75 % of an accelerator's memory up front (spec/devices.md)."""
+    """JAX must not grab 75 % of an accelerator's memory up front (docs/guide/devices.md)."""
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 
@@ -141,56 +138,13 @@ def _probe_onnxrt() -> DeviceInfo:
                       _ram() if provider == "CPUExecutionProvider" else None, 1, versions)
 
 
-def groq_tool(name: str) -> str | None:
-    """Path of a GroqWare tool: on PATH, or in /usr/local/groq/bin."""
-    found = shutil.which(name)
-    if found:
-        return found
-    path = os.path.join(GROQ_BIN, name)
-    return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
-
-
-def groq_cards() -> int | None:
-    """GroqCards on the PCI bus (None when lspci is missing)."""
-    lspci = shutil.which("lspci") or ("/usr/bin/lspci" if os.path.isfile("/usr/bin/lspci")
-                                      else None)
-    if lspci is None:
-        return None
-    try:
-        out = subprocess.run([lspci, "-n"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return sum(GROQ_PCI in line.split()[2] for line in out.splitlines()
-               if len(line.split()) > 2)
-
-
-def lpu_missing() -> list[str]:
-    """What stops the LPU path here (empty: everything is present)."""
-    missing = []
-    if not _has("groq.runner.tsp"):
-        note = " (the installed PyPI package 'groq' is a chat REST client, not the runtime)" \
-            if _has("groq") else ""
-        missing.append(f"groq-runtime: Python module groq.runner.tsp not importable{note}")
-    for tool in GROQ_TOOLS:
-        if groq_tool(tool) is None:
-            missing.append(f"groq-devtools: {tool} not on PATH nor in {GROQ_BIN}")
-    for mod in ("onnx", "torch"):
-        if not _has(mod):
-            missing.append(f"{mod} not installed (the graphs are exported with torch.onnx)")
-    cards = groq_cards()
-    if not cards:
-        missing.append("no GroqCard on the PCI bus (vendor 1de0)" if cards == 0 else
-                       "no GroqCard found (lspci is missing)")
-    return missing
-
-
 def _probe_lpu() -> DeviceInfo:
     versions = {"groq-runtime": _version("groq-runtime"),
                 "groq-devtools": _version("groq-devtools")}
-    missing = lpu_missing()
+    missing = groq.lpu_missing()
     if missing:
         return DeviceInfo("lpu", "", False, "; ".join(missing), versions=versions)
-    return DeviceInfo("lpu", "GroqChip", True, "", ("onnx",), None, groq_cards() or 0,
+    return DeviceInfo("lpu", "GroqChip", True, "", ("onnx",), None, groq.groq_cards() or 0,
                       versions)
 
 
@@ -204,19 +158,29 @@ def _ram():
 ANCHOR_DIST = {"adseq": "adseq", "nest": "nest-simulator"}
 
 
+# frameworks a plugin registered (``frameworks.register``): name -> the framework whose
+# presence on a device kind makes it present there too
+LIKE: dict[str, str] = {}
+
+
 def _riders(reach: tuple[str, ...], nest: bool = False) -> tuple[str, ...]:
     """The frameworks that run on top of the given ones and are installed here: the adseq
     anchor wherever JAX reaches, torch-compile wherever PyTorch does, the NEST anchor on the
-    CPU."""
+    CPU, and a plugin's framework wherever the one it is ``like`` is."""
     found = ("adseq",) if "jax" in reach and _has("adseq") else ()
     found += ("torch-compile",) if "torch" in reach else ()
-    return found + (("nest",) if nest and _has("nest") else ())
+    found += (("nest",) if nest and _has("nest") else ())
+    return found + tuple(n for n, base in LIKE.items() if base in reach + found)
 
 
 @functools.cache
 def discover() -> tuple[DeviceInfo, ...]:
-    """Probe every kind once per process (cached)."""
+    """Probe every kind once per process (cached; the installed plugins are loaded first, so
+    their frameworks are found)."""
+    from .. import plugins
     from .machine import cpu_model
+
+    plugins.load()
 
     cpu_fw = tuple(f for f in ("numpy", "jax", "torch") if _has(f))
     cpu_fw += _riders(cpu_fw, nest=True)

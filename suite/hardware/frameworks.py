@@ -1,13 +1,43 @@
 """Framework adapters: move NumPy inputs to a device, sync, fetch results, compile.
 
-The harness talks to frameworks only through these, so kernels stay free of device choice.
+The harness talks to frameworks only through these (``FrameworkAdapter``), so kernels stay
+free of device choice. A plugin whose library is its own ``framework`` value registers an
+adapter with ``register``.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
+
+@runtime_checkable
+class FrameworkAdapter(Protocol):
+    """What the harness asks of a framework (the built-in adapters below, or a plugin's)."""
+
+    name: str
+
+    def version(self) -> str:
+        """The library's version (the row's ``framework_version``)."""
+
+    def device(self, kind: str, index: int = 0) -> Any:
+        """The framework's handle of device `kind` (LookupError when it has none)."""
+
+    def put(self, x: np.ndarray, device: Any) -> Any:
+        """A NumPy array as the framework's array on `device`."""
+
+    def sync(self, out: Any) -> Any:
+        """Wait until `out` is computed (called inside every timed call)."""
+
+    def to_numpy(self, x: Any) -> np.ndarray:
+        """An output as a NumPy array."""
+
+    def compile(self, fn: Callable, args: tuple, kwargs: dict,
+                static: dict) -> tuple[Callable[[], Any], float | None]:
+        """(a callable running one timed call, compile seconds or None)."""
 
 
 class NumpyFw:
@@ -159,7 +189,7 @@ class TorchCompileFw(TorchFw):
 
 
 class OnnxFw:
-    """The exported graphs (spec/devices.md): kernels register *program builders*; building
+    """The exported graphs (docs/guide/devices.md): kernels register *program builders*; building
     (torch.onnx export, LPU lint, runtime session or GroqChip compile) is this path's compile
     step and is timed apart. Inputs stay NumPy arrays on the host; every call returns host
     arrays, so the copy back is the device sync."""
@@ -250,8 +280,37 @@ ADAPTERS = {"numpy": NumpyFw(), "jax": JaxFw(), "torch": TorchFw(),
             "adseq": AdseqFw(), "nest": NestFw()}
 
 
-def adapter(name: str):
+def adapter(name: str) -> FrameworkAdapter:
     try:
         return ADAPTERS[name]
     except KeyError:
         raise ValueError(f"unknown framework {name!r}; known: {sorted(ADAPTERS)}") from None
+
+
+def register(name: str, adapter: FrameworkAdapter, *, reaches: tuple[str, ...] = ("cpu",),
+             like: str = "numpy") -> FrameworkAdapter:
+    """Add a framework (a plugin's library as its own ``framework`` value): its `adapter`,
+    the device kinds it `reaches`, and the built-in framework it is `like` (present on a
+    device kind wherever that one is). ValueError for a taken name, an adapter missing a
+    method of ``FrameworkAdapter``, an unknown device kind or base."""
+    from .. import rows
+    from . import devices
+
+    if not name or name in ADAPTERS:
+        raise ValueError(f"framework name {name!r} is empty or already registered")
+    if not isinstance(adapter, FrameworkAdapter):
+        missing = [m for m in ("version", "device", "put", "sync", "to_numpy", "compile")
+                   if not callable(getattr(adapter, m, None))]
+        raise ValueError(f"framework {name!r}: the adapter lacks {', '.join(missing) or 'name'}")
+    bad = sorted(set(reaches) - set(rows.DEVICE_KINDS))
+    if bad:
+        raise ValueError(f"framework {name!r}: unknown device kind(s) {bad}; known: "
+                         f"{list(rows.DEVICE_KINDS)}")
+    if like not in ADAPTERS:
+        raise ValueError(f"framework {name!r}: like={like!r} is not a framework; known: "
+                         f"{sorted(ADAPTERS)}")
+    ADAPTERS[name] = adapter
+    rows.FRAMEWORKS.append(name)
+    devices.REACH[name] = tuple(reaches)
+    devices.LIKE[name] = like
+    return adapter

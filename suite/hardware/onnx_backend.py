@@ -1,4 +1,4 @@
-"""The ONNX path (spec/devices.md): export step functions to ONNX, check that the graphs suit
+"""The ONNX path (docs/guide/devices.md): export step functions to ONNX, check that the graphs suit
 an LPU, and run them on ONNX Runtime or on a GroqChip.
 
 The kernels (``kernels/*/_onnx.py``) hand over a ``torch.nn.Module`` whose forward is one
@@ -17,7 +17,7 @@ loops over chunks and passes the carry back in. This module owns what is common:
   the CPU provider; intra-op threads pinned like every other framework's).
 - ``GroqRunner``: ONNX -> ``groq-compiler`` -> Alan assembly (.aa) -> ``aa-latest`` -> .iop
   program -> ``groq.runner.tsp.create_tsp_runner``. Needs the GroqWare SDK and a GroqCard
-  (``devices.lpu_missing`` says what is absent).
+  (``groq.lpu_missing`` says what is absent).
 
 Both runners are called alike: ``runner(**{input name: numpy array})`` returns a dict of
 output name -> numpy array (on the host: the copy back is part of every timed call, which is
@@ -174,9 +174,9 @@ class GroqRunner:
     """
 
     def __init__(self, model_path, build_dir=None):
-        from . import devices
+        from . import groq
 
-        missing = devices.lpu_missing()
+        missing = groq.lpu_missing()
         if missing:
             raise RuntimeError("the LPU path needs the GroqWare SDK and a GroqCard: "
                                + "; ".join(missing))
@@ -193,11 +193,11 @@ class GroqRunner:
 
 def groq_commands(model_path, build_dir) -> list[list[str]]:
     """The two build commands (compiler, assembler) for `model_path` into `build_dir`."""
-    from . import devices
+    from . import groq
 
     build = Path(build_dir)
-    compiler = devices.groq_tool("groq-compiler") or "groq-compiler"
-    assembler = devices.groq_tool("aa-latest") or "aa-latest"
+    compiler = groq.groq_tool("groq-compiler") or "groq-compiler"
+    assembler = groq.groq_tool("aa-latest") or "aa-latest"
     return [[compiler, str(model_path), "--save-stats", str(build / "stats.json"), "-o",
              str(build / "output")],
             [assembler, str(build / "output.aa"), "--output-iop", str(build / "output.iop")]]

@@ -1,4 +1,4 @@
-"""Memory of a measured case, per spec/devices.md. Every figure carries its method; rows with
+"""Memory of a measured case, per docs/guide/devices.md. Every figure carries its method; rows with
 different methods are never compared.
 
 Two kinds of figure, never compared with each other:

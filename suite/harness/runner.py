@@ -16,7 +16,7 @@ import threading
 import uuid
 from pathlib import Path
 
-from .. import __version__, families, registry, results, versions
+from .. import __version__, families, plugins, registry, results, rows, versions
 from ..hardware import devices, frameworks, machine
 from . import worker
 
@@ -95,7 +95,7 @@ class Session:
     def _fw_facts(self, name: str) -> dict:
         """Version and runtime facts of a framework, probed once per session."""
         if name not in self._fw_cache:
-            registry.load((name,))
+            families.load_kernels((name,))
             if name in registry.UNAVAILABLE:
                 self._fw_cache[name] = {"framework_version": None}
             else:
@@ -114,8 +114,9 @@ class Session:
             "started_utc": self.started.isoformat(), "suite_version": __version__,
             "profile": self.profile, **self.suite, **self.host,
             "devices": [d.__dict__ for d in devices.discover()],
-            "frameworks": {f: self._fw_facts(f) for f in registry.FRAMEWORKS},
+            "frameworks": {f: self._fw_facts(f) for f in rows.FRAMEWORKS},
             "unavailable_frameworks": dict(registry.UNAVAILABLE),
+            "plugins": dict(plugins.LOADED),
             "isolation": "worker process per case" if self.isolate else "in-process",
             "timing": {**worker.TIMING, **(self.timing or {}),
                        "own_warmup_s": worker.OWN_WARMUP_S},
@@ -173,7 +174,7 @@ class Session:
 
     def availability(self, case) -> tuple[str, str] | None:
         """(status, reason) when the case cannot be measured here, else None."""
-        registry.load((case.framework,))
+        families.load_kernels((case.framework,))
         if case.framework in registry.UNAVAILABLE:
             return "unavailable", registry.UNAVAILABLE[case.framework]
         dev = devices.get(case.device)

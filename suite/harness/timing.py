@@ -1,4 +1,4 @@
-"""The timer: the harness owns timing, kernels never time themselves (spec/devices.md).
+"""The timer: the harness owns timing, kernels never time themselves (docs/guide/devices.md).
 
 Every timed call ends in the framework's device sync. Compile/trace time is measured apart
 from steady state, samples are kept raw, and the summary is median and IQR.

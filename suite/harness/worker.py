@@ -53,7 +53,7 @@ def measure(case, inputs, ref, timing=None) -> dict:
     """Measure `case` in this process; returns the measurement columns of its row."""
     timing = {**TIMING, **(timing or {})}
     fam = families.get(case.family)
-    impl = registry.get(case.family, case.impl, case.framework)
+    impl = families.implementation(case.family, case.impl, case.framework)
     entry = impl.entry(fam.entry(case))
     if not entry.supports(case.mode):
         raise registry.Unsupported(f"{impl.key} {entry.name} supports modes {entry.modes}, "
@@ -153,7 +153,7 @@ def _child(conn, case, data_path, timing, threads):
             import torch
 
             torch.set_num_threads(threads)
-        registry.load((case.framework,))
+        families.load_kernels((case.framework,))
         with open(data_path, "rb") as f:
             inputs, ref = pickle.load(f)
         conn.send(measure_safely(case, inputs, ref, timing))

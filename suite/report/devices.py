@@ -1,4 +1,4 @@
-"""Report table of the ONNX path (spec/devices.md): each exported-graph row next to the JAX and
+"""Report table of the ONNX path (docs/guide/devices.md): each exported-graph row next to the JAX and
 PyTorch rows of the same case on the same inputs (same family, implementation, dtype, dataset,
 mode and sizes; a family's host-loop knobs, ``Family.host_params`` -- e.g. the queues' graph
 chunk -- are not matched). Usable rows only (``results.usable``)."""

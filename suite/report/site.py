@@ -220,7 +220,8 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
     t = {"places": places_table(raw), "compare": cmp_table, "rows": summary_table(raw),
          "exported": report_devices.exported_table(ok),
          "anchors": report_anchors.anchor_table(raw),
-         "training": report_training.index_table(ok)}
+         "training": report_training.index_table(
+             ok, {n: f.task.title for n, f in families.FAMILIES.items() if f.task})}
     density = [f for f in [report_anchors.density_figure(t["anchors"], out_dir)] if f]
     verdicts = (cmp_table.assign(family=cmp_table["case"].str.split("/").str[0])
                 .groupby(["family", "verdict"]).size().rename("cases").reset_index()
@@ -234,7 +235,7 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
              f"usable rows (ok and correct); places are compared from their raw samples "
              f"(Mann-Whitney test or disjoint ranges, alpha {alpha:g}; differences under "
              f"{factor:g}x are called within factor).</p>") + _left_out(use)
-    said = report_headline.headlines(df)
+    said = report_headline.headlines(df, families.FAMILIES.values())
     answers = ("<h2>What these results say</h2><ul>" + "".join(
         f"<li>{html.escape(x)}</li>" for x in said) + "</ul>") if said else (
         "<h2>What these results say</h2><p>No family's headline rows are in these results "

@@ -11,23 +11,12 @@ import pandas as pd
 
 from .. import results, rows
 
-TASK = {"psu": "digits", "event_lif": "Yin-Yang", "queues": "timing classes (learned delays)"}
-IMPL_LABEL = {"psu": "neuron", "event_lif": "implementation", "queues": "design"}
 COLS = {"family": "family", "impl": "impl", "param_capacity": "capacity",
         "framework": "framework", "device_kind": "device", "target": "target",
         "epochs_to_target": "epochs to target", "time_to_target_s": "time to target (s)",
         "accuracy": "final accuracy", "spike_rate": "firing rate", "drop_rate": "drop rate",
         "time_median_s": "time / epoch (s)", "param_epochs": "epochs",
         "correct": "within the band of the reference"}
-_BAND = ("Time to the target counts every epoch and its evaluation; 'within the band' "
-         "compares the final test accuracy with the {} run of the same loop.")
-NOTE = {"psu": _BAND.format("NumPy float64"),
-        "event_lif": _BAND.format("JAX float64 parallel") + " serial: one input event a step "
-        "(the parallel kernel at chunk 1), its accuracy measured with the serial simulator.",
-        "queues": _BAND.format("JAX float64") + " Drop rate: events dropped / offered on the "
-        "test split after training, over every synapse's queue."}
-
-
 def train_rows(df, family: str | None = None) -> pd.DataFrame:
     """The ok train rows (of `family`)."""
     if df is None or df.empty or "mode" not in df or "curve_accuracy" not in df:
@@ -48,16 +37,17 @@ def _label(r) -> str:
         else str(r["impl"])
 
 
-def table(df, family: str | None = None) -> pd.DataFrame:
-    """Time to the target test accuracy per implementation, framework and place (the columns
-    that apply: capacity and drop rate for the queues, firing rate where it is a fraction)."""
+def table(df, family: str | None = None, impl_label: str = "impl") -> pd.DataFrame:
+    """Time to the target test accuracy per implementation (named `impl_label`: the family's
+    ``Task.impl_label``), framework and place (the columns that apply: capacity and drop rate
+    for the queues, firing rate where it is a fraction)."""
     rows = train_rows(df, family)
     if rows.empty:
         return pd.DataFrame()
     out = rows[[c for c in COLS if c in rows and rows[c].notna().any()]]
     out = out.rename(columns=COLS)
     if family is not None:
-        out = out.drop(columns="family").rename(columns={"impl": IMPL_LABEL[family]})
+        out = out.drop(columns="family").rename(columns={"impl": impl_label})
     return out.sort_values(list(out.columns[:2])).reset_index(drop=True)
 
 
@@ -109,9 +99,10 @@ def _per_place(frame, out_dir: Path, stem: str, width: float, draw) -> list[Path
     return save(fig, out_dir, stem)
 
 
-def plot_curves(df, out_dir: Path, family: str, stem: str | None = None) -> list[Path]:
+def plot_curves(df, out_dir: Path, family: str, title: str,
+                stem: str | None = None) -> list[Path]:
     """Test accuracy against wall time, one panel per place, a colour per implementation and
-    a line style per framework (the target dotted)."""
+    a line style per framework (the target dotted); `title`: the family's task."""
     from . import style as st
 
     c = curves(df, family)
@@ -128,7 +119,7 @@ def plot_curves(df, out_dir: Path, family: str, stem: str | None = None) -> list
         st.time_axis(ax, "x")
         ax.set_xlabel("wall time since the start of training (s)")
         ax.set_ylabel("test accuracy")
-        ax.set_title(f"{TASK[family]}: test accuracy against time, {place}")
+        ax.set_title(f"{title}: test accuracy against time, {place}")
 
     return _per_place(c, out_dir, stem or f"{family}_training", 7, draw)
 
@@ -215,14 +206,15 @@ def plot_accuracy_vs_ratio(df, out_dir: Path) -> list[Path]:
     return _per_place(t, out_dir, "psu_accuracy_vs_ratio", 6.5, draw)
 
 
-def index_table(df) -> pd.DataFrame:
-    """The index page's time-to-accuracy lines: per family, task, implementation, framework
-    and place, the target, whether and when it was reached, and the final accuracy."""
+def index_table(df, tasks: dict[str, str]) -> pd.DataFrame:
+    """The index page's time-to-accuracy lines: per family, task (`tasks`: family -> the
+    title of its task), implementation, framework and place, the target, whether and when it
+    was reached, and the final accuracy."""
     rows = train_rows(df)
     if rows.empty:
         return pd.DataFrame()
     out = pd.DataFrame({
-        "family": rows["family"], "task": rows["family"].map(TASK),
+        "family": rows["family"], "task": rows["family"].map(tasks),
         "impl": rows.apply(_label, axis=1), "framework": rows["framework"],
         "place": rows.apply(_place, axis=1), "target": rows["target"],
         "time to target (s)": rows["time_to_target_s"],

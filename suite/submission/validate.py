@@ -44,11 +44,10 @@ import numpy as np
 
 from .. import families, profiles, registry, results
 from .. import untrusted as U
-from ..hardware.devices import KINDS as DEVICE_KINDS
 from ..kernels.queues._common import TALLIES
+from ..rows import DEVICE_KINDS, DTYPES, FRAMEWORKS, MODES, STATUSES
 
 MIN_ROUNDS = 3
-MODES = registry.MODES
 TIMING = ("compile_s", "time_median_s", "time_iqr_s", "time_min_s")
 # counts: positive integers (n_checked and the sizes may be 0); device_count is 0 where a
 # device kind is absent
@@ -109,11 +108,11 @@ def _schema():
         "device_kind": pa.Column(str, pa.Check.isin(DEVICE_KINDS)),
         "family": pa.Column(str, pa.Check.str_matches(full["name"])),
         "impl": pa.Column(str, pa.Check.str_matches(full["name"])),
-        "framework": pa.Column(str, pa.Check.isin(registry.FRAMEWORKS)),
+        "framework": pa.Column(str, pa.Check.isin(FRAMEWORKS)),
         "mode": pa.Column(str, pa.Check.isin(MODES)),
-        "dtype": pa.Column(str, pa.Check.isin(registry.DTYPES)),
+        "dtype": pa.Column(str, pa.Check.isin(DTYPES)),
         "dataset": pa.Column(str, pa.Check.str_matches(full["name"])),
-        "status": pa.Column(str, pa.Check.isin(results.STATUSES)),
+        "status": pa.Column(str, pa.Check.isin(STATUSES)),
         "case_id": pa.Column(str, pa.Check.str_matches(full["case_id"])),
         **{c: pa.Column(**num, checks=[pa.Check.ge(1), finite, integer]) for c in COUNTS},
         "device_count": pa.Column(**num, checks=[pa.Check.ge(0), finite, integer]),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from spikebench import families
 
 from tests.helpers import AGREE_RTOL, PARAM_SETS, compare_to_reference, random_layer, reference
 
@@ -93,7 +94,7 @@ def test_compiled_bare_scan_equals_eager(delays):
 def test_compiled_loop_is_registered_for_torch_compile():
     from spikebench import registry
 
-    registry.load(("torch-compile",))
+    families.load_kernels(("torch-compile",))
     for impl in ("serial", "bare_scan"):
         fn = registry.REGISTRY[("event_lif", impl, "torch-compile")].entry("layer").fn
         assert getattr(fn, "compiles_inside", False)

@@ -1,4 +1,4 @@
-"""Accuracy against the independent ODE oracle (spec/event_lif.md section 9): over 1000 random
+"""Accuracy against the independent ODE oracle (docs/families/event_lif.md): over 1000 random
 lanes, spike counts identical (grazing cases reported), spike times within 1e-10 relative in
 float64 and 1e-5 relative in float32, for the plain-loop reference and every framework."""
 

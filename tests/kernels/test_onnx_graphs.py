@@ -1,4 +1,4 @@
-"""The ONNX path's kernels (spec/devices.md): the export-friendly queue twin equals the
+"""The ONNX path's kernels (docs/guide/devices.md): the export-friendly queue twin equals the
 PyTorch queues operation by operation; the exported chunk graphs, run by ONNX Runtime in the
 host loop, equal the eager loops; every graph passes the LPU lint, and the lint catches what
 the LPU lacks."""

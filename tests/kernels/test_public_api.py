@@ -61,8 +61,8 @@ CHECK = """
 import spikebench, spikebench.families, spikebench.cli, spikebench.report.site
 import spikebench.submission.validate
 import spikebench.kernels.queues, spikebench.kernels.psu, spikebench.kernels.event_lif
-from spikebench import registry
-registry.load()
+from spikebench import families, registry
+families.load_kernels()
 assert {blocked!r} in registry.UNAVAILABLE, registry.UNAVAILABLE
 assert {other!r} not in registry.UNAVAILABLE, registry.UNAVAILABLE
 import spikebench.kernels.queues.{other} as q

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from spikebench import datasets, profiles
+from spikebench import datasets, families, profiles
 from spikebench.datasets import _hdf5
 from spikebench.harness import runner
 
@@ -122,7 +122,6 @@ def test_a_stand_in_follows_saved_statistics_under_its_own_label(shd_dir, tmp_pa
 
 @pytest.mark.parametrize("name", sorted(datasets.DATASETS))
 def test_every_generator_feeds_both_frameworks_identical_inputs(name):
-    from spikebench import families, registry
     from spikebench.hardware import frameworks
 
     fam = families.get("event_lif")
@@ -134,7 +133,7 @@ def test_every_generator_feeds_both_frameworks_identical_inputs(name):
     for key in ("times", "channels", "weights"):
         np.testing.assert_array_equal(a[key], b[key])
     assert a["stats"]["dataset"] == name and a["times"].shape[1] == 100
-    registry.load()
+    families.load_kernels()
     for dtype in ("float32", "float64"):
         got = {}
         for fw_name in ("jax", "torch"):

@@ -1,4 +1,4 @@
-"""Device kinds (spec/devices.md): discovery says what is here and why the rest is not, a
+"""Device kinds (docs/guide/devices.md): discovery says what is here and why the rest is not, a
 sweep over every kind writes a row per kind with the right status, the ONNX rows are checked
 like every other row, and the LPU path runs end to end against a stand-in GroqWare SDK (fake
 compiler, assembler, lspci and groq.runner.tsp whose runner is ONNX Runtime), so everything up
@@ -14,7 +14,7 @@ import textwrap
 import numpy as np
 import pytest
 from spikebench import profiles, results
-from spikebench.hardware import devices
+from spikebench.hardware import devices, groq
 from spikebench.harness import runner
 from spikebench.report import devices as report_devices
 from spikebench.submission import validate
@@ -203,7 +203,7 @@ def fake_groq(tmp_path, monkeypatch, fresh_discovery):
 
 
 def test_lpu_path_runs_end_to_end_on_a_stand_in_sdk(fake_groq, tmp_path):
-    assert devices.lpu_missing() == []
+    assert groq.lpu_missing() == []
     lpu = devices.get("lpu")
     assert lpu.available and lpu.count == 1 and lpu.frameworks == ("onnx",)
     n, delay = 32, 5
@@ -245,8 +245,8 @@ def test_lpu_reasons_name_each_missing_piece(tmp_path, monkeypatch, fresh_discov
     monkeypatch.syspath_prepend(str(tmp_path))
     _drop_groq_modules()
     monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
-    monkeypatch.setattr(devices, "GROQ_BIN", str(tmp_path / "nothing"))
-    missing = devices.lpu_missing()
+    monkeypatch.setattr(groq, "GROQ_BIN", str(tmp_path / "nothing"))
+    missing = groq.lpu_missing()
     text = "; ".join(missing)
     assert "groq.runner.tsp not importable" in text and "chat REST client" in text
     assert "groq-compiler" in text and "aa-latest" in text and "GroqCard" in text

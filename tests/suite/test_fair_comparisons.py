@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from spikebench import families, profiles, results
+from spikebench.families.event_lif import sweeps as lif_sweeps
 from spikebench.harness import memory, runner
 
 FAST = {"min_rounds": 1, "max_rounds": 1, "warmup": 0}
@@ -149,10 +150,9 @@ def test_event_lif_state_is_the_lanes_by_hand():
     the input pointer, spike count, step count, a stall counter, a still-running flag's
     index) plus one bool: 8 max_spikes + 73 bytes."""
     pytest.importorskip("jax")
-    from spikebench import registry
     from spikebench.kernels.event_lif import LIFParams
 
-    fn = registry.get("event_lif", "serial", "jax").entry("layer").fn
+    fn = families.implementation("event_lif", "serial", "jax").entry("layer").fn
     p = LIFParams(0.02, 0.005, 1.0)
     for b, n, m in ((1, 1, 64), (1, 1, 128), (2, 3, 64)):
         t = np.sort(np.random.default_rng(0).random((b, 10)), axis=1)
@@ -288,8 +288,8 @@ def test_nest_density_cases_span_three_rates_in_the_default_sweep():
     cs = [c for c in profiles.profile_cases("quick", ["cpu"], family=["event_lif"],
                                             framework=["nest"]) if "rate_hz" in c.size]
     got = {(c.size["rate_hz"], c.size["n_neurons"]) for c in cs}
-    assert got == {(r, n) for r in profiles.RATES_HZ for n in (1, 128)}
-    assert min(profiles.RATES_HZ) <= 2_000 and max(profiles.RATES_HZ) >= 100_000
+    assert got == {(r, n) for r in lif_sweeps.RATES_HZ for n in (1, 128)}
+    assert min(lif_sweeps.RATES_HZ) <= 2_000 and max(lif_sweeps.RATES_HZ) >= 100_000
     fam = families.get("event_lif")
     assert all(fam.params(c)["param_rate_hz"] == c.size["rate_hz"] for c in cs)
     assert all(math.isclose(c.size["n_events"], c.size["rate_hz"]) for c in cs)
@@ -319,7 +319,6 @@ def test_remat_backward_needs_less_kernel_memory_at_large_k():
 
 
 def registry_fn(case):
-    from spikebench import registry
 
-    return registry.get(case.family, case.impl, case.framework).entry(
+    return families.implementation(case.family, case.impl, case.framework).entry(
         families.get(case.family).entry(case)).fn

@@ -7,12 +7,14 @@ import math
 
 import numpy as np
 import pytest
-from spikebench import cases, profiles, registry, results
+from spikebench import cases, families, profiles, registry, results
+from spikebench.families.event_lif import sweeps as lif_sweeps
+from spikebench.families.psu import sweeps as psu_sweeps
 from spikebench.harness import runner, timing, worker
 
 
 def test_registry_has_every_framework_twin():
-    reg = registry.load()
+    reg = families.load_kernels()
     for fw in ("numpy", "jax", "torch"):
         assert ("event_lif", "serial", fw) in reg
         assert ("event_lif", "bare_scan", fw) in reg
@@ -71,13 +73,14 @@ def test_one_function_registers_several_impls_and_entries():
 
 def test_missing_implementation_is_unsupported():
     with pytest.raises(registry.Unsupported):
-        registry.get("event_lif", "no_such_impl", "numpy")
+        families.implementation("event_lif", "no_such_impl", "numpy")
 
 
 def test_missing_framework_module_is_recorded(monkeypatch):
-    monkeypatch.setitem(registry.KERNEL_MODULES, "numpy", ["spikebench_no_such_module"])
+    fam = families.get("selftest")
+    monkeypatch.setattr(fam, "kernel_modules", {"numpy": ("spikebench_no_such_module",)})
     monkeypatch.setattr(registry, "UNAVAILABLE", {})
-    registry.load(("numpy",))
+    families.load_kernels(("numpy",))
     assert "numpy" in registry.UNAVAILABLE
 
 
@@ -100,7 +103,7 @@ def test_quick_profile_expansion_and_limits():
     assert max(c.size["n_events"] for c in torch_serial) == 1_000
     jax_serial = [c for c in cs if c.framework == "jax" and c.impl == "serial"]
     assert {c.size["n_events"] for c in jax_serial} == {10**k for k in range(2, 6)} | \
-        {4000, 2000} | set(profiles.RATES_HZ)  # the NEST density cases: one simulated second
+        {4000, 2000} | set(lif_sweeps.RATES_HZ)  # the NEST density cases: one simulated second
     # the NEST anchor: serial rows on the same inputs as JAX's, some at one thread
     nest = [c for c in cs if c.framework == "nest"]
     assert nest and {c.impl for c in nest} == {"serial"}
@@ -115,7 +118,7 @@ def test_quick_profile_expansion_and_limits():
     neuron = [c for c in psu if c.dataset == "gaussian" and c.dtype == "float32"]
     assert {(c.impl, c.framework, c.mode, c.size["T"]) for c in neuron} == {
         (i, f, m, t) for i in ("lif", "psu", "ipsu", "rpsu") for f in ("jax", "torch")
-        for m in ("forward", "grad") for t in profiles.QUICK_STEPS}
+        for m in ("forward", "grad") for t in psu_sweeps.QUICK_STEPS}
     net = [c for c in psu if c.dataset == "synthetic-shd"]
     assert 15 in {c.size["T"] for c in net} and {c.mode for c in net} == {"forward", "grad"}
     assert {c.dtype for c in psu} == {"float32"}  # float64: `full`
@@ -123,7 +126,7 @@ def test_quick_profile_expansion_and_limits():
     # same inputs
     par = [c for c in cs if c.impl == "parallel" and c.mode == "forward"
            and c.size.get("n_layers", 1) == 1]
-    assert {c.knob["chunk"] for c in par if c.framework == "jax"} == set(profiles.QUICK_CHUNKS)
+    assert {c.knob["chunk"] for c in par if c.framework == "jax"} == set(lif_sweeps.QUICK_CHUNKS)
     assert {16, 128, 1024} <= {c.knob["chunk"] for c in par if c.framework == "torch"}
     for c in par:  # compiled PyTorch's baseline is eager PyTorch's serial simulator
         base = "torch" if c.framework == "torch-compile" else c.framework

@@ -11,7 +11,8 @@ import pytest
 from spikebench import training
 from spikebench.datasets import binned, digits
 from spikebench.datasets._digits import split_indices
-from spikebench.training import TrainConfig, digits_inputs, train_psu_digits
+from spikebench.families.psu.training import digits_inputs, train_psu_digits
+from spikebench.training import TrainConfig
 
 T = 15
 
@@ -166,7 +167,7 @@ def test_train_command_other_tasks(tmp_path):
     assert "drop rate" in res.output
     (run,) = json.loads(out.read_text())
     assert run["task"] == "timing/capacity=1" and 0 < run["curve"][0]["drop_rate"] < 1
-    for args, says in ((["--task", "nosuch"], "nosuch not in digits, yinyang, delays"),
+    for args, says in ((["--task", "nosuch"], "nosuch not in delays, digits, yinyang"),
                        (["--task", "yinyang", "--impl", "ipsu"], "ipsu not in serial, parallel"),
                        (["--task", "delays", "--impl", "3"], "3 not in 1, 2, 4, 8")):
         res = runner.invoke(app, ["train", *args], env={"COLUMNS": "200"})

@@ -145,7 +145,7 @@ def test_the_report_shows_accuracy_against_drop_rate(train_rows, tmp_path):
     assert t["drop_rate"].between(0, 1).all() and t["accuracy"].between(0, 1).all()
     assert [p.name for p in report_training.plot_accuracy_vs_drop(df, tmp_path)] == [
         "queues_accuracy_vs_drop.png", "queues_accuracy_vs_drop.svg"]
-    table = report_training.table(df, "queues")
+    table = report_training.table(df, "queues", "design")
     assert {"capacity", "drop rate", "design"} <= set(table.columns) and len(table) == 2
     assert report_training.plot_accuracy_vs_drop(df[df["mode"] != "train"], tmp_path) == []
     # the whole report: the index's time-to-accuracy lines and the queue page's figures

@@ -136,9 +136,9 @@ def test_the_report_shows_the_yinyang_curves(train_rows, tmp_path):
     df = results.read([path])
     c = report_training.curves(df, "event_lif")
     assert len(c) == 2 * 3 and set(c["impl"]) == set(ty.IMPLS)
-    assert [p.name for p in report_training.plot_curves(df, tmp_path, "event_lif")] == [
+    assert [p.name for p in report_training.plot_curves(df, tmp_path, "event_lif", "Yin-Yang")] == [
         "event_lif_training.png", "event_lif_training.svg"]
-    table = report_training.table(df, "event_lif")
+    table = report_training.table(df, "event_lif", "implementation")
     assert "implementation" in table and "firing rate" not in table  # not a fraction here
-    idx = report_training.index_table(df)
+    idx = report_training.index_table(df, {"event_lif": "Yin-Yang"})
     assert set(idx["task"]) == {"Yin-Yang"} and len(idx) == 2

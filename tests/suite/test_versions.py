@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from spikebench import registry, versions
+from spikebench import families, registry, versions
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,7 +94,7 @@ def edited(monkeypatch, tmp_path):
 
 def _version(impl, framework, entry, family="event_lif"):
     pytest.importorskip(framework)
-    registry.load((framework,))
+    families.load_kernels((framework,))
     return versions.kernel_version(registry.REGISTRY[(family, impl, framework)], entry)
 
 

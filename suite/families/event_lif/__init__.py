@@ -1,4 +1,4 @@
-"""Benchmark adapter for the exact event-driven LIF layer and network (spec/event_lif.md).
+"""Benchmark adapter for the exact event-driven LIF layer and network (docs/families/event_lif.md).
 
 Inputs: a seeded dataset batch (poisson or synthetic-shd) of `n_events` input events per
 sample on `n_inputs` channels, a layer of `n_neurons` LIF neurons with LAYER parameters and
@@ -46,6 +46,8 @@ from ...kernels.event_lif import _reference as ref_mod
 from ...kernels.event_lif._numpy import v_at
 from ...registry import Unsupported
 from .._base import Family
+from . import sweeps as _sweeps
+from . import training as _training
 
 LAYER = LIFParams(tau_mem=0.02, tau_syn=0.005, theta=1.0, v_reset=0.0, t_ref=0.0)
 # NEST's iaf_psc_exp_ps needs a refractory time of at least one grid step (0.1 ms, its default
@@ -299,9 +301,24 @@ def _check_grad(case, out, ref):
             "n_checked": sum(int(np.size(g)) for g in grads), "note": note}
 
 
+_K = "spikebench.kernels.event_lif"
+
 class EventLIF(Family):
     name = "event_lif"
     report_module = "spikebench.families.event_lif.report"
+    kernel_modules = {
+        "numpy": (f"{_K}._numpy",),
+        "jax": (f"{_K}._jax", f"{_K}._parallel_jax", f"{_K}._net_jax"),
+        "torch": (f"{_K}._torch", f"{_K}._parallel_torch", f"{_K}._net_torch"),
+        # the exported graphs (torch.onnx) run by ONNX Runtime or a GroqChip
+        "onnx": (f"{_K}._onnx",),
+        # the parallel simulator and the network with a compiled step; the serial simulator
+        # and the bare scan as one compiled while_loop each (docs: Compiled PyTorch)
+        "torch-compile": (f"{_K}._parallel_torch", f"{_K}._net_torch", f"{_K}._loop_torch"),
+        "nest": (f"{_K}._nest",),  # the anchor: NEST's exact LIF neuron
+    }
+    sweeps = _sweeps.SWEEPS
+    task = _training.TASK
     title = "event LIF (Bullet Trains)"
     units = {"neuron-events/s": ("param_batch", "param_n_neurons", "param_n_events"),
              "samples/s": ("param_batch",),
@@ -364,11 +381,12 @@ class EventLIF(Family):
         lanes = _lanes(case)
         kind = ref_kind(case)
         if kind == "train":
+            from ...training import reference_curve
             from .training import REFERENCE, train_yinyang
 
             r = train_yinyang(*REFERENCE[:2], _train_config(case), dtype=REFERENCE[2],
                               hidden=int(case.size["n_neurons"]), data=inputs["data"])
-            return {"curve": r.curve}, "event_lif/jax_float64_train"
+            return {"curve": reference_curve(r)}, "event_lif/jax_float64_train"
         if kind == "grad":
             return _grad_reference(inputs), "event_lif/numpy_net_fd"
         if kind == "net":
@@ -543,11 +561,12 @@ class EventLIF(Family):
         from ... import registry
         from ...hardware import frameworks
         from ...harness import memory
+        from .. import implementation as _implementation
 
         if case.mode == "train" or case.framework not in ("jax", "torch", "torch-compile"):
             return None
         try:
-            twin = registry.get(case.family, case.impl, "jax").entry(self.entry(case)).fn
+            twin = _implementation(case.family, case.impl, "jax").entry(self.entry(case)).fn
         except registry.Unsupported:
             return None
         host = self.to_numpy(args, frameworks.adapter(case.framework))

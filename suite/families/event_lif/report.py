@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 CONFIG = ["param_n_neurons", "param_batch", "param_n_layers"]
 
@@ -313,11 +314,12 @@ def section(df, out_dir: Path):
     from ...report import memory as rm
     from ...report import training as rt
     from .. import Section
+    from .training import TASK
 
     par = df[df["impl"] == "parallel"] if "impl" in df else df
     return Section(
         "event LIF (Bullet Trains)", plot_event_lif(df, out_dir) + plot_parallel(df, out_dir)
-        + rt.plot_curves(df, out_dir, "event_lif")
+        + rt.plot_curves(df, out_dir, "event_lif", TASK.title)
         + rm.figure(par, "param_chunk_size", "chunk size K", "event_lif_memory", out_dir,
                     "Event LIF: parallel simulator's memory against K",
                     by=("param_n_neurons", "param_batch", "param_n_layers")),
@@ -330,6 +332,64 @@ def section(df, out_dir: Path):
           "backward)", rm.table(df, "param_n_events",
                                 ("impl", "framework", "mode", "param_n_neurons", "param_batch",
                                  "param_chunk_size", "param_remat")), ""),
-         ("Training to a target test accuracy (Yin-Yang)", rt.table(df, "event_lif"),
-          rt.NOTE["event_lif"])],
+         ("Training to a target test accuracy (Yin-Yang)", rt.table(df, "event_lif", TASK.impl_label),
+          TASK.note)],
         _overview(df))
+
+
+def headline(df) -> list[str]:
+    from ...report.headline import (
+        fw_name,
+        num_text,
+        ratio_spread,
+        same_rows,
+        spread_text,
+        usable_rows,
+    )
+
+    ok = usable_rows(df)
+    if ok.empty:
+        return []
+    ok = ok[(ok["family"] == "event_lif") & (ok["mode"] == "forward")]
+    cfg = ["dtype", "dataset", "param_n_events", "param_n_neurons", "param_batch",
+           "param_n_layers", "param_n_inputs"]
+    out = []
+    for (place, fw), g in ok.groupby(["device_kind", "framework"], sort=True):
+        ser, par = g[g["impl"] == "serial"], g[g["impl"] == "parallel"]
+        pairs = []
+        for _, p in par.iterrows():
+            s = same_rows(ser, p, cfg)
+            if len(s):
+                pr = same_rows(par, p, cfg + ["param_chunk_size"])
+                pairs.append((p, s, pr, *ratio_spread(s, pr)))
+        if not pairs:
+            continue
+        best = max(pairs, key=lambda t: t[3])
+        worst = min(pairs, key=lambda t: t[3])
+        shd = [t for t in pairs if "shd" in str(t[0]["dataset"])]
+        bt = None
+        if shd:
+            deep = max(t[0]["param_n_layers"] if pd.notna(t[0]["param_n_layers"]) else 1
+                       for t in shd)
+            shd = [t for t in shd if (t[0]["param_n_layers"] if pd.notna(
+                t[0]["param_n_layers"]) else 1) == deep]
+            k128 = [t for t in shd if t[0]["param_chunk_size"] == 128]
+            bt = max(k128 or shd, key=lambda t: (t[0]["param_n_events"], t[3]))
+
+        def conf(t):
+            p = t[0]
+            layers = int(p["param_n_layers"]) if pd.notna(p["param_n_layers"]) else 1
+            return (f"{num_text(p['param_n_events'])} events on {p['dataset']}, {layers}x"
+                    f"{num_text(p['param_n_neurons'])} neurons, batch {num_text(p['param_batch'])}, "
+                    f"K = {num_text(p['param_chunk_size'])}")
+
+        head = f"Event-LIF, {fw_name(fw)} on {place}: the parallel simulator runs "
+        parts = []
+        if bt is not None:
+            parts.append(f"{spread_text(*bt[3:])} the serial one's speed at the Bullet "
+                         f"Trains configuration ({conf(bt)})")
+        parts.append(f"{spread_text(*best[3:])} at its best ({conf(best)})")
+        parts.append(f"{spread_text(*worst[3:])} at its worst ({conf(worst)}), over "
+                     f"{len(pairs)} configuration{'s' if len(pairs) != 1 else ''}")
+        out.append(head + "; ".join(parts) + ".")
+    return out

@@ -38,7 +38,7 @@ import math
 import numpy as np
 
 from ...kernels.event_lif import LIFParams
-from ...training import ADAM, TrainConfig, TrainResult, fit
+from ...training import ADAM, Task, TrainConfig, TrainResult, band_note, fit
 
 PARAMS = LIFParams(tau_mem=0.01, tau_syn=0.005, theta=1.0, v_reset=0.0, t_ref=0.0)
 HIDDEN = 120
@@ -102,12 +102,12 @@ class _Side:
     framework = ""
 
     def __init__(self, impl, dtype, lr, budgets):
-        from ...registry import get
+        from .. import implementation
 
         self.impl, self.dtype, self.lr, self.budgets = impl, dtype, lr, budgets
         self.chunk = 1 if impl == "serial" else CHUNK
         self.growths = 0
-        entries = get("event_lif", impl, self.framework).entries
+        entries = implementation("event_lif", impl, self.framework).entries
         # the registered kernels: the training step, and the forward pass of `impl` (the
         # serial simulator for ``serial``)
         self.grad_fn, self.fwd_fn = entries["net_grad"].fn, entries["net_forward"].fn
@@ -260,3 +260,10 @@ def train_yinyang(impl: str, framework: str, config: TrainConfig | None = None, 
             f"budgets grew {side.growths} time(s) to {side.budgets} (a step or evaluation "
             f"overflowed and ran again)")]))
     return result
+
+
+TASK = Task(name="yinyang", title="Yin-Yang", impl_label="implementation",
+            note=band_note("JAX float64 parallel") + " serial: one input event a step (the "
+            "parallel kernel at chunk 1), its accuracy measured with the serial simulator.",
+            impls=IMPLS, defaults=(20, 50, LR), inputs=yinyang_inputs,
+            run=lambda impl, fw, config, data: train_yinyang(impl, fw, config, data=data))

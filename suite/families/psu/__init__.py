@@ -1,4 +1,4 @@
-"""Benchmark adapter for discrete LIF and the Parallel Spiking Unit family (spec/psu.md).
+"""Benchmark adapter for discrete LIF and the Parallel Spiking Unit family (docs/families/psu.md).
 
 Two levels, told apart by the sizes:
 
@@ -38,7 +38,7 @@ same reference on identical inputs, this also bounds their agreement with each o
   layer moves the logits by ~1e-2 and a correct row would look wrong.
 
 Training (mode ``train``, dataset ``digits``; sizes T, n_neurons (hidden), batch, n_layers,
-epochs, target_pct: the target test accuracy in percent): ``training.train_psu_digits``
+epochs, target_pct: the target test accuracy in percent): ``families.psu.training.train_psu_digits``
 trains the network 64 -> n_neurons -> 10 on scikit-learn's digits to the target test
 accuracy (README "Training to accuracy"); the row's
 times are the epochs' (evaluation included), its curve the test accuracy after each. The
@@ -64,6 +64,8 @@ from ...kernels.psu import _numpy as ref_np
 from ...registry import Unsupported
 from ...training import map_tree as _map
 from .._base import Family, rel_err
+from . import sweeps as _sweeps
+from . import training as _training
 
 PARAMS = PSUParams(tau=2.0, theta=0.3)
 X_MEAN, X_STD = 0.3, 0.5
@@ -208,9 +210,15 @@ def _flatten(tree):
     return [tree]
 
 
+_K = "spikebench.kernels.psu"
+
 class PSUFamily(Family):
     name = "psu"
     report_module = "spikebench.families.psu.report"
+    kernel_modules = {"jax": (f"{_K}._jax",), "torch": (f"{_K}._torch",),
+                      "torch-compile": (f"{_K}._torch",), "onnx": (f"{_K}._onnx",)}
+    sweeps = _sweeps.SWEEPS
+    task = _training.TASK
     title = "PSU family"
     units = {"neuron-steps/s": ("param_T", "param_batch", "param_n_neurons"),
              "samples/s": ("param_batch",),
@@ -229,7 +237,7 @@ class PSUFamily(Family):
         s = case.size
         t, b, n = s["T"], s["batch"], s["n_neurons"]
         if level(case) == "train":
-            from ...training import digits_inputs
+            from .training import digits_inputs
 
             if case.dataset != "digits":
                 raise ValueError(f"psu training cases take dataset 'digits', not "
@@ -265,11 +273,12 @@ class PSUFamily(Family):
 
     def reference(self, case, inputs):
         if level(case) == "train":
-            from ...training import REFERENCE, train_psu_digits
+            from ...training import reference_curve
+            from .training import REFERENCE, train_psu_digits
 
             r = train_psu_digits(case.impl, REFERENCE, _train_config(case),
                                  **_train_kw(case, inputs))
-            return {"curve": r.curve}, "psu/numpy_train"
+            return {"curve": reference_curve(r)}, "psu/numpy_train"
         if level(case) == "net":
             # the forced reference needs the row's own spikes: check() computes it (untimed)
             lif = ref_np.network(net_tree(inputs["tree"], "lif"), inputs["x"], "lif", PARAMS)
@@ -291,13 +300,8 @@ class PSUFamily(Family):
         return _check_neuron_fwd(case, out, ref)
 
     def train(self, case, inputs, ref, fw, device):
-        from ...training import (
-            FRAMEWORKS,
-            epoch_samples,
-            require_trainable,
-            train_psu_digits,
-            train_row,
-        )
+        from ...training import FRAMEWORKS, epoch_samples, require_trainable, train_row
+        from .training import train_psu_digits
 
         require_trainable(case, FRAMEWORKS)
         cfg = _train_config(case)
@@ -324,12 +328,13 @@ class PSUFamily(Family):
     def context(self, case, inputs):
         if level(case) == "train":
             from ... import training
+            from . import training as digits
 
             cfg = _train_config(case)
             return {"dataset_stats": inputs["stats"],
-                    "training": {"params": training.DEFAULT_PARAMS._asdict(),
+                    "training": {"params": digits.DEFAULT_PARAMS._asdict(),
                                  "optimizer": {"adam": training.ADAM, "lr": cfg.lr},
-                                 "w_gain": training.W_GAIN, "reference": training.REFERENCE,
+                                 "w_gain": digits.W_GAIN, "reference": digits.REFERENCE,
                                  "accuracy_band": ACCURACY_BAND,
                                  "network": "64 -> n_neurons x n_layers -> 10, time-averaged "
                                             "readout"}}

@@ -38,8 +38,9 @@ def _ok(df):
 def training(df) -> pd.DataFrame:
     """Time to the target test accuracy per neuron and framework (``report_training``)."""
     from ...report import training as report_training
+    from .training import TASK
 
-    return report_training.table(df, "psu")
+    return report_training.table(df, "psu", TASK.impl_label)
 
 
 def ratios(df) -> pd.DataFrame:
@@ -186,8 +187,9 @@ def curves(df) -> pd.DataFrame:
 def plot_curves(df, out_dir: Path) -> list[Path]:
     """Test accuracy against wall time (``report_training.plot_curves``): psu_training.*."""
     from ...report import training as report_training
+    from .training import TASK
 
-    return report_training.plot_curves(df, out_dir, "psu")
+    return report_training.plot_curves(df, out_dir, "psu", TASK.title)
 
 
 def summary(df):
@@ -243,8 +245,59 @@ def section(df, out_dir: Path):
                     ("PSU family: where the matrix form stops paying off", crossover(df), ""),
                     ("PSU family: spike rate and agreement with LIF", sparsity(df), ""),
                     ("PSU family: training to a target test accuracy (digits)", training(df),
-                     rt.NOTE["psu"]),
+                     _task_note()),
                     (rm.TITLE + ": neuron level, against T", rm.table(neuron, "param_T"), ""),
                     ("PSU family: accuracy against speed (LIF time / unit time per epoch)",
                      rt.accuracy_vs_ratio(df), "")],
                    _overview(df))
+
+
+def _task_note() -> str:
+    from .training import TASK
+
+    return TASK.note
+
+
+def headline(df) -> list[str]:
+    from ...report.headline import (
+        fw_name,
+        num_text,
+        ratio_spread,
+        same_rows,
+        spread_text,
+        usable_rows,
+    )
+
+    ok = usable_rows(df)
+    if ok.empty:
+        return []
+    ok = ok[(ok["family"] == "psu") & (ok["mode"].isin(["forward", "grad"]))
+            & ok["param_n_inputs"].notna() & (ok["param_T"] == 15)]
+    cfg = ["dtype", "mode", "param_n_neurons", "param_batch", "param_n_layers",
+           "param_n_inputs", "param_T", "dataset"]
+    out = []
+    for (place, fw), g in ok.groupby(["device_kind", "framework"], sort=True):
+        lif = g[g["impl"] == "lif"]
+        modes = []
+        for mode, what in (("forward", "inference"), ("grad", "training step")):
+            items = []
+            for impl in ("psu", "ipsu", "rpsu"):
+                u = g[(g["impl"] == impl) & (g["mode"] == mode)]
+                if u.empty:
+                    continue
+                ref = u.iloc[0]
+                lr = same_rows(lif, ref, cfg)
+                if lr.empty:
+                    continue
+                spread = ratio_spread(lr, same_rows(u, ref, cfg))
+                items.append(f"{impl.upper()} {spread_text(*spread)}")
+            if items:
+                modes.append(f"{what} " + ", ".join(items))
+        if modes:
+            ref = g.iloc[0]
+            out.append(f"PSU family, {fw_name(fw)} on {place}: LIF time / unit time at T = 15 on "
+                       f"the SHD-shaped network ({num_text(ref['param_n_inputs'])} inputs, "
+                       f"{num_text(ref['param_n_layers'])}x{num_text(ref['param_n_neurons'])}, batch "
+                       f"{num_text(ref['param_batch'])}; > 1: the unit is faster): "
+                       + "; ".join(modes) + ".")
+    return out

@@ -1,4 +1,4 @@
-"""Benchmark adapter for the spike event queues (spec/queues.md section 5).
+"""Benchmark adapter for the spike event queues (docs/families/queues.md).
 
 Two kinds of case, told apart by the sizes:
 
@@ -14,7 +14,7 @@ Two kinds of case, told apart by the sizes:
   U(3.5, 4.5) ms, the ring sized for 7 ms. ``forward`` simulates; ``grad`` differentiates the
   spike-time objective w.r.t. W and D, in reverse mode (knob ad=reverse: the gradient) or
   forward mode (ad=forward: one directional derivative, ``jvp``). With ``--dataset NAME``
-  (spec/datasets.md: queue networks take the binned view) the constant input current gives
+  (docs/guide/datasets.md: queue networks take the binned view) the constant input current gives
   way to one sample of the dataset: its events binned into T equal steps over the sample's
   duration (``datasets.binned_span``), projected onto the N neurons by a fixed seeded
   non-negative matrix W_in [N, C] ~ U(0, 1), and scaled so that the mean input current is
@@ -51,6 +51,8 @@ from ...kernels.queues import _net_numpy as net_np
 from ...registry import Unsupported
 from ...report import anchors as report_anchors
 from .._base import Family
+from . import sweeps as _sweeps
+from . import training as _training
 
 N_CHECK = 8
 TOL = {"float64": 1e-9, "float32": 1e-4}
@@ -205,9 +207,18 @@ def _chunk(case) -> int:
     return int(case.knob.get("chunk", CHUNK))
 
 
+_K = "spikebench.kernels.queues"
+
 class Queues(Family):
     name = "queues"
     report_module = "spikebench.families.queues.report"
+    kernel_modules = {"jax": (f"{_K}._jax", f"{_K}._net_jax"),
+                      "torch": (f"{_K}._torch", f"{_K}._net_torch"),
+                      "torch-compile": (f"{_K}._torch", f"{_K}._net_torch"),
+                      "onnx": (f"{_K}._onnx",),
+                      "adseq": (f"{_K}._adseq",)}  # the anchor: the EventQueues authors' code
+    sweeps = _sweeps.SWEEPS
+    task = _training.TASK
     title = "event queues"
     units = {"steps/s": ("param_T",),
              # train rows: the train split's samples an epoch (not a schema column)
@@ -270,11 +281,12 @@ class Queues(Family):
     def reference(self, case, inputs):
         s = case.size
         if kind(case) == "train":
+            from ...training import reference_curve
             from .training import REFERENCE, train_delays
 
             r = train_delays(int(s["capacity"]), REFERENCE[0], _train_config(case),
                              dtype=REFERENCE[1], data=inputs["data"])
-            return {"curve": r.curve}, "queues/jax_float64_train"
+            return {"curve": reference_curve(r)}, "queues/jax_float64_train"
         if kind(case) == "traffic":
             ref = qc.traffic_reference(case.impl, inputs["lanes"], n_steps=int(s["T"]),
                                        delay=int(s["delay"]), interval=int(s["interval"]),

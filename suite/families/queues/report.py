@@ -1,4 +1,4 @@
-"""Report pieces for the spike event queues (spec/queues.md section 5): microseconds per
+"""Report pieces for the spike event queues (docs/families/queues.md): microseconds per
 simulated step per design (bars, one group per device and framework), vs the number of queues,
 vs capacity, the recurrent network's three modes, and drop rate vs delay / interval. Times
 come from the raw medians of `ok` and correct rows: us/step = 1e6 * median / T.
@@ -19,7 +19,7 @@ NOTE = ("Our batched benchmark carries the popped state; the published batched s
         "discarded it (its queues only filled up), so compare rankings and orders of "
         "magnitude, not values.")
 DESIGN_ORDER = ["lossy", "heap", "fifo", "ring", "sorted"]
-# spec/queues.md section 5: us/step at 10,000 queues (JAX, the published capacities)
+# docs/families/queues.md: us/step at 10,000 queues (JAX, the published capacities)
 PUBLISHED = pd.DataFrame(
     {"impl": DESIGN_ORDER, "published capacity": [4, 7, 4, None, 4],
      "published i7-1195G7 CPU": [246, 254, 261, 823, 1538],
@@ -223,9 +223,10 @@ def section(df, out_dir: Path):
     from ...report import memory as rm
     from ...report import training as rt
     from .. import Section
+    from .training import TASK
 
     traffic = df[df["param_delay"].notna()] if "param_delay" in df else df
-    return Section("event queues", plot(df, out_dir) + rt.plot_curves(df, out_dir, "queues")
+    return Section("event queues", plot(df, out_dir) + rt.plot_curves(df, out_dir, "queues", TASK.title)
                    + rt.plot_accuracy_vs_drop(df, out_dir)
                    + rm.figure(traffic, "param_n_queues", "number of queues", "queues_memory",
                                out_dir, "Event queues: memory against the number of queues",
@@ -238,5 +239,40 @@ def section(df, out_dir: Path):
                      rm.table(traffic, "param_n_queues",
                               ("impl", "framework", "param_capacity", "param_tally")), ""),
                     ("Event queues: training with learned delays, accuracy against queue "
-                     "capacity and drop rate", rt.table(df, "queues"), rt.NOTE["queues"])],
+                     "capacity and drop rate", rt.table(df, "queues", TASK.impl_label), TASK.note)],
                    _overview(df))
+
+
+def headline(df) -> list[str]:
+    from ...report.headline import fw_name, num_text, ratio_spread, spread_text, usable_rows
+
+    ok = usable_rows(df)
+    if ok.empty:
+        return []
+    ok = ok[(ok["family"] == "queues") & (ok["mode"] == "forward")
+            & (ok["param_n_queues"] == 10_000)]
+    out = []
+    cfg = ["param_capacity", "param_delay", "param_interval", "param_T", "dtype"]
+    for place, g in ok.groupby("device_kind", sort=True):
+        # the configuration with the most designs and frameworks measured
+        best_cfg = g.groupby(cfg, dropna=False).size().idxmax()
+        sel = g
+        for c, v in zip(cfg, best_cfg, strict=True):
+            sel = sel[sel[c] == v]
+        med = sel.groupby(["impl", "framework"])["time_median_s"].median().sort_values()
+        if med.empty:
+            continue
+        (impl, fw), t = med.index[0], float(med.iloc[0])
+        us = 1e6 * t / float(best_cfg[3])
+        who = f"{impl} in {fw_name(fw)}"
+        tail = ""
+        if len(med) > 1:
+            (i2, f2) = med.index[1]
+            r, lo, hi = ratio_spread(sel[(sel["impl"] == i2) & (sel["framework"] == f2)],
+                                     sel[(sel["impl"] == impl) & (sel["framework"] == fw)])
+            tail = (f"; the runner-up, {i2} in {fw_name(f2)}, takes {spread_text(r, lo, hi)} "
+                    f"its time, over {len(med)} design/framework pairs")
+        out.append(f"Queues on {place}: at 10,000 queues (capacity {num_text(best_cfg[0])}, delay "
+                   f"{num_text(best_cfg[1])}, interval {num_text(best_cfg[2])} steps) the fastest "
+                   f"design is {who}, {us:.3g} us a step{tail}.")
+    return out

@@ -36,7 +36,7 @@ import math
 import numpy as np
 
 from ...kernels.queues._common import NetParams
-from ...training import ADAM, TrainConfig, TrainResult, fit
+from ...training import ADAM, Task, TrainConfig, TrainResult, band_note, fit
 
 DT = 0.25  # ms
 N_STEPS = 100
@@ -118,9 +118,9 @@ class _Side:
     framework = ""
 
     def __init__(self, capacity, lr, dtype):
-        from ...registry import get
+        from .. import implementation
 
-        entries = get("queues", DESIGN, self.framework).entries
+        entries = implementation("queues", DESIGN, self.framework).entries
         self.grad_fn, self.fwd_fn = entries["classify_grad"].fn, entries["classify_forward"].fn
         self.static, self.lr, self.dtype = _static(capacity), lr, np.dtype(dtype)
 
@@ -212,3 +212,11 @@ def train_delays(capacity: int, framework: str, config: TrainConfig | None = Non
     result = TrainResult("queues", DESIGN, framework, f"timing/capacity={capacity}", config,
                          0.0)
     return fit(side, init_weights(config.seed), data, result, take=_take, progress=progress)
+
+
+TASK = Task(name="delays", title="timing classes (learned delays)", impl_label="design",
+            note=band_note("JAX float64") + " Drop rate: events dropped / offered on the test "
+            "split after training, over every synapse's queue.",
+            impls=tuple(map(str, CAPACITIES)), defaults=(6, 32, LR), inputs=delay_inputs,
+            run=lambda impl, fw, config, data: train_delays(int(impl), fw, config, data=data),
+            extra_columns=("drop_rate",))
