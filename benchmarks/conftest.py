@@ -26,9 +26,11 @@ def bench_session(request):
     config = request.config
     out = config.getoption("--bench-out")
     # like the CLI: results/ of the folder pytest was started from
-    session = runner.Session(Path(out) if out else Path(config.invocation_params.dir) / "results",
-                             profile=getattr(config, "_spikebench_profile", "quick"),
-                             shard=getattr(config, "_spikebench_shard", None))
+    session = runner.Session(
+        Path(out) if out else Path(config.invocation_params.dir) / "results",
+        profile=getattr(config, "_spikebench_profile", "quick"),
+        shard=getattr(config, "_spikebench_shard", None),
+    )
     config._spikebench_session = session
     yield session
     session.close()
@@ -47,8 +49,11 @@ def pytest_terminal_summary(terminalreporter, config):
     tr.write_line(f"results CSV: {session.csv_path}")
     report_dir = config.getoption("--bench-report")
     # like the CLI: reports/ of the folder pytest was started from
-    report_dir = Path(report_dir) if report_dir else \
-        Path(config.invocation_params.dir) / "reports" / session.csv_path.stem
+    report_dir = (
+        Path(report_dir)
+        if report_dir
+        else Path(config.invocation_params.dir) / "reports" / session.csv_path.stem
+    )
     try:
         index = cli.render_report([session.csv_path], report_dir)
         tr.write_line(f"report: {index}")

@@ -25,6 +25,7 @@ def test_case(bench_case, bench_session, benchmark):
     assert row["status"] == "ok", f"{row['status']}: {row['error']}"
     if not row["correct"] and known_difference(row):
         pytest.xfail(f"anchor differs from the reference: {known_difference(row)}")
-    assert row["correct"], (f"incorrect result: max_err={row['max_err']}, "
-                            f"mismatch_frac={row['mismatch_frac']}")
+    assert row["correct"], (
+        f"incorrect result: max_err={row['max_err']}, mismatch_frac={row['mismatch_frac']}"
+    )
     record_benchmark(benchmark, row)

@@ -27,10 +27,27 @@ from ._generators import poisson, synthetic_shd
 from ._timing import timing
 from ._yinyang import yinyang
 
-__all__ = ["EventBatch", "pack", "binned", "binned_span", "poisson", "synthetic_shd", "yinyang",
-           "digits", "timing",
-           "Dataset", "REGISTRY", "DATASETS", "get", "load", "stream", "available", "measure",
-           "stats_label", "read_stats"]
+__all__ = [
+    "EventBatch",
+    "pack",
+    "binned",
+    "binned_span",
+    "poisson",
+    "synthetic_shd",
+    "yinyang",
+    "digits",
+    "timing",
+    "Dataset",
+    "REGISTRY",
+    "DATASETS",
+    "get",
+    "load",
+    "stream",
+    "available",
+    "measure",
+    "stats_label",
+    "read_stats",
+]
 
 
 @dataclass(frozen=True)
@@ -57,9 +74,11 @@ def _hdf5_open(name, prefix, n_classes):
 
         path = Path(data_dir) / f"{prefix}_{split}.h5"
         if not path.is_file():
-            raise ValueError(f"{name}: {path} not found (expected "
-                             f"{', '.join(f'{prefix}_{s}.h5' for s in _splits(prefix))} in "
-                             f"{data_dir}; spikebench never downloads)")
+            raise ValueError(
+                f"{name}: {path} not found (expected "
+                f"{', '.join(f'{prefix}_{s}.h5' for s in _splits(prefix))} in "
+                f"{data_dir}; spikebench never downloads)"
+            )
         return HDF5Events(path, name, 700, n_classes)
 
     return open_
@@ -84,56 +103,141 @@ def _mnist_open(data_dir, split):
     return MNISTLatency(data_dir, split)
 
 
-REGISTRY: dict[str, Dataset] = {d.name: d for d in (
-    Dataset("poisson", "generator", 700, 0,
-            "homogeneous Poisson events: the knob for event-count sweeps", generate=poisson),
-    Dataset("synthetic-shd", "generator", 700, 20,
+REGISTRY: dict[str, Dataset] = {
+    d.name: d
+    for d in (
+        Dataset(
+            "poisson",
+            "generator",
+            700,
+            0,
+            "homogeneous Poisson events: the knob for event-count sweeps",
+            generate=poisson,
+        ),
+        Dataset(
+            "synthetic-shd",
+            "generator",
+            700,
+            20,
             "SHD stand-in: inhomogeneous speech-like rates, float16 times",
-            generate=synthetic_shd, follows_stats=True),
-    Dataset("yinyang", "generator", 5, 3,
+            generate=synthetic_shd,
+            follows_stats=True,
+        ),
+        Dataset(
+            "yinyang",
+            "generator",
+            5,
+            3,
             "the Yin-Yang dataset itself (balanced classes, 4 input spikes + bias)",
-            generate=yinyang),
-    Dataset("timing", "generator", 4, 4,
+            generate=yinyang,
+        ),
+        Dataset(
+            "timing",
+            "generator",
+            4,
+            4,
             "spike-timing classes: 4 channels of 3-spike bursts, classes differ only in onset "
-            "times (the queue network's delay training)", generate=timing),
-    Dataset("synthetic-ssc", "generator", 700, 35,
+            "times (the queue network's delay training)",
+            generate=timing,
+        ),
+        Dataset(
+            "synthetic-ssc",
+            "generator",
+            700,
+            35,
             "SSC stand-in: the SHD speech model with 35 classes",
-            generate=_standins.synthetic_ssc, follows_stats=True),
-    Dataset("synthetic-mnist-latency", "generator", 784, 10,
+            generate=_standins.synthetic_ssc,
+            follows_stats=True,
+        ),
+        Dataset(
+            "synthetic-mnist-latency",
+            "generator",
+            784,
+            10,
             "MNIST stand-in: latency-coded random stroke images",
-            generate=_standins.synthetic_mnist_latency),
-    *(Dataset(name, "generator", 2 * w * h, k,
-              f"{name[10:]} stand-in: a blob over {s} saccade(s) on a {w}x{h} sensor, "
-              f"integer-microsecond times",
-              generate=partial(_standins.camera, name), follows_stats=True)
-      for name, (w, h, k, _, _, _, s) in _standins.CAMERA.items()),
-    Dataset("shd", "reader", 700, 20, "Spiking Heidelberg Digits (HDF5)",
+            generate=_standins.synthetic_mnist_latency,
+        ),
+        *(
+            Dataset(
+                name,
+                "generator",
+                2 * w * h,
+                k,
+                f"{name[10:]} stand-in: a blob over {s} saccade(s) on a {w}x{h} sensor, "
+                f"integer-microsecond times",
+                generate=partial(_standins.camera, name),
+                follows_stats=True,
+            )
+            for name, (w, h, k, _, _, _, s) in _standins.CAMERA.items()
+        ),
+        Dataset(
+            "shd",
+            "reader",
+            700,
+            20,
+            "Spiking Heidelberg Digits (HDF5)",
             open=_hdf5_open("shd", "shd", 20),
             files={s: (f"shd_{s}.h5",) for s in ("train", "test")},
-            stand_in="synthetic-shd"),
-    Dataset("ssc", "reader", 700, 35, "Spiking Speech Commands (HDF5)",
+            stand_in="synthetic-shd",
+        ),
+        Dataset(
+            "ssc",
+            "reader",
+            700,
+            35,
+            "Spiking Speech Commands (HDF5)",
             open=_hdf5_open("ssc", "ssc", 35),
             files={s: (f"ssc_{s}.h5",) for s in ("train", "valid", "test")},
-            stand_in="synthetic-ssc"),
-    Dataset("nmnist", "reader", 2 * 34 * 34, 10, "N-MNIST (tonic's layout, .bin files)",
+            stand_in="synthetic-ssc",
+        ),
+        Dataset(
+            "nmnist",
+            "reader",
+            2 * 34 * 34,
+            10,
+            "N-MNIST (tonic's layout, .bin files)",
             open=_tonic_open("nmnist"),
             files={"train": ("NMNIST/Train/",), "test": ("NMNIST/Test/",)},
-            stand_in="synthetic-nmnist"),
-    Dataset("dvs-gesture", "reader", 2 * 128 * 128, 11,
-            "DVS Gesture (tonic's converted .npy layout)", open=_tonic_open("dvs_gesture"),
-            files={"train": ("DVSGesture/ibmGestureTrain/",),
-                   "test": ("DVSGesture/ibmGestureTest/",)},
-            stand_in="synthetic-dvs-gesture"),
-    Dataset("cifar10-dvs", "reader", 2 * 128 * 128, 10, "CIFAR10-DVS (.aedat4, via tonic)",
-            open=_tonic_open("cifar10_dvs"), files={"train": ("CIFAR10DVS/",)},
-            stand_in="synthetic-cifar10-dvs"),
-    Dataset("mnist-latency", "reader", 784, 10,
+            stand_in="synthetic-nmnist",
+        ),
+        Dataset(
+            "dvs-gesture",
+            "reader",
+            2 * 128 * 128,
+            11,
+            "DVS Gesture (tonic's converted .npy layout)",
+            open=_tonic_open("dvs_gesture"),
+            files={
+                "train": ("DVSGesture/ibmGestureTrain/",),
+                "test": ("DVSGesture/ibmGestureTest/",),
+            },
+            stand_in="synthetic-dvs-gesture",
+        ),
+        Dataset(
+            "cifar10-dvs",
+            "reader",
+            2 * 128 * 128,
+            10,
+            "CIFAR10-DVS (.aedat4, via tonic)",
+            open=_tonic_open("cifar10_dvs"),
+            files={"train": ("CIFAR10DVS/",)},
+            stand_in="synthetic-cifar10-dvs",
+        ),
+        Dataset(
+            "mnist-latency",
+            "reader",
+            784,
+            10,
             "MNIST from its IDX files, one spike per pixel at t_max (1 - intensity)",
             open=_mnist_open,
-            files={"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-                   "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")},
-            stand_in="synthetic-mnist-latency"),
-)}
+            files={
+                "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+                "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+            },
+            stand_in="synthetic-mnist-latency",
+        ),
+    )
+}
 # the generators by name (the event families' inputs)
 DATASETS = {n: d.generate for n, d in REGISTRY.items() if d.kind == "generator"}
 
@@ -146,8 +250,16 @@ def get(name: str) -> Dataset:
         raise ValueError(f"unknown dataset {name!r}; known: {sorted(REGISTRY)}") from None
 
 
-def load(name: str, batch: int = 1, *, data_dir=None, split: str = "train", start: int = 0,
-         seed: int = 0, n_events: int | None = None) -> EventBatch:
+def load(
+    name: str,
+    batch: int = 1,
+    *,
+    data_dir=None,
+    split: str = "train",
+    start: int = 0,
+    seed: int = 0,
+    n_events: int | None = None,
+) -> EventBatch:
     """`batch` samples of dataset `name`: generated (seeded), or read from `data_dir`
     (samples start .. start + batch - 1 of `split`, read lazily)."""
     d = get(name)
@@ -156,16 +268,20 @@ def load(name: str, batch: int = 1, *, data_dir=None, split: str = "train", star
     if d.kind == "generator":
         return d.generate(int(batch), n_events=n_events, seed=seed)
     if data_dir is None:
-        raise ValueError(f"dataset {name!r} reads files: give data_dir (expected "
-                         f"{', '.join(f for fs in d.files.values() for f in fs)})")
+        raise ValueError(
+            f"dataset {name!r} reads files: give data_dir (expected "
+            f"{', '.join(f for fs in d.files.values() for f in fs)})"
+        )
     if split not in d.files:
         raise ValueError(f"dataset {name!r} has splits {sorted(d.files)}, not {split!r}")
     if n_events is not None:
         raise ValueError(f"dataset {name!r} holds recorded samples: n_events cannot be set")
     src = d.open(data_dir, split)
     if not 0 <= int(start) <= len(src) - int(batch):
-        raise ValueError(f"{name} {split}: samples {start} .. {int(start) + int(batch) - 1} "
-                         f"requested, the split holds {len(src)}")
+        raise ValueError(
+            f"{name} {split}: samples {start} .. {int(start) + int(batch) - 1} "
+            f"requested, the split holds {len(src)}"
+        )
     return src.load(range(int(start), int(start) + int(batch)))
 
 
@@ -180,8 +296,10 @@ def stats_label(name: str, stats_file) -> str:
 
     d = get(name)
     if not d.follows_stats:
-        raise ValueError(f"dataset {name!r} does not follow measured statistics; these do: "
-                         f"{sorted(n for n, x in REGISTRY.items() if x.follows_stats)}")
+        raise ValueError(
+            f"dataset {name!r} does not follow measured statistics; these do: "
+            f"{sorted(n for n, x in REGISTRY.items() if x.follows_stats)}"
+        )
     read_stats(stats_file)
     data = untrusted.read_bytes(stats_file, MAX_STATS_BYTES, "statistics file")
     return f"{name}@{hashlib.sha1(data).hexdigest()[:8]}"
@@ -201,14 +319,25 @@ def read_stats(stats_file) -> dict:
         raise ValueError(f"{path}: not a readable statistics file: {exc}") from None
     missing = [k for k in STATS_KEYS if not isinstance(stats, dict) or k not in stats]
     if missing:
-        raise ValueError(f"{path}: statistics file lacks {', '.join(missing)} (write it with "
-                         f"`spikebench datasets stats FILE --save`)")
+        raise ValueError(
+            f"{path}: statistics file lacks {', '.join(missing)} (write it with "
+            f"`spikebench datasets stats FILE --save`)"
+        )
     return stats
 
 
-def stream(name: str, batch: int = 1, n_events: int | None = None, *,
-           n_channels: int | None = None, data_dir=None, split: str = "train",
-           seed: int = 0, stats_file=None, rate_hz: float | None = None) -> EventBatch:
+def stream(
+    name: str,
+    batch: int = 1,
+    n_events: int | None = None,
+    *,
+    n_channels: int | None = None,
+    data_dir=None,
+    split: str = "train",
+    seed: int = 0,
+    stats_file=None,
+    rate_hz: float | None = None,
+) -> EventBatch:
     """`batch` rows of exactly `n_events` events each from dataset `name` (None: one sample
     per row, as recorded or generated) — the input of the event-driven benchmarks.
 
@@ -226,8 +355,10 @@ def stream(name: str, batch: int = 1, n_events: int | None = None, *,
     kw_stats = {}
     if label != name or stats_file is not None:
         if stats_file is None or stats_label(name, stats_file) != label:
-            raise ValueError(f"dataset {label!r} needs the statistics file it was labelled "
-                             f"with (stats_file={stats_file!r})")
+            raise ValueError(
+                f"dataset {label!r} needs the statistics file it was labelled "
+                f"with (stats_file={stats_file!r})"
+            )
         kw_stats = {"stats": read_stats(stats_file)}
     if int(batch) < 1:
         raise ValueError(f"batch must be >= 1, got {batch}")
@@ -235,15 +366,17 @@ def stream(name: str, batch: int = 1, n_events: int | None = None, *,
         raise ValueError(f"n_events must be >= 0, got {n_events}")
     if rate_hz is not None:
         if name != "poisson":
-            raise ValueError(f"rate_hz sets the Poisson generator's rate; dataset {name!r} "
-                             f"has its own")
+            raise ValueError(
+                f"rate_hz sets the Poisson generator's rate; dataset {name!r} has its own"
+            )
         if not (float(rate_hz) > 0 and math.isfinite(float(rate_hz))):
             raise ValueError(f"rate_hz must be a positive finite number, got {rate_hz!r}")
     if name in SIZED:
         kw = {} if n_channels is None else {"n_channels": int(n_channels)}
         if rate_hz is not None:
-            kw["rate"] = float(rate_hz) / int(n_channels if n_channels is not None else
-                                              d.n_channels)
+            kw["rate"] = float(rate_hz) / int(
+                n_channels if n_channels is not None else d.n_channels
+            )
         ev = d.generate(int(batch), n_events=n_events, seed=seed, **kw, **kw_stats)
         return ev._replace(name=label)
     if n_channels is not None and int(n_channels) != d.n_channels:
@@ -251,8 +384,13 @@ def stream(name: str, batch: int = 1, n_events: int | None = None, *,
     if n_events is None:
         if d.kind == "generator":
             return d.generate(int(batch), seed=seed, **kw_stats)._replace(name=label)
-        return load(name, batch, data_dir=data_dir, split=split, start=int(seed) % max(
-            1, len(d.open(data_dir, split)) - int(batch) + 1))
+        return load(
+            name,
+            batch,
+            data_dir=data_dir,
+            split=split,
+            start=int(seed) % max(1, len(d.open(data_dir, split)) - int(batch) + 1),
+        )
     samples = _samples(d, data_dir, split, seed, kw_stats)
     rows, durations, labels = [], [], []
     for _ in range(int(batch)):
@@ -265,8 +403,12 @@ def stream(name: str, batch: int = 1, n_events: int | None = None, *,
             first = lab if first is None else first
             offset += dur if k == len(t) else float(t[k - 1]) if k else 0.0
             total += k
-        rows.append((np.concatenate(ts) if ts else np.zeros(0),
-                     np.concatenate(cs) if cs else np.zeros(0, np.int64)))
+        rows.append(
+            (
+                np.concatenate(ts) if ts else np.zeros(0),
+                np.concatenate(cs) if cs else np.zeros(0, np.int64),
+            )
+        )
         durations.append(offset)
         labels.append(-1 if first is None else first)
     return pack(rows, d.n_channels, label, durations, labels)
@@ -299,8 +441,12 @@ def _samples(d: Dataset, data_dir, split, seed, kw_stats, block: int = 64):
             since_event = 0 if c else since_event + 1
             if n and since_event > n:
                 raise ValueError(f"{d.name} {split}: no sample holds an event")
-            yield ev.times[b, :c], ev.channels[b, :c].astype(np.int64), \
-                float(ev.duration[b]), int(ev.labels[b])
+            yield (
+                ev.times[b, :c],
+                ev.channels[b, :c].astype(np.int64),
+                float(ev.duration[b]),
+                int(ev.labels[b]),
+            )
 
 
 def available(data_dir=None) -> list[dict]:
@@ -308,15 +454,19 @@ def available(data_dir=None) -> list[dict]:
     in `data_dir`)."""
     out = []
     for d in REGISTRY.values():
-        row = {"name": d.name, "kind": d.kind, "n_channels": d.n_channels,
-               "n_classes": d.n_classes, "description": d.description}
+        row = {
+            "name": d.name,
+            "kind": d.kind,
+            "n_channels": d.n_channels,
+            "n_classes": d.n_classes,
+            "description": d.description,
+        }
         if d.kind == "generator":
             row["status"] = "generated"
         elif data_dir is None:
             row["status"] = "no data dir"
         else:
-            have = [s for s, fs in d.files.items()
-                    if all(_present(Path(data_dir), f) for f in fs)]
+            have = [s for s, fs in d.files.items() if all(_present(Path(data_dir), f) for f in fs)]
             row["status"] = f"files: {', '.join(have)}" if have else "files absent"
         out.append(row)
     return out
@@ -330,14 +480,17 @@ def measure(path, limit: int | None = None) -> dict:
         from ._hdf5 import HDF5Events
 
         name = "ssc" if path.name.startswith("ssc") else "shd"
-        return measure_source(HDF5Events(path, name, 700, REGISTRY[name].n_classes), name,
-                              limit)
+        return measure_source(HDF5Events(path, name, 700, REGISTRY[name].n_classes), name, limit)
     if not path.is_dir():
-        raise ValueError(f"{path}: give an SHD/SSC .h5 file or a folder with another "
-                         f"dataset's files")
+        raise ValueError(
+            f"{path}: give an SHD/SSC .h5 file or a folder with another dataset's files"
+        )
     for d in REGISTRY.values():
-        if d.kind == "reader" and "train" in d.files and \
-                all(_present(path, f) for f in d.files["train"]):
+        if (
+            d.kind == "reader"
+            and "train" in d.files
+            and all(_present(path, f) for f in d.files["train"])
+        ):
             return measure_source(d.open(path, "train"), d.name, limit)
     raise ValueError(f"{path}: no dataset's train files found (see `spikebench datasets`)")
 

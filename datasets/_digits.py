@@ -31,8 +31,9 @@ def _images():
     try:
         from sklearn.datasets import load_digits
     except ImportError:  # pragma: no cover - scikit-learn is a core dependency
-        raise ValueError("the digits dataset ships inside scikit-learn: pip install "
-                         "scikit-learn") from None
+        raise ValueError(
+            "the digits dataset ships inside scikit-learn: pip install scikit-learn"
+        ) from None
     d = load_digits()
     return np.asarray(d.images, np.float64), np.asarray(d.target, np.int64)
 
@@ -53,8 +54,14 @@ def split_indices(labels, seed: int, test_fraction: float) -> dict:
     return {"train": train, "test": test}
 
 
-def digits(split: str = "train", *, seed: int = 0, test_fraction: float = 0.2,
-           t_max: float = T_MAX, threshold: float = 0.0) -> EventBatch:
+def digits(
+    split: str = "train",
+    *,
+    seed: int = 0,
+    test_fraction: float = 0.2,
+    t_max: float = T_MAX,
+    threshold: float = 0.0,
+) -> EventBatch:
     """The `split` of the digits, latency coded (module docstring): an EventBatch of 64
     channels and 10 classes, samples in their order in scikit-learn's set."""
     if split not in SPLITS:

@@ -84,12 +84,14 @@ def pack(samples, n_channels: int, name: str, durations, labels=None) -> EventBa
         chans[b, : len(t)] = np.asarray(c, np.int32)[order]
         counts[b] = len(t)
     lab = np.full(n, -1, np.int32) if labels is None else np.asarray(labels, np.int32)
-    return EventBatch(times, chans, counts, np.asarray(durations, np.float64), lab,
-                      int(n_channels), name)
+    return EventBatch(
+        times, chans, counts, np.asarray(durations, np.float64), lab, int(n_channels), name
+    )
 
 
-def binned(batch: EventBatch, dt: float, n_bins: int | None = None, *,
-           binary: bool = False) -> np.ndarray:
+def binned(
+    batch: EventBatch, dt: float, n_bins: int | None = None, *, binary: bool = False
+) -> np.ndarray:
     """The discrete-time view [T, B, C] for the PSU family and clock-driven networks: event
     counts per time bin [k dt, (k + 1) dt), or spikes clipped to 0/1 with ``binary=True``.
     T defaults to ceil(max duration / dt); events at or after T dt are dropped (say so by
@@ -148,10 +150,17 @@ def measure_source(source, name: str, limit: int | None = None, block: int = 256
     counts = np.asarray(counts, np.float64)
     logs = np.log(np.maximum(counts, 1.0))
     total = counts.sum()
-    return {"dataset": name, "n_samples": int(n), "n_channels": int(len(hist)),
-            "events_mean": float(counts.mean()), "events_median": float(np.median(counts)),
-            "events_max": int(counts.max()), "events_log_mean": float(logs.mean()),
-            "events_log_sigma": float(logs.std()),
-            "duration_mean_s": float(np.mean(durs)), "duration_sd_s": float(np.std(durs)),
-            "tie_fraction": float(ties / total) if total else 0.0,
-            "channel_profile": (hist / max(total, 1.0)).tolist()}
+    return {
+        "dataset": name,
+        "n_samples": int(n),
+        "n_channels": int(len(hist)),
+        "events_mean": float(counts.mean()),
+        "events_median": float(np.median(counts)),
+        "events_max": int(counts.max()),
+        "events_log_mean": float(logs.mean()),
+        "events_log_sigma": float(logs.std()),
+        "duration_mean_s": float(np.mean(durs)),
+        "duration_sd_s": float(np.std(durs)),
+        "tie_fraction": float(ties / total) if total else 0.0,
+        "channel_profile": (hist / max(total, 1.0)).tolist(),
+    }

@@ -41,8 +41,15 @@ def _check_common(batch, seed, n_events):
         raise ValueError(f"seed must be an integer, got {seed!r}")
 
 
-def poisson(batch: int = 1, *, n_events: int | None = None, n_channels: int = 700,
-            rate: float = 20.0, duration: float | None = None, seed: int = 0) -> EventBatch:
+def poisson(
+    batch: int = 1,
+    *,
+    n_events: int | None = None,
+    n_channels: int = 700,
+    rate: float = 20.0,
+    duration: float | None = None,
+    seed: int = 0,
+) -> EventBatch:
     """Homogeneous Poisson input; give exactly one of n_events (fixed count) or duration."""
     _check_common(batch, seed, n_events)
     if n_channels < 1:
@@ -67,8 +74,15 @@ def poisson(batch: int = 1, *, n_events: int | None = None, n_channels: int = 70
     return pack(samples, n_channels, "poisson", durs)
 
 
-def _utterance(rng, n_events: int, n_channels: int, dur_mean: float = 0.95,
-               dur_sd: float = 0.18, profile=None, bounds=(0.5, 1.4)):
+def _utterance(
+    rng,
+    n_events: int,
+    n_channels: int,
+    dur_mean: float = 0.95,
+    dur_sd: float = 0.18,
+    profile=None,
+    bounds=(0.5, 1.4),
+):
     """One speech-like utterance with exactly n_events events: (times, channels, duration).
     With a measured per-channel profile the bands start on channels drawn from it."""
     lo, hi = bounds if profile is None else (0.2 * dur_mean, 3.0 * dur_mean)
@@ -80,8 +94,11 @@ def _utterance(rng, n_events: int, n_channels: int, dur_mean: float = 0.95,
     centres = np.sort(rng.uniform(0.15, 0.85, n_syl)) * dur
     widths = rng.uniform(0.05, 0.15, n_syl) * dur
     env = np.exp(-0.5 * ((grid[:, None] - centres) / widths) ** 2).sum(1) + 1e-3
-    start = rng.uniform(0.05, 0.9, n_bands) * n_channels if profile is None else \
-        rng.choice(n_channels, size=n_bands, p=profile).astype(np.float64)
+    start = (
+        rng.uniform(0.05, 0.9, n_bands) * n_channels
+        if profile is None
+        else rng.choice(n_channels, size=n_bands, p=profile).astype(np.float64)
+    )
     drift = rng.normal(0.0, 0.08, n_bands) * n_channels
     bw = rng.uniform(8.0, 40.0, n_bands)
     amp = rng.uniform(0.3, 1.0, n_bands)
@@ -104,8 +121,8 @@ class SpeechDefaults(NamedTuple):
     """A speech stand-in's defaults (estimates until replaced by measured ``stats``)."""
 
     events_median: float  # events per utterance: log-normal median ...
-    events_sigma: float   # ... and log sigma
-    dur_mean: float       # utterance duration (s): normal mean, sd, clipped to [lo, hi]
+    events_sigma: float  # ... and log sigma
+    dur_mean: float  # utterance duration (s): normal mean, sd, clipped to [lo, hi]
     dur_sd: float
     dur_lo: float
     dur_hi: float
@@ -114,21 +131,43 @@ class SpeechDefaults(NamedTuple):
 SHD = SpeechDefaults(SHD_EVENTS_MEDIAN, SHD_EVENTS_SIGMA, 0.95, 0.18, 0.5, 1.4)
 
 
-def synthetic_shd(batch: int = 1, *, n_events: int | None = None, seed: int = 0,
-                  n_channels: int = SHD_CHANNELS, n_classes: int = 20,
-                  stats: dict | None = None) -> EventBatch:
+def synthetic_shd(
+    batch: int = 1,
+    *,
+    n_events: int | None = None,
+    seed: int = 0,
+    n_channels: int = SHD_CHANNELS,
+    n_classes: int = 20,
+    stats: dict | None = None,
+) -> EventBatch:
     """SHD-like speech events; n_events fixes the count per sample (a stream of utterances).
     ``stats`` (from ``spikebench datasets stats FILE --save``) replaces the defaults: events
     per utterance log-normal with the measured log mean / sigma, durations normal with the
     measured mean / sd, formant bands starting on channels drawn from the measured profile."""
     _check_common(batch, seed, n_events)
-    return speech(batch, n_events=n_events, rng=np.random.default_rng(seed),
-                  n_channels=n_channels, n_classes=n_classes, stats=stats, defaults=SHD,
-                  name="synthetic-shd")
+    return speech(
+        batch,
+        n_events=n_events,
+        rng=np.random.default_rng(seed),
+        n_channels=n_channels,
+        n_classes=n_classes,
+        stats=stats,
+        defaults=SHD,
+        name="synthetic-shd",
+    )
 
 
-def speech(batch: int, *, n_events: int | None, rng, n_channels: int, n_classes: int,
-           stats: dict | None, defaults: SpeechDefaults, name: str) -> EventBatch:
+def speech(
+    batch: int,
+    *,
+    n_events: int | None,
+    rng,
+    n_channels: int,
+    n_classes: int,
+    stats: dict | None,
+    defaults: SpeechDefaults,
+    name: str,
+) -> EventBatch:
     """`batch` speech-like samples from `rng` (the model of the module docstring)."""
     median, sigma, dur_mean, dur_sd = defaults[:4]
     profile = None
@@ -138,8 +177,7 @@ def speech(batch: int, *, n_events: int | None, rng, n_channels: int, n_classes:
         if "channel_profile" in stats:
             profile = np.asarray(stats["channel_profile"], np.float64)
             if profile.shape != (n_channels,) or np.any(profile < 0) or not profile.sum() > 0:
-                raise ValueError(f"stats channel_profile must be {n_channels} non-negative "
-                                 f"weights")
+                raise ValueError(f"stats channel_profile must be {n_channels} non-negative weights")
             profile = profile / profile.sum()
     samples, durs, labels = [], [], []
     for _ in range(int(batch)):
@@ -150,8 +188,15 @@ def speech(batch: int, *, n_events: int | None, rng, n_channels: int, n_classes:
             per = [int(n_events) // m + (1 if j < int(n_events) % m else 0) for j in range(m)]
         ts, cs, offset = [], [], 0.0
         for count in per:
-            t, c, dur = _utterance(rng, count, n_channels, dur_mean, dur_sd, profile,
-                                   (defaults.dur_lo, defaults.dur_hi))
+            t, c, dur = _utterance(
+                rng,
+                count,
+                n_channels,
+                dur_mean,
+                dur_sd,
+                profile,
+                (defaults.dur_lo, defaults.dur_hi),
+            )
             ts.append(t + offset)
             cs.append(c)
             offset += dur

@@ -35,8 +35,9 @@ def _h5py():
     try:
         import h5py
     except ImportError:  # pragma: no cover - h5py is in the `data` and `dev` extras
-        raise ImportError("reading SHD/SSC files needs h5py: pip install 'spikebench[data]'") \
-            from None
+        raise ImportError(
+            "reading SHD/SSC files needs h5py: pip install 'spikebench[data]'"
+        ) from None
     return h5py
 
 
@@ -52,24 +53,29 @@ class HDF5Events:
         with self._open() as f:
             missing = [k for k in KEYS if k not in f]
             if missing:
-                raise ValueError(f"{self.path}: not an SHD/SSC file, missing key(s) "
-                                 f"{', '.join(missing)} (expected {', '.join(KEYS)})")
+                raise ValueError(
+                    f"{self.path}: not an SHD/SSC file, missing key(s) "
+                    f"{', '.join(missing)} (expected {', '.join(KEYS)})"
+                )
             groups = [k for k in KEYS if not isinstance(f[k], _h5py().Dataset)]
             if groups:
-                raise ValueError(f"{self.path}: {', '.join(groups)} must be a dataset (an "
-                                 f"array), not a group")
+                raise ValueError(
+                    f"{self.path}: {', '.join(groups)} must be a dataset (an array), not a group"
+                )
             n = [f[k].shape[0] if f[k].shape else -1 for k in KEYS]
             if len(set(n)) != 1:
-                raise ValueError(f"{self.path}: spikes/times, spikes/units and labels have "
-                                 f"different lengths {n}")
+                raise ValueError(
+                    f"{self.path}: spikes/times, spikes/units and labels have different lengths {n}"
+                )
             self._len = n[0]
 
     def _open(self):
         try:
             return _h5py().File(self.path, "r")
         except OSError as exc:
-            raise ValueError(f"{self.path}: not a readable HDF5 file (truncated or corrupt?): "
-                             f"{exc}") from None
+            raise ValueError(
+                f"{self.path}: not a readable HDF5 file (truncated or corrupt?): {exc}"
+            ) from None
 
     def __len__(self) -> int:
         return self._len
@@ -78,8 +84,9 @@ class HDF5Events:
         idx = [int(i) for i in indices]
         bad = [i for i in idx if not 0 <= i < self._len]
         if bad:
-            raise ValueError(f"{self.path}: sample index {bad[0]} out of range "
-                             f"(the file holds {self._len})")
+            raise ValueError(
+                f"{self.path}: sample index {bad[0]} out of range (the file holds {self._len})"
+            )
         samples, durations, labels = [], [], []
         with self._open() as f:
             times, units, labs = f["spikes/times"], f["spikes/units"], f["labels"]
@@ -88,13 +95,13 @@ class HDF5Events:
                 try:
                     t_raw, c_raw, lab_raw = times[i], units[i], labs[i]
                 except (OSError, RuntimeError) as exc:
-                    raise ValueError(f"{where} cannot be read (truncated file?): {exc}") \
-                        from None
+                    raise ValueError(f"{where} cannot be read (truncated file?): {exc}") from None
                 t = seconds(t_raw, where)  # float16 -> float64 first
                 c = integers(c_raw, "unit (channel id)", where)
                 if np.size(lab_raw) != 1:
-                    raise ValueError(f"{where}: label must be one number, got shape "
-                                     f"{np.shape(lab_raw)}")
+                    raise ValueError(
+                        f"{where}: label must be one number, got shape {np.shape(lab_raw)}"
+                    )
                 lab = int(integers(np.reshape(lab_raw, 1), "label", where, events=False)[0])
                 self._check(i, t, c, lab)
                 if t.size > 1 and np.any(np.diff(t) < 0):
@@ -114,8 +121,9 @@ class HDF5Events:
             raise ValueError(f"{where}: negative time {t.min()} at event {int(np.argmin(t))}")
         if c.size and (c.min() < 0 or c.max() >= self.n_channels):
             k = int(np.argmax((c < 0) | (c >= self.n_channels)))
-            raise ValueError(f"{where}: channel id {c[k]} at event {k} outside "
-                             f"[0, {self.n_channels})")
+            raise ValueError(
+                f"{where}: channel id {c[k]} at event {k} outside [0, {self.n_channels})"
+            )
         if not 0 <= label < self.n_classes:
             raise ValueError(f"{where}: label {label} outside [0, {self.n_classes})")
 

@@ -22,8 +22,10 @@ import numpy as np
 from ..untrusted import read_gzip, regular_file
 from ._format import EventBatch, pack
 
-FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-         "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
 T_MAX = 0.02  # s
 THRESHOLD = 0.0
 
@@ -36,12 +38,11 @@ def _declared(path, head: bytes) -> int:
     if len(head) < 4 or head[:2] != b"\0\0":
         raise ValueError(f"{path}: not an IDX file (bad magic number {head[:4].hex()!r})")
     if head[2] != 0x08:
-        raise ValueError(f"{path}: IDX element type 0x{head[2]:02x} is not unsigned byte "
-                         f"(0x08)")
+        raise ValueError(f"{path}: IDX element type 0x{head[2]:02x} is not unsigned byte (0x08)")
     ndim = head[3]
     if len(head) < 4 + 4 * ndim:
         raise ValueError(f"{path}: truncated IDX header")
-    dims = tuple(int(d) for d in np.frombuffer(head[4:4 + 4 * ndim], dtype=">i4"))
+    dims = tuple(int(d) for d in np.frombuffer(head[4 : 4 + 4 * ndim], dtype=">i4"))
     if any(d < 0 for d in dims):
         raise ValueError(f"{path}: IDX header gives a negative dimension {dims}")
     return 4 + 4 * ndim + (math.prod(dims) if dims else 0)
@@ -57,8 +58,9 @@ def read_idx(path) -> np.ndarray:
     slice, not after filling memory); decompress a larger file to have it memory-mapped."""
     path = Path(path)
     if path.suffix == ".gz":
-        raw = read_gzip(path, MAX_GZIP_BYTES, "gzipped IDX file",
-                        size_of=lambda head: _declared(path, head))
+        raw = read_gzip(
+            path, MAX_GZIP_BYTES, "gzipped IDX file", size_of=lambda head: _declared(path, head)
+        )
         size = len(raw)
         head = bytes(raw[:1024])
     else:
@@ -68,11 +70,13 @@ def read_idx(path) -> np.ndarray:
         raw, size = None, path.stat().st_size
     declared = _declared(path, head)
     ndim = head[3]
-    dims = tuple(int(d) for d in np.frombuffer(head[4:4 + 4 * ndim], dtype=">i4"))
+    dims = tuple(int(d) for d in np.frombuffer(head[4 : 4 + 4 * ndim], dtype=">i4"))
     body = 4 + 4 * ndim
     if size != declared:
-        raise ValueError(f"{path}: IDX body holds {size - body} bytes, its header "
-                         f"{dims} needs {declared - body} (truncated?)")
+        raise ValueError(
+            f"{path}: IDX body holds {size - body} bytes, its header "
+            f"{dims} needs {declared - body} (truncated?)"
+        )
     if raw is not None:
         return np.frombuffer(raw, dtype=np.uint8, offset=body).reshape(dims)
     return np.memmap(path, dtype=np.uint8, mode="r", offset=body, shape=dims)
@@ -90,8 +94,9 @@ class MNISTLatency:
 
     name, n_channels, n_classes = "mnist-latency", 784, 10
 
-    def __init__(self, data_dir, split: str = "train", t_max: float = T_MAX,
-                 threshold: float = THRESHOLD):
+    def __init__(
+        self, data_dir, split: str = "train", t_max: float = T_MAX, threshold: float = THRESHOLD
+    ):
         if split not in FILES:
             raise ValueError(f"MNIST split must be one of {sorted(FILES)}, got {split!r}")
         if not (t_max > 0 and np.isfinite(t_max)):
@@ -101,15 +106,19 @@ class MNISTLatency:
         data_dir = Path(data_dir)
         found = [_find(data_dir, s) for s in FILES[split]]
         if None in found:
-            raise ValueError(f"{data_dir}: MNIST {split} files not found; expected "
-                             f"{' and '.join(FILES[split])} (optionally .gz)")
+            raise ValueError(
+                f"{data_dir}: MNIST {split} files not found; expected "
+                f"{' and '.join(FILES[split])} (optionally .gz)"
+            )
         self.images, self.labels = read_idx(found[0]), read_idx(found[1])
         if self.images.ndim != 3 or self.images.shape[1:] != (28, 28):
-            raise ValueError(f"{found[0]}: images have shape {self.images.shape}, "
-                             f"expected (N, 28, 28)")
+            raise ValueError(
+                f"{found[0]}: images have shape {self.images.shape}, expected (N, 28, 28)"
+            )
         if self.labels.shape != (self.images.shape[0],):
-            raise ValueError(f"{found[1]}: {self.labels.shape} labels for "
-                             f"{self.images.shape[0]} images")
+            raise ValueError(
+                f"{found[1]}: {self.labels.shape} labels for {self.images.shape[0]} images"
+            )
         self.t_max, self.threshold = float(t_max), float(threshold)
 
     def __len__(self) -> int:
@@ -129,8 +138,9 @@ class MNISTLatency:
         return pack(samples, self.n_channels, self.name, [self.t_max] * len(samples), labels)
 
 
-def latency_code(image, t_max: float = T_MAX, threshold: float = THRESHOLD,
-                 full_scale: float = 255.0):
+def latency_code(
+    image, t_max: float = T_MAX, threshold: float = THRESHOLD, full_scale: float = 255.0
+):
     """(times, channels) of one image of values 0 .. `full_scale` (uint8: 255): pixels with
     x = v / full_scale > threshold spike at t_max (1 - x)."""
     x = np.asarray(image, np.float64).reshape(-1) / full_scale

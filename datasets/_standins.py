@@ -69,8 +69,14 @@ def _duration(rng, mean, stats):
     return float(mean)
 
 
-def camera(name: str, batch: int = 1, *, n_events: int | None = None, seed: int = 0,
-           stats: dict | None = None) -> EventBatch:
+def camera(
+    name: str,
+    batch: int = 1,
+    *,
+    n_events: int | None = None,
+    seed: int = 0,
+    stats: dict | None = None,
+) -> EventBatch:
     """An event-camera stand-in (see the module table); n_events fixes the count."""
     _check(batch, seed)
     w, h, n_classes, dur0, median, sigma, n_sacc = CAMERA[name]
@@ -112,25 +118,40 @@ def _profile(stats, n_ch):
 SSC = SpeechDefaults(3000.0, 0.45, 0.8, 0.12, 0.3, 1.0)
 
 
-def synthetic_ssc(batch: int = 1, *, n_events: int | None = None, seed: int = 0,
-                  n_channels: int = 700, stats: dict | None = None) -> EventBatch:
+def synthetic_ssc(
+    batch: int = 1,
+    *,
+    n_events: int | None = None,
+    seed: int = 0,
+    n_channels: int = 700,
+    stats: dict | None = None,
+) -> EventBatch:
     """SSC stand-in: SHD's speech model with 35 classes, single words cut from 1 s clips (the
     SSC row of the module table; ``stats`` as for synthetic-shd), from its own random stream
     (never the samples of synthetic-shd relabelled)."""
     _check_common(batch, seed, n_events)
-    return speech(batch, n_events=n_events, rng=np.random.default_rng([int(seed), 35]),
-                  n_channels=n_channels, n_classes=35, stats=stats, defaults=SSC,
-                  name="synthetic-ssc")
+    return speech(
+        batch,
+        n_events=n_events,
+        rng=np.random.default_rng([int(seed), 35]),
+        n_channels=n_channels,
+        n_classes=35,
+        stats=stats,
+        defaults=SSC,
+        name="synthetic-ssc",
+    )
 
 
-def synthetic_mnist_latency(batch: int = 1, *, n_events: int | None = None, seed: int = 0,
-                            stats: dict | None = None) -> EventBatch:
+def synthetic_mnist_latency(
+    batch: int = 1, *, n_events: int | None = None, seed: int = 0, stats: dict | None = None
+) -> EventBatch:
     """Latency-coded random stroke images: 3-5 thick strokes on 28 x 28 (about a fifth of the
     pixels lit, as in MNIST), coded exactly like the IDX reader does."""
     _check(batch, seed)
     if n_events is not None:
-        raise ValueError("mnist-latency samples hold one event per lit pixel: n_events "
-                         "cannot be set")
+        raise ValueError(
+            "mnist-latency samples hold one event per lit pixel: n_events cannot be set"
+        )
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:28, 0:28]
     samples, labels = [], []

@@ -8,8 +8,8 @@ information, so a classifier must read the timing (coincidences through synaptic
 spike times). Labels 0 .. K-1, drawn uniformly; ``duration`` is the window that holds every
 burst, SPAN + 3 JITTER + (BURST - 1) GAP.
 
-Made for the queue network's delay training (``spikebench.families.queues.training``): the bursts fill
-a synapse's queue with up to BURST events in flight, so small queue capacities drop events.
+Made for the queue network's delay training (``spikebench.families.queues.training``): the bursts
+fill a synapse's queue with up to BURST events in flight, so small queue capacities drop events.
 """
 
 from __future__ import annotations
@@ -35,12 +35,14 @@ def timing(batch: int = 1, *, n_events: int | None = None, seed: int = 0) -> Eve
     if int(batch) < 1:
         raise ValueError(f"batch must be >= 1, got {batch}")
     if n_events not in (None, N_CHANNELS * BURST):
-        raise ValueError(f"timing samples hold exactly {N_CHANNELS * BURST} events, got "
-                         f"n_events={n_events}")
+        raise ValueError(
+            f"timing samples hold exactly {N_CHANNELS * BURST} events, got n_events={n_events}"
+        )
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, N_CLASSES, int(batch))
-    onsets = np.maximum(templates()[labels] + rng.normal(0.0, JITTER, (int(batch), N_CHANNELS)),
-                        0.0)
+    onsets = np.maximum(
+        templates()[labels] + rng.normal(0.0, JITTER, (int(batch), N_CHANNELS)), 0.0
+    )
     ch = np.repeat(np.arange(N_CHANNELS), BURST)
     offsets = np.tile(np.arange(BURST) * GAP, N_CHANNELS)
     samples = [(np.repeat(o, BURST) + offsets, ch) for o in onsets]

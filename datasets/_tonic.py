@@ -26,16 +26,27 @@ import numpy as np
 from ..untrusted import regular_file
 from ._format import EventBatch, integers, pack, seconds
 
-CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
-                   "ship", "truck")
+CIFAR10_CLASSES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
 
 
 def _tonic_io():
     try:
         import tonic.io
     except ImportError:  # pragma: no cover - tonic is in the `data` and `dev` extras
-        raise ImportError("reading event-camera datasets needs tonic: pip install "
-                          "'spikebench[data]'") from None
+        raise ImportError(
+            "reading event-camera datasets needs tonic: pip install 'spikebench[data]'"
+        ) from None
     return tonic.io
 
 
@@ -56,16 +67,20 @@ class EventFiles:
         for i in indices:
             i = int(i)
             if not 0 <= i < len(self.files):
-                raise ValueError(f"{self.name}: sample index {i} out of range "
-                                 f"({len(self.files)} samples)")
+                raise ValueError(
+                    f"{self.name}: sample index {i} out of range ({len(self.files)} samples)"
+                )
             path = self.files[i]
             try:
                 x, y, t_s, p = self._decode(path)
             except (KeyboardInterrupt, SystemExit):
                 raise
             except ValueError as exc:  # name the file when the decoder did not
-                raise (exc if str(path) in str(exc) else
-                       ValueError(f"{path}: cannot be decoded: {exc}")) from None
+                raise (
+                    exc
+                    if str(path) in str(exc)
+                    else ValueError(f"{path}: cannot be decoded: {exc}")
+                ) from None
             except BaseException as exc:  # noqa: BLE001 - a reader's error on a bad file;
                 # the aedat decoder (Rust) raises a PanicException, a BaseException
                 raise ValueError(f"{path}: cannot be decoded: {exc}") from None
@@ -76,12 +91,12 @@ class EventFiles:
         return pack(samples, self.n_channels, self.name, durations, labels)
 
     def _check(self, path, x, y, t, p):
-        x, y, p = (integers(a, name, str(path)) for a, name in ((x, "x"), (y, "y"),
-                                                                  (p, "polarity")))
+        x, y, p = (
+            integers(a, name, str(path)) for a, name in ((x, "x"), (y, "y"), (p, "polarity"))
+        )
         t = seconds(t, str(path))
         if not np.all(np.isfinite(t)):
-            raise ValueError(f"{path}: non-finite time at event "
-                             f"{int(np.argmin(np.isfinite(t)))}")
+            raise ValueError(f"{path}: non-finite time at event {int(np.argmin(np.isfinite(t)))}")
         if t.size and t.min() < 0:
             raise ValueError(f"{path}: negative time {t.min()} at event {int(np.argmin(t))}")
         for name, v, hi in (("x", x, self.width), ("y", y, self.height), ("polarity", p, 2)):
@@ -104,8 +119,10 @@ def _files(root: Path, patterns, what: str) -> list[Path]:
     patterns = [patterns] if isinstance(patterns, str) else patterns
     files = sorted(f for p in patterns for f in root.glob(p))
     if not files:
-        raise ValueError(f"{root}: no {what} found (spikebench never downloads; put tonic's "
-                         f"extracted layout there)")
+        raise ValueError(
+            f"{root}: no {what} found (spikebench never downloads; put tonic's "
+            f"extracted layout there)"
+        )
     return files
 
 
@@ -118,18 +135,20 @@ def nmnist(data_dir, split: str) -> EventFiles:
 
         size = regular_file(path, "N-MNIST file").stat().st_size
         if size % 5:
-            raise ValueError(f"{path}: {size} bytes is not a whole number of 5-byte N-MNIST "
-                             f"events (truncated?)")
+            raise ValueError(
+                f"{path}: {size} bytes is not a whole number of 5-byte N-MNIST events (truncated?)"
+            )
         ev = _tonic_io().read_mnist_file(str(path), dtype=tonic.datasets.NMNIST.dtype)
         return ev["x"], ev["y"], ev["t"] * 1e-6, ev["p"]
 
-    return EventFiles("nmnist", files, [int(f.parent.name) for f in files], 34, 34, 10,
-                      decode)
+    return EventFiles("nmnist", files, [int(f.parent.name) for f in files], 34, 34, 10, decode)
 
 
 def dvs_gesture(data_dir, split: str) -> EventFiles:
-    root = _root(data_dir, "DVSGesture") / {"train": "ibmGestureTrain",
-                                            "test": "ibmGestureTest"}[split]
+    root = (
+        _root(data_dir, "DVSGesture")
+        / {"train": "ibmGestureTrain", "test": "ibmGestureTest"}[split]
+    )
     files = _files(root, "*_*/*.npy", "DVS Gesture <user>_<lighting>/<label>.npy files")
 
     def decode(path):
@@ -138,13 +157,13 @@ def dvs_gesture(data_dir, split: str) -> EventFiles:
             # a header declaring more than the file holds is refused, not allocated
             a = np.array(np.load(path, allow_pickle=False, mmap_mode="r"))
         except (ValueError, EOFError, OSError) as exc:
-            raise ValueError(f"{path}: not a readable .npy array (truncated, or a pickle?): "
-                             f"{exc}") from None
+            raise ValueError(
+                f"{path}: not a readable .npy array (truncated, or a pickle?): {exc}"
+            ) from None
         if not isinstance(a, np.ndarray):
             raise ValueError(f"{path}: expected one .npy array, got {type(a).__name__}")
         if a.ndim != 2 or a.shape[1] != 4:
-            raise ValueError(f"{path}: expected an (N, 4) array of x, y, p, t, got "
-                             f"{a.shape}")
+            raise ValueError(f"{path}: expected an (N, 4) array of x, y, p, t, got {a.shape}")
         return a[:, 0], a[:, 1], seconds(a[:, 3], str(path)) * 1e-3, a[:, 2]
 
     labels = []
@@ -159,16 +178,23 @@ def cifar10_dvs(data_dir, split: str) -> EventFiles:
     if split != "train":
         raise ValueError("CIFAR10-DVS has one split ('train'); hold out samples yourself")
     root = _root(data_dir, "CIFAR10DVS")
-    files = _files(root, [f"{c}/*.aedat4" for c in CIFAR10_CLASSES],
-                   "CIFAR10-DVS <class>/*.aedat4 files")
+    files = _files(
+        root, [f"{c}/*.aedat4" for c in CIFAR10_CLASSES], "CIFAR10-DVS <class>/*.aedat4 files"
+    )
 
     def decode(path):
         ev = _tonic_io().read_aedat4(str(regular_file(path, "CIFAR10-DVS file")))
         return ev["x"], ev["y"], ev["t"].astype(np.float64) * 1e-6, ev["p"].astype(np.int64)
 
-    return EventFiles("cifar10-dvs", files,
-                      [CIFAR10_CLASSES.index(f.parent.name) for f in files], 128, 128, 10,
-                      decode)
+    return EventFiles(
+        "cifar10-dvs",
+        files,
+        [CIFAR10_CLASSES.index(f.parent.name) for f in files],
+        128,
+        128,
+        10,
+        decode,
+    )
 
 
 def write_nmnist_bin(path, x, y, t_us, p) -> None:

@@ -35,8 +35,11 @@ def which_class(x, y):
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     d_r = np.hypot(x - 1.5 * R_BIG, y - R_BIG)
     d_l = np.hypot(x - 0.5 * R_BIG, y - R_BIG)
-    yin = (d_r <= R_SMALL) | ((d_l > R_SMALL) & (d_l <= 0.5 * R_BIG)) | \
-        ((y > R_BIG) & (d_r > 0.5 * R_BIG))
+    yin = (
+        (d_r <= R_SMALL)
+        | ((d_l > R_SMALL) & (d_l <= 0.5 * R_BIG))
+        | ((y > R_BIG) & (d_r > 0.5 * R_BIG))
+    )
     dot = (d_r < R_SMALL) | (d_l < R_SMALL)
     return np.where(dot, 2, np.where(yin, 0, 1)).astype(np.int32)
 

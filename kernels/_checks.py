@@ -31,5 +31,7 @@ def check_fits(arr, name: str, dtype) -> None:
     if arr.size and np.max(np.abs(arr)) > big:
         k = np.unravel_index(int(np.argmax(np.abs(arr))), arr.shape)
         at = f" at index {tuple(map(int, k))}" if arr.ndim else ""
-        raise ValueError(f"{name} = {float(arr[k]):g}{at} is beyond {dtype}'s range "
-                         f"({big:.3g}): use float64 or rescale")
+        raise ValueError(
+            f"{name} = {float(arr[k]):g}{at} is beyond {dtype}'s range "
+            f"({big:.3g}): use float64 or rescale"
+        )

@@ -18,7 +18,8 @@ def raised_in_torch(exc: BaseException) -> bool:
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     return tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(
-        os.path.dirname(os.path.abspath(torch.__file__)) + os.sep)
+        os.path.dirname(os.path.abspath(torch.__file__)) + os.sep
+    )
 
 
 def call_or_unsupported(what: str, fn, *args, **kwargs):
@@ -29,8 +30,10 @@ def call_or_unsupported(what: str, fn, *args, **kwargs):
     except Exception as exc:
         if not raised_in_torch(exc):
             raise
-        raise Unsupported(f"torch {torch.__version__}'s compiler cannot take {what}: "
-                          f"{type(exc).__name__} inside torch: {exc}") from exc
+        raise Unsupported(
+            f"torch {torch.__version__}'s compiler cannot take {what}: "
+            f"{type(exc).__name__} inside torch: {exc}"
+        ) from exc
 
 
 def compile_step(fn, **options):

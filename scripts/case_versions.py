@@ -57,8 +57,13 @@ def versions_of(cases, progress=True):
     out = []
     for i, case in enumerate(cases):
         fam = families.get(case.family)
-        row = {"case_id": case.case_id, "label": case.label(), "kernel_version": "",
-               "inputs_version": "", "error": ""}
+        row = {
+            "case_id": case.case_id,
+            "label": case.label(),
+            "kernel_version": "",
+            "inputs_version": "",
+            "error": "",
+        }
         try:
             load = getattr(families, "load_kernels", None) or registry.load  # old commits
             load((case.framework,))
@@ -88,8 +93,11 @@ def _tree(commit: str, workdir: Path) -> Path:
     """A folder to put on PYTHONPATH holding ``spikebench`` as `commit` lays it out."""
     repo = HERE.parent
     tree = workdir / "tree"
-    subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", "--force",
-                    str(tree), commit], check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-C", str(repo), "worktree", "add", "--detach", "--force", str(tree), commit],
+        check=True,
+        capture_output=True,
+    )
     pkg = tree / "suite"
     for sub in ("kernels", "datasets"):
         if (tree / sub).is_dir() and not (pkg / sub).exists():
@@ -106,11 +114,18 @@ def main(argv=None) -> int:
     ap.add_argument("--rows", type=Path, help="only the case ids of this results CSV")
     ap.add_argument("--commit", help="build cases, inputs and references with this commit")
     ap.add_argument("--out", type=Path, help="CSV to write (default: stdout)")
-    ap.add_argument("--devices", default="cpu,onnxrt",
-                    help="device kinds to expand over (default: cpu,onnxrt; with --rows, the "
-                         "rows' own)")
-    ap.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"),
-                    help="list the cases whose versions differ between two such CSVs")
+    ap.add_argument(
+        "--devices",
+        default="cpu,onnxrt",
+        help="device kinds to expand over (default: cpu,onnxrt; with --rows, the rows' own)",
+    )
+    ap.add_argument(
+        "--compare",
+        nargs=2,
+        type=Path,
+        metavar=("A", "B"),
+        help="list the cases whose versions differ between two such CSVs",
+    )
     args = ap.parse_args(argv)
     if args.compare:
         return compare(*args.compare)
@@ -120,13 +135,22 @@ def main(argv=None) -> int:
             root = _tree(args.commit, work)
             argv2 = [a for a in (argv if argv is not None else sys.argv[1:])]
             i = argv2.index("--commit")
-            del argv2[i:i + 2]
+            del argv2[i : i + 2]
             env = {**os.environ, "PYTHONPATH": str(root)}
-            return subprocess.run([sys.executable, __file__, *argv2], env=env,
-                                  cwd=work).returncode
+            return subprocess.run([sys.executable, __file__, *argv2], env=env, cwd=work).returncode
         finally:
-            subprocess.run(["git", "-C", str(HERE.parent), "worktree", "remove", "--force",
-                            str(work / "tree")], capture_output=True)
+            subprocess.run(
+                [
+                    "git",
+                    "-C",
+                    str(HERE.parent),
+                    "worktree",
+                    "remove",
+                    "--force",
+                    str(work / "tree"),
+                ],
+                capture_output=True,
+            )
             shutil.rmtree(work, ignore_errors=True)
     ids = None
     profile = args.profile
@@ -154,6 +178,7 @@ def main(argv=None) -> int:
 
 def compare(a: Path, b: Path) -> int:
     """Print the cases whose versions differ (or that only one list has); exit 1 if any."""
+
     def read(p):
         with open(p, newline="") as f:
             return {r["case_id"]: r for r in csv.DictReader(f)}
@@ -165,10 +190,14 @@ def compare(a: Path, b: Path) -> int:
         if x is None or y is None:
             print(f"{cid} only in {a if y is None else b}: {(x or y)['label']}")
             bad += 1
-        elif (x["kernel_version"], x["inputs_version"]) != (y["kernel_version"],
-                                                           y["inputs_version"]):
-            print(f"{cid} {x['label']}: kernel {x['kernel_version']} -> {y['kernel_version']}, "
-                  f"inputs {x['inputs_version']} -> {y['inputs_version']}")
+        elif (x["kernel_version"], x["inputs_version"]) != (
+            y["kernel_version"],
+            y["inputs_version"],
+        ):
+            print(
+                f"{cid} {x['label']}: kernel {x['kernel_version']} -> {y['kernel_version']}, "
+                f"inputs {x['inputs_version']} -> {y['inputs_version']}"
+            )
             bad += 1
     print(f"{len(ra.keys() & rb.keys())} cases in both, {bad} differ or are missing")
     return 1 if bad else 0

@@ -30,9 +30,11 @@ def main(argv=None) -> int:
     bad = len(problems)
     for page in report_check.check_pages(Path(args.out), args.shots and Path(args.shots)):
         imgs = ", ".join(f"{i['src']} {i['w']:.0f}x{i['h']:.0f}" for i in page.get("images", []))
-        print(f"{page['page']}: {page.get('width')} px wide, {page.get('height')} px tall; "
-              f"headings: {' | '.join(page.get('headings', []))}; {len(page.get('tables', []))} "
-              f"tables; {page.get('items', 0)} list items; images: {imgs or 'none'}")
+        print(
+            f"{page['page']}: {page.get('width')} px wide, {page.get('height')} px tall; "
+            f"headings: {' | '.join(page.get('headings', []))}; {len(page.get('tables', []))} "
+            f"tables; {page.get('items', 0)} list items; images: {imgs or 'none'}"
+        )
         for p in page["problems"]:
             print(f"  page problem: {p}")
         bad += len(page["problems"])

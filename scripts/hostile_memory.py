@@ -26,8 +26,13 @@ def peak(cmd):
     """(exit code, peak RSS MB, seconds, last output line) of `cmd` in a fresh process (its
     own rusage, from wait4)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "COLUMNS": "300"})
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "300"},
+    )
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -49,6 +54,7 @@ def gzip_bomb(path: Path, dims, zeros: int) -> None:
 def main():
     tmp = Path(tempfile.mkdtemp(prefix="hostile-"))
     try:
+
         def pair(name, csv_src=GOOD, json_link=None):
             d = tmp / name
             d.mkdir()
@@ -60,8 +66,12 @@ def main():
             return d / "run.csv"
 
         cases = [("validate a good 271-row file", CLI + ["validate", str(pair("good"))])]
-        cases.append(("validate, JSON a link to /dev/zero",
-                      CLI + ["validate", str(pair("zero", json_link="/dev/zero"))]))
+        cases.append(
+            (
+                "validate, JSON a link to /dev/zero",
+                CLI + ["validate", str(pair("zero", json_link="/dev/zero"))],
+            )
+        )
         fifo = tmp / "fifo"
         fifo.mkdir()
         shutil.copy(GOOD, fifo / "run.csv")
@@ -76,30 +86,47 @@ def main():
             while f.tell() < 64 * 2**20 + 1:
                 f.write(body)
         shutil.copy(GOOD.with_suffix(".json"), big / "run.json")
-        cases.append(("validate a CSV just over the 64 MiB cap",
-                      CLI + ["validate", str(big / "run.csv")]))
-        cases.append(("report on a CSV that is a link to /dev/urandom",
-                      CLI + ["report", str(pair("rnd-csv")), "--out", str(tmp / "r")]))
+        cases.append(
+            ("validate a CSV just over the 64 MiB cap", CLI + ["validate", str(big / "run.csv")])
+        )
+        cases.append(
+            (
+                "report on a CSV that is a link to /dev/urandom",
+                CLI + ["report", str(pair("rnd-csv")), "--out", str(tmp / "r")],
+            )
+        )
         (tmp / "rnd-csv" / "run.csv").unlink()
         (tmp / "rnd-csv" / "run.csv").symlink_to("/dev/urandom")
         results = tmp / "results" / "m"
         results.mkdir(parents=True)
         (results / "evil.json").symlink_to("/dev/zero")
-        cases.append(("submit with a /dev/zero JSON under --results",
-                      CLI + ["submit", str(pair("sub")), "--results", str(tmp / "results")]))
+        cases.append(
+            (
+                "submit with a /dev/zero JSON under --results",
+                CLI + ["submit", str(pair("sub")), "--results", str(tmp / "results")],
+            )
+        )
         mn = tmp / "mnist"
         mn.mkdir()
         gzip_bomb(mn / "train-images-idx3-ubyte.gz", (1_913_265, 28, 28), 1_500_000_000)
         gzip_bomb(mn / "train-labels-idx1-ubyte.gz", (10,), 10)
         size = (mn / "train-images-idx3-ubyte.gz").stat().st_size
-        cases.append((f"datasets stats on a {size / 1e6:.2f} MB gzipped IDX of 1.5 GB",
-                      CLI + ["datasets", "stats", str(mn)]))
+        cases.append(
+            (
+                f"datasets stats on a {size / 1e6:.2f} MB gzipped IDX of 1.5 GB",
+                CLI + ["datasets", "stats", str(mn)],
+            )
+        )
         mn2 = tmp / "mnist2"
         mn2.mkdir()
         gzip_bomb(mn2 / "train-images-idx3-ubyte.gz", (1000, 28, 28), 1_500_000_000)
         shutil.copy(mn / "train-labels-idx1-ubyte.gz", mn2)
-        cases.append(("the same bomb behind a header declaring 0.78 MB",
-                      CLI + ["datasets", "stats", str(mn2)]))
+        cases.append(
+            (
+                "the same bomb behind a header declaring 0.78 MB",
+                CLI + ["datasets", "stats", str(mn2)],
+            )
+        )
         print("| input | exit | peak RSS (MB) | seconds | last line |")
         print("|---|---|---|---|---|")
         for name, cmd in cases:

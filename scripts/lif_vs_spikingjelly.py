@@ -51,9 +51,15 @@ def main(argv=None) -> int:
         x_np = rng.normal(0.6, 1.0, (t, args.batch, args.neurons)).astype(args.dtype)
         r_np = rng.normal(0.0, 1.0, x_np.shape).astype(args.dtype)
         x, r = torch.from_numpy(x_np), torch.from_numpy(r_np)
-        node = neuron.LIFNode(tau=p.tau, decay_input=True, v_threshold=p.theta, v_reset=None,
-                              surrogate_function=surrogate.ATan(alpha=p.alpha),
-                              step_mode="m", detach_reset=True)
+        node = neuron.LIFNode(
+            tau=p.tau,
+            decay_input=True,
+            v_threshold=p.theta,
+            v_reset=None,
+            surrogate_function=surrogate.ATan(alpha=p.alpha),
+            step_mode="m",
+            detach_reset=True,
+        )
         if args.dtype == "float64":
             node = node.double()
 
@@ -80,22 +86,38 @@ def main(argv=None) -> int:
         differ = int((sj_fwd() != ours_fwd()).sum())
         gdiff = float((sj_grad() - ours_grad()).abs().max())
         sync_t, sync_j = (lambda o: o), jax.block_until_ready
-        for mode, sj, ours, jx in (("forward", sj_fwd, ours_fwd, lambda: jf(xj)),
-                                   ("forward+backward", sj_grad, ours_grad,
-                                    lambda: jg(xj, rj))):
-            med = {name: time_calls(fn, sync, warmup=1).median
-                   for name, fn, sync in (("spikingjelly", sj, sync_t), ("torch", ours, sync_t),
-                                          ("jax", jx, sync_j))}
-            rows.append({"T": t, "mode": mode, **{f"{k}_s": v for k, v in med.items()},
-                         "torch_over_sj": med["torch"] / med["spikingjelly"],
-                         "jax_over_sj": med["jax"] / med["spikingjelly"],
-                         "spikes_differ": differ, "spikes": int(x.numel()),
-                         "grad_max_abs_diff": gdiff})
+        for mode, sj, ours, jx in (
+            ("forward", sj_fwd, ours_fwd, lambda: jf(xj)),
+            ("forward+backward", sj_grad, ours_grad, lambda: jg(xj, rj)),
+        ):
+            med = {
+                name: time_calls(fn, sync, warmup=1).median
+                for name, fn, sync in (
+                    ("spikingjelly", sj, sync_t),
+                    ("torch", ours, sync_t),
+                    ("jax", jx, sync_j),
+                )
+            }
+            rows.append(
+                {
+                    "T": t,
+                    "mode": mode,
+                    **{f"{k}_s": v for k, v in med.items()},
+                    "torch_over_sj": med["torch"] / med["spikingjelly"],
+                    "jax_over_sj": med["jax"] / med["spikingjelly"],
+                    "spikes_differ": differ,
+                    "spikes": int(x.numel()),
+                    "grad_max_abs_diff": gdiff,
+                }
+            )
             rr = rows[-1]
-            print(f"T={t:4d} {mode:17s} SJ {rr['spikingjelly_s'] * 1e3:8.3f} ms  torch "
-                  f"{rr['torch_s'] * 1e3:8.3f} ms ({rr['torch_over_sj']:.2f}x)  jax "
-                  f"{rr['jax_s'] * 1e3:8.3f} ms ({rr['jax_over_sj']:.2f}x)  spikes differ "
-                  f"{differ}/{x.numel()}  grad diff {gdiff:.1e}", flush=True)
+            print(
+                f"T={t:4d} {mode:17s} SJ {rr['spikingjelly_s'] * 1e3:8.3f} ms  torch "
+                f"{rr['torch_s'] * 1e3:8.3f} ms ({rr['torch_over_sj']:.2f}x)  jax "
+                f"{rr['jax_s'] * 1e3:8.3f} ms ({rr['jax_over_sj']:.2f}x)  spikes differ "
+                f"{differ}/{x.numel()}  grad diff {gdiff:.1e}",
+                flush=True,
+            )
 
     for t in args.steps:
         one_t(t)

@@ -48,14 +48,26 @@ def reversion(path: Path, head: str) -> str:
     ctx = json.loads(ctx_path.read_text())
     with tempfile.TemporaryDirectory(prefix="spikebench-reversion-") as tmp:
         out = Path(tmp) / "versions.csv"
-        run = subprocess.run([sys.executable, str(HERE / "case_versions.py"), "--commit",
-                              commit, "--rows", str(path.resolve()), "--profile",
-                              ctx["profile"], "--out", str(out)])
+        run = subprocess.run(
+            [
+                sys.executable,
+                str(HERE / "case_versions.py"),
+                "--commit",
+                commit,
+                "--rows",
+                str(path.resolve()),
+                "--profile",
+                ctx["profile"],
+                "--out",
+                str(out),
+            ]
+        )
         if run.returncode:
             return f"{path}: FAILED (case_versions exit {run.returncode})"
         with open(out, newline="") as f:
-            found = {r["case_id"]: [r["kernel_version"], r["inputs_version"]]
-                     for r in csv.DictReader(f)}
+            found = {
+                r["case_id"]: [r["kernel_version"], r["inputs_version"]] for r in csv.DictReader(f)
+            }
     with open(path, newline="") as f:
         ids = {r["case_id"] for r in csv.DictReader(f) if r.get("kernel_version")}
     cases = {cid: v for cid, v in sorted(found.items()) if cid in ids}

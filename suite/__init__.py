@@ -1,7 +1,7 @@
 """spikebench: reference benchmarks for parallel spiking-neural-network algorithms.
 
-Importing the package turns on JAX's 64-bit mode (docs/development.md: the suite enables x64 at start-up
-so that float64 is real float64; kernels never flip global flags). float32 work is unaffected:
+Importing the package turns on JAX's 64-bit mode (the suite enables x64 at start-up so that
+float64 is real float64; kernels never flip global flags). float32 work is unaffected:
 every kernel casts its inputs to the dtype it is asked for.
 """
 

@@ -44,8 +44,20 @@ class Case:
 
     @property
     def case_id(self) -> str:
-        text = repr((self.family, self.impl, self.framework, self.device, self.dtype, self.mode,
-                     self.dataset, self.sizes, self.knobs, self.seed))
+        text = repr(
+            (
+                self.family,
+                self.impl,
+                self.framework,
+                self.device,
+                self.dtype,
+                self.mode,
+                self.dataset,
+                self.sizes,
+                self.knobs,
+                self.seed,
+            )
+        )
         return hashlib.sha1(text.encode()).hexdigest()[:12]
 
     def label(self) -> str:
@@ -54,8 +66,10 @@ class Case:
         different labels). Plain text: escape it before handing it to rich."""
         sz = ",".join(f"{k}={v}" for k, v in self.sizes)
         kn = ",".join(f"{k}={v}" for k, v in self.knobs)
-        return (f"{self.family}/{self.impl}/{self.framework}/{self.device}/{self.dtype}/"
-                f"{self.mode}/{self.dataset}[{sz}{';' + kn if kn else ''}]")
+        return (
+            f"{self.family}/{self.impl}/{self.framework}/{self.device}/{self.dtype}/"
+            f"{self.mode}/{self.dataset}[{sz}{';' + kn if kn else ''}]"
+        )
 
 
 def expand(spec: dict, family: str, devices: list[str], limits: bool = True) -> list[Case]:
@@ -74,30 +88,52 @@ def expand(spec: dict, family: str, devices: list[str], limits: bool = True) -> 
     size_names = sorted(sizes)
     out = []
     for impl, fw, dev, dt, mode, ds in itertools.product(
-            spec["impls"], spec["frameworks"], devices, spec["dtypes"],
-            spec.get("modes", ["forward"]), spec["datasets"]):
+        spec["impls"],
+        spec["frameworks"],
+        devices,
+        spec["dtypes"],
+        spec.get("modes", ["forward"]),
+        spec["datasets"],
+    ):
         if not reaches(fw, dev):  # e.g. NumPy on a GPU, the exported graphs on a CPU kind
             continue
         knobs = spec.get("knobs", {}).get(impl, {})
         knob_names = sorted(knobs)
         for sv in itertools.product(*(sizes[n] for n in size_names)):
             for kv in itertools.product(*(knobs[n] for n in knob_names)):
-                case = Case(family, impl, fw, dev, dt, mode, ds,
-                            tuple(zip(size_names, (int(v) for v in sv), strict=True)),
-                            tuple(zip(knob_names, kv, strict=True)), int(spec.get("seed", 0)),
-                            float(spec.get("timeout_s", 600.0)))
+                case = Case(
+                    family,
+                    impl,
+                    fw,
+                    dev,
+                    dt,
+                    mode,
+                    ds,
+                    tuple(zip(size_names, (int(v) for v in sv), strict=True)),
+                    tuple(zip(knob_names, kv, strict=True)),
+                    int(spec.get("seed", 0)),
+                    float(spec.get("timeout_s", 600.0)),
+                )
                 if not (limits and _limited(case, spec.get("limits", []))):
                     out.append(case)
     return out
 
 
 def _limited(case: Case, limits) -> bool:
-    fields = {"impl": case.impl, "framework": case.framework, "device": case.device,
-              "dtype": case.dtype, "mode": case.mode, "dataset": case.dataset,
-              **case.size, **case.knob}
+    fields = {
+        "impl": case.impl,
+        "framework": case.framework,
+        "device": case.device,
+        "dtype": case.dtype,
+        "mode": case.mode,
+        "dataset": case.dataset,
+        **case.size,
+        **case.knob,
+    }
     for lim in limits:
         if all(fields.get(k) == v for k, v in lim.get("where", {}).items()):
-            if lim.get("drop") or any(case.size.get(k, case.knob.get(k, 0)) > v
-                   for k, v in lim.get("max", {}).items()):
+            if lim.get("drop") or any(
+                case.size.get(k, case.knob.get(k, 0)) > v for k, v in lim.get("max", {}).items()
+            ):
                 return True
     return False

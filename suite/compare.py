@@ -41,8 +41,9 @@ def samples(rows) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0)
 
 
-def ratio_test(base: np.ndarray, other: np.ndarray, factor: float = 1.1,
-               alpha: float = 0.01) -> dict:
+def ratio_test(
+    base: np.ndarray, other: np.ndarray, factor: float = 1.1, alpha: float = 0.01
+) -> dict:
     """median(base) / median(other), the Mann-Whitney p value and the verdict (module doc)."""
     from scipy.stats import mannwhitneyu
 
@@ -66,8 +67,11 @@ def ratio_test(base: np.ndarray, other: np.ndarray, factor: float = 1.1,
 
 def _case_label(key) -> str:
     fam, impl, fw, mode, dtype, ds, *params = key
-    sizes = ",".join(f"{c[6:]}={_num(v)}" for c, v in zip(results.PARAM_COLUMNS, params,
-                                                         strict=True) if _present(v))
+    sizes = ",".join(
+        f"{c[6:]}={_num(v)}"
+        for c, v in zip(results.PARAM_COLUMNS, params, strict=True)
+        if _present(v)
+    )
     return f"{fam}/{impl}/{fw}/{mode}/{dtype}/{ds}[{sizes}]"
 
 
@@ -106,8 +110,12 @@ def _differ(a, b) -> list[str]:
 
 def _version_key(rows):
     """Each row's (kernel_version, inputs_version) as text ('?' where unknown)."""
-    cols = [rows[c].astype(object).where(rows[c].notna(), "?").astype(str) if c in rows
-            else np.full(len(rows), "?", dtype=object) for c in VERSIONS]
+    cols = [
+        rows[c].astype(object).where(rows[c].notna(), "?").astype(str)
+        if c in rows
+        else np.full(len(rows), "?", dtype=object)
+        for c in VERSIONS
+    ]
     return list(zip(*cols, strict=True))
 
 
@@ -119,14 +127,27 @@ def same_versions(b_rows, rows):
     shared = set(kb) & set(kp)
     if not shared or (len(set(kb)) == 1 and set(kb) == set(kp)):
         return b_rows, rows
-    order = rows["timestamp_utc"].astype(str).to_numpy() if "timestamp_utc" in rows \
+    order = (
+        rows["timestamp_utc"].astype(str).to_numpy()
+        if "timestamp_utc" in rows
         else np.arange(len(rows)).astype(str)
+    )
     latest = max((o, k) for o, k in zip(order, kp, strict=True) if k in shared)[1]
     return (b_rows[[k == latest for k in kb]], rows[[k == latest for k in kp]])
 
 
-def _pair(case: str, base_label: str, place_label: str, b_rows, rows, raw_b, raw_p,
-          factor: float, alpha: float, across_versions: bool) -> dict:
+def _pair(
+    case: str,
+    base_label: str,
+    place_label: str,
+    b_rows,
+    rows,
+    raw_b,
+    raw_p,
+    factor: float,
+    alpha: float,
+    across_versions: bool,
+) -> dict:
     """One comparison row: the baseline rows against the other rows of one case (only the
     rows of one version pair both sides ran, ``same_versions``, unless `across_versions`)."""
     import pandas as pd
@@ -136,28 +157,52 @@ def _pair(case: str, base_label: str, place_label: str, b_rows, rows, raw_b, raw
         b_rows, rows = same_versions(b_rows, rows)
         if (len(b_rows), len(rows)) != (nb, n_p):
             raw_b, raw_p = samples(b_rows), samples(rows)
-    row = {"case": case, "baseline": base_label, "place": place_label,
-           "median_baseline_s": _median(raw_b), "median_place_s": _median(raw_p)}
+    row = {
+        "case": case,
+        "baseline": base_label,
+        "place": place_label,
+        "median_baseline_s": _median(raw_b),
+        "median_place_s": _median(raw_p),
+    }
     differ = _differ(b_rows, rows)
     row["versions"] = "same" if not differ else " and ".join(differ) + " differ"
     if differ and not across_versions:
-        old = [any(str(v).startswith(results.OLD_VERSION) for v in r["kernel_version"].dropna())
-               for r in (b_rows, rows)]
-        why = " (module hashes of schema v7 or older on one side: rerun that case, or add " \
-              "its digests with scripts/reversion.py)" if old[0] != old[1] else ""
-        row.update(ratio=np.nan, p_value=np.nan,
-                   verdict=f"refused: {' and '.join(differ)} differs{why}", mem_ratio=np.nan)
+        old = [
+            any(str(v).startswith(results.OLD_VERSION) for v in r["kernel_version"].dropna())
+            for r in (b_rows, rows)
+        ]
+        why = (
+            " (module hashes of schema v7 or older on one side: rerun that case, or add "
+            "its digests with scripts/reversion.py)"
+            if old[0] != old[1]
+            else ""
+        )
+        row.update(
+            ratio=np.nan,
+            p_value=np.nan,
+            verdict=f"refused: {' and '.join(differ)} differs{why}",
+            mem_ratio=np.nan,
+        )
         return row
     row.update(ratio_test(raw_b, raw_p, factor, alpha))
     both = pd.concat([b_rows, rows])
     mem_b, mem_p = (r["peak_mem_bytes"].astype(float).median() for r in (b_rows, rows))
-    row["mem_ratio"] = (mem_p / mem_b if results.one_mem_method(both) and mem_b > 0
-                        else np.nan)
+    row["mem_ratio"] = mem_p / mem_b if results.one_mem_method(both) and mem_b > 0 else np.nan
     return row
 
 
-COLUMNS = ["case", "baseline", "place", "median_baseline_s", "median_place_s", "ratio",
-           "p_value", "verdict", "mem_ratio", "versions"]
+COLUMNS = [
+    "case",
+    "baseline",
+    "place",
+    "median_baseline_s",
+    "median_place_s",
+    "ratio",
+    "p_value",
+    "verdict",
+    "mem_ratio",
+    "versions",
+]
 
 
 def _usable(df):
@@ -182,12 +227,15 @@ def pick_baseline(labels, baseline: str) -> list[str]:
     the places when none matches, or the machines when places of several do."""
     match = sorted({lab for lab in labels if lab.startswith(baseline)})
     if not match:
-        raise ValueError(f"--baseline {baseline!r} matches no place; the places are: "
-                         + "; ".join(labels))
+        raise ValueError(
+            f"--baseline {baseline!r} matches no place; the places are: " + "; ".join(labels)
+        )
     machines = sorted({lab.split(" ", 1)[0] for lab in match})
     if len(machines) > 1:
-        raise ValueError(f"--baseline {baseline!r} matches places of {len(machines)} machines "
-                         f"({', '.join(machines)}): give one machine_id, or a whole place label")
+        raise ValueError(
+            f"--baseline {baseline!r} matches places of {len(machines)} machines "
+            f"({', '.join(machines)}): give one machine_id, or a whole place label"
+        )
     return match
 
 
@@ -202,8 +250,13 @@ def _base_for(pkey, bases: dict):
     return next(iter(bases)) if len(bases) == 1 else None
 
 
-def compare(df, baseline: str | None = None, factor: float = 1.1, alpha: float = 0.01,
-            across_versions: bool = False):
+def compare(
+    df,
+    baseline: str | None = None,
+    factor: float = 1.1,
+    alpha: float = 0.01,
+    across_versions: bool = False,
+):
     """One row per (case, place other than the baseline): see the module docstring.
     `baseline` picks the baseline place by a prefix of its label (e.g. a machine_id); where it
     matches several places of that machine, each place is compared with the baseline place of
@@ -212,8 +265,7 @@ def compare(df, baseline: str | None = None, factor: float = 1.1, alpha: float =
     import pandas as pd
 
     ok = _usable(df)
-    base_labels = set(pick_baseline(place_labels(df), baseline)) if baseline is not None \
-        else None
+    base_labels = set(pick_baseline(place_labels(df), baseline)) if baseline is not None else None
     out = []
     for ckey, g in ok.groupby(CASE, dropna=False, sort=True):
         places = {pkey: rows for pkey, rows in g.groupby(PLACE, dropna=False, sort=True)}
@@ -234,8 +286,20 @@ def compare(df, baseline: str | None = None, factor: float = 1.1, alpha: float =
             base = _base_for(pkey, bases)
             if base is None:
                 continue
-            out.append(_pair(_case_label(ckey), labels[base], labels[pkey], places[base],
-                             rows, raw[base], raw[pkey], factor, alpha, across_versions))
+            out.append(
+                _pair(
+                    _case_label(ckey),
+                    labels[base],
+                    labels[pkey],
+                    places[base],
+                    rows,
+                    raw[base],
+                    raw[pkey],
+                    factor,
+                    alpha,
+                    across_versions,
+                )
+            )
     return pd.DataFrame(out, columns=COLUMNS)
 
 
@@ -258,9 +322,19 @@ def before_after(before, after, factor: float = 1.1, alpha: float = 0.01):
         rows_b = b_groups.get(_key(key))
         if rows_b is None:
             continue
-        ckey, pkey = key[:len(CASE)], key[len(CASE):]
-        row = _pair(_case_label(ckey), label_a, label_b, rows_a, rows_b, samples(rows_a),
-                    samples(rows_b), factor, alpha, across_versions=True)
+        ckey, pkey = key[: len(CASE)], key[len(CASE) :]
+        row = _pair(
+            _case_label(ckey),
+            label_a,
+            label_b,
+            rows_a,
+            rows_b,
+            samples(rows_a),
+            samples(rows_b),
+            factor,
+            alpha,
+            across_versions=True,
+        )
         row["place"] = f"{label_b} on {place_label(*pkey)}"
         out.append(row)
     return pd.DataFrame(out, columns=COLUMNS)
@@ -273,11 +347,16 @@ def _key(key) -> tuple:
 
 def _run_label(df) -> str:
     """A run's short name: its commit (and run id) where the rows have one."""
+
     def one(col):
         vals = sorted(set(map(str, df[col].dropna()))) if col in df else []
         return vals[0] if len(vals) == 1 else ("+".join(vals) if vals else "?")
-    dirty = " (dirty)" if "git_dirty" in df and df["git_dirty"].map(
-        lambda v: str(v).lower() == "true").any() else ""
+
+    dirty = (
+        " (dirty)"
+        if "git_dirty" in df and df["git_dirty"].map(lambda v: str(v).lower() == "true").any()
+        else ""
+    )
     return f"{one('git_commit')}{dirty} run {one('run_id')}"
 
 

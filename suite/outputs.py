@@ -34,8 +34,9 @@ def _probe(folder: Path, option: str, path) -> None:
         with tempfile.TemporaryFile(dir=folder, prefix=".spikebench-probe-"):
             pass
     except OSError as exc:
-        raise ValueError(f"{option} {path}: cannot write in {folder} "
-                         f"({exc.strerror or exc})") from None
+        raise ValueError(
+            f"{option} {path}: cannot write in {folder} ({exc.strerror or exc})"
+        ) from None
 
 
 def _existing_parent(real: Path, option: str, path) -> Path:

@@ -49,8 +49,11 @@ def load() -> dict[str, str]:
             ep.load()
         except Exception as exc:  # noqa: BLE001 - a broken plugin must not stop the suite
             FAILED[ep.name] = f"{type(exc).__name__}: {exc}"
-            warnings.warn(f"spikebench plugin {ep.name!r} ({ep.value}) did not load: "
-                          f"{FAILED[ep.name]}", RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                f"spikebench plugin {ep.name!r} ({ep.value}) did not load: {FAILED[ep.name]}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         else:
             LOADED[ep.name] = ep.value
     return LOADED

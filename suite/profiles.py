@@ -85,8 +85,9 @@ def parse_filters(texts) -> dict[str, list[str]]:
         key, sep, values = str(text).partition("=")
         vals = [v.strip() for v in values.split(",") if v.strip()]
         if not sep or not key.strip() or not vals:
-            raise ValueError(f"filter {text!r}: expected KEY=V1,V2 (e.g. framework=jax or "
-                             f"chunk=16,128)")
+            raise ValueError(
+                f"filter {text!r}: expected KEY=V1,V2 (e.g. framework=jax or chunk=16,128)"
+            )
         out.setdefault(key.strip(), []).extend(vals)
     return out
 
@@ -113,12 +114,13 @@ def check_filters(profile: str, filters: dict) -> None:
             raise ValueError(f"unknown filter {key!r}; choose from: {', '.join(sorted(known))}")
         bad = [_text(a) for a in allowed if _text(a) not in known[key]]
         if bad:
-            raise ValueError(f"{key} {', '.join(map(repr, bad))} not in profile {profile!r}; "
-                             f"choose from: {', '.join(known[key])}")
+            raise ValueError(
+                f"{key} {', '.join(map(repr, bad))} not in profile {profile!r}; "
+                f"choose from: {', '.join(known[key])}"
+            )
 
 
-def profile_cases(profile: str, devices: list[str], limits: bool = True,
-                  **filters) -> list[Case]:
+def profile_cases(profile: str, devices: list[str], limits: bool = True, **filters) -> list[Case]:
     """Cases of a profile, expanded over devices and narrowed by filters.
 
     limits=False ignores the profile's size caps (e.g. to run PyTorch's serial loop at 1e5
@@ -149,15 +151,15 @@ def profile_cases(profile: str, devices: list[str], limits: bool = True,
 
 
 def with_dataset(cases, name: str, data_dir=None, stats_file=None) -> list[Case]:
-    """The cases whose inputs are event data, all moved onto dataset `name` (docs/guide/datasets.md):
-    event-LIF cases, PSU network cases and the queues' recurrent network (whose input current
-    the data then drives). Their input width ``n_inputs`` becomes the dataset's channel count
-    (the sized generators ``poisson``, ``synthetic-shd`` and ``synthetic-ssc`` keep any width).
-    Cases whose inputs are not event samples (PSU neuron level, the queues' traffic) are left
-    out. Reader datasets need `data_dir`; ValueError for an unknown name. With `stats_file`
-    (saved by ``spikebench datasets stats FILE --save``) a stand-in generator follows those
-    statistics, and the rows' dataset is labelled ``NAME@hash`` so they never pool with the
-    defaults."""
+    """The cases whose inputs are event data, all moved onto dataset `name`
+    (docs/guide/datasets.md): event-LIF cases, PSU network cases and the queues' recurrent network
+    (whose input current the data then drives). Their input width ``n_inputs`` becomes the
+    dataset's channel count (the sized generators ``poisson``, ``synthetic-shd`` and
+    ``synthetic-ssc`` keep any width). Cases whose inputs are not event samples (PSU neuron level,
+    the queues' traffic) are left out. Reader datasets need `data_dir`; ValueError for an unknown
+    name. With `stats_file` (saved by ``spikebench datasets stats FILE --save``) a stand-in
+    generator follows those statistics, and the rows' dataset is labelled ``NAME@hash`` so they
+    never pool with the defaults."""
     import dataclasses
 
     from . import datasets, families
@@ -166,8 +168,10 @@ def with_dataset(cases, name: str, data_dir=None, stats_file=None) -> list[Case]
     label = name if stats_file is None else datasets.stats_label(name, stats_file)
     if d.kind == "reader":
         if data_dir is None:
-            raise ValueError(f"dataset {name!r} reads files: give --data-dir (expected "
-                             f"{', '.join(f for fs in d.files.values() for f in fs)})")
+            raise ValueError(
+                f"dataset {name!r} reads files: give --data-dir (expected "
+                f"{', '.join(f for fs in d.files.values() for f in fs)})"
+            )
         d.open(data_dir, next(iter(d.files)))  # fail now, naming the files, not per case
     out = []
     for c in cases:
@@ -176,12 +180,16 @@ def with_dataset(cases, name: str, data_dir=None, stats_file=None) -> list[Case]
         sizes = dict(c.sizes)
         if "n_inputs" in sizes and name not in datasets.SIZED:
             sizes["n_inputs"] = d.n_channels
-        out.append(dataclasses.replace(
-            c, dataset=label, sizes=tuple(sorted(sizes.items())),
-            data_dir=None if data_dir is None else str(data_dir),
-            stats_file=None if stats_file is None else str(stats_file)))
+        out.append(
+            dataclasses.replace(
+                c,
+                dataset=label,
+                sizes=tuple(sorted(sizes.items())),
+                data_dir=None if data_dir is None else str(data_dir),
+                stats_file=None if stats_file is None else str(stats_file),
+            )
+        )
     return list(dict.fromkeys(out))
-
 
 
 def shard(cases, spec: str) -> tuple[list[Case], dict]:
@@ -193,21 +201,34 @@ def shard(cases, spec: str) -> tuple[list[Case], dict]:
     import hashlib
 
     text = str(spec)
-    i, sep, n = text.partition("/")
+    first, sep, last = text.partition("/")
     try:
-        i, n = int(i), int(n)
+        i, n = int(first), int(last)
     except ValueError:
         i = n = 0
     if not sep or not (n >= 1 and 1 <= i <= n):
         raise ValueError(f"--shard {text!r}: expected i/n with 1 <= i <= n, e.g. 2/4")
     ids = sorted(c.case_id for c in cases)
-    info = {"index": i, "count": n, "n_cases": len(cases),
-            "sweep_id": hashlib.sha1(" ".join(ids).encode()).hexdigest()[:12]}
-    return list(cases)[i - 1::n], info
+    info = {
+        "index": i,
+        "count": n,
+        "n_cases": len(cases),
+        "sweep_id": hashlib.sha1(" ".join(ids).encode()).hexdigest()[:12],
+    }
+    return list(cases)[i - 1 :: n], info
 
 
-def select(profile: str, kinds: list[str], filters: dict | None = None, *, limits=True,
-           dataset: str | None = None, data_dir=None, stats_file=None, shard_spec=None):
+def select(
+    profile: str,
+    kinds: list[str],
+    filters: dict | None = None,
+    *,
+    limits=True,
+    dataset: str | None = None,
+    data_dir=None,
+    stats_file=None,
+    shard_spec=None,
+):
     """The cases of a sweep and its shard information (None without a shard): `profile`'s
     cases on the device `kinds`, narrowed by `filters`, moved onto `dataset` (with its
     `data_dir` and `stats_file`) and cut to shard `shard_spec` ("i/n"). ValueError naming
@@ -222,6 +243,8 @@ def select(profile: str, kinds: list[str], filters: dict | None = None, *, limit
     if shard_spec is not None:
         cases, info = shard(cases, shard_spec)
     if not cases:
-        raise ValueError("the filters (and shard) leave no case to run: each value exists in "
-                         "the profile, but no case has them all")
+        raise ValueError(
+            "the filters (and shard) leave no case to run: each value exists in "
+            "the profile, but no case has them all"
+        )
     return cases, info

@@ -23,34 +23,71 @@ def pytest_addoption(parser):
     from .hardware import devices
 
     group = parser.getgroup("spikebench")
-    group.addoption("--benchmark", action="store_true", default=False,
-                    help="run the spikebench benchmark sweep (benchmarks/) instead of the tests")
-    group.addoption("--bench-profile", default=None, choices=profiles.names(),
-                    help="sweep profile: quick (CPU default), full (accelerator default), "
-                         "gpu-smoke, selftest")
-    group.addoption("--bench-device", action="append", default=None,
-                    choices=list(devices.KINDS),
-                    help="device kind to run on (repeatable; default: every kind present)")
-    group.addoption("--bench-out", default=None,
-                    help="results root folder (default: results/ in the folder pytest runs from)")
-    group.addoption("--bench-report", default=None,
-                    help="report folder (default: reports/<run> in the folder pytest runs from)")
-    group.addoption("--dataset", default=None, metavar="NAME",
-                    help="run the cases that take event data on this dataset (`spikebench "
-                         "datasets` lists them); the others are left out")
-    group.addoption("--data-dir", default=None, metavar="PATH",
-                    help="folder with the --dataset's files (the readers; `spikebench "
-                         "datasets` lists them)")
-    group.addoption("--dataset-stats", default=None, metavar="FILE",
-                    help="statistics saved by `spikebench datasets stats FILE --save`: the "
-                         "--dataset stand-in follows them")
-    group.addoption("--bench-shard", default=None, metavar="I/N",
-                    help="run shard I of N of the sweep (one job of a job array); "
-                         "`spikebench merge` combines the shards")
-    group.addoption("--bench-filter", action="append", default=None, metavar="KEY=V1,V2",
-                    help="keep only cases with these values of any case field, size or knob, "
-                         "e.g. framework=jax, n_events=100,1000 or chunk=16 (repeatable; "
-                         "the same as `spikebench run --filter`)")
+    group.addoption(
+        "--benchmark",
+        action="store_true",
+        default=False,
+        help="run the spikebench benchmark sweep (benchmarks/) instead of the tests",
+    )
+    group.addoption(
+        "--bench-profile",
+        default=None,
+        choices=profiles.names(),
+        help="sweep profile: quick (CPU default), full (accelerator default), gpu-smoke, selftest",
+    )
+    group.addoption(
+        "--bench-device",
+        action="append",
+        default=None,
+        choices=list(devices.KINDS),
+        help="device kind to run on (repeatable; default: every kind present)",
+    )
+    group.addoption(
+        "--bench-out",
+        default=None,
+        help="results root folder (default: results/ in the folder pytest runs from)",
+    )
+    group.addoption(
+        "--bench-report",
+        default=None,
+        help="report folder (default: reports/<run> in the folder pytest runs from)",
+    )
+    group.addoption(
+        "--dataset",
+        default=None,
+        metavar="NAME",
+        help="run the cases that take event data on this dataset (`spikebench "
+        "datasets` lists them); the others are left out",
+    )
+    group.addoption(
+        "--data-dir",
+        default=None,
+        metavar="PATH",
+        help="folder with the --dataset's files (the readers; `spikebench datasets` lists them)",
+    )
+    group.addoption(
+        "--dataset-stats",
+        default=None,
+        metavar="FILE",
+        help="statistics saved by `spikebench datasets stats FILE --save`: the "
+        "--dataset stand-in follows them",
+    )
+    group.addoption(
+        "--bench-shard",
+        default=None,
+        metavar="I/N",
+        help="run shard I of N of the sweep (one job of a job array); "
+        "`spikebench merge` combines the shards",
+    )
+    group.addoption(
+        "--bench-filter",
+        action="append",
+        default=None,
+        metavar="KEY=V1,V2",
+        help="keep only cases with these values of any case field, size or knob, "
+        "e.g. framework=jax, n_events=100,1000 or chunk=16 (repeatable; "
+        "the same as `spikebench run --filter`)",
+    )
 
 
 def _data_dir_is_root(config) -> bool:
@@ -69,13 +106,20 @@ def sweep_cases(config):
     stats = config.getoption("--dataset-stats")
     try:
         filters = profiles.parse_filters(config.getoption("--bench-filter"))
-        cases, shard = profiles.select(profile, kinds, filters, dataset=name, data_dir=data_dir,
-                                       stats_file=stats,
-                                       shard_spec=config.getoption("--bench-shard"))
+        cases, shard = profiles.select(
+            profile,
+            kinds,
+            filters,
+            dataset=name,
+            data_dir=data_dir,
+            stats_file=stats,
+            shard_spec=config.getoption("--bench-shard"),
+        )
         _outputs(config)
     except ValueError as exc:
-        raise pytest.UsageError(str(exc).replace("the filters", "the --bench-filter values"))\
-            from None
+        raise pytest.UsageError(
+            str(exc).replace("the filters", "the --bench-filter values")
+        ) from None
     return profile, cases, shard
 
 
@@ -105,9 +149,11 @@ def pytest_configure(config):
 
 def pytest_report_header(config):
     if _data_dir_is_root(config):
-        return (f"spikebench: pytest took --data-dir {config.getoption('data_dir')} into its "
-                f"rootdir (pytest-dev/pytest#8846); its cache is off so nothing is written "
-                f"there (write --data-dir=DIR to keep the usual rootdir and cache)")
+        return (
+            f"spikebench: pytest took --data-dir {config.getoption('data_dir')} into its "
+            f"rootdir (pytest-dev/pytest#8846); its cache is off so nothing is written "
+            f"there (write --data-dir=DIR to keep the usual rootdir and cache)"
+        )
     return None
 
 
@@ -152,17 +198,24 @@ def record_benchmark(benchmark, row: dict) -> None:
     if not samples or benchmark.disabled:  # --benchmark-disable: nothing to record
         return
     benchmark.group = f"{row['family']} {row['mode']}"
-    benchmark.extra_info.update({
-        "case": row_label(row), "case_id": row.get("case_id"), "run_id": row.get("run_id"),
-        "compile_s": row.get("compile_s"), "correct": bool(row.get("correct")),
-        "max_err": row.get("max_err"), "throughput": row.get("throughput"),
-        "throughput_unit": row.get("throughput_unit"),
-        "peak_mem_bytes": row.get("peak_mem_bytes"), "mem_method": row.get("mem_method"),
-        "state_bytes": row.get("state_bytes"), "threads": row.get("threads"),
-        "spikebench_median_s": row.get("time_median_s"),
-    })
+    benchmark.extra_info.update(
+        {
+            "case": row_label(row),
+            "case_id": row.get("case_id"),
+            "run_id": row.get("run_id"),
+            "compile_s": row.get("compile_s"),
+            "correct": bool(row.get("correct")),
+            "max_err": row.get("max_err"),
+            "throughput": row.get("throughput"),
+            "throughput_unit": row.get("throughput_unit"),
+            "peak_mem_bytes": row.get("peak_mem_bytes"),
+            "mem_method": row.get("mem_method"),
+            "state_bytes": row.get("state_bytes"),
+            "threads": row.get("threads"),
+            "spikebench_median_s": row.get("time_median_s"),
+        }
+    )
     REPLAY.load(samples)
     benchmark.pedantic(lambda: None, rounds=len(samples), iterations=1, warmup_rounds=0)
     if REPLAY.pending:  # pytest-benchmark read the clock other than twice a round
         raise RuntimeError(f"pytest-benchmark left {len(REPLAY.pending)} samples unread")
-

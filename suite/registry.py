@@ -62,28 +62,40 @@ class Impl:
     @property
     def fn(self) -> Callable:
         """The ``forward`` entry, or the only one."""
-        return self.entry("forward" if "forward" in self.entries else next(iter(self.entries)))\
-            .fn
+        return self.entry("forward" if "forward" in self.entries else next(iter(self.entries))).fn
 
     def entry(self, name: str) -> Entry:
         try:
             return self.entries[name]
         except KeyError:
-            raise Unsupported(f"{self.key} has no {name!r} entry (it has "
-                              f"{sorted(self.entries)})") from None
+            raise Unsupported(
+                f"{self.key} has no {name!r} entry (it has {sorted(self.entries)})"
+            ) from None
 
 
 REGISTRY: dict[tuple[str, str, str], Impl] = {}
 UNAVAILABLE: dict[str, str] = {}  # framework -> why it cannot be imported here
 
-def register(family: str, impl: str | tuple[str, ...], framework: str, *, entry="forward",
-             modes=("forward",), devices=("cpu", "gpu", "tpu"), dtypes=DTYPES, knobs=()):
+
+def register(
+    family: str,
+    impl: str | tuple[str, ...],
+    framework: str,
+    *,
+    entry="forward",
+    modes=("forward",),
+    devices=("cpu", "gpu", "tpu"),
+    dtypes=DTYPES,
+    knobs=(),
+):
     """Decorator: add `fn` as entry `entry` of (family, impl, framework) -- of each impl when
     `impl` is a tuple (one function serving several implementations, told apart by a static
     argument). A second registration of the same entry raises."""
     if framework not in FRAMEWORKS:
-        raise ValueError(f"framework {framework!r} is not one of {FRAMEWORKS} (a plugin adds "
-                         f"one with spikebench.hardware.frameworks.register)")
+        raise ValueError(
+            f"framework {framework!r} is not one of {FRAMEWORKS} (a plugin adds "
+            f"one with spikebench.hardware.frameworks.register)"
+        )
     bad = set(modes) - set(MODES)
     if bad:
         raise ValueError(f"unknown mode(s) {sorted(bad)}; known: {MODES}")
@@ -99,8 +111,9 @@ def register(family: str, impl: str | tuple[str, ...], framework: str, *, entry=
             found = REGISTRY.setdefault(key, Impl(family, name, framework))
             if entry in found.entries:
                 raise ValueError(f"duplicate registration for {key} entry {entry!r}")
-            found.entries[entry] = Entry(entry, fn, module, tuple(modes), tuple(devices),
-                                         tuple(dtypes), tuple(knobs))
+            found.entries[entry] = Entry(
+                entry, fn, module, tuple(modes), tuple(devices), tuple(dtypes), tuple(knobs)
+            )
         return fn
 
     return deco

@@ -5,7 +5,7 @@ finish, so an interrupted sweep leaves a valid CSV of the rows already measured.
 cannot be measured is left empty, never guessed. Speedups are recomputed from raw rows by the
 readers, never stored.
 
-Columns beyond docs/development.md's list, and why: `threads` (CPU comparisons need the thread count),
+Columns beyond a plain benchmark table, and why: `threads` (CPU comparisons need the thread count),
 `samples_s` (raw samples, space-separated), `mismatch_frac` and `n_checked` (the correctness
 figure's detail: the fraction of reference outputs not reproduced within tolerance and how many
 output lanes were checked), `case_id` (stable id to group rows of one case across runs).
@@ -54,18 +54,35 @@ import csv
 import json
 import os
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas
 
 SCHEMA_VERSION = 8
 
 STATUSES = ("ok", "failed", "oom", "timeout", "unsupported", "unavailable")
 
-PARAM_COLUMNS = ["param_n_events", "param_n_inputs", "param_n_neurons", "param_batch",
-                 "param_chunk_size", "param_T", "param_n_queues", "param_capacity",
-                 "param_delay", "param_n_layers", "param_remat", "param_interval", "param_ad",
-                 "param_epochs", "param_rate_hz", "param_tally"]
+PARAM_COLUMNS = [
+    "param_n_events",
+    "param_n_inputs",
+    "param_n_neurons",
+    "param_batch",
+    "param_chunk_size",
+    "param_T",
+    "param_n_queues",
+    "param_capacity",
+    "param_delay",
+    "param_n_layers",
+    "param_remat",
+    "param_interval",
+    "param_ad",
+    "param_epochs",
+    "param_rate_hz",
+    "param_tally",
+]
 
 # v7: memory is the algorithm's. `peak_mem_bytes` is the kernel-level figure of one call and
 # `mem_method` says how it was taken (``memory.py``); `state_bytes` is what the algorithm
@@ -80,21 +97,60 @@ TEXT_PARAMS = ("param_remat", "param_ad", "param_tally")
 # the target test accuracy, the epochs and wall time to reach it (empty when not reached: the
 # row's `error` says why), the final test accuracy, and the raw learning curve's accuracies,
 # one per evaluation (space-separated like samples_s, whose entries are the epochs' times)
-TRAIN_COLUMNS = ["target", "epochs_to_target", "time_to_target_s", "accuracy",
-                 "curve_accuracy"]
+TRAIN_COLUMNS = ["target", "epochs_to_target", "time_to_target_s", "accuracy", "curve_accuracy"]
 
 COLUMNS = [
-    "schema_version", "run_id", "timestamp_utc", "suite_version", "git_commit", "git_dirty",
-    "machine_id", "cpu_model", "cpu_cores", "ram_bytes", "os", "python",
-    "device_kind", "device_name", "device_count", "framework", "framework_version",
-    "cuda_version", "driver_version", "xla_version", "threads",
-    "family", "impl", "mode", "dtype", "dataset", *PARAM_COLUMNS,
-    "status", "error", "compile_s", "time_median_s", "time_iqr_s", "time_min_s", "rounds",
-    "samples_s", "throughput", "throughput_unit", "peak_mem_bytes", "mem_method",
+    "schema_version",
+    "run_id",
+    "timestamp_utc",
+    "suite_version",
+    "git_commit",
+    "git_dirty",
+    "machine_id",
+    "cpu_model",
+    "cpu_cores",
+    "ram_bytes",
+    "os",
+    "python",
+    "device_kind",
+    "device_name",
+    "device_count",
+    "framework",
+    "framework_version",
+    "cuda_version",
+    "driver_version",
+    "xla_version",
+    "threads",
+    "family",
+    "impl",
+    "mode",
+    "dtype",
+    "dataset",
+    *PARAM_COLUMNS,
+    "status",
+    "error",
+    "compile_s",
+    "time_median_s",
+    "time_iqr_s",
+    "time_min_s",
+    "rounds",
+    "samples_s",
+    "throughput",
+    "throughput_unit",
+    "peak_mem_bytes",
+    "mem_method",
     *MEMORY_COLUMNS,
-    "correct", "max_err", "mismatch_frac", "n_checked", "spike_rate", "lif_agreement", "drop_rate",
+    "correct",
+    "max_err",
+    "mismatch_frac",
+    "n_checked",
+    "spike_rate",
+    "lif_agreement",
+    "drop_rate",
     *TRAIN_COLUMNS,
-    "ref_impl", "kernel_version", "inputs_version",
+    "ref_impl",
+    "kernel_version",
+    "inputs_version",
     "case_id",
 ]
 
@@ -132,8 +188,7 @@ class ResultWriter:
     def append(self, row: dict) -> None:
         unknown = set(row) - set(COLUMNS)
         if unknown:
-            raise ValueError(f"row has columns outside schema v{SCHEMA_VERSION}: "
-                             f"{sorted(unknown)}")
+            raise ValueError(f"row has columns outside schema v{SCHEMA_VERSION}: {sorted(unknown)}")
         if row.get("status") not in STATUSES:
             raise ValueError(f"status {row.get('status')!r} is not one of {STATUSES}")
         full = {c: _cell(row.get(c)) for c in COLUMNS}
@@ -188,10 +243,15 @@ def write_context(path: Path, context: dict, replace: bool = False) -> None:
 
 # The columns each schema bump added (v -> v + 1): a file of version v has today's columns less
 # those added since.
-ADDED = {1: ("param_n_layers", "param_remat"), 2: ("spike_rate", "lif_agreement"),
-         3: ("param_interval", "param_ad", "drop_rate"), 4: ("inputs_version",),
-         5: ("param_epochs", *TRAIN_COLUMNS),
-         6: ("param_rate_hz", "param_tally", *MEMORY_COLUMNS), 7: ()}
+ADDED = {
+    1: ("param_n_layers", "param_remat"),
+    2: ("spike_rate", "lif_agreement"),
+    3: ("param_interval", "param_ad", "drop_rate"),
+    4: ("inputs_version",),
+    5: ("param_epochs", *TRAIN_COLUMNS),
+    6: ("param_rate_hz", "param_tally", *MEMORY_COLUMNS),
+    7: (),
+}
 
 
 def columns_of(version: int) -> list[str]:
@@ -263,8 +323,7 @@ def _v6_to_v7(df):
         df.loc[moved, "peak_mem_bytes"] = np.nan
         df["mem_method"] = df["mem_method"].astype(object)
         df.loc[moved, "mem_method"] = np.nan
-    traffic = (df["family"] == "queues") & df["param_n_queues"].notna() & \
-        df["param_delay"].notna()
+    traffic = (df["family"] == "queues") & df["param_n_queues"].notna() & df["param_delay"].notna()
     df["param_tally"] = df["param_tally"].astype(object)
     df.loc[traffic.to_numpy(bool), "param_tally"] = "queue"
     df["schema_version"] = 7
@@ -286,8 +345,15 @@ def _v7_to_v8(df):
     return df
 
 
-MIGRATIONS: dict = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5, 5: _v5_to_v6,
-                    6: _v6_to_v7, 7: _v7_to_v8}
+MIGRATIONS: dict = {
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+    3: _v3_to_v4,
+    4: _v4_to_v5,
+    5: _v5_to_v6,
+    6: _v6_to_v7,
+    7: _v7_to_v8,
+}
 
 
 def migrate(df):
@@ -306,11 +372,31 @@ def migrate(df):
     return df
 
 
-NUMERIC = ["compile_s", "time_median_s", "time_iqr_s", "time_min_s", "rounds", "throughput",
-           "peak_mem_bytes", "max_err", "mismatch_frac", "n_checked", "spike_rate",
-           "lif_agreement", "drop_rate", "threads", "cpu_cores", "ram_bytes", "device_count",
-           "target", "epochs_to_target", "time_to_target_s", "accuracy",
-           *MEMORY_COLUMNS, *(c for c in PARAM_COLUMNS if c not in TEXT_PARAMS)]
+NUMERIC = [
+    "compile_s",
+    "time_median_s",
+    "time_iqr_s",
+    "time_min_s",
+    "rounds",
+    "throughput",
+    "peak_mem_bytes",
+    "max_err",
+    "mismatch_frac",
+    "n_checked",
+    "spike_rate",
+    "lif_agreement",
+    "drop_rate",
+    "threads",
+    "cpu_cores",
+    "ram_bytes",
+    "device_count",
+    "target",
+    "epochs_to_target",
+    "time_to_target_s",
+    "accuracy",
+    *MEMORY_COLUMNS,
+    *(c for c in PARAM_COLUMNS if c not in TEXT_PARAMS),
+]
 
 
 def _numbers(df, path):
@@ -326,16 +412,19 @@ def _numbers(df, path):
         bad = num.isna() & df[col].notna()
         if bad.any():
             i = int(bad.idxmax())
-            raise ValueError(f"{path}:{i + 2}: column {col}: {str(df[col][i])[:40]!r} is "
-                             f"not a number (`spikebench validate {path}`)")
+            raise ValueError(
+                f"{path}:{i + 2}: column {col}: {str(df[col][i])[:40]!r} is "
+                f"not a number (`spikebench validate {path}`)"
+            )
         df[col] = num
     for i, s in df["samples_s"].items():
         if isinstance(s, str):
             try:
                 np.array(s.split(), dtype=float)
             except ValueError:
-                raise ValueError(f"{path}:{i + 2}: samples_s is not a list of numbers: "
-                                 f"{s[:40]!r}") from None
+                raise ValueError(
+                    f"{path}:{i + 2}: samples_s is not a list of numbers: {s[:40]!r}"
+                ) from None
     return df
 
 
@@ -357,19 +446,27 @@ def recomputed_versions(df, ctx_path: Path):
     df = df.copy()
     for i, cid in df["case_id"].items():
         got = cases.get(cid)
-        if not (isinstance(got, list) and len(got) == 2 and all(
-                isinstance(v, str) and v for v in got)) or \
-                not isinstance(df.at[i, "kernel_version"], str):  # a row that never ran
+        if not (
+            isinstance(got, list) and len(got) == 2 and all(isinstance(v, str) and v for v in got)
+        ) or not isinstance(df.at[i, "kernel_version"], str):  # a row that never ran
             continue
         df.at[i, "kernel_version"], df.at[i, "inputs_version"] = got
     return df
 
 
-TEXT_IDS = ("error", "samples_s", "git_commit", "run_id", "case_id", "kernel_version",
-            "inputs_version", "machine_id")
+TEXT_IDS = (
+    "error",
+    "samples_s",
+    "git_commit",
+    "run_id",
+    "case_id",
+    "kernel_version",
+    "inputs_version",
+    "machine_id",
+)
 
 
-def read(paths) -> pandas.DataFrame:  # noqa: F821
+def read(paths) -> pandas.DataFrame:
     """Read result CSVs (files or folders, searched recursively) into one migrated frame."""
     import pandas as pd
 
@@ -405,8 +502,10 @@ def read(paths) -> pandas.DataFrame:  # noqa: F821
         missing = [c for c in COLUMNS if c not in df.columns]
         if missing:
             more = ", ..." if len(missing) > 4 else ""
-            raise ValueError(f"{f}: not a spikebench results CSV of schema v{SCHEMA_VERSION}: "
-                             f"{len(missing)} column(s) missing ({', '.join(missing[:4])}{more})")
+            raise ValueError(
+                f"{f}: not a spikebench results CSV of schema v{SCHEMA_VERSION}: "
+                f"{len(missing)} column(s) missing ({', '.join(missing[:4])}{more})"
+            )
         df = _numbers(df, f)
         df["source_file"] = str(f)
         frames.append(df)
@@ -418,7 +517,7 @@ def read(paths) -> pandas.DataFrame:  # noqa: F821
 class Usable(NamedTuple):
     """The rows fit to enter a speed figure, and what was left out, by reason."""
 
-    rows: pandas.DataFrame  # noqa: F821
+    rows: pandas.DataFrame
     left_out: dict[str, int]
 
     def note(self) -> str:
@@ -477,8 +576,10 @@ def row_label(r) -> str:
             return str(v)
 
     sizes = ",".join(f"{c[6:]}={num(get(c))}" for c in PARAM_COLUMNS if present(get(c)))
-    head = "/".join(str(get(k)) for k in ("family", "impl", "framework", "device_kind",
-                                          "dtype", "mode", "dataset"))
+    head = "/".join(
+        str(get(k))
+        for k in ("family", "impl", "framework", "device_kind", "dtype", "mode", "dataset")
+    )
     return f"{head}[{sizes}]"
 
 

@@ -27,9 +27,23 @@ DTYPES = ("float32", "float64")
 # the device kinds a case runs on (``hardware.devices`` probes each)
 DEVICE_KINDS = ("cpu", "gpu", "tpu", "lpu", "onnxrt")
 
-__all__ = ["CASE", "DEVICE_KINDS", "DTYPES", "FRAMEWORKS", "MODES", "PLACE", "STATUSES",
-           "Usable", "place_label", "place_of", "places", "same", "same_case", "threads_label",
-           "usable"]
+__all__ = [
+    "CASE",
+    "DEVICE_KINDS",
+    "DTYPES",
+    "FRAMEWORKS",
+    "MODES",
+    "PLACE",
+    "STATUSES",
+    "Usable",
+    "place_label",
+    "place_of",
+    "places",
+    "same",
+    "same_case",
+    "threads_label",
+    "usable",
+]
 
 CASE = ["family", "impl", "framework", "mode", "dtype", "dataset", *PARAM_COLUMNS]
 PLACE = ["machine_id", "device_kind", "device_name", "threads"]
@@ -65,8 +79,7 @@ def places(df):
     short: a machine id names its CPU)."""
     import pandas as pd
 
-    cols = {c: df[c] if c in df else pd.Series([None] * len(df), index=df.index)
-            for c in PLACE}
+    cols = {c: df[c] if c in df else pd.Series([None] * len(df), index=df.index) for c in PLACE}
     full = [place_label(*vals) for vals in zip(*cols.values(), strict=True)]
     short = [place_label(m, k, None, t) for m, k, _, t in zip(*cols.values(), strict=True)]
     labels = short if len(set(short)) == len(set(full)) else full

@@ -1,7 +1,7 @@
 """Untrusted input: the one place where fields of submitted files become paths or objects.
 
-Submissions are untrusted by design (docs/guide/submitting.md), so every command that reads one (validate,
-submit, merge, compare, report) goes through these helpers:
+Submissions are untrusted by design (docs/guide/submitting.md), so every command that reads one
+(validate, submit, merge, compare, report) goes through these helpers:
 
 - ``safe_name(value, what)``: a field that will name a folder or file (machine_id, run_id,
   sweep_id, ...) matches ``NAME`` -- letters, digits and ``. _ @ -`` -- is at most
@@ -49,9 +49,13 @@ MAX_NAME = 128
 MAX_JSON_BYTES = 64 * 2**20  # a real context is a few kB; a merged sweep of 1000 shards ~10 MB
 MAX_CSV_BYTES = 64 * 2**20  # a default sweep writes ~0.5 MB; 100 merged sweeps fit
 MAX_DEPTH = 32  # a real context nests 4 levels (shards > devices > versions)
-_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a named pipe"),
-          (stat.S_ISSOCK, "a socket"))
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 class UntrustedError(ValueError):
@@ -177,11 +181,11 @@ def read_bytes(path, max_bytes: int, what: str = "file") -> bytes:
         try:
             data = f.read(max_bytes + 1)
         except OSError as exc:
-            raise UntrustedError(f"{path}: the {what} cannot be read ({exc.strerror})") \
-                from None
+            raise UntrustedError(f"{path}: the {what} cannot be read ({exc.strerror})") from None
     if len(data) > max_bytes:
-        raise UntrustedError(f"{path}: the {what} holds more than the {max_bytes} bytes it "
-                             f"may hold")
+        raise UntrustedError(
+            f"{path}: the {what} holds more than the {max_bytes} bytes it may hold"
+        )
     return data
 
 
@@ -190,16 +194,19 @@ def read_text(path, max_bytes: int, what: str = "file") -> str:
     try:
         return read_bytes(path, max_bytes, what).decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UntrustedError(f"{Path(path)}: not a readable {what} (not UTF-8 text: "
-                             f"{exc.reason} at byte {exc.start})") from None
+        raise UntrustedError(
+            f"{Path(path)}: not a readable {what} (not UTF-8 text: "
+            f"{exc.reason} at byte {exc.start})"
+        ) from None
 
 
 GZIP_SLICE = 2**20
 HEAD = 1024  # bytes of inflated content handed to `size_of` (at least)
 
 
-def read_gzip(path, max_bytes: int, what: str = "file", size_of=None,
-              compressed_max: int | None = None) -> bytearray:
+def read_gzip(
+    path, max_bytes: int, what: str = "file", size_of=None, compressed_max: int | None = None
+) -> bytearray:
     """The inflated content of the gzip file `path`, at most `max_bytes` of it.
 
     Inflation runs in slices of ``GZIP_SLICE`` and stops as soon as more would come than
@@ -219,22 +226,26 @@ def read_gzip(path, max_bytes: int, what: str = "file", size_of=None,
             if size_of is not None and (len(out) >= HEAD or d.eof):
                 declared, size_of = int(size_of(bytes(out[:GZIP_SLICE]))), None
                 if declared > max_bytes:
-                    raise UntrustedError(f"{path}: the {what} declares {declared} bytes, more "
-                                         f"than the {max_bytes} a compressed one may inflate "
-                                         f"to (decompress it: a plain file is read lazily)")
+                    raise UntrustedError(
+                        f"{path}: the {what} declares {declared} bytes, more "
+                        f"than the {max_bytes} a compressed one may inflate "
+                        f"to (decompress it: a plain file is read lazily)"
+                    )
                 limit = declared
             if len(out) > limit:
                 whose = "its header declares" if limit < max_bytes else "it may hold"
-                raise UntrustedError(f"{path}: the {what} inflates to more than the {limit} "
-                                     f"bytes {whose} (a decompression bomb?)")
+                raise UntrustedError(
+                    f"{path}: the {what} inflates to more than the {limit} "
+                    f"bytes {whose} (a decompression bomb?)"
+                )
             if d.eof:
                 break
         if not d.eof:
-            raise UntrustedError(f"{path}: the {what} is not a readable gzip file (the "
-                                 f"stream is truncated)")
+            raise UntrustedError(
+                f"{path}: the {what} is not a readable gzip file (the stream is truncated)"
+            )
     except zlib.error as exc:
-        raise UntrustedError(f"{path}: the {what} is not a readable gzip file ({exc})") \
-            from None
+        raise UntrustedError(f"{path}: the {what} is not a readable gzip file ({exc})") from None
     return out
 
 
@@ -259,11 +270,9 @@ def load_json(path, max_bytes: int | None = None, max_depth: int = MAX_DEPTH) ->
     max_bytes = MAX_JSON_BYTES if max_bytes is None else max_bytes
     text = read_text(path, max_bytes, "results JSON")
     try:
-        data = json.loads(text, parse_constant=_no_constant,
-                          object_pairs_hook=_no_duplicates)
+        data = json.loads(text, parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
     except RecursionError:
-        raise UntrustedError(f"{path.name} is nested more than {max_depth} levels "
-                             f"deep") from None
+        raise UntrustedError(f"{path.name} is nested more than {max_depth} levels deep") from None
     except ValueError as exc:
         raise UntrustedError(f"{path.name} is not valid JSON ({exc})") from None
     if _depth(data) > max_depth:
@@ -281,8 +290,9 @@ def load_context(path) -> dict:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(map(str, first["loc"])) or "(top level)"
-        raise UntrustedError(f"{Path(path).name}: field {where}: {first['msg']} "
-                             f"(got {_short(first.get('input'))})") from None
+        raise UntrustedError(
+            f"{Path(path).name}: field {where}: {first['msg']} (got {_short(first.get('input'))})"
+        ) from None
     return data
 
 

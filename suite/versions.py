@@ -60,6 +60,13 @@ def _file(module: str) -> Path | None:
     return Path(spec.origin)
 
 
+def _source(module: str) -> bytes:
+    f = _file(module)
+    if f is None:
+        raise ValueError(f"no Python source for module {module!r}")
+    return f.read_bytes()
+
+
 def _is_package(module: str) -> bool:
     f = _file(module)
     return f is not None and f.name == "__init__.py"
@@ -73,19 +80,20 @@ def _imports(module: str, source: bytes) -> set[str]:
     tree = ast.parse(source)
     package = module if _is_package(module) else module.rpartition(".")[0]
     found: set[str] = set()
-    for node in (tree.body if _is_package(module) else ast.walk(tree)):
+    for node in tree.body if _is_package(module) else ast.walk(tree):
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
-                base = base[:len(base) - (node.level - 1)]
+                base = base[: len(base) - (node.level - 1)]
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
             found.add(target)
-            found |= {f"{target}.{a.name}" for a in node.names
-                      if _file(f"{target}.{a.name}") is not None}
+            found |= {
+                f"{target}.{a.name}" for a in node.names if _file(f"{target}.{a.name}") is not None
+            }
     return found
 
 
@@ -104,7 +112,7 @@ def closure(module: str) -> tuple[str, ...]:
         if m in seen or _file(m) is None:
             continue
         seen.add(m)
-        todo += sorted(x for x in _imports(m, _file(m).read_bytes()) - seen if _in_kernels(x))
+        todo += sorted(x for x in _imports(m, _source(m)) - seen if _in_kernels(x))
     parents = {".".join(m.split(".")[:i]) for m in seen for i in range(1, m.count(".") + 1)}
     return tuple(sorted(seen | {p for p in parents if _in_kernels(p) and _file(p)}))
 
@@ -115,8 +123,12 @@ class _Normalise(ast.NodeTransformer):
 
     @staticmethod
     def _body(body: list) -> list:
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                and isinstance(body[0].value.value, str):
+        if (
+            body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
             body = body[1:] or [ast.Pass()]
         return body
 
@@ -167,19 +179,31 @@ def statements(source: str | bytes) -> list[tuple[str, set[str], set[str]]]:
         defines = _defines(node)
         if "__all__" in defines:
             continue
-        uses = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | \
-            {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)}
-        out.append((ast.dump(node, annotate_fields=False, include_attributes=False), defines,
-                    uses - defines if not isinstance(node, (ast.FunctionDef, ast.ClassDef,
-                                                            ast.AsyncFunctionDef)) else uses))
+        uses = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | {
+            n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)
+        }
+        out.append(
+            (
+                ast.dump(node, annotate_fields=False, include_attributes=False),
+                defines,
+                uses - defines
+                if not isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+                else uses,
+            )
+        )
     return out
 
 
 def _defines(node) -> set[str]:
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return {node.name}
-    targets = node.targets if isinstance(node, ast.Assign) else \
-        [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+    targets = (
+        node.targets
+        if isinstance(node, ast.Assign)
+        else [node.target]
+        if isinstance(node, (ast.AugAssign, ast.AnnAssign))
+        else []
+    )
     return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
 
 
@@ -212,7 +236,7 @@ def code_digest(sources: Iterable[str | bytes], root: str | None = None) -> str:
 @functools.cache
 def module_digest(module: str, root: str | None = None) -> str:
     """``code_digest`` of ``closure(module)`` (from the function `root`, if given)."""
-    return code_digest((_file(m).read_bytes() for m in closure(module)), root)
+    return code_digest((_source(m) for m in closure(module)), root)
 
 
 def kernel_version(impl, entry: str) -> str:
@@ -238,8 +262,9 @@ def _floats(x: np.ndarray) -> bytes:
 
 
 def _feed(h, obj) -> None:
-    if isinstance(obj, np.ndarray) or (hasattr(obj, "__array__") and not isinstance(
-            obj, (numbers.Number, np.generic))):
+    if isinstance(obj, np.ndarray) or (
+        hasattr(obj, "__array__") and not isinstance(obj, (numbers.Number, np.generic))
+    ):
         a = np.asarray(obj)
         h.update(f"a{a.dtype.kind}{a.shape}".encode())
         if a.dtype.kind in "fc":

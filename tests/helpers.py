@@ -27,8 +27,19 @@ TIME_RTOL = TOLERANCES["spike_time"]
 AGREE_RTOL = TOLERANCES["agree"]
 
 
-def random_layer(rng, *, batch=3, n_events=40, n_in=12, n_out=5, duration=0.1,
-                 w_mean=0.6, w_std=0.8, delays=False, pad=True):
+def random_layer(
+    rng,
+    *,
+    batch=3,
+    n_events=40,
+    n_in=12,
+    n_out=5,
+    duration=0.1,
+    w_mean=0.6,
+    w_std=0.8,
+    delays=False,
+    pad=True,
+):
     """Random batched inputs: sorted times with some exact ties, optional ragged padding."""
     times = np.sort(rng.uniform(0, duration, (batch, n_events)), axis=1)
     if n_events > 3:  # force a few ties
@@ -66,16 +77,28 @@ def compare_to_reference(st, cnt, ref: dict, rtol, scale):
             assert err <= rtol, f"lane {(b, n)}: relative error {err:.3g} > {rtol}"
 
 
-__all__ = ["P", "PARAM_SETS", "LIFParams", "simulate", "reference", "FRAMEWORKS", "TIME_RTOL",
-           "AGREE_RTOL", "random_layer", "run", "rel_err", "compare_to_reference", "np_out"]
+__all__ = [
+    "P",
+    "PARAM_SETS",
+    "LIFParams",
+    "simulate",
+    "reference",
+    "FRAMEWORKS",
+    "TIME_RTOL",
+    "AGREE_RTOL",
+    "random_layer",
+    "run",
+    "rel_err",
+    "compare_to_reference",
+    "np_out",
+]
 
 
 def resized(case, **sizes):
     """`case` with some of its sizes replaced (e.g. fewer epochs for a test)."""
     from spikebench import cases
 
-    return cases.Case(**{**case.__dict__, "sizes": tuple(sorted({**case.size,
-                                                                  **sizes}.items()))})
+    return cases.Case(**{**case.__dict__, "sizes": tuple(sorted({**case.size, **sizes}.items()))})
 
 
 def run_train_rows(module, cs, folder, n_train: int, n_test: int):

@@ -18,10 +18,25 @@ ROOT = Path(__file__).resolve().parent.parent
 def bench_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bench")
     env = {**os.environ, "SPIKEBENCH_MACHINE_ID": "e2e"}
-    cmd = [sys.executable, "-m", "pytest", "--benchmark", "-p", "no:cacheprovider", "-q",
-           "--bench-out", str(tmp / "results"), "--bench-report", str(tmp / "report"),
-           "--bench-filter", "n_events=100", "--bench-filter", "dtype=float64",
-           "--bench-filter", "dataset=poisson"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--benchmark",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--bench-out",
+        str(tmp / "results"),
+        "--bench-report",
+        str(tmp / "report"),
+        "--bench-filter",
+        "n_events=100",
+        "--bench-filter",
+        "dtype=float64",
+        "--bench-filter",
+        "dataset=poisson",
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     return proc, tmp
 
@@ -52,19 +67,39 @@ def test_benchmark_csv_schema_and_correctness(bench_run):
 
 
 def test_plain_pytest_skips_benchmarks_and_keeps_pytest_benchmark_flags():
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--benchmark-disable",
-           "benchmarks", "-rs"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--benchmark-disable",
+        "benchmarks",
+        "-rs",
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:]
     assert "1 skipped" in proc.stdout and "pytest --benchmark" in proc.stdout
 
 
 def test_the_sweep_refuses_parallel_workers():
-    cmd = [sys.executable, "-m", "pytest", "--benchmark", "-n", "2", "-p", "no:cacheprovider",
-           "--bench-filter", "n_events=100", "--collect-only", "-q"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--benchmark",
+        "-n",
+        "2",
+        "-p",
+        "no:cacheprovider",
+        "--bench-filter",
+        "n_events=100",
+        "--collect-only",
+        "-q",
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0 and "one process" in proc.stdout + proc.stderr
-
 
 
 def test_the_sweeps_csv_validates(bench_run):
@@ -79,15 +114,33 @@ def test_the_sweeps_csv_validates(bench_run):
 def test_the_sweep_takes_a_shard():
     from spikebench import profiles
 
-    cmd = [sys.executable, "-m", "pytest", "--benchmark", "-p", "no:cacheprovider",
-           "--bench-filter", "n_events=100", "--bench-filter", "dataset=poisson",
-           "--bench-shard", "2/3", "--collect-only", "-q"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--benchmark",
+        "-p",
+        "no:cacheprovider",
+        "--bench-filter",
+        "n_events=100",
+        "--bench-filter",
+        "dataset=poisson",
+        "--bench-shard",
+        "2/3",
+        "--collect-only",
+        "-q",
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     cases = profiles.profile_cases("quick", ["cpu"], n_events=["100"], dataset=["poisson"])
     part, _ = profiles.shard(cases, "2/3")
     assert f"{len(part)} tests collected" in proc.stdout, proc.stdout[-500:]
     assert all(c.label() in proc.stdout for c in part)
-    bad = subprocess.run(cmd[:-4] + ["--bench-shard", "4/3", "--collect-only"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300)
+    bad = subprocess.run(
+        cmd[:-4] + ["--bench-shard", "4/3", "--collect-only"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert bad.returncode != 0 and "1 <= i <= n" in bad.stdout + bad.stderr

@@ -21,10 +21,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 AMD = ROOT / "results" / "amd-epyc-0a7c9cdf" / "20261207T114502Z-2c7085f650b4.csv"
-INTEL = ROOT / "results" / "intel-r-xeon-r-processor-0a7c9cdf" / \
-    "20261202T163453Z-6d6f62dd2861.csv"
-TRACKED = subprocess.run(["git", "-C", str(ROOT), "ls-files"], capture_output=True,
-                         text=True).stdout.split()
+INTEL = ROOT / "results" / "intel-r-xeon-r-processor-0a7c9cdf" / "20261202T163453Z-6d6f62dd2861.csv"
+TRACKED = subprocess.run(
+    ["git", "-C", str(ROOT), "ls-files"], capture_output=True, text=True
+).stdout.split()
 
 
 def test_the_readme_is_short_and_the_docs_have_the_rest():
@@ -38,10 +38,13 @@ def test_no_file_points_outside_the_repository():
     """No tracked text file names the specs or the design notes the project was built from:
     what users need is in the README or docs/ (the committed results are data, as submitted)."""
     outside = re.compile(r"\bspec/\w+\.md|\bDESIGN\.md|\.\./shared")
-    bad = [name for name in TRACKED
-           if name.endswith((".py", ".md", ".sh", ".toml", ".yml", ".ini", ".txt", ".cfg"))
-           and name != "tests/test_docs.py"
-           and outside.search((ROOT / name).read_text(errors="replace"))]
+    bad = [
+        name
+        for name in TRACKED
+        if name.endswith((".py", ".md", ".sh", ".toml", ".yml", ".ini", ".txt", ".cfg"))
+        and name != "tests/test_docs.py"
+        and outside.search((ROOT / name).read_text(errors="replace"))
+    ]
     assert not bad, bad
 
 
@@ -52,8 +55,11 @@ def test_relative_links_resolve(page):
         if re.match(r"[a-z]+://", target):
             continue
         assert (page.parent / target).exists(), f"{page.name}: {target}"
-    for named in re.findall(r"`((?:suite|kernels|datasets|scripts|tests|benchmarks)/"
-                            r"[\w/.-]+\.(?:py|sh))`", text):
+    for named in re.findall(
+        r"`((?:suite|kernels|datasets|scripts|tests|benchmarks)/"
+        r"[\w/.-]+\.(?:py|sh))`",
+        text,
+    ):
         assert (ROOT / named).exists(), f"{page.name}: {named}"
 
 
@@ -106,10 +112,16 @@ def workdir(tmp_path_factory):
 def _argv(cmd: str, tmp: Path, to_submit: str) -> list[str]:
     """The command with its placeholders filled in, as argv after `spikebench`."""
     amd = f"results/{AMD.parent.name}/{AMD.name}"
-    for a, b in (("results/<machine_id>/<run>.csv", amd), ("path/to/<run>.csv", to_submit),
-                 ("my-run.csv", to_submit), ("<your machine_id>", AMD.parent.name),
-                 ("BEFORE.csv", amd), ("4f2a9c1", INTEL.stem.split("-")[-1][:7]),
-                 ("~/data", str(tmp / "data")), ("${SLURM_ARRAY_TASK_ID}", "1")):
+    for a, b in (
+        ("results/<machine_id>/<run>.csv", amd),
+        ("path/to/<run>.csv", to_submit),
+        ("my-run.csv", to_submit),
+        ("<your machine_id>", AMD.parent.name),
+        ("BEFORE.csv", amd),
+        ("4f2a9c1", INTEL.stem.split("-")[-1][:7]),
+        ("~/data", str(tmp / "data")),
+        ("${SLURM_ARRAY_TASK_ID}", "1"),
+    ):
         cmd = cmd.replace(a, b)
     argv = shlex.split(cmd)[1:]
     expanded = []
@@ -126,7 +138,7 @@ def _argv(cmd: str, tmp: Path, to_submit: str) -> list[str]:
 # each distinct command once, with the pages that show it
 _PAGES_OF: dict[str, list[str]] = {}
 for _p in PAGES:
-    for _c in (commands(_p) if _p.name != "plugins.md" else []):
+    for _c in commands(_p) if _p.name != "plugins.md" else []:
         _PAGES_OF.setdefault(_c, []).append(str(_p.relative_to(ROOT)))
 EXAMPLES = sorted((" ".join(sorted(set(v))), c) for c, v in _PAGES_OF.items())
 
@@ -164,8 +176,7 @@ def test_the_plugin_page_example_works(tmp_path):
     (site / target / "__init__.py").write_text(code)
     info = site / "runmax_plugin-0.1.0.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: runmax-plugin\n"
-                                   "Version: 0.1.0\n")
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: runmax-plugin\nVersion: 0.1.0\n")
     (info / "entry_points.txt").write_text(f"[spikebench.plugins]\n{module} = {target}\n")
     env = {**os.environ, "PYTHONPATH": str(site), "COLUMNS": "200"}
     cmds = commands(page)
@@ -174,7 +185,13 @@ def test_the_plugin_page_example_works(tmp_path):
         argv = [a for a in shlex.split(cmd)[1:]]
         if "*" in " ".join(argv):
             argv = [x for a in argv for x in (sorted(map(str, tmp_path.glob(a))) or [a])]
-        res = subprocess.run([sys.executable, "-m", "spikebench.cli", *argv], cwd=tmp_path,
-                             env=env, capture_output=True, text=True, timeout=600)
+        res = subprocess.run(
+            [sys.executable, "-m", "spikebench.cli", *argv],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert res.returncode == 0, f"{cmd}\n{res.stdout[-2000:]}\n{res.stderr[-2000:]}"
     assert (tmp_path / "reports" / "runmax" / "index.html").exists()

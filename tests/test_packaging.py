@@ -20,35 +20,72 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir",
-                    str(out)], cwd=ROOT, check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (whl,) = out.glob("spikebench-*.whl")
     return whl
 
 
 def test_wheel_contains_all_packages_and_imports(tmp_path, wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for f in ["spikebench/__init__.py", "spikebench/cli.py", "spikebench/families/event_lif.py",
-              "spikebench/families/_base.py", "spikebench/versions.py",
-              "spikebench/kernels/event_lif/_jax.py", "spikebench/kernels/event_lif/_torch.py",
-              "spikebench/kernels/event_lif/jax.py", "spikebench/kernels/queues/torch.py",
-              "spikebench/kernels/event_lif/_reference.py", "spikebench/datasets/_generators.py",
-              "spikebench/kernels/psu/_jax.py", "spikebench/kernels/psu/_torch.py",
-              "spikebench/kernels/psu/_numpy.py", "spikebench/families/psu.py",
-              "spikebench/families/psu/report.py", "spikebench/families/event_lif/report.py"]:
+    for f in [
+        "spikebench/__init__.py",
+        "spikebench/cli.py",
+        "spikebench/families/event_lif.py",
+        "spikebench/families/_base.py",
+        "spikebench/versions.py",
+        "spikebench/kernels/event_lif/_jax.py",
+        "spikebench/kernels/event_lif/_torch.py",
+        "spikebench/kernels/event_lif/jax.py",
+        "spikebench/kernels/queues/torch.py",
+        "spikebench/kernels/event_lif/_reference.py",
+        "spikebench/datasets/_generators.py",
+        "spikebench/kernels/psu/_jax.py",
+        "spikebench/kernels/psu/_torch.py",
+        "spikebench/kernels/psu/_numpy.py",
+        "spikebench/families/psu.py",
+        "spikebench/families/psu/report.py",
+        "spikebench/families/event_lif/report.py",
+    ]:
         assert f in names, f"{f} missing from the wheel"
     site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q",
-                    "--target", str(site), str(wheel)], check=True, capture_output=True)
-    code = ("import spikebench, spikebench.kernels.event_lif as e, spikebench.datasets as d, "
-            "spikebench.families, spikebench.cli; import numpy as np; "
-            "st, c = e.simulate(np.array([0.0]), np.array([0]), np.array([[10.0]]), "
-            "e.LIFParams(0.02, 0.005, 1.0)); assert c[0] == 1; "
-            "import spikebench.kernels.psu as p; "
-            "assert p.simulate(np.ones((3, 2)), 'lif').spikes.shape == (3, 2); "
-            f"assert spikebench.__file__.startswith({str(site)!r})")
-    subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True,
-                   env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}, timeout=120)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-index",
+            "-q",
+            "--target",
+            str(site),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    code = (
+        "import spikebench, spikebench.kernels.event_lif as e, spikebench.datasets as d, "
+        "spikebench.families, spikebench.cli; import numpy as np; "
+        "st, c = e.simulate(np.array([0.0]), np.array([0]), np.array([[10.0]]), "
+        "e.LIFParams(0.02, 0.005, 1.0)); assert c[0] == 1; "
+        "import spikebench.kernels.psu as p; "
+        "assert p.simulate(np.ones((3, 2)), 'lif').spikes.shape == (3, 2); "
+        f"assert spikebench.__file__.startswith({str(site)!r})"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        check=True,
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
 
 
 def _snapshot(*folders) -> dict:
@@ -67,29 +104,86 @@ def test_an_installed_wheel_writes_into_the_folder_it_runs_from(tmp_path, wheel)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     py = venv / "bin" / "python"
-    purelib = Path(subprocess.run([str(py), "-c", "import sysconfig; "
-                                   "print(sysconfig.get_paths()['purelib'])"], check=True,
-                                  capture_output=True, text=True).stdout.strip())
+    purelib = Path(
+        subprocess.run(
+            [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     (purelib / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps",
-                    "--no-index", "-q", str(wheel)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(py),
+            "install",
+            "--no-deps",
+            "--no-index",
+            "-q",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     installed = purelib / "spikebench"
     assert installed.is_dir() and not (purelib / "__editable__.spikebench-0.1.0.pth").exists()
     work = tmp_path / "empty"
     work.mkdir()
-    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path / "home"),
-           "MPLCONFIGDIR": str(tmp_path / "mpl"), "JAX_PLATFORMS": "cpu"}
+    env = {
+        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
+        "HOME": str(tmp_path / "home"),
+        "MPLCONFIGDIR": str(tmp_path / "mpl"),
+        "JAX_PLATFORMS": "cpu",
+    }
     before = _snapshot(installed, ROOT / "results", ROOT / "reports")
-    cli = subprocess.run([str(venv / "bin" / "spikebench"), "run", "--profile", "selftest",
-                          "--impl", "ok", "--device", "cpu"], cwd=work, env=env,
-                         capture_output=True, text=True, timeout=600)
+    cli = subprocess.run(
+        [
+            str(venv / "bin" / "spikebench"),
+            "run",
+            "--profile",
+            "selftest",
+            "--impl",
+            "ok",
+            "--device",
+            "cpu",
+        ],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert cli.returncode == 0, cli.stdout[-2000:] + cli.stderr[-2000:]
     # pytest --benchmark from the checkout's benchmarks/, started in the same folder
-    bench = subprocess.run([str(py), "-m", "pytest", "--benchmark", "--bench-profile",
-                            "selftest", "--bench-filter", "impl=ok", "--bench-device", "cpu",
-                            "-p", "no:cacheprovider", "--rootdir", str(ROOT),
-                            str(ROOT / "benchmarks")], cwd=work, env=env, capture_output=True,
-                           text=True, timeout=600)
+    bench = subprocess.run(
+        [
+            str(py),
+            "-m",
+            "pytest",
+            "--benchmark",
+            "--bench-profile",
+            "selftest",
+            "--bench-filter",
+            "impl=ok",
+            "--bench-device",
+            "cpu",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(ROOT),
+            str(ROOT / "benchmarks"),
+        ],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert bench.returncode == 0, bench.stdout[-3000:] + bench.stderr[-2000:]
     csvs = sorted((work / "results").rglob("*.csv"))
     assert len(csvs) == 2 and all(c.with_suffix(".json").exists() for c in csvs)

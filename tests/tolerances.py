@@ -53,8 +53,9 @@ def tol(kind: str, dtype: str = "float64") -> float:
     try:
         return TOLERANCES[kind][dtype]
     except KeyError:
-        raise KeyError(f"no tolerance for {kind!r} / {dtype!r}; known kinds: "
-                       f"{sorted(TOLERANCES)}") from None
+        raise KeyError(
+            f"no tolerance for {kind!r} / {dtype!r}; known kinds: {sorted(TOLERANCES)}"
+        ) from None
 
 
 def assert_agree(actual, desired, kind: str, dtype: str = "float64", scale=None) -> None:
@@ -75,5 +76,6 @@ def assert_agree(actual, desired, kind: str, dtype: str = "float64", scale=None)
     err = np.abs(a[fin] - d[fin])
     if err.size and not np.all(err <= bound):
         i = int(np.argmax(err - bound))
-        raise AssertionError(f"{kind} ({dtype}): |{a[fin][i]!r} - {d[fin][i]!r}| = {err[i]:.3g} "
-                             f"> {bound[i]:.3g}")
+        raise AssertionError(
+            f"{kind} ({dtype}): |{a[fin][i]!r} - {d[fin][i]!r}| = {err[i]:.3g} > {bound[i]:.3g}"
+        )

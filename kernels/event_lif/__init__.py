@@ -45,8 +45,18 @@ def _check_choice(name, value, allowed):
         raise ValueError(f"{name}={value!r} is not one of {', '.join(map(repr, allowed))}")
 
 
-def simulate(times, channels, weights, params: LIFParams, *, method="serial",
-             framework="numpy", dtype="float64", delays=None, **knobs):
+def simulate(
+    times,
+    channels,
+    weights,
+    params: LIFParams,
+    *,
+    method="serial",
+    framework="numpy",
+    dtype="float64",
+    delays=None,
+    **knobs,
+):
     """Simulate one layer of current-based LIF neurons exactly, event by event.
 
     Knobs: ``t_end`` (end of the simulation window, default inf: every spike the input causes;
@@ -68,14 +78,20 @@ def simulate(times, channels, weights, params: LIFParams, *, method="serial",
     max_spikes = 16 if max_spikes is None else as_int("max_spikes", max_spikes, 1)
     chunk = knobs.get("chunk", 128)
     if method == "parallel" and framework == "numpy":
-        raise ValueError("method='parallel' needs framework 'jax' or 'torch' (NumPy holds the "
-                         "serial reference only)")
+        raise ValueError(
+            "method='parallel' needs framework 'jax' or 'torch' (NumPy holds the "
+            "serial reference only)"
+        )
     if method != "parallel" and "chunk" in knobs:
         raise ValueError("the chunk knob belongs to method='parallel'")
     chunk = as_int("chunk", chunk, 1)  # numpy integers and 0-d integer arrays too
     np_dtype = np.dtype(dtype)
-    args = [inp.times.astype(np_dtype), inp.channels, inp.weights.astype(np_dtype),
-            None if inp.delays is None else inp.delays.astype(np_dtype)]
+    args = [
+        inp.times.astype(np_dtype),
+        inp.channels,
+        inp.weights.astype(np_dtype),
+        None if inp.delays is None else inp.delays.astype(np_dtype),
+    ]
 
     if framework == "numpy":
         from . import _numpy as mod
@@ -88,8 +104,9 @@ def simulate(times, channels, weights, params: LIFParams, *, method="serial",
         from . import _parallel_jax as par
 
         if np_dtype == np.float64 and jnp.zeros(1, np.float64).dtype != np.float64:
-            raise ValueError("float64 needs JAX x64; import spikebench before jax or set "
-                             "JAX_ENABLE_X64=1")
+            raise ValueError(
+                "float64 needs JAX x64; import spikebench before jax or set JAX_ENABLE_X64=1"
+            )
         conv, tonp = jnp.asarray, np.asarray
     else:
         import torch
@@ -106,11 +123,12 @@ def simulate(times, channels, weights, params: LIFParams, *, method="serial",
     out = fn(*args[:3], params, delays=args[3], t_end=inp.t_end, max_spikes=int(max_spikes))
     counts = tonp(out.counts)
     if counts.size and counts.max() > out.spike_times.shape[-1]:  # a static buffer overflowed
-        out = fn(*args[:3], params, delays=args[3], t_end=inp.t_end,
-                 max_spikes=int(counts.max()))
+        out = fn(*args[:3], params, delays=args[3], t_end=inp.t_end, max_spikes=int(counts.max()))
     if bool(tonp(out.stalled).any()):
-        raise ValueError("spike times stopped advancing in this dtype: the input current is "
-                         "too large for the time resolution (use float64 or smaller weights)")
+        raise ValueError(
+            "spike times stopped advancing in this dtype: the input current is "
+            "too large for the time resolution (use float64 or smaller weights)"
+        )
     s = int(counts.max()) if counts.size else 0
     spike_times, counts = out.spike_times[..., :s], out.counts
     if not inp.batched:

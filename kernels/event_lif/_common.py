@@ -84,8 +84,9 @@ class Derived(NamedTuple):
 def derive(p: LIFParams) -> Derived:
     tm, ts = float(p.tau_mem), float(p.tau_syn)
     r = 1.0 / ts - 1.0 / tm
-    return Derived(tm, ts, float(p.theta), float(p.v_reset), float(p.t_ref), r, abs(r),
-                   1.0 / max(tm, ts))
+    return Derived(
+        tm, ts, float(p.theta), float(p.v_reset), float(p.t_ref), r, abs(r), 1.0 / max(tm, ts)
+    )
 
 
 def validate_params(p: LIFParams, dtype="float64") -> LIFParams:
@@ -98,8 +99,11 @@ def validate_params(p: LIFParams, dtype="float64") -> LIFParams:
         v = getattr(p, name)
         if isinstance(v, np.ndarray) and v.ndim == 0:
             v = v[()]
-        if isinstance(v, (bool, np.bool_)) or \
-                not isinstance(v, (int, float, np.floating, np.integer)) or not math.isfinite(v):
+        if (
+            isinstance(v, (bool, np.bool_))
+            or not isinstance(v, (int, float, np.floating, np.integer))
+            or not math.isfinite(v)
+        ):
             raise ValueError(f"LIFParams.{name} must be a finite number, got {v!r}")
         check_fits(float(v), f"LIFParams.{name}", dtype)
         vals[name] = float(v)
@@ -130,8 +134,11 @@ class EventInputs(NamedTuple):
 
 
 def _real(a: np.ndarray) -> bool:
-    return (np.issubdtype(a.dtype, np.number) and not np.issubdtype(a.dtype, np.complexfloating)
-            and a.dtype != np.bool_)
+    return (
+        np.issubdtype(a.dtype, np.number)
+        and not np.issubdtype(a.dtype, np.complexfloating)
+        and a.dtype != np.bool_
+    )
 
 
 def _first(mask: np.ndarray, batched: bool = True):
@@ -143,8 +150,9 @@ def _first(mask: np.ndarray, batched: bool = True):
     return idx[0] if len(idx) == 1 else idx
 
 
-def validate_inputs(times, channels, weights, delays=None, t_end=math.inf,
-                    dtype="float64") -> EventInputs:
+def validate_inputs(
+    times, channels, weights, delays=None, t_end=math.inf, dtype="float64"
+) -> EventInputs:
     """Check shapes and values at the boundary; raise ValueError naming the problem.
 
     One sample is ``times`` (E,) and ``channels`` (E,); a batch adds a leading axis (B, E).
@@ -169,8 +177,10 @@ def validate_inputs(times, channels, weights, delays=None, t_end=math.inf,
         if not np.issubdtype(c.dtype, np.floating):
             raise ValueError(f"channels must be integer ids, got dtype {c.dtype}")
         if not np.all(np.isfinite(c)) or not np.all(np.mod(c, 1) == 0):
-            raise ValueError(f"channels must be integer ids, got non-integer values (first at "
-                             f"index {_first(~np.isfinite(c) | (np.mod(c, 1) != 0))})")
+            raise ValueError(
+                f"channels must be integer ids, got non-integer values (first at "
+                f"index {_first(~np.isfinite(c) | (np.mod(c, 1) != 0))})"
+            )
     batched = t.ndim == 2
     t = np.atleast_2d(t).astype(np.float64, copy=False)
     c = np.atleast_2d(c)
@@ -178,16 +188,19 @@ def validate_inputs(times, channels, weights, delays=None, t_end=math.inf,
     if n_out < 1 or n_in < 1:
         raise ValueError(f"weights must have at least one neuron and one input, got {w.shape}")
     if not np.all(np.isfinite(w)):
-        raise ValueError(f"weights contain non-finite values (first at index "
-                         f"{_first(~np.isfinite(w))})")
+        raise ValueError(
+            f"weights contain non-finite values (first at index {_first(~np.isfinite(w))})"
+        )
     # range checks in the ids' own dtype, before the int64 cast (uint64 2**64-1 would wrap to
     # -1, the padding id, and the event would vanish)
     bad = (c < -1) | (c >= n_in)
     if np.any(bad):
         k = tuple(np.argwhere(bad)[0])
-        raise ValueError(f"channel id {c[k]} at index {_first(bad, batched)} is out of range: "
-                         f"channel ids must be in [0, {n_in}) for weights with N_in={n_in} "
-                         f"(or -1 for padding)")
+        raise ValueError(
+            f"channel id {c[k]} at index {_first(bad, batched)} is out of range: "
+            f"channel ids must be in [0, {n_in}) for weights with N_in={n_in} "
+            f"(or -1 for padding)"
+        )
     c = c.astype(np.int64, copy=False)
     pad = c < 0
     # padding must be trailing: once a sample pads, it stays padded
@@ -196,18 +209,23 @@ def validate_inputs(times, channels, weights, delays=None, t_end=math.inf,
         raise ValueError(f"sample {b}: padding (channel -1) must come after all real events")
     real_t = np.where(pad, 0.0, t)
     if not np.all(np.isfinite(real_t)):
-        raise ValueError(f"times contain non-finite values (NaN or inf), first at index "
-                         f"{_first(~np.isfinite(real_t), batched)}")
+        raise ValueError(
+            f"times contain non-finite values (NaN or inf), first at index "
+            f"{_first(~np.isfinite(real_t), batched)}"
+        )
     if np.any(real_t < 0):
-        raise ValueError(f"times must be >= 0, found {float(real_t.min())} at index "
-                         f"{_first(real_t < 0, batched)}")
+        raise ValueError(
+            f"times must be >= 0, found {float(real_t.min())} at index "
+            f"{_first(real_t < 0, batched)}"
+        )
     filled = np.where(pad, np.inf, t)
     unsorted = filled[:, 1:] < filled[:, :-1]
     if np.any(unsorted):
         b, e = np.argwhere(unsorted)[0]
         at = (int(b), int(e) + 1) if batched else int(e) + 1
-        raise ValueError(f"sample {b}: times are not sorted at index {at} (sort by time, then "
-                         f"channel id)")
+        raise ValueError(
+            f"sample {b}: times are not sorted at index {at} (sort by time, then channel id)"
+        )
     d = None
     if delays is not None:
         d = np.asarray(delays)
@@ -228,8 +246,9 @@ def validate_inputs(times, channels, weights, delays=None, t_end=math.inf,
     if d is not None:
         check_fits(d, "delays", dtype)
         # times and delays are >= 0, so the latest arrival is the sum of the maxima
-        check_fits(real_t.max(initial=0.0) + d.max(initial=0.0), "arrival times (time + delay)",
-                   dtype)
+        check_fits(
+            real_t.max(initial=0.0) + d.max(initial=0.0), "arrival times (time + delay)", dtype
+        )
     if math.isfinite(t_end):
         check_fits(t_end, "t_end", dtype)
     return EventInputs(t, c, w.astype(np.float64, copy=False), d, t_end, batched)
@@ -280,8 +299,14 @@ def check_call(args: dict) -> None:
         return
     w = _host(first)
     dtype = "float32" if w is not None and w.dtype == np.float32 else "float64"
-    validate_inputs(_host(args["times"]), _host(args["channels"]), w, _host(delays),
-                    args.get("t_end", math.inf), dtype)
+    validate_inputs(
+        _host(args["times"]),
+        _host(args["channels"]),
+        w,
+        _host(delays),
+        args.get("t_end", math.inf),
+        dtype,
+    )
     for i, wl in enumerate(layers if many else ()):
         wl = _host(wl)
         if not (_real(wl) and np.all(np.isfinite(wl))):

@@ -95,8 +95,9 @@ def log1p_over_x(x):
 
 
 def v_at(k: Derived, v0, i0, d):
-    return (jnp.exp(-d / k.tau_mem) * v0
-            + i0 * jnp.exp(-d * k.inv_slow) * (d / k.tau_mem) * expm1_over_x(-k.abs_r * d))
+    return jnp.exp(-d / k.tau_mem) * v0 + i0 * jnp.exp(-d * k.inv_slow) * (
+        d / k.tau_mem
+    ) * expm1_over_x(-k.abs_r * d)
 
 
 def propagator(k: Derived, dt):
@@ -114,8 +115,7 @@ def peak_bracket(k: Derived, v0, i0, length):
     d_peak = jnp.where(has_peak, c * log1p_over_x(k.r * c), jnp.inf)
     d_hi = jnp.minimum(d_peak, length)
     d_eval = jnp.where(jnp.isfinite(d_hi), d_hi, 0.0)
-    fires = has_peak & (v_at(k, v0, i0, d_eval) >= touch_level(k.theta,
-                                                               jnp.finfo(v0.dtype).eps))
+    fires = has_peak & (v_at(k, v0, i0, d_eval) >= touch_level(k.theta, jnp.finfo(v0.dtype).eps))
     return fires, d_eval
 
 
@@ -132,7 +132,7 @@ def pack(vals):
     fuse into one kernel."""
     n = len(vals)
     vals = list(vals) + [jnp.zeros_like(vals[0])] * (-n % 4)
-    rows = jnp.stack([jnp.stack(vals[r:r + 4]) for r in range(0, len(vals), 4)])
+    rows = jnp.stack([jnp.stack(vals[r : r + 4]) for r in range(0, len(vals), 4)])
     return rows.reshape(-1, *rows.shape[2:])[:n]
 
 
@@ -142,8 +142,15 @@ def newton_start(v0, i0, d_hi, t_start, active):
     shape = jnp.broadcast_shapes(*(jnp.shape(x) for x in (v0, i0, d_hi, t_start, active)))
     zero = jnp.zeros(shape, dtype)
     on = jnp.broadcast_to(active, shape).astype(dtype)
-    return pack([zero, on, zero, *(jnp.broadcast_to(x, shape).astype(dtype)
-                                   for x in (v0, i0, d_hi, t_start)), on])
+    return pack(
+        [
+            zero,
+            on,
+            zero,
+            *(jnp.broadcast_to(x, shape).astype(dtype) for x in (v0, i0, d_hi, t_start)),
+            on,
+        ]
+    )
 
 
 def newton(k: Derived, s):
@@ -165,10 +172,12 @@ def newton(k: Derived, s):
         fp = (cur - v) / k.tau_mem
         step = jnp.where(todo & (f < 0) & (fp > 0), -f / jnp.where(fp > 0, fp, 1.0), 0.0)
         d_new = jnp.minimum(d + step, d_hi)
-        todo = (todo & (d_new - d > 4 * eps * (jnp.abs(t_start) + d_new))
-                & (it + 1 < NEWTON_MAX_ITER))
-        return jnp.concatenate([jnp.stack([jnp.where(active, d_new, d), todo.astype(s.dtype),
-                                           it + 1]), s[NV0:]])
+        todo = (
+            todo & (d_new - d > 4 * eps * (jnp.abs(t_start) + d_new)) & (it + 1 < NEWTON_MAX_ITER)
+        )
+        return jnp.concatenate(
+            [jnp.stack([jnp.where(active, d_new, d), todo.astype(s.dtype), it + 1]), s[NV0:]]
+        )
 
     return lax.while_loop(lambda s: jnp.any(s[NTODO] > 0), body, s)
 
@@ -235,8 +244,10 @@ def _state_at(k: Derived, v, i, rend, tc, t1):
     length = t1 - sc
     inf = jnp.isinf(length)
     d = jnp.where(inf, 0.0, length)
-    return (jnp.where(inf, 0.0, v_at(k, v_s, i_s, d)),
-            jnp.where(inf, 0.0, i_s * jnp.exp(-d / k.tau_syn)))
+    return (
+        jnp.where(inf, 0.0, v_at(k, v_s, i_s, d)),
+        jnp.where(inf, 0.0, i_s * jnp.exp(-d / k.tau_syn)),
+    )
 
 
 def advance(k: Derived, st: _State, lanes, valid, t0, t1) -> _State:
@@ -278,16 +289,26 @@ def advance(k: Derived, st: _State, lanes, valid, t0, t1) -> _State:
         return v, i, rend, stalled, still, tc, buf, cnt, fires_of(v, i, rend, stalled, tc)[0]
 
     tc = t0
-    c = (v, i, rend, stalled, jnp.zeros_like(stalled), tc, st.buf, st.cnt,
-         fires_of(v, i, rend, stalled, tc)[0])
+    c = (
+        v,
+        i,
+        rend,
+        stalled,
+        jnp.zeros_like(stalled),
+        tc,
+        st.buf,
+        st.cnt,
+        fires_of(v, i, rend, stalled, tc)[0],
+    )
     v, i, rend, stalled, _, tc, buf, cnt, _ = lax.while_loop(lambda c: jnp.any(c[-1]), body, c)
     v, i = _state_at(k, v, i, rend, tc, t1)
 
     def put(x, val):
         return x.at[lanes].set(val, mode="drop")
 
-    return _State(put(st.v, v), put(st.i, i), put(st.rend, rend), buf, cnt,
-                  put(st.stalled, stalled & valid))
+    return _State(
+        put(st.v, v), put(st.i, i), put(st.rend, rend), buf, cnt, put(st.stalled, stalled & valid)
+    )
 
 
 def advance_all(k: Derived, st: _State, cand, t0, t1, chunk: int) -> _State:
@@ -299,8 +320,14 @@ def advance_all(k: Derived, st: _State, cand, t0, t1, chunk: int) -> _State:
         st, rem = c
         lanes = jnp.nonzero(rem, size=chunk, fill_value=n_lanes)[0]
         valid = lanes < n_lanes
-        st = advance(k, st, lanes, valid, t0.at[lanes].get(mode="fill", fill_value=0),
-                     t1.at[lanes].get(mode="fill", fill_value=0))
+        st = advance(
+            k,
+            st,
+            lanes,
+            valid,
+            t0.at[lanes].get(mode="fill", fill_value=0),
+            t1.at[lanes].get(mode="fill", fill_value=0),
+        )
         return st, rem.at[lanes].set(False, mode="drop")
 
     st, _ = lax.while_loop(lambda c: jnp.any(c[1]), body, (st, cand))
@@ -318,8 +345,7 @@ ONE_LANE_MAX = 4096
 # lane's row of ``vi`` and ``aux``), the time reached and the gap's end (its row of the
 # coefficients), then the loop's own: stall watch, fires again, spikes staged, V and I at the
 # gap's end, the staged spike times.
-(PV, PI, PREND, PCNT, PSTALLED, PTC, PT1, PSTILL, PMORE, PNEW, PVEND, PIEND,
- PSTAGE) = range(13)
+(PV, PI, PREND, PCNT, PSTALLED, PTC, PT1, PSTILL, PMORE, PNEW, PVEND, PIEND, PSTAGE) = range(13)
 
 
 def _one_lane_body(k: Derived):
@@ -353,8 +379,23 @@ def _one_lane_body(k: Derived):
         v_end, i_end = _state_at(k, v, i, rend, tc, t1)
         one = jnp.ones((), p.dtype)
         stage = [jnp.where((n_new == j) & fired, tstar, p[PSTAGE + j]) for j in range(STAGE)]
-        return pack([v, i, rend, p[PCNT], stalled * one, tc, t1, still * one, more * one,
-                     n_new + fired, v_end, i_end, *stage])
+        return pack(
+            [
+                v,
+                i,
+                rend,
+                p[PCNT],
+                stalled * one,
+                tc,
+                t1,
+                still * one,
+                more * one,
+                n_new + fired,
+                v_end,
+                i_end,
+                *stage,
+            ]
+        )
 
     return body
 
@@ -384,9 +425,10 @@ def one_lane_pass(k: Derived, vi, aux, buf, cand, gap, add, n: int, src=None, at
     dtype = vi.dtype
     spike_body = _one_lane_body(k)
     # still = 0, more = 1, nothing staged, V and I at the end unknown, an empty stage
-    own = jnp.concatenate([jnp.array([0.0, 1.0, 0.0, 0.0, 0.0], dtype),
-                           jnp.full((STAGE,), jnp.inf, dtype)])
-    none_staged, empty_stage = own[PNEW - PSTILL:PNEW - PSTILL + 1], own[-STAGE:]
+    own = jnp.concatenate(
+        [jnp.array([0.0, 1.0, 0.0, 0.0, 0.0], dtype), jnp.full((STAGE,), jnp.inf, dtype)]
+    )
+    none_staged, empty_stage = own[PNEW - PSTILL : PNEW - PSTILL + 1], own[-STAGE:]
 
     def flush(f):  # spike until the lane is done or its stage is full, then empty the stage
         p, buf, lane = f
@@ -398,20 +440,31 @@ def one_lane_pass(k: Derived, vi, aux, buf, cand, gap, add, n: int, src=None, at
         buf = lax.dynamic_update_slice(buf, p[None, PSTAGE:], (lane, col))
         # the count takes the staged spikes, the stage empties (one concatenation: a chain of
         # updates was more thunks in this body)
-        return jnp.concatenate([p[:PNEW].at[PCNT].add(p[PNEW]), none_staged, p[PVEND:PSTAGE],
-                                empty_stage]), buf, lane
+        return (
+            jnp.concatenate(
+                [p[:PNEW].at[PCNT].add(p[PNEW]), none_staged, p[PVEND:PSTAGE], empty_stage]
+            ),
+            buf,
+            lane,
+        )
 
     def body(c):
         vi, aux, buf, rem = c
         lane = jnp.argmax(rem).astype(jnp.int32)
-        p = jnp.concatenate([lax.dynamic_slice_in_dim(src, lane, 1, axis=1)[:, 0],
-                             lax.dynamic_index_in_dim(aux, lane, keepdims=False),
-                             gaps[at, lane if per_lane else lane // n], own])
+        p = jnp.concatenate(
+            [
+                lax.dynamic_slice_in_dim(src, lane, 1, axis=1)[:, 0],
+                lax.dynamic_index_in_dim(aux, lane, keepdims=False),
+                gaps[at, lane if per_lane else lane // n],
+                own,
+            ]
+        )
         p, buf, _ = lax.while_loop(lambda f: f[0][PMORE] > 0, flush, (p, buf, lane))
         a_l = 0.0 if add is None else add[at, lane]
-        vi = lax.dynamic_update_slice(vi, jnp.stack([p[PVEND], p[PIEND] + a_l])[:, None],
-                                      (jnp.zeros((), jnp.int32), lane))
-        aux = lax.dynamic_update_index_in_dim(aux, p[PREND:PSTALLED + 1], lane, 0)
+        vi = lax.dynamic_update_slice(
+            vi, jnp.stack([p[PVEND], p[PIEND] + a_l])[:, None], (jnp.zeros((), jnp.int32), lane)
+        )
+        aux = lax.dynamic_update_index_in_dim(aux, p[PREND : PSTALLED + 1], lane, 0)
         return vi, aux, buf, lax.dynamic_update_index_in_dim(rem, False, lane, 0)
 
     vi, aux, buf, _ = lax.while_loop(lambda c: jnp.any(c[-1]), body, (vi, aux, buf, cand))
@@ -451,7 +504,7 @@ def weight_rows(wt, idx):
     per = max(1, 512 // wt.dtype.itemsize)
     if wt.shape[1] <= per:
         return wt[idx]
-    return jnp.concatenate([wt[:, s:s + per][idx] for s in range(0, wt.shape[1], per)], axis=-1)
+    return jnp.concatenate([wt[:, s : s + per][idx] for s in range(0, wt.shape[1], per)], axis=-1)
 
 
 def _steps(arr):
@@ -459,11 +512,20 @@ def _steps(arr):
     return prev, arr - prev
 
 
-@register("event_lif", "serial", "jax", entry="layer", devices=("cpu", "gpu", "tpu"),
-          knobs=("chunk",))
+@register(
+    "event_lif", "serial", "jax", entry="layer", devices=("cpu", "gpu", "tpu"), knobs=("chunk",)
+)
 @partial(jax.jit, static_argnames=("params", "max_spikes", "chunk"))
-def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.inf,
-           max_spikes: int = 64, chunk: int | None = None) -> Spikes:
+def serial(
+    times,
+    channels,
+    weights,
+    params: LIFParams,
+    delays=None,
+    t_end=math.inf,
+    max_spikes: int = 64,
+    chunk: int | None = None,
+) -> Spikes:
     """Serial exact simulation of one LIF layer; inputs batched (B, E), dtype of `weights`.
 
     `chunk` (JAX only): how many candidate lanes one pass of the exact path takes; default
@@ -471,8 +533,13 @@ def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.
     k = derive(params)
     dtype = weights.dtype
     t_end = jnp.asarray(t_end, dtype)
-    arr, ch, wt, w = lane_queues(times.astype(dtype), channels, weights,
-                                 None if delays is None else delays.astype(dtype), t_end)
+    arr, ch, wt, w = lane_queues(
+        times.astype(dtype),
+        channels,
+        weights,
+        None if delays is None else delays.astype(dtype),
+        t_end,
+    )
     b, e = channels.shape
     n = weights.shape[0]
     full, lanes = (b, n), b * n
@@ -481,10 +548,14 @@ def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.
     chunk = max(1, min(chunk, lanes))
     if chunk == 1:
         return _serial_one_lane(k, arr, ch, wt, w, t_end, b, n, max(max_spikes, 1))
-    st = _State(jnp.full(lanes, k.v_reset, dtype), jnp.zeros(lanes, dtype),
-                jnp.full(lanes, -jnp.inf, dtype), jnp.full((lanes, max(max_spikes, 1)), jnp.inf,
-                                                           dtype),
-                jnp.zeros(lanes, jnp.int32), jnp.zeros(lanes, bool))
+    st = _State(
+        jnp.full(lanes, k.v_reset, dtype),
+        jnp.zeros(lanes, dtype),
+        jnp.full(lanes, -jnp.inf, dtype),
+        jnp.full((lanes, max(max_spikes, 1)), jnp.inf, dtype),
+        jnp.zeros(lanes, jnp.int32),
+        jnp.zeros(lanes, bool),
+    )
     prev, gap = _steps(arr)
     pa, pb, pc = propagator(k, gap)
     inp = ch if w is None else w
@@ -495,8 +566,14 @@ def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.
         cand = candidates(k, v2, i2, st.rend.reshape(full), t_prev, reach).ravel()
         v = (a * v2 + bb * i2).ravel()
         i = (c * i2).ravel()
-        ex = advance_all(k, st, cand, jnp.broadcast_to(t_prev, full).ravel(),
-                         jnp.broadcast_to(t_k, full).ravel(), chunk)
+        ex = advance_all(
+            k,
+            st,
+            cand,
+            jnp.broadcast_to(t_prev, full).ravel(),
+            jnp.broadcast_to(t_k, full).ravel(),
+            chunk,
+        )
         i = jnp.where(cand, ex.i, i) + (weight_rows(wt, inp_k) if w is None else inp_k).ravel()
         return ex._replace(v=jnp.where(cand, ex.v, v), i=i), None
 
@@ -532,8 +609,7 @@ def _event_blocks(arr, ch, wt, w, k: Derived, block: int):
         return jnp.concatenate([x, tail]).reshape(n_blocks, block, *x.shape[1:])
 
     gaps = jnp.stack([blocks(prev, last), blocks(arr, last)], -1)
-    coef = (gaps, *(blocks(x, fill) for x, fill in ((pa, 1.0), (pb, 0.0), (pc, 1.0),
-                                                    (reach, 0.0))))
+    coef = (gaps, *(blocks(x, fill) for x, fill in ((pa, 1.0), (pb, 0.0), (pc, 1.0), (reach, 0.0))))
     # a padding event's channel is the zero row of wt (no input); with delays, zero weights
     inp = blocks(ch, wt.shape[0] - 1) if w is None else blocks(w, 0)
     return coef, inp
@@ -551,8 +627,9 @@ def _serial_one_lane(k: Derived, arr, ch, wt, w, t_end, b: int, n: int, size: in
     full, lanes = (b, n), b * n
     e = arr.shape[1]
     vi = jnp.stack([jnp.full(lanes, k.v_reset, dtype), jnp.zeros(lanes, dtype)])
-    aux = jnp.stack([jnp.full(lanes, -jnp.inf, dtype), jnp.zeros(lanes, dtype),
-                     jnp.zeros(lanes, dtype)], axis=1)
+    aux = jnp.stack(
+        [jnp.full(lanes, -jnp.inf, dtype), jnp.zeros(lanes, dtype), jnp.zeros(lanes, dtype)], axis=1
+    )
     coef, inp = _event_blocks(arr, ch, wt, w, k, min(BLOCK, max(e, 1)))
 
     def block(carry, xb):
@@ -572,10 +649,21 @@ def _serial_one_lane(k: Derived, arr, ch, wt, w, t_end, b: int, n: int, size: in
     carry = (vi, aux, jnp.full((lanes, size + STAGE), jnp.inf, dtype))
     (vi, aux, buf), _ = lax.scan(block, carry, (*coef, inp))
     last = arr[:, -1] if e else jnp.zeros((b, 1), dtype)
-    vi, aux, buf = one_lane_pass(k, vi, aux, buf, jnp.ones(lanes, bool),
-                                 jnp.stack([last, jnp.full_like(last, t_end)], -1), None, n)
-    return Spikes(buf[:, :size].reshape(b, n, -1), aux[:, 1].astype(jnp.int32).reshape(full),
-                  (aux[:, 2] > 0).reshape(full))
+    vi, aux, buf = one_lane_pass(
+        k,
+        vi,
+        aux,
+        buf,
+        jnp.ones(lanes, bool),
+        jnp.stack([last, jnp.full_like(last, t_end)], -1),
+        None,
+        n,
+    )
+    return Spikes(
+        buf[:, :size].reshape(b, n, -1),
+        aux[:, 1].astype(jnp.int32).reshape(full),
+        (aux[:, 2] > 0).reshape(full),
+    )
 
 
 @register("event_lif", "bare_scan", "jax", entry="layer", devices=("cpu", "gpu", "tpu"))
@@ -584,8 +672,13 @@ def bare_scan(times, channels, weights, params: LIFParams, delays=None):
     """The linear state update alone (the ceiling); (V, I) right after each lane's last input."""
     k = derive(params)
     dtype = weights.dtype
-    arr, ch, wt, w = lane_queues(times.astype(dtype), channels, weights,
-                                 None if delays is None else delays.astype(dtype), jnp.inf)
+    arr, ch, wt, w = lane_queues(
+        times.astype(dtype),
+        channels,
+        weights,
+        None if delays is None else delays.astype(dtype),
+        jnp.inf,
+    )
     b = channels.shape[0]
     n = weights.shape[0]
     pa, pb, pc = propagator(k, _steps(arr)[1])

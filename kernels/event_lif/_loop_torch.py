@@ -125,8 +125,17 @@ def advance(k: Derived, st: _State, lanes, valid, t0, t1) -> _State:
         return v, i, rend, stalled, still, tc, buf, cnt, fires_of(v, i, rend, stalled, tc)[0]
 
     tc = t0.clone()
-    c = (v, i, rend, stalled, torch.zeros_like(stalled), tc, st.buf.clone(), st.cnt.clone(),
-         fires_of(v, i, rend, stalled, tc)[0])
+    c = (
+        v,
+        i,
+        rend,
+        stalled,
+        torch.zeros_like(stalled),
+        tc,
+        st.buf.clone(),
+        st.cnt.clone(),
+        fires_of(v, i, rend, stalled, tc)[0],
+    )
     v, i, rend, stalled, _, tc, buf, cnt, _ = while_loop(cond, body, c)
     sc, v_s, i_s = start(v, i, rend, tc)
     length = t1 - sc
@@ -134,9 +143,14 @@ def advance(k: Derived, st: _State, lanes, valid, t0, t1) -> _State:
     d = torch.where(inf, 0.0, length)
     v = torch.where(inf, 0.0, v_at(k, v_s, i_s, d))
     i = torch.where(inf, 0.0, i_s * torch.exp(-d / k.tau_syn))
-    return _State(st.v.index_put((lanes,), v), st.i.index_put((lanes,), i),
-                  st.rend.index_put((lanes,), rend), buf, cnt,
-                  st.stalled.index_put((lanes,), stalled & valid))
+    return _State(
+        st.v.index_put((lanes,), v),
+        st.i.index_put((lanes,), i),
+        st.rend.index_put((lanes,), rend),
+        buf,
+        cnt,
+        st.stalled.index_put((lanes,), stalled & valid),
+    )
 
 
 def _first(rem, chunk: int):
@@ -174,8 +188,27 @@ def _with_sink(x, fill):
     return torch.cat([x, x.new_full((1,), fill)])
 
 
-def _serial_loop(prev, arr, pa, pb, pc, reach, inp, wt, v, i, rend, buf, cnt, stalled, *,
-                 k: Derived, chunk: int, shape: tuple[int, int], per_event: bool):
+def _serial_loop(
+    prev,
+    arr,
+    pa,
+    pb,
+    pc,
+    reach,
+    inp,
+    wt,
+    v,
+    i,
+    rend,
+    buf,
+    cnt,
+    stalled,
+    *,
+    k: Derived,
+    chunk: int,
+    shape: tuple[int, int],
+    per_event: bool,
+):
     """The whole event loop on step-major inputs ((E, B, 1), inp (E, B) or (E, B, N); the last
     event is the tail to t_end, ``serial_compiled``); returns the final state.
 
@@ -189,13 +222,18 @@ def _serial_loop(prev, arr, pa, pb, pc, reach, inp, wt, v, i, rend, buf, cnt, st
     e = arr.shape[0]
 
     def cand_at(j, v, i, rend):
-        return candidates(k, v[:n].view(shape), i[:n].view(shape), rend[:n].view(shape),
-                          _at(prev, j), _at(reach, j)).reshape(-1)
+        return candidates(
+            k,
+            v[:n].view(shape),
+            i[:n].view(shape),
+            rend[:n].view(shape),
+            _at(prev, j),
+            _at(reach, j),
+        ).reshape(-1)
 
     def linear_at(j, v, i):
         v2, i2 = v[:n].view(shape), i[:n].view(shape)
-        return ((_at(pa, j) * v2 + _at(pb, j) * i2).reshape(-1),
-                (_at(pc, j) * i2).reshape(-1))
+        return ((_at(pa, j) * v2 + _at(pb, j) * i2).reshape(-1), (_at(pc, j) * i2).reshape(-1))
 
     def input_at(j):
         x = _at(inp, j)
@@ -219,12 +257,17 @@ def _serial_loop(prev, arr, pa, pb, pc, reach, inp, wt, v, i, rend, buf, cnt, st
             v_lin, i_lin = linear_at(j, v, i)
             t0 = _with_sink(_at(prev, j).expand(shape).reshape(-1), 0.0)
             t1 = _with_sink(_at(arr, j).expand(shape).reshape(-1), 0.0)
-            ex = advance_all(k, _State(v, i, rend, buf, cnt, stalled),
-                             torch.cat([cand, cand.new_zeros(1)]), t0, t1, chunk)
+            ex = advance_all(
+                k,
+                _State(v, i, rend, buf, cnt, stalled),
+                torch.cat([cand, cand.new_zeros(1)]),
+                t0,
+                t1,
+                chunk,
+            )
             v_new = torch.where(cand, ex.v[:n], v_lin)
             i_new = torch.where(cand, ex.i[:n], i_lin) + input_at(j)
-            return (j + 1, torch.cat([v_new, ex.v[n:]]), torch.cat([i_new, ex.i[n:]]),
-                    *ex[2:])
+            return (j + 1, torch.cat([v_new, ex.v[n:]]), torch.cat([i_new, ex.i[n:]]), *ex[2:])
 
         def at_end(*fields):
             return tuple(x.clone() for x in fields)
@@ -251,11 +294,20 @@ def _step_major(x):
     return x
 
 
-@register("event_lif", "serial", "torch-compile", entry="layer", devices=("cpu", "gpu"),
-          knobs=("chunk",))
+@register(
+    "event_lif", "serial", "torch-compile", entry="layer", devices=("cpu", "gpu"), knobs=("chunk",)
+)
 @torch.no_grad()
-def serial_compiled(times, channels, weights, params: LIFParams, delays=None, t_end=math.inf,
-                    max_spikes: int = 64, chunk: int | None = None) -> Spikes:
+def serial_compiled(
+    times,
+    channels,
+    weights,
+    params: LIFParams,
+    delays=None,
+    t_end=math.inf,
+    max_spikes: int = 64,
+    chunk: int | None = None,
+) -> Spikes:
     """``_torch.serial`` as one compiled graph (see the module docstring); `chunk` candidate
     lanes a pass, as in the JAX twin's multi-lane layout (default ``auto_chunk(B * N)``; the
     JAX twin's one-lane layout, its default on small layers, is shaped for XLA's CPU runtime
@@ -283,20 +335,25 @@ def serial_compiled(times, channels, weights, params: LIFParams, delays=None, t_
     else:
         w = torch.cat([w, torch.zeros_like(w[:, :1])], dim=1)
     size = max(int(max_spikes), 1)
-    st = (torch.full((lanes + 1,), k.v_reset, dtype=dtype, device=dev),
-          torch.zeros(lanes + 1, dtype=dtype, device=dev),
-          torch.full((lanes + 1,), -math.inf, dtype=dtype, device=dev),
-          torch.full((lanes + 1, size + 1), math.inf, dtype=dtype, device=dev),
-          torch.zeros(lanes + 1, dtype=torch.int64, device=dev),
-          torch.zeros(lanes + 1, dtype=torch.bool, device=dev))
+    st = (
+        torch.full((lanes + 1,), k.v_reset, dtype=dtype, device=dev),
+        torch.zeros(lanes + 1, dtype=dtype, device=dev),
+        torch.full((lanes + 1,), -math.inf, dtype=dtype, device=dev),
+        torch.full((lanes + 1, size + 1), math.inf, dtype=dtype, device=dev),
+        torch.zeros(lanes + 1, dtype=torch.int64, device=dev),
+        torch.zeros(lanes + 1, dtype=torch.bool, device=dev),
+    )
     # the buffer's size is dynamic too: a re-run that grows it reuses the graph
     torch._dynamo.mark_dynamic(st[3], 1)
     xs = [_step_major(x) for x in (prev, arr, pa, pb, pc, reach)]
     inp = _step_major(ch if w is None else w)
     loop = compiled_loop(k, chunk, (b, n), w is not None)
     out = _State(*loop(*xs, inp, wt, *st))
-    return Spikes(out.buf[:lanes, :size].reshape(b, n, size), out.cnt[:lanes].view(b, n),
-                  out.stalled[:lanes].view(b, n))
+    return Spikes(
+        out.buf[:lanes, :size].reshape(b, n, size),
+        out.cnt[:lanes].view(b, n),
+        out.stalled[:lanes].view(b, n),
+    )
 
 
 def _bare_loop(pa, pb, pc, inp, wt, v, i, *, per_event: bool):
@@ -328,8 +385,11 @@ def bare_scan_compiled(times, channels, weights, params: LIFParams, delays=None)
         return _torch_bare_scan(times, channels, weights, params, delays)
     pa, pb, pc = (_step_major(x) for x in propagator(k, _steps(arr)[1]))
     zero = weights.new_zeros((b, weights.shape[0]))
-    return tuple(compiled_bare(w is not None)(pa, pb, pc, _step_major(ch if w is None else w),
-                                              wt, zero, zero.clone()))
+    return tuple(
+        compiled_bare(w is not None)(
+            pa, pb, pc, _step_major(ch if w is None else w), wt, zero, zero.clone()
+        )
+    )
 
 
 serial_compiled.compiles_inside = bare_scan_compiled.compiles_inside = True

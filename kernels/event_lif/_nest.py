@@ -46,8 +46,9 @@ from ._common import LIFParams
 # process that also runs torch.compile's kernels crashed that process (a test run's segfault),
 # and registering the entry must not do that. Absent, the framework is unavailable.
 if importlib.util.find_spec("nest") is None:
-    raise ImportError("nest-simulator is not installed (pip install 'spikebench[anchors]')",
-                      name="nest")
+    raise ImportError(
+        "nest-simulator is not installed (pip install 'spikebench[anchors]')", name="nest"
+    )
 
 
 def _nest():
@@ -62,6 +63,7 @@ def _nest():
     except AttributeError:  # older NEST
         nest.set_verbosity("M_ERROR")
     return nest
+
 
 OFFSET_MS = 1.0  # the inputs' time origin in NEST (spike generators refuse t <= 0)
 RESOLUTION_MS = 0.1
@@ -84,14 +86,23 @@ def _tail_ms(times, channels, weights, params: LIFParams) -> float:
     return 1000.0 * params.tau_syn * math.log(worst / params.theta)
 
 
-@register("event_lif", "serial", "nest", entry="layer", devices=("cpu",), dtypes=("float64",),
-          knobs=("threads",))
+@register(
+    "event_lif",
+    "serial",
+    "nest",
+    entry="layer",
+    devices=("cpu",),
+    dtypes=("float64",),
+    knobs=("threads",),
+)
 def layer(times, channels, weights, params: LIFParams, max_spikes: int = 64, threads=None):
     """Build the NEST network for one batch of inputs; returns the timed call (module
     docstring)."""
     if params.t_ref * 1000.0 < RESOLUTION_MS * (1 - 1e-9):
-        raise ValueError(f"NEST's iaf_psc_exp_ps needs t_ref >= its resolution "
-                         f"{RESOLUTION_MS} ms, got t_ref = {params.t_ref} s")
+        raise ValueError(
+            f"NEST's iaf_psc_exp_ps needs t_ref >= its resolution "
+            f"{RESOLUTION_MS} ms, got t_ref = {params.t_ref} s"
+        )
     nest = _nest()
     times = np.asarray(times, np.float64)
     channels = np.asarray(channels)
@@ -100,12 +111,21 @@ def layer(times, channels, weights, params: LIFParams, max_spikes: int = 64, thr
     n, n_in = weights.shape
     tau_ms = 1000.0 * params.tau_mem
     nest.ResetKernel()
-    nest.SetKernelStatus({"resolution": RESOLUTION_MS, "print_time": False,
-                          "local_num_threads": int(threads or 1)})
-    neuron = {"tau_m": tau_ms, "tau_syn_ex": 1000.0 * params.tau_syn,
-              "tau_syn_in": 1000.0 * params.tau_syn, "C_m": C_M, "E_L": 0.0,
-              "V_reset": params.v_reset, "V_th": params.theta, "V_m": params.v_reset,
-              "t_ref": 1000.0 * params.t_ref, "I_e": 0.0}
+    nest.SetKernelStatus(
+        {"resolution": RESOLUTION_MS, "print_time": False, "local_num_threads": int(threads or 1)}
+    )
+    neuron = {
+        "tau_m": tau_ms,
+        "tau_syn_ex": 1000.0 * params.tau_syn,
+        "tau_syn_in": 1000.0 * params.tau_syn,
+        "C_m": C_M,
+        "E_L": 0.0,
+        "V_reset": params.v_reset,
+        "V_th": params.theta,
+        "V_m": params.v_reset,
+        "t_ref": 1000.0 * params.t_ref,
+        "I_e": 0.0,
+    }
     scale = C_M / tau_ms
     pops, recorders, gens, t_stop = [], [], [], OFFSET_MS
     for s in range(b):
@@ -117,8 +137,7 @@ def layer(times, channels, weights, params: LIFParams, max_spikes: int = 64, thr
         per_ch = [t_ms[ch == j] for j in range(n_in)]
         gen.set([{"spike_times": x.tolist()} for x in per_ch])
         w = weights * scale  # [n, n_in]: target n, source j
-        nest.Connect(gen, pop, "all_to_all",
-                     syn_spec={"weight": w, "delay": RESOLUTION_MS})
+        nest.Connect(gen, pop, "all_to_all", syn_spec={"weight": w, "delay": RESOLUTION_MS})
         rec = nest.Create("spike_recorder")
         nest.Connect(pop, rec)
         pops.append(pop)

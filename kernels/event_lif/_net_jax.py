@@ -63,12 +63,22 @@ def readout(times, channels, w_out, params: LIFParams, tau_li: float):
     return gain * jnp.einsum("be,bec->bc", decay, w)
 
 
-@register("event_lif", ("serial", "parallel"), "jax", entry="net_forward",
-          knobs=("chunk",))
+@register("event_lif", ("serial", "parallel"), "jax", entry="net_forward", knobs=("chunk",))
 @partial(jax.jit, static_argnames=("params", "chunk", "budgets", "tau_li", "remat", "method"))
-def network(times, channels, weights: tuple, w_out, params: LIFParams, delays=None, *,
-            chunk: int = 128, budgets: tuple | None = None, tau_li: float = 0.05,
-            remat: bool = True, method: str = "parallel") -> NetOut:
+def network(
+    times,
+    channels,
+    weights: tuple,
+    w_out,
+    params: LIFParams,
+    delays=None,
+    *,
+    chunk: int = 128,
+    budgets: tuple | None = None,
+    tau_li: float = 0.05,
+    remat: bool = True,
+    method: str = "parallel",
+) -> NetOut:
     """Logits of the stacked layers; weights[l] is (N_l, N_{l-1}), delays None or a tuple.
 
     method="serial" runs every layer with the serial simulator (forward only; n_steps of the
@@ -76,11 +86,15 @@ def network(times, channels, weights: tuple, w_out, params: LIFParams, delays=No
     if method not in ("parallel", "serial"):
         raise ValueError(f"method={method!r} is not 'parallel' or 'serial'")
     if budgets is None:  # the PyTorch twin plans them on the fly; a jitted network cannot
-        raise ValueError("the JAX network needs static budgets: one (max_spikes, n_steps) per "
-                         "layer, e.g. from plan_budgets")
+        raise ValueError(
+            "the JAX network needs static budgets: one (max_spikes, n_steps) per "
+            "layer, e.g. from plan_budgets"
+        )
     if len(budgets) != len(weights):
-        raise ValueError(f"budgets needs one (max_spikes, n_steps) per layer ({len(weights)}), "
-                         f"got {len(budgets)}")
+        raise ValueError(
+            f"budgets needs one (max_spikes, n_steps) per layer ({len(weights)}), "
+            f"got {len(budgets)}"
+        )
     t, c = times, channels
     counts, overflow = [], jnp.zeros((), jnp.int32)
     for li, w in enumerate(weights):
@@ -90,8 +104,17 @@ def network(times, channels, weights: tuple, w_out, params: LIFParams, delays=No
             out = serial(t, c, w, params, delays=d, max_spikes=max_spikes)
             left = 0
         else:
-            out = parallel(t, c, w, params, delays=d, chunk=chunk, max_spikes=max_spikes,
-                           n_steps=n_steps, remat=remat)
+            out = parallel(
+                t,
+                c,
+                w,
+                params,
+                delays=d,
+                chunk=chunk,
+                max_spikes=max_spikes,
+                n_steps=n_steps,
+                remat=remat,
+            )
             left = jnp.sum(out.unprocessed)
         dropped = jnp.maximum(out.counts - out.spike_times.shape[-1], 0)
         overflow = overflow + left + jnp.sum(dropped) + jnp.sum(out.stalled)
@@ -107,40 +130,80 @@ def loss(times, channels, labels, weights, w_out, params, delays=None, **kw):
     return -jnp.mean(jnp.take_along_axis(logp, labels[:, None], axis=1)), out
 
 
-@register("event_lif", "parallel", "jax", entry="net_grad", modes=("grad",),
-          knobs=("chunk", "remat"))
+@register(
+    "event_lif", "parallel", "jax", entry="net_grad", modes=("grad",), knobs=("chunk", "remat")
+)
 @partial(jax.jit, static_argnames=("params", "chunk", "budgets", "tau_li", "remat"))
-def train_step(times, channels, labels, weights: tuple, w_out, params: LIFParams, *,
-               chunk: int = 128, budgets: tuple | None = None, tau_li: float = 0.05,
-               remat: bool = True):
+def train_step(
+    times,
+    channels,
+    labels,
+    weights: tuple,
+    w_out,
+    params: LIFParams,
+    *,
+    chunk: int = 128,
+    budgets: tuple | None = None,
+    tau_li: float = 0.05,
+    remat: bool = True,
+):
     """One training step of the parallel network: (loss, (gradients w.r.t. weights, w.r.t.
     w_out), overflow) -- ``overflow`` must be 0 for a valid step."""
+
     def f(ws, wo):
-        value, out = loss(times, channels, labels, ws, wo, params, chunk=chunk, budgets=budgets,
-                          tau_li=tau_li, remat=remat)
+        value, out = loss(
+            times,
+            channels,
+            labels,
+            ws,
+            wo,
+            params,
+            chunk=chunk,
+            budgets=budgets,
+            tau_li=tau_li,
+            remat=remat,
+        )
         return value, out.overflow
 
-    (value, overflow), grads = jax.value_and_grad(f, argnums=(0, 1), has_aux=True)(weights,
-                                                                                  w_out)
+    (value, overflow), grads = jax.value_and_grad(f, argnums=(0, 1), has_aux=True)(weights, w_out)
     return value, grads, overflow
 
 
 @register("event_lif", "serial", "jax", entry="net_grad", modes=("grad",), knobs=("remat",))
-def train_step_serial(times, channels, labels, weights: tuple, w_out, params: LIFParams, *,
-                      budgets: tuple | None = None, tau_li: float = 0.05, remat: bool = True,
-                      chunk: int = 1):
+def train_step_serial(
+    times,
+    channels,
+    labels,
+    weights: tuple,
+    w_out,
+    params: LIFParams,
+    *,
+    budgets: tuple | None = None,
+    tau_li: float = 0.05,
+    remat: bool = True,
+    chunk: int = 1,
+):
     """The serial event order's training step: ``train_step`` at chunk 1, one input event a
     step per neuron with the same implicit-function gradients (Bullet Trains' sequential
     baseline). ``serial`` itself (a ``lax.while_loop``) has no reverse mode; its forward
     pass gives the same spikes. n_steps of the budgets counts events here, not chunks."""
     if chunk != 1:
         raise ValueError(f"the serial training step takes one event a step, not chunk={chunk}")
-    return train_step(times, channels, labels, weights, w_out, params, chunk=1, budgets=budgets,
-                      tau_li=tau_li, remat=remat)
+    return train_step(
+        times,
+        channels,
+        labels,
+        weights,
+        w_out,
+        params,
+        chunk=1,
+        budgets=budgets,
+        tau_li=tau_li,
+        remat=remat,
+    )
 
 
-def plan_budgets(times, channels, weights, params, delays=None, *, chunk=128, margin=1,
-                 guess=256):
+def plan_budgets(times, channels, weights, params, delays=None, *, chunk=128, margin=1, guess=256):
     """Per-layer (max_spikes, n_steps) that a run on these inputs needs, plus `margin` steps.
 
     Found by the dynamic-loop forward pass, one run a layer with room for `guess` spikes a

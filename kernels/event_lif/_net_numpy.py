@@ -36,14 +36,15 @@ def readout(times, channels, w_out, params: LIFParams, tau_li: float):
     return gain * np.einsum("be,bec->bc", decay, w)
 
 
-def network(times, channels, weights, w_out, params: LIFParams, delays=None, *,
-            tau_li: float = 0.05) -> NetOut:
+def network(
+    times, channels, weights, w_out, params: LIFParams, delays=None, *, tau_li: float = 0.05
+) -> NetOut:
     t, c = times, channels
     counts, trains = [], []
     for li, w in enumerate(weights):
         out = serial(t, c, w, params, delays=None if delays is None else delays[li])
         s = int(out.counts.max()) if out.counts.size else 0
-        st = out.spike_times[..., :max(s, 1)]
+        st = out.spike_times[..., : max(s, 1)]
         counts.append(out.counts)
         trains.append(st)
         t, c = merge_spikes(st)

@@ -47,11 +47,29 @@ def readout(times, channels, w_out, params: LIFParams, tau_li: float):
     return gain * torch.einsum("be,bec->bc", decay, w)
 
 
-@register("event_lif", ("serial", "parallel"), "torch", entry="net_forward",
-          devices=("cpu", "gpu"), knobs=("chunk",))
-def network(times, channels, weights: tuple, w_out, params: LIFParams, delays=None, *,
-            chunk: int = 128, budgets: tuple | None = None, tau_li: float = 0.05,
-            remat: bool = True, method: str = "parallel", compiled: bool = False) -> NetOut:
+@register(
+    "event_lif",
+    ("serial", "parallel"),
+    "torch",
+    entry="net_forward",
+    devices=("cpu", "gpu"),
+    knobs=("chunk",),
+)
+def network(
+    times,
+    channels,
+    weights: tuple,
+    w_out,
+    params: LIFParams,
+    delays=None,
+    *,
+    chunk: int = 128,
+    budgets: tuple | None = None,
+    tau_li: float = 0.05,
+    remat: bool = True,
+    method: str = "parallel",
+    compiled: bool = False,
+) -> NetOut:
     """Logits of the stacked layers; weights[l] is (N_l, N_{l-1}), delays None or a tuple.
 
     method="serial" runs every layer with the serial simulator (forward only);
@@ -60,8 +78,10 @@ def network(times, channels, weights: tuple, w_out, params: LIFParams, delays=No
     if method not in ("parallel", "serial"):
         raise ValueError(f"method={method!r} is not 'parallel' or 'serial'")
     if budgets is not None and len(budgets) != len(weights):
-        raise ValueError(f"budgets needs one (max_spikes, n_steps) per layer ({len(weights)}), "
-                         f"got {len(budgets)}")
+        raise ValueError(
+            f"budgets needs one (max_spikes, n_steps) per layer ({len(weights)}), "
+            f"got {len(budgets)}"
+        )
     t, c = times, channels
     counts, overflow = [], torch.zeros((), dtype=torch.int64)
     for li, w in enumerate(weights):
@@ -71,8 +91,10 @@ def network(times, channels, weights: tuple, w_out, params: LIFParams, delays=No
         elif budgets is None:
             with torch.no_grad():
                 probe = parallel(t, c, w, params, delays=d, chunk=chunk, max_spikes=1)
-            max_spikes, n_steps = max(int(probe.counts.max()) if probe.counts.numel() else 0,
-                                      1), None
+            max_spikes, n_steps = (
+                max(int(probe.counts.max()) if probe.counts.numel() else 0, 1),
+                None,
+            )
         else:
             max_spikes, n_steps = budgets[li]
         if method == "serial" and compiled:  # a static buffer: re-run at the size it needs
@@ -85,8 +107,18 @@ def network(times, channels, weights: tuple, w_out, params: LIFParams, delays=No
             out = serial(t, c, w, params, delays=d, max_spikes=max_spikes)
             left = 0
         else:
-            out = parallel(t, c, w, params, delays=d, chunk=chunk, max_spikes=max_spikes,
-                           n_steps=n_steps, remat=remat, compiled=compiled)
+            out = parallel(
+                t,
+                c,
+                w,
+                params,
+                delays=d,
+                chunk=chunk,
+                max_spikes=max_spikes,
+                n_steps=n_steps,
+                remat=remat,
+                compiled=compiled,
+            )
             left = out.unprocessed.sum()
         dropped = (out.counts - out.spike_times.shape[-1]).clamp(min=0)
         overflow = overflow + left + dropped.sum() + out.stalled.sum()
@@ -101,37 +133,91 @@ def loss(times, channels, labels, weights, w_out, params, delays=None, **kw):
     return torch.nn.functional.cross_entropy(out.logits, labels), out
 
 
-@register("event_lif", "parallel", "torch", entry="net_grad", modes=("grad",),
-          devices=("cpu", "gpu"), knobs=("chunk", "remat"))
-def train_step(times, channels, labels, weights: tuple, w_out, params: LIFParams, *,
-               chunk: int = 128, budgets: tuple | None = None, tau_li: float = 0.05,
-               remat: bool = True, compiled: bool = False):
+@register(
+    "event_lif",
+    "parallel",
+    "torch",
+    entry="net_grad",
+    modes=("grad",),
+    devices=("cpu", "gpu"),
+    knobs=("chunk", "remat"),
+)
+def train_step(
+    times,
+    channels,
+    labels,
+    weights: tuple,
+    w_out,
+    params: LIFParams,
+    *,
+    chunk: int = 128,
+    budgets: tuple | None = None,
+    tau_li: float = 0.05,
+    remat: bool = True,
+    compiled: bool = False,
+):
     """One training step of the parallel network: (loss, (gradients w.r.t. weights, w.r.t.
     w_out), overflow) -- ``overflow`` must be 0 for a valid step."""
     leaves = [x.detach().requires_grad_(True) for x in (*weights, w_out)]
-    value, out = loss(times, channels, labels, tuple(leaves[:-1]), leaves[-1], params,
-                      chunk=chunk, budgets=budgets, tau_li=tau_li, remat=remat,
-                      compiled=compiled)
+    value, out = loss(
+        times,
+        channels,
+        labels,
+        tuple(leaves[:-1]),
+        leaves[-1],
+        params,
+        chunk=chunk,
+        budgets=budgets,
+        tau_li=tau_li,
+        remat=remat,
+        compiled=compiled,
+    )
     grads = torch.autograd.grad(value, leaves)
     return value.detach(), (grads[:-1], grads[-1]), out.overflow
 
 
-@register("event_lif", "serial", "torch", entry="net_grad", modes=("grad",),
-          devices=("cpu", "gpu"), knobs=("remat",))
-def train_step_serial(times, channels, labels, weights: tuple, w_out, params: LIFParams, *,
-                      budgets: tuple | None = None, tau_li: float = 0.05, remat: bool = True,
-                      chunk: int = 1):
+@register(
+    "event_lif",
+    "serial",
+    "torch",
+    entry="net_grad",
+    modes=("grad",),
+    devices=("cpu", "gpu"),
+    knobs=("remat",),
+)
+def train_step_serial(
+    times,
+    channels,
+    labels,
+    weights: tuple,
+    w_out,
+    params: LIFParams,
+    *,
+    budgets: tuple | None = None,
+    tau_li: float = 0.05,
+    remat: bool = True,
+    chunk: int = 1,
+):
     """The serial event order's training step: ``train_step`` at chunk 1 (``_net_jax``'s
     twin; ``serial`` runs under ``no_grad``)."""
     if chunk != 1:
         raise ValueError(f"the serial training step takes one event a step, not chunk={chunk}")
-    return train_step(times, channels, labels, weights, w_out, params, chunk=1, budgets=budgets,
-                      tau_li=tau_li, remat=remat)
+    return train_step(
+        times,
+        channels,
+        labels,
+        weights,
+        w_out,
+        params,
+        chunk=1,
+        budgets=budgets,
+        tau_li=tau_li,
+        remat=remat,
+    )
 
 
 @torch.no_grad()
-def plan_budgets(times, channels, weights, params, delays=None, *, chunk=128, margin=1,
-                 guess=256):
+def plan_budgets(times, channels, weights, params, delays=None, *, chunk=128, margin=1, guess=256):
     """Per-layer (max_spikes, n_steps) that a run on these inputs needs, plus `margin` steps:
     ``_net_jax.plan_budgets``'s plan (one run a layer with room for `guess` spikes a neuron,
     a second only where a neuron fired more)."""
@@ -151,25 +237,49 @@ def plan_budgets(times, channels, weights, params, delays=None, *, chunk=128, ma
 
 # -- compiled PyTorch: the same network with its layers compiled -----------------------------
 
-@register("event_lif", ("serial", "parallel"), "torch-compile", entry="net_forward",
-          devices=("cpu", "gpu"), knobs=("chunk",))
-def network_compiled(times, channels, weights: tuple, w_out, params: LIFParams, delays=None,
-                     **kw) -> NetOut:
+
+@register(
+    "event_lif",
+    ("serial", "parallel"),
+    "torch-compile",
+    entry="net_forward",
+    devices=("cpu", "gpu"),
+    knobs=("chunk",),
+)
+def network_compiled(
+    times, channels, weights: tuple, w_out, params: LIFParams, delays=None, **kw
+) -> NetOut:
     """``network`` with ``compiled=True`` (either method); called as is by the torch-compile
     framework (``compiles_inside``)."""
     return network(times, channels, weights, w_out, params, delays, compiled=True, **kw)
 
 
-@register("event_lif", "parallel", "torch-compile", entry="net_grad", modes=("grad",),
-          devices=("cpu", "gpu"), knobs=("chunk", "remat"))
-def train_step_compiled(times, channels, labels, weights: tuple, w_out, params: LIFParams,
-                        **kw):
+@register(
+    "event_lif",
+    "parallel",
+    "torch-compile",
+    entry="net_grad",
+    modes=("grad",),
+    devices=("cpu", "gpu"),
+    knobs=("chunk", "remat"),
+)
+def train_step_compiled(times, channels, labels, weights: tuple, w_out, params: LIFParams, **kw):
     """``train_step`` with ``compiled=True`` (``compiles_inside``). Where torch.compile itself
     fails on the step under autograd (an error raised inside torch, as torch 2.13's alias
     replay did before ``_first`` copied its output), the row is ``unsupported`` and names the
     error instead of failing."""
-    return call_or_unsupported("the parallel chunk step under autograd", train_step, times,
-                               channels, labels, weights, w_out, params, compiled=True, **kw)
+    return call_or_unsupported(
+        "the parallel chunk step under autograd",
+        train_step,
+        times,
+        channels,
+        labels,
+        weights,
+        w_out,
+        params,
+        compiled=True,
+        **kw,
+    )
 
 
 network_compiled.compiles_inside = train_step_compiled.compiles_inside = True

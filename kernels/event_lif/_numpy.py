@@ -74,8 +74,9 @@ def log1p_over_x(x):
 
 def v_at(k: Derived, v0, i0, d):
     """V(d) from (v0, i0); d finite and >= 0."""
-    return (np.exp(-d / k.tau_mem) * v0
-            + i0 * np.exp(-d * k.inv_slow) * (d / k.tau_mem) * expm1_over_x(-k.abs_r * d))
+    return np.exp(-d / k.tau_mem) * v0 + i0 * np.exp(-d * k.inv_slow) * (
+        d / k.tau_mem
+    ) * expm1_over_x(-k.abs_r * d)
 
 
 def propagator(k: Derived, dt):
@@ -95,8 +96,7 @@ def peak_bracket(k: Derived, v0, i0, length):
     d_peak = np.where(has_peak, c * log1p_over_x(k.r * c), np.inf)
     d_hi = np.minimum(d_peak, length)
     d_eval = np.where(np.isfinite(d_hi), d_hi, 0.0)
-    fires = has_peak & (v_at(k, v0, i0, d_eval) >= touch_level(k.theta,
-                                                               np.finfo(v0.dtype).eps))
+    fires = has_peak & (v_at(k, v0, i0, d_eval) >= touch_level(k.theta, np.finfo(v0.dtype).eps))
     return fires, d_eval
 
 
@@ -232,16 +232,29 @@ def _steps(arr):
 
 
 @register("event_lif", "serial", "numpy", entry="layer", devices=("cpu",))
-def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.inf,
-           max_spikes: int = 64, chunk: int = 32) -> Spikes:
+def serial(
+    times,
+    channels,
+    weights,
+    params: LIFParams,
+    delays=None,
+    t_end=math.inf,
+    max_spikes: int = 64,
+    chunk: int = 32,
+) -> Spikes:
     """Serial exact simulation of one LIF layer; inputs batched (B, E), dtype of `weights`.
 
     `chunk` is accepted for parity with the JAX twin and unused: candidate lanes are compacted
     dynamically (flatnonzero)."""
     k = derive(params)
     dtype = weights.dtype
-    arr, ch, wt, w = lane_queues(times.astype(dtype), channels, weights,
-                                 None if delays is None else delays.astype(dtype), t_end)
+    arr, ch, wt, w = lane_queues(
+        times.astype(dtype),
+        channels,
+        weights,
+        None if delays is None else delays.astype(dtype),
+        t_end,
+    )
     b, e = channels.shape
     n = weights.shape[0]
     st = _State(b * n, dtype, k, max_spikes)
@@ -252,8 +265,14 @@ def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.
     with np.errstate(all="ignore"):  # masked lanes may hold inf/nan intermediates
         for j in range(e):
             t_prev = np.broadcast_to(prev[:, j], full).ravel()
-            cand = candidates(k, st.v.reshape(full), st.i.reshape(full),
-                              st.rend.reshape(full), prev[:, j], reach[:, j]).ravel()
+            cand = candidates(
+                k,
+                st.v.reshape(full),
+                st.i.reshape(full),
+                st.rend.reshape(full),
+                prev[:, j],
+                reach[:, j],
+            ).ravel()
             v = (pa[:, j] * st.v.reshape(full) + pb[:, j] * st.i.reshape(full)).ravel()
             i = (pc[:, j] * st.i.reshape(full)).ravel()
             if cand.any():
@@ -274,8 +293,13 @@ def bare_scan(times, channels, weights, params: LIFParams, delays=None):
     measured against. Returns (V, I) (B, N) right after each lane's last input."""
     k = derive(params)
     dtype = weights.dtype
-    arr, ch, wt, w = lane_queues(times.astype(dtype), channels, weights,
-                                 None if delays is None else delays.astype(dtype), math.inf)
+    arr, ch, wt, w = lane_queues(
+        times.astype(dtype),
+        channels,
+        weights,
+        None if delays is None else delays.astype(dtype),
+        math.inf,
+    )
     b, e = channels.shape
     v = np.zeros((b, weights.shape[0]), dtype)
     i = np.zeros_like(v)

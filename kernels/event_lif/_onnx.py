@@ -67,11 +67,26 @@ def _log1p(g, x):
 SYMBOLICS = {"aten::expm1": _expm1, "aten::log1p": _log1p}
 
 
-@register("event_lif", "parallel", "onnx", entry="layer", devices=("onnxrt",),
-          dtypes=("float32",), knobs=("chunk",))
-def parallel_program(times, channels, weights, params: LIFParams, t_end=math.inf,
-                     chunk: int = 128, max_spikes: int = 64, device: str = "onnxrt",
-                     folder=None):
+@register(
+    "event_lif",
+    "parallel",
+    "onnx",
+    entry="layer",
+    devices=("onnxrt",),
+    dtypes=("float32",),
+    knobs=("chunk",),
+)
+def parallel_program(
+    times,
+    channels,
+    weights,
+    params: LIFParams,
+    t_end=math.inf,
+    chunk: int = 128,
+    max_spikes: int = 64,
+    device: str = "onnxrt",
+    folder=None,
+):
     """Export the chunk step for these shapes and return the host loop: a function of no
     argument giving ``ParSpikes`` (spike_times (B, N, S) +inf padded, counts, stalled,
     unprocessed, steps) as NumPy arrays, like ``_parallel_torch.parallel``."""
@@ -80,8 +95,10 @@ def parallel_program(times, channels, weights, params: LIFParams, t_end=math.inf
     if chunk < 1:
         raise ValueError(f"chunk must be >= 1, got {chunk}")
     if device != "onnxrt":
-        raise ValueError(f"the event-LIF step graph runs on 'onnxrt' only, not {device!r} "
-                         f"(data-dependent int64 gathers)")
+        raise ValueError(
+            f"the event-LIF step graph runs on 'onnxrt' only, not {device!r} "
+            f"(data-dependent int64 gathers)"
+        )
     times = torch.as_tensor(np.asarray(times, np.float32))
     channels = torch.as_tensor(np.asarray(channels, np.int64))
     weights = torch.as_tensor(np.asarray(weights, np.float32))
@@ -90,16 +107,26 @@ def parallel_program(times, channels, weights, params: LIFParams, t_end=math.inf
     c0 = par._init(k, q, torch.float32)
     folder, made = graph_folder(folder)
     path = folder / f"chunk_step{chunk}.onnx"
-    export(ChunkGraph(params, chunk), (q.t, q.ch, q.wt, q.qlen, *c0),
-           ["t", "ch", "wt", "qlen", *CARRY], [*CARRY_OUT, "tstar", "fired"], path,
-           lpu=False, symbolics=SYMBOLICS)
+    export(
+        ChunkGraph(params, chunk),
+        (q.t, q.ch, q.wt, q.qlen, *c0),
+        ["t", "ch", "wt", "qlen", *CARRY],
+        [*CARRY_OUT, "tstar", "fired"],
+        path,
+        lpu=False,
+        symbolics=SYMBOLICS,
+    )
     runner = make_runner(device, path)
     size = max(int(max_spikes), 1)
 
     def run():
         qn = par.make_queue(times, channels, weights, None, t_end)  # host side, timed
-        feeds = {"t": qn.t.numpy(), "ch": qn.ch.numpy(), "wt": qn.wt.numpy(),
-                 "qlen": qn.qlen.numpy()}
+        feeds = {
+            "t": qn.t.numpy(),
+            "ch": qn.ch.numpy(),
+            "wt": qn.wt.numpy(),
+            "qlen": qn.qlen.numpy(),
+        }
         qlen = feeds["qlen"]
         carry = {n: x.numpy() for n, x in zip(CARRY, c0, strict=True)}
         ts, fired = [], []

@@ -74,8 +74,14 @@ class ParSpikes(NamedTuple):
 def spike_time(k: Derived, v0, i0, d_hi, t_start, active):
     """Newton's first crossing of theta on [0, d_hi] (``_jax.spike_time``), differentiable
     through the implicit function theorem."""
-    return ser.spike_time(k, lax.stop_gradient(v0), lax.stop_gradient(i0),
-                          lax.stop_gradient(d_hi), lax.stop_gradient(t_start), active)
+    return ser.spike_time(
+        k,
+        lax.stop_gradient(v0),
+        lax.stop_gradient(i0),
+        lax.stop_gradient(d_hi),
+        lax.stop_gradient(t_start),
+        active,
+    )
 
 
 @spike_time.defjvp
@@ -126,8 +132,9 @@ def make_queue(times, channels, weights, delays, t_end) -> Queue:
     real = arr <= t_end
     qlen = jnp.sum(real, axis=1, dtype=jnp.int32)  # (B, N)
     keep = col[None, :e, None] < qlen[:, None, :]
-    t = jnp.concatenate([jnp.where(keep, arr, t_end), jnp.full((b, 1, n_out), t_end, arr.dtype)],
-                        axis=1)
+    t = jnp.concatenate(
+        [jnp.where(keep, arr, t_end), jnp.full((b, 1, n_out), t_end, arr.dtype)], axis=1
+    )
     w = jnp.concatenate([jnp.where(keep, w, 0.0), jnp.zeros((b, 1, n_out), w.dtype)], axis=1)
     return Queue(jnp.moveaxis(t, 1, 2), jnp.moveaxis(w, 1, 2), None, wt, qlen)
 
@@ -217,8 +224,9 @@ def chunk_step(k: Derived, chunk: int, q: Queue, c: _Carry):
     move = live & ~anyf
     new = _Carry(
         v=jnp.where(spike, k.v_reset, jnp.where(move, _first(v_after, last), c.v)),
-        i=jnp.where(spike, i_e * jnp.exp(-d / k.tau_syn),
-                    jnp.where(move, _first(i_after, last), c.i)),
+        i=jnp.where(
+            spike, i_e * jnp.exp(-d / k.tau_syn), jnp.where(move, _first(i_after, last), c.i)
+        ),
         tc=jnp.where(spike, tstar, jnp.where(move, _first(t_ev, last), c.tc)),
         rend=jnp.where(spike, tstar + k.t_ref, c.rend),
         ptr=jnp.where(spike, c.ptr + e, jnp.where(move, c.ptr + chunk, c.ptr)),
@@ -234,20 +242,44 @@ def _init(k: Derived, q: Queue, dtype):
     shape = q.qlen.shape
     z = jnp.zeros(shape, dtype)
     zi = jnp.zeros(shape, jnp.int32)
-    return _Carry(jnp.full(shape, k.v_reset, dtype), z, z, jnp.full(shape, -jnp.inf, dtype),
-                  zi, zi, zi, jnp.zeros(shape, bool), jnp.zeros(shape, bool))
+    return _Carry(
+        jnp.full(shape, k.v_reset, dtype),
+        z,
+        z,
+        jnp.full(shape, -jnp.inf, dtype),
+        zi,
+        zi,
+        zi,
+        jnp.zeros(shape, bool),
+        jnp.zeros(shape, bool),
+    )
 
 
 def _left(q: Queue, c: _Carry):
     return jnp.where(c.stalled, 0, jnp.maximum(q.qlen + 1 - c.ptr, 0))
 
 
-@register("event_lif", "parallel", "jax", entry="layer",
-          devices=("cpu", "gpu", "tpu"), knobs=("chunk", "n_steps", "remat"))
+@register(
+    "event_lif",
+    "parallel",
+    "jax",
+    entry="layer",
+    devices=("cpu", "gpu", "tpu"),
+    knobs=("chunk", "n_steps", "remat"),
+)
 @partial(jax.jit, static_argnames=("params", "chunk", "max_spikes", "n_steps", "remat"))
-def parallel(times, channels, weights, params: LIFParams, delays=None, t_end=math.inf,
-             chunk: int = 128, max_spikes: int = 64, n_steps: int | None = None,
-             remat: bool = True) -> ParSpikes:
+def parallel(
+    times,
+    channels,
+    weights,
+    params: LIFParams,
+    delays=None,
+    t_end=math.inf,
+    chunk: int = 128,
+    max_spikes: int = 64,
+    n_steps: int | None = None,
+    remat: bool = True,
+) -> ParSpikes:
     """Parallel-scan exact simulation of one LIF layer; inputs batched (B, E), dtype of
     `weights`. See the module docstring for the budgets (`n_steps`, `max_spikes`)."""
     if chunk < 1:
@@ -255,8 +287,13 @@ def parallel(times, channels, weights, params: LIFParams, delays=None, t_end=mat
     k = derive(params)
     dtype = weights.dtype
     t_end = jnp.asarray(t_end, dtype)
-    q = make_queue(times.astype(dtype), channels, weights,
-                   None if delays is None else delays.astype(dtype), t_end)
+    q = make_queue(
+        times.astype(dtype),
+        channels,
+        weights,
+        None if delays is None else delays.astype(dtype),
+        t_end,
+    )
     size = max(int(max_spikes), 1)
     c0 = _init(k, q, dtype)
     step = partial(chunk_step, k, chunk, q)

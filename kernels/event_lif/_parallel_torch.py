@@ -37,8 +37,7 @@ class _SpikeTime(torch.autograd.Function):
 
     @staticmethod
     def forward(v0, i0, d_hi, t_start, active, k):
-        return ser.spike_time(k, v0.detach(), i0.detach(), d_hi.detach(), t_start.detach(),
-                              active)
+        return ser.spike_time(k, v0.detach(), i0.detach(), d_hi.detach(), t_start.detach(), active)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -140,8 +139,10 @@ def affine_scan(elems):
     n = elems[0].shape[-1]
     off = 1
     while off < n:
-        earlier = tuple(torch.cat([torch.full_like(x[..., :off], fill), x[..., :-off]], -1)
-                        for x, fill in zip(elems, identity, strict=True))
+        earlier = tuple(
+            torch.cat([torch.full_like(x[..., :off], fill), x[..., :-off]], -1)
+            for x, fill in zip(elems, identity, strict=True)
+        )
         elems = _combine(earlier, elems)
         off *= 2
     return elems
@@ -206,8 +207,9 @@ def chunk_step(k: Derived, chunk: int, q: Queue, c: _Carry):
     i_before = torch.cat([c.i[..., None], i_after[..., :-1]], -1)
     v_s = torch.where(rf, k.v_reset, v_before)
     i_s = i_before * c_pre
-    fires, d_hi = ser.peak_bracket(k, v_s.detach(), i_s.detach(),
-                                   torch.where(valid, free.detach(), 0.0))
+    fires, d_hi = ser.peak_bracket(
+        k, v_s.detach(), i_s.detach(), torch.where(valid, free.detach(), 0.0)
+    )
     fires = fires & valid
     anyf = fires.any(-1)
     e = _first_true(fires).to(c.ptr.dtype)
@@ -222,8 +224,9 @@ def chunk_step(k: Derived, chunk: int, q: Queue, c: _Carry):
     move = live & ~anyf
     new = _Carry(
         v=torch.where(spike, k.v_reset, torch.where(move, _first(v_after, last), c.v)),
-        i=torch.where(spike, i_e * torch.exp(-d / k.tau_syn),
-                      torch.where(move, _first(i_after, last), c.i)),
+        i=torch.where(
+            spike, i_e * torch.exp(-d / k.tau_syn), torch.where(move, _first(i_after, last), c.i)
+        ),
         tc=torch.where(spike, tstar, torch.where(move, _first(t_ev, last), c.tc)),
         rend=torch.where(spike, tstar + k.t_ref, c.rend),
         ptr=torch.where(spike, c.ptr + e, torch.where(move, c.ptr + chunk, c.ptr)),
@@ -241,8 +244,9 @@ def _init(k: Derived, q: Queue, dtype):
     z = torch.zeros(shape, dtype=dtype, device=dev)
     zi = torch.zeros(shape, dtype=torch.int32, device=dev)
     no = torch.zeros(shape, dtype=torch.bool, device=dev)
-    return _Carry(torch.full_like(z, k.v_reset), z, z, torch.full_like(z, -math.inf), zi, zi,
-                  zi, no, no)
+    return _Carry(
+        torch.full_like(z, k.v_reset), z, z, torch.full_like(z, -math.inf), zi, zi, zi, no, no
+    )
 
 
 def _left(q: Queue, c: _Carry):
@@ -266,11 +270,27 @@ def compiled_step(k: Derived, chunk: int):
     return compile_step(partial(_flat_step, k=k, chunk=chunk))
 
 
-@register("event_lif", "parallel", "torch", entry="layer", devices=("cpu", "gpu"),
-          knobs=("chunk", "n_steps", "remat"))
-def parallel(times, channels, weights, params: LIFParams, delays=None, t_end=math.inf,
-             chunk: int = 128, max_spikes: int = 64, n_steps: int | None = None,
-             remat: bool = True, compiled: bool = False) -> ParSpikes:
+@register(
+    "event_lif",
+    "parallel",
+    "torch",
+    entry="layer",
+    devices=("cpu", "gpu"),
+    knobs=("chunk", "n_steps", "remat"),
+)
+def parallel(
+    times,
+    channels,
+    weights,
+    params: LIFParams,
+    delays=None,
+    t_end=math.inf,
+    chunk: int = 128,
+    max_spikes: int = 64,
+    n_steps: int | None = None,
+    remat: bool = True,
+    compiled: bool = False,
+) -> ParSpikes:
     """Parallel-scan exact simulation of one LIF layer; inputs batched (B, E), dtype of
     `weights`. See ``_parallel_jax`` for the budgets (`n_steps`, `max_spikes`).
     ``compiled=True``: the chunk step runs through ``compiled_step`` (framework
@@ -279,8 +299,9 @@ def parallel(times, channels, weights, params: LIFParams, delays=None, t_end=mat
         raise ValueError(f"chunk must be >= 1, got {chunk}")
     k = derive(params)
     dtype = weights.dtype
-    q = make_queue(times.to(dtype), channels, weights,
-                   None if delays is None else delays.to(dtype), t_end)
+    q = make_queue(
+        times.to(dtype), channels, weights, None if delays is None else delays.to(dtype), t_end
+    )
     size = max(int(max_spikes), 1)
     c = _init(k, q, dtype)
     n_fields = len(_Carry._fields)
@@ -292,11 +313,13 @@ def parallel(times, channels, weights, params: LIFParams, delays=None, t_end=mat
         return step(*q, *xs)
 
     tracked = torch.is_grad_enabled() and any(
-        x is not None and x.requires_grad for x in (times, weights, delays))
+        x is not None and x.requires_grad for x in (times, weights, delays)
+    )
     emitted = []
     step_no = 0
-    while (n_steps is None or step_no < n_steps) and (n_steps is not None or bool(
-            ((c.ptr <= q.qlen) & ~c.stalled).any())):
+    while (n_steps is None or step_no < n_steps) and (
+        n_steps is not None or bool(((c.ptr <= q.qlen) & ~c.stalled).any())
+    ):
         if remat and tracked:
             out = checkpoint(flat_step, *c, use_reentrant=False)
         else:
@@ -315,15 +338,41 @@ def parallel(times, channels, weights, params: LIFParams, delays=None, t_end=mat
     return ParSpikes(buf, c.cnt, c.stalled, _left(q, c), c.steps)
 
 
-@register("event_lif", "parallel", "torch-compile", entry="layer", devices=("cpu", "gpu"),
-          knobs=("chunk", "n_steps", "remat"))
-def parallel_compiled(times, channels, weights, params: LIFParams, delays=None,
-                      t_end=math.inf, chunk: int = 128, max_spikes: int = 64,
-                      n_steps: int | None = None, remat: bool = True) -> ParSpikes:
+@register(
+    "event_lif",
+    "parallel",
+    "torch-compile",
+    entry="layer",
+    devices=("cpu", "gpu"),
+    knobs=("chunk", "n_steps", "remat"),
+)
+def parallel_compiled(
+    times,
+    channels,
+    weights,
+    params: LIFParams,
+    delays=None,
+    t_end=math.inf,
+    chunk: int = 128,
+    max_spikes: int = 64,
+    n_steps: int | None = None,
+    remat: bool = True,
+) -> ParSpikes:
     """``parallel`` with its chunk step compiled; the loop over steps stays in Python (dynamo
     would unroll it), so the torch-compile framework calls this as is (``compiles_inside``)."""
-    return parallel(times, channels, weights, params, delays, t_end, chunk, max_spikes,
-                    n_steps, remat, compiled=True)
+    return parallel(
+        times,
+        channels,
+        weights,
+        params,
+        delays,
+        t_end,
+        chunk,
+        max_spikes,
+        n_steps,
+        remat,
+        compiled=True,
+    )
 
 
 parallel_compiled.compiles_inside = True

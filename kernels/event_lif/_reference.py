@@ -31,8 +31,9 @@ def _h(x: float) -> float:
 
 
 def _v(k: Derived, v0: float, i0: float, d: float) -> float:
-    return (math.exp(-d / k.tau_mem) * v0
-            + i0 * math.exp(-d * k.inv_slow) * (d / k.tau_mem) * _g(-k.abs_r * d))
+    return math.exp(-d / k.tau_mem) * v0 + i0 * math.exp(-d * k.inv_slow) * (d / k.tau_mem) * _g(
+        -k.abs_r * d
+    )
 
 
 def _first_crossing(k: Derived, v0: float, i0: float, length: float, t0: float):
@@ -100,8 +101,9 @@ def lane(k: Derived, arrivals, weights, t_end: float) -> list[float]:
     return out
 
 
-def serial_lanes(times, channels, weights, params: LIFParams, delays=None, t_end=math.inf,
-                 lanes=None) -> dict[tuple[int, int], list[float]]:
+def serial_lanes(
+    times, channels, weights, params: LIFParams, delays=None, t_end=math.inf, lanes=None
+) -> dict[tuple[int, int], list[float]]:
     """Reference spike times for the given lanes [(b, n), ...] (all lanes when None).
 
     Inputs as the kernels take them, batched: times (B, E) float64, channels (B, E) (-1 pads).

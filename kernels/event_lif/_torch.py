@@ -43,8 +43,9 @@ def log1p_over_x(x):
 
 
 def v_at(k: Derived, v0, i0, d):
-    return (torch.exp(-d / k.tau_mem) * v0
-            + i0 * torch.exp(-d * k.inv_slow) * (d / k.tau_mem) * expm1_over_x(-k.abs_r * d))
+    return torch.exp(-d / k.tau_mem) * v0 + i0 * torch.exp(-d * k.inv_slow) * (
+        d / k.tau_mem
+    ) * expm1_over_x(-k.abs_r * d)
 
 
 def propagator(k: Derived, dt):
@@ -62,8 +63,7 @@ def peak_bracket(k: Derived, v0, i0, length):
     d_peak = torch.where(has_peak, c * log1p_over_x(k.r * c), torch.full_like(c, math.inf))
     d_hi = torch.minimum(d_peak, length)
     d_eval = torch.where(torch.isfinite(d_hi), d_hi, torch.zeros_like(d_hi))
-    fires = has_peak & (v_at(k, v0, i0, d_eval) >= touch_level(k.theta,
-                                                               torch.finfo(v0.dtype).eps))
+    fires = has_peak & (v_at(k, v0, i0, d_eval) >= touch_level(k.theta, torch.finfo(v0.dtype).eps))
     return fires, d_eval
 
 
@@ -82,8 +82,9 @@ def spike_time(k: Derived, v0, i0, d_hi, t_start, active):
         f = v - k.theta
         fp = (cur - v) / k.tau_mem
         ok = todo & (f < 0) & (fp > 0)
-        step = torch.where(ok, -f / torch.where(fp > 0, fp, torch.ones_like(fp)),
-                           torch.zeros_like(f))
+        step = torch.where(
+            ok, -f / torch.where(fp > 0, fp, torch.ones_like(fp)), torch.zeros_like(f)
+        )
         d_new = torch.minimum(d + step, d_hi)
         todo = todo & (d_new - d > 4 * eps * (t_start.abs() + d_new))
         d = torch.where(active, d_new, d)
@@ -190,8 +191,9 @@ def lane_queues(times, channels, weights, delays, t_end):
 def layer_queues(times, channels, weights, delays, t_end):
     """``lane_queues`` with times and delays in the weights' dtype (the layer's dtype)."""
     dtype = weights.dtype
-    return lane_queues(times.to(dtype), channels, weights,
-                       None if delays is None else delays.to(dtype), t_end)
+    return lane_queues(
+        times.to(dtype), channels, weights, None if delays is None else delays.to(dtype), t_end
+    )
 
 
 def _steps(arr):
@@ -205,14 +207,22 @@ def _per_step(*tensors, block: int = 4096):
     view object per step of the current block only)."""
     n = tensors[0].shape[1]
     for start in range(0, n, block):
-        parts = [t[:, start:start + block].unbind(1) for t in tensors]
+        parts = [t[:, start : start + block].unbind(1) for t in tensors]
         yield from zip(*parts, strict=True)
 
 
 @register("event_lif", "serial", "torch", entry="layer", devices=("cpu", "gpu"))
 @torch.no_grad()
-def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.inf,
-           max_spikes: int = 64, chunk: int | None = None) -> Spikes:
+def serial(
+    times,
+    channels,
+    weights,
+    params: LIFParams,
+    delays=None,
+    t_end=math.inf,
+    max_spikes: int = 64,
+    chunk: int | None = None,
+) -> Spikes:
     """Serial exact simulation of one LIF layer; inputs batched (B, E), dtype of `weights`.
 
     `chunk` is accepted for parity with the JAX twin and unused: PyTorch compacts the candidate
@@ -235,14 +245,24 @@ def serial(times, channels, weights, params: LIFParams, delays=None, t_end=math.
         i = (c * i2).view(-1)
         lanes = cand.nonzero().squeeze(1)
         if lanes.numel():
-            advance(k, st, lanes, t_prev.expand(full).reshape(-1)[lanes],
-                    t_k.expand(full).reshape(-1)[lanes])
+            advance(
+                k,
+                st,
+                lanes,
+                t_prev.expand(full).reshape(-1)[lanes],
+                t_k.expand(full).reshape(-1)[lanes],
+            )
             v[lanes], i[lanes] = st.v[lanes], st.i[lanes]
         st.v = v
         st.i = i + (wt[inp] if w is None else inp).reshape(-1)
     last = (arr[:, -1] if e else torch.zeros((b, 1), dtype=dtype, device=dev)).expand(full)
-    advance(k, st, torch.arange(b * n, device=dev), last.reshape(-1),
-            torch.full((b * n,), t_end, dtype=dtype, device=dev))
+    advance(
+        k,
+        st,
+        torch.arange(b * n, device=dev),
+        last.reshape(-1),
+        torch.full((b * n,), t_end, dtype=dtype, device=dev),
+    )
     return Spikes(st.buf.view(b, n, -1), st.cnt.view(full), st.stalled.view(full))
 
 

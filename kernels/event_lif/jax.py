@@ -20,5 +20,17 @@ plan_budgets = checked(plan_budgets)
 
 FRAMEWORK_ONLY: dict[str, tuple[str, ...]] = {}
 
-__all__ = ["Spikes", "ParSpikes", "serial", "parallel", "bare_scan", "NetOut", "network",
-           "loss", "train_step", "plan_budgets", "merge_spikes", "readout"]
+__all__ = [
+    "Spikes",
+    "ParSpikes",
+    "serial",
+    "parallel",
+    "bare_scan",
+    "NetOut",
+    "network",
+    "loss",
+    "train_step",
+    "plan_budgets",
+    "merge_spikes",
+    "readout",
+]

@@ -15,7 +15,22 @@ network, loss, train_step = checked(network), checked(loss), checked(train_step)
 plan_budgets = checked(plan_budgets)
 
 FRAMEWORK_ONLY: dict[str, tuple[str, ...]] = {
-    "parallel": ("compiled",), "network": ("compiled",), "train_step": ("compiled",)}
+    "parallel": ("compiled",),
+    "network": ("compiled",),
+    "train_step": ("compiled",),
+}
 
-__all__ = ["Spikes", "ParSpikes", "serial", "parallel", "bare_scan", "NetOut", "network",
-           "loss", "train_step", "plan_budgets", "merge_spikes", "readout"]
+__all__ = [
+    "Spikes",
+    "ParSpikes",
+    "serial",
+    "parallel",
+    "bare_scan",
+    "NetOut",
+    "network",
+    "loss",
+    "train_step",
+    "plan_budgets",
+    "merge_spikes",
+    "readout",
+]

@@ -43,14 +43,34 @@ from ._common import (
     validate_params,
 )
 
-__all__ = ["PSUParams", "NEURONS", "LEARNED", "FRAMEWORKS", "simulate", "init_learned",
-           "init_network", "lif_matrices", "released_matrices", "causal_mask", "jax", "torch"]
+__all__ = [
+    "PSUParams",
+    "NEURONS",
+    "LEARNED",
+    "FRAMEWORKS",
+    "simulate",
+    "init_learned",
+    "init_network",
+    "lif_matrices",
+    "released_matrices",
+    "causal_mask",
+    "jax",
+    "torch",
+]
 
 FRAMEWORKS = ("numpy", "jax", "torch")
 
 
-def simulate(x, neuron: str = "psu", params: PSUParams = DEFAULT, *, framework="numpy",
-             dtype="float64", mat=None, mat_b=None):
+def simulate(
+    x,
+    neuron: str = "psu",
+    params: PSUParams = DEFAULT,
+    *,
+    framework="numpy",
+    dtype="float64",
+    mat=None,
+    mat_b=None,
+):
     """Run one neuron type on the input current x [T, ...]; validates everything first
     (non-finite input, tau <= 1, theta <= 0, a learned matrix built for another T)."""
     check_neuron(neuron)
@@ -59,8 +79,10 @@ def simulate(x, neuron: str = "psu", params: PSUParams = DEFAULT, *, framework="
     if dtype not in DTYPES:
         raise ValueError(f"dtype={dtype!r} is not one of {DTYPES}")
     if framework == "numpy" and dtype != "float64":
-        raise ValueError("framework='numpy' is the float64 reference; use dtype='float64' (or "
-                         "framework 'jax' / 'torch' for float32)")
+        raise ValueError(
+            "framework='numpy' is the float64 reference; use dtype='float64' (or "
+            "framework 'jax' / 'torch' for float32)"
+        )
     validate_params(params)
     x = np.asarray(x, np.float64)
     t = check_time_steps(x.shape)
@@ -74,8 +96,9 @@ def simulate(x, neuron: str = "psu", params: PSUParams = DEFAULT, *, framework="
         check_finite(mat, "mat", dtype)
         check_finite(mat_b, "mat_b", dtype)
         if mat.shape != (t, t) or mat_b.shape != (t,):
-            raise ValueError(f"mat must be ({t}, {t}) and mat_b ({t},), got {mat.shape} and "
-                             f"{mat_b.shape}")
+            raise ValueError(
+                f"mat must be ({t}, {t}) and mat_b ({t},), got {mat.shape} and {mat_b.shape}"
+            )
     elif mat is not None or mat_b is not None:
         raise ValueError(f"{neuron} has no learned matrix; got mat / mat_b")
     extra = () if neuron not in LEARNED else (mat, mat_b)
@@ -89,8 +112,9 @@ def simulate(x, neuron: str = "psu", params: PSUParams = DEFAULT, *, framework="
         from . import _jax as mod
 
         if dtype == "float64" and jnp.zeros(1, np.float64).dtype != np.float64:
-            raise ValueError("float64 needs JAX x64; import spikebench before jax or set "
-                             "JAX_ENABLE_X64=1")
+            raise ValueError(
+                "float64 needs JAX x64; import spikebench before jax or set JAX_ENABLE_X64=1"
+            )
         conv = lambda a: jnp.asarray(a, dtype)  # noqa: E731
     else:
         import torch
@@ -108,8 +132,10 @@ def _checked(out, dtype, tonp):
     rather than return NaN potentials and no spikes."""
     v = tonp(out.v)
     if not np.all(np.isfinite(v)):
-        raise ValueError(f"the potential overflowed {dtype} (largest finite input is "
-                         f"{np.finfo(dtype).max:.3g}): scale the input down or use float64")
+        raise ValueError(
+            f"the potential overflowed {dtype} (largest finite input is "
+            f"{np.finfo(dtype).max:.3g}): scale the input down or use float64"
+        )
     return out
 
 

@@ -67,12 +67,14 @@ def check_neuron(neuron: str) -> str:
 def check_time_steps(x_shape, n_steps: int | None = None) -> int:
     """T of a time-major input; with `n_steps`, the T a learned matrix was built for."""
     if len(x_shape) < 1 or x_shape[0] < 1:
-        raise ValueError(f"input must be time-major [T, ...] with T >= 1, got shape "
-                         f"{tuple(x_shape)}")
+        raise ValueError(
+            f"input must be time-major [T, ...] with T >= 1, got shape {tuple(x_shape)}"
+        )
     t = int(x_shape[0])
     if n_steps is not None and int(n_steps) != t:
-        raise ValueError(f"input has T={t} time steps but the learned matrix was built for "
-                         f"T={int(n_steps)}")
+        raise ValueError(
+            f"input has T={t} time steps but the learned matrix was built for T={int(n_steps)}"
+        )
     return t
 
 
@@ -80,8 +82,10 @@ def check_learned(w_shape, b_shape, t: int) -> None:
     if tuple(w_shape) != (t, t) or tuple(b_shape) != (t,):
         if len(w_shape) == 2 and w_shape[0] == w_shape[1] and w_shape[0] != t:
             check_time_steps((t,), w_shape[0])
-        raise ValueError(f"learned matrix must be ({t}, {t}) and its bias ({t},), got "
-                         f"{tuple(w_shape)} and {tuple(b_shape)}")
+        raise ValueError(
+            f"learned matrix must be ({t}, {t}) and its bias ({t},), got "
+            f"{tuple(w_shape)} and {tuple(b_shape)}"
+        )
 
 
 def check_finite(x, name: str = "input", dtype="float64") -> None:
@@ -91,8 +95,10 @@ def check_finite(x, name: str = "input", dtype="float64") -> None:
     arr = np.asarray(x)
     if not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{name} holds a non-finite value {arr[tuple(bad)]} at index "
-                         f"{tuple(int(i) for i in bad)}")
+        raise ValueError(
+            f"{name} holds a non-finite value {arr[tuple(bad)]} at index "
+            f"{tuple(int(i) for i in bad)}"
+        )
     check_fits(arr, name, dtype)
 
 
@@ -109,8 +115,7 @@ def lif_matrices(t: int, tau: float, dtype=np.float64) -> tuple[np.ndarray, np.n
     a, b = 1.0 / tau, 1.0 - 1.0 / tau
     d = np.arange(t)[:, None] - np.arange(t)[None, :]
     pw = b ** np.maximum(d, 0).astype(np.float64)
-    return (np.where(d >= 0, a * pw, 0.0).astype(dtype),
-            np.where(d > 0, pw, 0.0).astype(dtype))
+    return (np.where(d >= 0, a * pw, 0.0).astype(dtype), np.where(d > 0, pw, 0.0).astype(dtype))
 
 
 def released_matrices(t: int, tau: float, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
@@ -135,8 +140,18 @@ def init_learned(rng: np.random.Generator, t: int) -> tuple[np.ndarray, np.ndarr
     return rng.normal(0.0, math.sqrt(2.0 / t), (t, t)), np.zeros(t)
 
 
-def init_network(seed: int, *, n_in: int, hidden: int, n_out: int, t: int, neuron: str,
-                 n_layers: int = 2, alpha: float = ALPHA, w_gain: float = 1.0) -> dict:
+def init_network(
+    seed: int,
+    *,
+    n_in: int,
+    hidden: int,
+    n_out: int,
+    t: int,
+    neuron: str,
+    n_layers: int = 2,
+    alpha: float = ALPHA,
+    w_gain: float = 1.0,
+) -> dict:
     """Seeded float64 parameters of the SHD-shaped network n_in -> hidden x n_layers -> n_out.
 
     Linear layers: W ~ Normal(0, w_gain^2 / fan_in), zero bias; per hidden layer a learned
@@ -147,19 +162,27 @@ def init_network(seed: int, *, n_in: int, hidden: int, n_out: int, t: int, neuro
     framework.
     """
     check_neuron(neuron)
-    for name, v in (("n_in", n_in), ("hidden", hidden), ("n_out", n_out), ("t", t),
-                    ("n_layers", n_layers)):
+    for name, v in (
+        ("n_in", n_in),
+        ("hidden", hidden),
+        ("n_out", n_out),
+        ("t", t),
+        ("n_layers", n_layers),
+    ):
         as_int(name, v, 1)
     for name, v in (("w_gain", w_gain), ("alpha", alpha)):
-        if not (isinstance(v, (int, float, np.integer, np.floating)) and math.isfinite(v)
-                and v > 0):
+        if not (
+            isinstance(v, (int, float, np.integer, np.floating)) and math.isfinite(v) and v > 0
+        ):
             raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
     rng, rng_mat = np.random.default_rng([seed, 0]), np.random.default_rng([seed, 1])
     layers = []
     fan_in = n_in
     for _ in range(n_layers):
-        layer = {"w": rng.normal(0.0, w_gain / math.sqrt(fan_in), (hidden, fan_in)),
-                 "b": np.zeros(hidden)}
+        layer = {
+            "w": rng.normal(0.0, w_gain / math.sqrt(fan_in), (hidden, fan_in)),
+            "b": np.zeros(hidden),
+        }
         mat = init_learned(rng_mat, t)
         if neuron in LEARNED:
             layer["mat"], layer["mat_b"] = mat
@@ -167,12 +190,12 @@ def init_network(seed: int, *, n_in: int, hidden: int, n_out: int, t: int, neuro
             layer["alpha"] = np.asarray(alpha, np.float64)
         layers.append(layer)
         fan_in = hidden
-    readout = {"w": rng.normal(0.0, 1.0 / math.sqrt(hidden), (n_out, hidden)),
-               "b": np.zeros(n_out)}
+    readout = {"w": rng.normal(0.0, 1.0 / math.sqrt(hidden), (n_out, hidden)), "b": np.zeros(n_out)}
     return {"layers": layers, "readout": readout}
 
 
 # -- framework-free pieces the JAX and PyTorch twins share (they pass their own functions) --
+
 
 def dispatch(fns: dict, kind: str, x, p: PSUParams, mat=None, mat_b=None, alpha=None):
     """Run neuron `kind` from `fns` (name -> function); `mat`, `mat_b` are required for ipsu /
@@ -191,8 +214,9 @@ def linear_neuron(neuron, layer_params: dict, x, kind: str, p: PSUParams):
     """A linear layer + neuron on time-major x [T, B, N_in] -> [T, B, N_out], layer by layer:
     the linear map runs once over all T * B rows, then the neuron over time."""
     cur = x @ layer_params["w"].T + layer_params["b"]
-    return neuron(kind, cur, p, layer_params.get("mat"), layer_params.get("mat_b"),
-                  layer_params.get("alpha"))
+    return neuron(
+        kind, cur, p, layer_params.get("mat"), layer_params.get("mat_b"), layer_params.get("alpha")
+    )
 
 
 def readout(r: dict, spikes_mean):

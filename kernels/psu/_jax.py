@@ -244,6 +244,5 @@ def network_forward(tree, x, *, p: PSUParams, kind: str):
 @partial(jax.jit, static_argnames=STATIC)
 def network_grad(tree, x, labels, *, p: PSUParams, kind: str):
     """One training step: (loss, gradient w.r.t. every parameter of `tree`, hidden spikes)."""
-    (value, hidden), grads = jax.value_and_grad(loss, has_aux=True)(tree, x, labels, kind, p,
-                                                                   True)
+    (value, hidden), grads = jax.value_and_grad(loss, has_aux=True)(tree, x, labels, kind, p, True)
     return value, grads, hidden

@@ -1,8 +1,9 @@
 """NumPy float64 reference of discrete LIF and the PSU family, with hand-written backward passes.
 
 Every benchmark row of the ``psu`` family is checked against this module, which shares no code
-with the JAX and PyTorch twins beyond the matrices of ``_common``. Forward (docs/families/psu.md; X is
-[T, M], every non-time axis flattened; u = potential - theta; S = Heaviside(u), strict)::
+with the JAX and PyTorch twins beyond the matrices of ``_common``. Forward
+(docs/families/psu.md; X is [T, M], every non-time axis flattened; u = potential - theta;
+S = Heaviside(u), strict)::
 
     lif    H[t] = b V[t-1] + a X[t];  S[t] = H(H[t] - theta);  V[t] = H[t] - theta S[t]
     psu    D = A X;           U = D - theta B sigmoid(D);                  S = H(U - theta)
@@ -92,8 +93,9 @@ def forward(neuron: str, x, p: PSUParams, mat=None, mat_b=None, spikes=None) -> 
     return NeuronOut(s.reshape(shape), u.reshape(shape))
 
 
-def backward(neuron: str, x, g_s, p: PSUParams, mat=None, mat_b=None, alpha=None,
-             spikes=None) -> dict:
+def backward(
+    neuron: str, x, g_s, p: PSUParams, mat=None, mat_b=None, alpha=None, spikes=None
+) -> dict:
     """Gradients of sum(G_S * S) w.r.t. x (and mat, mat_b, alpha for the learned neurons / the
     PSU family), by the formulas of the module docstring. `alpha` defaults to p.alpha;
     `spikes` forces the forward pass's spikes (see ``forward``)."""
@@ -139,8 +141,8 @@ def backward(neuron: str, x, g_s, p: PSUParams, mat=None, mat_b=None, alpha=None
 
 
 class NetOut(NamedTuple):
-    logits: np.ndarray            # [B, n_out]
-    spikes: list[np.ndarray]      # per hidden layer, [T, B, hidden]
+    logits: np.ndarray  # [B, n_out]
+    spikes: list[np.ndarray]  # per hidden layer, [T, B, hidden]
     potentials: list[np.ndarray]  # per hidden layer, [T, B, hidden]
 
 
@@ -154,8 +156,14 @@ def network(params: dict, x, neuron: str, p: PSUParams, forced=None) -> NetOut:
     for i, layer in enumerate(params["layers"]):
         cur = h @ layer["w"].T + layer["b"]
         q = p._replace(alpha=float(layer.get("alpha", p.alpha)))
-        out = forward(neuron, cur, q, layer.get("mat"), layer.get("mat_b"),
-                      None if forced is None else forced[i])
+        out = forward(
+            neuron,
+            cur,
+            q,
+            layer.get("mat"),
+            layer.get("mat_b"),
+            None if forced is None else forced[i],
+        )
         spikes.append(out.spikes)
         pots.append(out.v)
         h = out.spikes
@@ -178,8 +186,10 @@ def loss_and_grad(params: dict, x, labels, neuron: str, p: PSUParams, forced=Non
     g_logits /= nb
     r = params["readout"]
     last = out.spikes[-1]
-    grads = {"readout": {"w": g_logits.T @ last.mean(axis=0), "b": g_logits.sum(axis=0)},
-             "layers": [None] * len(params["layers"])}
+    grads = {
+        "readout": {"w": g_logits.T @ last.mean(axis=0), "b": g_logits.sum(axis=0)},
+        "layers": [None] * len(params["layers"]),
+    }
     g_h = np.broadcast_to(g_logits @ r["w"] / x.shape[0], last.shape)
     inputs = [x] + out.spikes[:-1]
     for i in range(len(params["layers"]) - 1, -1, -1):
@@ -187,8 +197,9 @@ def loss_and_grad(params: dict, x, labels, neuron: str, p: PSUParams, forced=Non
         h_in = inputs[i]
         cur = h_in @ layer["w"].T + layer["b"]
         q = p._replace(alpha=float(layer.get("alpha", p.alpha)))
-        g = backward(neuron, cur, g_h, q, layer.get("mat"), layer.get("mat_b"),
-                     spikes=out.spikes[i])
+        g = backward(
+            neuron, cur, g_h, q, layer.get("mat"), layer.get("mat_b"), spikes=out.spikes[i]
+        )
         g_cur = g["x"]
         gl = {"w": np.einsum("tbo,tbi->oi", g_cur, h_in), "b": g_cur.sum(axis=(0, 1))}
         if neuron in LEARNED:

@@ -39,14 +39,17 @@ class NeuronGraph(torch.nn.Module):
 
 def _flat(tree) -> list:
     """Leaves in a fixed order: layers (sorted keys), then the readout."""
-    return [lp[k] for lp in tree["layers"] for k in sorted(lp)] + \
-        [tree["readout"][k] for k in sorted(tree["readout"])]
+    return [lp[k] for lp in tree["layers"] for k in sorted(lp)] + [
+        tree["readout"][k] for k in sorted(tree["readout"])
+    ]
 
 
 def _rebuild(like, leaves: list):
     it = iter(leaves)
-    return {"layers": [{k: next(it) for k in sorted(lp)} for lp in like["layers"]],
-            "readout": {k: next(it) for k in sorted(like["readout"])}}
+    return {
+        "layers": [{k: next(it) for k in sorted(lp)} for lp in like["layers"]],
+        "readout": {k: next(it) for k in sorted(like["readout"])},
+    }
 
 
 class NetworkGraph(torch.nn.Module):
@@ -55,8 +58,9 @@ class NetworkGraph(torch.nn.Module):
         self.kind, self.p, self.like = kind, p, like
 
     def forward(self, x, *leaves):
-        logits, hidden = mod.network(_rebuild(self.like, list(leaves)), x, self.kind, self.p,
-                                     return_spikes=True)
+        logits, hidden = mod.network(
+            _rebuild(self.like, list(leaves)), x, self.kind, self.p, return_spikes=True
+        )
         return (logits, *hidden)
 
 
@@ -69,8 +73,7 @@ def _program(module, inputs: dict, outputs: list[str], device: str, folder):
 
     folder, made = graph_folder(folder)
     path = folder / "graph.onnx"
-    export(module, tuple(torch.from_numpy(a) for a in inputs.values()), list(inputs),
-           outputs, path)
+    export(module, tuple(torch.from_numpy(a) for a in inputs.values()), list(inputs), outputs, path)
     runner = make_runner(device, path)  # drops the feeds the exporter pruned (alpha)
 
     def run():
@@ -80,8 +83,15 @@ def _program(module, inputs: dict, outputs: list[str], device: str, folder):
     return own_graphs(run, folder, made)
 
 
-def neuron_program(kind: str, x, mat=None, mat_b=None, p: PSUParams = mod.DEFAULT,
-                   device: str = "onnxrt", folder=None):
+def neuron_program(
+    kind: str,
+    x,
+    mat=None,
+    mat_b=None,
+    p: PSUParams = mod.DEFAULT,
+    device: str = "onnxrt",
+    folder=None,
+):
     """Export ``neuron(kind, ...)`` for x [T, ...] and return a function of no argument
     giving ``NeuronOut`` (spikes, v) as float32 NumPy arrays."""
     if kind not in NEURONS:
@@ -100,8 +110,9 @@ def neuron_program(kind: str, x, mat=None, mat_b=None, p: PSUParams = mod.DEFAUL
     return neuron_out
 
 
-def network_program(tree: dict, x, kind: str, p: PSUParams = mod.DEFAULT,
-                    device: str = "onnxrt", folder=None):
+def network_program(
+    tree: dict, x, kind: str, p: PSUParams = mod.DEFAULT, device: str = "onnxrt", folder=None
+):
     """Export ``network(tree, x, kind, p, return_spikes=True)`` and return a function of no
     argument giving (logits [B, classes], [hidden spikes [T, B, H] per layer])."""
     if kind not in NEURONS:
@@ -120,13 +131,16 @@ def network_program(tree: dict, x, kind: str, p: PSUParams = mod.DEFAULT,
     return net_out
 
 
-@register("psu", NEURONS, "onnx", entry="neuron_forward", devices=("onnxrt", "lpu"),
-          dtypes=("float32",))
-def neuron_forward_program(x, *learned, p: PSUParams = mod.DEFAULT, kind: str,
-                           device: str = "onnxrt"):
+@register(
+    "psu", NEURONS, "onnx", entry="neuron_forward", devices=("onnxrt", "lpu"), dtypes=("float32",)
+)
+def neuron_forward_program(
+    x, *learned, p: PSUParams = mod.DEFAULT, kind: str, device: str = "onnxrt"
+):
     """Build the exported forward of neuron `kind` (see ``neuron_program``)."""
     return neuron_program(kind, x, *learned, p=p, device=device)
 
 
-register("psu", NEURONS, "onnx", entry="network_forward", devices=("onnxrt", "lpu"),
-         dtypes=("float32",))(network_program)
+register(
+    "psu", NEURONS, "onnx", entry="network_forward", devices=("onnxrt", "lpu"), dtypes=("float32",)
+)(network_program)

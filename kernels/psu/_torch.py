@@ -1,4 +1,5 @@
-"""PyTorch: discrete LIF (the serial loop) and the Parallel Spiking Unit family (docs/families/psu.md).
+"""PyTorch: discrete LIF (the serial loop) and the Parallel Spiking Unit family
+(docs/families/psu.md).
 
 A translation of ``_jax.py`` (same names, arguments and defaults; the maths is in that
 module's docstring). Divergences, each for a reason:
@@ -64,8 +65,9 @@ class Spike(torch.autograd.Function):
         u, alpha = ctx.saved_tensors
         q = 1.0 + (0.5 * math.pi * alpha * u) ** 2
         g_u = g * alpha / (2.0 * q) if ctx.needs_input_grad[0] else None
-        g_alpha = torch.sum(g * u / (2.0 * q)).reshape(alpha.shape) \
-            if ctx.needs_input_grad[1] else None
+        g_alpha = (
+            torch.sum(g * u / (2.0 * q)).reshape(alpha.shape) if ctx.needs_input_grad[1] else None
+        )
         return g_u, g_alpha
 
 
@@ -76,8 +78,10 @@ def spike(u, alpha):
 @functools.lru_cache(maxsize=64)
 def _mats_cached(t, tau, dtype, device):
     big_a, big_b = lif_matrices(t, tau)
-    return (torch.as_tensor(big_a, dtype=dtype, device=device),
-            torch.as_tensor(big_b, dtype=dtype, device=device))
+    return (
+        torch.as_tensor(big_a, dtype=dtype, device=device),
+        torch.as_tensor(big_b, dtype=dtype, device=device),
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -264,8 +268,11 @@ def network(params: dict, x, kind: str, p: PSUParams = DEFAULT, return_spikes=Fa
 def loss(params: dict, x, labels, kind: str, p: PSUParams = DEFAULT, return_spikes=False):
     """Mean cross-entropy of ``network`` against integer labels [B] (with ``return_spikes``:
     and the hidden layers' spikes)."""
-    logits, hidden = network(params, x, kind, p, return_spikes=True) if return_spikes else \
-        (network(params, x, kind, p), None)
+    logits, hidden = (
+        network(params, x, kind, p, return_spikes=True)
+        if return_spikes
+        else (network(params, x, kind, p), None)
+    )
     value = torch.nn.functional.cross_entropy(logits, labels)
     return (value, hidden) if return_spikes else value
 
@@ -276,8 +283,9 @@ def from_numpy(tree, dtype=torch.float32, device=None, requires_grad=False):
         return {k: from_numpy(v, dtype, device, requires_grad) for k, v in tree.items()}
     if isinstance(tree, (list, tuple)):
         return type(tree)(from_numpy(v, dtype, device, requires_grad) for v in tree)
-    return torch.as_tensor(np.asarray(tree), dtype=dtype, device=device) \
-        .requires_grad_(requires_grad)
+    return torch.as_tensor(np.asarray(tree), dtype=dtype, device=device).requires_grad_(
+        requires_grad
+    )
 
 
 class Layer(torch.nn.Module):
@@ -285,14 +293,23 @@ class Layer(torch.nn.Module):
     parameters: weight, bias, and for IPSU / RPSU the T x T matrix and per-step bias (built for
     one T), for the PSU family a learnable surrogate alpha."""
 
-    def __init__(self, n_in: int, n_out: int, kind: str, t: int | None = None,
-                 p: PSUParams = DEFAULT, seed: int = 0, dtype=torch.float32):
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        kind: str,
+        t: int | None = None,
+        p: PSUParams = DEFAULT,
+        seed: int = 0,
+        dtype=torch.float32,
+    ):
         super().__init__()
         check_neuron(kind)
         if kind in LEARNED and t is None:
             raise ValueError(f"{kind} needs the number of time steps t it is built for")
-        tree = init_network(seed, n_in=n_in, hidden=n_out, n_out=1, t=t or 1, neuron=kind,
-                            n_layers=1, alpha=p.alpha)["layers"][0]
+        tree = init_network(
+            seed, n_in=n_in, hidden=n_out, n_out=1, t=t or 1, neuron=kind, n_layers=1, alpha=p.alpha
+        )["layers"][0]
         self.kind, self.p = kind, p
         for name, value in tree.items():
             self.register_parameter(name, torch.nn.Parameter(from_numpy(value, dtype)))
@@ -304,12 +321,30 @@ class Layer(torch.nn.Module):
 class Network(torch.nn.Module):
     """The SHD-shaped network n_in -> hidden x n_layers -> n_out (see ``network``)."""
 
-    def __init__(self, n_in: int = 700, hidden: int = 128, n_out: int = 20, *, kind: str,
-                 t: int, n_layers: int = 2, p: PSUParams = DEFAULT, seed: int = 0,
-                 dtype=torch.float32):
+    def __init__(
+        self,
+        n_in: int = 700,
+        hidden: int = 128,
+        n_out: int = 20,
+        *,
+        kind: str,
+        t: int,
+        n_layers: int = 2,
+        p: PSUParams = DEFAULT,
+        seed: int = 0,
+        dtype=torch.float32,
+    ):
         super().__init__()
-        tree = init_network(seed, n_in=n_in, hidden=hidden, n_out=n_out, t=t, neuron=kind,
-                            n_layers=n_layers, alpha=p.alpha)
+        tree = init_network(
+            seed,
+            n_in=n_in,
+            hidden=hidden,
+            n_out=n_out,
+            t=t,
+            neuron=kind,
+            n_layers=n_layers,
+            alpha=p.alpha,
+        )
         self.kind, self.p = kind, p
         self.layers = torch.nn.ModuleList()
         for lp in tree["layers"]:
@@ -322,8 +357,10 @@ class Network(torch.nn.Module):
             self.readout.register_parameter(name, torch.nn.Parameter(from_numpy(value, dtype)))
 
     def params_tree(self) -> dict:
-        return {"layers": [dict(m.named_parameters()) for m in self.layers],
-                "readout": dict(self.readout.named_parameters())}
+        return {
+            "layers": [dict(m.named_parameters()) for m in self.layers],
+            "readout": dict(self.readout.named_parameters()),
+        }
 
     def forward(self, x):
         return network(self.params_tree(), x, self.kind, self.p)
@@ -344,8 +381,9 @@ def neuron_forward(x, *learned, p: PSUParams, kind: str) -> NeuronOut:
 
 
 @register("psu", IMPLS, "torch", entry="neuron_grad", modes=("grad",), devices=("cpu", "gpu"))
-@register("psu", IMPLS, "torch-compile", entry="neuron_grad", modes=("grad",),
-          devices=("cpu", "gpu"))
+@register(
+    "psu", IMPLS, "torch-compile", entry="neuron_grad", modes=("grad",), devices=("cpu", "gpu")
+)
 def neuron_grad(x, r, *learned, p: PSUParams, kind: str):
     """Forward + backward of sum(r * S) w.r.t. x, the learned matrix and bias and (PSU family)
     the surrogate's alpha; returns (gradients by name, spikes)."""
@@ -358,8 +396,9 @@ def neuron_grad(x, r, *learned, p: PSUParams, kind: str):
         leaves.append(alpha)
     s = neuron(kind, x, p, *learned, alpha=alpha).spikes
     grads = torch.autograd.grad(torch.sum(s * r), leaves)
-    return grad_dict(kind, grads[0], tuple(grads[1:1 + len(learned)]),
-                     grads[-1] if alpha is not None else None), s.detach()
+    return grad_dict(
+        kind, grads[0], tuple(grads[1 : 1 + len(learned)]), grads[-1] if alpha is not None else None
+    ), s.detach()
 
 
 @register("psu", IMPLS, "torch", entry="network_forward", devices=("cpu", "gpu"))
@@ -371,16 +410,16 @@ def network_forward(tree, x, *, p: PSUParams, kind: str):
 
 
 @register("psu", IMPLS, "torch", entry="network_grad", modes=("grad",), devices=("cpu", "gpu"))
-@register("psu", IMPLS, "torch-compile", entry="network_grad", modes=("grad",),
-          devices=("cpu", "gpu"))
+@register(
+    "psu", IMPLS, "torch-compile", entry="network_grad", modes=("grad",), devices=("cpu", "gpu")
+)
 def network_grad(tree, x, labels, *, p: PSUParams, kind: str):
     """One training step: (loss, gradient w.r.t. every parameter of `tree`, hidden spikes)."""
     leaves = _tree_map(tree, lambda a: a.detach().requires_grad_(True))
     flat = _leaves(leaves)
     value, hidden = loss(leaves, x, labels, kind, p, return_spikes=True)
     grads = list(torch.autograd.grad(value, flat))
-    return value.detach(), _tree_map(leaves, lambda _: grads.pop(0)), \
-        [h.detach() for h in hidden]
+    return value.detach(), _tree_map(leaves, lambda _: grads.pop(0)), [h.detach() for h in hidden]
 
 
 def _leaves(tree) -> list:

@@ -29,6 +29,21 @@ from ._jax import (
 
 FRAMEWORK_ONLY: dict[str, tuple[str, ...]] = {}
 
-__all__ = ["NeuronOut", "spike", "lif", "lif_matrix", "psu", "ipsu", "rpsu", "neuron",
-           "layer", "network", "loss", "from_numpy", "neuron_forward", "neuron_grad",
-           "network_forward", "network_grad"]
+__all__ = [
+    "NeuronOut",
+    "spike",
+    "lif",
+    "lif_matrix",
+    "psu",
+    "ipsu",
+    "rpsu",
+    "neuron",
+    "layer",
+    "network",
+    "loss",
+    "from_numpy",
+    "neuron_forward",
+    "neuron_grad",
+    "network_forward",
+    "network_grad",
+]

@@ -26,9 +26,29 @@ from ._torch import (
     spike,
 )
 
-FRAMEWORK_ONLY: dict[str, tuple[str, ...]] = {"Layer": (), "Network": (),
-                                              "from_numpy": ("device", "requires_grad")}
+FRAMEWORK_ONLY: dict[str, tuple[str, ...]] = {
+    "Layer": (),
+    "Network": (),
+    "from_numpy": ("device", "requires_grad"),
+}
 
-__all__ = ["NeuronOut", "spike", "lif", "lif_matrix", "psu", "ipsu", "rpsu", "neuron",
-           "layer", "network", "loss", "from_numpy", "neuron_forward", "neuron_grad",
-           "network_forward", "network_grad", "Layer", "Network"]
+__all__ = [
+    "NeuronOut",
+    "spike",
+    "lif",
+    "lif_matrix",
+    "psu",
+    "ipsu",
+    "rpsu",
+    "neuron",
+    "layer",
+    "network",
+    "loss",
+    "from_numpy",
+    "neuron_forward",
+    "neuron_grad",
+    "network_forward",
+    "network_grad",
+    "Layer",
+    "Network",
+]

@@ -1,5 +1,5 @@
-"""Differentiable spike event queues for delayed synapses (docs/families/queues.md): binary min-heap,
-circular FIFO, dense ring buffer of counts, sorted array, and the lossy hashed ring.
+"""Differentiable spike event queues for delayed synapses (docs/families/queues.md): binary
+min-heap, circular FIFO, dense ring buffer of counts, sorted array, and the lossy hashed ring.
 
 The public API of each framework is ``spikebench.kernels.queues.jax`` and ``.torch`` (same
 names and signatures): ``init``, ``enqueue``, ``pop`` and ``pending`` on a batched ``Queue``
@@ -18,8 +18,17 @@ from ._common import (
     check_steps,
 )
 
-__all__ = ["DESIGNS", "SENTINEL", "NetParams", "check_design", "check_sizes", "check_steps",
-           "check_ring_delays", "jax", "torch"]
+__all__ = [
+    "DESIGNS",
+    "SENTINEL",
+    "NetParams",
+    "check_design",
+    "check_sizes",
+    "check_steps",
+    "check_ring_delays",
+    "jax",
+    "torch",
+]
 
 
 def __getattr__(name):

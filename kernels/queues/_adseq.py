@@ -46,21 +46,29 @@ from ._jax import Queue, mix
 
 KNOWN_DIFFERENCES = {
     "heap": "adseq 0.9.4's BinaryHeap never reorders (its _swap writes each element back to "
-            "its own slot), so a later arrival queued behind an earlier one is delivered late "
-            "or not at all",
+    "its own slot), so a later arrival queued behind an earlier one is delivered late "
+    "or not at all",
 }
 
 
 def _cls(design: str, capacity: int | None):
-    return {"heap": lambda: adq.BinaryHeap.sized(capacity),
-            "fifo": lambda: adq.FIFORing.sized(capacity),
-            "ring": lambda: adq.Ring,
-            "sorted": lambda: adq.SortedArray.sized(capacity),
-            "lossy": lambda: adq.LossyRing.sized(capacity)}[design]()
+    return {
+        "heap": lambda: adq.BinaryHeap.sized(capacity),
+        "fifo": lambda: adq.FIFORing.sized(capacity),
+        "ring": lambda: adq.Ring,
+        "sorted": lambda: adq.SortedArray.sized(capacity),
+        "lossy": lambda: adq.LossyRing.sized(capacity),
+    }[design]()
 
 
-def init(design: str, n_queues: int, capacity: int | None = None, max_delay: int | None = None,
-         dtype=jnp.float32, device=None):
+def init(
+    design: str,
+    n_queues: int,
+    capacity: int | None = None,
+    max_delay: int | None = None,
+    dtype=jnp.float32,
+    device=None,
+):
     """n_queues empty adseq queues of `design`, batched along a leading axis (the state of one
     queue per lane, as the authors' batched benchmark builds it). `dtype` is ignored: adseq's
     queues hold int32 steps (the heap float32)."""
@@ -91,14 +99,14 @@ def _as_queue(design: str, q, hits, sent) -> Queue:
     else:
         size = jnp.zeros(n, jnp.int32)
     dropped = jnp.zeros(n, jnp.int32) if hits is None else sent - hits - pending
-    return Queue(keys, jnp.zeros(keys.shape, jnp.float32), jnp.zeros(n, jnp.int32), size,
-                 dropped)
+    return Queue(keys, jnp.zeros(keys.shape, jnp.float32), jnp.zeros(n, jnp.int32), size, dropped)
 
 
 @register("queues", DESIGNS, "adseq", entry="traffic", dtypes=("float32",), knobs=("tally",))
 @partial(jax.jit, static_argnames=("design", "n_steps", "delay", "interval", "seed", "tally"))
-def run_traffic(q, *, design: str, n_steps: int, delay: int, interval: int, seed: int = 0,
-                tally: str = "total"):
+def run_traffic(
+    q, *, design: str, n_steps: int, delay: int, interval: int, seed: int = 0, tally: str = "total"
+):
     """The traffic loop (a)-(d), (f) on adseq's queues.
 
     ``tally="total"`` (the default: the anchor's own form) is the authors' batched benchmark
@@ -124,11 +132,13 @@ def run_traffic(q, *, design: str, n_steps: int, delay: int, interval: int, seed
     def pop_enqueue(qs, k):
         qs, out = jax.vmap(lambda one: one.pop(k))(qs)
         spike = (mix(k, lanes, seed) % jnp.uint32(interval)) == 0
-        qs = jax.vmap(lambda e, one: lax.cond(e, lambda: one.enqueue(k + delay),
-                                              lambda: one))(spike, qs)
+        qs = jax.vmap(lambda e, one: lax.cond(e, lambda: one.enqueue(k + delay), lambda: one))(
+            spike, qs
+        )
         return qs, out, spike
 
     if tally == "total":
+
         def own(carry, k):
             qs, total = carry
             qs, out, _ = pop_enqueue(qs, k)

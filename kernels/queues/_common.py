@@ -52,13 +52,17 @@ def check_sizes(design: str, n_queues: int, capacity: int | None, max_delay: int
     if isinstance(n_queues, bool) or int(n_queues) != n_queues or n_queues < 1:
         raise ValueError(f"n_queues must be an integer >= 1, got {n_queues!r}")
     if design == "ring":
-        if max_delay is None or isinstance(max_delay, bool) or int(max_delay) != max_delay \
-                or max_delay < 0:
-            raise ValueError(f"the ring needs max_delay, an integer >= 0 (steps), got "
-                             f"{max_delay!r}")
+        if (
+            max_delay is None
+            or isinstance(max_delay, bool)
+            or int(max_delay) != max_delay
+            or max_delay < 0
+        ):
+            raise ValueError(
+                f"the ring needs max_delay, an integer >= 0 (steps), got {max_delay!r}"
+            )
         return int(max_delay) + 1
-    if capacity is None or isinstance(capacity, bool) or int(capacity) != capacity \
-            or capacity < 1:
+    if capacity is None or isinstance(capacity, bool) or int(capacity) != capacity or capacity < 1:
         raise ValueError(f"capacity must be an integer >= 1, got {capacity!r}")
     return int(capacity)
 
@@ -67,16 +71,20 @@ def check_batch(queue_shape: tuple, **shapes) -> None:
     """Every per-queue argument must have the queue batch shape (static: free under jit)."""
     for name, shape in shapes.items():
         if tuple(shape) != tuple(queue_shape):
-            raise ValueError(f"{name} has shape {tuple(shape)} but the queues are batched as "
-                             f"{tuple(queue_shape)}")
+            raise ValueError(
+                f"{name} has shape {tuple(shape)} but the queues are batched as "
+                f"{tuple(queue_shape)}"
+            )
 
 
 def check_step_dtype(dtype) -> None:
     """Arrival steps are integers (static: free under jit); a float array is refused rather
     than truncated."""
     if np.dtype(str(dtype).replace("torch.", "")).kind not in "iu":
-        raise ValueError(f"arrival steps must be integer step indices, got dtype {dtype} "
-                         f"(round (t + d) / dt first)")
+        raise ValueError(
+            f"arrival steps must be integer step indices, got dtype {dtype} "
+            f"(round (t + d) / dt first)"
+        )
 
 
 def sift_steps(capacity: int) -> int:
@@ -102,8 +110,10 @@ def check_ring_delays(delays, max_delay: int) -> None:
     """The ring holds arrivals at most max_delay steps ahead: delays in [0, max_delay]."""
     d = np.asarray(delays)
     if d.dtype.kind not in "iuf" or not np.all(np.isfinite(d)):
-        raise ValueError("delays must be finite numbers of steps (got NaN, inf or a "
-                         f"non-number of dtype {d.dtype})")
+        raise ValueError(
+            "delays must be finite numbers of steps (got NaN, inf or a "
+            f"non-number of dtype {d.dtype})"
+        )
     if np.any(d < 0):
         raise ValueError(f"delays must be >= 0 steps, got {d.min()}")
     if np.any(d > max_delay):
@@ -121,8 +131,10 @@ def check_traffic(design: str, slots: int, n_steps, delay, interval, seed) -> tu
     interval = as_int("interval", interval, 1)
     seed = as_int("seed", seed, 0)
     if n_steps + delay >= SENTINEL:
-        raise ValueError(f"n_steps + delay = {n_steps + delay} does not fit an int32 step "
-                         f"below SENTINEL = {SENTINEL}")
+        raise ValueError(
+            f"n_steps + delay = {n_steps + delay} does not fit an int32 step "
+            f"below SENTINEL = {SENTINEL}"
+        )
     return n_steps, delay, interval, seed
 
 
@@ -151,16 +163,19 @@ def check_offer(t, mask, now=None, slots: int | None = None) -> None:
     if not tt.size:
         return
     if tt.min() < 0 or tt.max() >= SENTINEL:
-        raise ValueError(f"arrival steps must lie in [0, {SENTINEL}), got {tt.min()}.."
-                         f"{tt.max()}")
+        raise ValueError(f"arrival steps must lie in [0, {SENTINEL}), got {tt.min()}..{tt.max()}")
     if now is not None:
         n = np.broadcast_to(np.asarray(now), t.shape)[np.broadcast_to(m, t.shape)]
         if np.any(tt <= n):
-            raise ValueError(f"arrival step {tt[tt <= n].min()} is not after now = "
-                             f"{n[tt <= n][0]}: the queue would deliver it late, or never")
+            raise ValueError(
+                f"arrival step {tt[tt <= n].min()} is not after now = "
+                f"{n[tt <= n][0]}: the queue would deliver it late, or never"
+            )
         if slots is not None and np.any(tt > n + slots):
-            raise ValueError(f"arrival step {tt[tt > n + slots].max()} is more than the "
-                             f"ring's {slots} slots after now (max_delay = {slots - 1})")
+            raise ValueError(
+                f"arrival step {tt[tt > n + slots].max()} is more than the "
+                f"ring's {slots} slots after now (max_delay = {slots - 1})"
+            )
 
 
 def check_payload(pay, mask) -> None:
@@ -194,8 +209,9 @@ MASK32 = 0xFFFFFFFF
 def mix_numpy(k, q, seed: int) -> np.ndarray:
     """The traffic hash in NumPy (uint64 arithmetic reduced mod 2^32)."""
     k, q = np.asarray(k, np.uint64), np.asarray(q, np.uint64)
-    x = (k * np.uint64(MIX[0]) + q * np.uint64(MIX[1]) + np.uint64(seed * MIX[2] & MASK32)) \
-        & np.uint64(MASK32)
+    x = (
+        k * np.uint64(MIX[0]) + q * np.uint64(MIX[1]) + np.uint64(seed * MIX[2] & MASK32)
+    ) & np.uint64(MASK32)
     x ^= x >> np.uint64(15)
     x = (x * np.uint64(MIX[3])) & np.uint64(MASK32)
     x ^= x >> np.uint64(12)
@@ -204,8 +220,17 @@ def mix_numpy(k, q, seed: int) -> np.ndarray:
     return x
 
 
-def traffic_reference(design: str, lanes, *, n_steps: int, delay: int, interval: int,
-                      capacity: int | None, max_delay: int | None, seed: int = 0) -> dict:
+def traffic_reference(
+    design: str,
+    lanes,
+    *,
+    n_steps: int,
+    delay: int,
+    interval: int,
+    capacity: int | None,
+    max_delay: int | None,
+    seed: int = 0,
+) -> dict:
     """The benchmark loop on the plain-Python reference queues of `lanes`: per step k = 1 ..
     n_steps, pop(k) then, where queue q spikes, enqueue(k + delay) with payload k + delay."""
     from ._reference import RefQueue
@@ -224,9 +249,13 @@ def traffic_reference(design: str, lanes, *, n_steps: int, delay: int, interval:
             if k in todo:
                 r.enqueue(k + delay, float(k + delay))
         sent += len(todo)
-    return {"delivered": hits, "pay_sum": pays, "dropped": np.array([r.dropped for r in refs]),
-            "pending": np.array([r.pending() for r in refs]),
-            "enqueued": np.array([len(spikes[q]) for q in lanes])}
+    return {
+        "delivered": hits,
+        "pay_sum": pays,
+        "dropped": np.array([r.dropped for r in refs]),
+        "pending": np.array([r.pending() for r in refs]),
+        "enqueued": np.array([len(spikes[q]) for q in lanes]),
+    }
 
 
 def pending_numpy(design: str, keys, size) -> np.ndarray:
@@ -246,6 +275,6 @@ class NetParams(NamedTuple):
     tau_mem: float = 10.0
     tau_syn: float = 2.0
     theta: float = 1.0
-    i_ext: float = 1.0       # input current (theta / ms) while t < t_ext
+    i_ext: float = 1.0  # input current (theta / ms) while t < t_ext
     t_ext: float = 2.0
     n_steps: int = 10_000

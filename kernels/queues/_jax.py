@@ -59,15 +59,26 @@ class Queue(NamedTuple):
     dropped: jax.Array
 
 
-def init(design: str, n_queues: int, capacity: int | None = None, max_delay: int | None = None,
-         dtype=jnp.float32, device=None) -> Queue:
+def init(
+    design: str,
+    n_queues: int,
+    capacity: int | None = None,
+    max_delay: int | None = None,
+    dtype=jnp.float32,
+    device=None,
+) -> Queue:
     """Empty queues: capacity slots each (ring: max_delay + 1 count slots), payloads of
     `dtype` (a name or a dtype), on `device` (default: JAX's default device)."""
     slots = check_sizes(design, n_queues, capacity, max_delay)
     fill = 0 if design == "ring" else SENTINEL
     zeros = jnp.zeros(n_queues, jnp.int32)
-    q = Queue(jnp.full((n_queues, slots), fill, jnp.int32),
-              jnp.zeros((n_queues, slots), jnp.dtype(dtype)), zeros, zeros, zeros)
+    q = Queue(
+        jnp.full((n_queues, slots), fill, jnp.int32),
+        jnp.zeros((n_queues, slots), jnp.dtype(dtype)),
+        zeros,
+        zeros,
+        zeros,
+    )
     return q if device is None else jax.device_put(q, device)
 
 
@@ -109,6 +120,7 @@ class _Slots(NamedTuple):
 def _slots(q: Queue) -> _Slots:
     n, cap = q.keys.shape
     if n * cap <= DENSE_HEAP or cap == 1:
+
         def hot(arr, idx):
             return jnp.arange(cap, dtype=jnp.int32)[None, :] == idx[:, None]
 
@@ -116,14 +128,19 @@ def _slots(q: Queue) -> _Slots:
             return jnp.sum(jnp.where(hot(arr, idx), arr, 0), axis=1).astype(arr.dtype)
 
         def put(arr, idx, val, where):
-            return jnp.where(hot(arr, idx) & where[:, None],
-                             jnp.asarray(val, arr.dtype)[:, None], arr)
+            return jnp.where(
+                hot(arr, idx) & where[:, None], jnp.asarray(val, arr.dtype)[:, None], arr
+            )
+
         return _Slots(get, put)
     rows = jnp.arange(n)
-    return _Slots(lambda arr, idx: arr[rows, idx],
-                  # out of range where nothing is written: the scatter drops it
-                  lambda arr, idx, val, where: arr.at[rows, jnp.where(where, idx, cap)].set(
-                      jnp.asarray(val, arr.dtype), mode="drop"))
+    return _Slots(
+        lambda arr, idx: arr[rows, idx],
+        # out of range where nothing is written: the scatter drops it
+        lambda arr, idx, val, where: arr.at[rows, jnp.where(where, idx, cap)].set(
+            jnp.asarray(val, arr.dtype), mode="drop"
+        ),
+    )
 
 
 def _levels(level, c, n: int, busy):
@@ -136,8 +153,9 @@ def _levels(level, c, n: int, busy):
     result."""
     if n == 0:
         return c
-    return lax.cond(jnp.any(busy(c)), lambda c: _levels(level, level(c), n - 1, busy),
-                    lambda c: c, c)
+    return lax.cond(
+        jnp.any(busy(c)), lambda c: _levels(level, level(c), n - 1, busy), lambda c: c, c
+    )
 
 
 def heap_enqueue(q: Queue, t, pay, mask) -> Queue:
@@ -163,8 +181,9 @@ def heap_enqueue(q: Queue, t, pay, mask) -> Queue:
         pos = jnp.where(swap, parent, pos)
         return keys, pays, pos, swaps(keys, pays, pos, kc, pc)
 
-    c = _levels(level, (keys, pays, pos, swaps(keys, pays, pos, t, pay)), sift_steps(cap),
-                lambda c: c[3])
+    c = _levels(
+        level, (keys, pays, pos, swaps(keys, pays, pos, t, pay)), sift_steps(cap), lambda c: c[3]
+    )
     return Queue(c[0], c[1], q.head, q.size + do, q.dropped + (mask & full))
 
 
@@ -198,8 +217,9 @@ def heap_pop(q: Queue, now):
         pos = jnp.where(swap, child, pos)
         return keys, pays, pos, probe(keys, pays, pos)
 
-    c = _levels(level, (keys, pays, root, probe(keys, pays, root)), sift_steps(cap),
-                lambda c: c[3][0])
+    c = _levels(
+        level, (keys, pays, root, probe(keys, pays, root)), sift_steps(cap), lambda c: c[3][0]
+    )
     return Queue(c[0], c[1], q.head, q.size - hit, q.dropped), hit.astype(jnp.int32), out
 
 
@@ -209,6 +229,7 @@ def heap_pop(q: Queue, now):
 # per-queue gather of a moving head, and both layouts make one pass over the C slots per update
 # (profiled on (b): circular 56 ms, head-aligned 33 ms).
 
+
 def fifo_enqueue(q: Queue, t, pay, mask) -> Queue:
     cap = q.keys.shape[1]
     full = q.size >= cap
@@ -216,8 +237,13 @@ def fifo_enqueue(q: Queue, t, pay, mask) -> Queue:
     w = (jnp.arange(cap, dtype=jnp.int32)[None, :] == q.size[:, None]) & do[:, None]
     t = jnp.broadcast_to(t, q.size.shape)[:, None]
     pay = jnp.broadcast_to(pay, q.size.shape).astype(q.pay.dtype)[:, None]
-    return Queue(jnp.where(w, t, q.keys), jnp.where(w, pay, q.pay), q.head, q.size + do,
-                 q.dropped + (mask & full))
+    return Queue(
+        jnp.where(w, t, q.keys),
+        jnp.where(w, pay, q.pay),
+        q.head,
+        q.size + do,
+        q.dropped + (mask & full),
+    )
 
 
 def fifo_pop(q: Queue, now):
@@ -231,14 +257,14 @@ def _shift_down(q: Queue, hit):
     """Where `hit`, every slot takes its successor's event and the last slot empties."""
     shifted_k = jnp.concatenate([q.keys[:, 1:], jnp.full_like(q.keys[:, :1], SENTINEL)], 1)
     shifted_p = jnp.concatenate([q.pay[:, 1:], jnp.zeros_like(q.pay[:, :1])], 1)
-    return (jnp.where(hit[:, None], shifted_k, q.keys),
-            jnp.where(hit[:, None], shifted_p, q.pay))
+    return (jnp.where(hit[:, None], shifted_k, q.keys), jnp.where(hit[:, None], shifted_p, q.pay))
 
 
 # -- dense ring --------------------------------------------------------------------------------
 # ring and lossy keep each event in slot t mod S, so a step's pop (and a shared arrival step's
 # enqueue) touches one slot column of every queue: the *_col functions below are that column
 # update, used per queue by enqueue/pop and whole-column by the benchmark loop (``_slot_traffic``).
+
 
 def _ring_pop_col(kc, pc, now):
     """(keys, payloads, hits, payload out) of a popped ring column."""
@@ -263,18 +289,21 @@ def ring_pop(q: Queue, now):
 def _enqueue_slot(q: Queue, t, pay, mask, col):
     slot = t % q.keys.shape[1]
     kc, pc, drop = col(_get(q.keys, slot), _get(q.pay, slot), t, pay, mask)
-    return Queue(_put(q.keys, slot, kc), _put(q.pay, slot, pc), q.head, q.size,
-                 q.dropped + drop)
+    return Queue(_put(q.keys, slot, kc), _put(q.pay, slot, pc), q.head, q.size, q.dropped + drop)
 
 
 def _pop_slot(q: Queue, now, col):
     slot = jnp.broadcast_to(now % q.keys.shape[1], q.size.shape)
     kc, pc, hits, out = col(_get(q.keys, slot), _get(q.pay, slot), now)
-    return Queue(_put(q.keys, slot, kc), _put(q.pay, slot, pc), q.head, q.size,
-                 q.dropped), hits, out
+    return (
+        Queue(_put(q.keys, slot, kc), _put(q.pay, slot, pc), q.head, q.size, q.dropped),
+        hits,
+        out,
+    )
 
 
 # -- sorted array ------------------------------------------------------------------------------
+
 
 def sorted_enqueue(q: Queue, t, pay, mask) -> Queue:
     """Insert by rank: the new event goes after every key <= t among the first S - 1 (stable:
@@ -304,15 +333,23 @@ def sorted_pop(q: Queue, now):
 
 # -- lossy ring --------------------------------------------------------------------------------
 
+
 def _lossy_pop_col(kc, pc, now):
     hit = kc == now
-    return jnp.where(hit, SENTINEL, kc), jnp.where(hit, 0, pc), hit.astype(jnp.int32), \
-        jnp.where(hit, pc, 0)
+    return (
+        jnp.where(hit, SENTINEL, kc),
+        jnp.where(hit, 0, pc),
+        hit.astype(jnp.int32),
+        jnp.where(hit, pc, 0),
+    )
 
 
 def _lossy_enqueue_col(kc, pc, t, pay, mask):
-    return jnp.where(mask, t, kc), jnp.where(mask, pay, pc).astype(pc.dtype), \
-        (mask & (kc != SENTINEL)).astype(jnp.int32)
+    return (
+        jnp.where(mask, t, kc),
+        jnp.where(mask, pay, pc).astype(pc.dtype),
+        (mask & (kc != SENTINEL)).astype(jnp.int32),
+    )
 
 
 def lossy_enqueue(q: Queue, t, pay, mask) -> Queue:
@@ -323,14 +360,26 @@ def lossy_pop(q: Queue, now):
     return _pop_slot(q, now, _lossy_pop_col)
 
 
-SLOT_COLS = {"ring": (_ring_pop_col, _ring_enqueue_col),
-             "lossy": (_lossy_pop_col, _lossy_enqueue_col)}
+SLOT_COLS = {
+    "ring": (_ring_pop_col, _ring_enqueue_col),
+    "lossy": (_lossy_pop_col, _lossy_enqueue_col),
+}
 
 
-ENQUEUE = {"heap": heap_enqueue, "fifo": fifo_enqueue, "ring": ring_enqueue,
-           "sorted": sorted_enqueue, "lossy": lossy_enqueue}
-POP = {"heap": heap_pop, "fifo": fifo_pop, "ring": ring_pop, "sorted": sorted_pop,
-       "lossy": lossy_pop}
+ENQUEUE = {
+    "heap": heap_enqueue,
+    "fifo": fifo_enqueue,
+    "ring": ring_enqueue,
+    "sorted": sorted_enqueue,
+    "lossy": lossy_enqueue,
+}
+POP = {
+    "heap": heap_pop,
+    "fifo": fifo_pop,
+    "ring": ring_pop,
+    "sorted": sorted_pop,
+    "lossy": lossy_pop,
+}
 
 
 def _traced(*xs) -> bool:
@@ -347,8 +396,7 @@ def enqueue(design: str, q: Queue, t, pay, mask, *, now=None, check: bool = True
     benchmark loops, whose arrivals are valid by construction, pass ``check=False``.
     Concrete payloads must be finite."""
     t, pay, mask = (x if isinstance(x, jax.Array) else jnp.asarray(x) for x in (t, pay, mask))
-    check_batch(tuple(q.size.shape), t=tuple(t.shape), pay=tuple(pay.shape),
-                mask=tuple(mask.shape))
+    check_batch(tuple(q.size.shape), t=tuple(t.shape), pay=tuple(pay.shape), mask=tuple(mask.shape))
     check_step_dtype(t.dtype)
     design = check_design(design)
     mask = jnp.asarray(mask).astype(bool)
@@ -356,8 +404,9 @@ def enqueue(design: str, q: Queue, t, pay, mask, *, now=None, check: bool = True
         return ENQUEUE[design](q, t.astype(jnp.int32), pay.astype(q.pay.dtype), mask)
     slots = q.keys.shape[1] if design == "ring" else None
     if not _traced(t, mask, now):
-        check_offer(np.asarray(t), np.asarray(mask), None if now is None else np.asarray(now),
-                    slots)
+        check_offer(
+            np.asarray(t), np.asarray(mask), None if now is None else np.asarray(now), slots
+        )
         if not _traced(pay):
             check_payload(np.asarray(pay), np.asarray(mask))
         return ENQUEUE[design](q, t.astype(jnp.int32), pay.astype(q.pay.dtype), mask)
@@ -396,10 +445,11 @@ def pending(design: str, q: Queue):
 
 # -- the benchmark loop (spec section 5 a-d, f) ---------------------------------------------
 
+
 def mix(k, q, seed: int):
     """The traffic hash of ``_common.mix_numpy`` in uint32 arithmetic (wraps mod 2^32)."""
     u = jnp.uint32
-    x = (u(k) * u(MIX[0]) + q.astype(u) * u(MIX[1]) + u(seed * MIX[2] & 0xFFFFFFFF))
+    x = u(k) * u(MIX[0]) + q.astype(u) * u(MIX[1]) + u(seed * MIX[2] & 0xFFFFFFFF)
     x = x ^ (x >> 15)
     x = x * u(MIX[3])
     x = x ^ (x >> 12)
@@ -407,16 +457,24 @@ def mix(k, q, seed: int):
     return x ^ (x >> 15)
 
 
-def traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int, seed: int = 0,
-            tally: str = "queue"):
+def traffic(
+    design: str,
+    q: Queue,
+    n_steps: int,
+    delay: int,
+    interval: int,
+    seed: int = 0,
+    tally: str = "queue",
+):
     """Per step k = 1 .. n_steps: pop(k), then every queue that spikes (probability
     1/interval, ``mix``) enqueues arrival k + delay with payload k + delay. The popped state
     is carried (the published batched script discarded it). Returns (q, delivered [Q],
     payload sum [Q], enqueued [Q]) with ``tally="queue"``, (q, total delivered) with
     ``tally="total"`` (``_common.TALLIES``: the authors' batched form, nothing per queue
     added to the loop). The arguments are checked first (``check_traffic``)."""
-    n_steps, delay, interval, seed = check_traffic(design, q.keys.shape[1], n_steps, delay,
-                                                   interval, seed)
+    n_steps, delay, interval, seed = check_traffic(
+        design, q.keys.shape[1], n_steps, delay, interval, seed
+    )
     check_tally(tally)
     if design in SLOT_COLS:
         return _slot_traffic(design, q, n_steps, delay, interval, seed, tally)
@@ -431,8 +489,9 @@ def traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int, seed
         q = enqueue(design, q, t, t.astype(q.pay.dtype), spike, check=False)
         return (q, _count(counts, tally, h, p, spike)), None
 
-    (q, counts), _ = lax.scan(step, (q, _zero_counts(n, q.pay.dtype, tally)),
-                              jnp.arange(1, n_steps + 1, dtype=jnp.int32))
+    (q, counts), _ = lax.scan(
+        step, (q, _zero_counts(n, q.pay.dtype, tally)), jnp.arange(1, n_steps + 1, dtype=jnp.int32)
+    )
     return (q, *counts)
 
 
@@ -452,8 +511,16 @@ def _count(counts, tally: str, hits, pays, spike):
 
 @register("queues", DESIGNS, "jax", entry="traffic", knobs=("tally",))
 @partial(jax.jit, static_argnames=("design", "n_steps", "delay", "interval", "seed", "tally"))
-def run_traffic(q: Queue, *, design: str, n_steps: int, delay: int, interval: int,
-                seed: int = 0, tally: str = "queue"):
+def run_traffic(
+    q: Queue,
+    *,
+    design: str,
+    n_steps: int,
+    delay: int,
+    interval: int,
+    seed: int = 0,
+    tally: str = "queue",
+):
     """The timed benchmark loop (a)-(d), (f): ``traffic`` with the queue state first."""
     return traffic(design, q, n_steps, delay, interval, seed, tally)
 
@@ -467,8 +534,9 @@ def _set_col(arr, s, v):
     return lax.dynamic_update_index_in_dim(arr, v[None, :].astype(arr.dtype), s, axis=0)
 
 
-def _slot_traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int, seed: int,
-                  tally: str = "queue"):
+def _slot_traffic(
+    design: str, q: Queue, n_steps: int, delay: int, interval: int, seed: int, tally: str = "queue"
+):
     """``traffic`` for ring and lossy, whose step k pops slot column k mod S of every queue and
     enqueues into column (k + delay) mod S: O(Q) work a step instead of passes over [Q, S].
 
@@ -499,12 +567,23 @@ def _slot_traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int
         t = k + delay
         ek, ep, d = enq_col(ek, ep, t, t.astype(pays.dtype), spike)
         keys, pays = _set_col(keys, t % slots, ek), _set_col(pays, t % slots, ep)
-        return (keys, pays, fetch(keys, pays, k + 1), _count(counts, tally, h, o, spike),
-                dropped + d), None
+        return (
+            keys,
+            pays,
+            fetch(keys, pays, k + 1),
+            _count(counts, tally, h, o, spike),
+            dropped + d,
+        ), None
 
     keys, pays = q.keys.T, q.pay.T
-    init_ = (keys, pays, fetch(keys, pays, jnp.int32(1)), _zero_counts(n, q.pay.dtype, tally),
-             jnp.zeros(n, jnp.int32))
+    init_ = (
+        keys,
+        pays,
+        fetch(keys, pays, jnp.int32(1)),
+        _zero_counts(n, q.pay.dtype, tally),
+        jnp.zeros(n, jnp.int32),
+    )
     (keys, pays, _, counts, dropped), _ = lax.scan(
-        step, init_, jnp.arange(1, n_steps + 1, dtype=jnp.int32))
+        step, init_, jnp.arange(1, n_steps + 1, dtype=jnp.int32)
+    )
     return (q._replace(keys=keys.T, pay=pays.T, dropped=q.dropped + dropped), *counts)

@@ -68,8 +68,9 @@ def simulate(weights, delays, p: NetParams, i_ext=None, queue=None) -> dict:
             key = np.ceil(t_a).astype(np.int64)
             f = np.exp(-(key - t_a) / tau_s_steps)
             if queues is None:
-                np.add.at(cal, (key, np.broadcast_to(np.arange(n)[:, None], key.shape)),
-                          w[:, j] * f)
+                np.add.at(
+                    cal, (key, np.broadcast_to(np.arange(n)[:, None], key.shape)), w[:, j] * f
+                )
                 np.add.at(arrivals, key.ravel(), 1)
             else:
                 for post in range(n):
@@ -81,9 +82,18 @@ def simulate(weights, delays, p: NetParams, i_ext=None, queue=None) -> dict:
             sent += key.size
         v = np.where(spike, 0.0, v_new)
         count += spike
-    out = {"spike_count": count, "spike_time_sum": t_sum, "v_final": v, "sent": sent,
-           "loss": t_sum + float(v.sum())}
+    out = {
+        "spike_count": count,
+        "spike_time_sum": t_sum,
+        "v_final": v,
+        "sent": sent,
+        "loss": t_sum + float(v.sum()),
+    }
     if queues is None:
         return {**out, "delivered": int(arrivals[: p.n_steps + 1].sum())}
-    return {**out, "delivered": delivered, "dropped": sum(r.dropped for r in queues),
-            "pending": sum(r.pending() for r in queues)}
+    return {
+        **out,
+        "delivered": delivered,
+        "dropped": sum(r.dropped for r in queues),
+        "pending": sum(r.pending() for r in queues),
+    }

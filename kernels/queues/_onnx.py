@@ -1,5 +1,6 @@
 """ONNX (the LPU path): the five queue designs in operations that export to a clean graph,
-and the host loops that run the exported chunk graphs (docs/guide/devices.md, docs/families/queues.md).
+and the host loops that run the exported chunk graphs (docs/guide/devices.md,
+docs/families/queues.md).
 
 The same designs, state and results as ``_torch.py`` (same names: ``init``, ``enqueue``,
 ``pop``, ``pending``), written for export rather than for eager speed:
@@ -17,8 +18,8 @@ The same designs, state and results as ``_torch.py`` (same names: ``init``, ``en
 
 ``TrafficChunk`` and ``NetworkChunk`` are the step functions over a chunk of K unrolled steps,
 with the carry as inputs and outputs; ``traffic_program`` and ``network_program`` export them
-(``spikebench.hardware.onnx_backend.export``: opset 16, LPU lint) and return the host loop, which feeds
-each chunk its inputs and the previous carry. The traffic's Bernoulli spikes (the hash of
+(``spikebench.hardware.onnx_backend.export``: opset 16, LPU lint) and return the host loop, which
+feeds each chunk its inputs and the previous carry. The traffic's Bernoulli spikes (the hash of
 ``_common.mix_numpy``, the same spikes as every other implementation) are computed on the
 host per chunk and passed in as a [K, Q] mask: the hash needs 32-bit unsigned products that
 the graph would have to do in int64.
@@ -51,6 +52,7 @@ CHUNK = 20  # default steps per graph call
 
 
 # -- one-hot slot operations -------------------------------------------------------------------
+
 
 def _i(v: int):
     """An int32 constant: comparing an int32 tensor with a Python int makes the TorchScript
@@ -113,6 +115,7 @@ def _swap(x, hot_a, hot_b, a, b, do):
 
 # -- heap --------------------------------------------------------------------------------------
 
+
 def heap_enqueue(q: Queue, t, pay, mask) -> Queue:
     cap = q.keys.shape[1]
     s = _slots(q)
@@ -126,15 +129,15 @@ def heap_enqueue(q: Queue, t, pay, mask) -> Queue:
     for _ in range(sift_steps(cap)):  # sift up
         parent = _take(parent_of.expand_as(keys), hot)
         hot_p = _hot(parent, s)
-        kc, pc, kp, pp = _take(keys, hot), _take(pays, hot), _take(keys, hot_p), \
-            _take(pays, hot_p)
+        kc, pc, kp, pp = _take(keys, hot), _take(pays, hot), _take(keys, hot_p), _take(pays, hot_p)
         swap = do & (pos > _i(0)) & _less(kc, pc, kp, pp)
         keys = _swap(keys, hot, hot_p, kc, kp, swap)
         pays = _swap(pays, hot, hot_p, pc, pp, swap)
         pos = torch.where(swap, parent, pos)
         hot = _pick(_col(swap), hot_p, hot)
-    return Queue(keys, pays, q.head, q.size + do.to(torch.int32),
-                 q.dropped + (mask & full).to(torch.int32))
+    return Queue(
+        keys, pays, q.head, q.size + do.to(torch.int32), q.dropped + (mask & full).to(torch.int32)
+    )
 
 
 def heap_pop(q: Queue, now):
@@ -162,8 +165,7 @@ def heap_pop(q: Queue, now):
         kr = torch.where(right < _i(cap), _take(keys, hot_rc), sent[:, 0])
         pl, pr = _take(pays, hot_lc), _take(pays, hot_rc)
         take_r = _less(kr, pr, kl, pl)
-        child = torch.where(take_r, torch.clamp(right, max=cap - 1),
-                            torch.clamp(left, max=cap - 1))
+        child = torch.where(take_r, torch.clamp(right, max=cap - 1), torch.clamp(left, max=cap - 1))
         hot_c = _pick(_col(take_r), hot_rc, hot_lc)
         kc, pc = torch.where(take_r, kr, kl), torch.where(take_r, pr, pl)
         kp, pp = _take(keys, hot), _take(pays, hot)
@@ -172,11 +174,15 @@ def heap_pop(q: Queue, now):
         pays = _swap(pays, hot_c, hot, pc, pp, swap)
         pos = torch.where(swap, child, pos)
         hot = _pick(_col(swap), hot_c, hot)
-    return Queue(keys, pays, q.head, q.size - hit.to(torch.int32), q.dropped), \
-        hit.to(torch.int32), out
+    return (
+        Queue(keys, pays, q.head, q.size - hit.to(torch.int32), q.dropped),
+        hit.to(torch.int32),
+        out,
+    )
 
 
 # -- FIFO --------------------------------------------------------------------------------------
+
 
 def fifo_enqueue(q: Queue, t, pay, mask) -> Queue:
     cap = q.keys.shape[1]
@@ -185,8 +191,13 @@ def fifo_enqueue(q: Queue, t, pay, mask) -> Queue:
     idx = q.head + q.size  # < 2 cap
     idx = torch.where(idx >= _i(cap), idx - cap, idx)
     hot = _hot(idx, _slots(q)) & _col(do)
-    return Queue(torch.where(hot, _col(t), q.keys), torch.where(hot, _col(pay), q.pay), q.head,
-                 q.size + do.to(torch.int32), q.dropped + (mask & full).to(torch.int32))
+    return Queue(
+        torch.where(hot, _col(t), q.keys),
+        torch.where(hot, _col(pay), q.pay),
+        q.head,
+        q.size + do.to(torch.int32),
+        q.dropped + (mask & full).to(torch.int32),
+    )
 
 
 def fifo_pop(q: Queue, now):
@@ -200,27 +211,40 @@ def fifo_pop(q: Queue, now):
     pays = torch.where(gone, torch.zeros_like(q.pay), q.pay)
     nxt = q.head + 1
     head = torch.where(hit, torch.where(nxt >= _i(cap), nxt - cap, nxt), q.head)
-    return Queue(keys, pays, head, q.size - hit.to(torch.int32), q.dropped), \
-        hit.to(torch.int32), out
+    return (
+        Queue(keys, pays, head, q.size - hit.to(torch.int32), q.dropped),
+        hit.to(torch.int32),
+        out,
+    )
 
 
 # -- dense ring --------------------------------------------------------------------------------
 
+
 def ring_enqueue(q: Queue, t, pay, mask) -> Queue:
     """The caller guarantees now < t <= now + max_delay + 1."""
     hot = _hot(_mod(t, q.keys.shape[1]), _slots(q)) & _col(mask)
-    return q._replace(keys=q.keys + hot.to(torch.int32),
-                      pay=q.pay + torch.where(hot, _col(pay), torch.zeros_like(q.pay)))
+    return q._replace(
+        keys=q.keys + hot.to(torch.int32),
+        pay=q.pay + torch.where(hot, _col(pay), torch.zeros_like(q.pay)),
+    )
 
 
 def ring_pop(q: Queue, now):
     hot = _hot(_mod(now, q.keys.shape[1]), _slots(q))
     count, out = _take(q.keys, hot), _take(q.pay, hot)
-    return q._replace(keys=torch.where(hot, torch.zeros_like(q.keys), q.keys),
-                      pay=torch.where(hot, torch.zeros_like(q.pay), q.pay)), count, out
+    return (
+        q._replace(
+            keys=torch.where(hot, torch.zeros_like(q.keys), q.keys),
+            pay=torch.where(hot, torch.zeros_like(q.pay), q.pay),
+        ),
+        count,
+        out,
+    )
 
 
 # -- sorted array ------------------------------------------------------------------------------
+
 
 def sorted_enqueue(q: Queue, t, pay, mask) -> Queue:
     last = q.keys[:, -1]
@@ -233,8 +257,13 @@ def sorted_enqueue(q: Queue, t, pay, mask) -> Queue:
     keys = torch.where(s < r, q.keys, torch.where(s == r, _col(t), shift_k))
     pays = torch.where(s < r, q.pay, torch.where(s == r, _col(pay), shift_p))
     a = _col(accept)
-    return Queue(torch.where(a, keys, q.keys), torch.where(a, pays, q.pay), q.head, q.size,
-                 q.dropped + (mask & (last != _i(SENTINEL))).to(torch.int32))
+    return Queue(
+        torch.where(a, keys, q.keys),
+        torch.where(a, pays, q.pay),
+        q.head,
+        q.size,
+        q.dropped + (mask & (last != _i(SENTINEL))).to(torch.int32),
+    )
 
 
 def sorted_pop(q: Queue, now):
@@ -243,18 +272,33 @@ def sorted_pop(q: Queue, now):
     shift_k = torch.cat([q.keys[:, 1:], torch.full_like(q.keys[:, :1], SENTINEL)], 1)
     shift_p = torch.cat([q.pay[:, 1:], torch.zeros_like(q.pay[:, :1])], 1)
     h = _col(hit)
-    return Queue(torch.where(h, shift_k, q.keys), torch.where(h, shift_p, q.pay), q.head,
-                 q.size, q.dropped), hit.to(torch.int32), out
+    return (
+        Queue(
+            torch.where(h, shift_k, q.keys),
+            torch.where(h, shift_p, q.pay),
+            q.head,
+            q.size,
+            q.dropped,
+        ),
+        hit.to(torch.int32),
+        out,
+    )
 
 
 # -- lossy ring --------------------------------------------------------------------------------
+
 
 def lossy_enqueue(q: Queue, t, pay, mask) -> Queue:
     hot = _hot(_mod(t, q.keys.shape[1]), _slots(q))
     old = _take(q.keys, hot)
     w = hot & _col(mask)
-    return Queue(torch.where(w, _col(t), q.keys), torch.where(w, _col(pay), q.pay), q.head,
-                 q.size, q.dropped + (mask & (old != _i(SENTINEL))).to(torch.int32))
+    return Queue(
+        torch.where(w, _col(t), q.keys),
+        torch.where(w, _col(pay), q.pay),
+        q.head,
+        q.size,
+        q.dropped + (mask & (old != _i(SENTINEL))).to(torch.int32),
+    )
 
 
 def lossy_pop(q: Queue, now):
@@ -263,19 +307,38 @@ def lossy_pop(q: Queue, now):
     hit = k == now
     out = torch.where(hit, p, torch.zeros_like(p))
     gone = hot & _col(hit)
-    return Queue(torch.where(gone, torch.full_like(q.keys, SENTINEL), q.keys),
-                 torch.where(gone, torch.zeros_like(q.pay), q.pay), q.head, q.size,
-                 q.dropped), hit.to(torch.int32), out
+    return (
+        Queue(
+            torch.where(gone, torch.full_like(q.keys, SENTINEL), q.keys),
+            torch.where(gone, torch.zeros_like(q.pay), q.pay),
+            q.head,
+            q.size,
+            q.dropped,
+        ),
+        hit.to(torch.int32),
+        out,
+    )
 
 
-ENQUEUE = {"heap": heap_enqueue, "fifo": fifo_enqueue, "ring": ring_enqueue,
-           "sorted": sorted_enqueue, "lossy": lossy_enqueue}
-POP = {"heap": heap_pop, "fifo": fifo_pop, "ring": ring_pop, "sorted": sorted_pop,
-       "lossy": lossy_pop}
+ENQUEUE = {
+    "heap": heap_enqueue,
+    "fifo": fifo_enqueue,
+    "ring": ring_enqueue,
+    "sorted": sorted_enqueue,
+    "lossy": lossy_enqueue,
+}
+POP = {
+    "heap": heap_pop,
+    "fifo": fifo_pop,
+    "ring": ring_pop,
+    "sorted": sorted_pop,
+    "lossy": lossy_pop,
+}
 
 
-def enqueue(design: str, q: Queue, t, pay, mask, *, check: bool = False,
-            inplace: bool = False) -> Queue:
+def enqueue(
+    design: str, q: Queue, t, pay, mask, *, check: bool = False, inplace: bool = False
+) -> Queue:
     """Offer arrival step t [Q] (int32) with payload pay [Q] where mask [Q] is set
     (``check`` and ``inplace`` are accepted for the network's sake and change nothing here:
     a traced graph holds no concrete values to check, and its callers are the benchmark
@@ -344,27 +407,47 @@ def _build(make, sizes, args_of, names_in, names_out, device, folder):
     return runners
 
 
-def traffic_program(design: str, n_queues: int, capacity: int | None, max_delay: int | None,
-                    dtype: str, n_steps: int, delay: int, interval: int, seed: int = 0,
-                    chunk: int = CHUNK, device: str = "onnxrt", folder=None):
+def traffic_program(
+    design: str,
+    n_queues: int,
+    capacity: int | None,
+    max_delay: int | None,
+    dtype: str,
+    n_steps: int,
+    delay: int,
+    interval: int,
+    seed: int = 0,
+    chunk: int = CHUNK,
+    device: str = "onnxrt",
+    folder=None,
+):
     """Export the traffic chunk graph(s) and return the host loop: a function of no
     argument returning (Queue, delivered [Q], payload sum [Q], offered [Q]) as NumPy."""
     slots = check_sizes(design, n_queues, capacity, max_delay)
-    n_steps, delay, interval, seed = check_traffic(design, slots, n_steps, delay, interval,
-                                                   seed)
+    n_steps, delay, interval, seed = check_traffic(design, slots, n_steps, delay, interval, seed)
     if n_steps + delay >= MAX_STEP:
-        raise ValueError(f"T + delay = {n_steps + delay} steps: the LPU graphs' index "
-                         f"arithmetic is exact below {MAX_STEP}")
+        raise ValueError(
+            f"T + delay = {n_steps + delay} steps: the LPU graphs' index "
+            f"arithmetic is exact below {MAX_STEP}"
+        )
     sizes = _chunks(n_steps, chunk)
     q0 = init(design, n_queues, capacity, max_delay, getattr(torch, dtype))
     zeros_i = torch.zeros(n_queues, dtype=torch.int32)
     carry0 = (*q0, zeros_i, torch.zeros(n_queues, dtype=q0.pay.dtype), zeros_i)
     folder, made = graph_folder(folder)
-    runners = _build(lambda k: TrafficChunk(design, k, delay), sizes,
-                     lambda k: (*carry0, torch.tensor(1, dtype=torch.int32),
-                                torch.zeros((k, n_queues), dtype=torch.bool)),
-                     [*QUEUE_IN, "hits", "pays", "sent", "k0", "spikes"], TRAFFIC_OUT, device,
-                     folder)
+    runners = _build(
+        lambda k: TrafficChunk(design, k, delay),
+        sizes,
+        lambda k: (
+            *carry0,
+            torch.tensor(1, dtype=torch.int32),
+            torch.zeros((k, n_queues), dtype=torch.bool),
+        ),
+        [*QUEUE_IN, "hits", "pays", "sent", "k0", "spikes"],
+        TRAFFIC_OUT,
+        device,
+        folder,
+    )
     init_np = [x.numpy() for x in carry0]
     lanes = np.arange(n_queues, dtype=np.uint64)
     itv = np.uint64(interval)
@@ -390,15 +473,28 @@ class NetworkChunk(torch.nn.Module):
         super().__init__()
         self.design, self.steps, self.p = design, steps, p
 
-    def forward(self, keys, pay, head, size, dropped, v, i_syn, t_sum, count, delivered,
-                weights, delays, k0, i_ext):
+    def forward(
+        self,
+        keys,
+        pay,
+        head,
+        size,
+        dropped,
+        v,
+        i_syn,
+        t_sum,
+        count,
+        delivered,
+        weights,
+        delays,
+        k0,
+        i_ext,
+    ):
         from . import _net_torch as net
 
-        c = net.Carry(Queue(keys, pay, head, size, dropped), v, i_syn, t_sum, count,
-                      delivered)
+        c = net.Carry(Queue(keys, pay, head, size, dropped), v, i_syn, t_sum, count, delivered)
         for j in range(self.steps):
-            c = net.step(c, k0 + j + 1, i_ext[j], weights, delays, self.p, self.design,
-                         ops=_OPS)
+            c = net.step(c, k0 + j + 1, i_ext[j], weights, delays, self.p, self.design, ops=_OPS)
         return (*c.q, c.v, c.i_syn, c.t_sum, c.count, c.delivered)
 
 
@@ -410,8 +506,18 @@ NET_OUT = [f"{n}_out" for n in (*QUEUE_IN, *NET_CARRY)]
 _OPS = sys.modules[__name__]
 
 
-def network_program(weights, delays, i_ext, p, design: str, capacity=None, max_delay=None,
-                    chunk: int = CHUNK, device: str = "onnxrt", folder=None):
+def network_program(
+    weights,
+    delays,
+    i_ext,
+    p,
+    design: str,
+    capacity=None,
+    max_delay=None,
+    chunk: int = CHUNK,
+    device: str = "onnxrt",
+    folder=None,
+):
     """Export the network chunk graph(s) and return the host loop: a function of no argument
     returning the ``NetOut`` fields as NumPy (spike_count, spike_time_sum, v_final, dropped,
     delivered, pending). `i_ext`: None (the constant input of `p`) or [p.n_steps, N]."""
@@ -427,39 +533,70 @@ def network_program(weights, delays, i_ext, p, design: str, capacity=None, max_d
     if i_ext.shape != (t_total, n):
         raise ValueError(f"i_ext must have shape {(t_total, n)}, got {i_ext.shape}")
     if t_total + int(np.ceil(d.max() / p.dt)) + 2 >= MAX_STEP:  # the latest arrival step
-        raise ValueError(f"T = {t_total} steps: the LPU graphs' index arithmetic is exact "
-                         f"below {MAX_STEP}")
+        raise ValueError(
+            f"T = {t_total} steps: the LPU graphs' index arithmetic is exact below {MAX_STEP}"
+        )
     sizes = _chunks(t_total, chunk)
     c0 = net.init_carry(n, design, capacity, max_delay, torch.float32, None, ops=_OPS)
     carry0 = (*c0.q, c0.v, c0.i_syn, c0.t_sum, c0.count, c0.delivered)
     folder, made = graph_folder(folder)
-    runners = _build(lambda k: NetworkChunk(design, k, p), sizes,
-                     lambda k: (*carry0, torch.from_numpy(w), torch.from_numpy(d),
-                                torch.tensor(0, dtype=torch.int32),
-                                torch.zeros((k, n), dtype=torch.float32)),
-                     [*QUEUE_IN, *NET_CARRY, "weights", "delays", "k0", "i_ext"], NET_OUT,
-                     device, folder)
+    runners = _build(
+        lambda k: NetworkChunk(design, k, p),
+        sizes,
+        lambda k: (
+            *carry0,
+            torch.from_numpy(w),
+            torch.from_numpy(d),
+            torch.tensor(0, dtype=torch.int32),
+            torch.zeros((k, n), dtype=torch.float32),
+        ),
+        [*QUEUE_IN, *NET_CARRY, "weights", "delays", "k0", "i_ext"],
+        NET_OUT,
+        device,
+        folder,
+    )
     init_np = [x.numpy() for x in carry0]
 
     def run():
         carry, k0 = init_np, 0
         for k in sizes:
             feeds = dict(zip(QUEUE_IN + NET_CARRY, carry, strict=True))
-            out = runners[k](**feeds, weights=w, delays=d, k0=np.array(k0, np.int32),
-                             i_ext=i_ext[k0:k0 + k])
+            out = runners[k](
+                **feeds, weights=w, delays=d, k0=np.array(k0, np.int32), i_ext=i_ext[k0 : k0 + k]
+            )
             carry = [out[name] for name in NET_OUT]
             k0 += k
         keys, size = carry[0], carry[3]
         from ._common import pending_numpy
 
-        return net.NetOut(carry[8], carry[7], carry[5], carry[4].sum(), carry[9],
-                          pending_numpy(design, keys, size).sum())
+        return net.NetOut(
+            carry[8],
+            carry[7],
+            carry[5],
+            carry[4].sum(),
+            carry[9],
+            pending_numpy(design, keys, size).sum(),
+        )
 
     return own_graphs(run, folder, made)
 
 
 # the exported programs serve every design (``design`` picks it): registered per workload
-register("queues", DESIGNS, "onnx", entry="traffic", devices=("onnxrt", "lpu"),
-         dtypes=("float32",), knobs=("chunk",))(traffic_program)
-register("queues", DESIGNS, "onnx", entry="network_forward", devices=("onnxrt", "lpu"),
-         dtypes=("float32",), knobs=("chunk",))(network_program)
+register(
+    "queues",
+    DESIGNS,
+    "onnx",
+    entry="traffic",
+    devices=("onnxrt", "lpu"),
+    dtypes=("float32",),
+    knobs=("chunk",),
+)(traffic_program)
+register(
+    "queues",
+    DESIGNS,
+    "onnx",
+    entry="network_forward",
+    devices=("onnxrt", "lpu"),
+    dtypes=("float32",),
+    knobs=("chunk",),
+)(network_program)

@@ -20,9 +20,9 @@ class RefQueue:
         self.cap = capacity
         self.slots = (max_delay + 1) if design == "ring" else capacity
         self.dropped = 0
-        self.items: list = []          # heap: [(t, pay)], sorted: [(t, seq, pay)]
+        self.items: list = []  # heap: [(t, pay)], sorted: [(t, seq, pay)]
         self.fifo: deque = deque()
-        self.table: dict = {}          # ring: t -> [pay...]; lossy: slot -> (t, pay)
+        self.table: dict = {}  # ring: t -> [pay...]; lossy: slot -> (t, pay)
         self.seq = 0
 
     def enqueue(self, t: int, pay: float) -> None:

@@ -68,16 +68,27 @@ class Queue(NamedTuple):
     dropped: torch.Tensor
 
 
-def init(design: str, n_queues: int, capacity: int | None = None, max_delay: int | None = None,
-         dtype=torch.float32, device=None) -> Queue:
+def init(
+    design: str,
+    n_queues: int,
+    capacity: int | None = None,
+    max_delay: int | None = None,
+    dtype=torch.float32,
+    device=None,
+) -> Queue:
     """Empty queues: capacity slots each (ring: max_delay + 1 count slots), payloads of
     `dtype` (a name or a torch dtype), on `device`."""
     slots = check_sizes(design, n_queues, capacity, max_delay)
     fill = 0 if design == "ring" else SENTINEL
     dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
     zeros = torch.zeros(n_queues, dtype=torch.int32, device=device)
-    return Queue(torch.full((n_queues, slots), fill, dtype=torch.int32, device=device),
-                 torch.zeros((n_queues, slots), dtype=dtype, device=device), zeros, zeros, zeros)
+    return Queue(
+        torch.full((n_queues, slots), fill, dtype=torch.int32, device=device),
+        torch.zeros((n_queues, slots), dtype=dtype, device=device),
+        zeros,
+        zeros,
+        zeros,
+    )
 
 
 def _rows(q):
@@ -90,8 +101,9 @@ def _less(ka, pa, kb, pb):
 
 
 def _put(arr, rows, idx, val):
-    return arr.index_put((rows, idx), torch.as_tensor(val, dtype=arr.dtype,
-                                                      device=arr.device).expand(rows.shape))
+    return arr.index_put(
+        (rows, idx), torch.as_tensor(val, dtype=arr.dtype, device=arr.device).expand(rows.shape)
+    )
 
 
 def _where(c, a, b):
@@ -103,6 +115,7 @@ def _sent(like):
 
 
 # -- heap --------------------------------------------------------------------------------------
+
 
 def heap_enqueue(q: Queue, t, pay, mask) -> Queue:
     cap = q.keys.shape[1]
@@ -116,10 +129,8 @@ def heap_enqueue(q: Queue, t, pay, mask) -> Queue:
         parent = torch.clamp(torch.div(pos - 1, 2, rounding_mode="floor"), min=0)
         kc, pc, kp, pp = keys[rows, pos], pays[rows, pos], keys[rows, parent], pays[rows, parent]
         swap = do & (pos > 0) & _less(kc, pc, kp, pp)
-        keys = _put(_put(keys, rows, pos, _where(swap, kp, kc)), rows, parent,
-                    _where(swap, kc, kp))
-        pays = _put(_put(pays, rows, pos, _where(swap, pp, pc)), rows, parent,
-                    _where(swap, pc, pp))
+        keys = _put(_put(keys, rows, pos, _where(swap, kp, kc)), rows, parent, _where(swap, kc, kp))
+        pays = _put(_put(pays, rows, pos, _where(swap, pp, pc)), rows, parent, _where(swap, pc, pp))
         pos = _where(swap, parent, pos)
     return Queue(keys, pays, q.head, q.size + do, q.dropped + (mask & full))
 
@@ -149,15 +160,14 @@ def heap_pop(q: Queue, now):
         kc, pc = _where(take_r, kr, kl), _where(take_r, pr, pl)
         kp, pp = keys[rows, pos], pays[rows, pos]
         swap = move & _less(kc, pc, kp, pp)
-        keys = _put(_put(keys, rows, child, _where(swap, kp, kc)), rows, pos,
-                    _where(swap, kc, kp))
-        pays = _put(_put(pays, rows, child, _where(swap, pp, pc)), rows, pos,
-                    _where(swap, pc, pp))
+        keys = _put(_put(keys, rows, child, _where(swap, kp, kc)), rows, pos, _where(swap, kc, kp))
+        pays = _put(_put(pays, rows, child, _where(swap, pp, pc)), rows, pos, _where(swap, pc, pp))
         pos = _where(swap, child, pos)
     return Queue(keys, pays, q.head, q.size - hit.int(), q.dropped), hit.int(), out
 
 
 # -- FIFO --------------------------------------------------------------------------------------
+
 
 def fifo_enqueue(q: Queue, t, pay, mask) -> Queue:
     cap = q.keys.shape[1]
@@ -186,6 +196,7 @@ def fifo_pop(q: Queue, now):
 
 # -- dense ring --------------------------------------------------------------------------------
 
+
 def _own(q: Queue, inplace: bool) -> Queue:
     return q if inplace else q._replace(keys=q.keys.clone(), pay=q.pay.clone())
 
@@ -201,8 +212,9 @@ def ring_enqueue(q: Queue, t, pay, mask, inplace: bool = False) -> Queue:
 
 def ring_pop(q: Queue, now, inplace: bool = False):
     q = _own(q, inplace)
-    slot = (torch.as_tensor(now, device=q.keys.device) % q.keys.shape[1]).long() \
-        .expand(q.size.shape)
+    slot = (
+        (torch.as_tensor(now, device=q.keys.device) % q.keys.shape[1]).long().expand(q.size.shape)
+    )
     idx = (_rows(q), slot)
     count, out = q.keys[idx], q.pay[idx]  # advanced indexing: copies
     q.keys.index_put_(idx, torch.zeros_like(count))
@@ -211,6 +223,7 @@ def ring_pop(q: Queue, now, inplace: bool = False):
 
 
 # -- sorted array ------------------------------------------------------------------------------
+
 
 def sorted_enqueue(q: Queue, t, pay, mask) -> Queue:
     last = q.keys[:, -1]
@@ -235,6 +248,7 @@ def sorted_pop(q: Queue, now):
 
 # -- lossy ring --------------------------------------------------------------------------------
 
+
 def lossy_enqueue(q: Queue, t, pay, mask) -> Queue:
     rows = _rows(q)
     slot = (t % q.keys.shape[1]).long()
@@ -246,8 +260,9 @@ def lossy_enqueue(q: Queue, t, pay, mask) -> Queue:
 
 def lossy_pop(q: Queue, now):
     rows = _rows(q)
-    slot = (torch.as_tensor(now, device=q.keys.device) % q.keys.shape[1]).long() \
-        .expand(q.size.shape)
+    slot = (
+        (torch.as_tensor(now, device=q.keys.device) % q.keys.shape[1]).long().expand(q.size.shape)
+    )
     k, p = q.keys[rows, slot], q.pay[rows, slot]
     hit = k == now
     out = _where(hit, p, torch.zeros_like(p))
@@ -256,14 +271,25 @@ def lossy_pop(q: Queue, now):
     return Queue(keys, pays, q.head, q.size, q.dropped), hit.int(), out
 
 
-ENQUEUE = {"heap": heap_enqueue, "fifo": fifo_enqueue, "ring": ring_enqueue,
-           "sorted": sorted_enqueue, "lossy": lossy_enqueue}
-POP = {"heap": heap_pop, "fifo": fifo_pop, "ring": ring_pop, "sorted": sorted_pop,
-       "lossy": lossy_pop}
+ENQUEUE = {
+    "heap": heap_enqueue,
+    "fifo": fifo_enqueue,
+    "ring": ring_enqueue,
+    "sorted": sorted_enqueue,
+    "lossy": lossy_enqueue,
+}
+POP = {
+    "heap": heap_pop,
+    "fifo": fifo_pop,
+    "ring": ring_pop,
+    "sorted": sorted_pop,
+    "lossy": lossy_pop,
+}
 
 
-def enqueue(design: str, q: Queue, t, pay, mask, *, now=None, check: bool = True,
-            inplace: bool = False) -> Queue:
+def enqueue(
+    design: str, q: Queue, t, pay, mask, *, now=None, check: bool = True, inplace: bool = False
+) -> Queue:
     """Offer arrival step t [Q] (integer) with payload pay [Q] where mask [Q] is set.
     ``inplace=True``: q is handed over and may be updated in place (see the module doc).
 
@@ -273,16 +299,19 @@ def enqueue(design: str, q: Queue, t, pay, mask, *, now=None, check: bool = True
     JAX counts violations inside jit instead). The benchmark loops, whose arrivals are valid
     by construction, pass ``check=False`` (the check reads the tensors back to the host).
     Payloads must be finite."""
-    t, pay, mask = (x if isinstance(x, torch.Tensor) else torch.as_tensor(x)
-                    for x in (t, pay, mask))
-    check_batch(tuple(q.size.shape), t=tuple(t.shape), pay=tuple(pay.shape),
-                mask=tuple(mask.shape))
+    t, pay, mask = (
+        x if isinstance(x, torch.Tensor) else torch.as_tensor(x) for x in (t, pay, mask)
+    )
+    check_batch(tuple(q.size.shape), t=tuple(t.shape), pay=tuple(pay.shape), mask=tuple(mask.shape))
     check_step_dtype(t.dtype)
     design = check_design(design)
     if check:
-        check_offer(t.cpu().numpy(), mask.to(torch.bool).cpu().numpy(),
-                    None if now is None else torch.as_tensor(now).cpu().numpy(),
-                    q.keys.shape[1] if design == "ring" else None)
+        check_offer(
+            t.cpu().numpy(),
+            mask.to(torch.bool).cpu().numpy(),
+            None if now is None else torch.as_tensor(now).cpu().numpy(),
+            q.keys.shape[1] if design == "ring" else None,
+        )
         check_payload(pay.detach().cpu().numpy(), mask.to(torch.bool).cpu().numpy())
     args = (q, t.to(torch.int32), pay.to(q.pay.dtype), mask.to(torch.bool))
     if design == "ring":
@@ -317,11 +346,13 @@ def pending(design: str, q: Queue):
 
 def count(x, dim=None):
     """Sum of integer counts (or booleans) as int32."""
-    return (torch.sum(x, dtype=torch.int32) if dim is None else
-            torch.sum(x, dim=dim, dtype=torch.int32))
+    return (
+        torch.sum(x, dtype=torch.int32) if dim is None else torch.sum(x, dim=dim, dtype=torch.int32)
+    )
 
 
 # -- the benchmark loop (spec section 5 a-d, f) ---------------------------------------------
+
 
 def mix(k, q, seed: int):
     """The traffic hash of ``_common.mix_numpy`` in int64 arithmetic masked to 32 bits
@@ -355,15 +386,23 @@ def _count(counts, tally: str, hits, pays, spike):
     return (counts[0] + hits, counts[1] + pays, counts[2] + spike.int())
 
 
-def traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int, seed: int = 0,
-            tally: str = "queue"):
+def traffic(
+    design: str,
+    q: Queue,
+    n_steps: int,
+    delay: int,
+    interval: int,
+    seed: int = 0,
+    tally: str = "queue",
+):
     """Per step k = 1 .. n_steps: pop(k), then every queue that spikes (probability
     1/interval, ``mix``) enqueues arrival k + delay with payload k + delay. The popped state
     is carried (the published batched script discarded it). Returns (q, delivered [Q],
     payload sum [Q], enqueued [Q]) with ``tally="queue"``, (q, total delivered) with
     ``tally="total"``. The arguments are checked first (``check_traffic``)."""
     (n_steps, delay, interval, seed), lanes, counts = _loop_start(
-        design, q, n_steps, delay, interval, seed, tally)
+        design, q, n_steps, delay, interval, seed, tally
+    )
     q = _own(q, False)  # one copy per call; then the loop owns its queue
     for k in range(1, n_steps + 1):
         q, h, p = pop(design, q, k, check=False, inplace=True)
@@ -375,16 +414,26 @@ def traffic(design: str, q: Queue, n_steps: int, delay: int, interval: int, seed
 
 
 @register("queues", DESIGNS, "torch", entry="traffic", devices=("cpu", "gpu"), knobs=("tally",))
-def run_traffic(q: Queue, *, design: str, n_steps: int, delay: int, interval: int,
-                seed: int = 0, tally: str = "queue"):
+def run_traffic(
+    q: Queue,
+    *,
+    design: str,
+    n_steps: int,
+    delay: int,
+    interval: int,
+    seed: int = 0,
+    tally: str = "queue",
+):
     """The timed benchmark loop (a)-(d), (f): ``traffic`` with the queue state first."""
     return traffic(design, q, n_steps, delay, interval, seed, tally)
 
 
 # -- compiled PyTorch: the same loop with a torch.compile'd step ------------------------------
 
-def _step(q: Queue, counts, lanes, k, *, design: str, delay: int, interval: int, seed: int,
-          tally: str):
+
+def _step(
+    q: Queue, counts, lanes, k, *, design: str, delay: int, interval: int, seed: int, tally: str
+):
     """One step of ``traffic`` (pop(k), then the spiking queues enqueue k + delay), with k a
     0-d int64 tensor so that one compiled graph serves every step. Out of place: inductor
     plans the buffers itself (the ring's in-place updates compiled to 327 ms on (b), out of
@@ -402,20 +451,31 @@ def compiled_step(design: str, delay: int, interval: int, seed: int, tally: str 
     interval, seed, tally); shapes and dtypes are guarded and static, so a new queue size
     compiles a new graph once (dynamic shapes generated C++ that did not compile, torch 2.13:
     '&' on floats)."""
-    return compile_step(partial(_step, design=design, delay=delay, interval=interval,
-                                seed=seed, tally=tally))
+    return compile_step(
+        partial(_step, design=design, delay=delay, interval=interval, seed=seed, tally=tally)
+    )
 
 
-@register("queues", DESIGNS, "torch-compile", entry="traffic", devices=("cpu", "gpu"),
-          knobs=("tally",))
-def run_traffic_compiled(q: Queue, *, design: str, n_steps: int, delay: int, interval: int,
-                         seed: int = 0, tally: str = "queue"):
+@register(
+    "queues", DESIGNS, "torch-compile", entry="traffic", devices=("cpu", "gpu"), knobs=("tally",)
+)
+def run_traffic_compiled(
+    q: Queue,
+    *,
+    design: str,
+    n_steps: int,
+    delay: int,
+    interval: int,
+    seed: int = 0,
+    tally: str = "queue",
+):
     """``run_traffic`` with the loop body compiled (``compiled_step``) and the loop over steps
     in Python: dynamo would unroll the whole loop (n_steps copies of the step) into one graph.
     The torch-compile framework calls it as is (``compiles_inside``); its first call, which
     compiles, is the row's compile_s."""
     (n_steps, delay, interval, seed), lanes, counts = _loop_start(
-        design, q, n_steps, delay, interval, seed, tally)
+        design, q, n_steps, delay, interval, seed, tally
+    )
     # every field its own tensor (init shares one zeros tensor between head, size and dropped;
     # the step's outputs never alias): one set of guards, no recompiles after the first step
     q = Queue(*(x.clone() for x in q))

@@ -12,5 +12,19 @@ from ._net_jax import NetOut, loss, network_forward, network_grad, network_jvp, 
 
 FRAMEWORK_ONLY: dict[str, tuple[str, ...]] = {}
 
-__all__ = ["Queue", "init", "enqueue", "pop", "pending", "mix", "traffic", "run_traffic",
-           "NetOut", "simulate", "loss", "network_forward", "network_grad", "network_jvp"]
+__all__ = [
+    "Queue",
+    "init",
+    "enqueue",
+    "pop",
+    "pending",
+    "mix",
+    "traffic",
+    "run_traffic",
+    "NetOut",
+    "simulate",
+    "loss",
+    "network_forward",
+    "network_grad",
+    "network_jvp",
+]

@@ -13,5 +13,19 @@ from ._torch import Queue, enqueue, init, mix, pending, pop, run_traffic, traffi
 
 FRAMEWORK_ONLY: dict[str, tuple[str, ...]] = {"enqueue": ("inplace",), "pop": ("inplace",)}
 
-__all__ = ["Queue", "init", "enqueue", "pop", "pending", "mix", "traffic", "run_traffic",
-           "NetOut", "simulate", "loss", "network_forward", "network_grad", "network_jvp"]
+__all__ = [
+    "Queue",
+    "init",
+    "enqueue",
+    "pop",
+    "pending",
+    "mix",
+    "traffic",
+    "run_traffic",
+    "NetOut",
+    "simulate",
+    "loss",
+    "network_forward",
+    "network_grad",
+    "network_jvp",
+]

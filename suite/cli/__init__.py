@@ -10,8 +10,7 @@ from ._app import app, console
 from .run import default_devices, default_profile, render_report
 from .summary import print_summary
 
-__all__ = ["app", "console", "default_devices", "default_profile", "print_summary",
-           "render_report"]
+__all__ = ["app", "console", "default_devices", "default_profile", "print_summary", "render_report"]
 
 if __name__ == "__main__":
     app()

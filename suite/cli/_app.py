@@ -8,9 +8,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-app = typer.Typer(help="Benchmarks for parallel spiking-neural-network algorithms.",
-                  no_args_is_help=True, add_completion=False, rich_markup_mode=None,
-                  context_settings={"help_option_names": ["-h", "--help"]})
+app = typer.Typer(
+    help="Benchmarks for parallel spiking-neural-network algorithms.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 
 
 console = Console()
@@ -25,9 +29,14 @@ def _version(value: bool):
 
 
 @app.callback()
-def _main(version: Annotated[bool, typer.Option(
-        "--version", callback=_version, is_eager=True,
-        help="print the version and exit")] = False):
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+):
     """Benchmarks for parallel spiking-neural-network algorithms."""
 
 
@@ -70,4 +79,7 @@ def _values(options) -> list[str] | None:
 
 
 def _multi(key: str, text: str):
-    return Annotated[list[_choice(key)] | None, typer.Option(help=text, show_default=False)]
+    return Annotated[
+        list[_choice(key)] | None,  # type: ignore[misc]  # typer's choices are built at run time
+        typer.Option(help=text, show_default=False),
+    ]

@@ -12,8 +12,10 @@ from rich.table import Table
 
 from ._app import _out, app, console
 
-datasets_app = typer.Typer(help="Event datasets: what this machine can load, and the "
-                                "statistics of real files.", invoke_without_command=True)
+datasets_app = typer.Typer(
+    help="Event datasets: what this machine can load, and the statistics of real files.",
+    invoke_without_command=True,
+)
 app.add_typer(datasets_app, name="datasets")
 
 
@@ -29,15 +31,22 @@ def datasets_list(
 
     table = Table("dataset", "kind", "channels", "classes", "status", "description", box=None)
     for r in ds.available(data_dir):
-        table.add_row(r["name"], r["kind"], str(r["n_channels"]), str(r["n_classes"]),
-                      escape(r["status"]), escape(r["description"]))
+        table.add_row(
+            r["name"],
+            r["kind"],
+            str(r["n_channels"]),
+            str(r["n_classes"]),
+            escape(r["status"]),
+            escape(r["description"]),
+        )
     Console(width=max(console.width, 120)).print(table)
 
 
 @datasets_app.command("stats")
 def datasets_stats(
-    path: Annotated[Path, typer.Argument(help="an SHD/SSC .h5 file, or a folder with the "
-                                              "MNIST IDX files")],
+    path: Annotated[
+        Path, typer.Argument(help="an SHD/SSC .h5 file, or a folder with the MNIST IDX files")
+    ],
     limit: Annotated[int | None, typer.Option(help="only the first N samples")] = None,
     save: Annotated[Path | None, typer.Option(help="write the statistics as JSON here")] = None,
 ):

@@ -19,15 +19,22 @@ def devices():
     table = Table("kind", "available", "name", "count", "memory", "frameworks / runtimes")
     for d in dev.discover():
         mem = f"{d.memory_bytes / 2**30:.1f} GiB" if d.memory_bytes else ""
-        vers = ", ".join(f"{k} {v}" for k, v in d.versions.items() if v) or \
-            ", ".join(d.frameworks)
-        table.add_row(d.kind, "yes" if d.available else "[bold]no[/bold]", escape(d.name),
-                      str(d.count) if d.available else "", mem, escape(vers))
+        vers = ", ".join(f"{k} {v}" for k, v in d.versions.items() if v) or ", ".join(d.frameworks)
+        table.add_row(
+            d.kind,
+            "yes" if d.available else "[bold]no[/bold]",
+            escape(d.name),
+            str(d.count) if d.available else "",
+            mem,
+            escape(vers),
+        )
     console.print(table)
     for d in dev.discover():
         if not d.available:
-            console.print(f"[bold]{d.kind}[/bold] unavailable: " +
-                          "; ".join(escape(r) for r in d.reason.split("; ")))
+            console.print(
+                f"[bold]{d.kind}[/bold] unavailable: "
+                + "; ".join(escape(r) for r in d.reason.split("; "))
+            )
     for fw, why in registry.UNAVAILABLE.items():
         console.print(f"[bold]framework {fw}[/bold] unavailable: {escape(why)}")
     for name, module in plugins.LOADED.items():

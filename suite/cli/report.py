@@ -13,8 +13,9 @@ from .run import render_report
 
 @app.command()
 def report(
-    paths: Annotated[list[Path] | None, typer.Argument(help="CSV files or folders "
-                                                            "(default: results/)")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="CSV files or folders (default: results/)")
+    ] = None,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("reports/latest"),
 ):
     """Render plots (PNG + SVG), Markdown tables and an HTML page from result CSVs."""

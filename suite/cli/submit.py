@@ -14,12 +14,20 @@ from ._app import _out, app, console
 @app.command()
 def submit(
     file: Annotated[Path, typer.Argument(help="a result CSV (with its .json beside it)")],
-    results_dir: Annotated[Path | None, typer.Option(
-        "--results", help="results root (default: results/ in the folder you run from, e.g. "
-                          "your clone of the repository)")] = None,
-    keep_hostname: Annotated[bool, typer.Option(
-        help="keep this machine's hostname where it appears (default: replaced by a hash)")]
-    = False,
+    results_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--results",
+            help="results root (default: results/ in the folder you run from, e.g. "
+            "your clone of the repository)",
+        ),
+    ] = None,
+    keep_hostname: Annotated[
+        bool,
+        typer.Option(
+            help="keep this machine's hostname where it appears (default: replaced by a hash)"
+        ),
+    ] = False,
 ):
     """Validate a run and file it under results/<machine_id>/ (never overwriting)."""
     from ..harness.runner import results_root
@@ -40,8 +48,7 @@ def submit(
 def merge(
     shards: Annotated[list[Path], typer.Argument(help="the shard CSVs of one sweep")],
     out: Annotated[Path, typer.Option(help="the merged CSV to write (never overwritten)")],
-    partial: Annotated[bool, typer.Option(help="merge even if some shards are missing")] =
-    False,
+    partial: Annotated[bool, typer.Option(help="merge even if some shards are missing")] = False,
 ):
     """Combine the shards of a sweep run with --shard i/n into one results CSV (+ .json)."""
     from ..submission import merge as m
@@ -53,6 +60,9 @@ def merge(
         console.print(f"[red]not merged[/red]: {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(1) from None
     missing = f", missing shards {sweep['missing']}" if sweep["missing"] else ""
-    console.print(f"merged {len(shards)} of {sweep['count']} shards of sweep "
-                  f"{sweep['sweep_id']} ({sweep['n_cases']} cases{missing}) into "
-                  f"{escape(str(path))}", soft_wrap=True)
+    console.print(
+        f"merged {len(shards)} of {sweep['count']} shards of sweep "
+        f"{sweep['sweep_id']} ({sweep['n_cases']} cases{missing}) into "
+        f"{escape(str(path))}",
+        soft_wrap=True,
+    )

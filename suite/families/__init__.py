@@ -73,11 +73,20 @@ def implementation(family: str, impl: str, framework: str) -> registry.Impl:
     try:
         return registry.REGISTRY[(family, impl, framework)]
     except KeyError:
-        raise registry.Unsupported(f"no implementation registered for "
-                                   f"{(family, impl, framework)}") from None
+        raise registry.Unsupported(
+            f"no implementation registered for {(family, impl, framework)}"
+        ) from None
 
 
-__all__ = ["FAMILIES", "Family", "Section", "get", "implementation", "load_kernels", "register",
-           "units"]
+__all__ = [
+    "FAMILIES",
+    "Family",
+    "Section",
+    "get",
+    "implementation",
+    "load_kernels",
+    "register",
+    "units",
+]
 
 plugins.load()  # last: a plugin imports this package and calls register

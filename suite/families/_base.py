@@ -141,15 +141,18 @@ class Family(abc.ABC):
         import importlib
 
         if framework not in self.modules:
-            raise Unsupported(f"no {framework} kernels in family {self.name} (it has "
-                              f"{', '.join(sorted(self.modules)) or 'none'})")
+            raise Unsupported(
+                f"no {framework} kernels in family {self.name} (it has "
+                f"{', '.join(sorted(self.modules)) or 'none'})"
+            )
         return importlib.import_module(self.modules[framework])
 
     # -- the row -------------------------------------------------------------------------------
     @abc.abstractmethod
-    def check(self, case, inputs, out, ref) -> dict:
+    def check(self, case, inputs, out, ref, timed=None) -> dict:
         """correct, max_err, mismatch_frac, n_checked (+ note, spike_rate, lif_agreement,
-        drop_rate where known)."""
+        drop_rate where known). `timed`: the timed call's output where `out` came from an
+        untimed instrumented run (``instrumented``), which must agree with it."""
 
     def work(self, case) -> tuple[float, str]:
         """(work of one timed call, throughput unit): throughput = work / median time. The

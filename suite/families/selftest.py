@@ -34,9 +34,18 @@ class SelfTest(Family):
     kernel_modules = {"numpy": (__name__,)}
     # `spikebench run --profile selftest`: one implementation that works, one that raises and
     # one that never returns (its worker is killed at the timeout)
-    sweeps = {"selftest": [{"impls": ["ok", "raises", "hangs"], "frameworks": ["numpy"],
-                            "dtypes": ["float64"], "datasets": ["none"], "sizes": {"n": [8]},
-                            "timeout_s": 5}]}
+    sweeps = {
+        "selftest": [
+            {
+                "impls": ["ok", "raises", "hangs"],
+                "frameworks": ["numpy"],
+                "dtypes": ["float64"],
+                "datasets": ["none"],
+                "sizes": {"n": [8]},
+                "timeout_s": 5,
+            }
+        ]
+    }
     units = {"elements/s": None}  # its size `n` is not a schema column
 
     def make_inputs(self, case):
@@ -51,10 +60,14 @@ class SelfTest(Family):
     def prepare(self, case, inputs, fw, device):
         return (fw.put(inputs["x"], device),), {}, {}
 
-    def check(self, case, inputs, out, ref):
+    def check(self, case, inputs, out, ref, timed=None):
         err = float(np.max(np.abs(out - ref))) if ref.size else 0.0
-        return {"correct": err == 0.0, "max_err": err, "mismatch_frac": 0.0,
-                "n_checked": int(ref.size)}
+        return {
+            "correct": err == 0.0,
+            "max_err": err,
+            "mismatch_frac": 0.0,
+            "n_checked": int(ref.size),
+        }
 
     def work(self, case):
         return case.size["n"], "elements/s"

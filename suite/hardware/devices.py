@@ -29,9 +29,15 @@ from ..rows import DEVICE_KINDS as KINDS
 from . import groq
 
 # which frameworks can reach which device kind (a case pairs only these)
-REACH = {"numpy": ("cpu",), "jax": ("cpu", "gpu", "tpu"), "torch": ("cpu", "gpu"),
-         "torch-compile": ("cpu", "gpu"),
-         "onnx": ("onnxrt", "lpu"), "adseq": ("cpu", "gpu", "tpu"), "nest": ("cpu",)}
+REACH = {
+    "numpy": ("cpu",),
+    "jax": ("cpu", "gpu", "tpu"),
+    "torch": ("cpu", "gpu"),
+    "torch-compile": ("cpu", "gpu"),
+    "onnx": ("onnxrt", "lpu"),
+    "adseq": ("cpu", "gpu", "tpu"),
+    "nest": ("cpu",),
+}
 
 
 @dataclass(frozen=True)
@@ -88,8 +94,9 @@ def _probe_torch_gpu():
     mps = getattr(torch.backends, "mps", None)
     if mps is not None and mps.is_available():
         return ["Apple MPS"], None, 1, ""
-    build = "CPU-only build" if not (torch.version.cuda or torch.version.hip) else \
-        "no device visible"
+    build = (
+        "CPU-only build" if not (torch.version.cuda or torch.version.hip) else "no device visible"
+    )
     return [], None, 0, f"torch: no CUDA/ROCm/MPS device ({build} {torch.__version__})"
 
 
@@ -123,29 +130,46 @@ def _probe_onnxrt() -> DeviceInfo:
     missing = [m for m in ("onnx", "onnxruntime", "torch") if not _has(m)]
     versions = {m: _version(m) for m in ("onnx", "onnxruntime", "torch")}
     if missing:
-        return DeviceInfo("onnxrt", "", False,
-                          f"{', '.join(missing)} not installed (pip install "
-                          f"'spikebench[onnx]'; torch exports the graphs)", versions=versions)
+        return DeviceInfo(
+            "onnxrt",
+            "",
+            False,
+            f"{', '.join(missing)} not installed (pip install "
+            f"'spikebench[onnx]'; torch exports the graphs)",
+            versions=versions,
+        )
     from . import onnx_backend
 
     provider = onnx_backend.provider()
     try:
         onnx_backend.smoke_test(provider)
     except Exception as exc:  # noqa: BLE001 - a broken runtime is a reason, not a crash
-        return DeviceInfo("onnxrt", "", False, f"onnxruntime failed a test graph: {exc}",
-                          versions=versions)
-    return DeviceInfo("onnxrt", f"onnxruntime {provider}", True, "", ("onnx",),
-                      _ram() if provider == "CPUExecutionProvider" else None, 1, versions)
+        return DeviceInfo(
+            "onnxrt", "", False, f"onnxruntime failed a test graph: {exc}", versions=versions
+        )
+    return DeviceInfo(
+        "onnxrt",
+        f"onnxruntime {provider}",
+        True,
+        "",
+        ("onnx",),
+        _ram() if provider == "CPUExecutionProvider" else None,
+        1,
+        versions,
+    )
 
 
 def _probe_lpu() -> DeviceInfo:
-    versions = {"groq-runtime": _version("groq-runtime"),
-                "groq-devtools": _version("groq-devtools")}
+    versions = {
+        "groq-runtime": _version("groq-runtime"),
+        "groq-devtools": _version("groq-devtools"),
+    }
     missing = groq.lpu_missing()
     if missing:
         return DeviceInfo("lpu", "", False, "; ".join(missing), versions=versions)
-    return DeviceInfo("lpu", "GroqChip", True, "", ("onnx",), None, groq.groq_cards() or 0,
-                      versions)
+    return DeviceInfo(
+        "lpu", "GroqChip", True, "", ("onnx",), None, groq.groq_cards() or 0, versions
+    )
 
 
 def _ram():
@@ -167,9 +191,9 @@ def _riders(reach: tuple[str, ...], nest: bool = False) -> tuple[str, ...]:
     """The frameworks that run on top of the given ones and are installed here: the adseq
     anchor wherever JAX reaches, torch-compile wherever PyTorch does, the NEST anchor on the
     CPU, and a plugin's framework wherever the one it is ``like`` is."""
-    found = ("adseq",) if "jax" in reach and _has("adseq") else ()
+    found: tuple[str, ...] = ("adseq",) if "jax" in reach and _has("adseq") else ()
     found += ("torch-compile",) if "torch" in reach else ()
-    found += (("nest",) if nest and _has("nest") else ())
+    found += ("nest",) if nest and _has("nest") else ()
     return found + tuple(n for n, base in LIKE.items() if base in reach + found)
 
 
@@ -184,19 +208,40 @@ def discover() -> tuple[DeviceInfo, ...]:
 
     cpu_fw = tuple(f for f in ("numpy", "jax", "torch") if _has(f))
     cpu_fw += _riders(cpu_fw, nest=True)
-    out = [DeviceInfo("cpu", cpu_model(), True, "", cpu_fw, _ram(), 1,
-                      {f: _version(f) for f in cpu_fw})]
+    out = [
+        DeviceInfo(
+            "cpu", cpu_model(), True, "", cpu_fw, _ram(), 1, {f: _version(f) for f in cpu_fw}
+        )
+    ]
     t_names, t_mem, t_n, t_why = _probe_torch_gpu()
     j_names, j_mem, j_n, j_why = _probe_jax("gpu")
     gpu_fw = tuple(f for f, names in (("jax", j_names), ("torch", t_names)) if names)
     gpu_fw += _riders(gpu_fw)
-    out.append(DeviceInfo("gpu", (t_names or j_names or [""])[0], bool(gpu_fw),
-                          "" if gpu_fw else f"{j_why}; {t_why}", gpu_fw, t_mem or j_mem,
-                          max(t_n, j_n), {f: _version(f) for f in gpu_fw}))
+    out.append(
+        DeviceInfo(
+            "gpu",
+            (t_names or j_names or [""])[0],
+            bool(gpu_fw),
+            "" if gpu_fw else f"{j_why}; {t_why}",
+            gpu_fw,
+            t_mem or j_mem,
+            max(t_n, j_n),
+            {f: _version(f) for f in gpu_fw},
+        )
+    )
     p_names, p_mem, p_n, p_why = _probe_jax("tpu")
-    out.append(DeviceInfo("tpu", (p_names or [""])[0], bool(p_names), p_why,
-                          ("jax",) if p_names else (), p_mem, p_n,
-                          {"jax": _version("jax")} if p_names else {}))
+    out.append(
+        DeviceInfo(
+            "tpu",
+            (p_names or [""])[0],
+            bool(p_names),
+            p_why,
+            ("jax",) if p_names else (),
+            p_mem,
+            p_n,
+            {"jax": _version("jax")} if p_names else {},
+        )
+    )
     out.append(_probe_lpu())
     out.append(_probe_onnxrt())
     return tuple(out)

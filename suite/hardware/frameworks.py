@@ -35,8 +35,9 @@ class FrameworkAdapter(Protocol):
     def to_numpy(self, x: Any) -> np.ndarray:
         """An output as a NumPy array."""
 
-    def compile(self, fn: Callable, args: tuple, kwargs: dict,
-                static: dict) -> tuple[Callable[[], Any], float | None]:
+    def compile(
+        self, fn: Callable, args: tuple, kwargs: dict, static: dict
+    ) -> tuple[Callable[[], Any], float | None]:
         """(a callable running one timed call, compile seconds or None)."""
 
 
@@ -76,8 +77,7 @@ class JaxFw:
         import jax
         import jaxlib
 
-        return {"xla_version": f"jaxlib {jaxlib.__version__}",
-                "backend": jax.default_backend()}
+        return {"xla_version": f"jaxlib {jaxlib.__version__}", "backend": jax.default_backend()}
 
     def device(self, kind: str, index: int = 0):
         import jax
@@ -126,8 +126,7 @@ class TorchFw:
     def runtime(self) -> dict:
         import torch
 
-        return {"cuda_version": torch.version.cuda or "",
-                "threads": torch.get_num_threads()}
+        return {"cuda_version": torch.version.cuda or "", "threads": torch.get_num_threads()}
 
     def device(self, kind: str, index: int = 0):
         import torch
@@ -206,8 +205,9 @@ class OnnxFw:
 
         from . import onnx_backend
 
-        facts = {"exporter": f"torch.onnx (TorchScript) {torch.__version__}, opset "
-                             f"{onnx_backend.OPSET}"}
+        facts: dict[str, str | None] = {
+            "exporter": f"torch.onnx (TorchScript) {torch.__version__}, opset {onnx_backend.OPSET}"
+        }
         try:
             import onnxruntime
 
@@ -275,9 +275,15 @@ class NestFw(NumpyFw):
         return _build(fn, args, kwargs, static)
 
 
-ADAPTERS = {"numpy": NumpyFw(), "jax": JaxFw(), "torch": TorchFw(),
-            "torch-compile": TorchCompileFw(), "onnx": OnnxFw(),
-            "adseq": AdseqFw(), "nest": NestFw()}
+ADAPTERS: dict[str, FrameworkAdapter] = {
+    "numpy": NumpyFw(),
+    "jax": JaxFw(),
+    "torch": TorchFw(),
+    "torch-compile": TorchCompileFw(),
+    "onnx": OnnxFw(),
+    "adseq": AdseqFw(),
+    "nest": NestFw(),
+}
 
 
 def adapter(name: str) -> FrameworkAdapter:
@@ -287,8 +293,13 @@ def adapter(name: str) -> FrameworkAdapter:
         raise ValueError(f"unknown framework {name!r}; known: {sorted(ADAPTERS)}") from None
 
 
-def register(name: str, adapter: FrameworkAdapter, *, reaches: tuple[str, ...] = ("cpu",),
-             like: str = "numpy") -> FrameworkAdapter:
+def register(
+    name: str,
+    adapter: FrameworkAdapter,
+    *,
+    reaches: tuple[str, ...] = ("cpu",),
+    like: str = "numpy",
+) -> FrameworkAdapter:
     """Add a framework (a plugin's library as its own ``framework`` value): its `adapter`,
     the device kinds it `reaches`, and the built-in framework it is `like` (present on a
     device kind wherever that one is). ValueError for a taken name, an adapter missing a
@@ -299,18 +310,23 @@ def register(name: str, adapter: FrameworkAdapter, *, reaches: tuple[str, ...] =
     if not name or name in ADAPTERS:
         raise ValueError(f"framework name {name!r} is empty or already registered")
     if not isinstance(adapter, FrameworkAdapter):
-        missing = [m for m in ("version", "device", "put", "sync", "to_numpy", "compile")
-                   if not callable(getattr(adapter, m, None))]
+        missing = [
+            m
+            for m in ("version", "device", "put", "sync", "to_numpy", "compile")
+            if not callable(getattr(adapter, m, None))
+        ]
         raise ValueError(f"framework {name!r}: the adapter lacks {', '.join(missing) or 'name'}")
     bad = sorted(set(reaches) - set(rows.DEVICE_KINDS))
     if bad:
-        raise ValueError(f"framework {name!r}: unknown device kind(s) {bad}; known: "
-                         f"{list(rows.DEVICE_KINDS)}")
+        raise ValueError(
+            f"framework {name!r}: unknown device kind(s) {bad}; known: {list(rows.DEVICE_KINDS)}"
+        )
     if like not in ADAPTERS:
-        raise ValueError(f"framework {name!r}: like={like!r} is not a framework; known: "
-                         f"{sorted(ADAPTERS)}")
+        raise ValueError(
+            f"framework {name!r}: like={like!r} is not a framework; known: {sorted(ADAPTERS)}"
+        )
     ADAPTERS[name] = adapter
     rows.FRAMEWORKS.append(name)
     devices.REACH[name] = tuple(reaches)
     devices.LIKE[name] = like
-    return adapter
+    return ADAPTERS[name]

@@ -32,24 +32,27 @@ def groq_tool(name: str) -> str | None:
 
 def groq_cards() -> int | None:
     """GroqCards on the PCI bus (None when lspci is missing)."""
-    lspci = shutil.which("lspci") or ("/usr/bin/lspci" if os.path.isfile("/usr/bin/lspci")
-                                      else None)
+    lspci = shutil.which("lspci") or (
+        "/usr/bin/lspci" if os.path.isfile("/usr/bin/lspci") else None
+    )
     if lspci is None:
         return None
     try:
         out = subprocess.run([lspci, "-n"], capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    return sum(GROQ_PCI in line.split()[2] for line in out.splitlines()
-               if len(line.split()) > 2)
+    return sum(GROQ_PCI in line.split()[2] for line in out.splitlines() if len(line.split()) > 2)
 
 
 def lpu_missing() -> list[str]:
     """What stops the LPU path here (empty: everything is present)."""
     missing = []
     if not _has("groq.runner.tsp"):
-        note = " (the installed PyPI package 'groq' is a chat REST client, not the runtime)" \
-            if _has("groq") else ""
+        note = (
+            " (the installed PyPI package 'groq' is a chat REST client, not the runtime)"
+            if _has("groq")
+            else ""
+        )
         missing.append(f"groq-runtime: Python module groq.runner.tsp not importable{note}")
     for tool in GROQ_TOOLS:
         if groq_tool(tool) is None:
@@ -59,6 +62,9 @@ def lpu_missing() -> list[str]:
             missing.append(f"{mod} not installed (the graphs are exported with torch.onnx)")
     cards = groq_cards()
     if not cards:
-        missing.append("no GroqCard on the PCI bus (vendor 1de0)" if cards == 0 else
-                       "no GroqCard found (lspci is missing)")
+        missing.append(
+            "no GroqCard on the PCI bus (vendor 1de0)"
+            if cards == 0
+            else "no GroqCard found (lspci is missing)"
+        )
     return missing

@@ -39,13 +39,19 @@ def cpu_facts() -> dict:
     import psutil
 
     info = cpu_info()
-    facts: dict = {"model": cpu_model(), "arch": info.get("arch_string_raw") or
-                   platform.machine(), "logical_cores": psutil.cpu_count(logical=True),
-                   "physical_cores": psutil.cpu_count(logical=False)}
+    facts: dict = {
+        "model": cpu_model(),
+        "arch": info.get("arch_string_raw") or platform.machine(),
+        "logical_cores": psutil.cpu_count(logical=True),
+        "physical_cores": psutil.cpu_count(logical=False),
+    }
     try:
         freq = psutil.cpu_freq()
-        facts["freq_mhz"] = None if freq is None else {
-            "current": freq.current, "min": freq.min or None, "max": freq.max or None}
+        facts["freq_mhz"] = (
+            None
+            if freq is None
+            else {"current": freq.current, "min": freq.min or None, "max": freq.max or None}
+        )
     except (OSError, NotImplementedError, AttributeError):
         facts["freq_mhz"] = None
     if not facts["freq_mhz"] and info.get("hz_advertised_friendly"):
@@ -55,8 +61,9 @@ def cpu_facts() -> dict:
         facts["governor"] = gov.read_text().strip() or None
     except OSError:
         facts["governor"] = None  # not shown here (a VM, a container, another OS)
-    facts["cache_bytes"] = {k: info.get(f"{k}_cache_size") for k in ("l1_data", "l1_instruction",
-                                                                      "l2", "l3")}
+    facts["cache_bytes"] = {
+        k: info.get(f"{k}_cache_size") for k in ("l1_data", "l1_instruction", "l2", "l3")
+    }
     try:
         facts["load_average_start"] = [round(x, 2) for x in psutil.getloadavg()]
     except (OSError, AttributeError):
@@ -82,8 +89,9 @@ def machine_id() -> str:
 
         why = name_problem(env)
         if why:  # it names the results folder: untrusted.safe_name's rule
-            raise ValueError(f"SPIKEBENCH_MACHINE_ID: {why} (use letters, digits, . _ @ -; "
-                             f"not '.' or '..')")
+            raise ValueError(
+                f"SPIKEBENCH_MACHINE_ID: {why} (use letters, digits, . _ @ -; not '.' or '..')"
+            )
         return env
     slug = re.sub(r"[^a-z0-9]+", "-", cpu_model().lower()).strip("-")[:40] or "cpu"
     host = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
@@ -92,12 +100,22 @@ def machine_id() -> str:
 
 def git_state(root: Path = REPO_ROOT) -> tuple[str, bool | None]:
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root,
-                                capture_output=True, text=True, timeout=10)
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         if commit.returncode != 0:
             return "unknown", None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         return commit.stdout.strip(), bool(dirty.stdout.strip())
     except (OSError, subprocess.SubprocessError):
         return "unknown", None

@@ -46,8 +46,7 @@ def provider() -> str:
     import onnxruntime as ort
 
     have = ort.get_available_providers()
-    return "CUDAExecutionProvider" if "CUDAExecutionProvider" in have else \
-        "CPUExecutionProvider"
+    return "CUDAExecutionProvider" if "CUDAExecutionProvider" in have else "CPUExecutionProvider"
 
 
 def smoke_test(prov: str | None = None) -> None:
@@ -67,8 +66,16 @@ def smoke_test(prov: str | None = None) -> None:
         raise RuntimeError(f"x + x gave {out}")
 
 
-def export(module, args: tuple, input_names: list[str], output_names: list[str],
-           path: str | os.PathLike, *, lpu: bool = True, symbolics: dict | None = None) -> Path:
+def export(
+    module,
+    args: tuple,
+    input_names: list[str],
+    output_names: list[str],
+    path: str | os.PathLike,
+    *,
+    lpu: bool = True,
+    symbolics: dict | None = None,
+) -> Path:
     """Export `module(*args)` to `path` (opset 16, static shapes) and check it with the ONNX
     checker and (``lpu=True``) the LPU lint: ValueError naming the problems when the graph
     does not suit. `symbolics` ({"aten::op": fn}) are registered for this export only, for
@@ -84,9 +91,16 @@ def export(module, args: tuple, input_names: list[str], output_names: list[str],
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with torch.no_grad():
-                torch.onnx.export(module, args, str(path), dynamo=False, opset_version=OPSET,
-                                  input_names=input_names, output_names=output_names,
-                                  do_constant_folding=True)
+                torch.onnx.export(
+                    module,
+                    args,
+                    str(path),
+                    dynamo=False,
+                    opset_version=OPSET,
+                    input_names=input_names,
+                    output_names=output_names,
+                    do_constant_folding=True,
+                )
     finally:
         for name in symbolics or {}:
             torch.onnx.unregister_custom_op_symbolic(name, OPSET)
@@ -103,8 +117,7 @@ def _types(model) -> dict:
 
     inferred = onnx.shape_inference.infer_shapes(model)
     g = inferred.graph
-    out = {v.name: v.type.tensor_type.elem_type
-           for v in [*g.value_info, *g.input, *g.output]}
+    out = {v.name: v.type.tensor_type.elem_type for v in [*g.value_info, *g.input, *g.output]}
     out.update({t.name: t.data_type for t in g.initializer})
     return out
 
@@ -117,24 +130,35 @@ def lint(model) -> list[str]:
     types = _types(model)
     g = model.graph
     wide = {getattr(TensorProto, w) for w in WIDE}
-    integer = {TensorProto.INT8, TensorProto.INT16, TensorProto.INT32, TensorProto.INT64,
-               TensorProto.UINT8, TensorProto.UINT16, TensorProto.UINT32, TensorProto.UINT64}
-    problems = [f"graph {what} {v.name!r} is {TensorProto.DataType.Name(types[v.name])}"
-                for what, vs in (("input", g.input), ("output", g.output)) for v in vs
-                if types.get(v.name) in wide]
+    integer = {
+        TensorProto.INT8,
+        TensorProto.INT16,
+        TensorProto.INT32,
+        TensorProto.INT64,
+        TensorProto.UINT8,
+        TensorProto.UINT16,
+        TensorProto.UINT32,
+        TensorProto.UINT64,
+    }
+    problems = [
+        f"graph {what} {v.name!r} is {TensorProto.DataType.Name(types[v.name])}"
+        for what, vs in (("input", g.input), ("output", g.output))
+        for v in vs
+        if types.get(v.name) in wide
+    ]
     const = {t.name for t in g.initializer}
     for node in g.node:
         # shapes are static (no dynamic axes), so Shape and Size yield constants
         if node.op_type in ("Constant", "Shape", "Size") or (
-                node.input and all(i in const or i == "" for i in node.input)):
+            node.input and all(i in const or i == "" for i in node.input)
+        ):
             const.update(node.output)
             continue
         if node.op_type in ("Div", "Mod") and types.get(node.input[0]) in integer:
             problems.append(f"integer {node.op_type}")
         for o in node.output:
             if types.get(o) in wide:
-                problems.append(f"{node.op_type} computes "
-                                f"{TensorProto.DataType.Name(types[o])}")
+                problems.append(f"{node.op_type} computes {TensorProto.DataType.Name(types[o])}")
     counts = collections.Counter(problems)
     return [f"{p} (x{n})" if n > 1 else p for p, n in counts.items()]
 
@@ -178,8 +202,9 @@ class GroqRunner:
 
         missing = groq.lpu_missing()
         if missing:
-            raise RuntimeError("the LPU path needs the GroqWare SDK and a GroqCard: "
-                               + "; ".join(missing))
+            raise RuntimeError(
+                "the LPU path needs the GroqWare SDK and a GroqCard: " + "; ".join(missing)
+            )
         build = Path(build_dir or tempfile.mkdtemp(prefix="spikebench-groq-"))
         self.iop = build_program(model_path, build)
         from groq.runner import tsp  # groq-runtime (not on PyPI)
@@ -198,9 +223,17 @@ def groq_commands(model_path, build_dir) -> list[list[str]]:
     build = Path(build_dir)
     compiler = groq.groq_tool("groq-compiler") or "groq-compiler"
     assembler = groq.groq_tool("aa-latest") or "aa-latest"
-    return [[compiler, str(model_path), "--save-stats", str(build / "stats.json"), "-o",
-             str(build / "output")],
-            [assembler, str(build / "output.aa"), "--output-iop", str(build / "output.iop")]]
+    return [
+        [
+            compiler,
+            str(model_path),
+            "--save-stats",
+            str(build / "stats.json"),
+            "-o",
+            str(build / "output"),
+        ],
+        [assembler, str(build / "output.aa"), "--output-iop", str(build / "output.iop")],
+    ]
 
 
 def build_program(model_path, build_dir) -> Path:
@@ -210,8 +243,10 @@ def build_program(model_path, build_dir) -> Path:
     for cmd in groq_commands(model_path, build):
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
-            raise RuntimeError(f"{Path(cmd[0]).name} failed ({done.returncode}): "
-                               f"{(done.stdout + done.stderr)[-2000:]}")
+            raise RuntimeError(
+                f"{Path(cmd[0]).name} failed ({done.returncode}): "
+                f"{(done.stdout + done.stderr)[-2000:]}"
+            )
     iop = build / "output.iop"
     if not iop.exists():
         raise RuntimeError(f"the assembler wrote no {iop}")

@@ -75,8 +75,9 @@ class CpuPeak:
             peak = _status_kb("VmHWM")
         else:
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        self.peak_bytes = None if peak is None or self.base_kb is None else \
-            max(0, (peak - self.base_kb) * 1024)
+        self.peak_bytes = (
+            None if peak is None or self.base_kb is None else max(0, (peak - self.base_kb) * 1024)
+        )
         return False
 
 
@@ -123,8 +124,10 @@ class Whole:
         return False
 
     def columns(self) -> dict:
-        return {"rss_delta_bytes": self.rss.peak_bytes,
-                "alloc_peak_bytes": None if self.alloc is None else self.alloc.peak_bytes}
+        return {
+            "rss_delta_bytes": self.rss.peak_bytes,
+            "alloc_peak_bytes": None if self.alloc is None else self.alloc.peak_bytes,
+        }
 
 
 def leaves(tree) -> list:
@@ -217,10 +220,14 @@ def _torch_cpu_peak(call, sync) -> int:
             yield n
             yield from walk(n.children)
 
-    allocs = sorted((n for n in walk(prof.kineto_results.experimental_event_tree())
-                     if n.tag == _EventType.Allocation and
-                     str(n.extra_fields.device).startswith("cpu")),
-                    key=lambda n: n.start_time_ns)
+    allocs = sorted(
+        (
+            n
+            for n in walk(prof.kineto_results.experimental_event_tree())
+            if n.tag == _EventType.Allocation and str(n.extra_fields.device).startswith("cpu")
+        ),
+        key=lambda n: n.start_time_ns,
+    )
     if not allocs:
         return 0
     base = allocs[0].extra_fields.total_allocated - allocs[0].extra_fields.alloc_size
@@ -290,8 +297,15 @@ NOT_MEASURED = {"nest": "not_measured_nest", "onnx": "not_measured_ort"}
 TORCH_PROFILED_S = 0.3
 
 
-def kernel_figure(framework: str, device_kind: str, call, sync, handle=None,
-                  args=(), median_s: float | None = None) -> tuple[int | None, str]:
+def kernel_figure(
+    framework: str,
+    device_kind: str,
+    call,
+    sync,
+    handle=None,
+    args=(),
+    median_s: float | None = None,
+) -> tuple[int | None, str]:
     """(bytes, method) of one call of `call` (module docstring's table). `args` are the
     arrays the call takes, counted where the method sees only what the call allocates. The
     PyTorch and NumPy methods run one more, untimed, call."""
@@ -304,16 +318,23 @@ def kernel_figure(framework: str, device_kind: str, call, sync, handle=None,
         stats = None if compiled is None else compiled.memory_analysis()
         if stats is None:
             return None, "not_measured_xla"
-        return (int(stats.argument_size_in_bytes + stats.output_size_in_bytes
-                    + stats.temp_size_in_bytes - stats.alias_size_in_bytes),
-                "xla_memory_analysis")
+        return (
+            int(
+                stats.argument_size_in_bytes
+                + stats.output_size_in_bytes
+                + stats.temp_size_in_bytes
+                - stats.alias_size_in_bytes
+            ),
+            "xla_memory_analysis",
+        )
     if framework in ("torch", "torch-compile"):
         if device_kind == "gpu":
             import torch
 
             if torch.cuda.is_available():
-                return _torch_cuda_peak(call, sync, handle) + nbytes(args), \
-                    "torch_cuda_max_allocated"
+                return _torch_cuda_peak(call, sync, handle) + nbytes(
+                    args
+                ), "torch_cuda_max_allocated"
             return None, "not_measured_torch_" + str(getattr(handle, "type", "gpu"))
         if median_s is not None and median_s > TORCH_PROFILED_S:
             grown = _trimmed_rss_peak(call, sync)
@@ -347,7 +368,7 @@ def loop_state_bytes(fn, args, kwargs=None, static=None) -> int | None:
             name = eqn.primitive.name
             if name == "scan":
                 n_c, n_k = eqn.params["num_consts"], eqn.params["num_carry"]
-                yield sum(aval_bytes(v) for v in eqn.invars[n_c:n_c + n_k])
+                yield sum(aval_bytes(v) for v in eqn.invars[n_c : n_c + n_k])
             elif name == "while":
                 skip = eqn.params["cond_nconsts"] + eqn.params["body_nconsts"]
                 yield sum(aval_bytes(v) for v in eqn.invars[skip:])

@@ -37,7 +37,7 @@ def sweep_stale_temp(root=None) -> list[Path]:
     removed = []
     for d in Path(root or tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*-*"):
         try:
-            pid = int(d.name[len(TEMP_PREFIX):].split("-")[0])
+            pid = int(d.name[len(TEMP_PREFIX) :].split("-")[0])
             st = d.lstat()
         except (ValueError, OSError):
             continue
@@ -65,9 +65,16 @@ def reports_root() -> Path:
 
 
 class Session:
-    def __init__(self, out_root: Path | None = None, *, profile: str = "quick",
-                 isolate: bool = True, timing: dict | None = None, threads: int | None = None,
-                 shard: dict | None = None):
+    def __init__(
+        self,
+        out_root: Path | None = None,
+        *,
+        profile: str = "quick",
+        isolate: bool = True,
+        timing: dict | None = None,
+        threads: int | None = None,
+        shard: dict | None = None,
+    ):
         self.profile = profile
         self.shard = shard
         self.isolate = isolate
@@ -110,16 +117,19 @@ class Session:
         """The JSON beside the CSV; rewritten (atomically) as input sets are prepared, so that
         it always holds the datasets' statistics of the rows written so far."""
         ctx = {
-            "schema_version": results.SCHEMA_VERSION, "run_id": self.run_id,
-            "started_utc": self.started.isoformat(), "suite_version": __version__,
-            "profile": self.profile, **self.suite, **self.host,
+            "schema_version": results.SCHEMA_VERSION,
+            "run_id": self.run_id,
+            "started_utc": self.started.isoformat(),
+            "suite_version": __version__,
+            "profile": self.profile,
+            **self.suite,
+            **self.host,
             "devices": [d.__dict__ for d in devices.discover()],
             "frameworks": {f: self._fw_facts(f) for f in rows.FRAMEWORKS},
             "unavailable_frameworks": dict(registry.UNAVAILABLE),
             "plugins": dict(plugins.LOADED),
             "isolation": "worker process per case" if self.isolate else "in-process",
-            "timing": {**worker.TIMING, **(self.timing or {}),
-                       "own_warmup_s": worker.OWN_WARMUP_S},
+            "timing": {**worker.TIMING, **(self.timing or {}), "own_warmup_s": worker.OWN_WARMUP_S},
             # the CSV's threads: --threads, else every core
             "threads": self.threads or self.host["cpu_cores"],
             "threads_from": "--threads" if self.threads else "every core",
@@ -136,16 +146,25 @@ class Session:
         return {
             "run_id": self.run_id,
             "timestamp_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "suite_version": __version__, "git_commit": self.suite["git_commit"],
-            "git_dirty": self.suite["git_dirty"], **self.host,
-            "device_kind": case.device, "device_name": dev.name if dev else None,
+            "suite_version": __version__,
+            "git_commit": self.suite["git_commit"],
+            "git_dirty": self.suite["git_dirty"],
+            **self.host,
+            "device_kind": case.device,
+            "device_name": dev.name if dev else None,
             "device_count": dev.count if dev else None,
-            "framework": case.framework, "framework_version": fw.get("framework_version"),
+            "framework": case.framework,
+            "framework_version": fw.get("framework_version"),
             "cuda_version": fw.get("cuda_version") or None,
             "xla_version": fw.get("xla_version"),
             "threads": self._threads(case) or self.host["cpu_cores"],
-            "family": case.family, "impl": case.impl, "mode": case.mode, "dtype": case.dtype,
-            "dataset": case.dataset, **fam.params(case), "case_id": case.case_id,
+            "family": case.family,
+            "impl": case.impl,
+            "mode": case.mode,
+            "dtype": case.dtype,
+            "dataset": case.dataset,
+            **fam.params(case),
+            "case_id": case.case_id,
         }
 
     def _threads(self, case) -> int | None:
@@ -190,8 +209,9 @@ class Session:
         except registry.Unsupported as exc:
             return "unsupported", str(exc)
         if not entry.supports(case.mode):
-            return "unsupported", (f"{impl.key} {entry.name} supports modes {entry.modes}, not "
-                                   f"{case.mode!r}")
+            return "unsupported", (
+                f"{impl.key} {entry.name} supports modes {entry.modes}, not {case.mode!r}"
+            )
         return None
 
     def run(self, case) -> dict:
@@ -211,8 +231,11 @@ class Session:
             else:
                 row["ref_impl"] = ref_impl
                 if self.isolate:
-                    row.update(worker.measure_isolated(case, str(path), case.timeout_s,
-                                                       self.timing, self._threads(case)))
+                    row.update(
+                        worker.measure_isolated(
+                            case, str(path), case.timeout_s, self.timing, self._threads(case)
+                        )
+                    )
                 else:
                     row.update(worker.measure_safely(case, inputs, ref, self.timing))
         self.writer.append(row)
@@ -231,20 +254,34 @@ class Session:
         return False
 
 
-def run_sweep(cases, *, out_root=None, profile="quick", isolate=True, progress=True,
-              timing=None, threads=None, shard=None) -> Session:
+def run_sweep(
+    cases,
+    *,
+    out_root=None,
+    profile="quick",
+    isolate=True,
+    progress=True,
+    timing=None,
+    threads=None,
+    shard=None,
+) -> Session:
     """Measure `cases` in order into a new results file; Ctrl-C keeps the rows so far."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    session = Session(out_root, profile=profile, isolate=isolate, timing=timing,
-                      threads=threads, shard=shard)
+    session = Session(
+        out_root, profile=profile, isolate=isolate, timing=timing, threads=threads, shard=shard
+    )
     from rich.markup import escape
     from rich.table import Column
 
     # the bar first, then the whole case label (sizes and knobs, escaped: `[batch=2,...]` is
     # not markup), folded onto a second line rather than cut
-    cols = [BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.description}", table_column=Column(overflow="fold"))]
+    cols = [
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}", table_column=Column(overflow="fold")),
+    ]
     worker.INTERRUPT.clear()
     worker.RECEIVED.clear()
     # isolated sweeps wait on workers in short slices, so a flag is enough (see worker.INTERRUPT);

@@ -51,13 +51,25 @@ def noisy(median, iqr) -> bool:
 
 
 # The one set of timing defaults (the sweep's, the JSON context's and ``time_calls``'s own).
-DEFAULTS = {"min_rounds": 3, "max_rounds": 50, "min_time": 0.2, "max_time": 20.0, "warmup": 1}
+DEFAULTS: dict[str, int | float] = {
+    "min_rounds": 3,
+    "max_rounds": 50,
+    "min_time": 0.2,
+    "max_time": 20.0,
+    "warmup": 1,
+}
 
 
-def time_calls(call, sync, *, min_rounds: int = DEFAULTS["min_rounds"],
-               max_rounds: int = DEFAULTS["max_rounds"], min_time: float = DEFAULTS["min_time"],
-               max_time: float = DEFAULTS["max_time"],
-               warmup: int = DEFAULTS["warmup"]) -> Measurement:
+def time_calls(
+    call,
+    sync,
+    *,
+    min_rounds: int = 3,
+    max_rounds: int = 50,
+    min_time: float = 0.2,
+    max_time: float = 20.0,
+    warmup: int = 1,
+) -> Measurement:
     """Time `sync(call())` repeatedly after `warmup` untimed calls.
 
     Runs at least `min_rounds`; then keeps going until the samples add up to `min_time`

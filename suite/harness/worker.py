@@ -43,8 +43,11 @@ def _classify(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, registry.Unsupported):
         return "unsupported"
-    if isinstance(exc, MemoryError) or "RESOURCE_EXHAUSTED" in text or \
-            "out of memory" in text.lower():
+    if (
+        isinstance(exc, MemoryError)
+        or "RESOURCE_EXHAUSTED" in text
+        or "out of memory" in text.lower()
+    ):
         return "oom"
     return "failed"
 
@@ -56,22 +59,30 @@ def measure(case, inputs, ref, timing=None) -> dict:
     impl = families.implementation(case.family, case.impl, case.framework)
     entry = impl.entry(fam.entry(case))
     if not entry.supports(case.mode):
-        raise registry.Unsupported(f"{impl.key} {entry.name} supports modes {entry.modes}, "
-                                   f"not {case.mode!r}")
+        raise registry.Unsupported(
+            f"{impl.key} {entry.name} supports modes {entry.modes}, not {case.mode!r}"
+        )
     if case.device not in entry.devices:
-        raise registry.Unsupported(f"{impl.key} {entry.name} runs on {entry.devices}, not "
-                                   f"{case.device!r}")
+        raise registry.Unsupported(
+            f"{impl.key} {entry.name} runs on {entry.devices}, not {case.device!r}"
+        )
     if case.dtype not in entry.dtypes:
-        raise registry.Unsupported(f"{impl.key} {entry.name} runs {entry.dtypes}, not "
-                                   f"{case.dtype!r}")
+        raise registry.Unsupported(
+            f"{impl.key} {entry.name} runs {entry.dtypes}, not {case.dtype!r}"
+        )
     fw = frameworks.adapter(case.framework)
     device = fw.device(case.device)
     if case.mode == "train":  # the family runs and times its training loop
         with memory.Whole(case.framework, case.device, device) as whole:
             row = fam.train(case, inputs, ref, fw, device)
         # a loop of many steps and evaluations has no one call to measure
-        return {"status": "ok", **row, "peak_mem_bytes": None,
-                "mem_method": "not_measured_train", **whole.columns()}
+        return {
+            "status": "ok",
+            **row,
+            "peak_mem_bytes": None,
+            "mem_method": "not_measured_train",
+            **whole.columns(),
+        }
     # The whole case's figures (memory.Whole) cover device copies of the inputs, compile and
     # every call above the worker's state before it began: allocators keep freed pages
     # resident, so a window opened after the warm-up would miss what the first calls
@@ -89,7 +100,9 @@ def measure(case, inputs, ref, timing=None) -> dict:
             t0 = time.perf_counter()
             out = fw.sync(call())
             first_s = time.perf_counter() - t0
-            compile_s = None if compile_s is None else compile_s + compile_s2
+            compile_s = (
+                None if compile_s is None or compile_s2 is None else (compile_s + compile_s2)
+            )
         last = {}
 
         def timed():
@@ -103,29 +116,40 @@ def measure(case, inputs, ref, timing=None) -> dict:
             m = time_calls(timed, fw.sync, **timing)
     if compile_s is None:  # eager: the first call's extra cost over steady state
         compile_s = max(0.0, first_s - m.median)
-    kernel_bytes, mem_method = memory.kernel_figure(case.framework, case.device, call, fw.sync,
-                                                    device, args=(args, kwargs),
-                                                    median_s=m.median)
+    kernel_bytes, mem_method = memory.kernel_figure(
+        case.framework, case.device, call, fw.sync, device, args=(args, kwargs), median_s=m.median
+    )
     over = fam.instrumented(case)
     if over is None:
         chk = fam.check(case, inputs, fam.to_numpy(last["out"], fw), ref)
     else:  # untimed: the instrumented run's counters for the check (Family.instrumented)
         seen = fw.sync(fn(*args, **kwargs, **{**static, **over}))
-        chk = fam.check(case, inputs, fam.to_numpy(seen, fw), ref,
-                        timed=fam.to_numpy(last["out"], fw))
+        chk = fam.check(
+            case, inputs, fam.to_numpy(seen, fw), ref, timed=fam.to_numpy(last["out"], fw)
+        )
     value, unit = fam.throughput(case, m.median)
     notes = [chk.get("note")] + [f"warning: {w.message}" for w in caught]
     return {
-        "status": "ok", "error": "; ".join(n for n in notes if n) or None,
-        "compile_s": compile_s, "time_median_s": m.median, "time_iqr_s": m.iqr,
-        "time_min_s": m.min, "rounds": m.rounds,
+        "status": "ok",
+        "error": "; ".join(n for n in notes if n) or None,
+        "compile_s": compile_s,
+        "time_median_s": m.median,
+        "time_iqr_s": m.iqr,
+        "time_min_s": m.min,
+        "rounds": m.rounds,
         "samples_s": " ".join(f"{s:.9g}" for s in m.samples),
-        "throughput": value, "throughput_unit": unit,
-        "peak_mem_bytes": kernel_bytes, "mem_method": mem_method, **whole.columns(),
+        "throughput": value,
+        "throughput_unit": unit,
+        "peak_mem_bytes": kernel_bytes,
+        "mem_method": mem_method,
+        **whole.columns(),
         "state_bytes": fam.state_bytes(case, args, static),
-        "correct": chk["correct"], "max_err": chk["max_err"],
-        "mismatch_frac": chk.get("mismatch_frac"), "n_checked": chk.get("n_checked"),
-        "spike_rate": chk.get("spike_rate"), "lif_agreement": chk.get("lif_agreement"),
+        "correct": chk["correct"],
+        "max_err": chk["max_err"],
+        "mismatch_frac": chk.get("mismatch_frac"),
+        "n_checked": chk.get("n_checked"),
+        "spike_rate": chk.get("spike_rate"),
+        "lif_agreement": chk.get("lif_agreement"),
         "drop_rate": chk.get("drop_rate"),
     }
 
@@ -202,8 +226,10 @@ def oom_kills() -> int | None:
     """The OOM killer's kill count of this process's cgroup (v2 memory.events, v1
     memory.oom_control), or None where neither is readable."""
     d = _cgroup_dir()
-    for path in ([f"{d}/memory.events"] if d else []) + ["/sys/fs/cgroup/memory.events",
-                                                           "/sys/fs/cgroup/memory/memory.oom_control"]:
+    for path in ([f"{d}/memory.events"] if d else []) + [
+        "/sys/fs/cgroup/memory.events",
+        "/sys/fs/cgroup/memory/memory.oom_control",
+    ]:
         for line in (_read(path) or "").splitlines():
             key, _, value = line.partition(" ")
             if key == "oom_kill" and value.strip().isdigit():
@@ -235,17 +261,30 @@ def _death(code: int | None, oom_before: int | None, peak_rss: int) -> dict:
     after = oom_kills()
     limit = memory_limit()
     rss = f"peak resident memory seen {peak_rss / 2**20:.0f} MiB of a {limit / 2**30:.1f} GiB limit"
-    if sig == signal.SIGKILL and oom_before is not None and after is not None \
-            and after > oom_before:
-        return {"status": "oom", "error": f"worker killed by the out-of-memory killer (the "
-                                          f"cgroup's oom_kill count rose to {after}; {rss})"}
+    if (
+        sig == signal.SIGKILL
+        and oom_before is not None
+        and after is not None
+        and after > oom_before
+    ):
+        return {
+            "status": "oom",
+            "error": f"worker killed by the out-of-memory killer (the "
+            f"cgroup's oom_kill count rose to {after}; {rss})",
+        }
     if sig == signal.SIGKILL and peak_rss >= OOM_NEAR * limit:
-        return {"status": "oom", "error": f"worker killed by SIGKILL with its memory near the "
-                                          f"limit ({rss}): most likely the out-of-memory killer"}
+        return {
+            "status": "oom",
+            "error": f"worker killed by SIGKILL with its memory near the "
+            f"limit ({rss}): most likely the out-of-memory killer",
+        }
     known = "cgroup oom_kill unchanged" if after is not None else "no cgroup OOM count here"
-    return {"status": "failed", "error": f"worker killed by signal {sig} ({name}) from outside "
-                                         f"the suite; no sign of the out-of-memory killer "
-                                         f"({known}; {rss})"}
+    return {
+        "status": "failed",
+        "error": f"worker killed by signal {sig} ({name}) from outside "
+        f"the suite; no sign of the out-of-memory killer "
+        f"({known}; {rss})",
+    }
 
 
 def _context():
@@ -263,8 +302,7 @@ def measure_isolated(case, data_path, timeout_s: float, timing=None, threads=Non
     ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
     threads = threads or os.cpu_count() or 1
-    proc = ctx.Process(target=_child, args=(child, case, data_path, timing, threads),
-                       daemon=True)
+    proc = ctx.Process(target=_child, args=(child, case, data_path, timing, threads), daemon=True)
     import psutil
 
     oom_before = oom_kills()

@@ -10,14 +10,16 @@ from __future__ import annotations
 ANCHORS = ("adseq", "nest")
 OURS = ("jax", "torch", "torch-compile")
 TITLE = "Anchors: spikebench's kernels against the field's own code on the same cases"
-NOTE = ("Median seconds per call in one run; jax_over_anchor = JAX time / anchor time (< 1: "
-        "ours is faster), likewise torch and torch-compile (PyTorch eager and compiled); "
-        "anchors: adseq (the EventQueues authors' queues, timed in their own benchmark's loop "
-        "form: tally = total; tally = queue adds per-queue counters to the loop, ours and "
-        "theirs alike, and is compared only with its like), NEST (iaf_psc_exp_ps, its rows with "
-        "t_ref = 0.1 ms; rate_hz: input events per simulated second, which NEST's cost "
-        "follows). anchor_correct False: the anchor disagrees with the reference (the "
-        "reason is given) and gets no ratio.")
+NOTE = (
+    "Median seconds per call in one run; jax_over_anchor = JAX time / anchor time (< 1: "
+    "ours is faster), likewise torch and torch-compile (PyTorch eager and compiled); "
+    "anchors: adseq (the EventQueues authors' queues, timed in their own benchmark's loop "
+    "form: tally = total; tally = queue adds per-queue counters to the loop, ours and "
+    "theirs alike, and is compared only with its like), NEST (iaf_psc_exp_ps, its rows with "
+    "t_ref = 0.1 ms; rate_hz: input events per simulated second, which NEST's cost "
+    "follows). anchor_correct False: the anchor disagrees with the reference (the "
+    "reason is given) and gets no ratio."
+)
 
 # where an anchor's documented difference lives (framework -> module with KNOWN_DIFFERENCES,
 # keyed by implementation)
@@ -48,25 +50,38 @@ def anchor_table(df):
     out = []
     for _, r in anchors.iterrows():
         correct = bool(r["correct"]) if pd.notna(r["correct"]) else False
-        row = {"family": r["family"], "impl": r["impl"], "dtype": r["dtype"],
-               "dataset": r["dataset"], "sizes": sizes_text(r, df), "threads": r["threads"],
-               "n_neurons": r.get("param_n_neurons"), "n_inputs": r.get("param_n_inputs"),
-               "batch": r.get("param_batch"), "rate_hz": r.get("param_rate_hz"),
-               "tally": r.get("param_tally"),
-               "anchor": r["framework"], "anchor_s": r["time_median_s"],
-               "anchor_correct": correct, "reason": None if correct else r.get("error")}
-        mine = ours[same_case(ours, r, extra=("run_id", "threads"))] if ours is not None \
-            else None
+        row = {
+            "family": r["family"],
+            "impl": r["impl"],
+            "dtype": r["dtype"],
+            "dataset": r["dataset"],
+            "sizes": sizes_text(r, df),
+            "threads": r["threads"],
+            "n_neurons": r.get("param_n_neurons"),
+            "n_inputs": r.get("param_n_inputs"),
+            "batch": r.get("param_batch"),
+            "rate_hz": r.get("param_rate_hz"),
+            "tally": r.get("param_tally"),
+            "anchor": r["framework"],
+            "anchor_s": r["time_median_s"],
+            "anchor_correct": correct,
+            "reason": None if correct else r.get("error"),
+        }
+        mine = ours[same_case(ours, r, extra=("run_id", "threads"))] if ours is not None else None
         for fw in OURS:
             m = None if mine is None else mine[mine["framework"] == fw]["time_median_s"]
             row[f"{fw}_s"] = float(m.median()) if m is not None and len(m) else None
-            row[f"{fw}_over_anchor"] = (row[f"{fw}_s"] / row["anchor_s"]
-                                        if correct and row[f"{fw}_s"] else None)
+            row[f"{fw}_over_anchor"] = (
+                row[f"{fw}_s"] / row["anchor_s"] if correct and row[f"{fw}_s"] else None
+            )
         out.append(row)
     if not out:
         return pd.DataFrame()
-    return (pd.DataFrame(out).sort_values(["family", "impl", "anchor", "sizes", "threads"])
-            .reset_index(drop=True))
+    return (
+        pd.DataFrame(out)
+        .sort_values(["family", "impl", "anchor", "sizes", "threads"])
+        .reset_index(drop=True)
+    )
 
 
 # one density curve per configuration: the rate varies, nothing else
@@ -74,8 +89,10 @@ DENSITY_KEYS = ["n_neurons", "n_inputs", "batch", "threads"]
 
 
 def density_label(n, n_in, b, threads) -> str:
-    return (f"{int(n)} neuron{'s' * (n != 1)}, {int(n_in)} inputs, batch {int(b)}, "
-            f"{int(threads)} thread{'s' * (threads != 1)}")
+    return (
+        f"{int(n)} neuron{'s' * (n != 1)}, {int(n_in)} inputs, batch {int(b)}, "
+        f"{int(threads)} thread{'s' * (threads != 1)}"
+    )
 
 
 def density_figure(table, out_dir):
@@ -106,8 +123,12 @@ def density_figure(table, out_dir):
             g = g.groupby("rate_hz")["r"].median()
             if len(g) < 2:
                 continue
-            ax.plot(g.index, g.values, marker="o",
-                    label=f"{FRAMEWORK_NAME.get(fw, fw)}, {density_label(n, n_in, b, th)}")
+            ax.plot(
+                g.index,
+                g.values,
+                marker="o",
+                label=f"{FRAMEWORK_NAME.get(fw, fw)}, {density_label(n, n_in, b, th)}",
+            )
             drawn = True
     if not drawn:
         plt.close(fig)

@@ -56,10 +56,21 @@ def chromium() -> str | None:
 
 
 def _run(browser: str, args: list[str], timeout: float = 120) -> str:
-    done = subprocess.run([browser, "--headless=new", "--no-sandbox", "--disable-gpu",
-                           "--hide-scrollbars", f"--window-size={WIDTH},1000",
-                           "--virtual-time-budget=5000", *args],
-                          capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        [
+            browser,
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--window-size={WIDTH},1000",
+            "--virtual-time-budget=5000",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"chromium failed ({done.returncode}): {done.stderr[-500:]}")
     return done.stdout
@@ -71,8 +82,9 @@ def check_pages(report_dir: Path, shots: Path | None = None) -> list[dict]:
     window or not loaded, an empty page."""
     browser = chromium()
     if browser is None:
-        raise RuntimeError("no headless Chromium found (apt-get install chromium, or set "
-                           "$CHROMIUM)")
+        raise RuntimeError(
+            "no headless Chromium found (apt-get install chromium, or set $CHROMIUM)"
+        )
     report_dir = Path(report_dir)
     out = []
     with tempfile.TemporaryDirectory(dir=report_dir, prefix=".check-") as tmp:
@@ -88,14 +100,13 @@ def check_pages(report_dir: Path, shots: Path | None = None) -> list[dict]:
             if start < 0:
                 out.append({"page": page.name, "problems": ["the probe did not run"]})
                 continue
-            text = dom[start + len('<pre id="spikebench-check">'):dom.find("</pre>", start)]
+            text = dom[start + len('<pre id="spikebench-check">') : dom.find("</pre>", start)]
             import html
 
             facts = json.loads(html.unescape(text))
             problems = []
             if facts["width"] > facts["window"]:
-                problems.append(f"page {facts['width']} px wide in a {facts['window']} px "
-                                f"window")
+                problems.append(f"page {facts['width']} px wide in a {facts['window']} px window")
             for im in facts["images"]:
                 if not im["loaded"]:
                     problems.append(f"image {im['src']} did not load")
@@ -108,9 +119,14 @@ def check_pages(report_dir: Path, shots: Path | None = None) -> list[dict]:
             if shots is not None:
                 Path(shots).mkdir(parents=True, exist_ok=True)
                 shot = (Path(shots) / page.name).with_suffix(".png").resolve()
-                _run(browser, [f"--screenshot={shot}",
-                               f"--window-size={WIDTH},{min(int(facts['height']), 16000)}",
-                               page.resolve().as_uri()])
+                _run(
+                    browser,
+                    [
+                        f"--screenshot={shot}",
+                        f"--window-size={WIDTH},{min(int(facts['height']), 16000)}",
+                        page.resolve().as_uri(),
+                    ],
+                )
     return out
 
 

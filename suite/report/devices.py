@@ -1,5 +1,5 @@
-"""Report table of the ONNX path (docs/guide/devices.md): each exported-graph row next to the JAX and
-PyTorch rows of the same case on the same inputs (same family, implementation, dtype, dataset,
+"""Report table of the ONNX path (docs/guide/devices.md): each exported-graph row next to the JAX
+and PyTorch rows of the same case on the same inputs (same family, implementation, dtype, dataset,
 mode and sizes; a family's host-loop knobs, ``Family.host_params`` -- e.g. the queues' graph
 chunk -- are not matched). Usable rows only (``results.usable``)."""
 
@@ -21,8 +21,11 @@ def sizes_text(r, df) -> str:
     """The row's numeric size parameters as 'n_events=1000, ...'."""
     import pandas as pd
 
-    return ", ".join(f"{p[6:]}={r[p]:g}" for p in df.columns if p.startswith("param_")
-                     and pd.notna(r[p]) and not isinstance(r[p], str))
+    return ", ".join(
+        f"{p[6:]}={r[p]:g}"
+        for p in df.columns
+        if p.startswith("param_") and pd.notna(r[p]) and not isinstance(r[p], str)
+    )
 
 
 def exported_table(df):
@@ -42,9 +45,15 @@ def exported_table(df):
     out = []
     for _, r in onnx.iterrows():
         others = ok[same_case(ok, r) & (ok["framework"] != "onnx").to_numpy()]
-        row = {"family": r["family"], "impl": r["impl"], "dataset": r["dataset"],
-               "sizes": sizes_text(r, ok), "device": r["device_kind"],
-               "onnx_s": r["time_median_s"], "compile_s": r["compile_s"]}
+        row = {
+            "family": r["family"],
+            "impl": r["impl"],
+            "dataset": r["dataset"],
+            "sizes": sizes_text(r, ok),
+            "device": r["device_kind"],
+            "onnx_s": r["time_median_s"],
+            "compile_s": r["compile_s"],
+        }
         for fw in ("jax", "torch"):
             m = others[others["framework"] == fw]["time_median_s"]
             row[f"{fw}_s"] = float(m.median()) if len(m) else None

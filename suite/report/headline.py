@@ -90,10 +90,12 @@ def anchors(df) -> list[str]:
             r = pd.to_numeric(g[col], errors="coerce").dropna()
             if r.empty:
                 continue
-            out.append(f"Anchor {anchor} ({fam}): our {fw_name(fw)} time / {anchor}'s on the same "
-                       f"cases is {_x(float(r.median()))} at the median (from {_x(r.min())} "
-                       f"to {_x(r.max())}, {len(r)} case{'s' if len(r) != 1 else ''}; < 1: "
-                       f"ours is faster).")
+            out.append(
+                f"Anchor {anchor} ({fam}): our {fw_name(fw)} time / {anchor}'s on the same "
+                f"cases is {_x(float(r.median()))} at the median (from {_x(r.min())} "
+                f"to {_x(r.max())}, {len(r)} case{'s' if len(r) != 1 else ''}; < 1: "
+                f"ours is faster)."
+            )
             if anchor == "nest":
                 out += _density(g, col, fw)
     return out
@@ -111,9 +113,11 @@ def _density(g, col, fw) -> list[str]:
         if len(by_rate) < 2:
             continue
         parts = ", ".join(f"{_x(v)} at {k:,.0f}" for k, v in by_rate.items())
-        out.append(f"NEST across input density ({density_label(*keys)}), {fw_name(fw)}: our "
-                   f"time / NEST's is {parts} input events per simulated second (from "
-                   f"{_x(by_rate.min())} to {_x(by_rate.max())}).")
+        out.append(
+            f"NEST across input density ({density_label(*keys)}), {fw_name(fw)}: our "
+            f"time / NEST's is {parts} input events per simulated second (from "
+            f"{_x(by_rate.min())} to {_x(by_rate.max())})."
+        )
     return out
 
 
@@ -128,36 +132,47 @@ def memory(df) -> list[str]:
         return []
     ok = ok[ok["peak_mem_bytes"].notna() & (ok["mode"] != "train")]
     out = []
-    q = ok[(ok["family"] == "queues") & (ok["param_n_queues"] == 10_000)
-           & ok["param_delay"].notna()]
+    q = ok[
+        (ok["family"] == "queues") & (ok["param_n_queues"] == 10_000) & ok["param_delay"].notna()
+    ]
     for (fw, method), g in q.groupby(["framework", "mem_method"], sort=True):
         g = g.groupby("impl")[["peak_mem_bytes", "state_bytes"]].median()
         if {"ring", "fifo"} <= set(g.index):
             r, f = g.loc["ring"], g.loc["fifo"]
-            out.append(f"Memory, queues, {fw_name(fw)}: at 10,000 queues the dense ring needs "
-                       f"{_mib(r['peak_mem_bytes'])} a call ({_mib(r['state_bytes'])} of "
-                       f"state), the FIFO {_mib(f['peak_mem_bytes'])} "
-                       f"({_mib(f['state_bytes'])}): "
-                       f"{_x(r['peak_mem_bytes'] / f['peak_mem_bytes'])} ({method}).")
-    e = ok[(ok["family"] == "event_lif") & (ok["impl"] == "serial")
-           & (ok["param_n_layers"].fillna(1) == 1)]
+            out.append(
+                f"Memory, queues, {fw_name(fw)}: at 10,000 queues the dense ring needs "
+                f"{_mib(r['peak_mem_bytes'])} a call ({_mib(r['state_bytes'])} of "
+                f"state), the FIFO {_mib(f['peak_mem_bytes'])} "
+                f"({_mib(f['state_bytes'])}): "
+                f"{_x(r['peak_mem_bytes'] / f['peak_mem_bytes'])} ({method})."
+            )
+    e = ok[
+        (ok["family"] == "event_lif")
+        & (ok["impl"] == "serial")
+        & (ok["param_n_layers"].fillna(1) == 1)
+    ]
     for (fw, method), g in e.groupby(["framework", "mem_method"], sort=True):
         top = g[g["param_n_events"] == g["param_n_events"].max()]
         r = top.loc[top["peak_mem_bytes"].idxmax()]
-        out.append(f"Memory, event LIF, {fw_name(fw)}: the serial simulator at "
-                   f"{num_text(r['param_n_events'])} input events ({num_text(r['param_batch'])} x "
-                   f"{num_text(r['param_n_neurons'])} lanes, {r['dtype']}) needs "
-                   f"{_mib(r['peak_mem_bytes'])} a call, {_mib(r['state_bytes'])} of it "
-                   f"carried state ({method}).")
-    p = ok[(ok["family"] == "psu") & (ok["param_n_layers"].fillna(1) == 1)
-           & (ok["mode"] == "forward")]
+        out.append(
+            f"Memory, event LIF, {fw_name(fw)}: the serial simulator at "
+            f"{num_text(r['param_n_events'])} input events ({num_text(r['param_batch'])} x "
+            f"{num_text(r['param_n_neurons'])} lanes, {r['dtype']}) needs "
+            f"{_mib(r['peak_mem_bytes'])} a call, {_mib(r['state_bytes'])} of it "
+            f"carried state ({method})."
+        )
+    p = ok[
+        (ok["family"] == "psu") & (ok["param_n_layers"].fillna(1) == 1) & (ok["mode"] == "forward")
+    ]
     for (fw, method), g in p.groupby(["framework", "mem_method"], sort=True):
         g = g[g["param_T"] == g["param_T"].max()]
         by = g.groupby("impl")["peak_mem_bytes"].median()
         if "lif" in by and "psu" in by:
-            out.append(f"Memory, PSU family, {fw_name(fw)}: at T = {num_text(g['param_T'].iloc[0])} "
-                       f"PSU needs {_mib(by['psu'])} a call against LIF's {_mib(by['lif'])} "
-                       f"({_x(by['psu'] / by['lif'])}; the T x T matrices; {method}).")
+            out.append(
+                f"Memory, PSU family, {fw_name(fw)}: at T = {num_text(g['param_T'].iloc[0])} "
+                f"PSU needs {_mib(by['psu'])} a call against LIF's {_mib(by['lif'])} "
+                f"({_x(by['psu'] / by['lif'])}; the T x T matrices; {method})."
+            )
     return out
 
 
@@ -173,15 +188,19 @@ def training(df, tasks: dict[str, str] | None = None) -> list[str]:
     for (task, place), g in t.groupby(["task", "place"], sort=True):
         hit = g.dropna(subset=["time to target (s)"])
         if hit.empty:
-            out.append(f"Training, {task} on {place}: no run reached its target "
-                       f"({num_text(g['target'].iloc[0])}).")
+            out.append(
+                f"Training, {task} on {place}: no run reached its target "
+                f"({num_text(g['target'].iloc[0])})."
+            )
             continue
         r = hit.loc[hit["time to target (s)"].astype(float).idxmin()]
-        out.append(f"Training, {task} on {place}: {r['impl']} in {fw_name(r['framework'])} "
-                   f"reached {num_text(r['target'])} test accuracy first, in "
-                   f"{float(r['time to target (s)']):.3g} s ({num_text(r['epochs to target'])} "
-                   f"epochs; {len(hit)} of {len(g)} run{'s' if len(g) != 1 else ''} reached "
-                   f"it).")
+        out.append(
+            f"Training, {task} on {place}: {r['impl']} in {fw_name(r['framework'])} "
+            f"reached {num_text(r['target'])} test accuracy first, in "
+            f"{float(r['time to target (s)']):.3g} s ({num_text(r['epochs to target'])} "
+            f"epochs; {len(hit)} of {len(g)} run{'s' if len(g) != 1 else ''} reached "
+            f"it)."
+        )
     return out
 
 

@@ -23,14 +23,18 @@ def table(df, x: str, keys=("impl", "framework", "mode")) -> pd.DataFrame:
     if d.empty:
         return pd.DataFrame()
     cols = [k for k in keys if k in d] + ["mem_method", x]
-    out = (d.assign(mem_method=d["mem_method"].fillna(""))
-           .groupby(cols, dropna=False)[["peak_mem_bytes", "state_bytes"]].median() / 2**20)
-    return out.rename(columns={"peak_mem_bytes": "kernel MiB", "state_bytes": "state MiB"}) \
-        .reset_index()
+    out = (
+        d.assign(mem_method=d["mem_method"].fillna(""))
+        .groupby(cols, dropna=False)[["peak_mem_bytes", "state_bytes"]]
+        .median()
+        / 2**20
+    )
+    return out.rename(
+        columns={"peak_mem_bytes": "kernel MiB", "state_bytes": "state MiB"}
+    ).reset_index()
 
 
-def figure(df, x: str, xlabel: str, stem: str, out_dir: Path, title: str,
-           by=()) -> list[Path]:
+def figure(df, x: str, xlabel: str, stem: str, out_dir: Path, title: str, by=()) -> list[Path]:
     """Two panels, kernel figure and carried state, against `x` (log-log); a line per
     implementation, framework, mode, method and the sizes in `by` (e.g. the layer width)."""
     import matplotlib
@@ -45,8 +49,10 @@ def figure(df, x: str, xlabel: str, stem: str, out_dir: Path, title: str,
     if t.empty or t[x].nunique() < 2:
         return []
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for ax, col, what in ((axes[0], "kernel MiB", "kernel memory of one call (MiB)"),
-                          (axes[1], "state MiB", "carried state (MiB)")):
+    for ax, col, what in (
+        (axes[0], "kernel MiB", "kernel memory of one call (MiB)"),
+        (axes[1], "state MiB", "carried state (MiB)"),
+    ):
         keys = [k for k in ("impl", "framework", "mode", "mem_method", *by) if k in t]
         for vals, g in t.groupby(keys, dropna=False):
             g = g.dropna(subset=[col]).sort_values(x)
@@ -54,13 +60,19 @@ def figure(df, x: str, xlabel: str, stem: str, out_dir: Path, title: str,
                 continue
             r = dict(zip(keys, vals, strict=True))
             label = " ".join(str(r[k]) for k in ("impl", "framework", "mode") if k in r)
-            label += "".join(f", {k.removeprefix('param_')}={_v(r[k])}" for k in by
-                             if pd.notna(r[k]))
+            label += "".join(
+                f", {k.removeprefix('param_')}={_v(r[k])}" for k in by if pd.notna(r[k])
+            )
             if col == "kernel MiB":
                 label += f" ({r.get('mem_method')})"
-            ax.plot(g[x], g[col], marker=st.MARKER.get(r.get("framework"), "o"),
-                    ls=st.DASH.get(r.get("framework"), "-"), color=st.color(r.get("impl")),
-                    label=label)
+            ax.plot(
+                g[x],
+                g[col],
+                marker=st.MARKER.get(str(r.get("framework")), "o"),
+                ls=st.DASH.get(str(r.get("framework")), "-"),
+                color=st.color(str(r.get("impl"))),
+                label=label,
+            )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(xlabel)
@@ -70,8 +82,9 @@ def figure(df, x: str, xlabel: str, stem: str, out_dir: Path, title: str,
     axes[0].set_title(title, fontsize=10, loc="left")
     hs, labels = axes[0].get_legend_handles_labels()
     if hs:
-        fig.legend(hs, labels, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 0.95),
-                   frameon=False)
+        fig.legend(
+            hs, labels, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 0.95), frameon=False
+        )
     fig.tight_layout()
     return st.save(fig, out_dir, stem)
 

@@ -31,11 +31,32 @@ from . import training as report_training
 
 
 def summary_table(df):
-    cols = ["family", "impl", "framework", "dtype", "dataset", "device_kind", "mode",
-            "param_n_events", "param_n_neurons", "param_batch", "param_n_layers",
-            "param_chunk_size", "param_remat", "param_T", "status", "time_median_s", "time_iqr_s",
-            "compile_s", "throughput", "throughput_unit", "correct", "max_err", "machine_id",
-            "error"]
+    cols = [
+        "family",
+        "impl",
+        "framework",
+        "dtype",
+        "dataset",
+        "device_kind",
+        "mode",
+        "param_n_events",
+        "param_n_neurons",
+        "param_batch",
+        "param_n_layers",
+        "param_chunk_size",
+        "param_remat",
+        "param_T",
+        "status",
+        "time_median_s",
+        "time_iqr_s",
+        "compile_s",
+        "throughput",
+        "throughput_unit",
+        "correct",
+        "max_err",
+        "machine_id",
+        "error",
+    ]
     return df[[c for c in cols if c in df.columns]]
 
 
@@ -67,13 +88,20 @@ def _html_table(df) -> str:
     for row in df.itertuples(index=False):
         cells = []
         for v in row:
-            text = ("" if isinstance(v, float) and np.isnan(v) else
-                    f"{v:.4g}" if isinstance(v, float) else str(v))
+            text = (
+                ""
+                if isinstance(v, float) and np.isnan(v)
+                else f"{v:.4g}"
+                if isinstance(v, float)
+                else str(v)
+            )
             cells.append(f"<td>{html.escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     # a wide table scrolls inside its box; the page itself never gets wider than the window
-    return (f"<div class='scroll'><table><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table></div>")
+    return (
+        f"<div class='scroll'><table><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
 def _counts(df) -> dict:
@@ -98,19 +126,37 @@ def places_table(df):
 
     if df.empty:
         return pd.DataFrame()
-    d = df.assign(place=_place(df), ok=df["status"] == "ok",
-                  correct_ok=(df["status"] == "ok") & (df["correct"].astype(str) == "True"))
+    d = df.assign(
+        place=_place(df),
+        ok=df["status"] == "ok",
+        correct_ok=(df["status"] == "ok") & (df["correct"].astype(str) == "True"),
+    )
     g = d.groupby("place", sort=True)
-    return pd.DataFrame({
-        "machine": g["machine_id"].first(), "cpu": g["cpu_model"].first(),
-        "device": g["device_name"].first(), "frameworks": g.apply(
-            lambda x: ", ".join(sorted({f"{a} {b}" for a, b in zip(
-                x["framework"], x["framework_version"].fillna(""), strict=True)})),
-            include_groups=False),
-        "runs": g["run_id"].nunique(), "commits": g["git_commit"].apply(
-            lambda x: ", ".join(sorted(set(map(str, x))))),
-        "rows": g.size(), "ok": g["ok"].sum(), "ok and correct": g["correct_ok"].sum(),
-    }).reset_index()
+    return pd.DataFrame(
+        {
+            "machine": g["machine_id"].first(),
+            "cpu": g["cpu_model"].first(),
+            "device": g["device_name"].first(),
+            "frameworks": g.apply(
+                lambda x: ", ".join(
+                    sorted(
+                        {
+                            f"{a} {b}"
+                            for a, b in zip(
+                                x["framework"], x["framework_version"].fillna(""), strict=True
+                            )
+                        }
+                    )
+                ),
+                include_groups=False,
+            ),
+            "runs": g["run_id"].nunique(),
+            "commits": g["git_commit"].apply(lambda x: ", ".join(sorted(set(map(str, x))))),
+            "rows": g.size(),
+            "ok": g["ok"].sum(),
+            "ok and correct": g["correct_ok"].sum(),
+        }
+    ).reset_index()
 
 
 def plot_overview(panels, out_dir: Path) -> list[Path]:
@@ -136,27 +182,41 @@ def plot_overview(panels, out_dir: Path) -> list[Path]:
             continue
         ax.grid(True, which="major", alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                      frameon=False, borderaxespad=0)
+            ax.legend(
+                fontsize=8,
+                loc="upper left",
+                bbox_to_anchor=(1.02, 1.0),
+                frameon=False,
+                borderaxespad=0,
+            )
     fig.suptitle("spikebench overview (ratios from raw medians of usable rows)")
     fig.tight_layout(rect=(0, 0, 1, 0.985))
     return st.save(fig, out_dir, "overview")
 
 
-CSS = ("body{font-family:sans-serif;margin:2em;max-width:1400px}nav a{margin-right:1.2em}"
-       "table{border-collapse:collapse;font-size:12px;margin-bottom:1.5em}"
-       "td,th{border:1px solid #ccc;padding:2px 6px}th{background:#f3f3f3}img{max-width:100%}"
-       ".scroll{overflow-x:auto;max-width:100%}li{margin-bottom:.4em}")
+CSS = (
+    "body{font-family:sans-serif;margin:2em;max-width:1400px}nav a{margin-right:1.2em}"
+    "table{border-collapse:collapse;font-size:12px;margin-bottom:1.5em}"
+    "td,th{border:1px solid #ccc;padding:2px 6px}th{background:#f3f3f3}img{max-width:100%}"
+    ".scroll{overflow-x:auto;max-width:100%}li{margin-bottom:.4em}"
+)
+
+
 def _page(title: str, body: str, pages) -> str:
     nav = "".join(f'<a href="{html.escape(f)}">{html.escape(t)}</a>' for f, t in pages)
-    return (f"<!doctype html><html lang='en'><meta charset='utf-8'>"
-            f"<title>spikebench: {html.escape(title)}</title><style>{CSS}</style>"
-            f"<nav>{nav}</nav><h1>{html.escape(title)}</h1>{body}</html>")
+    return (
+        f"<!doctype html><html lang='en'><meta charset='utf-8'>"
+        f"<title>spikebench: {html.escape(title)}</title><style>{CSS}</style>"
+        f"<nav>{nav}</nav><h1>{html.escape(title)}</h1>{body}</html>"
+    )
 
 
 def _imgs(paths) -> str:
-    return "".join(f'<p><img src="{html.escape(p.name)}" alt="{html.escape(p.stem)}"></p>'
-                   for p in paths if p.suffix == ".svg")
+    return "".join(
+        f'<p><img src="{html.escape(p.name)}" alt="{html.escape(p.stem)}"></p>'
+        for p in paths
+        if p.suffix == ".svg"
+    )
 
 
 def _section(title: str, table, note: str = "") -> str:
@@ -165,9 +225,11 @@ def _section(title: str, table, note: str = "") -> str:
 
 
 EXPORTED = "Exported graphs (the ONNX path) next to JAX and PyTorch on the same inputs"
-EXPORTED_NOTE = ("Median seconds per call; torch_over_onnx = PyTorch time / ONNX time (> 1: "
-                 "the graph beats the eager code it was exported from). compile_s: export + "
-                 "runtime session (or GroqChip build).")
+EXPORTED_NOTE = (
+    "Median seconds per call; torch_over_onnx = PyTorch time / ONNX time (> 1: "
+    "the graph beats the eager code it was exported from). compile_s: export + "
+    "runtime session (or GroqChip build)."
+)
 
 
 def render(paths, out_dir, factor: float = 1.1, alpha: float = 0.01) -> list[Path]:
@@ -217,61 +279,111 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
     panels = [p for sec, _ in sections.values() for p in sec.overview]
     figs = plot_overview(panels, out_dir) if len(ok) else []
     cmp_table = compare.compare(raw, factor=factor, alpha=alpha)
-    t = {"places": places_table(raw), "compare": cmp_table, "rows": summary_table(raw),
-         "exported": report_devices.exported_table(ok),
-         "anchors": report_anchors.anchor_table(raw),
-         "training": report_training.index_table(
-             ok, {n: f.task.title for n, f in families.FAMILIES.items() if f.task})}
+    t = {
+        "places": places_table(raw),
+        "compare": cmp_table,
+        "rows": summary_table(raw),
+        "exported": report_devices.exported_table(ok),
+        "anchors": report_anchors.anchor_table(raw),
+        "training": report_training.index_table(
+            ok, {n: f.task.title for n, f in families.FAMILIES.items() if f.task}
+        ),
+    }
     density = [f for f in [report_anchors.density_figure(t["anchors"], out_dir)] if f]
-    verdicts = (cmp_table.assign(family=cmp_table["case"].str.split("/").str[0])
-                .groupby(["family", "verdict"]).size().rename("cases").reset_index()
-                if len(cmp_table) else cmp_table)
-    pages_nav = [("index.html", "overview")] + [
-        (f"{name}.html", sec.title) for name, (sec, _) in sections.items()] + [
-        ("compare.html", "compare places"), ("rows.html", "all rows")]
+    verdicts = (
+        cmp_table.assign(family=cmp_table["case"].str.split("/").str[0])
+        .groupby(["family", "verdict"])
+        .size()
+        .rename("cases")
+        .reset_index()
+        if len(cmp_table)
+        else cmp_table
+    )
+    pages_nav = (
+        [("index.html", "overview")]
+        + [(f"{name}.html", sec.title) for name, (sec, _) in sections.items()]
+        + [("compare.html", "compare places"), ("rows.html", "all rows")]
+    )
     n_files = raw["source_file"].nunique() if len(raw) else 0
-    intro = (f"<p>{len(raw)} rows from {n_files} file(s); statuses: "
-             f"{html.escape(str(_counts(raw)))}. Every ratio is recomputed from raw medians of "
-             f"usable rows (ok and correct); places are compared from their raw samples "
-             f"(Mann-Whitney test or disjoint ranges, alpha {alpha:g}; differences under "
-             f"{factor:g}x are called within factor).</p>") + _left_out(use)
+    intro = (
+        f"<p>{len(raw)} rows from {n_files} file(s); statuses: "
+        f"{html.escape(str(_counts(raw)))}. Every ratio is recomputed from raw medians of "
+        f"usable rows (ok and correct); places are compared from their raw samples "
+        f"(Mann-Whitney test or disjoint ranges, alpha {alpha:g}; differences under "
+        f"{factor:g}x are called within factor).</p>"
+    ) + _left_out(use)
     said = report_headline.headlines(df, families.FAMILIES.values())
-    answers = ("<h2>What these results say</h2><ul>" + "".join(
-        f"<li>{html.escape(x)}</li>" for x in said) + "</ul>") if said else (
-        "<h2>What these results say</h2><p>No family's headline rows are in these results "
-        "(a narrow run): see the tables below.</p>")
+    answers = (
+        (
+            "<h2>What these results say</h2><ul>"
+            + "".join(f"<li>{html.escape(x)}</li>" for x in said)
+            + "</ul>"
+        )
+        if said
+        else (
+            "<h2>What these results say</h2><p>No family's headline rows are in these results "
+            "(a narrow run): see the tables below.</p>"
+        )
+    )
     pages = {
-        "index.html": _page("spikebench report", answers + intro + _section(
-            "Places (machine, device, threads)", t["places"]) + _imgs(figs)
+        "index.html": _page(
+            "spikebench report",
+            answers
+            + intro
+            + _section("Places (machine, device, threads)", t["places"])
+            + _imgs(figs)
             + _section(report_training.INDEX_TITLE, t["training"], report_training.INDEX_NOTE)
-            + _section("Cross-place comparison: verdicts per family", verdicts,
-                       "Details on the compare page.")
+            + _section(
+                "Cross-place comparison: verdicts per family",
+                verdicts,
+                "Details on the compare page.",
+            )
             + _section(report_anchors.TITLE, t["anchors"], report_anchors.NOTE)
             + _imgs(density)
-            + _section(EXPORTED, t["exported"], EXPORTED_NOTE), pages_nav),
-        "compare.html": _page("compare places", _left_out(use) + _section(
-            "Every case measured in two or more places", t["compare"],
-            "ratio = baseline median / place median (> 1: the place is faster); mem_ratio = "
-            "place / baseline peak memory, only for one memory method; rows whose "
-            "kernel_version or inputs_version differ are refused."), pages_nav),
+            + _section(EXPORTED, t["exported"], EXPORTED_NOTE),
+            pages_nav,
+        ),
+        "compare.html": _page(
+            "compare places",
+            _left_out(use)
+            + _section(
+                "Every case measured in two or more places",
+                t["compare"],
+                "ratio = baseline median / place median (> 1: the place is faster); mem_ratio = "
+                "place / baseline peak memory, only for one memory method; rows whose "
+                "kernel_version or inputs_version differ are refused.",
+            ),
+            pages_nav,
+        ),
         "rows.html": _page("all rows", _section("All rows", t["rows"]), pages_nav),
     }
     for name, (sec, fam_use) in sections.items():
-        pages[f"{name}.html"] = _page(sec.title, _left_out(fam_use) + _imgs(sec.figures) + "".join(
-            _section(a, tab, n) for a, tab, n in sec.tables), pages_nav)
+        pages[f"{name}.html"] = _page(
+            sec.title,
+            _left_out(fam_use)
+            + _imgs(sec.figures)
+            + "".join(_section(a, tab, n) for a, tab, n in sec.tables),
+            pages_nav,
+        )
     for name, text in pages.items():
         (out_dir / name).write_text(text)
-    md = ["# spikebench report\n",
-          f"{len(raw)} rows from {n_files} file(s); statuses: {_md_text(_counts(raw))}\n",
-          (_md_text(use.note()) + "\n") if use.left_out else "",
-          "## What these results say\n",
-          "".join(f"- {_md_text(x)}\n" for x in said) or "(no headline rows)\n",
-          "## Places\n", _md(t["places"])]
+    md = [
+        "# spikebench report\n",
+        f"{len(raw)} rows from {n_files} file(s); statuses: {_md_text(_counts(raw))}\n",
+        (_md_text(use.note()) + "\n") if use.left_out else "",
+        "## What these results say\n",
+        "".join(f"- {_md_text(x)}\n" for x in said) or "(no headline rows)\n",
+        "## Places\n",
+        _md(t["places"]),
+    ]
     for sec, _ in sections.values():
         for a, tab, n in sec.tables:
             md += [f"## {_md_text(a)}\n", (n + "\n") if n else "", _md(tab)]
-    md += [f"## {report_training.INDEX_TITLE}\n", report_training.INDEX_NOTE + "\n",
-           _md(t["training"])]
+    md += [
+        f"## {report_training.INDEX_TITLE}\n",
+        report_training.INDEX_NOTE + "\n",
+        _md(t["training"]),
+    ]
     md += [f"## {report_anchors.TITLE}\n", report_anchors.NOTE + "\n", _md(t["anchors"])]
     md += [f"## {EXPORTED}\n", EXPORTED_NOTE + "\n", _md(t["exported"])]
     md += ["## Cross-place comparison\n", _md(t["compare"]), "## All rows\n", _md(t["rows"])]

@@ -22,20 +22,48 @@ import numpy as np
 # every implementation of every family, and the anchors' code (by framework below)
 COLOR = {
     # event-LIF
-    "serial": "#4c72b0", "parallel": "#dd8452", "bare_scan": "#8c8c8c",
+    "serial": "#4c72b0",
+    "parallel": "#dd8452",
+    "bare_scan": "#8c8c8c",
     # the PSU family
-    "lif": "#4c72b0", "psu": "#55a868", "ipsu": "#c44e52", "rpsu": "#8172b3",
+    "lif": "#4c72b0",
+    "psu": "#55a868",
+    "ipsu": "#c44e52",
+    "rpsu": "#8172b3",
     # queues
-    "heap": "#937860", "fifo": "#da8bc3", "ring": "#ccb974", "sorted": "#64b5cd",
+    "heap": "#937860",
+    "fifo": "#da8bc3",
+    "ring": "#ccb974",
+    "sorted": "#64b5cd",
     "lossy": "#2f4f4f",
 }
-MARKER = {"jax": "o", "torch": "s", "torch-compile": "D", "numpy": "^", "onnx": "v",
-          "adseq": "P", "nest": "X"}
-DASH = {"jax": "-", "torch": "--", "torch-compile": "-.", "numpy": ":", "onnx": ":",
-        "adseq": (0, (1, 1)), "nest": (0, (3, 1, 1, 1))}
-FRAMEWORK_NAME = {"jax": "JAX", "torch": "PyTorch", "torch-compile": "PyTorch compiled",
-                  "numpy": "NumPy", "onnx": "ONNX Runtime", "adseq": "adseq (anchor)",
-                  "nest": "NEST (anchor)"}
+MARKER = {
+    "jax": "o",
+    "torch": "s",
+    "torch-compile": "D",
+    "numpy": "^",
+    "onnx": "v",
+    "adseq": "P",
+    "nest": "X",
+}
+DASH = {
+    "jax": "-",
+    "torch": "--",
+    "torch-compile": "-.",
+    "numpy": ":",
+    "onnx": ":",
+    "adseq": (0, (1, 1)),
+    "nest": (0, (3, 1, 1, 1)),
+}
+FRAMEWORK_NAME = {
+    "jax": "JAX",
+    "torch": "PyTorch",
+    "torch-compile": "PyTorch compiled",
+    "numpy": "NumPy",
+    "onnx": "ONNX Runtime",
+    "adseq": "adseq (anchor)",
+    "nest": "NEST (anchor)",
+}
 NO_DATA = "no data in these results"
 # a label names its unit in parentheses, or is a ratio, a rate or an accuracy; category axes
 # (designs, places) are named in CATEGORY
@@ -125,8 +153,17 @@ def empty(ax, what: str = NO_DATA) -> None:
     # hide this axes' ticks without touching the axes it shares an axis with
     ax.tick_params(which="both", labelbottom=False, labelleft=False, bottom=False, left=False)
     ax.grid(False)
-    ax.text(0.5, 0.5, what, ha="center", va="center", transform=ax.transAxes, fontsize=11,
-            color="#555555", wrap=True)
+    ax.text(
+        0.5,
+        0.5,
+        what,
+        ha="center",
+        va="center",
+        transform=ax.transAxes,
+        fontsize=11,
+        color="#555555",
+        wrap=True,
+    )
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax._spikebench_empty = True  # layout_problems skips its labels
@@ -139,8 +176,13 @@ def handles(impls=(), frameworks=(), extra=()):
     from matplotlib.patches import Patch
 
     out = [(Patch(color=color(i)), str(i)) for i in dict.fromkeys(impls)]
-    out += [(Line2D([], [], color="#333333", marker=MARKER.get(f, "o"), ls=DASH.get(f, "-")),
-             FRAMEWORK_NAME.get(f, f)) for f in dict.fromkeys(frameworks)]
+    out += [
+        (
+            Line2D([], [], color="#333333", marker=MARKER.get(f, "o"), ls=DASH.get(f, "-")),
+            FRAMEWORK_NAME.get(f, f),
+        )
+        for f in dict.fromkeys(frameworks)
+    ]
     out += list(extra)
     return [h for h, _ in out], [lab for _, lab in out]
 
@@ -149,8 +191,17 @@ def legend_outside(fig, hs, labels, title: str | None = None) -> None:
     """One figure legend to the right of every axes (saved with bbox_inches="tight")."""
     if not hs:
         return
-    fig.legend(hs, labels, loc="upper left", bbox_to_anchor=(1.0, 0.98), frameon=False,
-               title=title, fontsize=9, title_fontsize=9, borderaxespad=0.5)
+    fig.legend(
+        hs,
+        labels,
+        loc="upper left",
+        bbox_to_anchor=(1.0, 0.98),
+        frameon=False,
+        title=title,
+        fontsize=9,
+        title_fontsize=9,
+        borderaxespad=0.5,
+    )
 
 
 MAX_COLS = 3
@@ -189,13 +240,18 @@ def layout_problems(fig) -> list[str]:
     renderer = fig.canvas.get_renderer()
     out = []
     legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
-    boxes = [(ax, ax.get_window_extent(renderer)) for ax in fig.axes if ax.get_visible()
-             and ax.axison and not getattr(ax, "_spikebench_empty", False)]
+    boxes = [
+        (ax, ax.get_window_extent(renderer))
+        for ax in fig.axes
+        if ax.get_visible() and ax.axison and not getattr(ax, "_spikebench_empty", False)
+    ]
     for leg in legends:
         lb = leg.get_window_extent(renderer)
         for ax, ab in boxes:
-            if lb.overlaps(ab) and lb.intersection(lb, ab).width * \
-                    lb.intersection(lb, ab).height > 4:
+            if (
+                lb.overlaps(ab)
+                and lb.intersection(lb, ab).width * lb.intersection(lb, ab).height > 4
+            ):
                 out.append(f"legend over the data of '{ax.get_title() or ax.get_ylabel()}'")
     # small multiples label the outer axes only: a row's y label, a column's x label
     rows_labelled = {round(b.y0) for ax, b in boxes if ax.get_ylabel()}
@@ -206,9 +262,12 @@ def layout_problems(fig) -> list[str]:
             continue
         name = ax.get_title() or "an axes"
         for which, label in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())):
-            ticks = (ax.get_xticklabels() if which == "x" else ax.get_yticklabels())
-            shared = (round(box.x0) in cols_labelled) if which == "x" else \
-                (round(box.y0) in rows_labelled)
+            ticks = ax.get_xticklabels() if which == "x" else ax.get_yticklabels()
+            shared = (
+                (round(box.x0) in cols_labelled)
+                if which == "x"
+                else (round(box.y0) in rows_labelled)
+            )
             if not label and not shared and any(t.get_text() for t in ticks):
                 out.append(f"{which} axis of '{name}' has no label")
             elif label and label not in CATEGORY and not any(h in label for h in UNIT_HINTS):

@@ -11,12 +11,24 @@ import pandas as pd
 
 from .. import results, rows
 
-COLS = {"family": "family", "impl": "impl", "param_capacity": "capacity",
-        "framework": "framework", "device_kind": "device", "target": "target",
-        "epochs_to_target": "epochs to target", "time_to_target_s": "time to target (s)",
-        "accuracy": "final accuracy", "spike_rate": "firing rate", "drop_rate": "drop rate",
-        "time_median_s": "time / epoch (s)", "param_epochs": "epochs",
-        "correct": "within the band of the reference"}
+COLS = {
+    "family": "family",
+    "impl": "impl",
+    "param_capacity": "capacity",
+    "framework": "framework",
+    "device_kind": "device",
+    "target": "target",
+    "epochs_to_target": "epochs to target",
+    "time_to_target_s": "time to target (s)",
+    "accuracy": "final accuracy",
+    "spike_rate": "firing rate",
+    "drop_rate": "drop rate",
+    "time_median_s": "time / epoch (s)",
+    "param_epochs": "epochs",
+    "correct": "within the band of the reference",
+}
+
+
 def train_rows(df, family: str | None = None) -> pd.DataFrame:
     """The ok train rows (of `family`)."""
     if df is None or df.empty or "mode" not in df or "curve_accuracy" not in df:
@@ -33,8 +45,11 @@ def _place(r) -> str:
 
 def _label(r) -> str:
     cap = r.get("param_capacity")
-    return f"{r['impl']} cap {int(cap)}" if r["family"] == "queues" and pd.notna(cap) \
+    return (
+        f"{r['impl']} cap {int(cap)}"
+        if r["family"] == "queues" and pd.notna(cap)
         else str(r["impl"])
+    )
 
 
 def table(df, family: str | None = None, impl_label: str = "impl") -> pd.DataFrame:
@@ -62,10 +77,19 @@ def curves(df, family: str | None = None) -> pd.DataFrame:
             continue
         if len(acc) != len(times):
             continue
-        out += [{"family": r["family"], "impl": _label(r), "framework": r["framework"],
-                 "place": _place(r), "epoch": i + 1, "time_s": t, "accuracy": a,
-                 "target": r["target"]}
-                for i, (t, a) in enumerate(zip(times, acc, strict=True))]
+        out += [
+            {
+                "family": r["family"],
+                "impl": _label(r),
+                "framework": r["framework"],
+                "place": _place(r),
+                "epoch": i + 1,
+                "time_s": t,
+                "accuracy": a,
+                "target": r["target"],
+            }
+            for i, (t, a) in enumerate(zip(times, acc, strict=True))
+        ]
     return pd.DataFrame(out)
 
 
@@ -99,8 +123,7 @@ def _per_place(frame, out_dir: Path, stem: str, width: float, draw) -> list[Path
     return save(fig, out_dir, stem)
 
 
-def plot_curves(df, out_dir: Path, family: str, title: str,
-                stem: str | None = None) -> list[Path]:
+def plot_curves(df, out_dir: Path, family: str, title: str, stem: str | None = None) -> list[Path]:
     """Test accuracy against wall time, one panel per place, a colour per implementation and
     a line style per framework (the target dotted); `title`: the family's task."""
     from . import style as st
@@ -111,9 +134,15 @@ def plot_curves(df, out_dir: Path, family: str, title: str,
 
     def draw(ax, part, place):
         for (impl, fw), g in part.groupby(["impl", "framework"]):
-            ax.plot(g["time_s"], g["accuracy"], color=st.color(impl),
-                    marker=st.MARKER.get(fw, "."), ms=4, ls=st.DASH.get(fw, ":"),
-                    label=f"{impl} ({st.FRAMEWORK_NAME.get(fw, fw)})")
+            ax.plot(
+                g["time_s"],
+                g["accuracy"],
+                color=st.color(impl),
+                marker=st.MARKER.get(fw, "."),
+                ms=4,
+                ls=st.DASH.get(fw, ":"),
+                label=f"{impl} ({st.FRAMEWORK_NAME.get(fw, fw)})",
+            )
         for t in part["target"].unique():
             ax.axhline(t, color="k", lw=0.8, ls=":")
         st.time_axis(ax, "x")
@@ -131,8 +160,16 @@ def accuracy_vs_drop(df) -> pd.DataFrame:
     if rows.empty:
         return pd.DataFrame()
     rows = rows.assign(place=rows.apply(_place, axis=1))
-    cols = ["place", "framework", "impl", "param_capacity", "drop_rate", "accuracy",
-            "time_median_s", "time_to_target_s"]
+    cols = [
+        "place",
+        "framework",
+        "impl",
+        "param_capacity",
+        "drop_rate",
+        "accuracy",
+        "time_median_s",
+        "time_to_target_s",
+    ]
     return rows[cols].sort_values(cols[:4]).reset_index(drop=True)
 
 
@@ -148,11 +185,21 @@ def plot_accuracy_vs_drop(df, out_dir: Path) -> list[Path]:
     def draw(ax, part, place):
         for (fw, impl), g in part.groupby(["framework", "impl"]):
             g = g.sort_values("drop_rate")
-            ax.plot(g["drop_rate"], g["accuracy"], ls=st.DASH.get(fw, ":"), marker="o",
-                    label=f"{impl} ({fw})")
+            ax.plot(
+                g["drop_rate"],
+                g["accuracy"],
+                ls=st.DASH.get(fw, ":"),
+                marker="o",
+                label=f"{impl} ({fw})",
+            )
             for _, r in g.iterrows():
-                ax.annotate(f"cap {int(r['param_capacity'])}", (r["drop_rate"], r["accuracy"]),
-                            textcoords="offset points", xytext=(4, 4), fontsize=8)
+                ax.annotate(
+                    f"cap {int(r['param_capacity'])}",
+                    (r["drop_rate"], r["accuracy"]),
+                    textcoords="offset points",
+                    xytext=(4, 4),
+                    fontsize=8,
+                )
         ax.set_xlabel("drop rate (events dropped / offered, test split, after training)")
         ax.set_ylabel("final test accuracy")
         ax.set_title(f"timing classes: accuracy against drop rate, {place}")
@@ -175,9 +222,15 @@ def accuracy_vs_ratio(df) -> pd.DataFrame:
             continue
         lif = lif.iloc[0]
         for _, r in g[g["impl"] != "lif"].iterrows():
-            out.append({**dict(zip(keys, k, strict=True)), "impl": r["impl"],
-                        "lif_over": lif["time_median_s"] / r["time_median_s"],
-                        "accuracy": r["accuracy"], "lif_accuracy": lif["accuracy"]})
+            out.append(
+                {
+                    **dict(zip(keys, k, strict=True)),
+                    "impl": r["impl"],
+                    "lif_over": lif["time_median_s"] / r["time_median_s"],
+                    "accuracy": r["accuracy"],
+                    "lif_accuracy": lif["accuracy"],
+                }
+            )
     return pd.DataFrame(out)
 
 
@@ -192,11 +245,21 @@ def plot_accuracy_vs_ratio(df, out_dir: Path) -> list[Path]:
 
     def draw(ax, part, place):
         for (fw, impl), g in part.groupby(["framework", "impl"]):
-            ax.scatter(g["lif_over"], g["accuracy"], marker=st.MARKER.get(fw, "o"),
-                       color=st.color(impl), label=f"{impl} ({st.FRAMEWORK_NAME.get(fw, fw)})")
+            ax.scatter(
+                g["lif_over"],
+                g["accuracy"],
+                marker=st.MARKER.get(fw, "o"),
+                color=st.color(impl),
+                label=f"{impl} ({st.FRAMEWORK_NAME.get(fw, fw)})",
+            )
         for fw, g in part.groupby("framework"):
-            ax.axhline(g["lif_accuracy"].iloc[0], ls=st.DASH.get(fw, ":"), color="k", lw=0.8,
-                       label=f"LIF ({fw})")
+            ax.axhline(
+                g["lif_accuracy"].iloc[0],
+                ls=st.DASH.get(fw, ":"),
+                color="k",
+                lw=0.8,
+                label=f"LIF ({fw})",
+            )
         ax.axvline(1.0, color="grey", lw=0.8)
         st.ratio_axis(ax, "x", one=False)
         ax.set_xlabel("LIF time / unit time per epoch (x; > 1x: the unit trains faster)")
@@ -213,17 +276,25 @@ def index_table(df, tasks: dict[str, str]) -> pd.DataFrame:
     rows = train_rows(df)
     if rows.empty:
         return pd.DataFrame()
-    out = pd.DataFrame({
-        "family": rows["family"], "task": rows["family"].map(tasks),
-        "impl": rows.apply(_label, axis=1), "framework": rows["framework"],
-        "place": rows.apply(_place, axis=1), "target": rows["target"],
-        "time to target (s)": rows["time_to_target_s"],
-        "epochs to target": rows["epochs_to_target"],
-        "final accuracy": rows["accuracy"]})
+    out = pd.DataFrame(
+        {
+            "family": rows["family"],
+            "task": rows["family"].map(tasks),
+            "impl": rows.apply(_label, axis=1),
+            "framework": rows["framework"],
+            "place": rows.apply(_place, axis=1),
+            "target": rows["target"],
+            "time to target (s)": rows["time_to_target_s"],
+            "epochs to target": rows["epochs_to_target"],
+            "final accuracy": rows["accuracy"],
+        }
+    )
     return out.sort_values(["family", "impl", "framework", "place"]).reset_index(drop=True)
 
 
 INDEX_TITLE = "Training to accuracy: time to the target test accuracy"
-INDEX_NOTE = ("Usable train rows only (final accuracy within the band of the float64 "
-              "reference); an empty time to target: the target was not reached (the row's "
-              "error says why). Learning curves on each family's page.")
+INDEX_NOTE = (
+    "Usable train rows only (final accuracy within the band of the float64 "
+    "reference); an empty time to target: the target was not reached (the row's "
+    "error says why). Learning curves on each family's page."
+)

@@ -55,8 +55,10 @@ def merge(paths, out, partial: bool = False) -> tuple[Path, dict]:
         seen[s["index"]] = p
     missing = [i for i in range(1, n + 1) if i not in seen]
     if missing and not partial:
-        raise ValueError(f"shard(s) {', '.join(f'{i}/{n}' for i in missing)} missing "
-                         f"(merge with partial=True / --partial to combine what is there)")
+        raise ValueError(
+            f"shard(s) {', '.join(f'{i}/{n}' for i in missing)} missing "
+            f"(merge with partial=True / --partial to combine what is there)"
+        )
     rows = pd.concat(frames, ignore_index=True)
     dup = rows[rows.duplicated("case_id", keep=False)]
     if len(dup):
@@ -69,8 +71,12 @@ def merge(paths, out, partial: bool = False) -> tuple[Path, dict]:
         "machine_id": machines[0] if len(machines) == 1 else "multiple",
         "git_commit": first.get("git_commit"),
         "profile": first.get("profile"),
-        "sweep": {"sweep_id": first["shard"]["sweep_id"], "count": n,
-                  "n_cases": first["shard"]["n_cases"], "missing": missing},
+        "sweep": {
+            "sweep_id": first["shard"]["sweep_id"],
+            "count": n,
+            "n_cases": first["shard"]["n_cases"],
+            "missing": missing,
+        },
         "shards": contexts,
     }
     out.parent.mkdir(parents=True, exist_ok=True)

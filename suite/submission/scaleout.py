@@ -29,8 +29,18 @@ def shard_command(i: int, n: int, args=(), out: str | Path = "results/shards") -
     Python (a job runs in the environment that submitted it)."""
     if not (isinstance(i, int) and isinstance(n, int) and 1 <= i <= n):
         raise ValueError(f"shard {i}/{n}: expected integers with 1 <= i <= n")
-    return [sys.executable, "-m", "spikebench.cli", "run", "--shard", f"{i}/{n}",
-            "--out", str(Path(out) / f"shard-{i}-of-{n}"), "--no-report", *map(str, args)]
+    return [
+        sys.executable,
+        "-m",
+        "spikebench.cli",
+        "run",
+        "--shard",
+        f"{i}/{n}",
+        "--out",
+        str(Path(out) / f"shard-{i}-of-{n}"),
+        "--no-report",
+        *map(str, args),
+    ]
 
 
 def run_shard(i: int, n: int, args=(), out: str | Path = "results/shards") -> str:
@@ -40,14 +50,17 @@ def run_shard(i: int, n: int, args=(), out: str | Path = "results/shards") -> st
     before = set(folder.rglob("*.csv")) if folder.exists() else set()
     done = subprocess.run(shard_command(i, n, args, out), capture_output=True, text=True)
     if done.returncode != 0:
-        raise RuntimeError(f"shard {i}/{n} failed (exit {done.returncode}):\n"
-                           f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        raise RuntimeError(
+            f"shard {i}/{n} failed (exit {done.returncode}):\n"
+            f"{done.stdout[-2000:]}{done.stderr[-2000:]}"
+        )
     (csv,) = set(folder.rglob("*.csv")) - before
     return str(csv)
 
 
-def submit_shards(executor, n: int, args=(), out: str | Path = "results/shards",
-                  merged: str | Path | None = None) -> Path:
+def submit_shards(
+    executor, n: int, args=(), out: str | Path = "results/shards", merged: str | Path | None = None
+) -> Path:
     """Run the `n` shards as an array of jobs of a submitit executor, wait for them, and
     merge their CSVs into `merged` (default ``OUT/merged-<sweep_id>.csv``); returns it."""
     from . import merge
@@ -55,8 +68,9 @@ def submit_shards(executor, n: int, args=(), out: str | Path = "results/shards",
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     out = Path(out).resolve()  # the jobs may start in another folder
-    jobs = executor.map_array(run_shard, list(range(1, n + 1)), [n] * n, [list(args)] * n,
-                              [str(out)] * n)
+    jobs = executor.map_array(
+        run_shard, list(range(1, n + 1)), [n] * n, [list(args)] * n, [str(out)] * n
+    )
     csvs = [job.result() for job in jobs]
     if merged is None:
         from ..untrusted import load_context

@@ -36,8 +36,11 @@ from . import validate as V
 def host_names() -> list[str]:
     """This machine's names, longest first (so the FQDN is replaced before its prefix)."""
     names = {socket.gethostname(), socket.getfqdn()}
-    return sorted((n for n in names if n and n not in ("localhost", "localhost.localdomain")),
-                  key=len, reverse=True)
+    return sorted(
+        (n for n in names if n and n not in ("localhost", "localhost.localdomain")),
+        key=len,
+        reverse=True,
+    )
 
 
 def anonymise(text: str, names) -> str:
@@ -82,15 +85,18 @@ def _filed_run_ids(root: Path) -> dict[str, Path]:
     return out
 
 
-def submit(csv_path, results_root, keep_hostname: bool = False,
-           names: list[str] | None = None) -> tuple[Path, V.Report]:
+def submit(
+    csv_path, results_root, keep_hostname: bool = False, names: list[str] | None = None
+) -> tuple[Path, V.Report]:
     """File a validated run; returns the new CSV path and the validation report. ValueError
     (naming the reason) when the run is invalid or would overwrite or duplicate a filed one."""
     csv_path, root = Path(csv_path), Path(results_root)
     rep = V.validate(csv_path)
     if not rep.ok:
-        raise ValueError(f"{csv_path} is not valid ({len(rep.errors)} errors; run "
-                         f"`spikebench validate {csv_path}`): {rep.errors[0]}")
+        raise ValueError(
+            f"{csv_path} is not valid ({len(rep.errors)} errors; run "
+            f"`spikebench validate {csv_path}`): {rep.errors[0]}"
+        )
     text = U.read_text(csv_path, U.MAX_CSV_BYTES, "CSV")  # as validated
     ctx = U.load_context(csv_path.with_suffix(".json"))  # validate read it already
     if not keep_hostname:
@@ -117,8 +123,10 @@ def submit(csv_path, results_root, keep_hostname: bool = False,
             results.dump_json(ctx, f)
         again = V.validate(staged)
         if not again.ok:
-            raise ValueError(f"the copy to be filed does not validate (anonymising changed "
-                             f"it; submit with --keep-hostname?): {again.errors[0]}")
+            raise ValueError(
+                f"the copy to be filed does not validate (anonymising changed "
+                f"it; submit with --keep-hostname?): {again.errors[0]}"
+            )
         os.link(staged, dest)  # exclusive: fails if a file of that name appeared meanwhile
         try:
             os.link(staged.with_suffix(".json"), ctx_dest)
@@ -126,8 +134,9 @@ def submit(csv_path, results_root, keep_hostname: bool = False,
             dest.unlink()  # both files or neither
             raise
     except FileExistsError as exc:
-        raise ValueError(f"{exc.filename2 or exc.filename} exists; results are never "
-                         f"overwritten") from None
+        raise ValueError(
+            f"{exc.filename2 or exc.filename} exists; results are never overwritten"
+        ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return dest, rep

@@ -39,6 +39,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -46,6 +47,9 @@ from .. import families, profiles, registry, results
 from .. import untrusted as U
 from ..kernels.queues._common import TALLIES
 from ..rows import DEVICE_KINDS, DTYPES, FRAMEWORKS, MODES, STATUSES
+
+if TYPE_CHECKING:
+    import pandas
 
 MIN_ROUNDS = 3
 TIMING = ("compile_s", "time_median_s", "time_iqr_s", "time_min_s")
@@ -96,8 +100,7 @@ def _schema():
     finite = pa.Check(lambda s: ~np.isinf(s), name="finite", error="finite")
     num = {"dtype": float, "nullable": True, "coerce": True}
     nonneg = [pa.Check.ge(0), finite]
-    integer = pa.Check(lambda s: s.isna() | (s == np.floor(s)), name="integer",
-                       error="an integer")
+    integer = pa.Check(lambda s: s.isna() | (s == np.floor(s)), name="integer", error="an integer")
     full = {"case_id": r"\A[0-9a-f]{12}\Z", "name": NAME}
     cols = {  # run_id, git_commit, machine_id: _names (they name folders and files)
         "schema_version": pa.Column(int, coerce=True),
@@ -117,8 +120,7 @@ def _schema():
         **{c: pa.Column(**num, checks=[pa.Check.ge(1), finite, integer]) for c in COUNTS},
         "device_count": pa.Column(**num, checks=[pa.Check.ge(0), finite, integer]),
         "throughput": pa.Column(**num, checks=[pa.Check.gt(0), finite]),
-        "throughput_unit": pa.Column(str, pa.Check.isin(list(families.units())),
-                                     nullable=True),
+        "throughput_unit": pa.Column(str, pa.Check.isin(list(families.units())), nullable=True),
         "peak_mem_bytes": pa.Column(**num, checks=nonneg),
         **{c: pa.Column(**num, checks=nonneg) for c in results.MEMORY_COLUMNS},
         "mem_method": pa.Column(str, pa.Check.str_matches(full["name"]), nullable=True),
@@ -131,21 +133,23 @@ def _schema():
         "git_dirty": pa.Column(str, pa.Check.isin(["True", "False"]), nullable=True),
         **{c: pa.Column(**num, checks=nonneg) for c in TIMING},
         **{c: pa.Column(**num, checks=[pa.Check.in_range(0, 1), finite]) for c in FRACTIONS},
-        **{c: pa.Column(**num, checks=nonneg) for c in results.PARAM_COLUMNS
-           if c not in results.TEXT_PARAMS},
+        **{
+            c: pa.Column(**num, checks=nonneg)
+            for c in results.PARAM_COLUMNS
+            if c not in results.TEXT_PARAMS
+        },
     }
     return pa.DataFrameSchema(cols, strict=False)
 
 
-def read_csv(path) -> pandas.DataFrame:  # noqa: F821
+def read_csv(path) -> pandas.DataFrame:
     """An untrusted results CSV as text cells (empty cells NaN), read through
     ``untrusted.read_text``; UntrustedError naming the file when it is not a readable CSV."""
     import pandas as pd
 
     text = U.read_text(path, U.MAX_CSV_BYTES, "CSV")
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                           na_values=[""])
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise U.UntrustedError(f"{path}: not a readable CSV ({exc})") from None
 
@@ -169,8 +173,11 @@ def _read(path: Path, rep: Report):
         rep.error(None, f"schema_version must be one integer, got {sorted(versions)}")
         return None
     if v > results.SCHEMA_VERSION:
-        rep.error(None, f"schema v{v} is newer than this spikebench "
-                        f"(v{results.SCHEMA_VERSION}): update spikebench")
+        rep.error(
+            None,
+            f"schema v{v} is newer than this spikebench "
+            f"(v{results.SCHEMA_VERSION}): update spikebench",
+        )
         return None
     if v < results.SCHEMA_VERSION:
         missing = _missing(df, results.columns_of(v))
@@ -185,8 +192,9 @@ def _read(path: Path, rep: Report):
         return None
     unknown = [c for c in df.columns if c not in results.COLUMNS]
     if unknown:
-        rep.error(None, f"unknown column(s) for schema v{results.SCHEMA_VERSION}: "
-                        f"{', '.join(unknown)}")
+        rep.error(
+            None, f"unknown column(s) for schema v{results.SCHEMA_VERSION}: {', '.join(unknown)}"
+        )
     return df
 
 
@@ -227,8 +235,11 @@ def _duplicates(df, rep: Report):
     dup = df[df.duplicated(["run_id", "case_id"], keep=False)]
     for (run, case), g in dup.groupby(["run_id", "case_id"]):
         lines = [_line(i) for i in g.index]
-        rep.error(lines[0], f"duplicate row: run {run} case {case} again on line(s) "
-                            f"{', '.join(map(str, lines[1:]))}")
+        rep.error(
+            lines[0],
+            f"duplicate row: run {run} case {case} again on line(s) "
+            f"{', '.join(map(str, lines[1:]))}",
+        )
 
 
 def _names(df, rep: Report):
@@ -238,8 +249,10 @@ def _names(df, rep: Report):
         for value, g in df.groupby(col, sort=False, dropna=False):
             why = U.name_problem(value)
             if why:
-                rep.error(_line(g.index[0]), f"column {col}: {why}: not a safe folder name "
-                                             f"({len(g)} rows)")
+                rep.error(
+                    _line(g.index[0]),
+                    f"column {col}: {why}: not a safe folder name ({len(g)} rows)",
+                )
 
 
 def _formulas(df, rep: Report):
@@ -250,8 +263,11 @@ def _formulas(df, rep: Report):
             if not isinstance(v, str):
                 continue
             if U.formula_cell(v):
-                rep.error(_line(i), f"column {col}: {v[:40]!r} starts like a spreadsheet "
-                                    f"formula (=, +, -, @, |, tab or CR, after spaces)")
+                rep.error(
+                    _line(i),
+                    f"column {col}: {v[:40]!r} starts like a spreadsheet "
+                    f"formula (=, +, -, @, |, tab or CR, after spaces)",
+                )
             elif CONTROL.search(v):
                 rep.error(_line(i), f"column {col}: {v[:40]!r} holds a control character")
 
@@ -264,16 +280,22 @@ def _known(df, rep: Report):
         known.setdefault(key[0], set()).add(key[1])
     for fam, g in df.groupby("family", sort=False):
         if fam not in families.FAMILIES:
-            rep.error(_line(g.index[0]), f"column family: {fam!r} is not a family registered "
-                                         f"here ({', '.join(sorted(families.FAMILIES))}); a "
-                                         f"plugin's rows validate where it is installed "
-                                         f"({len(g)} rows)")
+            rep.error(
+                _line(g.index[0]),
+                f"column family: {fam!r} is not a family registered "
+                f"here ({', '.join(sorted(families.FAMILIES))}); a "
+                f"plugin's rows validate where it is installed "
+                f"({len(g)} rows)",
+            )
             continue
         for impl, h in g.groupby("impl", sort=False):
             if impl not in known.get(fam, ()):
-                rep.error(_line(h.index[0]), f"column impl: {impl!r} is not an implementation "
-                                             f"of {fam} ({', '.join(sorted(known.get(fam, ())))}; "
-                                             f"{len(h)} rows)")
+                rep.error(
+                    _line(h.index[0]),
+                    f"column impl: {impl!r} is not an implementation "
+                    f"of {fam} ({', '.join(sorted(known.get(fam, ())))}; "
+                    f"{len(h)} rows)",
+                )
 
 
 def _rows(df, rep: Report, strict: bool):
@@ -287,25 +309,30 @@ def _rows(df, rep: Report, strict: bool):
             if not np.isnan(r["time_median_s"]):
                 rep.error(line, f"status {status!r} but a median time is given")
             continue
-        need = [c for c in ("time_median_s", "time_min_s", "time_iqr_s", "rounds",
-                            "throughput") if np.isnan(r[c])]
-        need += [c for c in ("samples_s", "throughput_unit", "correct")
-                 if not isinstance(r[c], str)]
+        need = [
+            c
+            for c in ("time_median_s", "time_min_s", "time_iqr_s", "rounds", "throughput")
+            if np.isnan(r[c])
+        ]
+        need += [
+            c for c in ("samples_s", "throughput_unit", "correct") if not isinstance(r[c], str)
+        ]
         if need:
             rep.error(line, f"an ok row needs {', '.join(need)}")
             continue
         if r["rounds"] < MIN_ROUNDS:
             rep.error(line, f"rounds = {int(r['rounds'])} < {MIN_ROUNDS}")
         if r["time_min_s"] > r["time_median_s"] * (1 + REL):
-            rep.error(line, f"time_min_s {r['time_min_s']} > time_median_s "
-                            f"{r['time_median_s']}")
+            rep.error(line, f"time_min_s {r['time_min_s']} > time_median_s {r['time_median_s']}")
         _samples(r, line, rep)
         _work(r, line, rep)
         if r["mode"] == "train":
             _curve(r, line, rep)
         if r["correct"] == "False":
-            msg = (f"{r['family']}/{r['impl']}/{r['framework']} is incorrect here "
-                   f"(max_err {r['max_err']})")
+            msg = (
+                f"{r['family']}/{r['impl']}/{r['framework']} is incorrect here "
+                f"(max_err {r['max_err']})"
+            )
             (rep.error if strict else rep.warn)(line, msg)
 
 
@@ -322,12 +349,16 @@ def _samples(r, line, rep: Report):
         rep.error(line, "samples_s holds a negative or non-finite time")
         return
     q1, q3 = np.percentile(s, [25, 75])
-    for col, got in (("time_median_s", np.median(s)), ("time_min_s", s.min()),
-                     ("time_iqr_s", q3 - q1)):
+    for col, got in (
+        ("time_median_s", np.median(s)),
+        ("time_min_s", s.min()),
+        ("time_iqr_s", q3 - q1),
+    ):
         scale = max(abs(r["time_median_s"]), 1e-300)
         if abs(got - r[col]) > REL * scale:
-            rep.error(line, f"{col} = {r[col]:.9g} but the raw samples give {got:.9g} "
-                            f"(edited figure?)")
+            rep.error(
+                line, f"{col} = {r[col]:.9g} but the raw samples give {got:.9g} (edited figure?)"
+            )
 
 
 def _curve(r, line, rep: Report):
@@ -348,15 +379,19 @@ def _curve(r, line, rep: Report):
     hit = np.flatnonzero(acc >= r["target"])
     if not len(hit):
         if not np.isnan(r["epochs_to_target"]) or not np.isnan(r["time_to_target_s"]):
-            rep.error(line, f"no epoch reached the target {r['target']}, yet a time to it is "
-                            f"given")
+            rep.error(line, f"no epoch reached the target {r['target']}, yet a time to it is given")
         return
     first = int(hit[0])
-    if r["epochs_to_target"] != first + 1 or \
-            abs(r["time_to_target_s"] - times[first]) > REL * max(times[first], 1e-300) + 1e-9:
-        rep.error(line, f"the curve reaches {r['target']} at epoch {first + 1} after "
-                        f"{times[first]:.6g} s, not at epoch {r['epochs_to_target']} after "
-                        f"{r['time_to_target_s']} s (edited figure?)")
+    if (
+        r["epochs_to_target"] != first + 1
+        or abs(r["time_to_target_s"] - times[first]) > REL * max(times[first], 1e-300) + 1e-9
+    ):
+        rep.error(
+            line,
+            f"the curve reaches {r['target']} at epoch {first + 1} after "
+            f"{times[first]:.6g} s, not at epoch {r['epochs_to_target']} after "
+            f"{r['time_to_target_s']} s (edited figure?)",
+        )
 
 
 def _work(r, line, rep: Report):
@@ -365,22 +400,29 @@ def _work(r, line, rep: Report):
         return
     sizes = [r[c] for c in cols]
     if any(np.isnan(x) for x in sizes):
-        rep.error(line, f"throughput in {r['throughput_unit']} needs "
-                        f"{', '.join(c for c, x in zip(cols, sizes, strict=True) if np.isnan(x))}")
+        rep.error(
+            line,
+            f"throughput in {r['throughput_unit']} needs "
+            f"{', '.join(c for c, x in zip(cols, sizes, strict=True) if np.isnan(x))}",
+        )
         return
     work = float(np.prod(sizes))
     got = r["throughput"] * r["time_median_s"]
     if abs(got - work) > REL * work:
-        rep.error(line, f"throughput {r['throughput']:.6g} {r['throughput_unit']} x median "
-                        f"{r['time_median_s']:.6g} s = {got:.6g}, but the sizes give "
-                        f"{work:.6g} (edited figure?)")
+        rep.error(
+            line,
+            f"throughput {r['throughput']:.6g} {r['throughput_unit']} x median "
+            f"{r['time_median_s']:.6g} s = {got:.6g}, but the sizes give "
+            f"{work:.6g} (edited figure?)",
+        )
 
 
 def _same(row_value, ctx_value) -> bool:
     """A row's fact against the JSON's (numbers as numbers, empty cells as null)."""
     if ctx_value is None or (isinstance(row_value, float) and np.isnan(row_value)):
-        return ctx_value is None and (row_value is None or (isinstance(row_value, float)
-                                                            and np.isnan(row_value)))
+        return ctx_value is None and (
+            row_value is None or (isinstance(row_value, float) and np.isnan(row_value))
+        )
     if isinstance(ctx_value, (int, float)) and not isinstance(ctx_value, bool):
         try:
             return float(row_value) == float(ctx_value)
@@ -405,25 +447,34 @@ def _context(path: Path, df, rep: Report):
         machines = sorted({s["machine_id"] for s in shards})
         want = machines[0] if len(machines) == 1 else "multiple"
         if ctx["machine_id"] != want:
-            rep.error(None, f"{ctx_path.name}: machine_id {ctx['machine_id']!r} but its shards "
-                            f"ran on {', '.join(machines)} (a merged sweep is filed under "
-                            f"{want!r})")
+            rep.error(
+                None,
+                f"{ctx_path.name}: machine_id {ctx['machine_id']!r} but its shards "
+                f"ran on {', '.join(machines)} (a merged sweep is filed under "
+                f"{want!r})",
+            )
     runs = {s["run_id"]: s for s in shards}
     runs.setdefault(ctx["run_id"], ctx)
     for run, g in df.groupby("run_id", sort=False):
         part = runs.get(run)
         if part is None:
-            rep.error(_line(g.index[0]), f"run_id {run!r} is not the run of {ctx_path.name} "
-                                         f"({', '.join(sorted(runs))}; {len(g)} rows)")
+            rep.error(
+                _line(g.index[0]),
+                f"run_id {run!r} is not the run of {ctx_path.name} "
+                f"({', '.join(sorted(runs))}; {len(g)} rows)",
+            )
             continue
         for col in FACTS:
             if col not in part:
                 continue  # an older context without the fact
             bad = [i for i, v in g[col].items() if not _same(v, part[col])]
             if bad:
-                rep.error(_line(bad[0]), f"{col} {g[col][bad[0]]!r} disagrees with "
-                                         f"{ctx_path.name} (run {run}: {part[col]!r}; "
-                                         f"{len(bad)} rows)")
+                rep.error(
+                    _line(bad[0]),
+                    f"{col} {g[col][bad[0]]!r} disagrees with "
+                    f"{ctx_path.name} (run {run}: {part[col]!r}; "
+                    f"{len(bad)} rows)",
+                )
     return ctx
 
 

@@ -80,8 +80,10 @@ class Task:
 def band_note(reference: str) -> str:
     """The report's note under a training table: what time to target counts and which
     reference run the accuracy band compares with."""
-    return ("Time to the target counts every epoch and its evaluation; 'within the band' "
-            f"compares the final test accuracy with the {reference} run of the same loop.")
+    return (
+        "Time to the target counts every epoch and its evaluation; 'within the band' "
+        f"compares the final test accuracy with the {reference} run of the same loop."
+    )
 
 
 def reference_curve(result: TrainResult) -> list[dict]:
@@ -108,11 +110,17 @@ class TrainConfig:
         whole("epochs", self.epochs, 1)
         whole("batch", self.batch, 1)
         whole("seed", self.seed, 0)
-        if isinstance(self.lr, bool) or not isinstance(self.lr, Real) or \
-                not (math.isfinite(self.lr) and self.lr > 0):
+        if (
+            isinstance(self.lr, bool)
+            or not isinstance(self.lr, Real)
+            or not (math.isfinite(self.lr) and self.lr > 0)
+        ):
             raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
-        if isinstance(self.target, bool) or not isinstance(self.target, Real) or \
-                not (0.0 < self.target <= 1.0):
+        if (
+            isinstance(self.target, bool)
+            or not isinstance(self.target, Real)
+            or not (0.0 < self.target <= 1.0)
+        ):
             raise ValueError(f"target must lie in (0, 1], got {self.target!r}")
 
 
@@ -159,7 +167,7 @@ def adam_numpy(lr: float):
         t = state["t"] + 1
         m = _tree2(state["m"], grads, lambda m, g: b1 * m + (1 - b1) * g)
         v = _tree2(state["v"], grads, lambda v, g: b2 * v + (1 - b2) * g * g)
-        c1, c2 = 1 - b1 ** t, 1 - b2 ** t
+        c1, c2 = 1 - b1**t, 1 - b2**t
 
         def move(p, mv):
             mm, vv = mv
@@ -200,15 +208,17 @@ def fit(side, tree, data, result: TrainResult, *, take, progress=None) -> TrainR
     (x_tr, y_tr), (x_te, y_te) = data["train"], data["test"]
     n_batches = len(y_tr) // config.batch
     if n_batches < 1:
-        raise ValueError(f"batch={config.batch} is larger than the train split "
-                         f"({len(y_tr)} samples)")
+        raise ValueError(
+            f"batch={config.batch} is larger than the train split ({len(y_tr)} samples)"
+        )
     params, state = side.params(tree)
     x_te_a = side.array(x_te)
     first = np.arange(config.batch)
 
     t0 = time.perf_counter()  # compile / warm-up, discarded
-    side.sync(side.step(*side.params(tree), side.array(take(x_tr, first)),
-                        side.array(y_tr[first]))[2])
+    side.sync(
+        side.step(*side.params(tree), side.array(take(x_tr, first)), side.array(y_tr[first]))[2]
+    )
     side.evaluate(params, x_te_a, y_te)
     result.compile_s = time.perf_counter() - t0
 
@@ -217,22 +227,31 @@ def fit(side, tree, data, result: TrainResult, *, take, progress=None) -> TrainR
         order = np.random.default_rng([config.seed, epoch]).permutation(len(y_tr))
         losses = []
         for i in range(n_batches):
-            idx = np.sort(order[i * config.batch:(i + 1) * config.batch])
-            params, state, value = side.step(params, state, side.array(take(x_tr, idx)),
-                                             side.array(y_tr[idx]))
+            idx = np.sort(order[i * config.batch : (i + 1) * config.batch])
+            params, state, value = side.step(
+                params, state, side.array(take(x_tr, idx)), side.array(y_tr[idx])
+            )
             losses.append(value)
         loss = float(np.mean([side.sync(v) for v in losses]))
         acc, rate, *extra = side.evaluate(params, x_te_a, y_te)
-        entry = {"epoch": epoch, "time_s": time.perf_counter() - start, "loss": loss,
-                 "accuracy": acc, "rate": rate, **(extra[0] if extra else {})}
+        entry = {
+            "epoch": epoch,
+            "time_s": time.perf_counter() - start,
+            "loss": loss,
+            "accuracy": acc,
+            "rate": rate,
+            **(extra[0] if extra else {}),
+        }
         result.curve.append(entry)
         if progress is not None:
             progress(entry)
         if result.epochs_to_target is None and acc >= config.target:
             result.epochs_to_target, result.time_to_target_s = epoch, entry["time_s"]
     if result.epochs_to_target is None:
-        result.reason = (f"best test accuracy {max(e['accuracy'] for e in result.curve):.3f} "
-                         f"in {config.epochs} epochs, below the target {config.target}")
+        result.reason = (
+            f"best test accuracy {max(e['accuracy'] for e in result.curve):.3f} "
+            f"in {config.epochs} epochs, below the target {config.target}"
+        )
     return result
 
 
@@ -240,8 +259,13 @@ def case_config(case, lr: float = TrainConfig.lr) -> TrainConfig:
     """The TrainConfig of a ``train`` case: its epochs, batch and target_pct sizes, its seed,
     and the task's learning rate `lr`."""
     s = case.size
-    return TrainConfig(epochs=int(s["epochs"]), batch=int(s["batch"]), lr=lr,
-                       target=s["target_pct"] / 100, seed=case.seed)
+    return TrainConfig(
+        epochs=int(s["epochs"]),
+        batch=int(s["batch"]),
+        lr=lr,
+        target=s["target_pct"] / 100,
+        seed=case.seed,
+    )
 
 
 def require_trainable(case, frameworks) -> None:
@@ -250,11 +274,14 @@ def require_trainable(case, frameworks) -> None:
     from ..registry import Unsupported
 
     if case.framework not in frameworks:
-        raise Unsupported(f"the training loop runs in {', '.join(frameworks)}, not "
-                          f"{case.framework}")
+        raise Unsupported(
+            f"the training loop runs in {', '.join(frameworks)}, not {case.framework}"
+        )
     if case.dtype != "float32" or case.device != "cpu":
-        raise Unsupported(f"the training loop runs float32 on the CPU (the framework's "
-                          f"default placement), not {case.dtype} on {case.device}")
+        raise Unsupported(
+            f"the training loop runs float32 on the CPU (the framework's "
+            f"default placement), not {case.dtype} on {case.device}"
+        )
 
 
 def epoch_samples(data, batch: int) -> int:
@@ -272,12 +299,23 @@ def train_row(result: TrainResult, ref_curve: list, band: float, n_train: int) -
     m = Measurement(list(np.diff([0.0, *(e["time_s"] for e in result.curve)])))
     acc = [e["accuracy"] for e in result.curve]
     diff = np.abs(np.subtract(acc, [e["accuracy"] for e in ref_curve]))
-    return {"error": result.reason or None, "compile_s": result.compile_s,
-            "time_median_s": m.median, "time_iqr_s": m.iqr, "time_min_s": m.min,
-            "rounds": m.rounds, "samples_s": " ".join(f"{x:.9g}" for x in m.samples),
-            "throughput": n_train / m.median, "throughput_unit": "train-samples/s",
-            "correct": bool(diff[-1] <= band), "max_err": float(diff.max()),
-            "n_checked": len(acc), "spike_rate": result.firing_rate,
-            "target": result.config.target, "epochs_to_target": result.epochs_to_target,
-            "time_to_target_s": result.time_to_target_s, "accuracy": result.final_accuracy,
-            "curve_accuracy": " ".join(f"{a:.6g}" for a in acc)}
+    return {
+        "error": result.reason or None,
+        "compile_s": result.compile_s,
+        "time_median_s": m.median,
+        "time_iqr_s": m.iqr,
+        "time_min_s": m.min,
+        "rounds": m.rounds,
+        "samples_s": " ".join(f"{x:.9g}" for x in m.samples),
+        "throughput": n_train / m.median,
+        "throughput_unit": "train-samples/s",
+        "correct": bool(diff[-1] <= band),
+        "max_err": float(diff.max()),
+        "n_checked": len(acc),
+        "spike_rate": result.firing_rate,
+        "target": result.config.target,
+        "epochs_to_target": result.epochs_to_target,
+        "time_to_target_s": result.time_to_target_s,
+        "accuracy": result.final_accuracy,
+        "curve_accuracy": " ".join(f"{a:.6g}" for a in acc),
+    }

@@ -71,11 +71,14 @@ def test_synthetic_shd_stream_for_large_counts():
     assert ev.duration[0] > 5.0, "a long count is a stream of utterances, not one crowded one"
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(batch=0, n_events=10), "batch"),
-    (dict(batch=1, n_events=-1), "n_events"),
-    (dict(batch=1, n_events=10, seed=1.5), "seed"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(batch=0, n_events=10), "batch"),
+        (dict(batch=1, n_events=-1), "n_events"),
+        (dict(batch=1, n_events=10, seed=1.5), "seed"),
+    ],
+)
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         datasets.synthetic_shd(**kwargs)
@@ -95,12 +98,20 @@ def test_unknown_dataset():
 
 # -- Yin-Yang: the published geometry and balance ----------------------------------------------
 
-@pytest.mark.parametrize("x,y,label", [
-    (0.25, 0.5, 2), (0.75, 0.5, 2),        # the dots' centres
-    (0.32, 0.5, 2), (0.75, 0.59, 2),       # inside the dots (radius 0.1)
-    (0.5, 0.9, 0), (0.25, 0.65, 0),        # upper half away from the right eye; ring of left
-    (0.5, 0.1, 1), (0.75, 0.35, 1),        # lower half; around the right dot
-])
+
+@pytest.mark.parametrize(
+    "x,y,label",
+    [
+        (0.25, 0.5, 2),
+        (0.75, 0.5, 2),  # the dots' centres
+        (0.32, 0.5, 2),
+        (0.75, 0.59, 2),  # inside the dots (radius 0.1)
+        (0.5, 0.9, 0),
+        (0.25, 0.65, 0),  # upper half away from the right eye; ring of left
+        (0.5, 0.1, 1),
+        (0.75, 0.35, 1),  # lower half; around the right dot
+    ],
+)
 def test_yinyang_regions_follow_the_published_geometry(x, y, label):
     from spikebench.datasets import _yinyang
 
@@ -159,8 +170,9 @@ def test_binned_span_stretches_each_sample_onto_T_steps():
         datasets.binned_span(ev, 0)
 
 
-@pytest.mark.parametrize("name", ["synthetic-nmnist", "synthetic-dvs-gesture",
-                                  "synthetic-cifar10-dvs"])
+@pytest.mark.parametrize(
+    "name", ["synthetic-nmnist", "synthetic-dvs-gesture", "synthetic-cifar10-dvs"]
+)
 def test_camera_stand_ins_follow_their_table(name):
     from spikebench.datasets import _standins
 
@@ -219,8 +231,13 @@ def test_other_stand_ins_follow_measured_statistics(name):
     d = datasets.get(name)
     profile = np.zeros(d.n_channels)
     profile[40:80] = 1.0  # a "real" set that only ever fires channels 40..79
-    stats = {"events_log_mean": float(np.log(600)), "events_log_sigma": 0.1,
-             "duration_mean_s": 0.05, "duration_sd_s": 0.0, "channel_profile": profile}
+    stats = {
+        "events_log_mean": float(np.log(600)),
+        "events_log_sigma": 0.1,
+        "duration_mean_s": 0.05,
+        "duration_sd_s": 0.0,
+        "channel_profile": profile,
+    }
     ev = d.generate(40, seed=1, stats=stats)
     assert np.median(ev.counts) == pytest.approx(600, rel=0.1)
     assert ev.duration.mean() == pytest.approx(0.05, rel=0.1)
@@ -243,8 +260,9 @@ def test_timing_classes_differ_only_in_timing():
     for b in range(400):
         counts = np.bincount(ev.channels[b], minlength=_timing.N_CHANNELS)
         assert (counts == _timing.BURST).all()
-        first = np.array([ev.times[b][ev.channels[b] == c].min()
-                          for c in range(_timing.N_CHANNELS)])
+        first = np.array(
+            [ev.times[b][ev.channels[b] == c].min() for c in range(_timing.N_CHANNELS)]
+        )
         assert np.abs(first - _timing.templates()[ev.labels[b]]).max() < 5 * _timing.JITTER
         assert ev.times[b].max() <= ev.duration[b]
     assert set(np.unique(ev.labels)) == set(range(_timing.N_CLASSES))

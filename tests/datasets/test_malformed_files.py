@@ -17,20 +17,30 @@ from spikebench.datasets import _idx, _tonic
 from typer.testing import CliRunner
 
 
-def _h5(path, times=None, units=None, labels=None, times_dtype=np.float16,
-        units_dtype=np.uint16, labels_group=False):
+def _h5(
+    path,
+    times=None,
+    units=None,
+    labels=None,
+    times_dtype=np.float16,
+    units_dtype=np.uint16,
+    labels_group=False,
+):
     times = [[0.1, 0.2]] if times is None else times
     units = [[1, 2]] if units is None else units
     labels = [0] if labels is None else labels
     with h5py.File(path, "w") as f:
-        vt = h5py.vlen_dtype(np.dtype(times_dtype)) if times_dtype is not str else \
-            h5py.string_dtype()
+        vt = (
+            h5py.vlen_dtype(np.dtype(times_dtype))
+            if times_dtype is not str
+            else h5py.string_dtype()
+        )
         d = f.create_dataset("spikes/times", (len(times),), dtype=vt)
         for i, t in enumerate(times):
-            d[i] = np.asarray(t, times_dtype) if times_dtype is not str else " ".join(
-                map(str, t))
-        d = f.create_dataset("spikes/units", (len(units),), dtype=h5py.vlen_dtype(
-            np.dtype(units_dtype)))
+            d[i] = np.asarray(t, times_dtype) if times_dtype is not str else " ".join(map(str, t))
+        d = f.create_dataset(
+            "spikes/units", (len(units),), dtype=h5py.vlen_dtype(np.dtype(units_dtype))
+        )
         for i, u in enumerate(units):
             d[i] = np.asarray(u, units_dtype)
         if labels_group:
@@ -43,17 +53,29 @@ def _h5(path, times=None, units=None, labels=None, times_dtype=np.float16,
 HDF5 = [
     ("float label -0.5", lambda p: _h5(p, labels=np.array([-0.5])), r"label = -0\.5"),
     ("float label 1.5", lambda p: _h5(p, labels=np.array([1.5])), r"label = 1\.5"),
-    ("float unit 12.7", lambda p: _h5(p, units=[[1, 12.7]], units_dtype=np.float32),
-     r"unit \(channel id\) = 12\.69"),
-    ("NaN unit", lambda p: _h5(p, units=[[1, np.nan]], units_dtype=np.float32),
-     r"unit \(channel id\) = nan"),
+    (
+        "float unit 12.7",
+        lambda p: _h5(p, units=[[1, 12.7]], units_dtype=np.float32),
+        r"unit \(channel id\) = 12\.69",
+    ),
+    (
+        "NaN unit",
+        lambda p: _h5(p, units=[[1, np.nan]], units_dtype=np.float32),
+        r"unit \(channel id\) = nan",
+    ),
     ("string times", lambda p: _h5(p, times_dtype=str), "times must be numbers"),
     ("string labels", lambda p: _h5(p, labels=np.array([b"one"])), "label must be integers"),
     ("labels a group", lambda p: _h5(p, labels_group=True), "labels must be a dataset"),
-    ("labels 2-d", lambda p: _h5(p, labels=np.zeros((1, 2), np.uint16)),
-     "label must be one number"),
-    ("negative integer unit", lambda p: _h5(p, units=[[1, -3]], units_dtype=np.int16),
-     r"channel id -3 at event 1 outside"),
+    (
+        "labels 2-d",
+        lambda p: _h5(p, labels=np.zeros((1, 2), np.uint16)),
+        "label must be one number",
+    ),
+    (
+        "negative integer unit",
+        lambda p: _h5(p, units=[[1, -3]], units_dtype=np.int16),
+        r"channel id -3 at event 1 outside",
+    ),
     ("zero-byte file", lambda p: p.write_bytes(b""), "not a readable HDF5 file"),
 ]
 
@@ -98,24 +120,47 @@ def _npy_truncated(path):
 
 
 CAMERA = [
-    ("N-MNIST truncated", lambda t: (_nmnist(t, _good_bin(t)[:-2]), "nmnist")[1],
-     r"00000\.bin: 13 bytes is not a whole number of 5-byte"),
+    (
+        "N-MNIST truncated",
+        lambda t: (_nmnist(t, _good_bin(t)[:-2]), "nmnist")[1],
+        r"00000\.bin: 13 bytes is not a whole number of 5-byte",
+    ),
     ("npy truncated", lambda t: _gesture(t, _npy_truncated), r"3\.npy: not a readable \.npy"),
-    ("npy pickled", lambda t: _gesture(t, lambda p: p.write_bytes(pickle.dumps([1, 2]))),
-     r"3\.npy: not a readable \.npy"),
-    ("npy of objects", lambda t: _gesture(t, lambda p: np.save(p, np.array([[1, 2, 3, None]],
-                                                                           dtype=object))),
-     r"3\.npy: not a readable \.npy"),
-    ("DVS x = 1.9", lambda t: _gesture(t, lambda p: np.save(p, np.array([[1.9, 2, 1, 5.0]]))),
-     r"3\.npy: x = 1\.9 at event 0 is not an integer"),
-    ("DVS polarity 0.5", lambda t: _gesture(t, lambda p: np.save(p, np.array([[1, 2, .5, 5.]]))),
-     r"3\.npy: polarity = 0\.5"),
-    ("DVS string array", lambda t: _gesture(t, lambda p: np.save(p, np.array([["a"] * 4]))),
-     r"3\.npy: times must be numbers"),
-    ("npy 1-d", lambda t: _gesture(t, lambda p: np.save(p, np.arange(8.0))),
-     r"3\.npy: expected an \(N, 4\) array"),
-    ("npy not a numpy file", lambda t: _gesture(t, lambda p: p.write_text("x,y,p,t\n")),
-     r"3\.npy: not a readable \.npy"),
+    (
+        "npy pickled",
+        lambda t: _gesture(t, lambda p: p.write_bytes(pickle.dumps([1, 2]))),
+        r"3\.npy: not a readable \.npy",
+    ),
+    (
+        "npy of objects",
+        lambda t: _gesture(t, lambda p: np.save(p, np.array([[1, 2, 3, None]], dtype=object))),
+        r"3\.npy: not a readable \.npy",
+    ),
+    (
+        "DVS x = 1.9",
+        lambda t: _gesture(t, lambda p: np.save(p, np.array([[1.9, 2, 1, 5.0]]))),
+        r"3\.npy: x = 1\.9 at event 0 is not an integer",
+    ),
+    (
+        "DVS polarity 0.5",
+        lambda t: _gesture(t, lambda p: np.save(p, np.array([[1, 2, 0.5, 5.0]]))),
+        r"3\.npy: polarity = 0\.5",
+    ),
+    (
+        "DVS string array",
+        lambda t: _gesture(t, lambda p: np.save(p, np.array([["a"] * 4]))),
+        r"3\.npy: times must be numbers",
+    ),
+    (
+        "npy 1-d",
+        lambda t: _gesture(t, lambda p: np.save(p, np.arange(8.0))),
+        r"3\.npy: expected an \(N, 4\) array",
+    ),
+    (
+        "npy not a numpy file",
+        lambda t: _gesture(t, lambda p: p.write_text("x,y,p,t\n")),
+        r"3\.npy: not a readable \.npy",
+    ),
 ]
 
 
@@ -146,15 +191,27 @@ def _negative_dim(raw: bytes) -> bytes:
 
 IDX = [
     ("negative dimension", lambda t: _idx_files(t, _negative_dim), "negative dimension"),
-    ("negative dimension, gzipped", lambda t: _idx_files(t, _negative_dim, gz=True),
-     "negative dimension"),
+    (
+        "negative dimension, gzipped",
+        lambda t: _idx_files(t, _negative_dim, gz=True),
+        "negative dimension",
+    ),
     ("truncated body", lambda t: _idx_files(t, lambda r: r[:-100]), "truncated"),
     ("bad magic", lambda t: _idx_files(t, lambda r: b"\x01\x02" + r[2:]), "bad magic"),
     ("truncated header", lambda t: _idx_files(t, lambda r: r[:6]), "truncated IDX header"),
-    ("corrupt gzip", lambda t: (_idx_files(t, gz=True), (t / (_idx.FILES["train"][0] + ".gz"))
-                                .write_bytes(b"\x1f\x8b not gzip")), "not a readable gzip"),
-    ("not unsigned bytes", lambda t: _idx_files(t, lambda r: r[:2] + b"\x0d" + r[3:]),
-     "is not unsigned byte"),
+    (
+        "corrupt gzip",
+        lambda t: (
+            _idx_files(t, gz=True),
+            (t / (_idx.FILES["train"][0] + ".gz")).write_bytes(b"\x1f\x8b not gzip"),
+        ),
+        "not a readable gzip",
+    ),
+    (
+        "not unsigned bytes",
+        lambda t: _idx_files(t, lambda r: r[:2] + b"\x0d" + r[3:]),
+        "is not unsigned byte",
+    ),
 ]
 
 

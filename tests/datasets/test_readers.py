@@ -56,8 +56,10 @@ def test_shd_round_trips_exactly(shd_dir):
         assert np.all(ev.channels[b, n:] == -1)
     part = datasets.load("shd", 2, data_dir=path, start=3)
     np.testing.assert_array_equal(part.labels, labels[3:5])
-    assert datasets.load("shd", 2, data_dir=path, split="test").counts.tolist() == \
-        [len(samples[0][0]), len(samples[1][0])]
+    assert datasets.load("shd", 2, data_dir=path, split="test").counts.tolist() == [
+        len(samples[0][0]),
+        len(samples[1][0]),
+    ]
 
 
 def test_shd_times_are_cast_to_float64_before_scaling(tmp_path):
@@ -100,17 +102,20 @@ def _write_raw(path, times, units, labels, drop=None):
             f.create_dataset("labels", data=np.asarray(labels, np.uint16))
 
 
-@pytest.mark.parametrize("times,units,labels,drop,match", [
-    ([[0.1]], [[1]], [0], "labels", r"missing key\(s\) labels"),
-    ([[0.1]], [[1]], [0], "spikes/units", r"missing key\(s\) spikes/units"),
-    ([[0.1], [0.2]], [[1]], [0, 1], None, "different lengths"),
-    ([[0.1, 0.2]], [[1]], [0], None, "sample 0: 2 times but 1 units"),
-    ([[0.1, np.nan]], [[1, 2]], [0], None, "sample 0: non-finite time at event 1"),
-    ([[0.1, np.inf]], [[1, 2]], [0], None, "non-finite time"),
-    ([[-0.1, 0.2]], [[1, 2]], [0], None, "negative time"),
-    ([[0.1, 0.2]], [[1, 700]], [0], None, r"channel id 700 at event 1 outside \[0, 700\)"),
-    ([[0.1]], [[1]], [20], None, r"label 20 outside \[0, 20\)"),
-])
+@pytest.mark.parametrize(
+    "times,units,labels,drop,match",
+    [
+        ([[0.1]], [[1]], [0], "labels", r"missing key\(s\) labels"),
+        ([[0.1]], [[1]], [0], "spikes/units", r"missing key\(s\) spikes/units"),
+        ([[0.1], [0.2]], [[1]], [0, 1], None, "different lengths"),
+        ([[0.1, 0.2]], [[1]], [0], None, "sample 0: 2 times but 1 units"),
+        ([[0.1, np.nan]], [[1, 2]], [0], None, "sample 0: non-finite time at event 1"),
+        ([[0.1, np.inf]], [[1, 2]], [0], None, "non-finite time"),
+        ([[-0.1, 0.2]], [[1, 2]], [0], None, "negative time"),
+        ([[0.1, 0.2]], [[1, 700]], [0], None, r"channel id 700 at event 1 outside \[0, 700\)"),
+        ([[0.1]], [[1]], [20], None, r"label 20 outside \[0, 20\)"),
+    ],
+)
 def test_malformed_shd_files_are_rejected(tmp_path, times, units, labels, drop, match):
     path = tmp_path / "shd_train.h5"
     _write_raw(path, times, units, labels, drop)
@@ -145,6 +150,7 @@ def test_reader_errors_name_the_expected_files(tmp_path, shd_dir):
 
 
 # -- MNIST (IDX) -------------------------------------------------------------------------------
+
 
 def _mnist_files(tmp_path, n=5, gz=False, split="train"):
     rng = np.random.default_rng(1)

@@ -76,8 +76,9 @@ def _write_aedat4(path, x, y, t_us, p):
     store = dv.EventStore()
     for xi, yi, ti, pi in zip(x, y, t_us, p, strict=True):
         store.push_back(int(ti), int(xi), int(yi), bool(pi))
-    writer = dv.io.MonoCameraWriter(str(path), dv.io.MonoCameraWriter.EventOnlyConfig(
-        "DVS128_test", (128, 128)))
+    writer = dv.io.MonoCameraWriter(
+        str(path), dv.io.MonoCameraWriter.EventOnlyConfig("DVS128_test", (128, 128))
+    )
     writer.writeEvents(store)
     del writer  # closes the file
 

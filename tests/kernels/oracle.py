@@ -42,12 +42,28 @@ def oracle_lane(arrivals, weights, p, t_end):
             rend = spikes[-1] + p.t_ref if spikes and p.t_ref > 0 else -np.inf
             if rend > t:  # inside the refractory period
                 seg_end = min(rend, t1)
-                sol = solve_ivp(hold, (t, seg_end), [p.v_reset, i], rtol=1e-12, atol=1e-14,
-                                method="DOP853", max_step=max_step)
+                sol = solve_ivp(
+                    hold,
+                    (t, seg_end),
+                    [p.v_reset, i],
+                    rtol=1e-12,
+                    atol=1e-14,
+                    method="DOP853",
+                    max_step=max_step,
+                )
                 v, i, t = p.v_reset, sol.y[1, -1], seg_end
                 continue
-            sol = solve_ivp(rhs, (t, t1), [v, i], rtol=1e-12, atol=1e-14, method="DOP853",
-                            events=crossing, dense_output=True, max_step=max_step)
+            sol = solve_ivp(
+                rhs,
+                (t, t1),
+                [v, i],
+                rtol=1e-12,
+                atol=1e-14,
+                method="DOP853",
+                events=crossing,
+                dense_output=True,
+                max_step=max_step,
+            )
             peak = np.max(sol.sol(np.linspace(t, t1, 64))[0]) if t1 > t else v
             if abs(peak - th) < GRAZE * th:
                 grazing = True

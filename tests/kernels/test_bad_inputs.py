@@ -28,8 +28,13 @@ from tests.tolerances import tol
 
 P = LIFParams(10.0, 5.0, 1.0)
 ONE = (np.array([1.0]), np.array([0]), np.full((1, 1), 3.0))
-LIF_FWS = [("numpy", "serial"), ("jax", "serial"), ("jax", "parallel"), ("torch", "serial"),
-           ("torch", "parallel")]
+LIF_FWS = [
+    ("numpy", "serial"),
+    ("jax", "serial"),
+    ("jax", "parallel"),
+    ("torch", "serial"),
+    ("torch", "parallel"),
+]
 
 
 def _sim(times, channels, weights, params=P, fw="numpy", method="serial", **kw):
@@ -38,78 +43,174 @@ def _sim(times, channels, weights, params=P, fw="numpy", method="serial", **kw):
 
 # (name, call, message): each call must raise ValueError matching message
 EVENT_LIF = [
-    ("time beyond float32", lambda fw, m: _sim(np.array([1.0, 1e39]), np.array([0, 0]),
-                                               np.full((1, 1), 3.0), fw=fw, method=m,
-                                               dtype="float32"), "beyond float32"),
-    ("weight beyond float32", lambda fw, m: _sim(*ONE[:2], np.full((1, 1), 3e39), fw=fw,
-                                                 method=m, dtype="float32"), "beyond float32"),
-    ("delay beyond float32", lambda fw, m: _sim(*ONE, fw=fw, method=m, dtype="float32",
-                                                delays=np.full((1, 1), 1e39)),
-     "beyond float32"),
-    ("arrival beyond float32", lambda fw, m: _sim(np.array([3e38]), np.array([0]),
-                                                  np.full((1, 1), 3.0), fw=fw, method=m,
-                                                  dtype="float32",
-                                                  delays=np.full((1, 1), 1e38)),
-     "arrival times"),
-    ("t_end beyond float32", lambda fw, m: _sim(*ONE, fw=fw, method=m, dtype="float32",
-                                                t_end=1e39), "t_end"),
-    ("tau_mem beyond float32", lambda fw, m: _sim(*ONE, LIFParams(1e39, 5.0, 1.0), fw=fw,
-                                                  method=m, dtype="float32"), "tau_mem"),
-    ("string channels", lambda fw, m: _sim(np.array([1.0]), np.array(["a"]),
-                                           np.full((1, 1), 3.0), fw=fw, method=m),
-     "integer ids"),
-    ("fractional channels", lambda fw, m: _sim(np.array([1.0]), np.array([0.5]),
-                                               np.full((1, 1), 3.0), fw=fw, method=m),
-     "integer ids"),
-    ("NaN channel", lambda fw, m: _sim(np.array([1.0]), np.array([np.nan]),
-                                       np.full((1, 1), 3.0), fw=fw, method=m), "integer ids"),
-    ("NaN time", lambda fw, m: _sim(np.array([np.nan]), np.array([0]), np.full((1, 1), 3.0),
-                                    fw=fw, method=m), "non-finite"),
-    ("negative time", lambda fw, m: _sim(np.array([-1.0]), np.array([0]),
-                                         np.full((1, 1), 3.0), fw=fw, method=m), ">= 0"),
-    ("unsorted times", lambda fw, m: _sim(np.array([2.0, 1.0]), np.array([0, 0]),
-                                          np.full((1, 1), 3.0), fw=fw, method=m), "sorted"),
-    ("channel out of range", lambda fw, m: _sim(np.array([1.0]), np.array([3]),
-                                                np.full((1, 1), 3.0), fw=fw, method=m),
-     "out of range"),
-    ("inf weight", lambda fw, m: _sim(*ONE[:2], np.full((1, 1), np.inf), fw=fw, method=m),
-     "non-finite"),
+    (
+        "time beyond float32",
+        lambda fw, m: _sim(
+            np.array([1.0, 1e39]),
+            np.array([0, 0]),
+            np.full((1, 1), 3.0),
+            fw=fw,
+            method=m,
+            dtype="float32",
+        ),
+        "beyond float32",
+    ),
+    (
+        "weight beyond float32",
+        lambda fw, m: _sim(*ONE[:2], np.full((1, 1), 3e39), fw=fw, method=m, dtype="float32"),
+        "beyond float32",
+    ),
+    (
+        "delay beyond float32",
+        lambda fw, m: _sim(*ONE, fw=fw, method=m, dtype="float32", delays=np.full((1, 1), 1e39)),
+        "beyond float32",
+    ),
+    (
+        "arrival beyond float32",
+        lambda fw, m: _sim(
+            np.array([3e38]),
+            np.array([0]),
+            np.full((1, 1), 3.0),
+            fw=fw,
+            method=m,
+            dtype="float32",
+            delays=np.full((1, 1), 1e38),
+        ),
+        "arrival times",
+    ),
+    (
+        "t_end beyond float32",
+        lambda fw, m: _sim(*ONE, fw=fw, method=m, dtype="float32", t_end=1e39),
+        "t_end",
+    ),
+    (
+        "tau_mem beyond float32",
+        lambda fw, m: _sim(*ONE, LIFParams(1e39, 5.0, 1.0), fw=fw, method=m, dtype="float32"),
+        "tau_mem",
+    ),
+    (
+        "string channels",
+        lambda fw, m: _sim(np.array([1.0]), np.array(["a"]), np.full((1, 1), 3.0), fw=fw, method=m),
+        "integer ids",
+    ),
+    (
+        "fractional channels",
+        lambda fw, m: _sim(np.array([1.0]), np.array([0.5]), np.full((1, 1), 3.0), fw=fw, method=m),
+        "integer ids",
+    ),
+    (
+        "NaN channel",
+        lambda fw, m: _sim(
+            np.array([1.0]), np.array([np.nan]), np.full((1, 1), 3.0), fw=fw, method=m
+        ),
+        "integer ids",
+    ),
+    (
+        "NaN time",
+        lambda fw, m: _sim(
+            np.array([np.nan]), np.array([0]), np.full((1, 1), 3.0), fw=fw, method=m
+        ),
+        "non-finite",
+    ),
+    (
+        "negative time",
+        lambda fw, m: _sim(np.array([-1.0]), np.array([0]), np.full((1, 1), 3.0), fw=fw, method=m),
+        ">= 0",
+    ),
+    (
+        "unsorted times",
+        lambda fw, m: _sim(
+            np.array([2.0, 1.0]), np.array([0, 0]), np.full((1, 1), 3.0), fw=fw, method=m
+        ),
+        "sorted",
+    ),
+    (
+        "channel out of range",
+        lambda fw, m: _sim(np.array([1.0]), np.array([3]), np.full((1, 1), 3.0), fw=fw, method=m),
+        "out of range",
+    ),
+    (
+        "inf weight",
+        lambda fw, m: _sim(*ONE[:2], np.full((1, 1), np.inf), fw=fw, method=m),
+        "non-finite",
+    ),
     ("NaN t_end", lambda fw, m: _sim(*ONE, fw=fw, method=m, t_end=float("nan")), "t_end"),
-    ("negative delay", lambda fw, m: _sim(*ONE, fw=fw, method=m, delays=np.full((1, 1), -1.0)),
-     "delays"),
-    ("tau_mem 0", lambda fw, m: _sim(*ONE, LIFParams(0.0, 5.0, 1.0), fw=fw, method=m),
-     "tau_mem"),
-    ("theta below v_reset", lambda fw, m: _sim(*ONE, LIFParams(10.0, 5.0, 0.1, 0.5), fw=fw,
-                                               method=m), "theta"),
-    ("tau a string", lambda fw, m: _sim(*ONE, LIFParams("10", 5.0, 1.0), fw=fw, method=m),
-     "tau_mem"),
-    ("tau a bool", lambda fw, m: _sim(*ONE, LIFParams(True, 5.0, 1.0), fw=fw, method=m),
-     "tau_mem"),
-    ("tau a 1-d array", lambda fw, m: _sim(*ONE, LIFParams(np.array([10.0]), 5.0, 1.0), fw=fw,
-                                           method=m), "tau_mem"),
+    (
+        "negative delay",
+        lambda fw, m: _sim(*ONE, fw=fw, method=m, delays=np.full((1, 1), -1.0)),
+        "delays",
+    ),
+    ("tau_mem 0", lambda fw, m: _sim(*ONE, LIFParams(0.0, 5.0, 1.0), fw=fw, method=m), "tau_mem"),
+    (
+        "theta below v_reset",
+        lambda fw, m: _sim(*ONE, LIFParams(10.0, 5.0, 0.1, 0.5), fw=fw, method=m),
+        "theta",
+    ),
+    (
+        "tau a string",
+        lambda fw, m: _sim(*ONE, LIFParams("10", 5.0, 1.0), fw=fw, method=m),
+        "tau_mem",
+    ),
+    ("tau a bool", lambda fw, m: _sim(*ONE, LIFParams(True, 5.0, 1.0), fw=fw, method=m), "tau_mem"),
+    (
+        "tau a 1-d array",
+        lambda fw, m: _sim(*ONE, LIFParams(np.array([10.0]), 5.0, 1.0), fw=fw, method=m),
+        "tau_mem",
+    ),
     # Hardening II
-    ("uint64 channel 2**64-1", lambda fw, m: _sim(np.array([1.0, 2.0]),
-                                                  np.array([0, 2**64 - 1], np.uint64),
-                                                  np.full((1, 1), 3.0), fw=fw, method=m),
-     r"channel id 18446744073709551615 at index 1 is out of range"),
-    ("channel -2", lambda fw, m: _sim(np.array([1.0]), np.array([-2]), np.full((1, 1), 3.0),
-                                      fw=fw, method=m),
-     r"at index 0 is out of range: channel ids must be in \[0, 1\)"),
-    ("string weights", lambda fw, m: _sim(*ONE[:2], np.array([["a"]]), fw=fw, method=m),
-     "weights must be real numbers"),
-    ("bool times", lambda fw, m: _sim(np.array([True]), np.array([0]), np.full((1, 1), 3.0),
-                                      fw=fw, method=m), "times must be real numbers"),
-    ("string delays", lambda fw, m: _sim(*ONE, fw=fw, method=m, delays=np.array([["1"]])),
-     "delays must be real numbers"),
-    ("max_spikes 0", lambda fw, m: _sim(*ONE, fw=fw, method=m, max_spikes=0),
-     "max_spikes must be an integer >= 1"),
-    ("max_spikes -3", lambda fw, m: _sim(*ONE, fw=fw, method=m, max_spikes=-3),
-     "max_spikes must be an integer >= 1"),
-    ("max_spikes 2.5", lambda fw, m: _sim(*ONE, fw=fw, method=m, max_spikes=2.5),
-     "max_spikes must be an integer"),
-    ("unsorted at index 2", lambda fw, m: _sim(np.array([1.0, 2.0, 1.5]), np.array([0, 0, 0]),
-                                               np.full((1, 1), 3.0), fw=fw, method=m),
-     r"not sorted at index 2"),
+    (
+        "uint64 channel 2**64-1",
+        lambda fw, m: _sim(
+            np.array([1.0, 2.0]),
+            np.array([0, 2**64 - 1], np.uint64),
+            np.full((1, 1), 3.0),
+            fw=fw,
+            method=m,
+        ),
+        r"channel id 18446744073709551615 at index 1 is out of range",
+    ),
+    (
+        "channel -2",
+        lambda fw, m: _sim(np.array([1.0]), np.array([-2]), np.full((1, 1), 3.0), fw=fw, method=m),
+        r"at index 0 is out of range: channel ids must be in \[0, 1\)",
+    ),
+    (
+        "string weights",
+        lambda fw, m: _sim(*ONE[:2], np.array([["a"]]), fw=fw, method=m),
+        "weights must be real numbers",
+    ),
+    (
+        "bool times",
+        lambda fw, m: _sim(np.array([True]), np.array([0]), np.full((1, 1), 3.0), fw=fw, method=m),
+        "times must be real numbers",
+    ),
+    (
+        "string delays",
+        lambda fw, m: _sim(*ONE, fw=fw, method=m, delays=np.array([["1"]])),
+        "delays must be real numbers",
+    ),
+    (
+        "max_spikes 0",
+        lambda fw, m: _sim(*ONE, fw=fw, method=m, max_spikes=0),
+        "max_spikes must be an integer >= 1",
+    ),
+    (
+        "max_spikes -3",
+        lambda fw, m: _sim(*ONE, fw=fw, method=m, max_spikes=-3),
+        "max_spikes must be an integer >= 1",
+    ),
+    (
+        "max_spikes 2.5",
+        lambda fw, m: _sim(*ONE, fw=fw, method=m, max_spikes=2.5),
+        "max_spikes must be an integer",
+    ),
+    (
+        "unsorted at index 2",
+        lambda fw, m: _sim(
+            np.array([1.0, 2.0, 1.5]), np.array([0, 0, 0]), np.full((1, 1), 3.0), fw=fw, method=m
+        ),
+        r"not sorted at index 2",
+    ),
 ]
 
 
@@ -146,13 +247,15 @@ def test_event_lif_frameworks_agree_on_a_tangent_touch(dtype):
     for fw, m in LIF_FWS:
         if dtype == "float32" and fw == "numpy":
             continue
-        st, c = _sim(np.array([0.0]), np.array([0]), np.full((1, 1), math.e), p, fw=fw,
-                     method=m, dtype=dtype)
+        st, c = _sim(
+            np.array([0.0]), np.array([0]), np.full((1, 1), math.e), p, fw=fw, method=m, dtype=dtype
+        )
         got[(fw, m)] = (int(np.asarray(c)[0]), np.asarray(st, np.float64).ravel())
     from spikebench.kernels.event_lif import _reference
 
-    ref = _reference.serial_lanes(np.zeros((1, 1)), np.zeros((1, 1), np.int64),
-                                  np.full((1, 1), math.e), p)[(0, 0)]
+    ref = _reference.serial_lanes(
+        np.zeros((1, 1)), np.zeros((1, 1), np.int64), np.full((1, 1), math.e), p
+    )[(0, 0)]
     assert ref == [pytest.approx(10.0, rel=1e-7)]
     for key, (count, times) in got.items():
         assert count == 1, key
@@ -161,31 +264,61 @@ def test_event_lif_frameworks_agree_on_a_tangent_touch(dtype):
 
 
 PSU = [
-    ("input beyond float32 (torch)", lambda: psu.simulate(np.full((8, 2), 1e39),
-                                                          framework="torch", dtype="float32"),
-     "beyond float32"),
-    ("input beyond float32 (jax)", lambda: psu.simulate(np.full((8, 2), 1e39), framework="jax",
-                                                        dtype="float32"), "beyond float32"),
+    (
+        "input beyond float32 (torch)",
+        lambda: psu.simulate(np.full((8, 2), 1e39), framework="torch", dtype="float32"),
+        "beyond float32",
+    ),
+    (
+        "input beyond float32 (jax)",
+        lambda: psu.simulate(np.full((8, 2), 1e39), framework="jax", dtype="float32"),
+        "beyond float32",
+    ),
     ("NaN input", lambda: psu.simulate(np.full((8, 2), np.nan)), "non-finite"),
-    ("overflow on the way (float32)", lambda: psu.simulate(
-        np.full((8, 2), 3e38), "ipsu", framework="torch", dtype="float32",
-        mat=np.full((8, 8), 100.0), mat_b=np.zeros(8)), "overflowed float32"),
+    (
+        "overflow on the way (float32)",
+        lambda: psu.simulate(
+            np.full((8, 2), 3e38),
+            "ipsu",
+            framework="torch",
+            dtype="float32",
+            mat=np.full((8, 8), 100.0),
+            mat_b=np.zeros(8),
+        ),
+        "overflowed float32",
+    ),
     ("init_learned with T = 0", lambda: psu.init_learned(np.random.default_rng(0), 0), ">= 1"),
-    ("init_learned with T = 2.5", lambda: psu.init_learned(np.random.default_rng(0), 2.5),
-     "integer"),
+    (
+        "init_learned with T = 2.5",
+        lambda: psu.init_learned(np.random.default_rng(0), 2.5),
+        "integer",
+    ),
     ("lif_matrices with tau = 0", lambda: psu.lif_matrices(4, 0.0), "tau"),
     ("lif_matrices with tau = 1", lambda: psu.lif_matrices(4, 1.0), "tau"),
     ("lif_matrices with T = 0", lambda: psu.lif_matrices(0, 2.0), ">= 1"),
     ("released_matrices with tau = NaN", lambda: psu.released_matrices(4, float("nan")), "tau"),
-    ("init_network with a NaN gain", lambda: psu.init_network(0, n_in=2, hidden=3, n_out=2,
-                                                              t=4, neuron="psu",
-                                                              w_gain=float("nan")), "w_gain"),
-    ("init_network with alpha 0", lambda: psu.init_network(0, n_in=2, hidden=3, n_out=2, t=4,
-                                                           neuron="psu", alpha=0.0), "alpha"),
-    ("init_network with hidden 0", lambda: psu.init_network(0, n_in=2, hidden=0, n_out=2, t=4,
-                                                            neuron="psu"), "hidden"),
-    ("tau 1 in PSUParams", lambda: psu.simulate(np.ones((4, 2)), "psu", psu.PSUParams(tau=1.0)),
-     "tau"),
+    (
+        "init_network with a NaN gain",
+        lambda: psu.init_network(
+            0, n_in=2, hidden=3, n_out=2, t=4, neuron="psu", w_gain=float("nan")
+        ),
+        "w_gain",
+    ),
+    (
+        "init_network with alpha 0",
+        lambda: psu.init_network(0, n_in=2, hidden=3, n_out=2, t=4, neuron="psu", alpha=0.0),
+        "alpha",
+    ),
+    (
+        "init_network with hidden 0",
+        lambda: psu.init_network(0, n_in=2, hidden=0, n_out=2, t=4, neuron="psu"),
+        "hidden",
+    ),
+    (
+        "tau 1 in PSUParams",
+        lambda: psu.simulate(np.ones((4, 2)), "psu", psu.PSUParams(tau=1.0)),
+        "tau",
+    ),
     ("unknown neuron", lambda: psu.simulate(np.ones((4, 2)), "lifx"), "lifx"),
 ]
 
@@ -202,8 +335,10 @@ def test_psu_accepts_numpy_integers_for_sizes():
     assert np.array_equal(a, a2) and np.array_equal(b, b2)
 
 
-QUEUE_MODS = {"jax": (qj, jnp.asarray, lambda a: jnp.asarray(a, jnp.int32)),
-              "torch": (qt, torch.as_tensor, lambda a: torch.as_tensor(a, dtype=torch.int32))}
+QUEUE_MODS = {
+    "jax": (qj, jnp.asarray, lambda a: jnp.asarray(a, jnp.int32)),
+    "torch": (qt, torch.as_tensor, lambda a: torch.as_tensor(a, dtype=torch.int32)),
+}
 
 
 def _offer(fw, design, t, now=None, n=2, **kw):
@@ -222,37 +357,77 @@ QUEUES = [
     ("arrival at 2^31", lambda fw, d: _offer(fw, d, np.int64(2**31)), "must lie in"),
     ("negative arrival", lambda fw, d: _offer(fw, d, -1), "must lie in"),
     ("float arrival", lambda fw, d: _offer(fw, d, 3.0), "integer step"),
-    ("float now", lambda fw, d: QUEUE_MODS[fw][0].pop(d, QUEUE_MODS[fw][0].init(d, 2, 4, 4),
-                                                        2.7), "integer step"),
-    ("now a bool", lambda fw, d: QUEUE_MODS[fw][0].pop(d, QUEUE_MODS[fw][0].init(d, 2, 4, 4),
-                                                       True), "integer step"),
-    ("negative now", lambda fw, d: QUEUE_MODS[fw][0].pop(d, QUEUE_MODS[fw][0].init(d, 2, 4, 4),
-                                                         -3), "must lie in"),
-    ("traffic interval 0", lambda fw, d: QUEUE_MODS[fw][0].traffic(
-        d, QUEUE_MODS[fw][0].init(d, 2, 4, 4), 10, 2, 0), "interval"),
-    ("traffic delay 0", lambda fw, d: QUEUE_MODS[fw][0].traffic(
-        d, QUEUE_MODS[fw][0].init(d, 2, 4, 4), 10, 0, 1), "delay"),
-    ("traffic float steps", lambda fw, d: QUEUE_MODS[fw][0].traffic(
-        d, QUEUE_MODS[fw][0].init(d, 2, 4, 4), 10.5, 2, 1), "n_steps"),
-    ("traffic past int32", lambda fw, d: QUEUE_MODS[fw][0].traffic(
-        d, QUEUE_MODS[fw][0].init(d, 2, 4, 4), 2**31 - 3, 5, 1), "int32"),
+    (
+        "float now",
+        lambda fw, d: QUEUE_MODS[fw][0].pop(d, QUEUE_MODS[fw][0].init(d, 2, 4, 4), 2.7),
+        "integer step",
+    ),
+    (
+        "now a bool",
+        lambda fw, d: QUEUE_MODS[fw][0].pop(d, QUEUE_MODS[fw][0].init(d, 2, 4, 4), True),
+        "integer step",
+    ),
+    (
+        "negative now",
+        lambda fw, d: QUEUE_MODS[fw][0].pop(d, QUEUE_MODS[fw][0].init(d, 2, 4, 4), -3),
+        "must lie in",
+    ),
+    (
+        "traffic interval 0",
+        lambda fw, d: QUEUE_MODS[fw][0].traffic(d, QUEUE_MODS[fw][0].init(d, 2, 4, 4), 10, 2, 0),
+        "interval",
+    ),
+    (
+        "traffic delay 0",
+        lambda fw, d: QUEUE_MODS[fw][0].traffic(d, QUEUE_MODS[fw][0].init(d, 2, 4, 4), 10, 0, 1),
+        "delay",
+    ),
+    (
+        "traffic float steps",
+        lambda fw, d: QUEUE_MODS[fw][0].traffic(d, QUEUE_MODS[fw][0].init(d, 2, 4, 4), 10.5, 2, 1),
+        "n_steps",
+    ),
+    (
+        "traffic past int32",
+        lambda fw, d: QUEUE_MODS[fw][0].traffic(
+            d, QUEUE_MODS[fw][0].init(d, 2, 4, 4), 2**31 - 3, 5, 1
+        ),
+        "int32",
+    ),
     # Hardening II
-    ("NaN payload", lambda fw, d: _offer_pay(fw, d, [np.nan, 1.0]),
-     "payload nan at index 0 is not finite"),
-    ("inf payload", lambda fw, d: _offer_pay(fw, d, [1.0, -np.inf]),
-     "payload -inf at index 1 is not finite"),
-    ("Python float step 2.5", lambda fw, d: QUEUE_MODS[fw][0].enqueue(
-        d, QUEUE_MODS[fw][0].init(d, 1, 4, 4), [2.5], [1.0], [True]), "integer step"),
-    ("scalar step for a batch", lambda fw, d: QUEUE_MODS[fw][0].enqueue(
-        d, QUEUE_MODS[fw][0].init(d, 2, 4, 4), 2, 1.0, True), "batched as"),
+    (
+        "NaN payload",
+        lambda fw, d: _offer_pay(fw, d, [np.nan, 1.0]),
+        "payload nan at index 0 is not finite",
+    ),
+    (
+        "inf payload",
+        lambda fw, d: _offer_pay(fw, d, [1.0, -np.inf]),
+        "payload -inf at index 1 is not finite",
+    ),
+    (
+        "Python float step 2.5",
+        lambda fw, d: QUEUE_MODS[fw][0].enqueue(
+            d, QUEUE_MODS[fw][0].init(d, 1, 4, 4), [2.5], [1.0], [True]
+        ),
+        "integer step",
+    ),
+    (
+        "scalar step for a batch",
+        lambda fw, d: QUEUE_MODS[fw][0].enqueue(
+            d, QUEUE_MODS[fw][0].init(d, 2, 4, 4), 2, 1.0, True
+        ),
+        "batched as",
+    ),
 ]
 
 
 def _offer_pay(fw, design, pay):
     mod, f, _ = QUEUE_MODS[fw]
     q = mod.init(design, 2, capacity=4, max_delay=4)
-    return mod.enqueue(design, q, f(np.array([2, 3])), f(np.array(pay, np.float32)),
-                       f(np.ones(2, bool)))
+    return mod.enqueue(
+        design, q, f(np.array([2, 3])), f(np.array(pay, np.float32)), f(np.ones(2, bool))
+    )
 
 
 @pytest.mark.parametrize("fw", ["jax", "torch"])
@@ -302,8 +477,16 @@ def test_inside_jit_a_refused_offer_is_counted_as_dropped(design):
     assert np.asarray(hits).tolist() == [1, 0, 0]
 
 
-@pytest.mark.parametrize("bad,message", [([np.nan], "finite"), ([np.inf], "finite"),
-                                          (["3"], "finite"), ([-1], ">= 0"), ([9], "exceeds")])
+@pytest.mark.parametrize(
+    "bad,message",
+    [
+        ([np.nan], "finite"),
+        ([np.inf], "finite"),
+        (["3"], "finite"),
+        ([-1], ">= 0"),
+        ([9], "exceeds"),
+    ],
+)
 def test_ring_delays_are_checked(bad, message):
     with pytest.raises(ValueError, match=message):
         check_ring_delays(np.array(bad), 4)

@@ -15,8 +15,11 @@ import pytest
 from tests.helpers import LIFParams, random_layer
 from tests.tolerances import assert_agree
 
-PARAMS = {"tm>ts": LIFParams(0.02, 0.005, 1.0), "ts>tm": LIFParams(0.005, 0.02, 1.0),
-          "tm==ts": LIFParams(0.01, 0.01, 1.0)}
+PARAMS = {
+    "tm>ts": LIFParams(0.02, 0.005, 1.0),
+    "ts>tm": LIFParams(0.005, 0.02, 1.0),
+    "tm==ts": LIFParams(0.01, 0.01, 1.0),
+}
 
 
 def _kernels(p, d):

@@ -174,8 +174,12 @@ def test_grazing_crossing(fw):
     r = 1 / p0.tau_syn - 1 / p0.tau_mem
     d_peak = math.log(p0.tau_mem / p0.tau_syn) / r
     w = 1.0
-    v_peak = w * p0.tau_syn / (p0.tau_mem - p0.tau_syn) * (
-        math.exp(-d_peak / p0.tau_mem) - math.exp(-d_peak / p0.tau_syn))
+    v_peak = (
+        w
+        * p0.tau_syn
+        / (p0.tau_mem - p0.tau_syn)
+        * (math.exp(-d_peak / p0.tau_mem) - math.exp(-d_peak / p0.tau_syn))
+    )
     for gap in (1e-6, 1e-9, 1e-12):
         p = p0._replace(theta=v_peak * (1 - gap))
         st_, cnt = run(fw, np.array([0.0]), np.array([0]), np.array([[w]]), p)
@@ -259,14 +263,30 @@ BAD = [
 
 @pytest.mark.parametrize("bad,match", BAD, ids=[m for _, m in BAD])
 def test_bad_input_raises_value_error(bad, match):
-    args = dict(times=[0.1, 0.2], channels=[0, 1], weights=[[1.0, 1.0, 1.0]], params=P,
-                framework="numpy", method="serial", dtype="float64", delays=None, knobs={})
+    args = dict(
+        times=[0.1, 0.2],
+        channels=[0, 1],
+        weights=[[1.0, 1.0, 1.0]],
+        params=P,
+        framework="numpy",
+        method="serial",
+        dtype="float64",
+        delays=None,
+        knobs={},
+    )
     args.update(bad)
     with pytest.raises(ValueError, match=match):
-        simulate(np.asarray(args["times"]), np.asarray(args["channels"]),
-                 np.asarray(args["weights"]), args["params"], method=args["method"],
-                 framework=args["framework"], dtype=args["dtype"], delays=args["delays"],
-                 **args["knobs"])
+        simulate(
+            np.asarray(args["times"]),
+            np.asarray(args["channels"]),
+            np.asarray(args["weights"]),
+            args["params"],
+            method=args["method"],
+            framework=args["framework"],
+            dtype=args["dtype"],
+            delays=args["delays"],
+            **args["knobs"],
+        )
 
 
 def test_padding_must_be_trailing():
@@ -274,17 +294,23 @@ def test_padding_must_be_trailing():
         simulate(np.array([[0.1, 0.0, 0.2]]), np.array([[0, -1, 1]]), np.ones((1, 2)), P)
 
 
-@settings(max_examples=20, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(seed=st.integers(0, 2**31 - 1), n_events=st.integers(0, 30),
-       tau_ratio=st.sampled_from([0.25, 1.0, 3.0]),
-       t_ref=st.sampled_from([0.0, 0.002]), delays=st.booleans())
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n_events=st.integers(0, 30),
+    tau_ratio=st.sampled_from([0.25, 1.0, 3.0]),
+    t_ref=st.sampled_from([0.0, 0.002]),
+    delays=st.booleans(),
+)
 def test_property_frameworks_agree(seed, n_events, tau_ratio, t_ref, delays):
     """NumPy, JAX and PyTorch give identical counts and times within a few ulps."""
     rng = np.random.default_rng(seed)
     p = LIFParams(0.01, 0.01 * tau_ratio, 1.0, t_ref=t_ref)
-    t, c, w, d = random_layer(rng, batch=2, n_events=n_events, n_out=3, w_mean=1.5,
-                              delays=delays)
+    t, c, w, d = random_layer(rng, batch=2, n_events=n_events, n_out=3, w_mean=1.5, delays=delays)
     # pad to a fixed length (channel -1) so that JAX compiles once per parameter set
     pad = 30 - n_events
     t = np.pad(t, ((0, 0), (0, pad)))
@@ -294,9 +320,12 @@ def test_property_frameworks_agree(seed, n_events, tau_ratio, t_ref, delays):
         np.testing.assert_array_equal(cnt, outs[0][1])
         k = int(cnt.max()) if cnt.size else 0
         fin = np.isfinite(outs[0][0][..., :k])
-        np.testing.assert_allclose(st_[..., :k][fin], outs[0][0][..., :k][fin],
-                                   rtol=AGREE_RTOL["float64"] * 1e3,
-                                   atol=tol("same_program"))
+        np.testing.assert_allclose(
+            st_[..., :k][fin],
+            outs[0][0][..., :k][fin],
+            rtol=AGREE_RTOL["float64"] * 1e3,
+            atol=tol("same_program"),
+        )
 
 
 def test_tolerance_table_is_sane():
@@ -326,13 +355,20 @@ def test_jax_one_lane_and_multi_lane_layouts_agree(pname, delays):
     outs = {chunk: kj.serial(*args, **kw, chunk=chunk, max_spikes=most) for chunk in (1, 3)}
     small = kj.serial(*args, **kw, chunk=1, max_spikes=2)
     for out in outs.values():
-        compare_to_reference(np.asarray(out.spike_times), np.asarray(out.counts), ref,
-                             AGREE_RTOL["float64"] * 100, p.tau_mem)
-    np.testing.assert_allclose(np.asarray(outs[1].spike_times), np.asarray(outs[3].spike_times),
-                               rtol=tol("ulps"))
+        compare_to_reference(
+            np.asarray(out.spike_times),
+            np.asarray(out.counts),
+            ref,
+            AGREE_RTOL["float64"] * 100,
+            p.tau_mem,
+        )
+    np.testing.assert_allclose(
+        np.asarray(outs[1].spike_times), np.asarray(outs[3].spike_times), rtol=tol("ulps")
+    )
     assert np.array_equal(np.asarray(small.counts), np.asarray(outs[1].counts))
-    np.testing.assert_array_equal(np.asarray(small.spike_times),
-                                  np.asarray(outs[1].spike_times)[:, :, :2])
+    np.testing.assert_array_equal(
+        np.asarray(small.spike_times), np.asarray(outs[1].spike_times)[:, :, :2]
+    )
 
 
 @pytest.mark.parametrize("delays", [False, True], ids=["nodelay", "delays"])
@@ -350,10 +386,22 @@ def test_jax_one_lane_layout_across_event_blocks(delays):
     ref = reference.serial_lanes(t, c, w, p, delays=d)
     most = max(1, max(len(r) for r in ref.values()))
     assert sum(len(r) for r in ref.values()) > 10  # the exact path runs in every block
-    out = kj.serial(jnp.asarray(t), jnp.asarray(c, jnp.int32), jnp.asarray(w), p,
-                    delays=None if d is None else jnp.asarray(d), chunk=1, max_spikes=most)
-    compare_to_reference(np.asarray(out.spike_times), np.asarray(out.counts), ref,
-                         AGREE_RTOL["float64"] * 100, p.tau_mem)
+    out = kj.serial(
+        jnp.asarray(t),
+        jnp.asarray(c, jnp.int32),
+        jnp.asarray(w),
+        p,
+        delays=None if d is None else jnp.asarray(d),
+        chunk=1,
+        max_spikes=most,
+    )
+    compare_to_reference(
+        np.asarray(out.spike_times),
+        np.asarray(out.counts),
+        ref,
+        AGREE_RTOL["float64"] * 100,
+        p.tau_mem,
+    )
 
 
 @pytest.mark.parametrize("n", [1, 3, 4, 5, 8, 13, 16])
@@ -383,8 +431,11 @@ def test_the_newton_cap_holds_the_grazing_regime_with_room(monkeypatch):
     p = LIFParams(tau_mem=0.01, tau_syn=0.005, theta=1.0)
     r = 1 / p.tau_syn - 1 / p.tau_mem
     d_peak = math.log(p.tau_mem / p.tau_syn) / r
-    v_peak = p.tau_syn / (p.tau_mem - p.tau_syn) * (
-        math.exp(-d_peak / p.tau_mem) - math.exp(-d_peak / p.tau_syn))
+    v_peak = (
+        p.tau_syn
+        / (p.tau_mem - p.tau_syn)
+        * (math.exp(-d_peak / p.tau_mem) - math.exp(-d_peak / p.tau_syn))
+    )
     p = p._replace(theta=v_peak * (1 - 1e-16))
     args = (np.array([0.0]), np.array([0]), np.array([[1.0]]), p)
     converged = simulate(*args)[0][0, 0]

@@ -34,10 +34,15 @@ def test_compiled_serial_equals_reference(delays):
     rng = np.random.default_rng([11, int(delays)])
     t_end = 0.08 if not delays else float("inf")
     for n_events in (40, 64):  # the second event count reuses the graph (E is dynamic)
-        t, c, w, d = random_layer(rng, n_events=n_events, delays=delays, w_mean=1.0,
-                                  w_std=1.2)
-        args = (torch.as_tensor(t), torch.as_tensor(c), torch.as_tensor(w), p,
-                _t(d, torch.float64), t_end)
+        t, c, w, d = random_layer(rng, n_events=n_events, delays=delays, w_mean=1.0, w_std=1.2)
+        args = (
+            torch.as_tensor(t),
+            torch.as_tensor(c),
+            torch.as_tensor(w),
+            p,
+            _t(d, torch.float64),
+            t_end,
+        )
         out = loop.serial_compiled(*args, max_spikes=64)
         ref = reference.serial_lanes(t, c, w, p, delays=d, t_end=t_end)
         assert sum(len(r) for r in ref.values()) > 5, "test case should spike"
@@ -68,16 +73,21 @@ def test_compiled_serial_float32_agrees_with_eager():
     p = PARAM_SETS["tm>ts"]
     rng = np.random.default_rng(5)
     t, c, w, _ = random_layer(rng, n_events=50, w_mean=1.0)
-    args = (torch.as_tensor(t, dtype=torch.float32), torch.as_tensor(c),
-            torch.as_tensor(w, dtype=torch.float32), p)
+    args = (
+        torch.as_tensor(t, dtype=torch.float32),
+        torch.as_tensor(c),
+        torch.as_tensor(w, dtype=torch.float32),
+        p,
+    )
     out, ea = loop.serial_compiled(*args), eager.serial(*args)
     assert torch.equal(out.counts, ea.counts) and int(ea.counts.sum()) > 5
     s = out.spike_times.shape[-1]
     k = ea.spike_times.shape[-1]
     fin = torch.isfinite(ea.spike_times[..., :s])
     assert torch.equal(fin, torch.isfinite(out.spike_times[..., :k]))
-    np.testing.assert_allclose(out.spike_times[..., :k][fin].numpy(),
-                               ea.spike_times[..., :s][fin].numpy(), rtol=1e-5)
+    np.testing.assert_allclose(
+        out.spike_times[..., :k][fin].numpy(), ea.spike_times[..., :s][fin].numpy(), rtol=1e-5
+    )
 
 
 @pytest.mark.parametrize("delays", [False, True], ids=["nodelay", "delays"])
@@ -85,8 +95,7 @@ def test_compiled_bare_scan_equals_eager(delays):
     p = PARAM_SETS["tm>ts"]
     rng = np.random.default_rng([3, int(delays)])
     t, c, w, d = random_layer(rng, delays=delays)
-    args = (torch.as_tensor(t), torch.as_tensor(c), torch.as_tensor(w), p,
-            _t(d, torch.float64))
+    args = (torch.as_tensor(t), torch.as_tensor(c), torch.as_tensor(w), p, _t(d, torch.float64))
     for got, want in zip(loop.bare_scan_compiled(*args), eager.bare_scan(*args), strict=True):
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)
 
@@ -115,9 +124,14 @@ def test_compiled_serial_network_matches_numpy_reference():
     t, c = ev.times.astype(np.float64), ev.channels.astype(np.int64)
     _, ref = _net_numpy.loss(t, c, rng.integers(0, 4, 3), (w1, w2), w_out, p)
     assert all(int(x.sum()) > 5 for x in ref.counts), "every layer should spike"
-    out = _net_torch.network_compiled(torch.as_tensor(t), torch.as_tensor(c),
-                                      (torch.as_tensor(w1), torch.as_tensor(w2)),
-                                      torch.as_tensor(w_out), p, method="serial")
+    out = _net_torch.network_compiled(
+        torch.as_tensor(t),
+        torch.as_tensor(c),
+        (torch.as_tensor(w1), torch.as_tensor(w2)),
+        torch.as_tensor(w_out),
+        p,
+        method="serial",
+    )
     assert int(out.overflow) == 0
     for got, want in zip(out.counts, ref.counts, strict=True):
         np.testing.assert_array_equal(got.numpy(), want)
@@ -126,8 +140,12 @@ def test_compiled_serial_network_matches_numpy_reference():
 
 def test_compiled_no_events_gives_the_eager_result():
     p = PARAM_SETS["tm>ts"]
-    args = (torch.zeros((2, 0), dtype=torch.float64), torch.zeros((2, 0), dtype=torch.int64),
-            torch.ones((3, 4), dtype=torch.float64), p)
+    args = (
+        torch.zeros((2, 0), dtype=torch.float64),
+        torch.zeros((2, 0), dtype=torch.int64),
+        torch.ones((3, 4), dtype=torch.float64),
+        p,
+    )
     out = loop.serial_compiled(*args)
     assert out.counts.sum() == 0 and torch.isinf(out.spike_times).all()
     for got in loop.bare_scan_compiled(*args):

@@ -19,8 +19,9 @@ FD_RTOL = TOLERANCES["finite_difference"]["float64"]
 
 def _case(seed=3):
     rng = np.random.default_rng(seed)
-    t, c, w, d = random_layer(rng, batch=2, n_events=24, n_in=5, n_out=3, delays=True,
-                              w_mean=1.0, w_std=1.0, pad=False)
+    t, c, w, d = random_layer(
+        rng, batch=2, n_events=24, n_in=5, n_out=3, delays=True, w_mean=1.0, w_std=1.0, pad=False
+    )
     return t, c, w, d, rng
 
 
@@ -29,8 +30,17 @@ def _jax_loss(c, coef, chunk=4, n_steps=40, remat=True, max_spikes=16):
     from spikebench.kernels.event_lif import jax as pj
 
     def loss(t, w, d):
-        out = pj.parallel(t, jnp.asarray(c), w, P, delays=d, chunk=chunk, n_steps=n_steps,
-                          max_spikes=max_spikes, remat=remat)
+        out = pj.parallel(
+            t,
+            jnp.asarray(c),
+            w,
+            P,
+            delays=d,
+            chunk=chunk,
+            n_steps=n_steps,
+            max_spikes=max_spikes,
+            remat=remat,
+        )
         st = out.spike_times
         return jnp.sum(jnp.where(jnp.isfinite(st), st, 0.0) * coef), out
 
@@ -42,8 +52,16 @@ def _torch_grads(t, c, w, d, coef, chunk=4, remat=True, forward_tangents=None):
     from spikebench.kernels.event_lif import torch as pt
 
     leaves = [torch.tensor(x, requires_grad=True) for x in (t, w, d)]
-    out = pt.parallel(leaves[0], torch.as_tensor(c), leaves[1], P, delays=leaves[2],
-                      chunk=chunk, max_spikes=coef.shape[-1], remat=remat)
+    out = pt.parallel(
+        leaves[0],
+        torch.as_tensor(c),
+        leaves[1],
+        P,
+        delays=leaves[2],
+        chunk=chunk,
+        max_spikes=coef.shape[-1],
+        remat=remat,
+    )
     st = out.spike_times
     loss = torch.sum(torch.where(torch.isfinite(st), st, 0.0) * torch.as_tensor(coef))
     return [g.numpy() for g in torch.autograd.grad(loss, leaves)], out
@@ -74,7 +92,8 @@ def layer_case():
     assert int(out.counts.max()) >= 3  # bursts and refractory periods are on the path
     val = jax.jit(lambda *a: loss(*a)[0])
     grads = jax.grad(lambda *a: loss(*a)[0], argnums=(0, 1, 2))(
-        *(jnp.asarray(x) for x in (t, w, d)))
+        *(jnp.asarray(x) for x in (t, w, d))
+    )
     return t, c, w, d, coef, loss, val, [np.asarray(g) for g in grads]
 
 
@@ -91,8 +110,9 @@ def test_torch_gradients_equal_jax(layer_case):
     for remat in (True, False):
         tg, _ = _torch_grads(t, c, w, d, coef, remat=remat)
         for a, b in zip(tg, grads, strict=True):
-            np.testing.assert_allclose(a, b, rtol=tol("grad_modes"),
-                                       atol=tol("twin") * np.abs(b).max())
+            np.testing.assert_allclose(
+                a, b, rtol=tol("grad_modes"), atol=tol("twin") * np.abs(b).max()
+            )
 
 
 def test_forward_mode_equals_reverse_mode(layer_case):
@@ -106,14 +126,20 @@ def test_forward_mode_equals_reverse_mode(layer_case):
     rng = np.random.default_rng(0)
     tangents = [rng.normal(size=x.shape) for x in (t, w, d)]
     rev = sum(float(np.sum(g * v)) for g, v in zip(grads, tangents, strict=True))
-    _, fwd = jax.jvp(lambda *a: loss(*a)[0], tuple(jnp.asarray(x) for x in (t, w, d)),
-                     tuple(jnp.asarray(v) for v in tangents))
+    _, fwd = jax.jvp(
+        lambda *a: loss(*a)[0],
+        tuple(jnp.asarray(x) for x in (t, w, d)),
+        tuple(jnp.asarray(v) for v in tangents),
+    )
     assert abs(float(fwd) - rev) <= tol("grad_modes") * abs(rev)
     with fwad.dual_level():
-        duals = [fwad.make_dual(torch.tensor(x), torch.tensor(v))
-                 for x, v in zip((t, w, d), tangents, strict=True)]
-        out = pt.parallel(duals[0], torch.as_tensor(c), duals[1], P, delays=duals[2], chunk=4,
-                          max_spikes=16)
+        duals = [
+            fwad.make_dual(torch.tensor(x), torch.tensor(v))
+            for x, v in zip((t, w, d), tangents, strict=True)
+        ]
+        out = pt.parallel(
+            duals[0], torch.as_tensor(c), duals[1], P, delays=duals[2], chunk=4, max_spikes=16
+        )
         st = out.spike_times
         val = torch.sum(torch.where(torch.isfinite(st), st, 0.0) * torch.as_tensor(coef))
         tfwd = float(fwad.unpack_dual(val).tangent)
@@ -132,8 +158,9 @@ def test_gradients_independent_of_chunk_and_remat(layer_case):
         (_, out), g = jax.jit(jax.value_and_grad(loss, argnums=(0, 1, 2), has_aux=True))(*args)
         assert int(out.unprocessed.sum()) == 0
         for a, b in zip(g, grads, strict=True):
-            np.testing.assert_allclose(np.asarray(a), b, rtol=tol("grad_modes"),
-                                       atol=tol("twin") * np.abs(b).max())
+            np.testing.assert_allclose(
+                np.asarray(a), b, rtol=tol("grad_modes"), atol=tol("twin") * np.abs(b).max()
+            )
 
 
 @pytest.mark.parametrize("fw", ["jax", "torch"])
@@ -141,8 +168,11 @@ def test_grazing_gradient_diverges_visibly(fw):
     """dt*/dw = -(dV/dw)/Vdot with Vdot -> 0 at grazing: large, never clipped."""
     r = 1 / P.tau_syn - 1 / P.tau_mem
     d_peak = math.log(P.tau_mem / P.tau_syn) / r
-    v_peak = P.tau_syn / (P.tau_mem - P.tau_syn) * (
-        math.exp(-d_peak / P.tau_mem) - math.exp(-d_peak / P.tau_syn))
+    v_peak = (
+        P.tau_syn
+        / (P.tau_mem - P.tau_syn)
+        * (math.exp(-d_peak / P.tau_mem) - math.exp(-d_peak / P.tau_syn))
+    )
     slopes = []
     for gap in (1e-2, 1e-8):
         p = P._replace(theta=v_peak * (1 - gap))
@@ -152,8 +182,15 @@ def test_grazing_gradient_diverges_visibly(fw):
             from spikebench.kernels.event_lif import jax as mod
 
             def first(w, p=p, mod=mod):
-                out = mod.parallel(jnp.zeros((1, 1)), jnp.zeros((1, 1), int), w, p,
-                                   chunk=2, n_steps=4, max_spikes=1)
+                out = mod.parallel(
+                    jnp.zeros((1, 1)),
+                    jnp.zeros((1, 1), int),
+                    w,
+                    p,
+                    chunk=2,
+                    n_steps=4,
+                    max_spikes=1,
+                )
                 return out.spike_times[0, 0, 0]
 
             slopes.append(float(jax.grad(first)(jnp.ones((1, 1)))[0, 0]))
@@ -162,15 +199,21 @@ def test_grazing_gradient_diverges_visibly(fw):
             from spikebench.kernels.event_lif import torch as mod
 
             w = torch.ones((1, 1), dtype=torch.float64, requires_grad=True)
-            out = mod.parallel(torch.zeros((1, 1), dtype=torch.float64),
-                               torch.zeros((1, 1), dtype=torch.int64), w, p, chunk=2,
-                               max_spikes=1)
+            out = mod.parallel(
+                torch.zeros((1, 1), dtype=torch.float64),
+                torch.zeros((1, 1), dtype=torch.int64),
+                w,
+                p,
+                chunk=2,
+                max_spikes=1,
+            )
             out.spike_times[0, 0, 0].backward()
             slopes.append(float(w.grad[0, 0]))
     assert slopes[0] < 0 and (slopes[1] < 1e3 * slopes[0] or math.isinf(slopes[1]))
 
 
 # -- the network -----------------------------------------------------------------------------
+
 
 def _net_inputs():
     from spikebench import datasets
@@ -181,8 +224,13 @@ def _net_inputs():
     w1 = rng.normal(1.0, 2.0, (12, 40)) * 40 / (rate * P.tau_syn) / 4
     w2 = rng.normal(1.0, 2.0, (8, 12)) / (12 * 30.0 * P.tau_syn)
     w_out = rng.normal(0.0, 1.0, (4, 8))
-    return (ev.times.astype(np.float64), ev.channels.astype(np.int64), (w1, w2), w_out,
-            rng.integers(0, 4, 3))
+    return (
+        ev.times.astype(np.float64),
+        ev.channels.astype(np.int64),
+        (w1, w2),
+        w_out,
+        rng.integers(0, 4, 3),
+    )
 
 
 def test_network_matches_numpy_reference_and_frameworks_agree():
@@ -198,28 +246,46 @@ def test_network_matches_numpy_reference_and_frameworks_agree():
     lj = tuple(jnp.asarray(x) for x in layers)
     budgets = _net_jax.plan_budgets(tj, cj, lj, P, chunk=8)
     for method in ("serial", "parallel"):
-        out = _net_jax.network(tj, cj, lj, jnp.asarray(w_out), P, chunk=8, method=method,
-                               budgets=budgets)
+        out = _net_jax.network(
+            tj, cj, lj, jnp.asarray(w_out), P, chunk=8, method=method, budgets=budgets
+        )
         np.testing.assert_allclose(np.asarray(out.logits), ref.logits, rtol=tol("twin"))
         assert int(out.overflow) == 0
-        tout = _net_torch.network(torch.as_tensor(t), torch.as_tensor(c),
-                                  tuple(torch.as_tensor(x) for x in layers),
-                                  torch.as_tensor(w_out), P, chunk=8, method=method)
+        tout = _net_torch.network(
+            torch.as_tensor(t),
+            torch.as_tensor(c),
+            tuple(torch.as_tensor(x) for x in layers),
+            torch.as_tensor(w_out),
+            P,
+            chunk=8,
+            method=method,
+        )
         np.testing.assert_allclose(tout.logits.numpy(), ref.logits, rtol=tol("twin"))
 
     def f(ws, wo):
-        return _net_jax.loss(tj, cj, jnp.asarray(labels), ws, wo, P, chunk=8,
-                             budgets=budgets)[0]
+        return _net_jax.loss(tj, cj, jnp.asarray(labels), ws, wo, P, chunk=8, budgets=budgets)[0]
 
     val, (g_layers, g_out) = jax.value_and_grad(f, argnums=(0, 1))(lj, jnp.asarray(w_out))
     assert abs(float(val) - ref_loss) <= tol("twin_scalar") * abs(ref_loss)
     leaves = [torch.tensor(x, requires_grad=True) for x in (*layers, w_out)]
-    tl, _ = _net_torch.loss(torch.as_tensor(t), torch.as_tensor(c), torch.as_tensor(labels),
-                            tuple(leaves[:-1]), leaves[-1], P, chunk=8, budgets=budgets)
+    tl, _ = _net_torch.loss(
+        torch.as_tensor(t),
+        torch.as_tensor(c),
+        torch.as_tensor(labels),
+        tuple(leaves[:-1]),
+        leaves[-1],
+        P,
+        chunk=8,
+        budgets=budgets,
+    )
     tg = torch.autograd.grad(tl, leaves)
     for a, b in zip(tg, [*g_layers, g_out], strict=True):
-        np.testing.assert_allclose(a.numpy(), np.asarray(b), rtol=tol("twin_grad"),
-                                   atol=tol("twin") * float(np.abs(np.asarray(b)).max()))
+        np.testing.assert_allclose(
+            a.numpy(),
+            np.asarray(b),
+            rtol=tol("twin_grad"),
+            atol=tol("twin") * float(np.abs(np.asarray(b)).max()),
+        )
     # the hidden layer's gradient against finite differences of the NumPy reference loss
     rng = np.random.default_rng(8)
     v = rng.normal(size=layers[0].shape) * layers[0].std()
@@ -258,11 +324,13 @@ def test_network_static_budget_overflow_is_reported():
     tj, cj = jnp.asarray(t), jnp.asarray(c)
     lj = tuple(jnp.asarray(x) for x in layers)
     (s1, n1), (s2, n2) = _net_jax.plan_budgets(tj, cj, lj, P, chunk=8)
-    ok = _net_jax.network(tj, cj, lj, jnp.asarray(w_out), P, chunk=8,
-                          budgets=((s1, n1), (s2, n2)))
+    ok = _net_jax.network(tj, cj, lj, jnp.asarray(w_out), P, chunk=8, budgets=((s1, n1), (s2, n2)))
     assert int(ok.overflow) == 0
-    for budgets in (((s1, n1 - 2), (s2, n2)), ((s1 - 1, n1), (s2, n2)),
-                    ((s1, n1), (max(s2 - 1, 1), n2))):
+    for budgets in (
+        ((s1, n1 - 2), (s2, n2)),
+        ((s1 - 1, n1), (s2, n2)),
+        ((s1, n1), (max(s2 - 1, 1), n2)),
+    ):
         out = _net_jax.network(tj, cj, lj, jnp.asarray(w_out), P, chunk=8, budgets=budgets)
         assert int(out.overflow) > 0, budgets
     with pytest.raises(ValueError, match="budgets"):

@@ -35,8 +35,11 @@ def _case(k):
 
 def _oracle_set(k):
     times, channels, weights = _case(k)
-    return {(k, b, n): oracle_lane(times[b], weights[n, channels[b]], PARAMS[k], T_END)
-            for b in range(B) for n in range(N)}
+    return {
+        (k, b, n): oracle_lane(times[b], weights[n, channels[b]], PARAMS[k], T_END)
+        for b in range(B)
+        for n in range(N)
+    }
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +47,9 @@ def oracle():
     """Oracle spike trains for all 1000 lanes (computed once for the module, one parameter
     set per process: the ODE solves take about a minute on one core)."""
     ctx = multiprocessing.get_context("spawn")  # never fork a process that runs JAX
-    with ProcessPoolExecutor(max_workers=min(len(PARAMS), os.cpu_count() or 1),
-                             mp_context=ctx) as pool:
+    with ProcessPoolExecutor(
+        max_workers=min(len(PARAMS), os.cpu_count() or 1), mp_context=ctx
+    ) as pool:
         parts = list(pool.map(_oracle_set, range(len(PARAMS))))
     return {key: lane for part in parts for key, lane in part.items()}
 
@@ -81,8 +85,10 @@ def test_reference_loop_vs_oracle(oracle):
         return cache[k][(b, n)]
 
     worst, bad, graze, spikes = _agreement(oracle, lane, TIME_RTOL["float64"])
-    print(f"\nreference loop vs oracle: {spikes} spikes, max rel err {worst:.3g}, "
-          f"count mismatches {len(bad)}, grazing mismatches {len(graze)}")
+    print(
+        f"\nreference loop vs oracle: {spikes} spikes, max rel err {worst:.3g}, "
+        f"count mismatches {len(bad)}, grazing mismatches {len(graze)}"
+    )
     assert not bad, f"count mismatches outside grazing cases: {bad[:5]}"
     assert worst <= TIME_RTOL["float64"]
 
@@ -99,7 +105,9 @@ def test_kernels_vs_oracle(oracle, fw, dtype):
         return st_[b, n, : cnt[b, n]].tolist()
 
     worst, bad, graze, spikes = _agreement(oracle, lane, TIME_RTOL[dtype])
-    print(f"\n{fw} {dtype} vs oracle: {spikes} spikes, max rel err {worst:.3g}, "
-          f"count mismatches {len(bad)}, grazing mismatches {len(graze)}")
+    print(
+        f"\n{fw} {dtype} vs oracle: {spikes} spikes, max rel err {worst:.3g}, "
+        f"count mismatches {len(bad)}, grazing mismatches {len(graze)}"
+    )
     assert not bad, f"count mismatches outside grazing cases: {bad[:5]}"
     assert worst <= TIME_RTOL[dtype]

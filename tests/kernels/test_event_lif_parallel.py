@@ -54,8 +54,17 @@ def test_parallel_equals_serial_random_float64(pname, delays):
     turn = list(PARAM_SETS).index(pname) + int(delays)
     # a fixed integer seed (hash() of a str is salted per process)
     rng = np.random.default_rng([list(PARAM_SETS).index(pname), int(delays), 7])
-    t, c, w, d = random_layer(rng, batch=20, n_events=60, n_in=16, n_out=10, delays=delays,
-                              w_mean=1.2, w_std=1.5, duration=0.15)
+    t, c, w, d = random_layer(
+        rng,
+        batch=20,
+        n_events=60,
+        n_in=16,
+        n_out=10,
+        delays=delays,
+        w_mean=1.2,
+        w_std=1.5,
+        duration=0.15,
+    )
     ser = _serial_np(t, c, w, p, d=d)
     assert ser[1].sum() > 200 and (ser[1] >= 3).any(), "the case should spike, in bursts too"
     s = int(ser[1].max())
@@ -69,8 +78,17 @@ def test_parallel_equals_serial_random_float64(pname, delays):
 def test_parallel_equals_serial_float32(delays):
     p = PARAM_SETS["refractory"]
     rng = np.random.default_rng(11 + delays)
-    t, c, w, d = random_layer(rng, batch=20, n_events=60, n_in=16, n_out=10, delays=delays,
-                              w_mean=1.2, w_std=1.5, duration=0.15)
+    t, c, w, d = random_layer(
+        rng,
+        batch=20,
+        n_events=60,
+        n_in=16,
+        n_out=10,
+        delays=delays,
+        w_mean=1.2,
+        w_std=1.5,
+        duration=0.15,
+    )
     t = t.astype(np.float32).astype(np.float64)  # the same float32 inputs for both
     ser = _serial_np(t, c, w, p, "float32", d)
     for fw in PAR:
@@ -87,8 +105,9 @@ def test_jax_equals_torch():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("delays, dtype", [(False, "float64"), (True, "float32")],
-                         ids=["nodelay-f64", "delays-f32"])
+@pytest.mark.parametrize(
+    "delays, dtype", [(False, "float64"), (True, "float32")], ids=["nodelay-f64", "delays-f32"]
+)
 def test_torch_compiled_chunk_step_equals_eager(delays, dtype):
     """The torch-compile framework's parallel simulator (its chunk step through torch.compile)
     against the eager one on the same random layer: counts identical, times to a few ulps (each
@@ -97,16 +116,29 @@ def test_torch_compiled_chunk_step_equals_eager(delays, dtype):
     from spikebench.kernels.event_lif import _parallel_torch as mod
 
     rng = np.random.default_rng(21 + delays)
-    t, c, w, d = random_layer(rng, batch=6, n_events=40, n_in=12, n_out=8, delays=delays,
-                              w_mean=1.2, w_std=1.5, duration=0.15)
+    t, c, w, d = random_layer(
+        rng,
+        batch=6,
+        n_events=40,
+        n_in=12,
+        n_out=8,
+        delays=delays,
+        w_mean=1.2,
+        w_std=1.5,
+        duration=0.15,
+    )
     dt = getattr(torch, dtype)
     args = (torch.as_tensor(t, dtype=dt), torch.as_tensor(c), torch.as_tensor(w, dtype=dt))
     dd = None if d is None else torch.as_tensor(d, dtype=dt)
     eager = mod.parallel(*args, P, delays=dd, chunk=16, max_spikes=8)
     comp = mod.parallel_compiled(*args, P, delays=dd, chunk=16, max_spikes=8)
     assert int(eager.counts.sum()) > 0
-    _assert_same((comp.spike_times.numpy(), comp.counts.numpy()),
-                 (eager.spike_times.numpy(), eager.counts.numpy()), AGREE_RTOL[dtype], P.tau_mem)
+    _assert_same(
+        (comp.spike_times.numpy(), comp.counts.numpy()),
+        (eager.spike_times.numpy(), eager.counts.numpy()),
+        AGREE_RTOL[dtype],
+        P.tau_mem,
+    )
 
 
 @pytest.mark.slow
@@ -119,12 +151,19 @@ def test_torch_compiled_training_step_is_a_row_or_says_why():
     from spikebench.registry import Unsupported
 
     rng = np.random.default_rng(3)
-    t, c, w1, _ = random_layer(rng, batch=2, n_events=30, n_in=6, n_out=5, w_mean=1.5,
-                               w_std=1.0, duration=0.1)
+    t, c, w1, _ = random_layer(
+        rng, batch=2, n_events=30, n_in=6, n_out=5, w_mean=1.5, w_std=1.0, duration=0.1
+    )
     w2 = rng.normal(1.5, 1.0, (4, 5))
     w_out = rng.normal(0.0, 1.0, (3, 4))
-    args = (torch.as_tensor(t), torch.as_tensor(c), torch.tensor([0, 2]),
-            (torch.as_tensor(w1), torch.as_tensor(w2)), torch.as_tensor(w_out), P)
+    args = (
+        torch.as_tensor(t),
+        torch.as_tensor(c),
+        torch.tensor([0, 2]),
+        (torch.as_tensor(w1), torch.as_tensor(w2)),
+        torch.as_tensor(w_out),
+        P,
+    )
     value, (gw, gout), _ = net.train_step(*args, chunk=8)
     try:
         value_c, (gw_c, gout_c), _ = net.train_step_compiled(*args, chunk=8)
@@ -140,8 +179,7 @@ EDGES = {
     # several spikes between two inputs (the restart re-examines the rest of the interval)
     "burst": (P, [0.0, 0.5], [0, 0], [[40.0]], {}),
     "refractory": (P._replace(t_ref=0.004), [0.0, 0.001, 0.0015], [0, 0, 0], [[40.0]], {}),
-    "ties": (P, [0.001, 0.002, 0.002, 0.002, 0.004], [0, 1, 2, 3, 1],
-             [[0.8, 1.5, -0.3, 2.0]], {}),
+    "ties": (P, [0.001, 0.002, 0.002, 0.002, 0.004], [0, 1, 2, 3, 1], [[0.8, 1.5, -0.3, 2.0]], {}),
     "tau_equal": (LIFParams(0.01, 0.01, 1.0), [0.0, 0.003], [0, 0], [[3.0]], {}),
     "tau_close": (LIFParams(0.01, 0.01 * (1 + 1e-7), 1.0), [0.0, 0.003], [0, 0], [[3.0]], {}),
     "t_end": (P, [0.0, 0.01, 0.2], [0, 0, 0], [[40.0]], {"t_end": 0.05}),
@@ -168,12 +206,22 @@ def test_grazing_crossings(fw):
     """Threshold a hair below / above the peak of one PSP: found (at the peak) / not found."""
     r = 1 / P.tau_syn - 1 / P.tau_mem
     d_peak = math.log(P.tau_mem / P.tau_syn) / r
-    v_peak = P.tau_syn / (P.tau_mem - P.tau_syn) * (
-        math.exp(-d_peak / P.tau_mem) - math.exp(-d_peak / P.tau_syn))
+    v_peak = (
+        P.tau_syn
+        / (P.tau_mem - P.tau_syn)
+        * (math.exp(-d_peak / P.tau_mem) - math.exp(-d_peak / P.tau_syn))
+    )
     for gap, n in ((1e-6, 1), (1e-9, 1), (1e-12, 1), (-1e-9, 0)):
         p = P._replace(theta=v_peak * (1 - gap))
-        st_, cnt = run(fw, np.array([0.0, 1.0]), np.array([0, 0]), np.array([[1.0]]), p,
-                       method="parallel", chunk=2)
+        st_, cnt = run(
+            fw,
+            np.array([0.0, 1.0]),
+            np.array([0, 0]),
+            np.array([[1.0]]),
+            p,
+            method="parallel",
+            chunk=2,
+        )
         ser = run("numpy", np.array([0.0, 1.0]), np.array([0, 0]), np.array([[1.0]]), p)
         assert cnt[0] == ser[1][0] == 2 * n, gap
         if n:
@@ -191,23 +239,33 @@ def test_no_events_and_padding(fw):
     t, c, w, _ = random_layer(rng, batch=4, w_mean=1.2)
     full = run(fw, t, c, w, P, method="parallel", chunk=4)
     for b in range(4):
-        one = run(fw, t[b:b + 1], c[b:b + 1], w, P, method="parallel", chunk=4)
-        _assert_same((full[0][b:b + 1], full[1][b:b + 1]), one, 1e-15, P.tau_mem)
+        one = run(fw, t[b : b + 1], c[b : b + 1], w, P, method="parallel", chunk=4)
+        _assert_same((full[0][b : b + 1], full[1][b : b + 1]), one, 1e-15, P.tau_mem)
 
 
 @pytest.mark.parametrize("fw", PAR)
 def test_stalled_spike_times_raise(fw):
     with pytest.raises(ValueError, match="stopped advancing"):
-        simulate(np.array([1.0]), np.array([0]), np.array([[1e300]]), P, framework=fw,
-                 method="parallel", chunk=4)
+        simulate(
+            np.array([1.0]),
+            np.array([0]),
+            np.array([[1e300]]),
+            P,
+            framework=fw,
+            method="parallel",
+            chunk=4,
+        )
 
 
-@pytest.mark.parametrize("bad, match", [
-    (dict(framework="numpy"), "needs framework"),
-    (dict(chunk=0), "chunk"),
-    (dict(chunk=2.5), "chunk"),
-    (dict(chunk=True), "chunk"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (dict(framework="numpy"), "needs framework"),
+        (dict(chunk=0), "chunk"),
+        (dict(chunk=2.5), "chunk"),
+        (dict(chunk=True), "chunk"),
+    ],
+)
 def test_bad_parallel_arguments(bad, match):
     kw = dict(framework="jax", method="parallel") | bad
     with pytest.raises(ValueError, match=match):
@@ -253,8 +311,9 @@ def test_static_budget_reports_overflow(fw):
 
     exact = mod.parallel(*args, P, chunk=4, max_spikes=need_spikes, n_steps=need_steps)
     assert not tonp(exact.unprocessed).any()
-    np.testing.assert_array_equal(tonp(exact.spike_times),
-                                  tonp(full.spike_times)[..., :need_spikes])
+    np.testing.assert_array_equal(
+        tonp(exact.spike_times), tonp(full.spike_times)[..., :need_spikes]
+    )
 
 
 @pytest.mark.parametrize("fw", PAR)
@@ -263,14 +322,20 @@ def test_affine_scan_equals_sequential_composition(fw):
     mod, conv, tonp = _kernel(fw)
     rng = np.random.default_rng(2)
     k = 13
-    elems = [rng.uniform(0.1, 1.0, (3, k)), rng.normal(size=(3, k)),
-             rng.uniform(0.1, 1.0, (3, k)), rng.normal(size=(3, k)), rng.normal(size=(3, k))]
+    elems = [
+        rng.uniform(0.1, 1.0, (3, k)),
+        rng.normal(size=(3, k)),
+        rng.uniform(0.1, 1.0, (3, k)),
+        rng.normal(size=(3, k)),
+        rng.normal(size=(3, k)),
+    ]
     got = [tonp(x) for x in mod.affine_scan(tuple(conv(e) for e in elems))]
     v, i = rng.normal(size=3), rng.normal(size=3)
     v0, i0 = v.copy(), i.copy()
     for j in range(k):
         a, b, c, bv, bi = (e[:, j] for e in elems)
         v, i = a * v + b * i + bv, c * i + bi
-        np.testing.assert_allclose(got[0][:, j] * v0 + got[1][:, j] * i0 + got[3][:, j], v,
-                                   rtol=tol("ulps"))
+        np.testing.assert_allclose(
+            got[0][:, j] * v0 + got[1][:, j] * i0 + got[3][:, j], v, rtol=tol("ulps")
+        )
         np.testing.assert_allclose(got[2][:, j] * i0 + got[4][:, j], i, rtol=tol("ulps"))

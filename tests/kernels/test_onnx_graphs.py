@@ -66,8 +66,9 @@ def test_mod_without_division_is_exact():
 def test_traffic_graphs_on_onnxruntime_equal_the_eager_loop(design, tmp_path):
     """45 steps in chunks of 8 (five full graphs and a remainder graph of 5 steps)."""
     n, delay, interval, cap = 64, 6, 3, 2
-    run = qo.traffic_program(design, n, cap, delay, "float32", 45, delay, interval, seed=1,
-                             chunk=8, folder=tmp_path)
+    run = qo.traffic_program(
+        design, n, cap, delay, "float32", 45, delay, interval, seed=1, chunk=8, folder=tmp_path
+    )
     assert sorted(p.name for p in tmp_path.glob("*.onnx")) == ["chunk5.onnx", "chunk8.onnx"]
     got = run()
     ref = qt.traffic(design, qt.init(design, n, cap, delay), 45, delay, interval, seed=1)
@@ -107,10 +108,8 @@ def test_network_graph_equals_the_eager_network(design, cap, tmp_path):
     d = rng.uniform(3.5, 4.5, (n, n)).astype(np.float32)
     p = NetParams()._replace(n_steps=90)
     max_delay = 281 if design == "ring" else None
-    got = qo.network_program(w, d, None, p, design, cap, max_delay, chunk=10,
-                             folder=tmp_path)()
-    ref = net_torch.simulate(torch.from_numpy(w), torch.from_numpy(d), p, design, cap,
-                             max_delay)
+    got = qo.network_program(w, d, None, p, design, cap, max_delay, chunk=10, folder=tmp_path)()
+    ref = net_torch.simulate(torch.from_numpy(w), torch.from_numpy(d), p, design, cap, max_delay)
     assert int(ref.spike_count.sum()) > 0
     assert np.array_equal(got.spike_count, ref.spike_count.numpy())
     np.testing.assert_allclose(got.spike_time_sum, float(ref.spike_time_sum), rtol=tol("onnx_abs"))
@@ -122,8 +121,15 @@ def test_network_graph_equals_the_eager_network(design, cap, tmp_path):
     # a data-driven current [T, N] goes through the same graphs
     i_ext = rng.uniform(0, 1.0, (90, n)).astype(np.float32)
     got2 = qo.network_program(w, d, i_ext, p, design, cap, max_delay, chunk=10)()
-    ref2 = net_torch.simulate(torch.from_numpy(w), torch.from_numpy(d), p, design, cap,
-                              max_delay, i_ext=torch.from_numpy(i_ext))
+    ref2 = net_torch.simulate(
+        torch.from_numpy(w),
+        torch.from_numpy(d),
+        p,
+        design,
+        cap,
+        max_delay,
+        i_ext=torch.from_numpy(i_ext),
+    )
     assert np.array_equal(got2.spike_count, ref2.spike_count.numpy())
     with pytest.raises(ValueError, match="i_ext must have shape"):
         qo.network_program(w, d, i_ext[:10], p, design, cap, max_delay)
@@ -135,8 +141,10 @@ def test_psu_graphs_equal_the_torch_neurons(kind):
     x = rng.normal(0.3, 0.5, (12, 2, 5)).astype(np.float32)
     learned = ()
     if kind in ("ipsu", "rpsu"):
-        learned = (rng.normal(0, 0.2, (12, 12)).astype(np.float32),
-                   rng.normal(0, 0.1, 12).astype(np.float32))
+        learned = (
+            rng.normal(0, 0.2, (12, 12)).astype(np.float32),
+            rng.normal(0, 0.1, 12).astype(np.float32),
+        )
     p = PARAMS
     got = psu_onnx.neuron_program(kind, x, *learned, p=p)()
     ref = psu_torch.neuron(kind, torch.from_numpy(x), p, *(torch.from_numpy(a) for a in learned))
@@ -154,10 +162,12 @@ def test_psu_network_graph_equals_the_torch_network():
         t = init_network(2, n_in=20, hidden=16, n_out=4, t=8, neuron=kind)
         logits, hidden = psu_onnx.network_program(t, x, kind, PARAMS)()
         tt = psu_torch.from_numpy(t)
-        ref_logits, ref_hidden = psu_torch.network(tt, torch.from_numpy(x), kind, PARAMS,
-                                                   return_spikes=True)
-        np.testing.assert_allclose(logits, ref_logits.detach().numpy(), rtol=tol("onnx"),
-                                   atol=tol("onnx_abs"))
+        ref_logits, ref_hidden = psu_torch.network(
+            tt, torch.from_numpy(x), kind, PARAMS, return_spikes=True
+        )
+        np.testing.assert_allclose(
+            logits, ref_logits.detach().numpy(), rtol=tol("onnx"), atol=tol("onnx_abs")
+        )
         assert len(hidden) == 2
         for h, r in zip(hidden, ref_hidden, strict=True):
             assert np.array_equal(h, r.detach().numpy())
@@ -178,11 +188,18 @@ def test_event_lif_chunk_step_graph_equals_the_eager_parallel_simulator(tmp_path
     channels[1, 250:] = -1  # a ragged row
     weights = rng.normal(0.6, 0.8, (8, 20)).astype(np.float32)
     p = LIFParams(tau_mem=0.02, tau_syn=0.005, theta=1.0)
-    run = ev_onnx.parallel_program(times, channels, weights, p, chunk=16, max_spikes=96,
-                                   folder=tmp_path)
+    run = ev_onnx.parallel_program(
+        times, channels, weights, p, chunk=16, max_spikes=96, folder=tmp_path
+    )
     got = run()
-    ref = par.parallel(torch.from_numpy(times), torch.from_numpy(channels),
-                       torch.from_numpy(weights), p, chunk=16, max_spikes=96)
+    ref = par.parallel(
+        torch.from_numpy(times),
+        torch.from_numpy(channels),
+        torch.from_numpy(weights),
+        p,
+        chunk=16,
+        max_spikes=96,
+    )
     assert int(ref.counts.sum()) > 100
     assert np.array_equal(got.counts, ref.counts.numpy())
     assert np.array_equal(got.steps, ref.steps.numpy())
@@ -223,8 +240,7 @@ def test_every_exported_graph_is_lpu_clean(tmp_path):
     import onnx
 
     for design in DESIGNS:
-        qo.traffic_program(design, 8, 2, 5, "float32", 4, 5, 2, chunk=4,
-                           folder=tmp_path / design)
+        qo.traffic_program(design, 8, 2, 5, "float32", 4, 5, 2, chunk=4, folder=tmp_path / design)
     for path in tmp_path.glob("*/*.onnx"):
         model = onnx.load(str(path))
         assert onnx_backend.lint(model) == []

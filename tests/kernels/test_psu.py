@@ -53,8 +53,9 @@ def _jax_run(kind, x, mat, mat_b, r, dtype):
         o = J.neuron(kind, x, PARAMS, *extra, alpha=None if kind == "lif" else alpha)
         return jnp.sum(o.spikes * conv(r)), o
 
-    (_, out), (gx, gextra, galpha) = jax.value_and_grad(
-        f, argnums=(0, 1, 2), has_aux=True)(conv(x), extra, alpha)
+    (_, out), (gx, gextra, galpha) = jax.value_and_grad(f, argnums=(0, 1, 2), has_aux=True)(
+        conv(x), extra, alpha
+    )
     grads = {"x": gx}
     if kind in P.LEARNED:
         grads["mat"], grads["mat_b"] = gextra
@@ -71,16 +72,22 @@ def _torch_run(kind, x, mat, mat_b, r, dtype):
     out = T.neuron(kind, xt, PARAMS, *extra, alpha=alpha)
     leaves = [xt, *extra] + ([alpha] if alpha is not None else [])
     gs = torch.autograd.grad(torch.sum(out.spikes * torch.as_tensor(r, dtype=xt.dtype)), leaves)
-    names = ["x"] + (["mat", "mat_b"] if kind in P.LEARNED else []) + \
-        (["alpha"] if kind != "lif" else [])
-    return (T.NeuronOut(out.spikes.detach(), out.v.detach()),
-            {n: g.numpy().astype(np.float64) for n, g in zip(names, gs, strict=True)})
+    names = (
+        ["x"]
+        + (["mat", "mat_b"] if kind in P.LEARNED else [])
+        + (["alpha"] if kind != "lif" else [])
+    )
+    return (
+        T.NeuronOut(out.spikes.detach(), out.v.detach()),
+        {n: g.numpy().astype(np.float64) for n, g in zip(names, gs, strict=True)},
+    )
 
 
 RUNNERS = {"jax": _jax_run, "torch": _torch_run}
 
 
 # -- matrices ----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("t", [1, 2, 3, 7, 16, 64])
 def test_matrices_equal_the_released_form_at_tau_2(t):
@@ -96,7 +103,7 @@ def test_matrices_equal_the_released_form_at_tau_2(t):
 def test_released_form_is_not_lif_away_from_tau_2():
     a, b = P.lif_matrices(5, 4.0)
     ra, rb = P.released_matrices(5, 4.0)
-    assert a[1, 0] == pytest.approx(0.25 * 0.75) and ra[1, 0] == pytest.approx(0.25 ** 2)
+    assert a[1, 0] == pytest.approx(0.25 * 0.75) and ra[1, 0] == pytest.approx(0.25**2)
     assert not np.allclose(b, rb)
 
 
@@ -109,8 +116,12 @@ def test_unrolled_matrix_form_equals_the_loop(fw, t):
     out = P.simulate(x, "lif", PARAMS, framework=fw)
     s, h = (np.asarray(v, np.float64) for v in out)
     a, b = P.lif_matrices(t, PARAMS.tau)
-    np.testing.assert_allclose(h, np.tensordot(a, x, 1) - PARAMS.theta * np.tensordot(b, s, 1),
-                               rtol=0, atol=tol("ulps_abs"))
+    np.testing.assert_allclose(
+        h,
+        np.tensordot(a, x, 1) - PARAMS.theta * np.tensordot(b, s, 1),
+        rtol=0,
+        atol=tol("ulps_abs"),
+    )
     high = PARAMS._replace(theta=1e9)
     _, h_free = P.simulate(x, "lif", high, framework=fw)
     if fw == "numpy":
@@ -136,6 +147,7 @@ def test_numpy_lif_equals_a_scalar_loop():
 
 
 # -- every framework against the reference and each other ------------------------------------
+
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("t", [1, 2, 3, 16, 65])
@@ -173,8 +185,13 @@ def test_float64_spikes_are_identical_across_frameworks_on_a_large_input():
     for kind in NEURONS:
         ref = N.forward(kind, x, PARAMS, *_extra(kind, mat, mat_b))
         for fw in ("jax", "torch"):
-            out = P.simulate(x, kind, PARAMS, framework=fw, **dict(zip(
-                ("mat", "mat_b"), _extra(kind, mat, mat_b), strict=False)))
+            out = P.simulate(
+                x,
+                kind,
+                PARAMS,
+                framework=fw,
+                **dict(zip(("mat", "mat_b"), _extra(kind, mat, mat_b), strict=False)),
+            )
             np.testing.assert_array_equal(np.asarray(out.spikes), ref.spikes)
 
 
@@ -191,8 +208,7 @@ def test_surrogate_is_strict_heaviside_with_the_atan_gradient(fw):
         at = torch.tensor(alpha, dtype=torch.float64, requires_grad=True)
         s = T.spike(ut, at)
         gu, ga = torch.autograd.grad(s.sum(), [ut, at])
-    np.testing.assert_array_equal(np.asarray(s.detach() if fw == "torch" else s),
-                                  [0, 0, 0, 1, 1])
+    np.testing.assert_array_equal(np.asarray(s.detach() if fw == "torch" else s), [0, 0, 0, 1, 1])
     np.testing.assert_allclose(np.asarray(gu), alpha / (2 * q), rtol=tol("ulps"))
     assert float(ga) == pytest.approx(float(np.sum(u / (2 * q))), rel=tol("ulps"))
 
@@ -228,6 +244,7 @@ def test_psu_fires_less_than_lif_and_mostly_agrees():
 
 
 # -- bad input ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("fw", ["numpy", "jax", "torch"])
 def test_bad_input_is_a_clear_value_error(fw):
@@ -279,6 +296,7 @@ def test_kernels_check_parameters_and_time_steps_themselves():
 
 # -- networks ----------------------------------------------------------------------------------
 
+
 def _net_inputs(t=6, n_in=12, hidden=10, batch=3, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.poisson(0.5, (t, batch, n_in)).astype(np.float64)
@@ -293,19 +311,23 @@ def test_network_logits_and_gradients_agree_everywhere(kind):
     loss_ref, g_ref, out = N.loss_and_grad(tree, x, labels, kind, PARAMS)
     assert 0.02 < np.mean([s.mean() for s in out.spikes]) < 0.9  # the layers do fire
     jt = J.from_numpy(tree, jnp.float64)
-    loss_j, g_j = jax.value_and_grad(J.loss)(jt, jnp.asarray(x), jnp.asarray(labels), kind,
-                                             PARAMS)
+    loss_j, g_j = jax.value_and_grad(J.loss)(jt, jnp.asarray(x), jnp.asarray(labels), kind, PARAMS)
     tt = T.from_numpy(tree, torch.float64, requires_grad=True)
     loss_t = T.loss(tt, torch.as_tensor(x), torch.as_tensor(labels), kind, PARAMS)
     loss_t.backward()
-    np.testing.assert_allclose(np.asarray(J.network(jt, jnp.asarray(x), kind, PARAMS)),
-                               out.logits, rtol=tol("twin"), atol=tol("ulps_abs"))
+    np.testing.assert_allclose(
+        np.asarray(J.network(jt, jnp.asarray(x), kind, PARAMS)),
+        out.logits,
+        rtol=tol("twin"),
+        atol=tol("ulps_abs"),
+    )
     assert float(loss_j) == pytest.approx(loss_ref, rel=tol("twin"))
     assert float(loss_t.detach()) == pytest.approx(loss_ref, rel=tol("twin"))
     flat_ref = jax.tree_util.tree_leaves(g_ref)
     flat_j = jax.tree_util.tree_leaves(g_j)
-    flat_t = [p.grad for p in jax.tree_util.tree_leaves(
-        tt, is_leaf=lambda v: isinstance(v, torch.Tensor))]
+    flat_t = [
+        p.grad for p in jax.tree_util.tree_leaves(tt, is_leaf=lambda v: isinstance(v, torch.Tensor))
+    ]
     assert len(flat_ref) == len(flat_j) == len(flat_t)
     for r, gj, gt in zip(flat_ref, flat_j, flat_t, strict=True):
         assert _rel(np.asarray(gj), r) <= tol("twin")
@@ -316,9 +338,10 @@ def test_step_by_step_lif_network_equals_layer_by_layer():
     x, _ = _net_inputs(t=9)
     tree = P.init_network(2, n_in=12, hidden=10, n_out=4, t=9, neuron="lif", w_gain=2.0)
     ref = N.network(tree, x, "lif", PARAMS).logits  # layer by layer
-    for logits in (J.network(J.from_numpy(tree, jnp.float64), jnp.asarray(x), "lif", PARAMS),
-                   T.network(T.from_numpy(tree, torch.float64), torch.as_tensor(x), "lif",
-                             PARAMS)):
+    for logits in (
+        J.network(J.from_numpy(tree, jnp.float64), jnp.asarray(x), "lif", PARAMS),
+        T.network(T.from_numpy(tree, torch.float64), torch.as_tensor(x), "lif", PARAMS),
+    ):
         np.testing.assert_allclose(np.asarray(logits), ref, rtol=tol("twin"), atol=tol("ulps_abs"))
 
 
@@ -326,10 +349,18 @@ def test_torch_modules_equal_the_functional_network():
     x, _ = _net_inputs()
     net = T.Network(12, 10, 4, kind="rpsu", t=6, p=PARAMS, seed=1, dtype=torch.float64)
     tree = P.init_network(1, n_in=12, hidden=10, n_out=4, t=6, neuron="rpsu")
-    np.testing.assert_allclose(net(torch.as_tensor(x)).detach().numpy(),
-                               N.network(tree, x, "rpsu", PARAMS).logits, rtol=tol("twin"))
-    assert {n.split(".")[-1] for n, _ in net.named_parameters()} == \
-        {"w", "b", "mat", "mat_b", "alpha"}
+    np.testing.assert_allclose(
+        net(torch.as_tensor(x)).detach().numpy(),
+        N.network(tree, x, "rpsu", PARAMS).logits,
+        rtol=tol("twin"),
+    )
+    assert {n.split(".")[-1] for n, _ in net.named_parameters()} == {
+        "w",
+        "b",
+        "mat",
+        "mat_b",
+        "alpha",
+    }
     layer = T.Layer(12, 10, "psu", dtype=torch.float64)
     assert layer(torch.as_tensor(x)).shape == (6, 3, 10)
 
@@ -340,7 +371,7 @@ def _toy_task(seed=0, t=8, n_in=16, batch=32):
     labels = rng.integers(0, 2, batch)
     rate = np.full((batch, n_in), 0.1)
     for b, c in enumerate(labels):
-        rate[b, c * n_in // 2:(c + 1) * n_in // 2] = 0.6
+        rate[b, c * n_in // 2 : (c + 1) * n_in // 2] = 0.6
     x = (rng.random((t, batch, n_in)) < rate).astype(np.float64)
     return x, labels
 

@@ -21,8 +21,11 @@ def _params(fn, drop=()):
     for p in inspect.signature(fn).parameters.values():
         if p.name in drop:
             continue
-        default = p.default if isinstance(p.default, PLAIN) or p.default is p.empty \
-            else "<framework object>"  # e.g. jnp.float32 / torch.float32
+        default = (
+            p.default
+            if isinstance(p.default, PLAIN) or p.default is p.empty
+            else "<framework object>"
+        )  # e.g. jnp.float32 / torch.float32
         out.append((p.name, p.kind, default))
     return out
 
@@ -41,8 +44,9 @@ def test_twins_expose_the_same_names_and_signatures(family):
         if isinstance(a, type):
             assert getattr(a, "_fields", None) == getattr(b, "_fields", None), name
             continue
-        assert _params(a, j.FRAMEWORK_ONLY.get(name, ())) == \
-            _params(b, t.FRAMEWORK_ONLY.get(name, ())), name
+        assert _params(a, j.FRAMEWORK_ONLY.get(name, ())) == _params(
+            b, t.FRAMEWORK_ONLY.get(name, ())
+        ), name
     # and the package re-exports them lazily
     pkg = importlib.import_module(f"spikebench.kernels.{family}")
     assert pkg.jax is j and pkg.torch is t
@@ -76,6 +80,7 @@ assert set(fams) >= {{"event_lif", "psu", "queues"}}
 def test_the_suite_imports_with_only_one_framework(blocked, other):
     pytest.importorskip(other)
     code = BLOCK.format(blocked=blocked) + CHECK.format(blocked=blocked, other=other)
-    run = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                         text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=300
+    )
     assert run.returncode == 0, run.stderr[-3000:]

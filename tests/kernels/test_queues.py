@@ -53,28 +53,45 @@ def _run_all(design, capacity, max_delay, traffic, n_queues):
         rh, rp = np.array([a for a, _ in ref]), np.array([b for _, b in ref])
         qj, hj, pj = pop_j(qj, now)
         qt, ht, pt = T.pop(design, qt, now)
-        for name, h, p in (("jax", np.asarray(hj), np.asarray(pj)),
-                           ("torch", ht.numpy(), pt.numpy())):
+        for name, h, p in (
+            ("jax", np.asarray(hj), np.asarray(pj)),
+            ("torch", ht.numpy(), pt.numpy()),
+        ):
             np.testing.assert_array_equal(h, rh, err_msg=f"{name} hits at step {now}")
-            np.testing.assert_allclose(p, rp, rtol=tol("ulps"), atol=tol("queue_net"),
-                                       err_msg=f"{name} payload at step {now}")
+            np.testing.assert_allclose(
+                p,
+                rp,
+                rtol=tol("ulps"),
+                atol=tol("queue_net"),
+                err_msg=f"{name} payload at step {now}",
+            )
             delivered[name] += int(h.sum())
         delivered["ref"] += int(rh.sum())
         for i in np.nonzero(mask)[0]:
             refs[i].enqueue(int(t[i]), float(pay[i]))
         enqueued += int(mask.sum())
         qj = enq_j(qj, jnp.asarray(t, jnp.int32), jnp.asarray(pay), jnp.asarray(mask))
-        qt = T.enqueue(design, qt, torch.as_tensor(t, dtype=torch.int32), torch.as_tensor(pay),
-                       torch.as_tensor(mask))
+        qt = T.enqueue(
+            design,
+            qt,
+            torch.as_tensor(t, dtype=torch.int32),
+            torch.as_tensor(pay),
+            torch.as_tensor(mask),
+        )
     return refs, qj, qt, enqueued, delivered
 
 
 @settings(max_examples=8, deadline=None)
-@given(design=st.sampled_from(DESIGNS), capacity=st.integers(1, 6),
-       max_delay=st.integers(1, 9), rate=st.sampled_from([0.05, 0.3, 0.8]),
-       seed=st.integers(0, 2**16))
+@given(
+    design=st.sampled_from(DESIGNS),
+    capacity=st.integers(1, 6),
+    max_delay=st.integers(1, 9),
+    rate=st.sampled_from([0.05, 0.3, 0.8]),
+    seed=st.integers(0, 2**16),
+)
 def test_every_design_matches_the_reference_and_accounts_for_every_event(
-        design, capacity, max_delay, rate, seed):
+    design, capacity, max_delay, rate, seed
+):
     n_queues, steps = 7, 60
     traffic = _traffic(seed, n_queues, steps, max_delay, rate, fixed_delay=design == "fifo")
     refs, qj, qt, enqueued, delivered = _run_all(design, capacity, max_delay, traffic, n_queues)
@@ -109,8 +126,7 @@ def test_torch_inplace_updates_equal_out_of_place_and_spare_the_input(design):
         before = [x.clone() for x in q_copy]
         q_next, h1, p1 = T.pop(design, q_copy, now)
         q_own, h2, p2 = T.pop(design, q_own, now, inplace=True)
-        args = (torch.as_tensor(t, dtype=torch.int32), torch.as_tensor(pay),
-                torch.as_tensor(mask))
+        args = (torch.as_tensor(t, dtype=torch.int32), torch.as_tensor(pay), torch.as_tensor(mask))
         q_next = T.enqueue(design, q_next, *args)
         q_own = T.enqueue(design, q_own, *args, inplace=True)
         for a, b in zip(before, q_copy, strict=True):  # the default never writes its input
@@ -123,15 +139,17 @@ def test_torch_inplace_updates_equal_out_of_place_and_spare_the_input(design):
 
 @pytest.mark.parametrize("mod", [J, T], ids=["jax", "torch"])
 def test_drop_policies(mod):
-    conv = (lambda a, dt: jnp.asarray(a, dt)) if mod is J else \
-        (lambda a, dt: torch.as_tensor(np.asarray(a), dtype=dt))
+    conv = (
+        (lambda a, dt: jnp.asarray(a, dt))
+        if mod is J
+        else (lambda a, dt: torch.as_tensor(np.asarray(a), dtype=dt))
+    )
     i32 = jnp.int32 if mod is J else torch.int32
     f64 = jnp.float64 if mod is J else torch.float64
     boolean = bool if mod is J else torch.bool
 
     def offer(design, q, t):
-        return mod.enqueue(design, q, conv([t], i32), conv([float(t)], f64),
-                           conv([True], boolean))
+        return mod.enqueue(design, q, conv([t], i32), conv([float(t)], f64), conv([True], boolean))
 
     def drain(design, q, until):
         got = []
@@ -140,8 +158,7 @@ def test_drop_policies(mod):
             got += [float(np.asarray(p)[0])] * int(np.asarray(h)[0])
         return q, got
 
-    for design, expect in (("heap", [5.0, 7.0]), ("fifo", [7.0, 5.0]),
-                           ("sorted", [3.0, 5.0])):
+    for design, expect in (("heap", [5.0, 7.0]), ("fifo", [7.0, 5.0]), ("sorted", [3.0, 5.0])):
         q = mod.init(design, 1, capacity=2, dtype=f64)
         for t in (7, 5, 3):  # the third finds the queue full
             q = offer(design, q, t)
@@ -203,8 +220,9 @@ def test_step_and_delay_validation():
 def test_jax_queues_vmap_over_an_extra_axis():
     qs = jax.vmap(lambda _: J.init("heap", 3, capacity=2))(jnp.arange(5))
     t = jnp.arange(15, dtype=jnp.int32).reshape(5, 3) + 1
-    qs = jax.vmap(lambda q, tt: J.enqueue("heap", q, tt, tt.astype(jnp.float32),
-                                          jnp.ones(3, bool)))(qs, t)
+    qs = jax.vmap(
+        lambda q, tt: J.enqueue("heap", q, tt, tt.astype(jnp.float32), jnp.ones(3, bool))
+    )(qs, t)
     assert qs.keys.shape == (5, 3, 2) and int(qs.size.sum()) == 15
 
 
@@ -217,17 +235,27 @@ def test_benchmark_loop_equals_the_reference_loop(design, capacity, delay, inter
     n, steps = 6, 40
     # lossy's slots are its capacity (4 | 8); the ring's max_delay + 1: 8 slots for delay 8
     max_delay = delay - 1 if design == "ring" and (capacity, delay) == (4, 8) else delay
-    ref = traffic_reference(design, range(n), n_steps=steps, delay=delay, interval=interval,
-                              capacity=capacity, max_delay=max_delay, seed=3)
+    ref = traffic_reference(
+        design,
+        range(n),
+        n_steps=steps,
+        delay=delay,
+        interval=interval,
+        capacity=capacity,
+        max_delay=max_delay,
+        seed=3,
+    )
     for name, mod in (("jax", J), ("torch", T)):
-        q, hits, pays, sent = mod.traffic(design, mod.init(design, n, capacity, max_delay),
-                                          steps, delay, interval, seed=3)
+        q, hits, pays, sent = mod.traffic(
+            design, mod.init(design, n, capacity, max_delay), steps, delay, interval, seed=3
+        )
         np.testing.assert_array_equal(np.asarray(hits), ref["delivered"], err_msg=name)
         np.testing.assert_allclose(np.asarray(pays), ref["pay_sum"], err_msg=name)
         np.testing.assert_array_equal(np.asarray(sent), ref["enqueued"], err_msg=name)
         np.testing.assert_array_equal(np.asarray(q.dropped), ref["dropped"], err_msg=name)
-        np.testing.assert_array_equal(np.asarray(mod.pending(design, q)), ref["pending"],
-                                      err_msg=name)
+        np.testing.assert_array_equal(
+            np.asarray(mod.pending(design, q)), ref["pending"], err_msg=name
+        )
 
 
 def test_torch_compiled_step_loop_equals_the_reference_loop():
@@ -237,17 +265,29 @@ def test_torch_compiled_step_loop_equals_the_reference_loop():
 
     n, steps, delay, interval, cap = 5, 30, 4, 2, 3
     for design in DESIGNS:
-        ref = traffic_reference(design, range(n), n_steps=steps, delay=delay,
-                                interval=interval, capacity=cap, max_delay=delay, seed=1)
+        ref = traffic_reference(
+            design,
+            range(n),
+            n_steps=steps,
+            delay=delay,
+            interval=interval,
+            capacity=cap,
+            max_delay=delay,
+            seed=1,
+        )
         q, hits, pays, sent = qt.run_traffic_compiled(
-            qt.init(design, n, cap, delay), design=design, n_steps=steps, delay=delay,
-            interval=interval, seed=1)
+            qt.init(design, n, cap, delay),
+            design=design,
+            n_steps=steps,
+            delay=delay,
+            interval=interval,
+            seed=1,
+        )
         np.testing.assert_array_equal(hits.numpy(), ref["delivered"], err_msg=design)
         np.testing.assert_allclose(pays.numpy(), ref["pay_sum"], err_msg=design)
         np.testing.assert_array_equal(sent.numpy(), ref["enqueued"], err_msg=design)
         np.testing.assert_array_equal(q.dropped.numpy(), ref["dropped"], err_msg=design)
-        np.testing.assert_array_equal(qt.pending(design, q).numpy(), ref["pending"],
-                                      err_msg=design)
+        np.testing.assert_array_equal(qt.pending(design, q).numpy(), ref["pending"], err_msg=design)
 
 
 def test_jax_heap_sift_under_vmap_equals_one_batch_at_a_time():
@@ -301,7 +341,8 @@ def fd_reference():
 def test_jax_gradients_match_finite_differences_and_forward_mode(design, fd_reference):
     f = lambda w, d: NJ.loss(w, d, P2, design, 4, 400)  # noqa: E731
     (value, out), (gw, gd) = jax.value_and_grad(f, argnums=(0, 1), has_aux=True)(
-        jnp.asarray(W2), jnp.asarray(D2))
+        jnp.asarray(W2), jnp.asarray(D2)
+    )
     if design == "lossy":  # capacity-4 hashing collides here: events drop, gradients differ
         assert int(out.dropped) > 0
         fdw, fdd = _fd(lambda w, d: float(f(jnp.asarray(w), jnp.asarray(d))[0]), W2, D2)
@@ -324,15 +365,16 @@ def test_torch_network_equals_jax_in_both_modes(design):
     value, out = NT.loss(w, d, P2, design, 4, 400)
     gw, gd = torch.autograd.grad(value, [w, d])
     (vj, _), (gwj, gdj) = jax.value_and_grad(
-        lambda a, b: NJ.loss(a, b, P2, design, 4, 400), argnums=(0, 1), has_aux=True)(
-        jnp.asarray(W2), jnp.asarray(D2))
+        lambda a, b: NJ.loss(a, b, P2, design, 4, 400), argnums=(0, 1), has_aux=True
+    )(jnp.asarray(W2), jnp.asarray(D2))
     assert float(value.detach()) == pytest.approx(float(vj), rel=tol("ulps"))
     np.testing.assert_allclose(gw.numpy(), np.asarray(gwj), rtol=tol("twin"))
     np.testing.assert_allclose(gd.numpy(), np.asarray(gdj), rtol=tol("twin"))
     tw = torch.tensor([[0.0, 1.0], [0.5, 0.0]], dtype=torch.float64)
     td = torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64)
-    _, jvp = torch.func.jvp(lambda a, b: NT.loss(a, b, P2, design, 4, 400)[0],
-                            (w.detach(), d.detach()), (tw, td))
+    _, jvp = torch.func.jvp(
+        lambda a, b: NT.loss(a, b, P2, design, 4, 400)[0], (w.detach(), d.detach()), (tw, td)
+    )
     assert float(jvp) == pytest.approx(float((gw * tw).sum() + (gd * td).sum()), rel=tol("twin"))
 
 
@@ -375,16 +417,20 @@ def test_an_input_current_array_drives_the_network_in_every_twin():
     i_ext = np.random.default_rng(3).gamma(2.0, 0.4, (400, 2))  # mean 0.8 theta / ms
     ref = NN.simulate(W2, D2, p, i_ext)
     assert ref["spike_count"].sum() > 4
-    outs = [NJ.simulate(jnp.asarray(W2), jnp.asarray(D2), p, "fifo", 4, i_ext=jnp.asarray(i_ext)),
-            NT.simulate(torch.tensor(W2), torch.tensor(D2), p, "fifo", 4,
-                        i_ext=torch.tensor(i_ext))]
+    outs = [
+        NJ.simulate(jnp.asarray(W2), jnp.asarray(D2), p, "fifo", 4, i_ext=jnp.asarray(i_ext)),
+        NT.simulate(torch.tensor(W2), torch.tensor(D2), p, "fifo", 4, i_ext=torch.tensor(i_ext)),
+    ]
     for out in outs:
         assert np.asarray(out.spike_count).tolist() == ref["spike_count"].tolist()
         assert float(out.spike_time_sum) == pytest.approx(ref["spike_time_sum"], rel=tol("twin"))
         assert float(out.spike_time_sum) != pytest.approx(float(base.spike_time_sum))
     for bad in (NJ.simulate, NT.simulate):
-        a, b = (jnp.asarray(W2), jnp.asarray(D2)) if bad is NJ.simulate else \
-            (torch.tensor(W2), torch.tensor(D2))
+        a, b = (
+            (jnp.asarray(W2), jnp.asarray(D2))
+            if bad is NJ.simulate
+            else (torch.tensor(W2), torch.tensor(D2))
+        )
         with pytest.raises(ValueError, match=r"i_ext must have shape \(400, 2\)"):
             bad(a, b, p, "fifo", 4, i_ext=i_ext[:10])
     with pytest.raises(ValueError, match=r"i_ext must have shape \(400, 2\)"):
@@ -400,8 +446,9 @@ def test_compiled_torch_network_equals_eager(design):
     w, d = torch.tensor(W2), torch.tensor(D2)
     i_ext = torch.tensor(np.random.default_rng(3).gamma(2.0, 0.4, (P2.n_steps, 2)))
     for cur in (None, i_ext):
-        got = _net_torch.network_forward_compiled(w, d, cur, p=P2, design=design, capacity=4,
-                                                  max_delay=400)
+        got = _net_torch.network_forward_compiled(
+            w, d, cur, p=P2, design=design, capacity=4, max_delay=400
+        )
         want = NT.network_forward(w, d, cur, p=P2, design=design, capacity=4, max_delay=400)
         assert int(want.spike_count.sum()) > 4
         for name, a, b in zip(want._fields, got, want, strict=True):
@@ -434,5 +481,6 @@ def test_compiled_torch_network_gradients_equal_eager(design):
         assert float(got[0]) == pytest.approx(float(want[0]), rel=tol("ulps"))
         assert float(got[1]) == pytest.approx(float(want[1]), rel=tol("twin"))
         for name, a, b in zip(want[2]._fields, got[2], want[2], strict=True):
-            np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(),
-                                       rtol=tol("ulps"), err_msg=name)
+            np.testing.assert_allclose(
+                a.detach().numpy(), b.detach().numpy(), rtol=tol("ulps"), err_msg=name
+            )

@@ -43,8 +43,13 @@ def test_event_lif_network_logits_at_the_tolerance(dtype):
         logits = ref["logits"].copy()
         logits[1, 2] = factor * ev.LOGIT_TOL[dtype]
         got = ev._check_net(_case(dtype), (logits, ref["counts"], 0), ref)
-        assert got == {"correct": correct, "max_err": factor * ev.LOGIT_TOL[dtype],
-                       "mismatch_frac": 0.0, "n_checked": n, "note": None}, (factor, got)
+        assert got == {
+            "correct": correct,
+            "max_err": factor * ev.LOGIT_TOL[dtype],
+            "mismatch_frac": 0.0,
+            "n_checked": n,
+            "note": None,
+        }, (factor, got)
     over = ev._check_net(_case(dtype), (ref["logits"], ref["counts"], 3), ref)
     assert not over["correct"] and over["note"] == "budget overflow: 3"
     # the error is relative to the reference's largest logit, however small
@@ -52,8 +57,11 @@ def test_event_lif_network_logits_at_the_tolerance(dtype):
     got = ev._check_net(_case(dtype), (small["logits"] + 1e-12, ref["counts"], 0), small)
     assert got["max_err"] == pytest.approx(1e-6)
     # only the sampled rows are compared (a large sweep checks a subset)
-    sub = {"logits": ref["logits"][[1, 3]], "counts": [c[[1, 3]] for c in ref["counts"]],
-           "samples": np.array([1, 3])}
+    sub = {
+        "logits": ref["logits"][[1, 3]],
+        "counts": [c[[1, 3]] for c in ref["counts"]],
+        "samples": np.array([1, 3]),
+    }
     wrong = ref["logits"].copy()
     wrong[0] += 1.0  # a row outside the sample
     assert ev._check_net(_case(dtype), (wrong, ref["counts"], 0), sub)["correct"]
@@ -76,12 +84,15 @@ def test_event_lif_network_spike_counts_at_the_allowed_mismatch(dtype):
         assert got["mismatch_frac"] == extra / total
     one = {"logits": ref["logits"], "counts": [np.zeros((4, 8), int), np.zeros((4, 20), int)]}
     one["counts"][1][0, 0] = 1  # one reference spike, missed: all of them
-    got = ev._check_net(_case(dtype), (ref["logits"], [np.zeros((4, 8), int),
-                                                      np.zeros((4, 20), int)], 0), one)
+    got = ev._check_net(
+        _case(dtype), (ref["logits"], [np.zeros((4, 8), int), np.zeros((4, 20), int)], 0), one
+    )
     assert got["mismatch_frac"] == 1.0 and not got["correct"]
     none = {"logits": ref["logits"], "counts": [np.zeros((4, 8), int), np.zeros((4, 20), int)]}
-    assert ev._check_net(_case(dtype), (ref["logits"], none["counts"], 0), none)[
-        "mismatch_frac"] == 0.0
+    assert (
+        ev._check_net(_case(dtype), (ref["logits"], none["counts"], 0), none)["mismatch_frac"]
+        == 0.0
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -103,11 +114,16 @@ def test_event_lif_gradient_and_loss_at_the_tolerance(dtype):
         gs[0][0, 0] += g_f  # the directional derivative's error: g_f * g_tol, relative
         if bad is not None:
             gs[1][3, 3] = bad
-        return ev._check_grad(_case(dtype, "grad"), (loss + l_f, (gs[:1], gs[1]), overflow),
-                              ref)
+        return ev._check_grad(_case(dtype, "grad"), (loss + l_f, (gs[:1], gs[1]), overflow), ref)
 
-    for g_f, l_f, correct in ((0, 0, True), (INSIDE, INSIDE, True), (1.0, 0, True),
-                              (0, 1.0, True), (OUTSIDE, 0, False), (0, OUTSIDE, False)):
+    for g_f, l_f, correct in (
+        (0, 0, True),
+        (INSIDE, INSIDE, True),
+        (1.0, 0, True),
+        (0, 1.0, True),
+        (OUTSIDE, 0, False),
+        (0, OUTSIDE, False),
+    ):
         got = check(g_f, l_f)
         assert got["correct"] is correct, (g_f, l_f, got)
         assert got["max_err"] == pytest.approx(max(g_f * g_tol, l_f * l_tol), rel=1e-12)
@@ -119,8 +135,9 @@ def test_event_lif_gradient_and_loss_at_the_tolerance(dtype):
     # relative to the reference's own scale, however small
     tiny = {**ref, "fd": fd * 1e-9, "loss": loss * 1e-9}
     gs = [g * 1e-9 for g in grads]
-    got = ev._check_grad(_case(dtype, "grad"), (loss * 1e-9 * (1 + 0.5 * l_tol), (gs[:1], gs[1]),
-                                                0), tiny)
+    got = ev._check_grad(
+        _case(dtype, "grad"), (loss * 1e-9 * (1 + 0.5 * l_tol), (gs[:1], gs[1]), 0), tiny
+    )
     assert got["max_err"] == pytest.approx(0.5 * l_tol, rel=1e-6) and got["correct"]
     with pytest.raises(ValueError):  # a missing layer's gradient is an error
         ev._check_grad(_case(dtype, "grad"), (1.0, ([], grads[1]), 0), ref)
@@ -134,9 +151,13 @@ def _small(case, **sizes):
 
 
 def _psu_case(mode, dataset, dtype, framework="jax", impl="psu", **sizes):
-    case = next(c for c in profiles.profile_cases("quick", ["cpu"], family=["psu"],
-                                                  framework=[framework], impl=[impl])
-                if c.dataset == dataset and c.mode == mode)
+    case = next(
+        c
+        for c in profiles.profile_cases(
+            "quick", ["cpu"], family=["psu"], framework=[framework], impl=[impl]
+        )
+        if c.dataset == dataset and c.mode == mode
+    )
     case = _small(case, **sizes)
     case = cases.Case(**{**case.__dict__, "dtype": dtype})
     inputs = psu.FAMILY.make_inputs(case)
@@ -145,15 +166,18 @@ def _psu_case(mode, dataset, dtype, framework="jax", impl="psu", **sizes):
 
 
 def _rates(impl, spikes, ref):
-    return {"spike_rate": float(np.mean(spikes)),
-            "lif_agreement": None if impl == "lif" else float(np.mean(spikes == ref["lif_spikes"]))}
+    return {
+        "spike_rate": float(np.mean(spikes)),
+        "lif_agreement": None if impl == "lif" else float(np.mean(spikes == ref["lif_spikes"])),
+    }
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("impl", ["psu", "lif"])
 def test_psu_neuron_potentials_at_the_tolerance(dtype, impl):
-    case, inputs, ref = _psu_case("forward", "gaussian", dtype, impl=impl, T=8, n_neurons=8,
-                                  batch=2)
+    case, inputs, ref = _psu_case(
+        "forward", "gaussian", dtype, impl=impl, T=8, n_neurons=8, batch=2
+    )
     v_ref, spikes = ref["v"], ref["spikes"]
     scale = float(np.max(np.abs(v_ref)))
     far = np.unravel_index(np.argmax(np.abs(v_ref)), v_ref.shape)
@@ -161,8 +185,13 @@ def test_psu_neuron_potentials_at_the_tolerance(dtype, impl):
         v = v_ref.copy()
         v[far] += factor * psu.V_TOL[dtype] * scale * np.sign(v[far])
         got = psu.FAMILY.check(case, inputs, (spikes, v), ref)
-        want = {"correct": correct, "mismatch_frac": 0.0, "n_checked": spikes.size,
-                "note": None, **_rates(impl, spikes, ref)}
+        want = {
+            "correct": correct,
+            "mismatch_frac": 0.0,
+            "n_checked": spikes.size,
+            "note": None,
+            **_rates(impl, spikes, ref),
+        }
         assert {k: got[k] for k in want} == want and set(got) == {*want, "max_err"}, factor
         assert got["max_err"] == pytest.approx(factor * psu.V_TOL[dtype], rel=1e-3, abs=1e-300)
 
@@ -180,8 +209,9 @@ def _flip(ref, near: bool):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("impl", ["psu", "lif"])
 def test_psu_spike_flips_count_only_at_the_threshold(dtype, impl):
-    case, inputs, ref = _psu_case("forward", "gaussian", dtype, impl=impl, T=8, n_neurons=8,
-                                  batch=2)
+    case, inputs, ref = _psu_case(
+        "forward", "gaussian", dtype, impl=impl, T=8, n_neurons=8, batch=2
+    )
     t = ref["spikes"].shape[0]
     lanes = ref["spikes"].reshape(t, -1).shape[1]
     margin = psu.MARGIN[dtype] * max(1.0, psu.PARAMS.theta)
@@ -206,8 +236,9 @@ def test_psu_spike_flips_count_only_at_the_threshold(dtype, impl):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_psu_neuron_gradient_at_the_tolerance(dtype):
-    case, inputs, ref = _psu_case("grad", "gaussian", dtype, framework="torch", impl="rpsu",
-                                  T=8, n_neurons=8, batch=2)
+    case, inputs, ref = _psu_case(
+        "grad", "gaussian", dtype, framework="torch", impl="rpsu", T=8, n_neurons=8, batch=2
+    )
     n = sum(int(np.size(g)) for g in ref["grads"].values())
     for name in ref["grads"]:
         for factor, correct in ((0.0, True), (INSIDE, True), (OUTSIDE, False)):
@@ -216,11 +247,17 @@ def test_psu_neuron_gradient_at_the_tolerance(dtype):
             k = np.unravel_index(np.argmax(np.abs(g)), g.shape)
             g[k] += factor * psu.GRAD_TOL[dtype] * np.max(np.abs(g)) * np.sign(g[k])
             got = psu.FAMILY.check(case, inputs, (grads, ref["spikes"]), ref)
-            want = {"correct": correct, "mismatch_frac": 0.0, "n_checked": n, "note": None,
-                    **_rates("rpsu", ref["spikes"], ref)}
+            want = {
+                "correct": correct,
+                "mismatch_frac": 0.0,
+                "n_checked": n,
+                "note": None,
+                **_rates("rpsu", ref["spikes"], ref),
+            }
             assert {k_: got[k_] for k_ in want} == want, (name, factor, got)
-            assert got["max_err"] == pytest.approx(factor * psu.GRAD_TOL[dtype], rel=1e-3,
-                                                   abs=1e-300)
+            assert got["max_err"] == pytest.approx(
+                factor * psu.GRAD_TOL[dtype], rel=1e-3, abs=1e-300
+            )
         grads = {k: np.array(v, dtype=np.float64) for k, v in ref["grads"].items()}
         grads[name].flat[0] = np.nan
         assert not psu.FAMILY.check(case, inputs, (grads, ref["spikes"]), ref)["correct"]
@@ -237,8 +274,10 @@ def test_psu_network_at_the_tolerance(dtype, mode):
     tree = psu.net_tree(inputs["tree"], "psu")
     out = ref_np.network(tree, inputs["x"], "psu", psu.PARAMS)
     hidden = [np.asarray(h, np.float64) for h in out.spikes]
-    rates = {"spike_rate": float(np.mean([h.mean() for h in hidden])),
-             "lif_agreement": float(np.mean(hidden[0] == ref["lif_layer1"]))}
+    rates = {
+        "spike_rate": float(np.mean([h.mean() for h in hidden])),
+        "lif_agreement": float(np.mean(hidden[0] == ref["lif_layer1"])),
+    }
     if mode == "forward":
         scale = np.max(np.abs(out.logits))
         k = np.unravel_index(np.argmax(np.abs(out.logits)), out.logits.shape)
@@ -246,39 +285,55 @@ def test_psu_network_at_the_tolerance(dtype, mode):
             logits = np.array(out.logits, np.float64)
             logits[k] += factor * psu.LOGIT_TOL[dtype] * scale * np.sign(logits[k])
             got = psu.FAMILY.check(case, inputs, (logits, out.spikes), ref)
-            want = {"correct": correct, "mismatch_frac": 0.0, "n_checked": logits.size,
-                    "note": None, **rates}
+            want = {
+                "correct": correct,
+                "mismatch_frac": 0.0,
+                "n_checked": logits.size,
+                "note": None,
+                **rates,
+            }
             assert {k_: got[k_] for k_ in want} == want, (factor, got)
-            assert got["max_err"] == pytest.approx(factor * psu.LOGIT_TOL[dtype], rel=1e-3,
-                                                   abs=1e-300)
+            assert got["max_err"] == pytest.approx(
+                factor * psu.LOGIT_TOL[dtype], rel=1e-3, abs=1e-300
+            )
     else:
-        loss, grads, _ = ref_np.loss_and_grad(tree, inputs["x"], inputs["labels"], "psu",
-                                              psu.PARAMS, forced=hidden)
+        loss, grads, _ = ref_np.loss_and_grad(
+            tree, inputs["x"], inputs["labels"], "psu", psu.PARAMS, forced=hidden
+        )
         n = sum(int(np.size(g)) for g in psu._flatten(grads))
-        for g_f, l_f, correct in ((0, 0, True), (INSIDE, INSIDE, True), (OUTSIDE, 0, False),
-                                  (0, OUTSIDE, False)):
+        for g_f, l_f, correct in (
+            (0, 0, True),
+            (INSIDE, INSIDE, True),
+            (OUTSIDE, 0, False),
+            (0, OUTSIDE, False),
+        ):
             gs = psu._flatten(grads)
             top = max(range(len(gs)), key=lambda i: np.max(np.abs(gs[i])))
             g = np.array(gs[top], np.float64)
             kk = np.unravel_index(np.argmax(np.abs(g)), g.shape)
             g[kk] += g_f * psu.GRAD_TOL[dtype] * np.max(np.abs(g)) * np.sign(g[kk])
             bad = _replace_leaf(grads, top, g)
-            got = psu.FAMILY.check(case, inputs, (loss * (1 + l_f * psu.LOGIT_TOL[dtype]),
-                                                  bad, out.spikes), ref)
-            want = {"correct": correct, "mismatch_frac": 0.0, "n_checked": n, "note": None,
-                    **rates}
+            got = psu.FAMILY.check(
+                case, inputs, (loss * (1 + l_f * psu.LOGIT_TOL[dtype]), bad, out.spikes), ref
+            )
+            want = {"correct": correct, "mismatch_frac": 0.0, "n_checked": n, "note": None, **rates}
             assert {k_: got[k_] for k_ in want} == want, (g_f, l_f, got)
             assert got["max_err"] == pytest.approx(
-                max(g_f * psu.GRAD_TOL[dtype], l_f * psu.LOGIT_TOL[dtype]), rel=1e-3,
-                abs=1e-300)
+                max(g_f * psu.GRAD_TOL[dtype], l_f * psu.LOGIT_TOL[dtype]), rel=1e-3, abs=1e-300
+            )
     # a hidden spike flipped far from the threshold is wrong, whatever the logits
-    far = np.unravel_index(np.argmax(np.abs(out.potentials[0] - psu.PARAMS.theta)),
-                           hidden[0].shape)
+    far = np.unravel_index(np.argmax(np.abs(out.potentials[0] - psu.PARAMS.theta)), hidden[0].shape)
     flipped = [h.copy() for h in hidden]
     flipped[0][far] = 1 - flipped[0][far]
-    first = (out.logits,) if mode == "forward" else (
-        ref_np.loss_and_grad(tree, inputs["x"], inputs["labels"], "psu", psu.PARAMS,
-                             forced=flipped)[:2])
+    first = (
+        (out.logits,)
+        if mode == "forward"
+        else (
+            ref_np.loss_and_grad(
+                tree, inputs["x"], inputs["labels"], "psu", psu.PARAMS, forced=flipped
+            )[:2]
+        )
+    )
     got = psu.FAMILY.check(case, inputs, (*first, flipped), ref)
     assert not got["correct"] and got["note"] == "hidden spike differs away from the threshold"
     assert 0 < got["mismatch_frac"] < 0.1
@@ -299,8 +354,13 @@ def _replace_leaf(tree, index, value):
 
 
 def _net_out(count, time_sum, delivered, dropped, pending):
-    return SimpleNamespace(spike_count=np.asarray(count), spike_time_sum=time_sum,
-                           delivered=delivered, dropped=dropped, pending=pending)
+    return SimpleNamespace(
+        spike_count=np.asarray(count),
+        spike_time_sum=time_sum,
+        delivered=delivered,
+        dropped=dropped,
+        pending=pending,
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -311,28 +371,45 @@ def test_queue_network_at_the_tolerance(dtype):
     t_sum, fd = float(round(1 / tol)), float(round(1 / g_tol))
     count = np.array([2, 0, 1, 3])
     sent = int(count.sum()) * count.size  # 24
-    ref = {"spike_count": count, "spike_time_sum": t_sum, "delivered": sent - 3, "dropped": 1,
-           "pending": 2, "fd": fd}
+    ref = {
+        "spike_count": count,
+        "spike_time_sum": t_sum,
+        "delivered": sent - 3,
+        "dropped": 1,
+        "pending": 2,
+        "fd": fd,
+    }
     case = _case(dtype)
 
     def check(t_err=0.0, count=count, **over):
-        f = {"delivered": ref["delivered"], "dropped": ref["dropped"], "pending": ref["pending"],
-             **over}
+        f = {
+            "delivered": ref["delivered"],
+            "dropped": ref["dropped"],
+            "pending": ref["pending"],
+            **over,
+        }
         return qf._check_network(case, _net_out(count, t_sum + t_err, **f), ref)
 
     for t_err, correct in ((0.0, True), (INSIDE, True), (1.0, True), (OUTSIDE, False)):
         got = check(t_err)
-        assert got == {"correct": correct, "max_err": pytest.approx(t_err * tol, rel=1e-12),
-                       "mismatch_frac": 0.0, "n_checked": 4, "drop_rate": 1 / sent,
-                       "note": None}, (t_err, got)
+        assert got == {
+            "correct": correct,
+            "max_err": pytest.approx(t_err * tol, rel=1e-12),
+            "mismatch_frac": 0.0,
+            "n_checked": 4,
+            "drop_rate": 1 / sent,
+            "note": None,
+        }, (t_err, got)
     got = check(count=np.array([2, 1, 1, 3]))
     assert not got["correct"] and got["mismatch_frac"] == 0.25
     assert got["note"].startswith("spike counts differ from the reference-queue network")
     # moved between delivered and dropped: accounted, yet not the reference queues' figures
     got = check(delivered=ref["delivered"] - 1, dropped=2)
     assert not got["correct"] and got["drop_rate"] == 2 / sent
-    assert got["note"] == (f"delivered {ref['delivered'] - 1} != {ref['delivered']} (reference "
-                           f"queues); dropped 2 != 1 (reference queues)")
+    assert got["note"] == (
+        f"delivered {ref['delivered'] - 1} != {ref['delivered']} (reference "
+        f"queues); dropped 2 != 1 (reference queues)"
+    )
     assert not check(pending=3)["correct"]  # not accounted
     silent = np.zeros(4, int)
     quiet = {**ref, "spike_count": silent, "delivered": 0, "dropped": 0, "pending": 0}
@@ -340,8 +417,11 @@ def test_queue_network_at_the_tolerance(dtype):
     assert got["correct"] and got["drop_rate"] == 0.0
     # relative to the reference's own scale, however small
     tiny = {**ref, "spike_time_sum": 1e-9}
-    got = qf._check_network(case, _net_out(count, 1e-9 * (1 + 0.5 * tol), ref["delivered"],
-                                           ref["dropped"], ref["pending"]), tiny)
+    got = qf._check_network(
+        case,
+        _net_out(count, 1e-9 * (1 + 0.5 * tol), ref["delivered"], ref["dropped"], ref["pending"]),
+        tiny,
+    )
     assert got["max_err"] == pytest.approx(0.5 * tol, rel=1e-6) and got["correct"]
 
     grad = _case(dtype, "grad")
@@ -363,14 +443,17 @@ def test_queue_timed_total_must_agree_with_the_instrumented_run():
     q = SimpleNamespace(keys=np.array([[1, 2]]), size=np.array([2]))
     hits = np.array([3, 4])
     assert qf._agree((q, np.int32(7)), (q, hits)) is None
-    assert qf._agree((q, np.int32(6)), (q, hits)) == ("the timed run delivered 6 events, the "
-                                                      "instrumented run 7")
+    assert qf._agree((q, np.int32(6)), (q, hits)) == (
+        "the timed run delivered 6 events, the instrumented run 7"
+    )
     other = SimpleNamespace(keys=np.array([[1, 3]]), size=np.array([2]))
-    assert qf._agree((other, 7), (q, hits)) == ("the timed run's final queue keys differ from "
-                                                "the instrumented run's")
+    assert qf._agree((other, 7), (q, hits)) == (
+        "the timed run's final queue keys differ from the instrumented run's"
+    )
     other = SimpleNamespace(keys=np.array([[1, 2]]), size=np.array([1]))
-    assert qf._agree((other, 7), (q, hits)) == ("the timed run's final queue size differ from "
-                                                "the instrumented run's")
+    assert qf._agree((other, 7), (q, hits)) == (
+        "the timed run's final queue size differ from the instrumented run's"
+    )
 
 
 def test_rel_err_is_relative_to_the_reference_in_float64():
@@ -407,12 +490,22 @@ def test_queue_traffic_accounts_for_every_offered_event(dtype, design):
     pays = hits * 1.5
     q = SimpleNamespace(keys=keys, size=size, dropped=dropped)
     inputs = {"lanes": np.array([0, 2])}
-    ref = {"delivered": hits[[0, 2]], "pay_sum": pays[[0, 2]], "dropped": dropped[[0, 2]],
-           "enqueued": sent[[0, 2]]}
+    ref = {
+        "delivered": hits[[0, 2]],
+        "pay_sum": pays[[0, 2]],
+        "dropped": dropped[[0, 2]],
+        "enqueued": sent[[0, 2]],
+    }
     case = SimpleNamespace(dtype=dtype, mode="forward", impl=design)
     good = qf._check_traffic(case, inputs, (q, hits, pays, sent), ref)
-    assert good == {"correct": True, "max_err": 0.0, "mismatch_frac": 0.0, "n_checked": 2,
-                    "note": None, "drop_rate": 2 / 18}
+    assert good == {
+        "correct": True,
+        "max_err": 0.0,
+        "mismatch_frac": 0.0,
+        "n_checked": 2,
+        "note": None,
+        "drop_rate": 2 / 18,
+    }
     lost = hits.copy()
     lost[1] -= 1  # a queue outside the replayed lanes: only the accounting sees it
     got = qf._check_traffic(case, inputs, (q, lost, pays, sent), ref)
@@ -427,8 +520,11 @@ def test_queue_traffic_accounts_for_every_offered_event(dtype, design):
     got = qf._check_traffic(case, inputs, (q, hits, moved, sent), ref)
     assert not got["correct"] and got["max_err"] == 0.25 and got["mismatch_frac"] == 0.5
     none = np.zeros(4, int)
-    empty = SimpleNamespace(keys=np.zeros((4, 3), int) if design != "sorted" else
-                            np.full((4, 3), SENTINEL), size=none, dropped=none)
+    empty = SimpleNamespace(
+        keys=np.zeros((4, 3), int) if design != "sorted" else np.full((4, 3), SENTINEL),
+        size=none,
+        dropped=none,
+    )
     zero = {k: np.zeros(2) for k in ref}
     got = qf._check_traffic(case, inputs, (empty, none, none * 1.0, none), zero)
     assert got["correct"] and got["drop_rate"] == 0.0
@@ -440,29 +536,38 @@ def test_queue_traffic_accounts_for_every_offered_event(dtype, design):
 def _layer(mode_impl="serial"):
     """Two samples x two neurons, spike trains of the reference kind, in the adapter's shape:
     spike_times [B, N, S] padded with inf, counts [B, N]."""
-    ref_spikes = {(0, 0): [0.002, 0.004], (0, 1): [], (1, 0): [0.003],
-                  (1, 1): [0.001, 0.002, 0.005]}
+    ref_spikes = {
+        (0, 0): [0.002, 0.004],
+        (0, 1): [],
+        (1, 0): [0.003],
+        (1, 1): [0.001, 0.002, 0.005],
+    }
     lanes = list(ref_spikes)
     st = np.full((2, 2, 4), np.inf)
     counts = np.zeros((2, 2), int)
     for (b, n), r in ref_spikes.items():
-        st[b, n, :len(r)], counts[b, n] = r, len(r)
-    inputs = {"times": np.array([[0.0, 0.001], [0.0, 0.002]]),
-              "channels": np.array([[0, 1], [1, -1]]), "weights": np.full((2, 2), 300.0)}
+        st[b, n, : len(r)], counts[b, n] = r, len(r)
+    inputs = {
+        "times": np.array([[0.0, 0.001], [0.0, 0.002]]),
+        "channels": np.array([[0, 1], [1, -1]]),
+        "weights": np.full((2, 2), 300.0),
+    }
     # a current far above theta: the spike times are well conditioned (the bound is TOL)
     ref = {"lanes": lanes, "spikes": [np.asarray(ref_spikes[ln]) for ln in lanes]}
     return inputs, ref, st, counts
 
 
 def _ev_case(dtype, impl="serial"):
-    return SimpleNamespace(dtype=dtype, mode="forward", impl=impl, size={"n_layers": 1},
-                           knob={}, family="event_lif")
+    return SimpleNamespace(
+        dtype=dtype, mode="forward", impl=impl, size={"n_layers": 1}, knob={}, family="event_lif"
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_event_lif_layer_spikes_at_the_tolerance(dtype, monkeypatch):
-    monkeypatch.setattr(ev, "ref_kind", lambda case: "serial" if case.impl != "bare_scan"
-                        else "bare_scan")
+    monkeypatch.setattr(
+        ev, "ref_kind", lambda case: "serial" if case.impl != "bare_scan" else "bare_scan"
+    )
     inputs, ref, st, counts = _layer()
     case = _ev_case(dtype)
     stalled = np.zeros((2, 2), bool)
@@ -472,22 +577,32 @@ def test_event_lif_layer_spikes_at_the_tolerance(dtype, monkeypatch):
         s[1, 1, 0] += shift * tol
         got = ev.FAMILY.check(case, inputs, (s, counts, stalled), ref)
         if correct:
-            assert got == {"correct": True, "max_err": pytest.approx(shift * ev.TOL[dtype],
-                                                                     rel=1e-6, abs=1e-300),
-                           "mismatch_frac": 0.0, "n_checked": 4, "note": None}, (shift, got)
+            assert got == {
+                "correct": True,
+                "max_err": pytest.approx(shift * ev.TOL[dtype], rel=1e-6, abs=1e-300),
+                "mismatch_frac": 0.0,
+                "n_checked": 4,
+                "note": None,
+            }, (shift, got)
         else:
             assert not got["correct"] and got["note"].startswith("1 spike(s) missing"), got
             assert got["mismatch_frac"] == pytest.approx(1 / 6)
     missing = counts.copy()
     missing[1, 1] = 2  # the last reference spike never came
     got = ev.FAMILY.check(case, inputs, (st, missing, stalled), ref)
-    assert not got["correct"] and got["note"] == ("1 spike(s) missing, extra or off beyond the "
-                                                  "bound (not a grazing crossing)")
+    assert not got["correct"] and got["note"] == (
+        "1 spike(s) missing, extra or off beyond the bound (not a grazing crossing)"
+    )
     over = counts.copy()
     over[0, 0] = 5  # more spikes than the buffer holds
     got = ev.FAMILY.check(case, inputs, (st, over, stalled), ref)
-    assert got == {"correct": False, "max_err": None, "mismatch_frac": None, "n_checked": 4,
-                   "note": "spike buffer overflow"}
+    assert got == {
+        "correct": False,
+        "max_err": None,
+        "mismatch_frac": None,
+        "n_checked": 4,
+        "note": "spike buffer overflow",
+    }
     left = np.array([[False, True], [False, False]])  # a parallel run's unconsumed queue
     got = ev.FAMILY.check(case, inputs, (st, counts, stalled, left), ref)
     assert got["note"] == "unprocessed events (step budget)" and not got["correct"]
@@ -506,8 +621,13 @@ def test_event_lif_bare_scan_state_at_the_tolerance(dtype, monkeypatch):
     ref = {"lanes": [(0, 0), (0, 1)], "vi": [(0.5, 1.0, 1.0, 2.0), (0.25, 2.0, 1.0, 2.0)]}
     case = _ev_case(dtype, "bare_scan")
     tol = ev.TOL[dtype]
-    for dv, di, correct in ((0.0, 0.0, True), (INSIDE, 0.0, True), (0.0, INSIDE, True),
-                            (OUTSIDE, 0.0, False), (0.0, OUTSIDE, False)):
+    for dv, di, correct in (
+        (0.0, 0.0, True),
+        (INSIDE, 0.0, True),
+        (0.0, INSIDE, True),
+        (OUTSIDE, 0.0, False),
+        (0.0, OUTSIDE, False),
+    ):
         vv, ii = v.copy(), i.copy()
         vv[0, 1] += dv * tol * 1.0  # relative to the lane's voltage scale 1.0
         ii[0, 0] += di * tol * 2.0  # ... and current scale 2.0
@@ -524,21 +644,23 @@ def _psu_ref(dtype, impl):
     """A 3-step, 4-lane reference whose largest |v| and gradient are 1 / tolerance, so an
     error of 1 is exactly the tolerance; lane 1's potential sits on the threshold."""
     theta = psu.PARAMS.theta
-    v = np.array([[0.0, theta, 0.1, 0.2], [0.0, 0.1, 0.2, 1 / psu.V_TOL[dtype]],
-                  [0.1, 0.2, 0.0, 0.0]])
+    v = np.array(
+        [[0.0, theta, 0.1, 0.2], [0.0, 0.1, 0.2, 1 / psu.V_TOL[dtype]], [0.1, 0.2, 0.0, 0.0]]
+    )
     spikes = (v > theta).astype(np.float64)
     grads = {"mat": np.zeros((4, 4)), "x": np.zeros((3, 4))}
     grads["mat"][0, 0] = 1 / psu.GRAD_TOL[dtype]
     grads["x"][0, 0] = 1 / psu.GRAD_TOL[dtype]
-    return {"v": v, "spikes": spikes, "lif_spikes": spikes.copy(), "grads": grads}, \
-        SimpleNamespace(dtype=dtype, mode="forward", impl=impl)
+    return {"v": v, "spikes": spikes, "lif_spikes": spikes.copy(), "grads": grads}, SimpleNamespace(
+        dtype=dtype, mode="forward", impl=impl
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("impl", ["psu", "lif"])
 def test_psu_neuron_boundaries(dtype, impl, monkeypatch):
     ref, case = _psu_ref(dtype, impl)
-    for err, correct in ((1.0, True), (1.0 + 2 ** -20, False)):
+    for err, correct in ((1.0, True), (1.0 + 2**-20, False)):
         v = ref["v"].copy()
         v[2, 2] += err  # |dv| / max|v| = err * V_TOL: exactly the tolerance at err 1
         got = psu._check_neuron_fwd(case, (ref["spikes"], v), ref)
@@ -566,7 +688,7 @@ def test_psu_gradient_boundaries_and_the_skipped_lane(dtype, impl):
     case.mode = "grad"
     n = sum(g.size for g in ref["grads"].values())
     for name in ("mat", "x"):
-        for err, correct in ((1.0, True), (1.0 + 2 ** -20, False)):
+        for err, correct in ((1.0, True), (1.0 + 2**-20, False)):
             grads = {k: g.copy() for k, g in ref["grads"].items()}
             grads[name][2, 2] += err  # an entry at 0: the error is exact
             got = psu._check_neuron_grad(case, (grads, ref["spikes"]), ref)
@@ -663,8 +785,9 @@ def test_match_explains_a_grazing_flip_and_its_consequences_in_float32_only():
 def _psu_net(dtype, mode, impl):
     from spikebench.kernels.psu import _numpy as ref_np
 
-    case, inputs, ref = _psu_case(mode, "synthetic-shd", dtype, impl=impl, n_neurons=12,
-                                  batch=2, T=6)
+    case, inputs, ref = _psu_case(
+        mode, "synthetic-shd", dtype, impl=impl, n_neurons=12, batch=2, T=6
+    )
     tree = psu.net_tree(inputs["tree"], impl)
     free = ref_np.network(tree, inputs["x"], impl, psu.PARAMS)
     return ref_np, case, inputs, ref, tree, free
@@ -685,23 +808,28 @@ def test_psu_network_forces_a_grazing_hidden_flip(impl, mode, monkeypatch):
     for layer in range(1, len(hidden)):  # what an honest implementation's later layers do
         forced = ref_np.network(tree, inputs["x"], impl, psu.PARAMS, forced=hidden)
         hidden[layer] = (np.asarray(forced.potentials[layer]) - psu.PARAMS.theta > 0).astype(
-            np.float64)
+            np.float64
+        )
     forced = ref_np.network(tree, inputs["x"], impl, psu.PARAMS, forced=hidden)
     total = sum(h.size for h in hidden)
     if mode == "forward":
         first = (np.asarray(forced.logits, np.float64),)
     else:
-        loss, grads, _ = ref_np.loss_and_grad(tree, inputs["x"], inputs["labels"], impl,
-                                              psu.PARAMS, forced=hidden)
+        loss, grads, _ = ref_np.loss_and_grad(
+            tree, inputs["x"], inputs["labels"], impl, psu.PARAMS, forced=hidden
+        )
         first = (loss, grads)
     monkeypatch.setattr(psu, "MARGIN", {dtype: float(dist[k])})  # exactly on the margin
     got = psu.FAMILY.check(case, inputs, (*first, hidden), ref)
     assert got["correct"] and got["note"] is None, got
-    flips = sum(int(np.sum(h != (np.asarray(v) - psu.PARAMS.theta > 0)))
-                for h, v in zip(hidden, forced.potentials, strict=True))
+    flips = sum(
+        int(np.sum(h != (np.asarray(v) - psu.PARAMS.theta > 0)))
+        for h, v in zip(hidden, forced.potentials, strict=True)
+    )
     assert flips >= 1 and got["mismatch_frac"] == flips / total and got["max_err"] <= 1e-12
-    assert got["lif_agreement"] == (None if impl == "lif" else
-                                    float(np.mean(hidden[0] == ref["lif_layer1"])))
+    assert got["lif_agreement"] == (
+        None if impl == "lif" else float(np.mean(hidden[0] == ref["lif_layer1"]))
+    )
     assert got["spike_rate"] == float(np.mean([h.mean() for h in hidden]))
     monkeypatch.setattr(psu, "MARGIN", {dtype: float(dist[k]) / 1.5})
     got = psu.FAMILY.check(case, inputs, (*first, hidden), ref)
@@ -724,8 +852,9 @@ def test_psu_network_error_equal_to_the_tolerance_passes(mode, monkeypatch):
         monkeypatch.setattr(psu, "LOGIT_TOL", {dtype: err * (1 - 1e-9)})
         assert not psu.FAMILY.check(case, inputs, (logits, hidden), ref)["correct"]
         return
-    loss, grads, _ = ref_np.loss_and_grad(tree, inputs["x"], inputs["labels"], "psu",
-                                          psu.PARAMS, forced=hidden)
+    loss, grads, _ = ref_np.loss_and_grad(
+        tree, inputs["x"], inputs["labels"], "psu", psu.PARAMS, forced=hidden
+    )
     leaves = psu._flatten(grads)
     top = max(range(len(leaves)), key=lambda i: np.max(np.abs(leaves[i])))
     g = np.array(leaves[top], np.float64)
@@ -741,8 +870,7 @@ def test_psu_network_error_equal_to_the_tolerance_passes(mode, monkeypatch):
     monkeypatch.setattr(psu, "LOGIT_TOL", {dtype: l_err})
     assert psu.FAMILY.check(case, inputs, (loss * (1 + 1e-6), grads, hidden), ref)["correct"]
     monkeypatch.setattr(psu, "LOGIT_TOL", {dtype: l_err * (1 - 1e-9)})
-    assert not psu.FAMILY.check(case, inputs, (loss * (1 + 1e-6), grads, hidden), ref)[
-        "correct"]
+    assert not psu.FAMILY.check(case, inputs, (loss * (1 + 1e-6), grads, hidden), ref)["correct"]
     nan = _replace_leaf(grads, top, np.full_like(g, np.nan))
     monkeypatch.setattr(psu, "LOGIT_TOL", {dtype: 1.0})
     assert not psu.FAMILY.check(case, inputs, (loss, nan, hidden), ref)["correct"]
@@ -753,26 +881,30 @@ def test_event_lif_check_routes_each_kind_and_holds_the_layer_edges(monkeypatch)
     case = _ev_case("float64")
     net = _ev_net(np.random.default_rng(5))
     monkeypatch.setattr(ev, "ref_kind", lambda c: "net")
-    assert ev.FAMILY.check(case, {}, (net["logits"], net["counts"], 0), net) == \
-        ev._check_net(case, (net["logits"], net["counts"], 0), net)
+    assert ev.FAMILY.check(case, {}, (net["logits"], net["counts"], 0), net) == ev._check_net(
+        case, (net["logits"], net["counts"], 0), net
+    )
     grad_ref = {"direction": [np.ones((2, 2))], "fd": 4.0, "loss": 1.0}
     grad_out = (1.0, ([np.ones((2, 2))], np.zeros((0,))), 0)
     monkeypatch.setattr(ev, "ref_kind", lambda c: "grad")
     with pytest.raises(ValueError):  # two directions for one gradient layer + readout
         ev.FAMILY.check(case, {}, grad_out, grad_ref)
     grad_ref["direction"].append(np.zeros((0,)))
-    assert ev.FAMILY.check(case, {}, grad_out, grad_ref) == ev._check_grad(case, grad_out,
-                                                                             grad_ref)
+    assert ev.FAMILY.check(case, {}, grad_out, grad_ref) == ev._check_grad(case, grad_out, grad_ref)
     monkeypatch.setattr(ev, "ref_kind", lambda c: "serial")
     stalled = np.zeros((2, 2), bool)
     full = np.full((2, 2, 3), np.inf)  # a buffer exactly as long as the longest train
     for (b, n), r in zip(ref["lanes"], ref["spikes"], strict=True):
-        full[b, n, :len(r)] = r
+        full[b, n, : len(r)] = r
     assert ev.FAMILY.check(case, inputs, (full, counts, stalled), ref)["correct"]
     left = np.array([[False, True], [False, False]])
     assert ev.FAMILY.check(case, inputs, (st, counts, stalled, left), ref) == {
-        "correct": False, "max_err": None, "mismatch_frac": None, "n_checked": 4,
-        "note": "unprocessed events (step budget)"}
+        "correct": False,
+        "max_err": None,
+        "mismatch_frac": None,
+        "n_checked": 4,
+        "note": "unprocessed events (step budget)",
+    }
     with pytest.raises(ValueError):  # lanes and reference trains must pair up
         ev.FAMILY.check(case, inputs, (st, counts, stalled), {**ref, "spikes": ref["spikes"][:3]})
 
@@ -791,18 +923,26 @@ def test_event_lif_check_uses_channel_0_and_counts_explained_flips(monkeypatch):
     got = ev.FAMILY.check(_ev_case("float64"), fast, (st, counts, np.zeros((1, 1), bool)), ref)
     assert not got["correct"] and got["mismatch_frac"] == 1.0  # well conditioned: 1 ns is off
     # float32: 200 reference spikes, one grazing flip (an extra spike where I ~ theta)
-    graze = {"times": t, "channels": np.array([[0]]),
-             "weights": np.array([[ev.LAYER.theta * (1 + 1e-3) * math.e]])}
+    graze = {
+        "times": t,
+        "channels": np.array([[0]]),
+        "weights": np.array([[ev.LAYER.theta * (1 + 1e-3) * math.e]]),
+    }
     many = np.linspace(1.0, 3.0, 200)
     st32 = np.full((1, 1, 201), np.inf)
     st32[0, 0, :201] = np.sort(np.r_[TS, many])
     ref32 = {"lanes": [(0, 0)], "spikes": [many]}
-    got = ev.FAMILY.check(_ev_case("float32"), graze,
-                          (st32, np.array([[201]]), np.zeros((1, 1), bool)), ref32)
+    got = ev.FAMILY.check(
+        _ev_case("float32"), graze, (st32, np.array([[201]]), np.zeros((1, 1), bool)), ref32
+    )
     assert got["correct"] and got["mismatch_frac"] == 1 / 200 and got["note"] is None, got
     one = {"lanes": [(0, 0)], "spikes": [np.array([2.0])]}
-    got = ev.FAMILY.check(_ev_case("float32"), graze,
-                          (st32[:, :, [0, 100]], np.array([[2]]), np.zeros((1, 1), bool)), one)
+    got = ev.FAMILY.check(
+        _ev_case("float32"),
+        graze,
+        (st32[:, :, [0, 100]], np.array([[2]]), np.zeros((1, 1), bool)),
+        one,
+    )
     assert not got["correct"] and got["mismatch_frac"] == 1.0  # 1 explained of 1: > 1 %
 
 
@@ -839,8 +979,9 @@ def test_small_references_are_not_floored_at_one(monkeypatch):
     assert got["max_err"] == pytest.approx(0.5) and not got["correct"]
     monkeypatch.setattr(ev, "ref_kind", lambda case: "bare_scan")
     ref = {"lanes": [(0, 0)], "vi": [(0.5, 1.0, 0.25, 1.0)]}
-    got = ev.FAMILY.check(_ev_case("float64", "bare_scan"), {},
-                          (np.array([[0.5 + 0.025]]), np.array([[1.0]])), ref)
+    got = ev.FAMILY.check(
+        _ev_case("float64", "bare_scan"), {}, (np.array([[0.5 + 0.025]]), np.array([[1.0]])), ref
+    )
     assert got["max_err"] == pytest.approx(0.1)  # 0.025 / 0.25
 
 
@@ -854,8 +995,14 @@ def test_match_window_in_float32_is_the_wide_one():
 
 def test_queue_network_verdicts_are_booleans():
     count = np.array([1, 1])
-    ref = {"spike_count": count, "spike_time_sum": 1.0, "delivered": 4, "dropped": 0,
-           "pending": 0, "fd": None}
+    ref = {
+        "spike_count": count,
+        "spike_time_sum": 1.0,
+        "delivered": 4,
+        "dropped": 0,
+        "pending": 0,
+        "fd": None,
+    }
     out = _net_out(count, 1.0, 4, 0, 0)
     assert qf._check_network(_case("float64"), out, ref)["correct"] is True
     assert qf._check_network(_case("float64", "grad"), (None, 0.5, out), ref)["correct"] is False
@@ -866,8 +1013,9 @@ def test_psu_network_gradient_with_a_leaf_missing_is_an_error():
 
     ref_np_, case, inputs, ref, tree, free = _psu_net("float64", "grad", "psu")
     hidden = [np.asarray(h, np.float64) for h in free.spikes]
-    loss, grads, _ = ref_np.loss_and_grad(tree, inputs["x"], inputs["labels"], "psu",
-                                          psu.PARAMS, forced=hidden)
+    loss, grads, _ = ref_np.loss_and_grad(
+        tree, inputs["x"], inputs["labels"], "psu", psu.PARAMS, forced=hidden
+    )
     short = {k: v for k, v in grads.items() if k != sorted(grads)[-1]}
     with pytest.raises(ValueError):  # a missing gradient is never a shorter comparison
         psu.FAMILY.check(case, inputs, (loss, short, hidden), ref)

@@ -26,6 +26,7 @@ def _scaled(df, machine, factor, seed=0):
     def scale(s):
         x = np.array(str(s).split(), float) * factor * rng.uniform(0.97, 1.03)
         return " ".join(f"{v:.9g}" for v in x)
+
     ok = out["status"] == "ok"
     out.loc[ok, "samples_s"] = out.loc[ok, "samples_s"].map(scale)
     out.loc[ok, "time_median_s"] = out.loc[ok, "time_median_s"] * factor
@@ -48,10 +49,11 @@ def test_ratio_test_verdicts():
     b = rng.normal(1.0, 0.01, 30)  # the same distribution: overlapping runs
     assert C.ratio_test(a, b)["verdict"] == "not significant"
     # 3 rounds against 3: no test reaches p < 0.01, but disjoint ranges are a difference
-    assert C.ratio_test(np.array([1.0, 1.1, 1.2]), np.array([2.0, 2.1, 2.2]))["verdict"] == \
-        "slower"
-    assert C.ratio_test(np.array([1.0, 1.1, 2.1]), np.array([2.0, 2.1, 2.2]))["verdict"] == \
-        "not significant"
+    assert C.ratio_test(np.array([1.0, 1.1, 1.2]), np.array([2.0, 2.1, 2.2]))["verdict"] == "slower"
+    assert (
+        C.ratio_test(np.array([1.0, 1.1, 2.1]), np.array([2.0, 2.1, 2.2]))["verdict"]
+        == "not significant"
+    )
     assert C.ratio_test(a[:2], b)["verdict"] == "too few samples"
     with pytest.raises(ValueError, match="factor must be >= 1"):
         C.ratio_test(a, b, factor=0.5)
@@ -97,8 +99,18 @@ def test_cli_compare(tmp_path, base):
     fast = _scaled(base, "fast-box", 0.5)
     fast.drop(columns=["source_file"]).to_csv(tmp_path / "fast.csv", index=False)
     md = tmp_path / "cmp.md"
-    res = CliRunner().invoke(app, ["compare", str(RUN), str(tmp_path / "fast.csv"),
-                                   "--baseline", "amd-epyc", "--markdown", str(md)])
+    res = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            str(RUN),
+            str(tmp_path / "fast.csv"),
+            "--baseline",
+            "amd-epyc",
+            "--markdown",
+            str(md),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "comparisons" in res.output and "faster" in res.output
     assert md.read_text().startswith("| case | baseline | place |")
@@ -132,16 +144,17 @@ def test_cli_before_after_and_fail_on_regression(tmp_path, base, monkeypatch):
     root.mkdir(parents=True)
     base.drop(columns=["source_file"]).to_csv(root / "before.csv", index=False)
     _run_copy(base, 1.0, 6, "samerun00001").to_csv(root / "same.csv", index=False)
-    _run_copy(base, 2.0, 7, "slowrun00001", "5104c0de0000").to_csv(root / "slow.csv",
-                                                                    index=False)
+    _run_copy(base, 2.0, 7, "slowrun00001", "5104c0de0000").to_csv(root / "slow.csv", index=False)
     monkeypatch.chdir(tmp_path)  # run ids and commits resolve under ./results
     cli = CliRunner()
-    res = cli.invoke(app, ["compare", str(root / "before.csv"), "samerun",
-                           "--fail-on-regression", "1.2"])
+    res = cli.invoke(
+        app, ["compare", str(root / "before.csv"), "samerun", "--fail-on-regression", "1.2"]
+    )
     assert res.exit_code == 0, res.output
     assert "no case significantly slower than 1.2x" in res.output
-    res = cli.invoke(app, ["compare", str(root / "before.csv"), "5104c0de",
-                           "--fail-on-regression", "1.5"])
+    res = cli.invoke(
+        app, ["compare", str(root / "before.csv"), "5104c0de", "--fail-on-regression", "1.5"]
+    )
     assert res.exit_code == 1, res.output
     assert "regression" in res.output and "significantly slower than 1.5x" in res.output
     res = cli.invoke(app, ["compare", str(root / "before.csv"), "nosuchrun"])
@@ -153,12 +166,16 @@ def test_baseline_matching_nothing_or_several_places_is_an_error(tmp_path, base)
     both = pd.concat([base, a, b])
     with pytest.raises(ValueError, match="matches no place; the places are: .*box-a1"):
         C.compare(both, baseline="nosuch")
-    with pytest.raises(ValueError, match=r"matches places of 2 machines \(box-a1, box-a2\): "
-                                         "give one machine_id"):
+    with pytest.raises(
+        ValueError,
+        match=r"matches places of 2 machines \(box-a1, box-a2\): "
+        "give one machine_id",
+    ):
         C.compare(both, baseline="box-a")
     a.drop(columns=["source_file"]).to_csv(tmp_path / "a.csv", index=False)
-    res = CliRunner().invoke(app, ["compare", str(RUN), str(tmp_path / "a.csv"),
-                                   "--baseline", "nosuch"])
+    res = CliRunner().invoke(
+        app, ["compare", str(RUN), str(tmp_path / "a.csv"), "--baseline", "nosuch"]
+    )
     assert res.exit_code == 2 and "matches no place" in res.output
 
 
@@ -166,8 +183,12 @@ def test_a_baseline_machine_with_several_places_pairs_kind_and_threads(base):
     """--baseline naming a machine measured at 1 and 2 threads compares each other place with
     the baseline place of its own thread count (never 1 thread against 2)."""
     one = base.assign(threads=1)
-    other = pd.concat([_scaled(base, "box-b", 0.5).assign(threads=2),
-                       _scaled(base, "box-b", 0.5, seed=3).assign(threads=1)])
+    other = pd.concat(
+        [
+            _scaled(base, "box-b", 0.5).assign(threads=2),
+            _scaled(base, "box-b", 0.5, seed=3).assign(threads=1),
+        ]
+    )
     ours = pd.concat([base.assign(threads=2), one])
     table = C.compare(pd.concat([ours, other]), baseline=str(base["machine_id"].iloc[0]))
     assert len(table) and set(table["place"].str.endswith(("1 thread", "2 threads"))) == {True}

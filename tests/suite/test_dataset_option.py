@@ -50,11 +50,19 @@ def test_with_dataset_moves_event_cases_and_leaves_the_rest_out(shd_dir):
 
 
 def test_rows_run_on_the_real_file_and_record_its_statistics(shd_dir, tmp_path):
-    cases = profiles.profile_cases("quick", ["cpu"], family=["event_lif"], impl=["serial"],
-                                   framework=["jax"], dtype=["float64"], n_events=[1000])
+    cases = profiles.profile_cases(
+        "quick",
+        ["cpu"],
+        family=["event_lif"],
+        impl=["serial"],
+        framework=["jax"],
+        dtype=["float64"],
+        n_events=[1000],
+    )
     cases = profiles.with_dataset(cases, "shd", shd_dir)[:1]
-    with runner.Session(tmp_path, isolate=False,
-                        timing={"min_rounds": 1, "max_rounds": 1, "warmup": 0}) as s:
+    with runner.Session(
+        tmp_path, isolate=False, timing={"min_rounds": 1, "max_rounds": 1, "warmup": 0}
+    ) as s:
         row = s.run(cases[0])
     assert row["status"] == "ok" and row["correct"] is True and row["dataset"] == "shd"
     ctx = json.loads(s.json_path.read_text())
@@ -64,10 +72,27 @@ def test_rows_run_on_the_real_file_and_record_its_statistics(shd_dir, tmp_path):
 
 def test_pytest_benchmark_takes_dataset_and_data_dir(shd_dir, tmp_path):
     env = {**os.environ, "SPIKEBENCH_MACHINE_ID": "e2e"}
-    base = [sys.executable, "-m", "pytest", "--benchmark", "-p", "no:cacheprovider", "-q",
-            "--bench-out", str(tmp_path / "results"), "--bench-report", str(tmp_path / "rep"),
-            "--bench-filter", "n_events=100", "--bench-filter", "framework=jax",
-            "--bench-filter", "impl=serial", "--bench-filter", "dtype=float64"]
+    base = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--benchmark",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--bench-out",
+        str(tmp_path / "results"),
+        "--bench-report",
+        str(tmp_path / "rep"),
+        "--bench-filter",
+        "n_events=100",
+        "--bench-filter",
+        "framework=jax",
+        "--bench-filter",
+        "impl=serial",
+        "--bench-filter",
+        "dtype=float64",
+    ]
     # the data dir exists: pytest must not take it for a test path
     cmd = base + ["--dataset", "shd", "--data-dir", str(shd_dir)]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
@@ -77,8 +102,9 @@ def test_pytest_benchmark_takes_dataset_and_data_dir(shd_dir, tmp_path):
 
     df = pd.read_csv(csv)
     assert set(df["dataset"]) == {"shd"} and df["correct"].all() and len(df) >= 1
-    bad = subprocess.run(base + ["--dataset", "shd"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=600)
+    bad = subprocess.run(
+        base + ["--dataset", "shd"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
     assert bad.returncode != 0 and "data-dir" in bad.stdout + bad.stderr
 
 
@@ -95,22 +121,24 @@ def test_a_stand_in_follows_saved_statistics_under_its_own_label(shd_dir, tmp_pa
     from typer.testing import CliRunner
 
     stats_file = tmp_path / "shd-stats.json"
-    res = CliRunner().invoke(app, ["datasets", "stats", str(shd_dir / "shd_train.h5"),
-                                   "--save", str(stats_file)])
+    res = CliRunner().invoke(
+        app, ["datasets", "stats", str(shd_dir / "shd_train.h5"), "--save", str(stats_file)]
+    )
     assert res.exit_code == 0, res.output
-    cases = profiles.profile_cases("quick", ["cpu"], family=["psu"], framework=["jax"],
-                                   impl=["psu"], mode=["forward"])
+    cases = profiles.profile_cases(
+        "quick", ["cpu"], family=["psu"], framework=["jax"], impl=["psu"], mode=["forward"]
+    )
     moved = profiles.with_dataset(cases, "synthetic-shd", stats_file=stats_file)
     label = datasets.stats_label("synthetic-shd", stats_file)
     assert {c.dataset for c in moved} == {label} and label.startswith("synthetic-shd@")
-    with runner.Session(tmp_path / "r", isolate=False,
-                        timing={"min_rounds": 1, "max_rounds": 1, "warmup": 0}) as s:
+    with runner.Session(
+        tmp_path / "r", isolate=False, timing={"min_rounds": 1, "max_rounds": 1, "warmup": 0}
+    ) as s:
         row = s.run(moved[0])
     assert row["status"] == "ok" and row["correct"] is True and row["dataset"] == label
     measured = datasets.read_stats(stats_file)
     ev = datasets.stream(label, 32, None, n_channels=700, stats_file=stats_file)
-    assert np.median(ev.counts) == pytest.approx(np.exp(measured["events_log_mean"]),
-                                                 rel=0.25)
+    assert np.median(ev.counts) == pytest.approx(np.exp(measured["events_log_mean"]), rel=0.25)
     with pytest.raises(ValueError, match="needs the statistics file"):
         datasets.stream(label, 1, None)
     with pytest.raises(ValueError, match="does not follow measured statistics"):
@@ -125,9 +153,18 @@ def test_every_generator_feeds_both_frameworks_identical_inputs(name):
     from spikebench.hardware import frameworks
 
     fam = families.get("event_lif")
-    case = next(c for c in profiles.profile_cases("quick", ["cpu"], family=["event_lif"],
-                                                  impl=["serial"], framework=["jax"],
-                                                  dtype=["float32"], n_events=[100]))
+    case = next(
+        c
+        for c in profiles.profile_cases(
+            "quick",
+            ["cpu"],
+            family=["event_lif"],
+            impl=["serial"],
+            framework=["jax"],
+            dtype=["float32"],
+            n_events=[100],
+        )
+    )
     case = profiles.with_dataset([case], name)[0]
     a, b = fam.make_inputs(case), fam.make_inputs(case)  # deterministic across runs
     for key in ("times", "channels", "weights"):
@@ -157,16 +194,18 @@ def test_a_data_dir_taken_for_pytests_rootdir_stays_untouched(tmp_path):
     (data / "shd_train.h5").write_bytes(b"stand-in")
     (work / "test_fails.py").write_text("def test_fails():\n    assert False\n")
     run = [sys.executable, "-m", "pytest"]
-    proc = subprocess.run(run + ["--data-dir", str(data)], cwd=work, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        run + ["--data-dir", str(data)], cwd=work, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 1 and "1 failed" in proc.stdout, proc.stdout + proc.stderr
     assert f"rootdir: {tmp_path}\n" in proc.stdout  # pytest's limitation, still there
     assert "its cache is off" in proc.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "work"]
     assert sorted(p.name for p in data.iterdir()) == ["shd_train.h5"]
     # without the data dir (or with --data-dir=DIR) pytest keeps its cache as usual
-    proc = subprocess.run(run + [f"--data-dir={data}"], cwd=work, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        run + [f"--data-dir={data}"], cwd=work, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 1 and "its cache is off" not in proc.stdout
     assert f"rootdir: {work}\n" in proc.stdout and (work / ".pytest_cache").is_dir()
     assert sorted(p.name for p in data.iterdir()) == ["shd_train.h5"]

@@ -59,11 +59,22 @@ def test_discovery_lists_every_kind_with_a_reason_for_the_absent(fresh_discovery
 def test_frameworks_pair_only_with_the_kinds_they_reach():
     cs = profiles.profile_cases("quick", list(devices.KINDS))
     pairs = {(c.framework, c.device) for c in cs}
-    assert pairs == {("jax", "cpu"), ("jax", "gpu"), ("jax", "tpu"), ("torch", "cpu"),
-                     ("torch", "gpu"), ("onnx", "onnxrt"), ("onnx", "lpu"),
-                     # the anchors: adseq wherever JAX goes, NEST on the CPU only
-                     ("adseq", "cpu"), ("adseq", "gpu"), ("adseq", "tpu"), ("nest", "cpu"),
-                     ("torch-compile", "cpu"), ("torch-compile", "gpu")}
+    assert pairs == {
+        ("jax", "cpu"),
+        ("jax", "gpu"),
+        ("jax", "tpu"),
+        ("torch", "cpu"),
+        ("torch", "gpu"),
+        ("onnx", "onnxrt"),
+        ("onnx", "lpu"),
+        # the anchors: adseq wherever JAX goes, NEST on the CPU only
+        ("adseq", "cpu"),
+        ("adseq", "gpu"),
+        ("adseq", "tpu"),
+        ("nest", "cpu"),
+        ("torch-compile", "cpu"),
+        ("torch-compile", "gpu"),
+    }
     onnx = [c for c in cs if c.framework == "onnx" and c.device == "onnxrt"]
     # the queues' graphs and the event-LIF chunk step: `full`
     assert {c.family for c in onnx} == {"psu"}
@@ -80,12 +91,19 @@ def _small(case, **sizes):
 
 def test_a_sweep_over_every_kind_writes_each_kinds_status(tmp_path, fresh_discovery):
     # the queues' exported graphs run in `full` only
-    cs = profiles.profile_cases("full", list(devices.KINDS), family=["queues"],
-                                impl=["fifo"], n_queues=["10000"], delay=["80"])
+    cs = profiles.profile_cases(
+        "full",
+        list(devices.KINDS),
+        family=["queues"],
+        impl=["fifo"],
+        n_queues=["10000"],
+        delay=["80"],
+    )
     cs = [_small(c, T=60, n_queues=1) for c in cs if c.size.get("capacity") == 4]
     assert {c.device for c in cs} == set(devices.KINDS)
-    with runner.Session(tmp_path, isolate=False,
-                        timing={"min_rounds": 3, "max_rounds": 3, "warmup": 0}) as s:
+    with runner.Session(
+        tmp_path, isolate=False, timing={"min_rounds": 3, "max_rounds": 3, "warmup": 0}
+    ) as s:
         rows = [s.run(c) for c in cs]
     for r in rows:
         here = devices.get(r["device_kind"])
@@ -98,27 +116,38 @@ def test_a_sweep_over_every_kind_writes_each_kinds_status(tmp_path, fresh_discov
     onnx = [r for r in rows if r["device_kind"] == "onnxrt"]
     assert onnx and onnx[0]["framework"] == "onnx" and onnx[0]["param_chunk_size"] == 20
     # the resident high-water mark above the worker's start is measured, and may not grow
-    assert onnx[0]["compile_s"] > 0 and onnx[0]["mem_method"] == "not_measured_ort" \
+    assert (
+        onnx[0]["compile_s"] > 0
+        and onnx[0]["mem_method"] == "not_measured_ort"
         and onnx[0]["rss_delta_bytes"] >= 0
+    )
     report = validate.validate(s.csv_path)
     assert report.ok, report.errors
     # the report sets the exported graph next to the JAX and PyTorch rows of the same case
     table = report_devices.exported_table(results.read([s.csv_path]))
     assert len(table) == 1 and table["jax_s"][0] > 0 and table["torch_s"][0] > 0
-    assert table["torch_over_onnx"][0] == pytest.approx(table["torch_s"][0] /
-                                                        table["onnx_s"][0])
+    assert table["torch_over_onnx"][0] == pytest.approx(table["torch_s"][0] / table["onnx_s"][0])
 
 
 def test_onnx_rows_of_both_families_are_checked(tmp_path, monkeypatch):
     """Correct rows for a queue design and the PSU family; a graph exported from a broken
     step function gives an incorrect row."""
     cs = profiles.profile_cases("quick", ["onnxrt"])
-    pick = [_small(c, n_queues=200, T=200) for c in profiles.profile_cases("full", ["onnxrt"])
-            if c.family == "queues" and c.impl == "sorted" and c.size.get("n_queues") == 10_000]
-    pick += [_small(c, T=16) for c in cs
-             if c.family == "psu" and c.dataset == "gaussian" and c.size["T"] == 64]
-    pick += [_small(c, T=4, batch=4) for c in cs
-             if c.family == "psu" and c.impl in ("lif", "ipsu") and c.dataset == "synthetic-shd"]
+    pick = [
+        _small(c, n_queues=200, T=200)
+        for c in profiles.profile_cases("full", ["onnxrt"])
+        if c.family == "queues" and c.impl == "sorted" and c.size.get("n_queues") == 10_000
+    ]
+    pick += [
+        _small(c, T=16)
+        for c in cs
+        if c.family == "psu" and c.dataset == "gaussian" and c.size["T"] == 64
+    ]
+    pick += [
+        _small(c, T=4, batch=4)
+        for c in cs
+        if c.family == "psu" and c.impl in ("lif", "ipsu") and c.dataset == "synthetic-shd"
+    ]
     assert len(pick) == 7
     timing = {"min_rounds": 3, "max_rounds": 3, "warmup": 0}
     with runner.Session(tmp_path, isolate=False, timing=timing) as s:
@@ -181,21 +210,30 @@ def fake_groq(tmp_path, monkeypatch, fresh_discovery):
         init.write_text("")
     (lib / "groq" / "runner" / "tsp.py").write_text(TSP)
     log = tmp_path / "calls.log"
-    _tool(bin_dir / "groq-compiler", f"""
+    _tool(
+        bin_dir / "groq-compiler",
+        f"""
         import shutil, sys
         open({str(log)!r}, "a").write("compile " + " ".join(sys.argv[1:]) + "\\n")
         out = sys.argv[sys.argv.index("-o") + 1]
         shutil.copy(sys.argv[1], out + ".aa")
-        """)
-    _tool(bin_dir / "aa-latest", f"""
+        """,
+    )
+    _tool(
+        bin_dir / "aa-latest",
+        f"""
         import shutil, sys
         open({str(log)!r}, "a").write("assemble " + " ".join(sys.argv[1:]) + "\\n")
         shutil.copy(sys.argv[1], sys.argv[sys.argv.index("--output-iop") + 1])
-        """)
-    _tool(bin_dir / "lspci", """
+        """,
+    )
+    _tool(
+        bin_dir / "lspci",
+        """
         print("00:00.0 0600: 1022:1480")
         print("41:00.0 1200: 1de0:0000 (rev 01)")
-        """)
+        """,
+    )
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     monkeypatch.syspath_prepend(str(lib))
     _drop_groq_modules()
@@ -207,8 +245,19 @@ def test_lpu_path_runs_end_to_end_on_a_stand_in_sdk(fake_groq, tmp_path):
     lpu = devices.get("lpu")
     assert lpu.available and lpu.count == 1 and lpu.frameworks == ("onnx",)
     n, delay = 32, 5
-    run = qo.traffic_program("heap", n, 3, delay, "float32", 30, delay, 3, chunk=8,
-                             device="lpu", folder=tmp_path / "graphs")
+    run = qo.traffic_program(
+        "heap",
+        n,
+        3,
+        delay,
+        "float32",
+        30,
+        delay,
+        3,
+        chunk=8,
+        device="lpu",
+        folder=tmp_path / "graphs",
+    )
     got = run()
     ref = qt.traffic("heap", qt.init("heap", n, 3, delay), 30, delay, 3)
     assert np.array_equal(got[1], ref[1].numpy()) and np.array_equal(got[3], ref[3].numpy())
@@ -217,22 +266,29 @@ def test_lpu_path_runs_end_to_end_on_a_stand_in_sdk(fake_groq, tmp_path):
     assert [c.split()[0] for c in calls] == ["compile", "assemble"] * 2
     first = calls[0].split()
     assert first[1].endswith("chunk6.onnx") and first[first.index("-o") + 1].endswith(
-        "chunk6.groq/output")
-    assert calls[1].split()[2:] == ["--output-iop", str(tmp_path / "graphs" / "chunk6.groq" /
-                                                        "output.iop")]
+        "chunk6.groq/output"
+    )
+    assert calls[1].split()[2:] == [
+        "--output-iop",
+        str(tmp_path / "graphs" / "chunk6.groq" / "output.iop"),
+    ]
 
 
 def test_lpu_build_failure_names_the_tool_and_its_output(fake_groq, tmp_path):
     from spikebench.hardware import onnx_backend
 
-    _tool(tmp_path / "bin" / "groq-compiler", """
+    _tool(
+        tmp_path / "bin" / "groq-compiler",
+        """
         import sys
         print("error: unsupported op ScatterND")
         sys.exit(3)
-        """)
+        """,
+    )
     with pytest.raises(RuntimeError, match=r"groq-compiler failed \(3\).*ScatterND"):
-        qo.traffic_program("fifo", 4, 2, 3, "float32", 4, 3, 2, chunk=4, device="lpu",
-                           folder=tmp_path / "g")
+        qo.traffic_program(
+            "fifo", 4, 2, 3, "float32", 4, 3, 2, chunk=4, device="lpu", folder=tmp_path / "g"
+        )
     with pytest.raises(ValueError, match="runs on 'onnxrt' or 'lpu'"):
         onnx_backend.make_runner("gpu", tmp_path / "x.onnx")
 

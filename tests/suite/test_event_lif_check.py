@@ -41,7 +41,7 @@ def test_one_missing_or_extra_spike_is_always_caught(offset, dtype):
     assert F._match(ref, np.r_[ref, low], dtype, arr, w)[1] == 1
     # an extra spike right after a real one (I well above theta there) is not grazing
     j = int(np.argmax(F._current_at(arr, w, ref)))
-    close = np.sort(np.r_[ref, ref[j] + min(gaps[j - 1:j + 1].min() / 3, 1e-3)])
+    close = np.sort(np.r_[ref, ref[j] + min(gaps[j - 1 : j + 1].min() / 3, 1e-3)])
     assert F._match(ref, close, dtype, arr, w)[1] == 1
 
 
@@ -79,14 +79,18 @@ def test_200_simultaneous_events_at_zero_pass_the_stated_float32_bound():
     t = np.zeros(200)
     ref = R.serial_lanes(t[None], c[None], w, F.LAYER)
     worst, n_spikes = 0.0, 0
-    for fw, m in [("jax", "serial"), ("jax", "parallel"), ("torch", "serial"),
-                  ("torch", "parallel")]:
+    for fw, m in [
+        ("jax", "serial"),
+        ("jax", "parallel"),
+        ("torch", "serial"),
+        ("torch", "parallel"),
+    ]:
         st, cnt = simulate(t, c, w, F.LAYER, framework=fw, method=m, dtype="float32")
         st, cnt = np.asarray(st, np.float64), np.asarray(cnt)
         for n in range(n_out):
             r = np.asarray(ref[(0, n)])
-            e, u, wst = F._match(r, st[n, :cnt[n]], "float32", t, w[n, c])
-            assert u == 0, (fw, m, n, margins[n], r, st[n, :cnt[n]])
+            e, u, wst = F._match(r, st[n, : cnt[n]], "float32", t, w[n, c])
+            assert u == 0, (fw, m, n, margins[n], r, st[n, : cnt[n]])
             worst, n_spikes = max(worst, wst), n_spikes + len(r)
     assert n_spikes > 100
     print(f"worst relative spike-time error {worst:.3g} over {n_spikes} spikes")
@@ -102,8 +106,13 @@ def test_a_grazing_flip_and_its_consequence_are_explained_in_float32_only():
     near = np.abs(F._current_at(arr, w, grid) - F.LAYER.theta) <= 0.5 * F.GRAZE["float32"]
     tm = F.LAYER.tau_mem
     nxt_of = np.searchsorted(ref, grid)
-    far = [k for k in np.nonzero(near)[0] if np.min(np.abs(ref - grid[k])) > tm
-           and nxt_of[k] < len(ref) and ref[nxt_of[k]] - grid[k] < 4 * tm]
+    far = [
+        k
+        for k in np.nonzero(near)[0]
+        if np.min(np.abs(ref - grid[k])) > tm
+        and nxt_of[k] < len(ref)
+        and ref[nxt_of[k]] - grid[k] < 4 * tm
+    ]
     assert far, "the lane should hold a time where I is at theta away from any spike"
     t_g = grid[far[0]]
     nxt = int(np.searchsorted(ref, t_g))

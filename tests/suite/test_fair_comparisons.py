@@ -33,7 +33,7 @@ def _scan_carries(fn, *args, **static):
         for eqn in jaxpr.eqns:
             if eqn.primitive.name == "scan":
                 n_c, n_k = eqn.params["num_consts"], eqn.params["num_carry"]
-                return [v.aval for v in eqn.invars[n_c:n_c + n_k]]
+                return [v.aval for v in eqn.invars[n_c : n_c + n_k]]
             for sub in jex.core.jaxprs_in_params(eqn.params):
                 got = find(sub)
                 if got is not None:
@@ -78,8 +78,10 @@ def test_total_form_delivers_what_the_counters_count(design):
         q = mod.init(design, 23, cap, 5)
         q_t, total = mod.run_traffic(q, tally="total", **kw)
         q_i, hits, _, _ = mod.run_traffic(q, tally="queue", **kw)
-        assert np.array_equal(np.asarray(q_t.keys if hasattr(q_t, "keys") else q_t),
-                              np.asarray(q_i.keys if hasattr(q_i, "keys") else q_i)), mod.__name__
+        assert np.array_equal(
+            np.asarray(q_t.keys if hasattr(q_t, "keys") else q_t),
+            np.asarray(q_i.keys if hasattr(q_i, "keys") else q_i),
+        ), mod.__name__
         assert int(np.asarray(total)) == int(np.asarray(hits).sum()) > 0, mod.__name__
     with pytest.raises(ValueError, match="tally"):
         qj.run_traffic(qj.init(design, 2, cap, 5), tally="rows", **kw)
@@ -92,14 +94,21 @@ def test_a_total_row_that_disagrees_with_its_instrumented_run_is_incorrect():
     from spikebench.kernels.queues import jax as qj
 
     fam = families.get("queues")
-    (case,) = [_small(c, n_queues=40) for c in profiles.profile_cases(
-        "quick", ["cpu"], family=["queues"], framework=["jax"])
-        if c.size.get("delay") == 5 and c.size.get("capacity") == 8 and c.impl == "fifo"]
+    (case,) = [
+        _small(c, n_queues=40)
+        for c in profiles.profile_cases("quick", ["cpu"], family=["queues"], framework=["jax"])
+        if c.size.get("delay") == 5 and c.size.get("capacity") == 8 and c.impl == "fifo"
+    ]
     assert fam.instrumented(case) == {"tally": "queue"}
     inputs = fam.make_inputs(case)
     ref, _ = fam.reference(case, inputs)
-    static = {"design": "fifo", "n_steps": int(case.size["T"]), "delay": 5, "interval": 10,
-              "seed": case.seed}
+    static = {
+        "design": "fifo",
+        "n_steps": int(case.size["T"]),
+        "delay": 5,
+        "interval": 10,
+        "seed": case.seed,
+    }
     q = qj.init("fifo", 40, 8, 5)
     seen = fam.to_numpy(qj.run_traffic(q, tally="queue", **static), _fw("jax"))
     q_t, total = fam.to_numpy(qj.run_traffic(q, tally="total", **static), _fw("jax"))
@@ -117,9 +126,11 @@ def test_queue_state_bytes_are_the_designs_arrays_by_hand():
     head, size and dropped int32 per queue; the FIFO of 4 slots likewise; adseq's ring holds
     counts only (int32 per slot)."""
     fam = families.get("queues")
-    cs = {(c.impl, c.framework, c.knob.get("tally")): c for c in profiles.profile_cases(
-        "quick", ["cpu"], family=["queues"]) if c.size.get("n_queues") == 10_000
-        and c.size.get("delay") == 80}
+    cs = {
+        (c.impl, c.framework, c.knob.get("tally")): c
+        for c in profiles.profile_cases("quick", ["cpu"], family=["queues"])
+        if c.size.get("n_queues") == 10_000 and c.size.get("delay") == 80
+    }
     q, s = 10_000, 81
     for fw in ("jax", "torch"):
         ring = cs[("ring", fw, "total")]
@@ -166,34 +177,52 @@ def test_psu_family_state_by_hand(impl, mats):
     """T x T matrices (PSU: A, B; IPSU: W, its mask, B; RPSU: A, B, W, mask), the bias [T]
     of the learned ones, the [T, B, N] potential and spikes, and LIF's carried [B, N]."""
     fam = families.get("psu")
-    case = next(c for c in profiles.profile_cases("quick", ["cpu"], family=["psu"],
-                                                  framework=["jax"], impl=[impl])
-                if c.mode == "forward" and c.dtype == "float32" and c.size.get("T") == 64
-                and c.size.get("n_layers", 1) == 1)
+    case = next(
+        c
+        for c in profiles.profile_cases(
+            "quick", ["cpu"], family=["psu"], framework=["jax"], impl=[impl]
+        )
+        if c.mode == "forward"
+        and c.dtype == "float32"
+        and c.size.get("T") == 64
+        and c.size.get("n_layers", 1) == 1
+    )
     inputs = fam.make_inputs(case)
     args, _, static = fam.prepare(case, inputs, _fw("jax"), _dev("jax"))
     t = 64
     bn = int(np.prod(args[0].shape[1:]))
-    want = 4 * (2 * t * bn + mats * t * t + (t if impl in ("ipsu", "rpsu") else 0)
-                + (bn if impl == "lif" else 0))
+    want = 4 * (
+        2 * t * bn
+        + mats * t * t
+        + (t if impl in ("ipsu", "rpsu") else 0)
+        + (bn if impl == "lif" else 0)
+    )
     assert fam.state_bytes(case, args, static) == want
 
 
 def test_kernel_memory_grows_where_the_algorithm_says(tmp_path):
     """Kernel figures at 2,000 queues: each at least the state it carries, and the ring (81
     slots) above the FIFO (4); every row names its method, the process high-water mark apart."""
-    cs = [_small(c, n_queues=2_000, T=50) for c in profiles.profile_cases(
-        "quick", ["cpu"], family=["queues"], framework=["jax", "torch"])
-        if c.size.get("n_queues") == 10_000 and c.size.get("delay") == 80
-        and c.impl in ("ring", "fifo") and c.knob.get("tally") in ("total", None)]
+    cs = [
+        _small(c, n_queues=2_000, T=50)
+        for c in profiles.profile_cases(
+            "quick", ["cpu"], family=["queues"], framework=["jax", "torch"]
+        )
+        if c.size.get("n_queues") == 10_000
+        and c.size.get("delay") == 80
+        and c.impl in ("ring", "fifo")
+        and c.knob.get("tally") in ("total", None)
+    ]
     with runner.Session(tmp_path, isolate=False, timing=FAST) as s:
         rows = [s.run(c) for c in cs]
     got = {(r["impl"], r["framework"]): r for r in rows}
     for r in rows:
         assert r["status"] == "ok" and r["correct"] is True, r["error"]
         assert r["peak_mem_bytes"] >= r["state_bytes"] > 0
-        assert r["mem_method"] == {"jax": "xla_memory_analysis",
-                                   "torch": "torch_cpu_alloc_peak"}[r["framework"]]
+        assert (
+            r["mem_method"]
+            == {"jax": "xla_memory_analysis", "torch": "torch_cpu_alloc_peak"}[r["framework"]]
+        )
     for fw in ("jax", "torch"):
         assert got[("ring", fw)]["peak_mem_bytes"] > 3 * got[("fifo", fw)]["peak_mem_bytes"]
 
@@ -222,8 +251,9 @@ def test_slow_torch_calls_are_measured_by_their_resident_growth():
         big = torch.ones(2_500_000)  # 10 MB, touched
         return big.sum() + x.sum()
 
-    got, method = memory.kernel_figure("torch", "cpu", call, lambda o: o, args=(x,),
-                                       median_s=2 * memory.TORCH_PROFILED_S)
+    got, method = memory.kernel_figure(
+        "torch", "cpu", call, lambda o: o, args=(x,), median_s=2 * memory.TORCH_PROFILED_S
+    )
     assert method == "cpu_rss_one_call"
     # Linux batches each thread's resident-page count (64 faults at a time): a few hundred
     # kB either way
@@ -272,10 +302,22 @@ def test_torch_lif_gradients_equal_the_per_step_graph():
 
 def test_migrate_v6_moves_the_process_high_water_mark_apart():
     row = {c: np.nan for c in results.columns_of(6)}
-    row.update(schema_version=6, family="queues", param_n_queues=10, param_delay=5,
-               peak_mem_bytes=1e8, mem_method="cpu_vmhwm_delta")
-    gpu = {**row, "family": "psu", "param_n_queues": np.nan, "param_delay": np.nan,
-           "peak_mem_bytes": 5e6, "mem_method": "torch_cuda_max_allocated"}
+    row.update(
+        schema_version=6,
+        family="queues",
+        param_n_queues=10,
+        param_delay=5,
+        peak_mem_bytes=1e8,
+        mem_method="cpu_vmhwm_delta",
+    )
+    gpu = {
+        **row,
+        "family": "psu",
+        "param_n_queues": np.nan,
+        "param_delay": np.nan,
+        "peak_mem_bytes": 5e6,
+        "mem_method": "torch_cuda_max_allocated",
+    }
     out = results.migrate(pd.DataFrame([row, gpu]))
     assert list(out["schema_version"]) == [results.SCHEMA_VERSION] * 2
     assert out.loc[0, "rss_delta_bytes"] == 1e8 and pd.isna(out.loc[0, "peak_mem_bytes"])
@@ -285,8 +327,11 @@ def test_migrate_v6_moves_the_process_high_water_mark_apart():
 
 
 def test_nest_density_cases_span_three_rates_in_the_default_sweep():
-    cs = [c for c in profiles.profile_cases("quick", ["cpu"], family=["event_lif"],
-                                            framework=["nest"]) if "rate_hz" in c.size]
+    cs = [
+        c
+        for c in profiles.profile_cases("quick", ["cpu"], family=["event_lif"], framework=["nest"])
+        if "rate_hz" in c.size
+    ]
     got = {(c.size["rate_hz"], c.size["n_neurons"]) for c in cs}
     assert got == {(r, n) for r in lif_sweeps.RATES_HZ for n in (1, 128)}
     assert min(lif_sweeps.RATES_HZ) <= 2_000 and max(lif_sweeps.RATES_HZ) >= 100_000
@@ -301,16 +346,21 @@ def test_remat_backward_needs_less_kernel_memory_at_large_k():
     backward (remat) keeps fewer temporaries than storing every chunk's (XLA's own account)."""
     pytest.importorskip("jax")
     fam = families.get("event_lif")
-    case = next(c for c in profiles.profile_cases("quick", ["cpu"], family=["event_lif"],
-                                                  framework=["jax"], impl=["parallel"])
-                if c.mode == "grad")
+    case = next(
+        c
+        for c in profiles.profile_cases(
+            "quick", ["cpu"], family=["event_lif"], framework=["jax"], impl=["parallel"]
+        )
+        if c.mode == "grad"
+    )
     case = _small(case, n_events=512, n_neurons=16, batch=1, n_layers=1)
     inputs = fam.make_inputs(case)
     fw = _fw("jax")
     figures = {}
     for remat in (True, False):
-        c = dataclasses.replace(case, knobs=tuple(sorted({**case.knob, "chunk": 128,
-                                                          "remat": remat}.items())))
+        c = dataclasses.replace(
+            case, knobs=tuple(sorted({**case.knob, "chunk": 128, "remat": remat}.items()))
+        )
         args, kwargs, static = fam.prepare(c, inputs, fw, _dev("jax"))
         call, _ = fw.compile(registry_fn(c), args, kwargs, static)
         figures[remat], method = memory.kernel_figure("jax", "cpu", call, fw.sync)
@@ -320,5 +370,8 @@ def test_remat_backward_needs_less_kernel_memory_at_large_k():
 
 def registry_fn(case):
 
-    return families.implementation(case.family, case.impl, case.framework).entry(
-        families.get(case.family).entry(case)).fn
+    return (
+        families.implementation(case.family, case.impl, case.framework)
+        .entry(families.get(case.family).entry(case))
+        .fn
+    )

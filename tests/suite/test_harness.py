@@ -24,17 +24,26 @@ def test_registry_has_every_framework_twin():
         assert set(par.entries) == {"layer", "net_forward", "net_grad"}
         assert par.entry("net_grad").modes == ("grad",)
         # serial: the serial event order's training step (the parallel kernel at chunk 1)
-        assert set(reg[("event_lif", "serial", fw)].entries) == {"layer", "net_forward",
-                                                                 "net_grad"}
+        assert set(reg[("event_lif", "serial", fw)].entries) == {"layer", "net_forward", "net_grad"}
         for neuron in ("lif", "psu", "ipsu", "rpsu"):
             psu = reg[("psu", neuron, fw)]
             assert psu.modes == ("forward", "grad")
-            assert set(psu.entries) == {"neuron_forward", "neuron_grad", "network_forward",
-                                        "network_grad"}
+            assert set(psu.entries) == {
+                "neuron_forward",
+                "neuron_grad",
+                "network_forward",
+                "network_grad",
+            }
         for design in ("heap", "fifo", "ring", "sorted", "lossy"):
             q = reg[("queues", design, fw)]
-            assert set(q.entries) == {"traffic", "network_forward", "network_grad",
-                                      "network_jvp", "classify_forward", "classify_grad"}
+            assert set(q.entries) == {
+                "traffic",
+                "network_forward",
+                "network_grad",
+                "network_jvp",
+                "classify_forward",
+                "classify_grad",
+            }
             assert q.entry("network_jvp").knobs == ("ad",)
     assert not registry.UNAVAILABLE
 
@@ -56,8 +65,15 @@ def test_register_rejects_unknown_framework_and_mode():
 
 
 def test_one_function_registers_several_impls_and_entries():
-    fn = registry.register("selftest_multi", ("a", "b"), "numpy", entry="run",
-                           modes=("grad",), dtypes=("float32",), knobs=("k",))(lambda: None)
+    fn = registry.register(
+        "selftest_multi",
+        ("a", "b"),
+        "numpy",
+        entry="run",
+        modes=("grad",),
+        dtypes=("float32",),
+        knobs=("k",),
+    )(lambda: None)
     try:
         for name in ("a", "b"):
             impl = registry.REGISTRY[("selftest_multi", name, "numpy")]
@@ -85,10 +101,20 @@ def test_missing_framework_module_is_recorded(monkeypatch):
 
 
 def test_case_is_hashable_and_id_stable():
-    a = cases.Case("event_lif", "serial", "jax", "cpu", "float64", "forward", "poisson",
-                   (("n_events", 100),))
-    b = cases.Case("event_lif", "serial", "jax", "cpu", "float64", "forward", "poisson",
-                   (("n_events", 100),), timeout_s=5)
+    a = cases.Case(
+        "event_lif", "serial", "jax", "cpu", "float64", "forward", "poisson", (("n_events", 100),)
+    )
+    b = cases.Case(
+        "event_lif",
+        "serial",
+        "jax",
+        "cpu",
+        "float64",
+        "forward",
+        "poisson",
+        (("n_events", 100),),
+        timeout_s=5,
+    )
     assert a == b and hash(a) == hash(b) and a.case_id == b.case_id
     assert len({a, b}) == 1
 
@@ -98,18 +124,22 @@ def test_quick_profile_expansion_and_limits():
     assert every and len(every) == len(set(every))
     assert {c.family for c in every} == {"event_lif", "psu", "queues"}
     cs = [c for c in every if c.family == "event_lif"]
-    torch_serial = [c for c in cs if c.framework == "torch" and c.impl == "serial"
-                    and c.dataset == "poisson"]
+    torch_serial = [
+        c for c in cs if c.framework == "torch" and c.impl == "serial" and c.dataset == "poisson"
+    ]
     assert max(c.size["n_events"] for c in torch_serial) == 1_000
     jax_serial = [c for c in cs if c.framework == "jax" and c.impl == "serial"]
-    assert {c.size["n_events"] for c in jax_serial} == {10**k for k in range(2, 6)} | \
-        {4000, 2000} | set(lif_sweeps.RATES_HZ)  # the NEST density cases: one simulated second
+    assert {c.size["n_events"] for c in jax_serial} == {10**k for k in range(2, 6)} | {
+        4000,
+        2000,
+    } | set(lif_sweeps.RATES_HZ)  # the NEST density cases: one simulated second
     # the NEST anchor: serial rows on the same inputs as JAX's, some at one thread
     nest = [c for c in cs if c.framework == "nest"]
     assert nest and {c.impl for c in nest} == {"serial"}
     for c in nest:
-        assert any(j.framework == "jax" and j.input_key == c.input_key and j.knobs == c.knobs
-                   for j in cs)
+        assert any(
+            j.framework == "jax" and j.input_key == c.input_key and j.knobs == c.knobs for j in cs
+        )
     assert {c.knob.get("threads") for c in nest} == {None, 1}
     assert {c.dtype for c in cs} == {"float32", "float64"}
     assert {c.dataset for c in cs} == {"poisson", "synthetic-shd", "yinyang"}  # yinyang: train
@@ -117,21 +147,29 @@ def test_quick_profile_expansion_and_limits():
     psu = [c for c in every if c.family == "psu"]
     neuron = [c for c in psu if c.dataset == "gaussian" and c.dtype == "float32"]
     assert {(c.impl, c.framework, c.mode, c.size["T"]) for c in neuron} == {
-        (i, f, m, t) for i in ("lif", "psu", "ipsu", "rpsu") for f in ("jax", "torch")
-        for m in ("forward", "grad") for t in psu_sweeps.QUICK_STEPS}
+        (i, f, m, t)
+        for i in ("lif", "psu", "ipsu", "rpsu")
+        for f in ("jax", "torch")
+        for m in ("forward", "grad")
+        for t in psu_sweeps.QUICK_STEPS
+    }
     net = [c for c in psu if c.dataset == "synthetic-shd"]
     assert 15 in {c.size["T"] for c in net} and {c.mode for c in net} == {"forward", "grad"}
     assert {c.dtype for c in psu} == {"float32"}  # float64: `full`
     # the chunk sweep: every power of four 1..1024 and 128, with the serial baseline on the
     # same inputs
-    par = [c for c in cs if c.impl == "parallel" and c.mode == "forward"
-           and c.size.get("n_layers", 1) == 1]
+    par = [
+        c
+        for c in cs
+        if c.impl == "parallel" and c.mode == "forward" and c.size.get("n_layers", 1) == 1
+    ]
     assert {c.knob["chunk"] for c in par if c.framework == "jax"} == set(lif_sweeps.QUICK_CHUNKS)
     assert {16, 128, 1024} <= {c.knob["chunk"] for c in par if c.framework == "torch"}
     for c in par:  # compiled PyTorch's baseline is eager PyTorch's serial simulator
         base = "torch" if c.framework == "torch-compile" else c.framework
-        assert any(s.impl == "serial" and s.input_key == c.input_key
-                   and s.framework == base for s in cs)
+        assert any(
+            s.impl == "serial" and s.input_key == c.input_key and s.framework == base for s in cs
+        )
     assert {c.framework for c in par} == {"jax", "torch", "torch-compile"}
     # knobs belong to their implementation; "drop" limits remove combinations
     assert all(c.knobs == () or set(c.knob) == {"threads"} for c in cs if c.impl != "parallel")
@@ -151,8 +189,9 @@ def test_profile_filters_and_errors():
 
 def test_timer_rounds_and_stats():
     calls = []
-    m = timing.time_calls(lambda: calls.append(1), lambda x: x, min_rounds=5, max_rounds=5,
-                          min_time=0.0, warmup=2)
+    m = timing.time_calls(
+        lambda: calls.append(1), lambda x: x, min_rounds=5, max_rounds=5, min_time=0.0, warmup=2
+    )
     assert m.rounds == 5 and len(calls) == 7
     m.samples = [1.0, 2.0, 3.0, 4.0]
     assert m.median == 2.5 and m.iqr == pytest.approx(1.5) and m.min == 1.0
@@ -162,8 +201,13 @@ def test_timer_rounds_and_stats():
 
 def test_timer_syncs_inside_every_timed_call():
     log = []
-    timing.time_calls(lambda: log.append("call") or "out", lambda o: log.append("sync"),
-                      min_rounds=3, max_rounds=3, warmup=0)
+    timing.time_calls(
+        lambda: log.append("call") or "out",
+        lambda o: log.append("sync"),
+        min_rounds=3,
+        max_rounds=3,
+        warmup=0,
+    )
     assert log == ["call", "sync"] * 3
 
 
@@ -190,8 +234,12 @@ def test_migrate_v1_adds_the_layer_and_remat_columns():
     import pandas as pd
 
     v1 = [c for c in results.COLUMNS if c not in ("param_n_layers", "param_remat")]
-    df = pd.DataFrame([{c: None for c in v1} | {"schema_version": 1, "family": "event_lif"},
-                       {c: None for c in v1} | {"schema_version": 1, "family": "psu"}])
+    df = pd.DataFrame(
+        [
+            {c: None for c in v1} | {"schema_version": 1, "family": "event_lif"},
+            {c: None for c in v1} | {"schema_version": 1, "family": "psu"},
+        ]
+    )
     out = results.migrate(df)
     assert set(out.columns) >= set(results.COLUMNS)
     assert out["param_n_layers"].tolist()[0] == 1 and pd.isna(out["param_n_layers"][1])
@@ -267,11 +315,19 @@ def test_csv_has_every_schema_column_and_json_context(selftest_run):
 def test_json_context_holds_dataset_statistics(tmp_path):
     import json
 
-    c = [cases.Case(**{**x.__dict__, "framework": "numpy"}) for x in
-         profiles.profile_cases("quick", ["cpu"], framework=["jax"], n_events=[100],
-                                impl=["bare_scan"], dtype=["float64"], dataset=["poisson"])]
-    with runner.Session(tmp_path, isolate=False,
-                        timing={"min_rounds": 3, "max_rounds": 3}) as s:
+    c = [
+        cases.Case(**{**x.__dict__, "framework": "numpy"})
+        for x in profiles.profile_cases(
+            "quick",
+            ["cpu"],
+            framework=["jax"],
+            n_events=[100],
+            impl=["bare_scan"],
+            dtype=["float64"],
+            dataset=["poisson"],
+        )
+    ]
+    with runner.Session(tmp_path, isolate=False, timing={"min_rounds": 3, "max_rounds": 3}) as s:
         row = s.run(c[0])
     assert row["status"] == "ok" and row["correct"] is True
     ctx = json.loads(s.json_path.read_text())
@@ -281,22 +337,43 @@ def test_json_context_holds_dataset_statistics(tmp_path):
 
 
 def test_unavailable_device_and_framework_rows(tmp_path, monkeypatch):
-    cs = profiles.profile_cases("quick", ["gpu", "lpu"], framework=["jax"], n_events=[100],
-                                impl=["serial"], dtype=["float64"], dataset=["poisson"])
+    cs = profiles.profile_cases(
+        "quick",
+        ["gpu", "lpu"],
+        framework=["jax"],
+        n_events=[100],
+        impl=["serial"],
+        dtype=["float64"],
+        dataset=["poisson"],
+    )
     with runner.Session(tmp_path, isolate=False) as s:
         for c in cs:
             row = s.run(c)
             assert row["status"] == "unavailable" and row["error"]
         monkeypatch.setitem(registry.UNAVAILABLE, "torch", "torch is not installed (test)")
-        c = profiles.profile_cases("quick", ["cpu"], framework=["torch"], n_events=[100],
-                                   impl=["serial"], dtype=["float64"], dataset=["poisson"])[0]
+        c = profiles.profile_cases(
+            "quick",
+            ["cpu"],
+            framework=["torch"],
+            n_events=[100],
+            impl=["serial"],
+            dtype=["float64"],
+            dataset=["poisson"],
+        )[0]
         row = s.run(c)
         assert row["status"] == "unavailable" and "not installed" in row["error"]
 
 
 def test_unsupported_mode_is_a_row(tmp_path):
-    c = profiles.profile_cases("quick", ["cpu"], framework=["jax"], n_events=[100],
-                               impl=["bare_scan"], dtype=["float64"], dataset=["poisson"])[0]
+    c = profiles.profile_cases(
+        "quick",
+        ["cpu"],
+        framework=["jax"],
+        n_events=[100],
+        impl=["bare_scan"],
+        dtype=["float64"],
+        dataset=["poisson"],
+    )[0]
     c = cases.Case(**{**c.__dict__, "mode": "grad"})
     with runner.Session(tmp_path, isolate=False) as s:
         row = s.run(c)
@@ -304,8 +381,15 @@ def test_unsupported_mode_is_a_row(tmp_path):
 
 
 def test_in_process_event_lif_row_is_correct(tmp_path):
-    c = profiles.profile_cases("quick", ["cpu"], framework=["torch"], n_events=[100],
-                               impl=["serial"], dtype=["float32"], dataset=["poisson"])[0]
+    c = profiles.profile_cases(
+        "quick",
+        ["cpu"],
+        framework=["torch"],
+        n_events=[100],
+        impl=["serial"],
+        dtype=["float32"],
+        dataset=["poisson"],
+    )[0]
     with runner.Session(tmp_path, isolate=False, timing={"min_rounds": 3, "max_rounds": 3}) as s:
         row = s.run(c)
     assert row["status"] == "ok", row["error"]
@@ -314,18 +398,25 @@ def test_in_process_event_lif_row_is_correct(tmp_path):
 
 
 def _small(case, **sizes):
-    return cases.Case(**{**case.__dict__,
-                         "sizes": tuple(sorted({**case.size, **sizes}.items()))})
+    return cases.Case(**{**case.__dict__, "sizes": tuple(sorted({**case.size, **sizes}.items()))})
 
 
 @pytest.mark.parametrize("fw", ["jax", "torch"])
 def test_parallel_network_and_training_rows_are_correct(tmp_path, fw):
     cs = profiles.profile_cases("quick", ["cpu"], framework=[fw], impl=["parallel"])
-    layer = _small(next(c for c in cs if c.size["n_neurons"] == 128 and c.knob["chunk"] == 16),
-                   n_events=300, batch=2, n_neurons=16)
-    net = [_small(c, n_events=300, n_neurons=16, batch=2)
-           for c in cs if c.size.get("n_layers") == 2
-           and c.knob.get("chunk") == (16 if fw == "jax" else 128) and c.knob.get("remat", True)]
+    layer = _small(
+        next(c for c in cs if c.size["n_neurons"] == 128 and c.knob["chunk"] == 16),
+        n_events=300,
+        batch=2,
+        n_neurons=16,
+    )
+    net = [
+        _small(c, n_events=300, n_neurons=16, batch=2)
+        for c in cs
+        if c.size.get("n_layers") == 2
+        and c.knob.get("chunk") == (16 if fw == "jax" else 128)
+        and c.knob.get("remat", True)
+    ]
     with runner.Session(tmp_path, isolate=False, timing={"min_rounds": 3, "max_rounds": 3}) as s:
         rows = [s.run(c) for c in [layer, *net]]
     for row in rows:
@@ -341,8 +432,11 @@ def test_overflowing_budgets_make_rows_incorrect():
 
     fam = event_lif.FAMILY
 
-    case = next(c for c in profiles.profile_cases("quick", ["cpu"], framework=["jax"],
-                                                  impl=["parallel"]) if c.mode == "grad")
+    case = next(
+        c
+        for c in profiles.profile_cases("quick", ["cpu"], framework=["jax"], impl=["parallel"])
+        if c.mode == "grad"
+    )
     ref = {"loss": 1.0, "fd": 1.0, "direction": [np.ones(2)]}
     good = (1.0, ((), np.array([0.5, 0.5])), 0)
     assert fam.check(case, None, good, ref)["correct"] is True
@@ -350,10 +444,18 @@ def test_overflowing_budgets_make_rows_incorrect():
     assert bad["correct"] is False and "overflow" in bad["note"]
     nan = fam.check(case, None, (1.0, ((), np.array([np.inf, 0.5])), 0), ref)
     assert nan["correct"] is False and "non-finite" in nan["note"]
-    layer = next(c for c in profiles.profile_cases("quick", ["cpu"], framework=["jax"],
-                                                   impl=["parallel"]) if c.mode == "forward")
-    out = (np.full((1, 1, 2), np.inf), np.zeros((1, 1), int), np.zeros((1, 1), bool),
-           np.ones((1, 1), int), np.ones((1, 1), int))
+    layer = next(
+        c
+        for c in profiles.profile_cases("quick", ["cpu"], framework=["jax"], impl=["parallel"])
+        if c.mode == "forward"
+    )
+    out = (
+        np.full((1, 1, 2), np.inf),
+        np.zeros((1, 1), int),
+        np.zeros((1, 1), bool),
+        np.ones((1, 1), int),
+        np.ones((1, 1), int),
+    )
     chk = fam.check(layer, None, out, {"lanes": [(0, 0)], "spikes": [np.array([])]})
     assert chk["correct"] is False and "unprocessed" in chk["note"]
 

@@ -29,8 +29,10 @@ from .test_hostile_submissions import cli, edit, run, tree  # noqa: F401 (fixtur
 @pytest.fixture
 def alarm():
     """Fail instead of hanging: a read that blocks on a pipe is interrupted after 20 s."""
+
     def ring(*_):
         raise TimeoutError("blocked on a pipe")
+
     old = signal.signal(signal.SIGALRM, ring)
     signal.alarm(20)
     yield
@@ -54,9 +56,13 @@ def _swap(path: Path, kind: str) -> None:
 
 
 KINDS = ["link to /dev/zero", "link to /dev/urandom", "named pipe", "folder", "dangling link"]
-MESSAGE = {"link to /dev/zero": "is a character device", "link to /dev/urandom":
-           "is a character device", "named pipe": "is a named pipe", "folder": "is a folder",
-           "dangling link": "no such file"}
+MESSAGE = {
+    "link to /dev/zero": "is a character device",
+    "link to /dev/urandom": "is a character device",
+    "named pipe": "is a named pipe",
+    "folder": "is a folder",
+    "dangling link": "no such file",
+}
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -72,16 +78,24 @@ def test_validate_refuses_files_that_are_not_regular(run, kind, which, alarm):  
 @pytest.mark.parametrize("kind", ["link to /dev/zero", "named pipe"])
 def test_report_compare_merge_refuse_a_device_csv(run, tmp_path, kind, alarm):  # noqa: F811
     _swap(run, kind)
-    for args, code in ((("report", run, "--out", tmp_path / "r"), 2), (("compare", run), 2),
-                       (("merge", run, "--out", tmp_path / "m.csv"), 1)):
+    for args, code in (
+        (("report", run, "--out", tmp_path / "r"), 2),
+        (("compare", run), 2),
+        (("merge", run, "--out", tmp_path / "m.csv"), 1),
+    ):
         res = cli(*args)
-        assert res.exit_code == code and MESSAGE[kind] in res.output.replace("\n", ""), \
-            (args, res.output)
+        assert res.exit_code == code and MESSAGE[kind] in res.output.replace("\n", ""), (
+            args,
+            res.output,
+        )
     assert not (tmp_path / "r").exists() and not (tmp_path / "m.csv").exists()
 
 
-def test_one_device_json_under_results_does_not_break_later_submissions(run, tmp_path,  # noqa: F811
-                                                                        alarm):
+def test_one_device_json_under_results_does_not_break_later_submissions(
+    run,  # noqa: F811
+    tmp_path,
+    alarm,
+):
     results = tmp_path / "results"
     (results / "someone").mkdir(parents=True)
     (results / "someone" / "evil.json").symlink_to("/dev/zero")
@@ -171,8 +185,10 @@ def _outputs(tmp_path, run_csv):
         (("run", "--profile", "selftest", "--out", "/dev/null"), "lies under /dev"),
         (("run", "--profile", "selftest", "--out", "/proc/spikebench"), "lies under /proc"),
         (("run", "--profile", "selftest", "--out", afile / "sub"), "is not a folder"),
-        (("run", "--profile", "selftest", "--out", tmp_path / "ok",
-          "--report-dir", afile), "--report-dir"),
+        (
+            ("run", "--profile", "selftest", "--out", tmp_path / "ok", "--report-dir", afile),
+            "--report-dir",
+        ),
         (("report", run_csv, "--out", afile), "exists and is not a folder"),
         (("report", run_csv, "--out", "/sys/x"), "lies under /sys"),
         (("submit", run_csv, "--results", "/dev/null"), "lies under /dev"),
@@ -202,15 +218,16 @@ def test_an_unwritable_folder_is_a_usage_error(run, tmp_path):  # noqa: F811
     ro = tmp_path / "ro"
     ro.mkdir()
     if os.geteuid() == 0:
-        if shutil.which("chattr") is None or subprocess.run(
-                ["chattr", "+i", ro], capture_output=True).returncode != 0:
+        if (
+            shutil.which("chattr") is None
+            or subprocess.run(["chattr", "+i", ro], capture_output=True).returncode != 0
+        ):
             pytest.skip("root without chattr +i: no folder here refuses writes")
     else:
         ro.chmod(0o555)
     try:
         res = cli("report", run, "--out", ro / "r")
-        assert res.exit_code == 2 and "cannot write in" in " ".join(res.output.split()), \
-            res.output
+        assert res.exit_code == 2 and "cannot write in" in " ".join(res.output.split()), res.output
     finally:
         if os.geteuid() == 0:
             subprocess.run(["chattr", "-i", ro], capture_output=True)
@@ -218,10 +235,25 @@ def test_an_unwritable_folder_is_a_usage_error(run, tmp_path):  # noqa: F811
 
 
 def test_pytest_sweep_checks_its_output_options_before_collecting(tmp_path):
-    res = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
-                          "--benchmark", "--bench-profile", "selftest", "--bench-out",
-                          "/dev/null", str(Path(__file__).parents[2] / "benchmarks")],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--benchmark",
+            "--bench-profile",
+            "selftest",
+            "--bench-out",
+            "/dev/null",
+            str(Path(__file__).parents[2] / "benchmarks"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 4, res.stdout + res.stderr
     assert "--bench-out /dev/null: lies under /dev" in res.stderr
     assert "Traceback" not in res.stdout + res.stderr
@@ -242,10 +274,23 @@ def test_sigkill_leaves_a_temp_folder_the_next_sweep_removes(tmp_path):
 
 def _sigkill_sweep(tmp_path, tmp):
     env = {**os.environ, "TMPDIR": str(tmp)}
-    proc = subprocess.Popen([sys.executable, "-m", "spikebench.cli", "run", "--profile",
-                             "selftest", "--no-report", "--out", str(tmp_path / "results")],
-                            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "spikebench.cli",
+            "run",
+            "--profile",
+            "selftest",
+            "--no-report",
+            "--out",
+            str(tmp_path / "results"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         while not list(tmp.glob(f"{runner.TEMP_PREFIX}{proc.pid}-*")):

@@ -92,33 +92,63 @@ VALIDATE = [
     ("machine_id with a slash", _set_machine("../../etc"), "characters other than"),
     ("machine_id an option", _set_machine("-rf"), "starts with '-'"),
     ("machine_id too long", _set_machine("a" * 300), "longer than"),
-    ("run_id ..", {"cells": {"run_id": ".."}, "ctx": lambda c: {**c, "run_id": ".."}},
-     "folder reference"),
-    ("git_commit ..", {"cells": {"git_commit": ".."}, "ctx": lambda c: {**c, "git_commit": ".."}},
-     "folder reference"),
+    (
+        "run_id ..",
+        {"cells": {"run_id": ".."}, "ctx": lambda c: {**c, "run_id": ".."}},
+        "folder reference",
+    ),
+    (
+        "git_commit ..",
+        {"cells": {"git_commit": ".."}, "ctx": lambda c: {**c, "git_commit": ".."}},
+        "folder reference",
+    ),
     ("JSON shards a number", {"raw_json": b'{"shards": 5}'}, "field run_id"),
     ("JSON holding only shards", {"raw_json": b'{"shards": []}'}, "field run_id"),
     ("JSON nested 100,000 deep", {"raw_json": DEEP}, "nested more than"),
-    ("JSON nested 40 deep in a field",
-     {"ctx": lambda c: {**c, "extra": json.loads("[" * 40 + "]" * 40)}}, "nested more than"),
+    (
+        "JSON nested 40 deep in a field",
+        {"ctx": lambda c: {**c, "extra": json.loads("[" * 40 + "]" * 40)}},
+        "nested more than",
+    ),
     ("JSON top level a list", {"raw_json": b"[1, 2]"}, "not a JSON object"),
     ("JSON not UTF-8", {"raw_json": b"\xff\xfe{\x00"}, "not UTF-8 text"),
     ("JSON not JSON", {"raw_json": b"{'run_id': 1"}, "is not valid JSON"),
-    ("JSON machine_id a number", {"ctx": lambda c: {**c, "machine_id": 5}},
-     "field machine_id"),
-    ("JSON shard count 0", {"ctx": lambda c: {**c, "shard": {"sweep_id": "s", "index": 1,
-                                                                "count": 0, "n_cases": 3}}},
-     "field shard.count"),
-    ("JSON shard index past count", {"ctx": lambda c: {**c, "shard": {
-        "sweep_id": "s", "index": 3, "count": 2, "n_cases": 3}}}, "index 3 > count 2"),
-    ("JSON shard without sweep_id", {"ctx": lambda c: {**c, "shard": {
-        "index": 1, "count": 2, "n_cases": 3}}}, "field shard.sweep_id"),
-    ("JSON shard index a string", {"ctx": lambda c: {**c, "shard": {
-        "sweep_id": "s", "index": "1", "count": 2, "n_cases": 3}}}, "field shard.index"),
-    ("JSON shard sweep_id ..", {"ctx": lambda c: {**c, "shard": {
-        "sweep_id": "..", "index": 1, "count": 2, "n_cases": 3}}}, "folder reference"),
-    ("JSON shards holding a bad context", {"ctx": lambda c: {**c, "shards": [{"run_id": 1}]}},
-     "field shards.0.run_id"),
+    ("JSON machine_id a number", {"ctx": lambda c: {**c, "machine_id": 5}}, "field machine_id"),
+    (
+        "JSON shard count 0",
+        {"ctx": lambda c: {**c, "shard": {"sweep_id": "s", "index": 1, "count": 0, "n_cases": 3}}},
+        "field shard.count",
+    ),
+    (
+        "JSON shard index past count",
+        {"ctx": lambda c: {**c, "shard": {"sweep_id": "s", "index": 3, "count": 2, "n_cases": 3}}},
+        "index 3 > count 2",
+    ),
+    (
+        "JSON shard without sweep_id",
+        {"ctx": lambda c: {**c, "shard": {"index": 1, "count": 2, "n_cases": 3}}},
+        "field shard.sweep_id",
+    ),
+    (
+        "JSON shard index a string",
+        {
+            "ctx": lambda c: {
+                **c,
+                "shard": {"sweep_id": "s", "index": "1", "count": 2, "n_cases": 3},
+            }
+        },
+        "field shard.index",
+    ),
+    (
+        "JSON shard sweep_id ..",
+        {"ctx": lambda c: {**c, "shard": {"sweep_id": "..", "index": 1, "count": 2, "n_cases": 3}}},
+        "folder reference",
+    ),
+    (
+        "JSON shards holding a bad context",
+        {"ctx": lambda c: {**c, "shards": [{"run_id": 1}]}},
+        "field shards.0.run_id",
+    ),
     ("formula =cmd", {"cells": {"error": (0, "=cmd|' /C calc'!A0")}}, "spreadsheet formula"),
     ("formula +", {"cells": {"device_name": "+1+2"}}, "spreadsheet formula"),
     ("formula @", {"cells": {"cpu_model": "@SUM(A1:A9)"}}, "spreadsheet formula"),
@@ -131,11 +161,16 @@ VALIDATE = [
     ("CSV without the schema column", {"raw_csv": b"a,b\n1,2\n"}, "no schema_version"),
     ("CSV from a newer schema", {"cells": {"schema_version": "99"}}, "newer than"),
     # Hardening II: each entry breaks one rule; the message is that rule's
-    ("case_id with a trailing newline, the row twice",
-     {"frame": lambda df: pd.concat([df, df.iloc[[0]].assign(case_id=df["case_id"][0] + "\n")])},
-     "column case_id"),
-    ("framework with a trailing newline", {"cells": {"framework": (0, "jax\n")}},
-     "column framework"),
+    (
+        "case_id with a trailing newline, the row twice",
+        {"frame": lambda df: pd.concat([df, df.iloc[[0]].assign(case_id=df["case_id"][0] + "\n")])},
+        "column case_id",
+    ),
+    (
+        "framework with a trailing newline",
+        {"cells": {"framework": (0, "jax\n")}},
+        "column framework",
+    ),
     ("peak_mem_bytes inf", {"cells": {"peak_mem_bytes": (0, "inf")}}, "is not finite"),
     ("compile_s inf", {"cells": {"compile_s": (0, "inf")}}, "is not finite"),
     ("throughput inf", {"cells": {"throughput": (0, "inf")}}, "is not finite"),
@@ -144,8 +179,11 @@ VALIDATE = [
     ("threads 2.5", {"cells": {"threads": "2.5"}}, "is not an integer"),
     ("cpu_cores 0", {"cells": {"cpu_cores": "0"}}, "column cpu_cores"),
     ("NUL in cpu_model", {"cells": {"cpu_model": "AMD\x00EPYC"}}, "control character"),
-    ("escape sequence in an error", {"cells": {"error": (0, "bad\x1b[31m red")}},
-     "control character"),
+    (
+        "escape sequence in an error",
+        {"cells": {"error": (0, "bad\x1b[31m red")}},
+        "control character",
+    ),
     ("header-only CSV", {"frame": lambda df: df.iloc[:0]}, "header but no row"),
     ("unknown family", {"cells": {"family": "nosuch"}}, "not a family registered here"),
     ("unknown impl", {"cells": {"impl": (0, "nosuch")}}, "not an implementation of event_lif"),
@@ -153,36 +191,77 @@ VALIDATE = [
     ("unknown dtype", {"cells": {"dtype": (0, "float16")}}, "column dtype"),
     ("unknown framework", {"cells": {"framework": (0, "tensorflow")}}, "column framework"),
     ("zero throughput", {"cells": {"throughput": (0, "0")}}, "column throughput"),
-    ("unknown throughput unit", {"cells": {"throughput_unit": (0, "furlongs/s")}},
-     "column throughput_unit"),
+    (
+        "unknown throughput unit",
+        {"cells": {"throughput_unit": (0, "furlongs/s")}},
+        "column throughput_unit",
+    ),
     ("correct not a boolean", {"cells": {"correct": (0, "yes")}}, "column correct"),
-    ("a negative sample hidden by time_min_s 0", {"frame": lambda df: _negative_sample(df)},
-     "negative or non-finite time"),
-    ("a failed row with a median time", {"cells": {"status": (0, "failed"),
-                                                   "error": (0, "it broke")}},
-     "but a median time is given"),
-    ("a failed row without its error", {"cells": {"status": (0, "failed"), "error": (0, ""),
-                                                  "time_median_s": (0, "")}},
-     "without an error message"),
-    ("time_min_s above the median", {"frame": lambda df: df.assign(time_min_s=[
-        repr(2 * float(m)) if i == 0 else v for i, (m, v) in
-        enumerate(zip(df["time_median_s"], df["time_min_s"], strict=True))])},
-     "> time_median_s"),
-    ("rounds not the number of samples", {"cells": {"rounds": (0, "49")}},
-     "holds 50 samples but rounds = 49"),
+    (
+        "a negative sample hidden by time_min_s 0",
+        {"frame": lambda df: _negative_sample(df)},
+        "negative or non-finite time",
+    ),
+    (
+        "a failed row with a median time",
+        {"cells": {"status": (0, "failed"), "error": (0, "it broke")}},
+        "but a median time is given",
+    ),
+    (
+        "a failed row without its error",
+        {"cells": {"status": (0, "failed"), "error": (0, ""), "time_median_s": (0, "")}},
+        "without an error message",
+    ),
+    (
+        "time_min_s above the median",
+        {
+            "frame": lambda df: df.assign(
+                time_min_s=[
+                    repr(2 * float(m)) if i == 0 else v
+                    for i, (m, v) in enumerate(
+                        zip(df["time_median_s"], df["time_min_s"], strict=True)
+                    )
+                ]
+            )
+        },
+        "> time_median_s",
+    ),
+    (
+        "rounds not the number of samples",
+        {"cells": {"rounds": (0, "49")}},
+        "holds 50 samples but rounds = 49",
+    ),
     ("rounds below the minimum", {"frame": lambda df: _rounds(df, 2)}, "rounds = 2 < 3"),
-    ("JSON NaN", {"ctx": lambda c: json.dumps({**c, "cpu_cores": float("nan")}).encode()},
-     "NaN is not a JSON number"),
-    ("JSON Infinity", {"ctx": lambda c: json.dumps({**c, "x": float("inf")}).encode()},
-     "Infinity is not a JSON number"),
-    ("JSON key twice", {"ctx": lambda c: (json.dumps(c)[:-1] + ', "machine_id": "x"}').encode()},
-     "appears twice"),
-    ("JSON shards naming another machine", {"ctx": lambda c: {
-        **c, "machine_id": "other-box", "shards": [dict(c)]}}, "but its shards ran on"),
-    ("JSON machine facts disagree with the rows", {"ctx": lambda c: {**c, "cpu_cores": 64}},
-     "cpu_cores"),
-    ("rows of a run the JSON does not hold", {"cells": {"run_id": (0, "0123456789ab")}},
-     "is not the run of"),
+    (
+        "JSON NaN",
+        {"ctx": lambda c: json.dumps({**c, "cpu_cores": float("nan")}).encode()},
+        "NaN is not a JSON number",
+    ),
+    (
+        "JSON Infinity",
+        {"ctx": lambda c: json.dumps({**c, "x": float("inf")}).encode()},
+        "Infinity is not a JSON number",
+    ),
+    (
+        "JSON key twice",
+        {"ctx": lambda c: (json.dumps(c)[:-1] + ', "machine_id": "x"}').encode()},
+        "appears twice",
+    ),
+    (
+        "JSON shards naming another machine",
+        {"ctx": lambda c: {**c, "machine_id": "other-box", "shards": [dict(c)]}},
+        "but its shards ran on",
+    ),
+    (
+        "JSON machine facts disagree with the rows",
+        {"ctx": lambda c: {**c, "cpu_cores": 64}},
+        "cpu_cores",
+    ),
+    (
+        "rows of a run the JSON does not hold",
+        {"cells": {"run_id": (0, "0123456789ab")}},
+        "is not the run of",
+    ),
     ("formula after a space", {"cells": {"error": (0, " =1+1")}}, "spreadsheet formula"),
     ("formula after a newline", {"cells": {"error": (0, "\n=1+1")}}, "spreadsheet formula"),
     ("fullwidth formula", {"cells": {"error": (0, "\uff1dcmd()")}}, "spreadsheet formula"),
@@ -205,10 +284,16 @@ def _rounds(df, n):
     s = np.array([float(x) for x in df.loc[0, "samples_s"].split()][:n])
     q1, q3 = np.percentile(s, [25, 75])
     work = float(df.loc[0, "throughput"]) * float(df.loc[0, "time_median_s"])
-    df.loc[0, ["samples_s", "rounds", "time_median_s", "time_min_s", "time_iqr_s",
-               "throughput"]] = [" ".join(map(repr, s)), str(n), repr(float(np.median(s))),
-                                 repr(float(s.min())), repr(float(q3 - q1)),
-                                 repr(work / float(np.median(s)))]
+    df.loc[
+        0, ["samples_s", "rounds", "time_median_s", "time_min_s", "time_iqr_s", "throughput"]
+    ] = [
+        " ".join(map(repr, s)),
+        str(n),
+        repr(float(np.median(s))),
+        repr(float(s.min())),
+        repr(float(q3 - q1)),
+        repr(work / float(np.median(s))),
+    ]
     return df
 
 
@@ -222,9 +307,18 @@ def test_validate_refuses_with_a_clear_error(run, name, kw, message):
 
 # submit runs validate first: its corpus is the first round's entries plus those the audit
 # found submit filing (the rest differ from these only in which validate rule refuses them)
-SUBMIT = VALIDATE[:32] + [v for v in VALIDATE if v[0] in (
-    "case_id with a trailing newline, the row twice", "header-only CSV", "JSON NaN",
-    "JSON shards naming another machine", "JSON key twice")]
+SUBMIT = VALIDATE[:32] + [
+    v
+    for v in VALIDATE
+    if v[0]
+    in (
+        "case_id with a trailing newline, the row twice",
+        "header-only CSV",
+        "JSON NaN",
+        "JSON shards naming another machine",
+        "JSON key twice",
+    )
+]
 
 
 @pytest.mark.parametrize("name,kw,message", SUBMIT, ids=[v[0] for v in SUBMIT])
@@ -262,8 +356,11 @@ def test_anonymising_replaces_whole_names_only_and_files_a_valid_copy(run, tmp_p
     """On a host named `vm`, `cpu_vmhwm_delta` stays; a cell that is the hostname does not."""
     from spikebench.submission import validate as V
 
-    edit(run, cells={"device_name": "vm", "error": (0, "ran on vm.lab.example today")},
-         ctx=lambda c: {**c, "hostname": "vm", "note": "vm"})
+    edit(
+        run,
+        cells={"device_name": "vm", "error": (0, "ran on vm.lab.example today")},
+        ctx=lambda c: {**c, "hostname": "vm", "note": "vm"},
+    )
     dest, _ = S.submit(run, tmp_path / "results", names=["vm.lab.example", "vm"])
     filed = pd.read_csv(dest, dtype=str, keep_default_na=False)
     assert (filed["mem_method"] == "cpu_vmhwm_delta").all()
@@ -286,16 +383,25 @@ def _shards(run, n=2):
         rid = uuid.uuid4().hex[:12]
         part["run_id"] = rid
         part.to_csv(p, index=False)
-        p.with_suffix(".json").write_text(json.dumps({
-            **ctx, "run_id": rid, "shard": {"sweep_id": "sweep1", "index": i + 1, "count": n,
-                                            "n_cases": len(df)}}))
+        p.with_suffix(".json").write_text(
+            json.dumps(
+                {
+                    **ctx,
+                    "run_id": rid,
+                    "shard": {"sweep_id": "sweep1", "index": i + 1, "count": n, "n_cases": len(df)},
+                }
+            )
+        )
         paths.append(p)
     return paths
 
 
 MERGE = [
-    ("shard without sweep_id", lambda s: {k: v for k, v in s.items() if k != "sweep_id"},
-     "field shard.sweep_id"),
+    (
+        "shard without sweep_id",
+        lambda s: {k: v for k, v in s.items() if k != "sweep_id"},
+        "field shard.sweep_id",
+    ),
     ("shard count 0", lambda s: {**s, "count": 0}, "field shard.count"),
     ("shard index past count", lambda s: {**s, "index": 5}, "index 5 > count 2"),
     ("shard a number", lambda s: 5, "field shard"),
@@ -387,8 +493,21 @@ def test_json_size_limit(run, monkeypatch):
 def test_formula_rule_leaves_numbers_alone():
     for ok in ("-1.5", "-inf", "-nan", "-.5e3", "ok text", ""):
         assert not U.formula_cell(ok), ok
-    for bad in ("=1", "+1", "@x", "-x", "\t1", "\r=1", "-+1", " =1", "\n=1", "\uff1d1",
-                "|x", " -x", "\uff0b1"):
+    for bad in (
+        "=1",
+        "+1",
+        "@x",
+        "-x",
+        "\t1",
+        "\r=1",
+        "-+1",
+        " =1",
+        "\n=1",
+        "\uff1d1",
+        "|x",
+        " -x",
+        "\uff0b1",
+    ):
         assert U.formula_cell(bad), bad
 
 

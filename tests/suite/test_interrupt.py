@@ -35,9 +35,22 @@ def _start_selftest(tmp_path, machine, tmp):
     env = {**os.environ, "SPIKEBENCH_MACHINE_ID": machine, "TMPDIR": str(tmp)}
     log = tmp_path / "sweep.log"  # a file, not a pipe: a full pipe would stall the sweep
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "spikebench.cli", "run", "--profile",
-                                 "selftest", "--out", str(tmp_path), "--no-report"],
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "spikebench.cli",
+                "run",
+                "--profile",
+                "selftest",
+                "--out",
+                str(tmp_path),
+                "--no-report",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     proc.log = log
     folder = tmp_path / machine
     deadline = time.time() + 120
@@ -47,8 +60,10 @@ def _start_selftest(tmp_path, machine, tmp):
         csvs = list(folder.glob("*.csv")) if folder.exists() else []
         if csvs:
             rows = max(0, len(csvs[0].read_text().splitlines()) - 1)
-    assert rows == 2, ("the first two rows should be written before the signal; the sweep "
-                       f"said: {log.read_text()[-2000:]}")
+    assert rows == 2, (
+        "the first two rows should be written before the signal; the sweep "
+        f"said: {log.read_text()[-2000:]}"
+    )
     return proc, folder, tmp
 
 
@@ -96,24 +111,32 @@ def test_a_worker_killed_from_outside_is_not_called_oom(tmp_path):
     from spikebench import cases
     from spikebench.harness import worker
 
-    case = cases.Case(family="selftest", impl="hangs", framework="numpy", device="cpu",
-                      dtype="float64", mode="forward", dataset="none", sizes=(("n", 8),),
-                      timeout_s=60)
+    case = cases.Case(
+        family="selftest",
+        impl="hangs",
+        framework="numpy",
+        device="cpu",
+        dtype="float64",
+        mode="forward",
+        dataset="none",
+        sizes=(("n", 8),),
+        timeout_s=60,
+    )
     data = tmp_path / "data.pkl"
     data.write_bytes(pickle.dumps(({"x": np.arange(8.0)}, np.cumsum(np.arange(8.0)))))
     me = psutil.Process()
     before = {p.pid for p in me.children(recursive=True)}
     got = {}
-    t = threading.Thread(target=lambda: got.update(
-        worker.measure_isolated(case, str(data), 60, None, 1)))
+    t = threading.Thread(
+        target=lambda: got.update(worker.measure_isolated(case, str(data), 60, None, 1))
+    )
     t.start()
     deadline = time.time() + 60
     new = []
     while time.time() < deadline and not new:
         time.sleep(0.2)
         # the worker is forked by the forkserver: a grandchild of this process
-        new = [p for p in me.children(recursive=True) if p.pid not in before
-               and p.ppid() != me.pid]
+        new = [p for p in me.children(recursive=True) if p.pid not in before and p.ppid() != me.pid]
     assert new, "no worker process appeared"
     time.sleep(0.5)
     for p in new:
@@ -134,5 +157,4 @@ def test_oom_needs_evidence(monkeypatch):
     assert quiet["status"] == "failed" and "SIGKILL" in quiet["error"]
     seg = worker._death(-11, 3, 2**30)
     assert seg["status"] == "failed" and "SIGSEGV" in seg["error"]
-    assert worker._death(1, None, 0) == {"status": "failed",
-                                         "error": "worker died (exit code 1)"}
+    assert worker._death(1, None, 0) == {"status": "failed", "error": "worker died (exit code 1)"}

@@ -87,8 +87,14 @@ def _site(tmp: Path, module: str, source: str, name: str) -> Path:
 
 def _cli(site: Path, cwd: Path, *args, timeout=600):
     env = {**os.environ, "PYTHONPATH": str(site)}
-    return subprocess.run([sys.executable, "-m", "spikebench.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "spikebench.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -103,8 +109,10 @@ def plugin_run(tmp_path_factory):
 def test_a_plugin_family_runs_in_isolated_workers(plugin_run):
     tmp, _, dry, run = plugin_run
     assert dry.returncode == 0, dry.stderr
-    assert "runmax/accumulate/runmax-np/cpu/float64/forward/gaussian[n_events=200]" in \
-        dry.stdout and "2 cases" in dry.stdout
+    assert (
+        "runmax/accumulate/runmax-np/cpu/float64/forward/gaussian[n_events=200]" in dry.stdout
+        and "2 cases" in dry.stdout
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     (csv,) = (tmp / "results").rglob("*.csv")
     from spikebench import results
@@ -127,14 +135,18 @@ def test_a_plugin_family_validates_reports_and_compares(plugin_run):
     assert rep.returncode == 0, rep.stdout + rep.stderr
     assert "running maximum" in (tmp / "report" / "index.html").read_text()
     # without the plugin, its rows are refused by name
-    bare = subprocess.run([sys.executable, "-m", "spikebench.cli", "validate", str(csv)],
-                          cwd=tmp, capture_output=True, text=True, timeout=300)
+    bare = subprocess.run(
+        [sys.executable, "-m", "spikebench.cli", "validate", str(csv)],
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert bare.returncode == 1 and "runmax" in bare.stdout
 
 
 def test_a_broken_plugin_is_skipped_with_a_warning(tmp_path):
-    site = _site(tmp_path, "broken_plugin", "raise RuntimeError('no GPU driver here')\n",
-                 "broken")
+    site = _site(tmp_path, "broken_plugin", "raise RuntimeError('no GPU driver here')\n", "broken")
     out = _cli(site, tmp_path, "devices")
     assert out.returncode == 0, out.stderr
     assert "broken" in out.stdout and "no GPU driver here" in out.stdout + out.stderr

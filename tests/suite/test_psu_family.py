@@ -19,20 +19,31 @@ def _small(case, **sizes):
 @pytest.fixture(scope="module")
 def psu_rows(tmp_path_factory):
     cs = profiles.profile_cases("quick", ["cpu"], family=["psu"], dtype=["float32"])
-    neuron = [_small(c, n_neurons=16, batch=2) for c in cs
-              if c.dataset == "gaussian" and c.size["T"] in (4, 256)]
+    neuron = [
+        _small(c, n_neurons=16, batch=2)
+        for c in cs
+        if c.dataset == "gaussian" and c.size["T"] in (4, 256)
+    ]
     # the network rows: JAX, PyTorch eager and PyTorch through torch.compile (LIF and PSU
     # forward in quick; IPSU and RPSU compiled, like the training step, are in `full`)
     compiled = [c for c in cs if c.framework == "torch-compile"]
     assert {c.impl for c in compiled} == {"lif", "psu"}
-    extra = [cases.Case(**{**c.__dict__, "impl": impl}) for c in compiled if c.impl == "psu"
-             for impl in ("ipsu", "rpsu")]
-    net = [_small(c, n_neurons=16, batch=3) for c in cs + extra
-           if c.dataset == "synthetic-shd" and c.size["T"] == 15]
+    extra = [
+        cases.Case(**{**c.__dict__, "impl": impl})
+        for c in compiled
+        if c.impl == "psu"
+        for impl in ("ipsu", "rpsu")
+    ]
+    net = [
+        _small(c, n_neurons=16, batch=3)
+        for c in cs + extra
+        if c.dataset == "synthetic-shd" and c.size["T"] == 15
+    ]
     assert len(neuron) == 32 and len(net) == 20
     assert {c.framework for c in net} == {"jax", "torch", "torch-compile"}
-    with runner.Session(tmp_path_factory.mktemp("psu"), isolate=False,
-                        timing={"min_rounds": 3, "max_rounds": 3}) as s:
+    with runner.Session(
+        tmp_path_factory.mktemp("psu"), isolate=False, timing={"min_rounds": 3, "max_rounds": 3}
+    ) as s:
         rows = [s.run(c) for c in neuron + net]
     rows_csv.append(s.csv_path)
     return rows
@@ -76,9 +87,13 @@ def test_report_renders_the_psu_plot_and_tables(psu_rows, tmp_path):
 
 
 def test_a_wrong_output_makes_the_row_incorrect():
-    case = next(c for c in profiles.profile_cases("quick", ["cpu"], family=["psu"],
-                                                  framework=["jax"], impl=["psu"])
-                if c.dataset == "gaussian" and c.mode == "forward")
+    case = next(
+        c
+        for c in profiles.profile_cases(
+            "quick", ["cpu"], family=["psu"], framework=["jax"], impl=["psu"]
+        )
+        if c.dataset == "gaussian" and c.mode == "forward"
+    )
     case = _small(case, T=8, n_neurons=8, batch=2)
     inputs = fam.FAMILY.make_inputs(case)
     ref, _ = fam.FAMILY.reference(case, inputs)
@@ -95,9 +110,13 @@ def test_a_wrong_output_makes_the_row_incorrect():
 
 
 def test_a_wrong_gradient_makes_the_row_incorrect():
-    case = next(c for c in profiles.profile_cases("quick", ["cpu"], family=["psu"],
-                                                  framework=["torch"], impl=["rpsu"])
-                if c.dataset == "gaussian" and c.mode == "grad")
+    case = next(
+        c
+        for c in profiles.profile_cases(
+            "quick", ["cpu"], family=["psu"], framework=["torch"], impl=["rpsu"]
+        )
+        if c.dataset == "gaussian" and c.mode == "grad"
+    )
     case = _small(case, T=8, n_neurons=8, batch=2)
     inputs = fam.FAMILY.make_inputs(case)
     ref, _ = fam.FAMILY.reference(case, inputs)
@@ -114,9 +133,13 @@ def test_psu_cases_reject_other_datasets():
 
 
 def test_network_rows_are_checked_by_teacher_forcing():
-    case = next(c for c in profiles.profile_cases("quick", ["cpu"], family=["psu"],
-                                                  framework=["jax"], impl=["psu"])
-                if c.dataset == "synthetic-shd" and c.mode == "forward")
+    case = next(
+        c
+        for c in profiles.profile_cases(
+            "quick", ["cpu"], family=["psu"], framework=["jax"], impl=["psu"]
+        )
+        if c.dataset == "synthetic-shd" and c.mode == "forward"
+    )
     case = _small(case, n_neurons=12, batch=2, T=6)
     inputs = fam.FAMILY.make_inputs(case)
     ref, _ = fam.FAMILY.reference(case, inputs)
@@ -126,15 +149,13 @@ def test_network_rows_are_checked_by_teacher_forcing():
     good = fam.FAMILY.check(case, inputs, (out.logits, out.spikes), ref)
     assert good["correct"] and good["mismatch_frac"] == 0.0 and good["max_err"] == 0.0
     hidden = [s.copy() for s in out.spikes]
-    far = np.unravel_index(np.argmax(np.abs(out.potentials[0] - fam.PARAMS.theta)),
-                           hidden[0].shape)
+    far = np.unravel_index(np.argmax(np.abs(out.potentials[0] - fam.PARAMS.theta)), hidden[0].shape)
     hidden[0][far] = 1 - hidden[0][far]  # a flip nowhere near the threshold
     bad = fam.FAMILY.check(case, inputs, (out.logits, hidden), ref)
     assert not bad["correct"] and "away from the threshold" in bad["note"]
 
 
-def test_torch_compile_framework_wraps_plain_kernels_and_calls_self_compiling_ones(
-        monkeypatch):
+def test_torch_compile_framework_wraps_plain_kernels_and_calls_self_compiling_ones(monkeypatch):
     """TorchCompileFw: a plain kernel goes through torch.compile; one marked
     ``compiles_inside`` (it compiles its own loop body) is called as it is; both first calls
     are timed as compile_s."""

@@ -17,23 +17,39 @@ def _small(case, **sizes):
 @pytest.fixture(scope="module")
 def queue_rows(tmp_path_factory):
     cs = profiles.profile_cases("quick", ["cpu"], family=["queues"])
-    traffic = [_small(c, n_queues=50, T=300) for c in cs
-               if c.dataset == "bernoulli" and c.size["n_queues"] == 1
-               and c.framework in ("jax", "torch")]
-    drops = [_small(c, n_queues=50) for c in cs
-             if c.dataset == "bernoulli" and c.size["interval"] == 10
-             and c.size.get("capacity") == 1 and c.size["delay"] == 20]
+    traffic = [
+        _small(c, n_queues=50, T=300)
+        for c in cs
+        if c.dataset == "bernoulli" and c.size["n_queues"] == 1 and c.framework in ("jax", "torch")
+    ]
+    drops = [
+        _small(c, n_queues=50)
+        for c in cs
+        if c.dataset == "bernoulli"
+        and c.size["interval"] == 10
+        and c.size.get("capacity") == 1
+        and c.size["delay"] == 20
+    ]
     # the network: every design simulates (JAX); gradients in both modes for two designs
     # (JAX) and for the FIFO in PyTorch, eager and compiled (whose gradient rows only `full`
     # runs)
     full = profiles.profile_cases("full", ["cpu"], family=["queues"])
-    net = [_small(c, n_neurons=12, T=240) for c in full if c.dataset == "recurrent" and (
-        (c.framework == "jax" and (c.mode == "forward" or c.impl in ("fifo", "ring")))
-        or (c.framework == "torch" and c.impl == "fifo")
-        or (c.framework == "torch-compile" and c.impl == "fifo" and c.mode == "grad"))]
+    net = [
+        _small(c, n_neurons=12, T=240)
+        for c in full
+        if c.dataset == "recurrent"
+        and (
+            (c.framework == "jax" and (c.mode == "forward" or c.impl in ("fifo", "ring")))
+            or (c.framework == "torch" and c.impl == "fifo")
+            or (c.framework == "torch-compile" and c.impl == "fifo" and c.mode == "grad")
+        )
+    ]
     assert len(traffic) == 10 and drops and len(net) == 14
-    with runner.Session(tmp_path_factory.mktemp("q"), isolate=False,
-                        timing={"min_rounds": 1, "max_rounds": 1, "warmup": 0}) as s:
+    with runner.Session(
+        tmp_path_factory.mktemp("q"),
+        isolate=False,
+        timing={"min_rounds": 1, "max_rounds": 1, "warmup": 0},
+    ) as s:
         rows = [s.run(c) for c in traffic + drops + net]
     queue_csv.append(s.csv_path)
     return rows
@@ -61,17 +77,44 @@ def test_report_renders_the_queue_plots(queue_rows, tmp_path):
 
 
 def _benchmark_b_rows():
-    base = {"family": "queues", "status": "ok", "correct": True, "mode": "forward",
-            "dtype": "float32", "device_kind": "cpu", "param_n_queues": 10_000,
-            "param_interval": 400, "param_delay": 80, "param_T": 400, "drop_rate": 0.0}
-    rows = [{**base, "impl": "heap", "framework": "jax", "param_capacity": 7,
-             "time_median_s": 0.2},
-            {**base, "impl": "heap", "framework": "jax", "param_capacity": 4,  # not published
-             "time_median_s": 9.0},
-            {**base, "impl": "ring", "framework": "torch", "param_capacity": None,
-             "time_median_s": 0.4},
-            {**base, "impl": "fifo", "framework": "jax", "param_capacity": 4,
-             "param_n_queues": 1_000, "time_median_s": 0.1}]  # another size
+    base = {
+        "family": "queues",
+        "status": "ok",
+        "correct": True,
+        "mode": "forward",
+        "dtype": "float32",
+        "device_kind": "cpu",
+        "param_n_queues": 10_000,
+        "param_interval": 400,
+        "param_delay": 80,
+        "param_T": 400,
+        "drop_rate": 0.0,
+    }
+    rows = [
+        {**base, "impl": "heap", "framework": "jax", "param_capacity": 7, "time_median_s": 0.2},
+        {
+            **base,
+            "impl": "heap",
+            "framework": "jax",
+            "param_capacity": 4,  # not published
+            "time_median_s": 9.0,
+        },
+        {
+            **base,
+            "impl": "ring",
+            "framework": "torch",
+            "param_capacity": None,
+            "time_median_s": 0.4,
+        },
+        {
+            **base,
+            "impl": "fifo",
+            "framework": "jax",
+            "param_capacity": 4,
+            "param_n_queues": 1_000,
+            "time_median_s": 0.1,
+        },
+    ]  # another size
     return rows
 
 
@@ -96,9 +139,13 @@ def test_the_benchmark_summary_prints_benchmark_b(capsys):
 
 
 def _traffic_case(design="fifo"):
-    c = next(c for c in profiles.profile_cases("quick", ["cpu"], family=["queues"],
-                                               impl=[design], framework=["jax"])
-             if c.dataset == "bernoulli")
+    c = next(
+        c
+        for c in profiles.profile_cases(
+            "quick", ["cpu"], family=["queues"], impl=[design], framework=["jax"]
+        )
+        if c.dataset == "bernoulli"
+    )
     return _small(c, n_queues=20, T=400)
 
 
@@ -110,10 +157,10 @@ def test_lost_events_and_wrong_payloads_make_the_row_incorrect():
     inputs = fam.FAMILY.make_inputs(case)
     ref, _ = fam.FAMILY.reference(case, inputs)
     q0 = qj.init("fifo", 20, case.size["capacity"], None)
-    out = jax.device_get(qj.traffic("fifo", q0, 400, case.size["delay"],
-                                    case.size["interval"]))
-    out = tuple(np.asarray(x) if not hasattr(x, "_fields") else
-                type(x)(*map(np.asarray, x)) for x in out)
+    out = jax.device_get(qj.traffic("fifo", q0, 400, case.size["delay"], case.size["interval"]))
+    out = tuple(
+        np.asarray(x) if not hasattr(x, "_fields") else type(x)(*map(np.asarray, x)) for x in out
+    )
     assert fam.FAMILY.check(case, inputs, out, ref)["correct"]
     q, hits, pays, sent = out
     lane = inputs["lanes"][0]
@@ -136,8 +183,13 @@ def test_lost_events_and_wrong_payloads_make_the_row_incorrect():
 @pytest.mark.parametrize("name", ["synthetic-shd", "yinyang"])
 def test_a_dataset_drives_the_network(name, tmp_path):
     full = profiles.profile_cases("full", ["cpu"], family=["queues"])
-    net = [_small(c, n_neurons=12, T=240) for c in full if c.dataset == "recurrent"
-           and c.impl == "fifo" and (c.framework == "jax" or c.mode == "forward")]
+    net = [
+        _small(c, n_neurons=12, T=240)
+        for c in full
+        if c.dataset == "recurrent"
+        and c.impl == "fifo"
+        and (c.framework == "jax" or c.mode == "forward")
+    ]
     moved = profiles.with_dataset(net, name)
     assert len(moved) == len(net) == 5 and {c.dataset for c in moved} == {name}
     a, b = fam.FAMILY.make_inputs(moved[0]), fam.FAMILY.make_inputs(moved[0])
@@ -146,8 +198,9 @@ def test_a_dataset_drives_the_network(name, tmp_path):
     assert np.array_equal(a["i_ext"], a["i_ext"].astype(np.float32))  # same in every dtype
     assert fam.FAMILY.make_inputs(net[0])["i_ext"] is None  # the default keeps its constant input
     assert a["stats"]["dataset"] == name and "W_in" in a["stats"]["input"]
-    with runner.Session(tmp_path, isolate=False,
-                        timing={"min_rounds": 1, "max_rounds": 1, "warmup": 0}) as s:
+    with runner.Session(
+        tmp_path, isolate=False, timing={"min_rounds": 1, "max_rounds": 1, "warmup": 0}
+    ) as s:
         rows = [s.run(c) for c in moved]
     for row in rows:
         assert row["status"] == "ok", row["error"]

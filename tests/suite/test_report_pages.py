@@ -32,7 +32,8 @@ def two_places(tmp_path_factory):
     other["threads"] = 1
     ok = other["status"] == "ok"
     other.loc[ok, "samples_s"] = other.loc[ok, "samples_s"].map(
-        lambda s: " ".join(f"{float(x) * 1.7:.9g}" for x in s.split()))
+        lambda s: " ".join(f"{float(x) * 1.7:.9g}" for x in s.split())
+    )
     other.loc[ok, "time_median_s"] *= 1.7
     other.loc[~ok, "error"] = EVIL
     other["cpu_model"] = "<img src=x onerror=alert(1)>"
@@ -47,8 +48,17 @@ def two_places(tmp_path_factory):
 def test_every_page_renders(two_places):
     out, written, _ = two_places
     names = {p.name for p in written}
-    for page in ("index.html", "event_lif.html", "psu.html", "queues.html", "compare.html",
-                 "rows.html", "summary.md", "overview.png", "overview.svg"):
+    for page in (
+        "index.html",
+        "event_lif.html",
+        "psu.html",
+        "queues.html",
+        "compare.html",
+        "rows.html",
+        "summary.md",
+        "overview.png",
+        "overview.svg",
+    ):
         assert page in names and (out / page).stat().st_size > 500, page
     index = (out / "index.html").read_text()
     assert "amd-epyc-0a7c9cdf" in index and "other-box" in index and "1 thread" in index
@@ -94,8 +104,9 @@ def test_figures_read_well(two_places):
     an axes' data, every axis with data labelled with a unit, no mathtext ticks."""
     out, written, problems = two_places
     assert problems == []
-    assert {"psu.png", "psu_time.png", "event_lif.png", "queues.png", "overview.png"} <= \
-        {p.name for p in written}
+    assert {"psu.png", "psu_time.png", "event_lif.png", "queues.png", "overview.png"} <= {
+        p.name for p in written
+    }
     svg = (out / "psu.svg").read_text()
     assert "mathdefault" not in svg and "1x" in svg  # ratio ticks read 1x, 2x
     # two places: the panels wrap at 3 a line, so the figure stays about a page wide
@@ -107,8 +118,11 @@ def test_the_index_answers_each_family_in_a_sentence(two_places):
     out, _, _ = two_places
     index = (out / "index.html").read_text()
     assert "What these results say" in index
-    assert re.search(r"the parallel simulator runs [0-9.]+x \(IQR [0-9.]+-[0-9.]+x\) the "
-                     r"serial one", index)
+    assert re.search(
+        r"the parallel simulator runs [0-9.]+x \(IQR [0-9.]+-[0-9.]+x\) the "
+        r"serial one",
+        index,
+    )
     assert "at its worst" in index and "LIF time / unit time at T = 15" in index
     assert re.search(r"the fastest design is \w+ in \w+", index)
 
@@ -117,8 +131,7 @@ def test_a_narrow_report_says_where_there_is_no_data(tmp_path):
     df = results.read([RUN]).drop(columns=["source_file"])
     narrow = df[(df["family"] == "event_lif") & (df["impl"] == "bare_scan")]
     narrow.to_csv(tmp_path / "narrow.csv", index=False)
-    written, problems = report_check.render_checked([tmp_path / "narrow.csv"],
-                                                    tmp_path / "rep")
+    written, problems = report_check.render_checked([tmp_path / "narrow.csv"], tmp_path / "rep")
     assert problems == []
     assert report_style.NO_DATA in (tmp_path / "rep" / "overview.svg").read_text()
     assert "No family's headline rows" in (tmp_path / "rep" / "index.html").read_text()

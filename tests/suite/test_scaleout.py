@@ -20,15 +20,36 @@ submitit = pytest.importorskip("submitit")
 
 ROOT = Path(__file__).resolve().parents[2]
 # a narrow sweep: 4 PSU cases, in-process (the shards are the unit of isolation here)
-ARGS = ["--profile", "quick", "--family", "psu", "--framework", "jax", "--filter",
-        "dataset=gaussian", "--filter", "T=4", "--filter", "mode=forward", "--filter",
-        "n_neurons=256", "--no-isolate"]
+ARGS = [
+    "--profile",
+    "quick",
+    "--family",
+    "psu",
+    "--framework",
+    "jax",
+    "--filter",
+    "dataset=gaussian",
+    "--filter",
+    "T=4",
+    "--filter",
+    "mode=forward",
+    "--filter",
+    "n_neurons=256",
+    "--no-isolate",
+]
 
 
 def _case_ids():
-    cases = profiles.profile_cases("quick", ["cpu"], family=["psu"], framework=["jax"],
-                                   dataset=["gaussian"], T=["4"], mode=["forward"],
-                                   n_neurons=["256"])
+    cases = profiles.profile_cases(
+        "quick",
+        ["cpu"],
+        family=["psu"],
+        framework=["jax"],
+        dataset=["gaussian"],
+        T=["4"],
+        mode=["forward"],
+        n_neurons=["256"],
+    )
     assert len(cases) >= 2
     return sorted(c.case_id for c in cases)
 
@@ -60,8 +81,13 @@ def test_the_readme_slurm_array_line_runs_a_shard(tmp_path):
     spikebench = Path(sys.executable).parent / "spikebench"  # this environment's script
     exe = str(spikebench) if spikebench.exists() else "spikebench"
     cmd = wrap.replace("spikebench", exe, 1) + " " + " ".join(ARGS + ["--dry-run"])
-    done = subprocess.run(["bash", "-c", cmd], cwd=tmp_path, capture_output=True, text=True,
-                          env={**os.environ, "SLURM_ARRAY_TASK_ID": "3", "COLUMNS": "300"})
+    done = subprocess.run(
+        ["bash", "-c", cmd],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SLURM_ARRAY_TASK_ID": "3", "COLUMNS": "300"},
+    )
     assert done.returncode == 0, done.stderr
     assert re.search(r"\d+ cases?$", done.stdout.strip())
 

@@ -18,8 +18,9 @@ TIMING = {"min_rounds": 3, "max_rounds": 3, "warmup": 0}
 
 
 def _cases():
-    cs = profiles.profile_cases("quick", ["cpu"], family=["psu"], framework=["jax"],
-                                dataset=["gaussian"], T=["4"])
+    cs = profiles.profile_cases(
+        "quick", ["cpu"], family=["psu"], framework=["jax"], dataset=["gaussian"], T=["4"]
+    )
     assert len(cs) >= 6, "the shard tests need a few cases of the quick profile"
     return cs
 
@@ -44,8 +45,9 @@ def shard_files(tmp_path_factory):
     files = []
     for i in (1, 2, 3):
         part, info = profiles.shard(_cases(), f"{i}/3")
-        s = runner.run_sweep(part, out_root=root / f"m{i}", isolate=False, progress=False,
-                             timing=TIMING, shard=info)
+        s = runner.run_sweep(
+            part, out_root=root / f"m{i}", isolate=False, progress=False, timing=TIMING, shard=info
+        )
         files.append(s.csv_path)
     return files
 
@@ -81,11 +83,11 @@ def test_merge_refuses_incomplete_or_foreign_sets(shard_files, tmp_path):
     other.with_suffix(".json").write_text(json.dumps(ctx))
     with pytest.raises(ValueError, match="different sweeps"):
         M.merge([shard_files[0], other], tmp_path / "d.csv")
-    res = CliRunner().invoke(app, ["merge", str(shard_files[0]), "--out",
-                                   str(tmp_path / "e.csv")])
+    res = CliRunner().invoke(app, ["merge", str(shard_files[0]), "--out", str(tmp_path / "e.csv")])
     assert res.exit_code == 1 and "missing" in res.output
-    res = CliRunner().invoke(app, ["merge", *map(str, shard_files), "--out",
-                                   str(tmp_path / "f.csv")])
+    res = CliRunner().invoke(
+        app, ["merge", *map(str, shard_files), "--out", str(tmp_path / "f.csv")]
+    )
     assert res.exit_code == 0 and "merged 3 of 3 shards" in res.output
 
 

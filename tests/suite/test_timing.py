@@ -56,8 +56,9 @@ def test_min_rounds_must_be_positive_and_warmup_is_untimed(clock):
         timing.time_calls(lambda: None, lambda o: o, min_rounds=0)
     calls = []
     clock["steps"] = [0.5] * 3
-    m = timing.time_calls(lambda: calls.append(1), lambda o: o, min_rounds=3, max_rounds=3,
-                          min_time=0.0, warmup=2)
+    m = timing.time_calls(
+        lambda: calls.append(1), lambda o: o, min_rounds=3, max_rounds=3, min_time=0.0, warmup=2
+    )
     assert len(calls) == 5 and m.samples == [0.5] * 3
 
 
@@ -71,8 +72,14 @@ def test_the_noise_flag_at_its_threshold():
     assert not timing.noisy(1.0, timing.NOISY)
     assert timing.noisy(1.0, timing.NOISY * 1.01)
     assert timing.NOISY == 0.1
-    for median, iqr in ((0.0, 1.0), (-1.0, 1.0), (1.0, float("nan")), (None, 0.5),
-                        ("x", 0.5), (1.0, float("inf"))):
+    for median, iqr in (
+        (0.0, 1.0),
+        (-1.0, 1.0),
+        (1.0, float("nan")),
+        (None, 0.5),
+        ("x", 0.5),
+        (1.0, float("inf")),
+    ):
         assert not timing.noisy(median, iqr), (median, iqr)
 
 
@@ -91,8 +98,13 @@ def test_a_noisy_measurement_warns_and_a_steady_one_does_not(clock):
 
 
 def test_the_defaults_are_the_documented_ones():
-    assert timing.DEFAULTS == {"min_rounds": 3, "max_rounds": 50, "min_time": 0.2,
-                               "max_time": 20.0, "warmup": 1}
+    assert timing.DEFAULTS == {
+        "min_rounds": 3,
+        "max_rounds": 50,
+        "min_time": 0.2,
+        "max_time": 20.0,
+        "warmup": 1,
+    }
 
 
 def test_noisy_is_a_ratio_not_a_product():

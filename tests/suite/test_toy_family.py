@@ -39,8 +39,12 @@ class Toy(Family):
 
     def check(self, case, inputs, out, ref):
         err = float(np.max(np.abs(out - ref)))
-        return {"correct": err == 0.0, "max_err": err, "mismatch_frac": 0.0,
-                "n_checked": int(ref.size)}
+        return {
+            "correct": err == 0.0,
+            "max_err": err,
+            "mismatch_frac": 0.0,
+            "n_checked": int(ref.size),
+        }
 
     def work(self, case):
         return case.size["n_events"], "toy-items/s"
@@ -52,18 +56,25 @@ class Toy(Family):
         return [("toy: median per size", df[["param_n_events", "time_median_s"]])]
 
     def report(self, df, out_dir):
-        return Section(self.title, [], [("toy rows", df[["impl", "time_median_s"]],
-                                         "the toy family's own table")])
+        return Section(
+            self.title,
+            [],
+            [("toy rows", df[["impl", "time_median_s"]], "the toy family's own table")],
+        )
 
 
 @pytest.fixture
 def toy(monkeypatch):
     fam = Toy()
     monkeypatch.setitem(families.FAMILIES, "toy", fam)  # restored after the test
-    monkeypatch.setitem(registry.REGISTRY, ("toy", "running_max", "numpy"),
-                        registry.Impl("toy", "running_max", "numpy"))
+    monkeypatch.setitem(
+        registry.REGISTRY,
+        ("toy", "running_max", "numpy"),
+        registry.Impl("toy", "running_max", "numpy"),
+    )
     registry.REGISTRY[("toy", "running_max", "numpy")].entries["forward"] = registry.Entry(
-        "forward", toy_running_max, __name__, devices=("cpu",))
+        "forward", toy_running_max, __name__, devices=("cpu",)
+    )
     return fam
 
 
@@ -75,11 +86,11 @@ def test_register_refuses_a_non_family_and_a_taken_name():
 
 
 def test_a_toy_family_runs_validates_and_reports_without_suite_edits(toy, tmp_path, capsys):
-    case = cases.Case("toy", "running_max", "numpy", "cpu", "float64", "forward", "gaussian",
-                      (("n_events", 300),))
+    case = cases.Case(
+        "toy", "running_max", "numpy", "cpu", "float64", "forward", "gaussian", (("n_events", 300),)
+    )
     # in-process: a worker process imports the suite's own modules only, not this test file
-    session = runner.run_sweep([case], out_root=tmp_path / "results", isolate=False,
-                               progress=False)
+    session = runner.run_sweep([case], out_root=tmp_path / "results", isolate=False, progress=False)
     (row,) = session.rows
     assert row["status"] == "ok" and row["correct"], row
     assert row["throughput_unit"] == "toy-items/s"
@@ -104,10 +115,10 @@ def test_the_json_holds_machine_facts_and_agrees_with_the_csv_on_threads(toy, tm
 
     from spikebench import results
 
-    case = cases.Case("toy", "running_max", "numpy", "cpu", "float64", "forward", "gaussian",
-                      (("n_events", 50),))
-    session = runner.run_sweep([case], out_root=tmp_path / "results", isolate=False,
-                               progress=False)
+    case = cases.Case(
+        "toy", "running_max", "numpy", "cpu", "float64", "forward", "gaussian", (("n_events", 50),)
+    )
+    session = runner.run_sweep([case], out_root=tmp_path / "results", isolate=False, progress=False)
     ctx = json.loads(session.json_path.read_text())
     cpu = ctx["cpu"]
     assert cpu["model"] == ctx["cpu_model"] and cpu["logical_cores"] == ctx["cpu_cores"] >= 1

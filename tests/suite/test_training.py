@@ -24,6 +24,7 @@ def data():
 
 # -- the dataset --------------------------------------------------------------------------------
 
+
 def test_digits_splits_are_stratified_disjoint_and_seeded():
     train, test = digits("train"), digits("test")
     assert train.n_channels == 64 and len(train.labels) + len(test.labels) == 1797
@@ -54,11 +55,16 @@ def test_digits_latency_code():
     assert x.shape == (T, len(b.labels), 64) and x.max() == 1.0
 
 
-@pytest.mark.parametrize("kw, name", [(dict(split="valid"), "valid"),
-                                       (dict(test_fraction=0.0), "test_fraction"),
-                                       (dict(test_fraction=1.0), "test_fraction"),
-                                       (dict(t_max=-1.0), "t_max"),
-                                       (dict(threshold=1.0), "threshold")])
+@pytest.mark.parametrize(
+    "kw, name",
+    [
+        (dict(split="valid"), "valid"),
+        (dict(test_fraction=0.0), "test_fraction"),
+        (dict(test_fraction=1.0), "test_fraction"),
+        (dict(t_max=-1.0), "t_max"),
+        (dict(threshold=1.0), "threshold"),
+    ],
+)
 def test_digits_bad_arguments(kw, name):
     with pytest.raises(ValueError, match=name):
         digits(**kw)
@@ -66,11 +72,21 @@ def test_digits_bad_arguments(kw, name):
 
 # -- settings -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kw, name", [(dict(lr=0.0), "lr"), (dict(lr=-1e-3), "lr"),
-                                       (dict(lr=float("nan")), "lr"), (dict(epochs=0), "epochs"),
-                                       (dict(epochs=2.5), "epochs"), (dict(batch=0), "batch"),
-                                       (dict(target=0.0), "target"), (dict(target=1.5), "target"),
-                                       (dict(seed=-1), "seed")])
+
+@pytest.mark.parametrize(
+    "kw, name",
+    [
+        (dict(lr=0.0), "lr"),
+        (dict(lr=-1e-3), "lr"),
+        (dict(lr=float("nan")), "lr"),
+        (dict(epochs=0), "epochs"),
+        (dict(epochs=2.5), "epochs"),
+        (dict(batch=0), "batch"),
+        (dict(target=0.0), "target"),
+        (dict(target=1.5), "target"),
+        (dict(seed=-1), "seed"),
+    ],
+)
 def test_bad_settings_are_refused(kw, name):
     with pytest.raises(ValueError, match=name):
         TrainConfig(**kw)
@@ -87,9 +103,11 @@ def test_bad_runs_are_refused(data):
 
 # -- learning -----------------------------------------------------------------------------------
 
+
 def _run(kind, fw, data, epochs=3, **kw):
-    return train_psu_digits(kind, fw, TrainConfig(epochs=epochs, target=0.5), hidden=64,
-                            data=data, **kw)
+    return train_psu_digits(
+        kind, fw, TrainConfig(epochs=epochs, target=0.5), hidden=64, data=data, **kw
+    )
 
 
 @pytest.mark.parametrize("fw", ["jax", "torch"])
@@ -109,8 +127,10 @@ def test_tiny_runs_learn(kind, fw, data):
 
 
 def test_same_seed_same_curve_and_a_missed_target_says_why(data):
-    a, b = (train_psu_digits("psu", "jax", TrainConfig(epochs=2, target=1.0), hidden=32,
-                             data=data) for _ in range(2))
+    a, b = (
+        train_psu_digits("psu", "jax", TrainConfig(epochs=2, target=1.0), hidden=32, data=data)
+        for _ in range(2)
+    )
     strip = [{k: v for k, v in e.items() if k != "time_s"} for e in a.curve]
     assert strip == [{k: v for k, v in e.items() if k != "time_s"} for e in b.curve]
     assert a.epochs_to_target is None and a.time_to_target_s is None
@@ -129,6 +149,7 @@ def test_jax_and_torch_follow_the_same_curve(data):
 
 # -- the command --------------------------------------------------------------------------------
 
+
 def test_train_command(tmp_path):
     import json
 
@@ -137,16 +158,33 @@ def test_train_command(tmp_path):
 
     runner = CliRunner()
     out = tmp_path / "runs.json"
-    res = runner.invoke(app, ["train", "--kind", "ipsu", "--framework", "jax", "--epochs", "2",
-                              "--target", "0.5", "--json", str(out)], env={"COLUMNS": "200"})
+    res = runner.invoke(
+        app,
+        [
+            "train",
+            "--kind",
+            "ipsu",
+            "--framework",
+            "jax",
+            "--epochs",
+            "2",
+            "--target",
+            "0.5",
+            "--json",
+            str(out),
+        ],
+        env={"COLUMNS": "200"},
+    )
     assert res.exit_code == 0, res.output
     assert "ipsu" in res.output and "time to target" in res.output
     (run,) = json.loads(out.read_text())
     assert run["impl"] == "ipsu" and run["framework"] == "jax" and len(run["curve"]) == 2
     assert run["final_accuracy"] == run["curve"][-1]["accuracy"] > 0.5
-    for args, says in ((["--kind", "nosuch"], "nosuch not in"),
-                       (["--framework", "numpy"], "numpy not in"),
-                       (["--epochs", "0"], "epochs must be")):
+    for args, says in (
+        (["--kind", "nosuch"], "nosuch not in"),
+        (["--framework", "numpy"], "numpy not in"),
+        (["--epochs", "0"], "epochs must be"),
+    ):
         res = runner.invoke(app, ["train", *args], env={"COLUMNS": "200"})
         assert res.exit_code == 2 and says in res.output, res.output
 
@@ -161,30 +199,50 @@ def test_train_command_other_tasks(tmp_path):
 
     runner = CliRunner()
     out = tmp_path / "runs.json"
-    res = runner.invoke(app, ["train", "--task", "delays", "--impl", "1", "--framework", "jax",
-                              "--epochs", "1", "--json", str(out)], env={"COLUMNS": "200"})
+    res = runner.invoke(
+        app,
+        [
+            "train",
+            "--task",
+            "delays",
+            "--impl",
+            "1",
+            "--framework",
+            "jax",
+            "--epochs",
+            "1",
+            "--json",
+            str(out),
+        ],
+        env={"COLUMNS": "200"},
+    )
     assert res.exit_code == 0, res.output
     assert "drop rate" in res.output
     (run,) = json.loads(out.read_text())
     assert run["task"] == "timing/capacity=1" and 0 < run["curve"][0]["drop_rate"] < 1
-    for args, says in ((["--task", "nosuch"], "nosuch not in delays, digits, yinyang"),
-                       (["--task", "yinyang", "--impl", "ipsu"], "ipsu not in serial, parallel"),
-                       (["--task", "delays", "--impl", "3"], "3 not in 1, 2, 4, 8")):
+    for args, says in (
+        (["--task", "nosuch"], "nosuch not in delays, digits, yinyang"),
+        (["--task", "yinyang", "--impl", "ipsu"], "ipsu not in serial, parallel"),
+        (["--task", "delays", "--impl", "3"], "3 not in 1, 2, 4, 8"),
+    ):
         res = runner.invoke(app, ["train", *args], env={"COLUMNS": "200"})
         assert res.exit_code == 2 and says in res.output, res.output
 
 
 # -- train rows in the harness (mode `train`, schema v6) ----------------------------------------
 
+
 def _train_cases(**sizes):
     from spikebench import cases, profiles
 
-    cs = [c for c in profiles.profile_cases("quick", ["cpu"], family=["psu"])
-          if c.mode == "train"]
-    assert {(c.impl, c.framework) for c in cs} == {(i, f) for i in ("lif", "psu")
-                                                    for f in ("jax", "torch")}
-    return [cases.Case(**{**c.__dict__, "sizes": tuple(sorted({**c.size, **sizes}.items()))})
-            for c in cs]
+    cs = [c for c in profiles.profile_cases("quick", ["cpu"], family=["psu"]) if c.mode == "train"]
+    assert {(c.impl, c.framework) for c in cs} == {
+        (i, f) for i in ("lif", "psu") for f in ("jax", "torch")
+    }
+    return [
+        cases.Case(**{**c.__dict__, "sizes": tuple(sorted({**c.size, **sizes}.items()))})
+        for c in cs
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -222,15 +280,18 @@ def test_an_edited_curve_or_time_to_target_fails_validation(train_rows, tmp_path
     from spikebench.submission import validate
 
     _, path = train_rows
-    for col, value, says in (("curve_accuracy", "0.1 0.2 0.3", "curve ends at"),
-                             ("time_to_target_s", 123.0, "edited figure"),
-                             ("curve_accuracy", "0.5 0.6", "one accuracy in [0, 1] per epoch")):
+    for col, value, says in (
+        ("curve_accuracy", "0.1 0.2 0.3", "curve ends at"),
+        ("time_to_target_s", 123.0, "edited figure"),
+        ("curve_accuracy", "0.5 0.6", "one accuracy in [0, 1] per epoch"),
+    ):
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
         df.loc[0, col] = str(value)
         bad = tmp_path / path.name
         df.to_csv(bad, index=False)
         (tmp_path / path.with_suffix(".json").name).write_text(
-            path.with_suffix(".json").read_text())
+            path.with_suffix(".json").read_text()
+        )
         rep = validate.validate(bad)
         assert not rep.ok and any(says in e for e in map(str, rep.errors)), (col, rep.errors)
 
@@ -273,10 +334,13 @@ def test_accuracy_against_the_lif_time_ratio(train_rows, tmp_path):
     assert len(t) == 2 and set(t["impl"]) == {"psu"} and set(t["framework"]) == {"jax", "torch"}
     rows = df.set_index(["impl", "framework"])
     for _, r in t.iterrows():
-        want = rows.loc[("lif", r["framework"]), "time_median_s"] / \
-            rows.loc[("psu", r["framework"]), "time_median_s"]
+        want = (
+            rows.loc[("lif", r["framework"]), "time_median_s"]
+            / rows.loc[("psu", r["framework"]), "time_median_s"]
+        )
         assert r["lif_over"] == pytest.approx(want)
         assert r["lif_accuracy"] == rows.loc[("lif", r["framework"]), "accuracy"]
     assert [p.name for p in report_training.plot_accuracy_vs_ratio(df, tmp_path)] == [
-        "psu_accuracy_vs_ratio.png", "psu_accuracy_vs_ratio.svg"]
-
+        "psu_accuracy_vs_ratio.png",
+        "psu_accuracy_vs_ratio.svg",
+    ]

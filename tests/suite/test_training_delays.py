@@ -44,10 +44,10 @@ def test_jax_and_torch_gradients_are_twins_in_float64(data):
     x, y = data["train"][0][:32].transpose(1, 0, 2).astype(np.float64), data["train"][1][:32]
     tree = td.init_weights(0)
     static = td._static(2)
-    vj, gj, oj = nj.classify_grad(*map(jnp.asarray, tree), jnp.asarray(x), jnp.asarray(y),
-                                  **static)
-    vt, gt, ot = nt.classify_grad(*map(torch.tensor, tree), torch.as_tensor(x),
-                                  torch.as_tensor(y), **static)
+    vj, gj, oj = nj.classify_grad(*map(jnp.asarray, tree), jnp.asarray(x), jnp.asarray(y), **static)
+    vt, gt, ot = nt.classify_grad(
+        *map(torch.tensor, tree), torch.as_tensor(x), torch.as_tensor(y), **static
+    )
     assert float(vj) == pytest.approx(float(vt), rel=1e-12)
     for a, b in zip(gj, gt, strict=True):
         np.testing.assert_allclose(np.asarray(a), b.numpy(), rtol=1e-9, atol=1e-12)
@@ -62,8 +62,7 @@ def test_smaller_queues_drop_more(data):
 
     x = data["test"][0][:64].transpose(1, 0, 2)
     tree = [np.asarray(a, np.float32) for a in td.init_weights(0)]
-    rates = [td._drop_rate(nj.classify_forward(*tree, x, **td._static(c))[1])
-             for c in (1, 2, 8)]
+    rates = [td._drop_rate(nj.classify_forward(*tree, x, **td._static(c))[1]) for c in (1, 2, 8)]
     assert rates[0] > rates[1] > rates[2] >= 0.0, rates
     assert rates[0] > 0.2
 
@@ -72,18 +71,20 @@ def test_smaller_queues_drop_more(data):
 def test_tiny_runs_learn(fw, data):
     """10 steps an epoch, 3 epochs, 4 classes: test accuracy well above chance (0.25); every
     curve entry holds the test split's drop rate."""
-    r = td.train_delays(2, fw, TrainConfig(epochs=3, batch=32, lr=td.LR, target=0.4),
-                        data=data)
+    r = td.train_delays(2, fw, TrainConfig(epochs=3, batch=32, lr=td.LR, target=0.4), data=data)
     assert r.final_accuracy > 0.45, r.curve
     assert all(0.0 < e["drop_rate"] < 1.0 for e in r.curve)
     assert 0.0 < r.firing_rate < 1.0 and r.epochs_to_target is not None
 
 
-@pytest.mark.parametrize(("args", "kw", "says"), [
-    ((0, "jax"), {}, "capacity must be an integer >= 1, got 0"),
-    ((2, "numpy"), {}, "not 'numpy'"),
-    ((2, "jax"), {"dtype": "int8"}, "dtype must be"),
-])
+@pytest.mark.parametrize(
+    ("args", "kw", "says"),
+    [
+        ((0, "jax"), {}, "capacity must be an integer >= 1, got 0"),
+        ((2, "numpy"), {}, "not 'numpy'"),
+        ((2, "jax"), {"dtype": "int8"}, "dtype must be"),
+    ],
+)
 def test_bad_runs_are_refused(args, kw, says, data):
     with pytest.raises(ValueError, match=says):
         td.train_delays(*args, data=data, **kw)
@@ -91,21 +92,28 @@ def test_bad_runs_are_refused(args, kw, says, data):
 
 # -- train rows in the harness ------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def train_rows(tmp_path_factory):
     from spikebench import profiles
 
-    quick = [c for c in profiles.profile_cases("quick", ["cpu"], family=["queues"])
-             if c.mode == "train"]
+    quick = [
+        c for c in profiles.profile_cases("quick", ["cpu"], family=["queues"]) if c.mode == "train"
+    ]
     assert {(c.framework, c.size["capacity"]) for c in quick} == {("jax", 1), ("jax", 4)}
-    cs = [c for c in profiles.profile_cases("full", ["cpu"], family=["queues"])
-          if c.mode == "train"]
+    cs = [
+        c for c in profiles.profile_cases("full", ["cpu"], family=["queues"]) if c.mode == "train"
+    ]
     assert {(c.framework, c.size["capacity"]) for c in cs} == {
-        (f, k) for f in td.FRAMEWORKS for k in td.CAPACITIES}
+        (f, k) for f in td.FRAMEWORKS for k in td.CAPACITIES
+    }
     # JAX at capacities 1 and 2 (PyTorch's train rows go through the same harness path in
     # test_training_yinyang.py; its delay training is tested above)
-    cs = [resized(c, epochs=3, target_pct=40) for c in cs
-          if c.framework == "jax" and c.size["capacity"] in (1, 2)]
+    cs = [
+        resized(c, epochs=3, target_pct=40)
+        for c in cs
+        if c.framework == "jax" and c.size["capacity"] in (1, 2)
+    ]
     return run_train_rows(td, cs, tmp_path_factory.mktemp("train"), N_TRAIN, N_TEST)
 
 
@@ -126,8 +134,10 @@ def test_train_rows_are_ok_correct_and_valid(train_rows):
     by_cap = {(r["framework"], r["param_capacity"]): r["drop_rate"] for r in rows}
     assert by_cap[("jax", 1)] > by_cap[("jax", 2)]
     # at capacity 1 the float32 JAX run follows the float64 one (measured: the same curve)
-    assert next(r for r in rows if r["framework"] == "jax" and r["param_capacity"] == 1
-                )["correct"] is True
+    assert (
+        next(r for r in rows if r["framework"] == "jax" and r["param_capacity"] == 1)["correct"]
+        is True
+    )
     rep = validate.validate(path, strict=True)  # strict: an incorrect row is an error
     assert all("is incorrect here" in str(e) for e in rep.errors), rep.errors
     assert validate.validate(path).ok
@@ -144,7 +154,9 @@ def test_the_report_shows_accuracy_against_drop_rate(train_rows, tmp_path):
     assert len(t) == 2 and set(t["param_capacity"]) == {1, 2}
     assert t["drop_rate"].between(0, 1).all() and t["accuracy"].between(0, 1).all()
     assert [p.name for p in report_training.plot_accuracy_vs_drop(df, tmp_path)] == [
-        "queues_accuracy_vs_drop.png", "queues_accuracy_vs_drop.svg"]
+        "queues_accuracy_vs_drop.png",
+        "queues_accuracy_vs_drop.svg",
+    ]
     table = report_training.table(df, "queues", "design")
     assert {"capacity", "drop rate", "design"} <= set(table.columns) and len(table) == 2
     assert report_training.plot_accuracy_vs_drop(df[df["mode"] != "train"], tmp_path) == []

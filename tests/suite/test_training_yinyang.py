@@ -22,8 +22,14 @@ def data():
 
 
 def _run(impl, fw, data, epochs=3, **kw):
-    return ty.train_yinyang(impl, fw, TrainConfig(epochs=epochs, batch=30, lr=ty.LR,
-                                                  target=0.6), hidden=40, data=data, **kw)
+    return ty.train_yinyang(
+        impl,
+        fw,
+        TrainConfig(epochs=epochs, batch=30, lr=ty.LR, target=0.6),
+        hidden=40,
+        data=data,
+        **kw,
+    )
 
 
 def test_inputs_are_the_yinyang_events(data):
@@ -68,19 +74,24 @@ def test_budgets_too_small_grow_and_the_run_says_so(fw, data, monkeypatch):
     doubled budgets (never a truncated step); the same curve as with roomy budgets."""
     roomy = _run("parallel", fw, data, epochs=1)
     # half the default spike room: one doubling (each one is a compile in JAX)
-    monkeypatch.setattr(ty, "initial_budgets",
-                        lambda chunk: tuple((max(1, a // 2), b) for a, b in
-                                            ty_initial(chunk)))
+    monkeypatch.setattr(
+        ty,
+        "initial_budgets",
+        lambda chunk: tuple((max(1, a // 2), b) for a, b in ty_initial(chunk)),
+    )
     tight = _run("parallel", fw, data, epochs=1)
     assert "budgets grew" in tight.reason and "budgets" not in roomy.reason
     assert tight.curve[0]["accuracy"] == roomy.curve[0]["accuracy"]
     assert tight.curve[0]["loss"] == pytest.approx(roomy.curve[0]["loss"], rel=1e-6)
 
 
-@pytest.mark.parametrize(("args", "says"), [
-    (("nosuch", "jax"), "unknown event-LIF training implementation 'nosuch'"),
-    (("parallel", "numpy"), "not 'numpy'"),
-])
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("nosuch", "jax"), "unknown event-LIF training implementation 'nosuch'"),
+        (("parallel", "numpy"), "not 'numpy'"),
+    ],
+)
 def test_bad_runs_are_refused(args, says, data):
     with pytest.raises(ValueError, match=says):
         ty.train_yinyang(*args, data=data)
@@ -90,22 +101,31 @@ def test_bad_runs_are_refused(args, says, data):
 
 # -- train rows in the harness ------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def train_rows(tmp_path_factory):
     from spikebench import profiles
 
-    quick = [c for c in profiles.profile_cases("quick", ["cpu"], family=["event_lif"])
-             if c.mode == "train"]
+    quick = [
+        c
+        for c in profiles.profile_cases("quick", ["cpu"], family=["event_lif"])
+        if c.mode == "train"
+    ]
     assert [(c.impl, c.framework) for c in quick] == [("parallel", "jax")]
-    cs = [c for c in profiles.profile_cases("full", ["cpu"], family=["event_lif"])
-          if c.mode == "train"]
-    assert {(c.impl, c.framework) for c in cs} == {(i, f) for i in ty.IMPLS
-                                                    for f in ty.FRAMEWORKS}
+    cs = [
+        c
+        for c in profiles.profile_cases("full", ["cpu"], family=["event_lif"])
+        if c.mode == "train"
+    ]
+    assert {(c.impl, c.framework) for c in cs} == {(i, f) for i in ty.IMPLS for f in ty.FRAMEWORKS}
     small = {"epochs": 3, "n_neurons": 40, "batch": 30, "target_pct": 60}
     # both implementations and both frameworks, in two rows (PyTorch's parallel chunk loop
     # is the slow one; the tests above train every pair)
-    cs = [resized(c, **small) for c in cs
-          if (c.impl, c.framework) in {("parallel", "jax"), ("serial", "torch")}]
+    cs = [
+        resized(c, **small)
+        for c in cs
+        if (c.impl, c.framework) in {("parallel", "jax"), ("serial", "torch")}
+    ]
     return run_train_rows(ty, cs, tmp_path_factory.mktemp("train"), N_TRAIN, N_TEST)
 
 
@@ -137,7 +157,9 @@ def test_the_report_shows_the_yinyang_curves(train_rows, tmp_path):
     c = report_training.curves(df, "event_lif")
     assert len(c) == 2 * 3 and set(c["impl"]) == set(ty.IMPLS)
     assert [p.name for p in report_training.plot_curves(df, tmp_path, "event_lif", "Yin-Yang")] == [
-        "event_lif_training.png", "event_lif_training.svg"]
+        "event_lif_training.png",
+        "event_lif_training.svg",
+    ]
     table = report_training.table(df, "event_lif", "implementation")
     assert "implementation" in table and "firing rate" not in table  # not a fraction here
     idx = report_training.index_table(df, {"event_lif": "Yin-Yang"})

@@ -42,17 +42,20 @@ def _digest(*sources, root="forward"):
 
 
 def test_docs_comments_formatting_and_annotations_change_nothing():
-    edited = KERNEL.replace('"""One step."""', '"""One step of the leak (see docs/)."""') \
-        .replace("# leak, then input", "") \
-        .replace("def _step(v, x):", "def _step(v: float,\n          x: float) -> float:") \
+    edited = (
+        KERNEL.replace('"""One step."""', '"""One step of the leak (see docs/)."""')
+        .replace("# leak, then input", "")
+        .replace("def _step(v, x):", "def _step(v: float,\n          x: float) -> float:")
         .replace("import numpy as np", "import numpy as np  # noqa\nfrom math import exp")
+    )
     assert _digest(edited) == _digest(KERNEL)
 
 
 def test_moving_a_helper_to_another_module_changes_nothing():
     step = "def _step(v, x):\n    return DECAY * v + x\n"
-    main = KERNEL.replace('def _step(v, x):\n    """One step."""\n'
-                          '    return DECAY * v + x  # leak, then input\n', "")
+    main = KERNEL.replace(
+        'def _step(v, x):\n    """One step."""\n    return DECAY * v + x  # leak, then input\n', ""
+    )
     assert "_step(v, x):" not in main.split("def forward")[0]
     assert _digest(main, "from ._helpers import *\n" + step) == _digest(KERNEL)
 
@@ -60,14 +63,20 @@ def test_moving_a_helper_to_another_module_changes_nothing():
 def test_editing_an_unreached_sibling_changes_nothing():
     assert _digest(KERNEL.replace("np.sum(xs)", "np.mean(xs)")) == _digest(KERNEL)
     # without a root every statement counts
-    assert versions.code_digest([KERNEL.replace("np.sum(xs)", "np.mean(xs)")]) != \
-        versions.code_digest([KERNEL])
+    assert versions.code_digest(
+        [KERNEL.replace("np.sum(xs)", "np.mean(xs)")]
+    ) != versions.code_digest([KERNEL])
 
 
-@pytest.mark.parametrize("edit", [("DECAY = 0.9", "DECAY = 0.95"),
-                                  ("DECAY * v + x", "DECAY * v - x"),
-                                  ("v = 0.0", "v = 1.0"),
-                                  ("def _step", "def _step2")])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        ("DECAY = 0.9", "DECAY = 0.95"),
+        ("DECAY * v + x", "DECAY * v - x"),
+        ("v = 0.0", "v = 1.0"),
+        ("def _step", "def _step2"),
+    ],
+)
 def test_a_changed_computation_changes_the_version(edit):
     assert _digest(KERNEL.replace(*edit)) != _digest(KERNEL)
 
@@ -82,8 +91,7 @@ def edited(monkeypatch, tmp_path):
         assert old in text, (module, old)
         copy = tmp_path / (module.replace(".", "_") + ".py")
         copy.write_text(text.replace(old, new, 1))
-        monkeypatch.setattr(versions, "_file", lambda name: copy if name == module
-                            else real(name))
+        monkeypatch.setattr(versions, "_file", lambda name: copy if name == module else real(name))
         versions.closure.cache_clear()
         versions.module_digest.cache_clear()
 
@@ -114,14 +122,22 @@ def test_a_real_kernel_edit_changes_only_the_rows_that_reach_it(edited):
 
 def test_closure_lists_kernel_imports_transitively_and_packages():
     mods = versions.closure("spikebench.kernels.event_lif._parallel_jax")
-    assert {"spikebench.kernels.event_lif._jax", "spikebench.kernels.event_lif._common",
-            "spikebench.kernels._checks", "spikebench.kernels.event_lif"} <= set(mods)
+    assert {
+        "spikebench.kernels.event_lif._jax",
+        "spikebench.kernels.event_lif._common",
+        "spikebench.kernels._checks",
+        "spikebench.kernels.event_lif",
+    } <= set(mods)
     assert "spikebench.kernels.event_lif._torch" not in mods
     assert all(m.startswith("spikebench.kernels") for m in mods)  # no suite bookkeeping
 
 
-INPUTS = {"times": np.linspace(0, 1, 50), "channels": np.arange(50) % 7,
-          "stats": {"dataset": "poisson", "n": 50}, "layers": (np.ones((3, 2), np.float32),)}
+INPUTS = {
+    "times": np.linspace(0, 1, 50),
+    "channels": np.arange(50) % 7,
+    "stats": {"dataset": "poisson", "n": 50},
+    "layers": (np.ones((3, 2), np.float32),),
+}
 
 
 def test_inputs_version_is_canonical_and_tolerates_last_bits():
@@ -133,8 +149,9 @@ def test_inputs_version_is_canonical_and_tolerates_last_bits():
     assert versions.inputs_version(nudged, ref, {"tol": 1e-6}) == iv
 
 
-@pytest.mark.parametrize("change", ["time", "channel", "dtype kind", "shape", "reference",
-                                    "tolerance", "stat"])
+@pytest.mark.parametrize(
+    "change", ["time", "channel", "dtype kind", "shape", "reference", "tolerance", "stat"]
+)
 def test_inputs_version_sees_every_real_change(change):
     ref, ctx = {"spikes": [np.array([0.25, 0.5])]}, {"tol": 1e-6}
     iv = versions.inputs_version(INPUTS, ref, ctx)
@@ -183,9 +200,11 @@ def test_older_rows_keep_module_hashes_unless_their_json_holds_digests(tmp_path)
     assert len(ran) and ran["kernel_version"].str.startswith("module:").all()
     assert ran["inputs_version"].str.startswith("module:").all()
     first = ran["case_id"].iloc[0]
-    ctx["versions_v8"] = {"by": "test", "at_commit": "0" * 40,
-                          "cases": {first: ["0123456789ab", "ba9876543210"],
-                                    "nosuchcase": ["1", "2"]}}
+    ctx["versions_v8"] = {
+        "by": "test",
+        "at_commit": "0" * 40,
+        "cases": {first: ["0123456789ab", "ba9876543210"], "nosuchcase": ["1", "2"]},
+    }
     csv.with_suffix(".json").write_text(json.dumps(ctx))
     df = results.read([csv])
     got = df[df["case_id"] == first]

@@ -61,6 +61,8 @@ def layer_params(case) -> LIFParams:
     if case.framework == "nest":
         return LAYER._replace(t_ref=max(LAYER.t_ref, NEST_T_REF))
     return LAYER
+
+
 N_CHECK = 8
 # network forward rows: samples do not interact, so at larger batches the float64 NumPy
 # reference runs on NET_CHECK seeded samples (an exact check of those samples; the reference
@@ -139,6 +141,7 @@ def _train_config(case):
 
     return case_config(case, LR)
 
+
 def _lanes(case):
     b, n = case.size["batch"], case.size["n_neurons"]
     rng = np.random.default_rng(12345)
@@ -152,13 +155,18 @@ def _psp_sums(k, t_last, arr, w):
     d = t_last - arr
     ker_i = np.exp(-d / k.tau_syn)
     ker_v = v_at(k, 0.0, 1.0, d)  # V after d from (V, I) = (0, 1): the PSP kernel
-    return (float(np.sum(w * ker_v)), float(np.sum(w * ker_i)),
-            float(np.sum(np.abs(w * ker_v))), float(np.sum(np.abs(w * ker_i))))
+    return (
+        float(np.sum(w * ker_v)),
+        float(np.sum(w * ker_i)),
+        float(np.sum(np.abs(w * ker_v))),
+        float(np.sum(np.abs(w * ker_i))),
+    )
 
 
 def _np_loss(inputs, layers, w_out):
-    return net_np.loss(inputs["times"], inputs["channels"], inputs["labels"], layers, w_out,
-                       LAYER, tau_li=TAU_LI)
+    return net_np.loss(
+        inputs["times"], inputs["channels"], inputs["labels"], layers, w_out, LAYER, tau_li=TAU_LI
+    )
 
 
 def _grad_reference(inputs):
@@ -180,8 +188,14 @@ def _grad_reference(inputs):
             if best is None or abs(d_h - d_h2) < best[1]:
                 best = ((4 * d_h2 - d_h) / 3, abs(d_h - d_h2), h)
     if best is not None:
-        return {"loss": loss, "direction": direction, "fd": best[0], "fd_err_est": best[1],
-                "h": best[2], "counts": out.counts}
+        return {
+            "loss": loss,
+            "direction": direction,
+            "fd": best[0],
+            "fd_err_est": best[1],
+            "h": best[2],
+            "counts": out.counts,
+        }
     raise ValueError("no finite-difference step keeps every spike count fixed (grazing input)")
 
 
@@ -192,8 +206,12 @@ def _current_at(arr, w, t):
     t = np.atleast_1d(np.asarray(t, np.float64))
     hi = np.searchsorted(arr, t, side="left")
     lo = np.searchsorted(arr, t - CURRENT_HORIZON * LAYER.tau_syn, side="left")
-    return np.array([float(np.sum(w[a:b] * np.exp(-(x - arr[a:b]) / LAYER.tau_syn)))
-                     for a, b, x in zip(lo, hi, t, strict=True)])
+    return np.array(
+        [
+            float(np.sum(w[a:b] * np.exp(-(x - arr[a:b]) / LAYER.tau_syn)))
+            for a, b, x in zip(lo, hi, t, strict=True)
+        ]
+    )
 
 
 def _match(ref_t, out_t, dtype, arr, w):
@@ -220,9 +238,10 @@ def _match(ref_t, out_t, dtype, arr, w):
     pairs, unpaired = [], []
     while i < len(ref_t) and j < len(out_t):
         d = out_t[j] - ref_t[i]
-        if abs(d) <= half[i] and abs(d) <= max(tol * max(abs(ref_t[i]), LAYER.tau_mem),
-                                               WINDOW[dtype] * max(abs(ref_t[i]),
-                                                                   LAYER.tau_mem)):
+        if abs(d) <= half[i] and abs(d) <= max(
+            tol * max(abs(ref_t[i]), LAYER.tau_mem),
+            WINDOW[dtype] * max(abs(ref_t[i]), LAYER.tau_mem),
+        ):
             pairs.append((i, j))
             i += 1
             j += 1
@@ -271,17 +290,17 @@ def _check_net(case, out, ref):
     rows = ref.get("samples", np.arange(np.shape(logits)[0]))
     logits = np.asarray(logits)[rows]
     counts = [np.asarray(c)[rows] for c in counts]
-    miss = sum(int(np.abs(np.asarray(a) - b).sum()) for a, b in zip(counts, ref["counts"],
-                                                                      strict=True))
+    miss = sum(
+        int(np.abs(np.asarray(a) - b).sum()) for a, b in zip(counts, ref["counts"], strict=True)
+    )
     frac = miss / max(sum(int(b.sum()) for b in ref["counts"]), 1)
-    err = float(np.max(np.abs(logits - ref["logits"])) / max(np.max(np.abs(ref["logits"])),
-                                                              1e-300))
-    correct = bool(frac <= ALLOWED_MISMATCH[case.dtype] and err <= LOGIT_TOL[case.dtype]
-                   and int(overflow) == 0)
+    err = float(np.max(np.abs(logits - ref["logits"])) / max(np.max(np.abs(ref["logits"])), 1e-300))
+    correct = bool(
+        frac <= ALLOWED_MISMATCH[case.dtype] and err <= LOGIT_TOL[case.dtype] and int(overflow) == 0
+    )
     n = sum(int(np.size(b)) for b in ref["counts"])
     note = f"budget overflow: {int(overflow)}" if int(overflow) else None
-    return {"correct": correct, "max_err": err, "mismatch_frac": frac, "n_checked": n,
-            "note": note}
+    return {"correct": correct, "max_err": err, "mismatch_frac": frac, "n_checked": n, "note": note}
 
 
 def _check_grad(case, out, ref):
@@ -292,16 +311,26 @@ def _check_grad(case, out, ref):
     err_g = abs(dd - ref["fd"]) / max(abs(ref["fd"]), 1e-300)
     err_l = abs(float(loss) - ref["loss"]) / max(abs(ref["loss"]), 1e-300)
     err = max(err_g, err_l)
-    correct = bool(finite and int(overflow) == 0 and err_g <= GRAD_TOL[case.dtype]
-                   and err_l <= LOGIT_TOL[case.dtype])
+    correct = bool(
+        finite
+        and int(overflow) == 0
+        and err_g <= GRAD_TOL[case.dtype]
+        and err_l <= LOGIT_TOL[case.dtype]
+    )
     note = f"budget overflow: {int(overflow)}" if int(overflow) else None
     if not finite:
         note = "non-finite gradient (grazing crossing)"
-    return {"correct": correct, "max_err": err, "mismatch_frac": None,
-            "n_checked": sum(int(np.size(g)) for g in grads), "note": note}
+    return {
+        "correct": correct,
+        "max_err": err,
+        "mismatch_frac": None,
+        "n_checked": sum(int(np.size(g)) for g in grads),
+        "note": note,
+    }
 
 
 _K = "spikebench.kernels.event_lif"
+
 
 class EventLIF(Family):
     name = "event_lif"
@@ -320,16 +349,20 @@ class EventLIF(Family):
     sweeps = _sweeps.SWEEPS
     task = _training.TASK
     title = "event LIF (Bullet Trains)"
-    units = {"neuron-events/s": ("param_batch", "param_n_neurons", "param_n_events"),
-             "samples/s": ("param_batch",),
-             # train rows: the train split's samples an epoch (not a schema column)
-             "train-samples/s": None}
-    modules = {"numpy": "spikebench.kernels.event_lif._numpy",
-               "jax": "spikebench.kernels.event_lif.jax",
-               "torch": "spikebench.kernels.event_lif.torch",
-               "torch-compile": "spikebench.kernels.event_lif.torch",
-               "onnx": "spikebench.kernels.event_lif._onnx",
-               "nest": "spikebench.kernels.event_lif._nest"}
+    units = {
+        "neuron-events/s": ("param_batch", "param_n_neurons", "param_n_events"),
+        "samples/s": ("param_batch",),
+        # train rows: the train split's samples an epoch (not a schema column)
+        "train-samples/s": None,
+    }
+    modules = {
+        "numpy": "spikebench.kernels.event_lif._numpy",
+        "jax": "spikebench.kernels.event_lif.jax",
+        "torch": "spikebench.kernels.event_lif.torch",
+        "torch-compile": "spikebench.kernels.event_lif.torch",
+        "onnx": "spikebench.kernels.event_lif._onnx",
+        "nest": "spikebench.kernels.event_lif._nest",
+    }
 
     def ref_kind(self, case):
         # a reference per parameter set (NEST's rows run with a refractory time)
@@ -347,16 +380,29 @@ class EventLIF(Family):
             from .training import yinyang_inputs
 
             if case.dataset != "yinyang":
-                raise ValueError(f"event_lif training cases take dataset 'yinyang', not "
-                                 f"{case.dataset!r}")
+                raise ValueError(
+                    f"event_lif training cases take dataset 'yinyang', not {case.dataset!r}"
+                )
             data = yinyang_inputs(case.seed)
-            return {"data": data, "stats": {"dataset": "yinyang",
-                                            **{f"n_{k}": int(v[1].size) for k, v in data.items()}}}
+            return {
+                "data": data,
+                "stats": {
+                    "dataset": "yinyang",
+                    **{f"n_{k}": int(v[1].size) for k, v in data.items()},
+                },
+            }
         b, e, n, n_in = s["batch"], s["n_events"], s["n_neurons"], s["n_inputs"]
         # rows of exactly e events: generated, or streamed from a dataset's samples
-        ev = datasets.stream(case.dataset, b, e, n_channels=n_in, data_dir=case.data_dir,
-                             seed=case.seed, stats_file=case.stats_file,
-                             rate_hz=s.get("rate_hz"))
+        ev = datasets.stream(
+            case.dataset,
+            b,
+            e,
+            n_channels=n_in,
+            data_dir=case.data_dir,
+            seed=case.seed,
+            stats_file=case.stats_file,
+            rate_hz=s.get("rate_hz"),
+        )
         # input events per second (for the weight scale): nominal for the two generators the
         # profiles use, measured on the rows for any other dataset
         # the weights are one network's whatever the input's rate: denser input drives more
@@ -369,13 +415,19 @@ class EventLIF(Family):
         times, channels = _float32_exact(ev.times, ev.channels.astype(np.int64))
         layers = [w]
         for _ in range(n_layers(case) - 1):
-            layers.append(rng.normal(1.0, 2.0, (n, n)) * LAYER.theta
-                          / (n * HIDDEN_RATE * LAYER.tau_syn))
+            layers.append(
+                rng.normal(1.0, 2.0, (n, n)) * LAYER.theta / (n * HIDDEN_RATE * LAYER.tau_syn)
+            )
         w_out = rng.normal(0.0, 1.0, (N_CLASSES, n)) / math.sqrt(n)
-        return {"times": times, "channels": channels,
-                "weights": _f32(w), "layers": tuple(_f32(x) for x in layers),
-                "w_out": _f32(w_out), "labels": rng.integers(0, N_CLASSES, b),
-                "stats": ev.stats()}
+        return {
+            "times": times,
+            "channels": channels,
+            "weights": _f32(w),
+            "layers": tuple(_f32(x) for x in layers),
+            "w_out": _f32(w_out),
+            "labels": rng.integers(0, N_CLASSES, b),
+            "stats": ev.stats(),
+        }
 
     def reference(self, case, inputs):
         lanes = _lanes(case)
@@ -384,22 +436,43 @@ class EventLIF(Family):
             from ...training import reference_curve
             from .training import REFERENCE, train_yinyang
 
-            r = train_yinyang(*REFERENCE[:2], _train_config(case), dtype=REFERENCE[2],
-                              hidden=int(case.size["n_neurons"]), data=inputs["data"])
+            r = train_yinyang(
+                *REFERENCE[:2],
+                _train_config(case),
+                dtype=REFERENCE[2],
+                hidden=int(case.size["n_neurons"]),
+                data=inputs["data"],
+            )
             return {"curve": reference_curve(r)}, "event_lif/jax_float64_train"
         if kind == "grad":
             return _grad_reference(inputs), "event_lif/numpy_net_fd"
         if kind == "net":
             rows = _net_samples(case)
-            out = net_np.network(inputs["times"][rows], inputs["channels"][rows],
-                                 inputs["layers"], inputs["w_out"], LAYER, tau_li=TAU_LI)
-            return {"logits": out.logits, "counts": out.counts, "samples": rows}, \
-                "event_lif/numpy_serial_net"
+            out = net_np.network(
+                inputs["times"][rows],
+                inputs["channels"][rows],
+                inputs["layers"],
+                inputs["w_out"],
+                LAYER,
+                tau_li=TAU_LI,
+            )
+            return {
+                "logits": out.logits,
+                "counts": out.counts,
+                "samples": rows,
+            }, "event_lif/numpy_serial_net"
         if kind == "serial":
-            spikes = ref_mod.serial_lanes(inputs["times"], inputs["channels"], inputs["weights"],
-                                          layer_params(case), lanes=lanes)
-            return {"lanes": lanes, "spikes": [np.asarray(spikes[ln]) for ln in lanes]}, \
-                "event_lif/reference_loop"
+            spikes = ref_mod.serial_lanes(
+                inputs["times"],
+                inputs["channels"],
+                inputs["weights"],
+                layer_params(case),
+                lanes=lanes,
+            )
+            return {
+                "lanes": lanes,
+                "spikes": [np.asarray(spikes[ln]) for ln in lanes],
+            }, "event_lif/reference_loop"
         from ...kernels.event_lif._common import derive
 
         k = derive(LAYER)
@@ -411,7 +484,7 @@ class EventLIF(Family):
             vals.append(_psp_sums(k, t_last, t, inputs["weights"][n, ch]))
         return {"lanes": lanes, "vi": np.asarray(vals).reshape(-1, 4)}, "event_lif/psp_sum"
 
-    def check(self, case, inputs, out, ref):
+    def check(self, case, inputs, out, ref, timed=None):
         kind = ref_kind(case)
         if kind == "net":
             return _check_net(case, out, ref)
@@ -421,11 +494,21 @@ class EventLIF(Family):
         if kind == "serial":
             spike_times, counts, stalled = out[:3]
             if counts.size and counts.max() > spike_times.shape[-1]:
-                return {"correct": False, "max_err": None, "mismatch_frac": None,
-                        "n_checked": len(lanes), "note": "spike buffer overflow"}
+                return {
+                    "correct": False,
+                    "max_err": None,
+                    "mismatch_frac": None,
+                    "n_checked": len(lanes),
+                    "note": "spike buffer overflow",
+                }
             if len(out) > 3 and np.asarray(out[3]).any():  # parallel: queues left unconsumed
-                return {"correct": False, "max_err": None, "mismatch_frac": None,
-                        "n_checked": len(lanes), "note": "unprocessed events (step budget)"}
+                return {
+                    "correct": False,
+                    "max_err": None,
+                    "mismatch_frac": None,
+                    "n_checked": len(lanes),
+                    "note": "unprocessed events (step budget)",
+                }
             explained = unexplained = n_ref = 0
             worst = 0.0
             for (b, n), r in zip(lanes, ref["spikes"], strict=True):
@@ -438,19 +521,38 @@ class EventLIF(Family):
                 worst = max(worst, wst)
                 n_ref += len(r)
             frac = (explained + unexplained) / max(n_ref, 1)
-            correct = bool(unexplained == 0 and explained / max(n_ref, 1)
-                           <= ALLOWED_MISMATCH[case.dtype] and not stalled.any())
-            note = (f"{unexplained} spike(s) missing, extra or off beyond the bound (not a "
-                    f"grazing crossing)" if unexplained else None)
-            return {"correct": correct, "max_err": worst, "mismatch_frac": frac,
-                    "n_checked": len(lanes), "note": note}
+            correct = bool(
+                unexplained == 0
+                and explained / max(n_ref, 1) <= ALLOWED_MISMATCH[case.dtype]
+                and not stalled.any()
+            )
+            note = (
+                f"{unexplained} spike(s) missing, extra or off beyond the bound (not a "
+                f"grazing crossing)"
+                if unexplained
+                else None
+            )
+            return {
+                "correct": correct,
+                "max_err": worst,
+                "mismatch_frac": frac,
+                "n_checked": len(lanes),
+                "note": note,
+            }
         v, i = out
         worst = 0.0
         for (b, n), (vr, ir, sv, si) in zip(lanes, ref["vi"], strict=True):
-            worst = max(worst, abs(float(v[b, n]) - vr) / max(sv, 1e-300),
-                        abs(float(i[b, n]) - ir) / max(si, 1e-300))
-        return {"correct": bool(worst <= TOL[case.dtype]), "max_err": worst, "mismatch_frac": 0.0,
-                "n_checked": len(lanes)}
+            worst = max(
+                worst,
+                abs(float(v[b, n]) - vr) / max(sv, 1e-300),
+                abs(float(i[b, n]) - ir) / max(si, 1e-300),
+            )
+        return {
+            "correct": bool(worst <= TOL[case.dtype]),
+            "max_err": worst,
+            "mismatch_frac": 0.0,
+            "n_checked": len(lanes),
+        }
 
     def train(self, case, inputs, ref, fw, device):
         from ...training import epoch_samples, require_trainable, train_row
@@ -458,8 +560,9 @@ class EventLIF(Family):
 
         require_trainable(case, FRAMEWORKS)
         cfg = _train_config(case)
-        r = train_yinyang(case.impl, case.framework, cfg, hidden=int(case.size["n_neurons"]),
-                          data=inputs["data"])
+        r = train_yinyang(
+            case.impl, case.framework, cfg, hidden=int(case.size["n_neurons"]), data=inputs["data"]
+        )
         n_train = epoch_samples(inputs["data"], cfg.batch)
         # spike_rate is a fraction of (step, neuron) entries; an exact LIF neuron's rate is
         # spikes per sample (the curve's ``rate``, ``spikebench train``), not a fraction
@@ -476,38 +579,64 @@ class EventLIF(Family):
         if case.mode == "train":
             from .training import CHUNK
 
-            return {"param_n_events": 5, "param_n_inputs": 5, "param_n_neurons": s["n_neurons"],
-                    "param_batch": s["batch"], "param_n_layers": 1,
-                    "param_epochs": int(s["epochs"]),
-                    "param_chunk_size": CHUNK if case.impl == "parallel" else None,
-                    "param_remat": None}
-        return {"param_n_events": s["n_events"], "param_n_inputs": s["n_inputs"],
-                "param_rate_hz": input_rate(case),
-                "param_n_neurons": s["n_neurons"], "param_batch": s["batch"],
-                "param_n_layers": n_layers(case),
-                "param_chunk_size": k.get("chunk") if case.impl == "parallel" else None,
-                "param_remat": k.get("remat") if case.mode == "grad" else None}
+            return {
+                "param_n_events": 5,
+                "param_n_inputs": 5,
+                "param_n_neurons": s["n_neurons"],
+                "param_batch": s["batch"],
+                "param_n_layers": 1,
+                "param_epochs": int(s["epochs"]),
+                "param_chunk_size": CHUNK if case.impl == "parallel" else None,
+                "param_remat": None,
+            }
+        return {
+            "param_n_events": s["n_events"],
+            "param_n_inputs": s["n_inputs"],
+            "param_rate_hz": input_rate(case),
+            "param_n_neurons": s["n_neurons"],
+            "param_batch": s["batch"],
+            "param_n_layers": n_layers(case),
+            "param_chunk_size": k.get("chunk") if case.impl == "parallel" else None,
+            "param_remat": k.get("remat") if case.mode == "grad" else None,
+        }
 
     def context(self, case, inputs):
         if case.mode == "train":
             from ... import training
             from . import training as ty
 
-            return {"dataset_stats": inputs["stats"],
-                    "training": {"params": ty.PARAMS._asdict(), "tau_li": ty.TAU_LI,
-                                 "optimizer": {"adam": training.ADAM, "lr": ty.LR},
-                                 "init": {"w_mean": ty.W_MEAN, "w_std": ty.W_STD,
-                                          "u_std": ty.U_STD},
-                                 "readout_scale": ty.READOUT_SCALE, "chunk": ty.CHUNK,
-                                 "reference": "/".join(ty.REFERENCE),
-                                 "accuracy_band": ACCURACY_BAND,
-                                 "network": "5 -> n_neurons exact LIF -> 3 leaky integrators"}}
-        return {"layer": LAYER._asdict(), "dataset_stats": inputs["stats"],
-                "check": {"lanes": N_CHECK, "tol": TOL, "allowed_mismatch": ALLOWED_MISMATCH,
-                          "logit_tol": LOGIT_TOL, "grad_tol": GRAD_TOL},
-                "network": {"n_layers": n_layers(case), "n_classes": N_CLASSES, "tau_li": TAU_LI,
-                            "hidden_rate_hz": HIDDEN_RATE},
-                "t_end": math.inf}
+            return {
+                "dataset_stats": inputs["stats"],
+                "training": {
+                    "params": ty.PARAMS._asdict(),
+                    "tau_li": ty.TAU_LI,
+                    "optimizer": {"adam": training.ADAM, "lr": ty.LR},
+                    "init": {"w_mean": ty.W_MEAN, "w_std": ty.W_STD, "u_std": ty.U_STD},
+                    "readout_scale": ty.READOUT_SCALE,
+                    "chunk": ty.CHUNK,
+                    "reference": "/".join(ty.REFERENCE),
+                    "accuracy_band": ACCURACY_BAND,
+                    "network": "5 -> n_neurons exact LIF -> 3 leaky integrators",
+                },
+            }
+        return {
+            "layer": LAYER._asdict(),
+            "dataset_stats": inputs["stats"],
+            "check": {
+                "lanes": N_CHECK,
+                "tol": TOL,
+                "allowed_mismatch": ALLOWED_MISMATCH,
+                "logit_tol": LOGIT_TOL,
+                "grad_tol": GRAD_TOL,
+            },
+            "network": {
+                "n_layers": n_layers(case),
+                "n_classes": N_CLASSES,
+                "tau_li": TAU_LI,
+                "hidden_rate_hz": HIDDEN_RATE,
+            },
+            "t_end": math.inf,
+        }
 
     def entry(self, case):
         kind = ref_kind(case)
@@ -528,8 +657,11 @@ class EventLIF(Family):
             if case.framework == "nest":  # as many threads as the worker has cores
                 import os
 
-                static["threads"] = len(os.sched_getaffinity(0)) if hasattr(
-                    os, "sched_getaffinity") else (os.cpu_count() or 1)
+                static["threads"] = (
+                    len(os.sched_getaffinity(0))
+                    if hasattr(os, "sched_getaffinity")
+                    else (os.cpu_count() or 1)
+                )
             if case.impl in ("serial", "parallel"):
                 # a generous first guess; resize() grows it if a lane overflows (JAX's is
                 # static)
@@ -583,18 +715,24 @@ class EventLIF(Family):
         return None
 
 
-
 def _onnx_prepare(case, inputs, device):
     """The exported chunk step and its host loop: one layer, forward, float32."""
     if ref_kind(case) != "serial" or case.impl != "parallel":
-        raise Unsupported("the ONNX path exports the parallel simulator's chunk step (one "
-                          "layer) only")
+        raise Unsupported(
+            "the ONNX path exports the parallel simulator's chunk step (one layer) only"
+        )
     if case.mode != "forward" or case.dtype != "float32":
-        raise Unsupported(f"the ONNX path runs forward float32, not {case.mode} "
-                          f"{case.dtype}")
-    return (inputs["times"], inputs["channels"], inputs["weights"]), {}, {
-        "params": LAYER, "chunk": int(case.knob.get("chunk", 128)), "max_spikes": 64,
-        "device": device}
+        raise Unsupported(f"the ONNX path runs forward float32, not {case.mode} {case.dtype}")
+    return (
+        (inputs["times"], inputs["channels"], inputs["weights"]),
+        {},
+        {
+            "params": LAYER,
+            "chunk": int(case.knob.get("chunk", 128)),
+            "max_spikes": 64,
+            "device": device,
+        },
+    )
 
 
 FAMILY = EventLIF()

@@ -24,15 +24,25 @@ def _ok(df):
     if ok is None or ok.empty or "family" not in ok:
         return df.iloc[:0].copy() if df is not None else df
     ok = ok.copy()
-    for col in ("time_median_s", "throughput", "param_n_events", "peak_mem_bytes",
-                *CONFIG, "param_chunk_size"):
+    for col in (
+        "time_median_s",
+        "throughput",
+        "param_n_events",
+        "peak_mem_bytes",
+        *CONFIG,
+        "param_chunk_size",
+    ):
         if col in ok:
             ok[col] = ok[col].astype(float)
     if "param_n_layers" in ok:
         ok["param_n_layers"] = ok["param_n_layers"].fillna(1.0)
     ok["param_chunk_size"] = ok.get("param_chunk_size", np.nan)
-    ok["remat"] = ok.get("param_remat", np.nan).astype(str).str.lower().map(
-        {"true": "remat", "1.0": "remat", "false": "no remat", "0.0": "no remat"})
+    ok["remat"] = (
+        ok.get("param_remat", np.nan)
+        .astype(str)
+        .str.lower()
+        .map({"true": "remat", "1.0": "remat", "false": "no remat", "0.0": "no remat"})
+    )
     return ok
 
 
@@ -62,28 +72,53 @@ def plot_event_lif(df, out_dir: Path) -> list[Path]:
     if part.empty:
         return []
     g = part.groupby(keys + ["param_n_events"], as_index=False)[
-        ["time_median_s", "throughput"]].median()
+        ["time_median_s", "throughput"]
+    ].median()
     places = g["device_kind"].nunique()
     g["panel"] = g["dataset"] + (" | " + g["device_kind"] if places > 1 else "")
-    g["config"] = (g["dtype"] + " K=" + g["param_chunk_size"].astype(int).astype(str) + " "
-                   + [_cfg(n, b, la) for n, b, la in zip(g["param_n_neurons"], g["param_batch"],
-                                                         g["param_n_layers"], strict=True)])
-    long = pd.concat([
-        g.assign(metric="median time per call (s)", value=g["time_median_s"]),
-        g.assign(metric="throughput (neuron-events/s)", value=g["throughput"])])
+    g["config"] = (
+        g["dtype"]
+        + " K="
+        + g["param_chunk_size"].astype(int).astype(str)
+        + " "
+        + [
+            _cfg(n, b, la)
+            for n, b, la in zip(
+                g["param_n_neurons"], g["param_batch"], g["param_n_layers"], strict=True
+            )
+        ]
+    )
+    long = pd.concat(
+        [
+            g.assign(metric="median time per call (s)", value=g["time_median_s"]),
+            g.assign(metric="throughput (neuron-events/s)", value=g["throughput"]),
+        ]
+    )
     fws = [f for f in st.MARKER if f in set(long["framework"])]
     impls = [i for i in ("serial", "parallel", "bare_scan") if i in set(long["impl"])]
     long, grid_kw = st.facets(long, "metric", "panel")
     wrapped = "col_wrap" in grid_kw
-    grid = sns.relplot(data=long, x="param_n_events", y="value", hue="impl", hue_order=impls,
-                       palette={i: st.color(i) for i in impls}, style="framework",
-                       style_order=fws, markers={f: st.MARKER[f] for f in fws},
-                       dashes={f: "" if st.DASH[f] == "-" else (4, 2) for f in fws},
-                       units="config", estimator=None, kind="line", height=3.6, aspect=1.3,
-                       facet_kws={"sharey": False if wrapped else "row",
-                                  "margin_titles": not wrapped}, **grid_kw)
+    grid = sns.relplot(
+        data=long,
+        x="param_n_events",
+        y="value",
+        hue="impl",
+        hue_order=impls,
+        palette={i: st.color(i) for i in impls},
+        style="framework",
+        style_order=fws,
+        markers={f: st.MARKER[f] for f in fws},
+        dashes={f: "" if st.DASH[f] == "-" else (4, 2) for f in fws},
+        units="config",
+        estimator=None,
+        kind="line",
+        height=3.6,
+        aspect=1.3,
+        facet_kws={"sharey": False if wrapped else "row", "margin_titles": not wrapped},
+        **grid_kw,
+    )
     for key, ax in grid.axes_dict.items():
-        metric = (key.split(" | ")[0] if wrapped else key[0])
+        metric = key.split(" | ")[0] if wrapped else key[0]
         if not (ax.lines or ax.collections):
             st.empty(ax)
             continue
@@ -99,10 +134,16 @@ def plot_event_lif(df, out_dir: Path) -> list[Path]:
     if grid.legend is not None:
         grid.legend.set_title("implementation / framework")
         for t in grid.legend.texts:
-            t.set_text({"impl": "implementation", "framework": "framework"}.get(
-                t.get_text(), st.FRAMEWORK_NAME.get(t.get_text(), t.get_text())))
-    grid.figure.suptitle("Exact event-driven LIF: time and throughput against input events "
-                         "(one line per dtype, K and network)", y=1.02)
+            t.set_text(
+                {"impl": "implementation", "framework": "framework"}.get(
+                    t.get_text(), st.FRAMEWORK_NAME.get(t.get_text(), t.get_text())
+                )
+            )
+    grid.figure.suptitle(
+        "Exact event-driven LIF: time and throughput against input events "
+        "(one line per dtype, K and network)",
+        y=1.02,
+    )
     st.move_legend(grid)
     return st.save(grid.figure, out_dir, "event_lif")
 
@@ -115,8 +156,13 @@ def parallel_speedups(df):
     ok = _ok(df[(df["family"] == "event_lif") & (df["mode"] == "forward")])
     keys = ["framework", "dtype", "dataset", "device_kind", "param_n_events", *CONFIG]
     ser = ok[ok["impl"] == "serial"].groupby(keys)["time_median_s"].median().rename("serial_s")
-    par = ok[ok["impl"] == "parallel"].groupby(keys + ["param_chunk_size"])[
-        "time_median_s"].median().rename("parallel_s").reset_index()
+    par = (
+        ok[ok["impl"] == "parallel"]
+        .groupby(keys + ["param_chunk_size"])["time_median_s"]
+        .median()
+        .rename("parallel_s")
+        .reset_index()
+    )
     if par.empty or ser.empty:
         return pd.DataFrame()
     out = par.merge(ser.reset_index(), on=keys, how="inner")
@@ -127,8 +173,20 @@ def parallel_speedups(df):
 def grad_table(df):
     """Training-step rows (loss + gradients): time and peak memory per chunk size and remat."""
     ok = _ok(df[(df["family"] == "event_lif") & (df["mode"] == "grad")])
-    cols = ["framework", "dtype", "device_kind", "param_n_events", *CONFIG, "param_chunk_size",
-            "remat", "time_median_s", "peak_mem_bytes", "mem_method", "correct", "max_err"]
+    cols = [
+        "framework",
+        "dtype",
+        "device_kind",
+        "param_n_events",
+        *CONFIG,
+        "param_chunk_size",
+        "remat",
+        "time_median_s",
+        "peak_mem_bytes",
+        "mem_method",
+        "correct",
+        "max_err",
+    ]
     return ok[cols].sort_values(cols[:8]).reset_index(drop=True) if len(ok) else ok
 
 
@@ -137,7 +195,8 @@ def _fw_panel(frame):
 
     places = frame["device_kind"].nunique()
     return frame["framework"].map(lambda f: st.FRAMEWORK_NAME.get(f, f)) + (
-        " | " + frame["device_kind"] if places > 1 else "")
+        " | " + frame["device_kind"] if places > 1 else ""
+    )
 
 
 def plot_parallel(df, out_dir: Path) -> list[Path]:
@@ -155,14 +214,34 @@ def plot_parallel(df, out_dir: Path) -> list[Path]:
     sp, gr = parallel_speedups(df), grad_table(df)
     out = []
     if not sp.empty:
-        sp = sp.assign(panel=_fw_panel(sp), config=[
-            f"{_cfg(n, b, la)}, {int(e):,} events, {ds}, {dt}" for n, b, la, e, ds, dt in zip(
-                sp["param_n_neurons"], sp["param_batch"], sp["param_n_layers"],
-                sp["param_n_events"], sp["dataset"], sp["dtype"], strict=True)])
-        grid = sns.relplot(data=sp, x="param_chunk_size", y="speedup", hue="config",
-                           col="panel", col_wrap=min(st.MAX_COLS, sp["panel"].nunique()),
-                           kind="line", marker="o", height=3.8, aspect=1.2,
-                           facet_kws={"sharey": True})
+        sp = sp.assign(
+            panel=_fw_panel(sp),
+            config=[
+                f"{_cfg(n, b, la)}, {int(e):,} events, {ds}, {dt}"
+                for n, b, la, e, ds, dt in zip(
+                    sp["param_n_neurons"],
+                    sp["param_batch"],
+                    sp["param_n_layers"],
+                    sp["param_n_events"],
+                    sp["dataset"],
+                    sp["dtype"],
+                    strict=True,
+                )
+            ],
+        )
+        grid = sns.relplot(
+            data=sp,
+            x="param_chunk_size",
+            y="speedup",
+            hue="config",
+            col="panel",
+            col_wrap=min(st.MAX_COLS, sp["panel"].nunique()),
+            kind="line",
+            marker="o",
+            height=3.8,
+            aspect=1.2,
+            facet_kws={"sharey": True},
+        )
         for ax in grid.axes.flat:
             st.log_axis(ax, "x", base=2)
             st.ratio_axis(ax, "y")
@@ -172,26 +251,51 @@ def plot_parallel(df, out_dir: Path) -> list[Path]:
         grid.set_titles(col_template="{col_name}")
         if grid.legend is not None:
             grid.legend.set_title("configuration")
-        grid.figure.suptitle("Parallel-scan simulator against the serial one on the same "
-                             "inputs (> 1x: parallel is faster)", y=1.03)
+        grid.figure.suptitle(
+            "Parallel-scan simulator against the serial one on the same "
+            "inputs (> 1x: parallel is faster)",
+            y=1.03,
+        )
         st.move_legend(grid)
         out += st.save(grid.figure, out_dir, "event_lif_parallel")
     if not gr.empty:
-        gr = gr.assign(panel=_fw_panel(gr), config=[
-            f"{_cfg(n, b, la)}, {int(e):,} events, {dt}" for n, b, la, e, dt in zip(
-                gr["param_n_neurons"], gr["param_batch"], gr["param_n_layers"],
-                gr["param_n_events"], gr["dtype"], strict=True)],
-            remat=gr["remat"].fillna("remat"))
-        long = pd.concat([
-            gr.assign(metric="median time per step (s)", value=gr["time_median_s"]),
-            gr.assign(metric="peak memory (MiB)", value=gr["peak_mem_bytes"] / 2**20)])
+        gr = gr.assign(
+            panel=_fw_panel(gr),
+            config=[
+                f"{_cfg(n, b, la)}, {int(e):,} events, {dt}"
+                for n, b, la, e, dt in zip(
+                    gr["param_n_neurons"],
+                    gr["param_batch"],
+                    gr["param_n_layers"],
+                    gr["param_n_events"],
+                    gr["dtype"],
+                    strict=True,
+                )
+            ],
+            remat=gr["remat"].fillna("remat"),
+        )
+        long = pd.concat(
+            [
+                gr.assign(metric="median time per step (s)", value=gr["time_median_s"]),
+                gr.assign(metric="peak memory (MiB)", value=gr["peak_mem_bytes"] / 2**20),
+            ]
+        )
         long = long[long["value"].notna()]
         long, grid_kw = st.facets(long, "metric", "panel")
         wrapped = "col_wrap" in grid_kw
-        grid = sns.relplot(data=long, x="param_chunk_size", y="value", hue="config",
-                           style="remat", kind="line", marker="o", height=3.4, aspect=1.2,
-                           facet_kws={"sharey": False if wrapped else "row",
-                                      "margin_titles": not wrapped}, **grid_kw)
+        grid = sns.relplot(
+            data=long,
+            x="param_chunk_size",
+            y="value",
+            hue="config",
+            style="remat",
+            kind="line",
+            marker="o",
+            height=3.4,
+            aspect=1.2,
+            facet_kws={"sharey": False if wrapped else "row", "margin_titles": not wrapped},
+            **grid_kw,
+        )
         for key, ax in grid.axes_dict.items():
             metric = key.split(" | ")[0] if wrapped else key[0]
             if not (ax.lines or ax.collections):
@@ -203,12 +307,10 @@ def plot_parallel(df, out_dir: Path) -> list[Path]:
             ax.set_ylabel(metric)
             ax.set_xlabel("chunk size K (events per scan)")
             ax.grid(True, which="major", alpha=0.3)
-        grid.set_titles(**({} if wrapped else {"row_template": ""}),
-                        col_template="{col_name}")
+        grid.set_titles(**({} if wrapped else {"row_template": ""}), col_template="{col_name}")
         if grid.legend is not None:
             grid.legend.set_title("configuration / backward")
-        grid.figure.suptitle("Training step (loss + gradients) of the parallel simulator",
-                             y=1.03)
+        grid.figure.suptitle("Training step (loss + gradients) of the parallel simulator", y=1.03)
         st.move_legend(grid)
         out += st.save(grid.figure, out_dir, "event_lif_grad")
     return out
@@ -228,8 +330,6 @@ def spike_logic_ratio(df):
     return out.reset_index()
 
 
-
-
 def summary(df):
     """The terminal summary: the parallel simulator's best speedup over serial per
     configuration (same inputs)."""
@@ -239,8 +339,12 @@ def summary(df):
     keys = ["framework", "dtype", "dataset", "device_kind", "param_n_events", *CONFIG]
     best = sp.loc[sp.groupby(keys)["speedup"].idxmax()]
     cols = keys + ["param_chunk_size", "speedup"]
-    return [("parallel vs serial: best speedup (serial median / parallel median, same inputs)",
-             best[cols].reset_index(drop=True))]
+    return [
+        (
+            "parallel vs serial: best speedup (serial median / parallel median, same inputs)",
+            best[cols].reset_index(drop=True),
+        )
+    ]
 
 
 def _overview(df):
@@ -256,15 +360,23 @@ def _overview(df):
         if not sp.empty:
             # the median over configurations, with the worst and best of them as a band:
             # a best-only curve would hide the configurations where parallel loses
-            stats = sp.groupby(["framework", "device_kind", "param_chunk_size"])[
-                "speedup"].agg(["median", "min", "max", "size"]).reset_index()
+            stats = (
+                sp.groupby(["framework", "device_kind", "param_chunk_size"])["speedup"]
+                .agg(["median", "min", "max", "size"])
+                .reset_index()
+            )
             for (fw, dev), g in stats.groupby(["framework", "device_kind"]):
-                line, = ax.plot(g["param_chunk_size"], g["median"], marker=st.MARKER.get(fw, "o"),
-                                ls=st.DASH.get(fw, "-"),
-                                label=f"{st.FRAMEWORK_NAME.get(fw, fw)}, {dev} (median; band: "
-                                      f"worst-best of {int(g['size'].max())})")
-                ax.fill_between(g["param_chunk_size"], g["min"], g["max"], alpha=0.15,
-                                color=line.get_color())
+                (line,) = ax.plot(
+                    g["param_chunk_size"],
+                    g["median"],
+                    marker=st.MARKER.get(fw, "o"),
+                    ls=st.DASH.get(fw, "-"),
+                    label=f"{st.FRAMEWORK_NAME.get(fw, fw)}, {dev} (median; band: "
+                    f"worst-best of {int(g['size'].max())})",
+                )
+                ax.fill_between(
+                    g["param_chunk_size"], g["min"], g["max"], alpha=0.15, color=line.get_color()
+                )
             st.log_axis(ax, "x", base=2)
             st.ratio_axis(ax, "y")
         ax.set_title("event LIF: parallel speedup over serial, over configurations")
@@ -274,11 +386,16 @@ def _overview(df):
     def serial_time(ax):
         from ...report import style as st
 
-        for (fw, dev), g in (ser.groupby(["framework", "device_kind"]) if len(ser) else []):
+        for (fw, dev), g in ser.groupby(["framework", "device_kind"]) if len(ser) else []:
             g = g.groupby("param_n_events")["time_median_s"].min()
-            ax.plot(g.index, g.values, marker=st.MARKER.get(fw, "o"), ls=st.DASH.get(fw, "-"),
-                    color=st.color("serial"), label=f"serial {st.FRAMEWORK_NAME.get(fw, fw)}, "
-                                                    f"{dev}")
+            ax.plot(
+                g.index,
+                g.values,
+                marker=st.MARKER.get(fw, "o"),
+                ls=st.DASH.get(fw, "-"),
+                color=st.color("serial"),
+                label=f"serial {st.FRAMEWORK_NAME.get(fw, fw)}, {dev}",
+            )
         if len(ser):
             from ...report import style as st
 
@@ -292,12 +409,18 @@ def _overview(df):
         from ...report import style as st
 
         mem = ser[ser["peak_mem_bytes"].notna()] if len(ser) else ser
-        for (fw, dev, method), g in (mem.groupby(["framework", "device_kind", "mem_method"])
-                                     if len(mem) else []):
+        for (fw, dev, method), g in (
+            mem.groupby(["framework", "device_kind", "mem_method"]) if len(mem) else []
+        ):
             g = g.groupby("param_n_events")["peak_mem_bytes"].max() / 2**20
-            ax.plot(g.index, g.values, marker=st.MARKER.get(fw, "o"), ls=st.DASH.get(fw, "-"),
-                    color=st.color("serial"),
-                    label=f"serial {st.FRAMEWORK_NAME.get(fw, fw)}, {dev} ({method})")
+            ax.plot(
+                g.index,
+                g.values,
+                marker=st.MARKER.get(fw, "o"),
+                ls=st.DASH.get(fw, "-"),
+                color=st.color("serial"),
+                label=f"serial {st.FRAMEWORK_NAME.get(fw, fw)}, {dev} ({method})",
+            )
         if len(mem):
             from ...report import style as st
 
@@ -318,23 +441,57 @@ def section(df, out_dir: Path):
 
     par = df[df["impl"] == "parallel"] if "impl" in df else df
     return Section(
-        "event LIF (Bullet Trains)", plot_event_lif(df, out_dir) + plot_parallel(df, out_dir)
+        "event LIF (Bullet Trains)",
+        plot_event_lif(df, out_dir)
+        + plot_parallel(df, out_dir)
         + rt.plot_curves(df, out_dir, "event_lif", TASK.title)
-        + rm.figure(par, "param_chunk_size", "chunk size K", "event_lif_memory", out_dir,
-                    "Event LIF: parallel simulator's memory against K",
-                    by=("param_n_neurons", "param_batch", "param_n_layers")),
-        [("Parallel-scan simulator: speedup over serial (same inputs, median times)",
-          parallel_speedups(df), ""),
-         ("Training step (loss + gradients): time and peak memory", grad_table(df), ""),
-         ("Cost of the spike logic (serial / bare scan, median times)", spike_logic_ratio(df),
-          ""),
-         (rm.TITLE + ": against input events and chunk size K (remat: the chunk-recomputing "
-          "backward)", rm.table(df, "param_n_events",
-                                ("impl", "framework", "mode", "param_n_neurons", "param_batch",
-                                 "param_chunk_size", "param_remat")), ""),
-         ("Training to a target test accuracy (Yin-Yang)", rt.table(df, "event_lif", TASK.impl_label),
-          TASK.note)],
-        _overview(df))
+        + rm.figure(
+            par,
+            "param_chunk_size",
+            "chunk size K",
+            "event_lif_memory",
+            out_dir,
+            "Event LIF: parallel simulator's memory against K",
+            by=("param_n_neurons", "param_batch", "param_n_layers"),
+        ),
+        [
+            (
+                "Parallel-scan simulator: speedup over serial (same inputs, median times)",
+                parallel_speedups(df),
+                "",
+            ),
+            ("Training step (loss + gradients): time and peak memory", grad_table(df), ""),
+            (
+                "Cost of the spike logic (serial / bare scan, median times)",
+                spike_logic_ratio(df),
+                "",
+            ),
+            (
+                rm.TITLE + ": against input events and chunk size K (remat: the chunk-recomputing "
+                "backward)",
+                rm.table(
+                    df,
+                    "param_n_events",
+                    (
+                        "impl",
+                        "framework",
+                        "mode",
+                        "param_n_neurons",
+                        "param_batch",
+                        "param_chunk_size",
+                        "param_remat",
+                    ),
+                ),
+                "",
+            ),
+            (
+                "Training to a target test accuracy (Yin-Yang)",
+                rt.table(df, "event_lif", TASK.impl_label),
+                TASK.note,
+            ),
+        ],
+        _overview(df),
+    )
 
 
 def headline(df) -> list[str]:
@@ -351,8 +508,15 @@ def headline(df) -> list[str]:
     if ok.empty:
         return []
     ok = ok[(ok["family"] == "event_lif") & (ok["mode"] == "forward")]
-    cfg = ["dtype", "dataset", "param_n_events", "param_n_neurons", "param_batch",
-           "param_n_layers", "param_n_inputs"]
+    cfg = [
+        "dtype",
+        "dataset",
+        "param_n_events",
+        "param_n_neurons",
+        "param_batch",
+        "param_n_layers",
+        "param_n_inputs",
+    ]
     out = []
     for (place, fw), g in ok.groupby(["device_kind", "framework"], sort=True):
         ser, par = g[g["impl"] == "serial"], g[g["impl"] == "parallel"]
@@ -369,27 +533,37 @@ def headline(df) -> list[str]:
         shd = [t for t in pairs if "shd" in str(t[0]["dataset"])]
         bt = None
         if shd:
-            deep = max(t[0]["param_n_layers"] if pd.notna(t[0]["param_n_layers"]) else 1
-                       for t in shd)
-            shd = [t for t in shd if (t[0]["param_n_layers"] if pd.notna(
-                t[0]["param_n_layers"]) else 1) == deep]
+            deep = max(
+                t[0]["param_n_layers"] if pd.notna(t[0]["param_n_layers"]) else 1 for t in shd
+            )
+            shd = [
+                t
+                for t in shd
+                if (t[0]["param_n_layers"] if pd.notna(t[0]["param_n_layers"]) else 1) == deep
+            ]
             k128 = [t for t in shd if t[0]["param_chunk_size"] == 128]
             bt = max(k128 or shd, key=lambda t: (t[0]["param_n_events"], t[3]))
 
         def conf(t):
             p = t[0]
             layers = int(p["param_n_layers"]) if pd.notna(p["param_n_layers"]) else 1
-            return (f"{num_text(p['param_n_events'])} events on {p['dataset']}, {layers}x"
-                    f"{num_text(p['param_n_neurons'])} neurons, batch {num_text(p['param_batch'])}, "
-                    f"K = {num_text(p['param_chunk_size'])}")
+            return (
+                f"{num_text(p['param_n_events'])} events on {p['dataset']}, {layers}x"
+                f"{num_text(p['param_n_neurons'])} neurons, batch {num_text(p['param_batch'])}, "
+                f"K = {num_text(p['param_chunk_size'])}"
+            )
 
         head = f"Event-LIF, {fw_name(fw)} on {place}: the parallel simulator runs "
         parts = []
         if bt is not None:
-            parts.append(f"{spread_text(*bt[3:])} the serial one's speed at the Bullet "
-                         f"Trains configuration ({conf(bt)})")
+            parts.append(
+                f"{spread_text(*bt[3:])} the serial one's speed at the Bullet "
+                f"Trains configuration ({conf(bt)})"
+            )
         parts.append(f"{spread_text(*best[3:])} at its best ({conf(best)})")
-        parts.append(f"{spread_text(*worst[3:])} at its worst ({conf(worst)}), over "
-                     f"{len(pairs)} configuration{'s' if len(pairs) != 1 else ''}")
+        parts.append(
+            f"{spread_text(*worst[3:])} at its worst ({conf(worst)}), over "
+            f"{len(pairs)} configuration{'s' if len(pairs) != 1 else ''}"
+        )
         out.append(head + "; ".join(parts) + ".")
     return out

@@ -62,8 +62,9 @@ INITIAL_SPIKES = 8  # first spike budget a neuron (most fire 0-3 times on Yin-Ya
 # and lr 3e-3 0.907; lr 5e-3: 0.887 after 3 epochs, 0.950 after 19 of 30
 W_MEAN, W_STD = 0.5, 3.0
 U_STD = 1.0  # readout: u ~ N(0, U_STD / sqrt(HIDDEN))
-READOUT_SCALE = PARAMS.tau_mem * (1 / TAU_LI + 1 / PARAMS.tau_mem) * \
-    (1 / TAU_LI + 1 / PARAMS.tau_syn)  # 1 / G
+READOUT_SCALE = (
+    PARAMS.tau_mem * (1 / TAU_LI + 1 / PARAMS.tau_mem) * (1 / TAU_LI + 1 / PARAMS.tau_syn)
+)  # 1 / G
 
 
 def yinyang_inputs(seed: int = 0, n_train: int | None = None, n_test: int | None = None):
@@ -73,8 +74,7 @@ def yinyang_inputs(seed: int = 0, n_train: int | None = None, n_test: int | None
     from ...datasets._yinyang import yinyang
 
     out = {}
-    for split, n, s in (("train", n_train or N_TRAIN, seed), ("test", n_test or N_TEST,
-                                                               seed + 1)):
+    for split, n, s in (("train", n_train or N_TRAIN, seed), ("test", n_test or N_TEST, seed + 1)):
         b = yinyang(n, seed=s)
         out[split] = ((b.times, b.channels.astype(np.int64)), b.labels.astype(np.int64))
     return out
@@ -151,8 +151,16 @@ class _Jax(_Side):
             def step(params, state, t, c, y):
                 w1, u = params
                 value, (gw, gu), overflow = grad_fn(
-                    t, c, y, (w1,), u * READOUT_SCALE, PARAMS, chunk=chunk, budgets=budgets,
-                    tau_li=TAU_LI)
+                    t,
+                    c,
+                    y,
+                    (w1,),
+                    u * READOUT_SCALE,
+                    PARAMS,
+                    chunk=chunk,
+                    budgets=budgets,
+                    tau_li=TAU_LI,
+                )
                 updates, state = opt.update((gw[0], gu * READOUT_SCALE), state, params)
                 return optax.apply_updates(params, updates), state, value, overflow
 
@@ -175,8 +183,16 @@ class _Jax(_Side):
 
     def _forward(self, params, x):
         w1, u = params
-        out = self.fwd_fn(*x, (w1,), u * READOUT_SCALE, PARAMS, chunk=self.chunk,
-                      budgets=self.budgets, tau_li=TAU_LI, method=self.impl)
+        out = self.fwd_fn(
+            *x,
+            (w1,),
+            u * READOUT_SCALE,
+            PARAMS,
+            chunk=self.chunk,
+            budgets=self.budgets,
+            tau_li=TAU_LI,
+            method=self.impl,
+        )
         return np.asarray(out.logits), np.asarray(out.counts[0]), int(out.overflow)
 
     def sync(self, v):
@@ -195,8 +211,9 @@ class _Torch(_Side):
 
     def params(self, tree):
         params = tuple(self.torch.tensor(a, dtype=self.tdtype) for a in tree)
-        opt = self.torch.optim.Adam(params, lr=self.lr, betas=(ADAM["b1"], ADAM["b2"]),
-                                    eps=ADAM["eps"])
+        opt = self.torch.optim.Adam(
+            params, lr=self.lr, betas=(ADAM["b1"], ADAM["b2"]), eps=ADAM["eps"]
+        )
         return params, opt
 
     def array(self, a):
@@ -207,9 +224,16 @@ class _Torch(_Side):
 
     def _try_step(self, params, opt, x, y):
         w1, u = params
-        value, (gw, gu), overflow = self.grad_fn(*x, y, (w1,), u * READOUT_SCALE, PARAMS,
-                                               chunk=self.chunk, budgets=self.budgets,
-                                               tau_li=TAU_LI)
+        value, (gw, gu), overflow = self.grad_fn(
+            *x,
+            y,
+            (w1,),
+            u * READOUT_SCALE,
+            PARAMS,
+            chunk=self.chunk,
+            budgets=self.budgets,
+            tau_li=TAU_LI,
+        )
         if int(overflow):
             return None
         w1.grad, u.grad = gw[0], gu * READOUT_SCALE
@@ -219,8 +243,16 @@ class _Torch(_Side):
     def _forward(self, params, x):
         w1, u = params
         with self.torch.no_grad():
-            out = self.fwd_fn(*x, (w1,), u * READOUT_SCALE, PARAMS, chunk=self.chunk,
-                          budgets=self.budgets, tau_li=TAU_LI, method=self.impl)
+            out = self.fwd_fn(
+                *x,
+                (w1,),
+                u * READOUT_SCALE,
+                PARAMS,
+                chunk=self.chunk,
+                budgets=self.budgets,
+                tau_li=TAU_LI,
+                method=self.impl,
+            )
         return out.logits.numpy(), out.counts[0].numpy(), int(out.overflow)
 
     def sync(self, v):
@@ -235,15 +267,23 @@ def initial_budgets(chunk: int, n_events: int = 5):
     return ((INITIAL_SPIKES, math.ceil(n_events / chunk) + INITIAL_SPIKES + 1),)
 
 
-def train_yinyang(impl: str, framework: str, config: TrainConfig | None = None, *,
-                  hidden: int = HIDDEN, dtype: str = "float32", data=None,
-                  progress=None) -> TrainResult:
+def train_yinyang(
+    impl: str,
+    framework: str,
+    config: TrainConfig | None = None,
+    *,
+    hidden: int = HIDDEN,
+    dtype: str = "float32",
+    data=None,
+    progress=None,
+) -> TrainResult:
     """Train the exact LIF network on Yin-Yang with `impl` (serial / parallel) in `framework`
     (module docstring); `data`: ``yinyang_inputs(seed)`` to share between runs."""
     config = config or TrainConfig(epochs=20, batch=50, lr=LR, target=0.85)
     if impl not in IMPLS:
-        raise ValueError(f"unknown event-LIF training implementation {impl!r}; known: "
-                         f"{list(IMPLS)}")
+        raise ValueError(
+            f"unknown event-LIF training implementation {impl!r}; known: {list(IMPLS)}"
+        )
     if framework not in FRAMEWORKS:
         raise ValueError(f"training runs in {list(FRAMEWORKS)}, not {framework!r}")
     if dtype not in ("float32", "float64"):
@@ -251,19 +291,33 @@ def train_yinyang(impl: str, framework: str, config: TrainConfig | None = None, 
     data = data or yinyang_inputs(config.seed)
     tree = init_weights(config.seed, hidden)
     chunk = 1 if impl == "serial" else CHUNK
-    side = {"jax": _Jax, "torch": _Torch}[framework](impl, dtype, config.lr,
-                                                     initial_budgets(chunk))
+    side = {"jax": _Jax, "torch": _Torch}[framework](impl, dtype, config.lr, initial_budgets(chunk))
     result = TrainResult("event_lif", impl, framework, "yinyang", config, 0.0)
     fit(side, tree, data, result, take=_take, progress=progress)
     if side.growths:
-        result.reason = "; ".join(filter(None, [result.reason, (
-            f"budgets grew {side.growths} time(s) to {side.budgets} (a step or evaluation "
-            f"overflowed and ran again)")]))
+        result.reason = "; ".join(
+            filter(
+                None,
+                [
+                    result.reason,
+                    (
+                        f"budgets grew {side.growths} time(s) to {side.budgets} (a step or "
+                        f"evaluation overflowed and ran again)"
+                    ),
+                ],
+            )
+        )
     return result
 
 
-TASK = Task(name="yinyang", title="Yin-Yang", impl_label="implementation",
-            note=band_note("JAX float64 parallel") + " serial: one input event a step (the "
-            "parallel kernel at chunk 1), its accuracy measured with the serial simulator.",
-            impls=IMPLS, defaults=(20, 50, LR), inputs=yinyang_inputs,
-            run=lambda impl, fw, config, data: train_yinyang(impl, fw, config, data=data))
+TASK = Task(
+    name="yinyang",
+    title="Yin-Yang",
+    impl_label="implementation",
+    note=band_note("JAX float64 parallel") + " serial: one input event a step (the "
+    "parallel kernel at chunk 1), its accuracy measured with the serial simulator.",
+    impls=IMPLS,
+    defaults=(20, 50, LR),
+    inputs=yinyang_inputs,
+    run=lambda impl, fw, config, data: train_yinyang(impl, fw, config, data=data),
+)

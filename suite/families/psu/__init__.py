@@ -91,21 +91,29 @@ def _train_config(case):
 
 def _train_kw(case, inputs):
     s = case.size
-    return {"hidden": int(s["n_neurons"]), "n_layers": int(s.get("n_layers", 1)),
-            "t": int(s["T"]), "data": inputs["data"]}
+    return {
+        "hidden": int(s["n_neurons"]),
+        "n_layers": int(s.get("n_layers", 1)),
+        "t": int(s["T"]),
+        "data": inputs["data"],
+    }
 
 
 def _f32(x):
     return np.asarray(x, np.float64).astype(np.float32).astype(np.float64)
 
 
-
 def net_tree(tree, neuron):
     """The network parameters one neuron type uses (all types share the linear layers)."""
-    keep = {"w", "b"} | ({"mat", "mat_b"} if neuron in LEARNED else set()) | \
-        ({"alpha"} if neuron != "lif" else set())
-    return {"layers": [{k: v for k, v in lp.items() if k in keep} for lp in tree["layers"]],
-            "readout": dict(tree["readout"])}
+    keep = (
+        {"w", "b"}
+        | ({"mat", "mat_b"} if neuron in LEARNED else set())
+        | ({"alpha"} if neuron != "lif" else set())
+    )
+    return {
+        "layers": [{k: v for k, v in lp.items() if k in keep} for lp in tree["layers"]],
+        "readout": dict(tree["readout"]),
+    }
 
 
 def _learned(case, inputs):
@@ -114,12 +122,14 @@ def _learned(case, inputs):
 
 # -- correctness ----------------------------------------------------------------------------
 
+
 def _spike_check(case, spikes, ref):
     """(ok, mismatch_frac, lanes_to_skip [M] bool) for spikes [T, ...] vs the reference."""
     t = spikes.shape[0]
     s, rs = spikes.reshape(t, -1), ref["spikes"].reshape(t, -1)
-    near = np.abs(ref["v"].reshape(t, -1) - PARAMS.theta) <= MARGIN[case.dtype] * \
-        max(1.0, PARAMS.theta)
+    near = np.abs(ref["v"].reshape(t, -1) - PARAMS.theta) <= MARGIN[case.dtype] * max(
+        1.0, PARAMS.theta
+    )
     diff = s != rs
     if case.impl == "lif":  # a flip carries forward through the soft reset
         lanes = diff.any(axis=0)
@@ -143,8 +153,14 @@ def _check_neuron_fwd(case, out, ref):
     keep = ~skip
     err = rel_err(v.reshape(t, -1)[:, keep], ref["v"].reshape(t, -1)[:, keep])
     note = None if ok else "spike mismatch away from the threshold"
-    return {"correct": ok and err <= V_TOL[case.dtype], "max_err": err, "mismatch_frac": frac,
-            "n_checked": int(spikes.size), "note": note, **_rates(case, spikes, ref)}
+    return {
+        "correct": ok and err <= V_TOL[case.dtype],
+        "max_err": err,
+        "mismatch_frac": frac,
+        "n_checked": int(spikes.size),
+        "note": note,
+        **_rates(case, spikes, ref),
+    }
 
 
 def _check_neuron_grad(case, out, ref):
@@ -160,45 +176,69 @@ def _check_neuron_grad(case, out, ref):
     err = max(errs.values())
     finite = all(np.all(np.isfinite(np.asarray(g))) for g in grads.values())
     note = None if ok else "spike mismatch away from the threshold"
-    return {"correct": bool(ok and finite and err <= GRAD_TOL[case.dtype]), "max_err": err,
-            "mismatch_frac": frac, "n_checked": sum(int(np.size(g)) for g in grads.values()),
-            "note": note, **_rates(case, spikes, ref)}
+    return {
+        "correct": bool(ok and finite and err <= GRAD_TOL[case.dtype]),
+        "max_err": err,
+        "mismatch_frac": frac,
+        "n_checked": sum(int(np.size(g)) for g in grads.values()),
+        "note": note,
+        **_rates(case, spikes, ref),
+    }
 
 
 def _check_net(case, inputs, out, ref):
     hidden = [np.asarray(h, np.float64) for h in out[-1]]
     tree = net_tree(inputs["tree"], case.impl)
     if case.mode == "grad":
-        loss_f, grads_f, forced = ref_np.loss_and_grad(tree, inputs["x"], inputs["labels"],
-                                                       case.impl, PARAMS, forced=hidden)
+        loss_f, grads_f, forced = ref_np.loss_and_grad(
+            tree, inputs["x"], inputs["labels"], case.impl, PARAMS, forced=hidden
+        )
     else:
         forced = ref_np.network(tree, inputs["x"], case.impl, PARAMS, forced=hidden)
     flips, total, grazing_only = 0, 0, True
     for s, v in zip(hidden, forced.potentials, strict=True):
         diff = s != (v - PARAMS.theta > 0)
-        grazing_only &= bool(np.all(np.abs(v[diff] - PARAMS.theta)
-                                    <= MARGIN[case.dtype] * max(1.0, PARAMS.theta)))
+        grazing_only &= bool(
+            np.all(np.abs(v[diff] - PARAMS.theta) <= MARGIN[case.dtype] * max(1.0, PARAMS.theta))
+        )
         flips += int(diff.sum())
         total += diff.size
-    rates = {"spike_rate": float(np.mean([s.mean() for s in hidden])),
-             "lif_agreement": None if case.impl == "lif" else
-             float(np.mean(hidden[0] == ref["lif_layer1"]))}
+    rates = {
+        "spike_rate": float(np.mean([s.mean() for s in hidden])),
+        "lif_agreement": None
+        if case.impl == "lif"
+        else float(np.mean(hidden[0] == ref["lif_layer1"])),
+    }
     note = None if grazing_only else "hidden spike differs away from the threshold"
     frac = flips / max(total, 1)
     if case.mode == "forward":
         err = rel_err(out[0], forced.logits)
-        return {"correct": bool(grazing_only and err <= LOGIT_TOL[case.dtype]), "max_err": err,
-                "mismatch_frac": frac, "n_checked": int(np.size(out[0])), "note": note,
-                **rates}
+        return {
+            "correct": bool(grazing_only and err <= LOGIT_TOL[case.dtype]),
+            "max_err": err,
+            "mismatch_frac": frac,
+            "n_checked": int(np.size(out[0])),
+            "note": note,
+            **rates,
+        }
     loss, grads = out[0], out[1]
     flat, flat_ref = _flatten(grads), _flatten(grads_f)
     err_l = abs(float(loss) - loss_f) / max(abs(loss_f), 1e-300)
     err_g = max(rel_err(g, np.asarray(r)) for g, r in zip(flat, flat_ref, strict=True))
     finite = all(np.all(np.isfinite(g)) for g in flat)
-    return {"correct": bool(grazing_only and finite and err_l <= LOGIT_TOL[case.dtype]
-                            and err_g <= GRAD_TOL[case.dtype]),
-            "max_err": max(err_l, err_g), "mismatch_frac": frac,
-            "n_checked": sum(int(np.size(g)) for g in flat), "note": note, **rates}
+    return {
+        "correct": bool(
+            grazing_only
+            and finite
+            and err_l <= LOGIT_TOL[case.dtype]
+            and err_g <= GRAD_TOL[case.dtype]
+        ),
+        "max_err": max(err_l, err_g),
+        "mismatch_frac": frac,
+        "n_checked": sum(int(np.size(g)) for g in flat),
+        "note": note,
+        **rates,
+    }
 
 
 def _flatten(tree):
@@ -212,21 +252,31 @@ def _flatten(tree):
 
 _K = "spikebench.kernels.psu"
 
+
 class PSUFamily(Family):
     name = "psu"
     report_module = "spikebench.families.psu.report"
-    kernel_modules = {"jax": (f"{_K}._jax",), "torch": (f"{_K}._torch",),
-                      "torch-compile": (f"{_K}._torch",), "onnx": (f"{_K}._onnx",)}
+    kernel_modules = {
+        "jax": (f"{_K}._jax",),
+        "torch": (f"{_K}._torch",),
+        "torch-compile": (f"{_K}._torch",),
+        "onnx": (f"{_K}._onnx",),
+    }
     sweeps = _sweeps.SWEEPS
     task = _training.TASK
     title = "PSU family"
-    units = {"neuron-steps/s": ("param_T", "param_batch", "param_n_neurons"),
-             "samples/s": ("param_batch",),
-             # train rows: the train split's samples an epoch (not a schema column)
-             "train-samples/s": None}
-    modules = {"jax": "spikebench.kernels.psu.jax", "torch": "spikebench.kernels.psu.torch",
-               "onnx": "spikebench.kernels.psu._onnx",
-               "torch-compile": "spikebench.kernels.psu.torch"}
+    units = {
+        "neuron-steps/s": ("param_T", "param_batch", "param_n_neurons"),
+        "samples/s": ("param_batch",),
+        # train rows: the train split's samples an epoch (not a schema column)
+        "train-samples/s": None,
+    }
+    modules = {
+        "jax": "spikebench.kernels.psu.jax",
+        "torch": "spikebench.kernels.psu.torch",
+        "onnx": "spikebench.kernels.psu._onnx",
+        "torch-compile": "spikebench.kernels.psu.torch",
+    }
 
     def takes_events(self, case) -> bool:
         """Network cases run on event samples binned into T steps; the neuron level takes
@@ -240,32 +290,61 @@ class PSUFamily(Family):
             from .training import digits_inputs
 
             if case.dataset != "digits":
-                raise ValueError(f"psu training cases take dataset 'digits', not "
-                                 f"{case.dataset!r}")
+                raise ValueError(f"psu training cases take dataset 'digits', not {case.dataset!r}")
             data = digits_inputs(t, case.seed)
-            return {"data": data, "stats": {"dataset": "digits", "T": t,
-                                            **{f"n_{k}": int(v[1].size) for k, v in data.items()}}}
+            return {
+                "data": data,
+                "stats": {
+                    "dataset": "digits",
+                    "T": t,
+                    **{f"n_{k}": int(v[1].size) for k, v in data.items()},
+                },
+            }
         if level(case) == "neuron":
             if case.dataset != "gaussian":
-                raise ValueError(f"psu neuron-level cases take dataset 'gaussian', not "
-                                 f"{case.dataset!r}")
+                raise ValueError(
+                    f"psu neuron-level cases take dataset 'gaussian', not {case.dataset!r}"
+                )
             rng = np.random.default_rng([case.seed, t, b, n])
             x = _f32(rng.normal(X_MEAN, X_STD, (t, b, n)))
             mat, mat_b = init_learned(rng, t)
-            return {"x": x, "cotangent": _f32(rng.normal(0.0, 1.0, (t, b, n))),
-                    "mat": _f32(mat), "mat_b": _f32(mat_b),
-                    "stats": {"dataset": "gaussian", "mean": X_MEAN, "std": X_STD}}
+            return {
+                "x": x,
+                "cotangent": _f32(rng.normal(0.0, 1.0, (t, b, n))),
+                "mat": _f32(mat),
+                "mat_b": _f32(mat_b),
+                "stats": {"dataset": "gaussian", "mean": X_MEAN, "std": X_STD},
+            }
         if case.dataset == "gaussian":
             raise ValueError("psu network cases take event data, not dataset 'gaussian'")
         # one sample per row (synthetic-shd by default; any event dataset with --dataset)
-        ev = datasets.stream(case.dataset, b, None, n_channels=s["n_inputs"],
-                             data_dir=case.data_dir, seed=case.seed, stats_file=case.stats_file)
-        tree = init_network(case.seed, n_in=s["n_inputs"], hidden=n, n_out=N_CLASSES, t=t,
-                            neuron="ipsu", n_layers=int(s.get("n_layers", 2)), alpha=PARAMS.alpha)
+        ev = datasets.stream(
+            case.dataset,
+            b,
+            None,
+            n_channels=s["n_inputs"],
+            data_dir=case.data_dir,
+            seed=case.seed,
+            stats_file=case.stats_file,
+        )
+        tree = init_network(
+            case.seed,
+            n_in=s["n_inputs"],
+            hidden=n,
+            n_out=N_CLASSES,
+            t=t,
+            neuron="ipsu",
+            n_layers=int(s.get("n_layers", 2)),
+            alpha=PARAMS.alpha,
+        )
         tree = _map(tree, _f32)
         labels = np.random.default_rng([case.seed, 2]).integers(0, N_CLASSES, b)
-        return {"x": datasets.binned_span(ev, t).astype(np.float64), "tree": tree,
-                "labels": labels, "stats": ev.stats()}
+        return {
+            "x": datasets.binned_span(ev, t).astype(np.float64),
+            "tree": tree,
+            "labels": labels,
+            "stats": ev.stats(),
+        }
 
     def ref_kind(self, case):
         # the reference depends on the neuron type: one per (level, impl, mode)
@@ -276,8 +355,9 @@ class PSUFamily(Family):
             from ...training import reference_curve
             from .training import REFERENCE, train_psu_digits
 
-            r = train_psu_digits(case.impl, REFERENCE, _train_config(case),
-                                 **_train_kw(case, inputs))
+            r = train_psu_digits(
+                case.impl, REFERENCE, _train_config(case), **_train_kw(case, inputs)
+            )
             return {"curve": reference_curve(r)}, "psu/numpy_train"
         if level(case) == "net":
             # the forced reference needs the row's own spikes: check() computes it (untimed)
@@ -288,11 +368,12 @@ class PSUFamily(Family):
         lif = ref_np.forward("lif", inputs["x"], PARAMS).spikes
         ref = {"spikes": out.spikes, "v": out.v, "lif_spikes": lif}
         if case.mode == "grad":
-            ref["grads"] = ref_np.backward(case.impl, inputs["x"], inputs["cotangent"], PARAMS,
-                                           mat, mat_b)
+            ref["grads"] = ref_np.backward(
+                case.impl, inputs["x"], inputs["cotangent"], PARAMS, mat, mat_b
+            )
         return ref, "psu/numpy"
 
-    def check(self, case, inputs, out, ref):
+    def check(self, case, inputs, out, ref, timed=None):
         if level(case) == "net":
             return _check_net(case, inputs, out, ref)
         if case.mode == "grad":
@@ -319,8 +400,11 @@ class PSUFamily(Family):
         s = case.size
         out = {"param_T": s["T"], "param_n_neurons": s["n_neurons"], "param_batch": s["batch"]}
         if level(case) == "train":
-            return out | {"param_n_inputs": 64, "param_n_layers": int(s.get("n_layers", 1)),
-                          "param_epochs": int(s["epochs"])}
+            return out | {
+                "param_n_inputs": 64,
+                "param_n_layers": int(s.get("n_layers", 1)),
+                "param_epochs": int(s["epochs"]),
+            }
         if level(case) == "net":
             out |= {"param_n_inputs": s["n_inputs"], "param_n_layers": int(s.get("n_layers", 2))}
         return out
@@ -331,24 +415,40 @@ class PSUFamily(Family):
             from . import training as digits
 
             cfg = _train_config(case)
-            return {"dataset_stats": inputs["stats"],
-                    "training": {"params": digits.DEFAULT_PARAMS._asdict(),
-                                 "optimizer": {"adam": training.ADAM, "lr": cfg.lr},
-                                 "w_gain": digits.W_GAIN, "reference": digits.REFERENCE,
-                                 "accuracy_band": ACCURACY_BAND,
-                                 "network": "64 -> n_neurons x n_layers -> 10, time-averaged "
-                                            "readout"}}
-        return {"params": PARAMS._asdict(), "dataset_stats": inputs["stats"],
-                "check": {"v_tol": V_TOL, "margin": MARGIN, "grad_tol": GRAD_TOL,
-                          "logit_tol": LOGIT_TOL},
-                "network": {"n_classes": N_CLASSES, "readout": "time-averaged linear readout",
-                            "lif": "step by step", "psu_family": "layer by layer"}}
+            return {
+                "dataset_stats": inputs["stats"],
+                "training": {
+                    "params": digits.DEFAULT_PARAMS._asdict(),
+                    "optimizer": {"adam": training.ADAM, "lr": cfg.lr},
+                    "w_gain": digits.W_GAIN,
+                    "reference": digits.REFERENCE,
+                    "accuracy_band": ACCURACY_BAND,
+                    "network": "64 -> n_neurons x n_layers -> 10, time-averaged readout",
+                },
+            }
+        return {
+            "params": PARAMS._asdict(),
+            "dataset_stats": inputs["stats"],
+            "check": {
+                "v_tol": V_TOL,
+                "margin": MARGIN,
+                "grad_tol": GRAD_TOL,
+                "logit_tol": LOGIT_TOL,
+            },
+            "network": {
+                "n_classes": N_CLASSES,
+                "readout": "time-averaged linear readout",
+                "lif": "step by step",
+                "psu_family": "layer by layer",
+            },
+        }
 
     def entry(self, case):
         if level(case) == "train":  # the loop's training step
             return "network_grad"
-        return ("network_" if level(case) == "net" else "neuron_") + \
-            ("forward" if case.mode == "forward" else "grad")
+        return ("network_" if level(case) == "net" else "neuron_") + (
+            "forward" if case.mode == "forward" else "grad"
+        )
 
     def state_bytes(self, case, args, static):
         """Neuron level: the [T, ...] potential and spikes every neuron type returns, plus what
@@ -372,8 +472,12 @@ class PSUFamily(Family):
         fixed = {"psu": (a, b), "ipsu": (b,), "rpsu": (a, b)}[case.impl]
         learned = args[2:] if case.mode == "grad" else args[1:]
         mask = t * t * item if learned else 0
-        return outputs + sum(m.size for m in fixed) * item + mask + \
-            memory.nbytes(tuple(learned), distinct=False)
+        return (
+            outputs
+            + sum(m.size for m in fixed) * item
+            + mask
+            + memory.nbytes(tuple(learned), distinct=False)
+        )
 
     def prepare(self, case, inputs, fw, device):
         if case.framework == "onnx":
@@ -393,7 +497,6 @@ class PSUFamily(Family):
         if case.mode == "forward":
             return (x, *learned), {}, static
         return (x, put(inputs["cotangent"]), *learned), {}, static
-
 
 
 def _onnx_prepare(case, inputs, device):

@@ -12,8 +12,16 @@ import pandas as pd
 
 from ... import results
 
-KEYS = ["level", "framework", "dtype", "device_kind", "mode", "param_n_neurons", "param_batch",
-        "param_T"]
+KEYS = [
+    "level",
+    "framework",
+    "dtype",
+    "device_kind",
+    "mode",
+    "param_n_neurons",
+    "param_batch",
+    "param_T",
+]
 
 
 def _ok(df):
@@ -28,8 +36,14 @@ def _ok(df):
     for col in ("param_n_inputs", "spike_rate", "lif_agreement"):
         if col not in ok:
             ok[col] = np.nan
-    for col in ("time_median_s", "param_T", "param_n_neurons", "param_batch",
-                "spike_rate", "lif_agreement"):
+    for col in (
+        "time_median_s",
+        "param_T",
+        "param_n_neurons",
+        "param_batch",
+        "spike_rate",
+        "lif_agreement",
+    ):
         ok[col] = ok[col].astype(float)
     ok["level"] = np.where(ok["param_n_inputs"].notna(), "network", "neuron")
     return ok
@@ -50,8 +64,13 @@ def ratios(df) -> pd.DataFrame:
     if ok.empty:
         return pd.DataFrame()
     lif = ok[ok["impl"] == "lif"].groupby(KEYS)["time_median_s"].median().rename("lif_s")
-    units = ok[ok["impl"] != "lif"].groupby(KEYS + ["impl"])["time_median_s"].median() \
-        .rename("impl_s").reset_index()
+    units = (
+        ok[ok["impl"] != "lif"]
+        .groupby(KEYS + ["impl"])["time_median_s"]
+        .median()
+        .rename("impl_s")
+        .reset_index()
+    )
     out = units.merge(lif.reset_index(), on=KEYS, how="inner")
     out["lif_over"] = out["lif_s"] / out["impl_s"]
     return out.sort_values(KEYS + ["impl"]).reset_index(drop=True)
@@ -72,10 +91,14 @@ def crossover(df) -> pd.DataFrame:
             if (g[g["param_T"] >= t]["lif_over"] <= 1.0).all():
                 loses_from = t
                 break
-        out.append(dict(zip([k for k in KEYS if k != "param_T"] + ["impl"], key, strict=True),
-                        last_win_T=wins.max() if len(wins) else np.nan,
-                        loses_from_T=loses_from, T_swept=f"{int(g['param_T'].min())}.."
-                                                         f"{int(g['param_T'].max())}"))
+        out.append(
+            dict(
+                zip([k for k in KEYS if k != "param_T"] + ["impl"], key, strict=True),
+                last_win_T=wins.max() if len(wins) else np.nan,
+                loses_from_T=loses_from,
+                T_swept=f"{int(g['param_T'].min())}..{int(g['param_T'].max())}",
+            )
+        )
     return pd.DataFrame(out)
 
 
@@ -84,8 +107,12 @@ def sparsity(df) -> pd.DataFrame:
     ok = _ok(df)
     if ok.empty:
         return ok
-    return ok[ok["mode"] == "forward"].groupby(["level", "impl", "param_T"])[
-        ["spike_rate", "lif_agreement"]].median().reset_index()
+    return (
+        ok[ok["mode"] == "forward"]
+        .groupby(["level", "impl", "param_T"])[["spike_rate", "lif_agreement"]]
+        .median()
+        .reset_index()
+    )
 
 
 MODE_NAME = {"forward": "inference", "grad": "training step"}
@@ -97,13 +124,19 @@ def _facets(frame, places: int):
     f = frame.copy()
     f["mode"] = f["mode"].map(MODE_NAME)
     f["panel"] = f["level"] + " level" + (" | " + f["device_kind"] if places > 1 else "")
-    f["config"] = (f["dtype"] + " N=" + f["param_n_neurons"].astype(int).astype(str) + " B="
-                   + f["param_batch"].astype(int).astype(str))
+    f["config"] = (
+        f["dtype"]
+        + " N="
+        + f["param_n_neurons"].astype(int).astype(str)
+        + " B="
+        + f["param_batch"].astype(int).astype(str)
+    )
     return f
 
 
-def _relplot(data, y: str, hue_order, out_dir: Path, stem: str, ylabel: str, ratio: bool,
-             title: str) -> list[Path]:
+def _relplot(
+    data, y: str, hue_order, out_dir: Path, stem: str, ylabel: str, ratio: bool, title: str
+) -> list[Path]:
     """Small multiples (seaborn): a panel per mode x level (x place), a colour per neuron,
     a marker and line style per framework, one line per configuration."""
     import matplotlib
@@ -116,14 +149,29 @@ def _relplot(data, y: str, hue_order, out_dir: Path, stem: str, ylabel: str, rat
     fws = [f for f in st.MARKER if f in set(data["framework"])]
     data, grid_kw = st.facets(data, "mode", "panel")
     wrapped = "col_wrap" in grid_kw
-    g = sns.relplot(data=data, x="param_T", y=y, hue="impl", hue_order=hue_order,
-                    palette={i: st.color(i) for i in hue_order}, style="framework",
-                    style_order=fws, markers={f: st.MARKER[f] for f in fws},
-                    dashes={f: st.DASH[f] if isinstance(st.DASH[f], tuple) else "" if
-                            st.DASH[f] == "-" else (4, 2) for f in fws},
-                    units="config", estimator=None, kind="line", height=3.6, aspect=1.35,
-                    facet_kws={"sharey": False, "sharex": True,
-                               "margin_titles": not wrapped}, legend="brief", **grid_kw)
+    g = sns.relplot(
+        data=data,
+        x="param_T",
+        y=y,
+        hue="impl",
+        hue_order=hue_order,
+        palette={i: st.color(i) for i in hue_order},
+        style="framework",
+        style_order=fws,
+        markers={f: st.MARKER[f] for f in fws},
+        dashes={
+            f: st.DASH[f] if isinstance(st.DASH[f], tuple) else "" if st.DASH[f] == "-" else (4, 2)
+            for f in fws
+        },
+        units="config",
+        estimator=None,
+        kind="line",
+        height=3.6,
+        aspect=1.35,
+        facet_kws={"sharey": False, "sharex": True, "margin_titles": not wrapped},
+        legend="brief",
+        **grid_kw,
+    )
     for ax in g.axes.flat:
         if not (ax.lines or ax.collections):  # this mode was not measured at this level
             st.empty(ax)
@@ -143,8 +191,11 @@ def _relplot(data, y: str, hue_order, out_dir: Path, stem: str, ylabel: str, rat
     if g.legend is not None:
         g.legend.set_title("neuron / framework")
         for t in g.legend.texts:
-            t.set_text({"impl": "neuron", "framework": "framework"}.get(
-                t.get_text(), st.FRAMEWORK_NAME.get(t.get_text(), t.get_text())))
+            t.set_text(
+                {"impl": "neuron", "framework": "framework"}.get(
+                    t.get_text(), st.FRAMEWORK_NAME.get(t.get_text(), t.get_text())
+                )
+            )
     g.figure.suptitle(title, y=1.02)
     st.move_legend(g)
     return st.save(g.figure, out_dir, stem)
@@ -159,21 +210,43 @@ def plot(df, out_dir: Path) -> list[Path]:
     places = ok["device_kind"].nunique()
     out = []
     if not r.empty:
-        out += _relplot(_facets(r, places), "lif_over", [n for n in ("psu", "ipsu", "rpsu")
-                                                         if n in set(r["impl"])],
-                        out_dir, "psu", "LIF time / unit time (x)", True,
-                        "PSU family against discrete LIF on the same inputs (> 1x: the unit "
-                        "is faster; one line per dtype, width N and batch B)")
+        out += _relplot(
+            _facets(r, places),
+            "lif_over",
+            [n for n in ("psu", "ipsu", "rpsu") if n in set(r["impl"])],
+            out_dir,
+            "psu",
+            "LIF time / unit time (x)",
+            True,
+            "PSU family against discrete LIF on the same inputs (> 1x: the unit "
+            "is faster; one line per dtype, width N and batch B)",
+        )
     lv = ok[ok["level"] == "neuron"]
     if len(lv):
-        t = lv.groupby(["level", "framework", "dtype", "device_kind", "mode", "impl",
-                        "param_n_neurons", "param_batch", "param_T"], as_index=False)[
-            "time_median_s"].median()
-        out += _relplot(_facets(t, places), "time_median_s",
-                        [n for n in ("lif", "psu", "ipsu", "rpsu") if n in set(t["impl"])],
-                        out_dir, "psu_time", "median time per call (s)", False,
-                        "Neuron level: time against T (the LIF loop is O(T N), the matrix "
-                        "form O(T^2 N))")
+        t = lv.groupby(
+            [
+                "level",
+                "framework",
+                "dtype",
+                "device_kind",
+                "mode",
+                "impl",
+                "param_n_neurons",
+                "param_batch",
+                "param_T",
+            ],
+            as_index=False,
+        )["time_median_s"].median()
+        out += _relplot(
+            _facets(t, places),
+            "time_median_s",
+            [n for n in ("lif", "psu", "ipsu", "rpsu") if n in set(t["impl"])],
+            out_dir,
+            "psu_time",
+            "median time per call (s)",
+            False,
+            "Neuron level: time against T (the LIF loop is O(T N), the matrix form O(T^2 N))",
+        )
     return out
 
 
@@ -198,8 +271,15 @@ def summary(df):
     if r.empty or not (r["level"] == "network").any():
         return []
     r = r[r["level"] == "network"]
-    keys = ["framework", "dtype", "device_kind", "mode", "param_n_neurons", "param_batch",
-            "param_T"]
+    keys = [
+        "framework",
+        "dtype",
+        "device_kind",
+        "mode",
+        "param_n_neurons",
+        "param_batch",
+        "param_T",
+    ]
     t = r.pivot_table(index=keys, columns="impl", values="lif_over").reset_index()
     return [("LIF time / unit time, SHD-shaped network (> 1: the unit is faster)", t)]
 
@@ -214,10 +294,15 @@ def _overview(df):
             part = r[(r["mode"] == "grad") & (r["impl"] == "psu")]
             for (fw, dev, lvl), g in part.groupby(["framework", "device_kind", "level"]):
                 g = g.groupby("param_T")["lif_over"].median()
-                ax.plot(g.index, g.values, marker=st.MARKER.get(fw, "o"),
-                        ls=st.DASH.get(fw, "-") if lvl == "network" else ":",
-                        color=st.color("psu"), alpha=1.0 if lvl == "network" else 0.6,
-                        label=f"{st.FRAMEWORK_NAME.get(fw, fw)}, {dev} ({lvl} level)")
+                ax.plot(
+                    g.index,
+                    g.values,
+                    marker=st.MARKER.get(fw, "o"),
+                    ls=st.DASH.get(fw, "-") if lvl == "network" else ":",
+                    color=st.color("psu"),
+                    alpha=1.0 if lvl == "network" else 0.6,
+                    label=f"{st.FRAMEWORK_NAME.get(fw, fw)}, {dev} ({lvl} level)",
+                )
             if len(part):
                 st.log_axis(ax, "x", base=2)
                 st.ratio_axis(ax, "y")
@@ -235,21 +320,34 @@ def section(df, out_dir: Path):
     from .. import Section
 
     neuron = df[df["param_n_layers"].fillna(1) == 1] if "param_n_layers" in df else df
-    return Section("PSU family", plot(df, out_dir) + plot_curves(df, out_dir)
-                   + rt.plot_accuracy_vs_ratio(df, out_dir)
-                   + rm.figure(neuron, "param_T", "time steps T", "psu_memory", out_dir,
-                               "PSU family: memory against T (neuron level)",
-                               by=("param_n_neurons", "param_batch")),
-                   [("PSU family: LIF time / unit time (same inputs, median times)", ratios(df),
-                     ""),
-                    ("PSU family: where the matrix form stops paying off", crossover(df), ""),
-                    ("PSU family: spike rate and agreement with LIF", sparsity(df), ""),
-                    ("PSU family: training to a target test accuracy (digits)", training(df),
-                     _task_note()),
-                    (rm.TITLE + ": neuron level, against T", rm.table(neuron, "param_T"), ""),
-                    ("PSU family: accuracy against speed (LIF time / unit time per epoch)",
-                     rt.accuracy_vs_ratio(df), "")],
-                   _overview(df))
+    return Section(
+        "PSU family",
+        plot(df, out_dir)
+        + plot_curves(df, out_dir)
+        + rt.plot_accuracy_vs_ratio(df, out_dir)
+        + rm.figure(
+            neuron,
+            "param_T",
+            "time steps T",
+            "psu_memory",
+            out_dir,
+            "PSU family: memory against T (neuron level)",
+            by=("param_n_neurons", "param_batch"),
+        ),
+        [
+            ("PSU family: LIF time / unit time (same inputs, median times)", ratios(df), ""),
+            ("PSU family: where the matrix form stops paying off", crossover(df), ""),
+            ("PSU family: spike rate and agreement with LIF", sparsity(df), ""),
+            ("PSU family: training to a target test accuracy (digits)", training(df), _task_note()),
+            (rm.TITLE + ": neuron level, against T", rm.table(neuron, "param_T"), ""),
+            (
+                "PSU family: accuracy against speed (LIF time / unit time per epoch)",
+                rt.accuracy_vs_ratio(df),
+                "",
+            ),
+        ],
+        _overview(df),
+    )
 
 
 def _task_note() -> str:
@@ -271,10 +369,22 @@ def headline(df) -> list[str]:
     ok = usable_rows(df)
     if ok.empty:
         return []
-    ok = ok[(ok["family"] == "psu") & (ok["mode"].isin(["forward", "grad"]))
-            & ok["param_n_inputs"].notna() & (ok["param_T"] == 15)]
-    cfg = ["dtype", "mode", "param_n_neurons", "param_batch", "param_n_layers",
-           "param_n_inputs", "param_T", "dataset"]
+    ok = ok[
+        (ok["family"] == "psu")
+        & (ok["mode"].isin(["forward", "grad"]))
+        & ok["param_n_inputs"].notna()
+        & (ok["param_T"] == 15)
+    ]
+    cfg = [
+        "dtype",
+        "mode",
+        "param_n_neurons",
+        "param_batch",
+        "param_n_layers",
+        "param_n_inputs",
+        "param_T",
+        "dataset",
+    ]
     out = []
     for (place, fw), g in ok.groupby(["device_kind", "framework"], sort=True):
         lif = g[g["impl"] == "lif"]
@@ -295,9 +405,12 @@ def headline(df) -> list[str]:
                 modes.append(f"{what} " + ", ".join(items))
         if modes:
             ref = g.iloc[0]
-            out.append(f"PSU family, {fw_name(fw)} on {place}: LIF time / unit time at T = 15 on "
-                       f"the SHD-shaped network ({num_text(ref['param_n_inputs'])} inputs, "
-                       f"{num_text(ref['param_n_layers'])}x{num_text(ref['param_n_neurons'])}, batch "
-                       f"{num_text(ref['param_batch'])}; > 1: the unit is faster): "
-                       + "; ".join(modes) + ".")
+            out.append(
+                f"PSU family, {fw_name(fw)} on {place}: LIF time / unit time at T = 15 on "
+                f"the SHD-shaped network ({num_text(ref['param_n_inputs'])} inputs, "
+                f"{num_text(ref['param_n_layers'])}x{num_text(ref['param_n_neurons'])}, batch "
+                f"{num_text(ref['param_batch'])}; > 1: the unit is faster): "
+                + "; ".join(modes)
+                + "."
+            )
     return out

@@ -6,8 +6,14 @@ from __future__ import annotations
 NEURONS = ["lif", "psu", "ipsu", "rpsu"]
 
 # the PSU family's training task (digits, 64 -> hidden -> 10, T = 15; ``training``)
-TRAIN_QUICK = {"T": [15], "n_neurons": [128], "batch": [64], "n_layers": [1], "epochs": [8],
-               "target_pct": [85]}
+TRAIN_QUICK = {
+    "T": [15],
+    "n_neurons": [128],
+    "batch": [64],
+    "n_layers": [1],
+    "epochs": [8],
+    "target_pct": [85],
+}
 
 TRAIN_FULL = {**TRAIN_QUICK, "epochs": [20], "target_pct": [90]}
 
@@ -17,21 +23,23 @@ QUICK_STEPS = [4, 64, 256]  # three points of the T curve (every T in `full`)
 
 
 SWEEPS: dict[str, list[dict]] = {
-    "quick":     [
+    "quick": [
         # neuron level: forward and forward + backward vs T for LIF (the loop) and the PSU
         # family (all steps at once), float32 over the whole T range and vs the layer width
         # at T = 64 (float64 in `full`)
-        *[{
-            "impls": NEURONS,
-            "frameworks": ["jax", "torch"],
-            "dtypes": [dt],
-            "modes": ["forward", "grad"],
-            "datasets": ["gaussian"],
-            "sizes": {"T": steps, "n_neurons": widths, "batch": [8]},
-            "seed": 0,
-            "timeout_s": 300,
-        } for dt, steps, widths in (("float32", QUICK_STEPS, [256]),
-                                    ("float32", [64], [2048]))],
+        *[
+            {
+                "impls": NEURONS,
+                "frameworks": ["jax", "torch"],
+                "dtypes": [dt],
+                "modes": ["forward", "grad"],
+                "datasets": ["gaussian"],
+                "sizes": {"T": steps, "n_neurons": widths, "batch": [8]},
+                "seed": 0,
+                "timeout_s": 300,
+            }
+            for dt, steps, widths in (("float32", QUICK_STEPS, [256]), ("float32", [64], [2048]))
+        ],
         # network level: the SHD-shaped 700 -> 256 -> 256 -> 20 network at the paper's
         # T = 15 and at T = 64, inference and one training step (T = 4 .. 256 in `full`)
         {
@@ -40,8 +48,13 @@ SWEEPS: dict[str, list[dict]] = {
             "dtypes": ["float32"],
             "modes": ["forward", "grad"],
             "datasets": ["synthetic-shd"],
-            "sizes": {"T": [15, 64], "n_inputs": [700], "n_neurons": [256],
-                      "batch": [32], "n_layers": [2]},
+            "sizes": {
+                "T": [15, 64],
+                "n_inputs": [700],
+                "n_neurons": [256],
+                "batch": [32],
+                "n_layers": [2],
+            },
             "seed": 0,
             "timeout_s": 300,
         },
@@ -54,8 +67,13 @@ SWEEPS: dict[str, list[dict]] = {
             "dtypes": ["float32"],
             "modes": ["forward"],
             "datasets": ["synthetic-shd"],
-            "sizes": {"T": [15], "n_inputs": [700], "n_neurons": [256],
-                      "batch": [32], "n_layers": [2]},
+            "sizes": {
+                "T": [15],
+                "n_inputs": [700],
+                "n_neurons": [256],
+                "batch": [32],
+                "n_layers": [2],
+            },
             "seed": 0,
             "timeout_s": 300,
         },
@@ -89,13 +107,18 @@ SWEEPS: dict[str, list[dict]] = {
             "frameworks": ["onnx"],
             "dtypes": ["float32"],
             "datasets": ["synthetic-shd"],
-            "sizes": {"T": [15], "n_inputs": [700], "n_neurons": [256],
-                      "batch": [32], "n_layers": [2]},
+            "sizes": {
+                "T": [15],
+                "n_inputs": [700],
+                "n_neurons": [256],
+                "batch": [32],
+                "n_layers": [2],
+            },
             "seed": 0,
             "timeout_s": 300,
         },
     ],
-    "full":     [
+    "full": [
         {
             "impls": NEURONS,
             "frameworks": ["jax", "torch", "torch-compile"],
@@ -124,8 +147,13 @@ SWEEPS: dict[str, list[dict]] = {
             "dtypes": ["float32"],
             "modes": ["forward", "grad"],
             "datasets": ["synthetic-shd"],
-            "sizes": {"T": [4, 8, 15, 32, 64, 128, 256], "n_inputs": [700],
-                      "n_neurons": [256, 1024], "batch": [32, 256], "n_layers": [2]},
+            "sizes": {
+                "T": [4, 8, 15, 32, 64, 128, 256],
+                "n_inputs": [700],
+                "n_neurons": [256, 1024],
+                "batch": [32, 256],
+                "n_layers": [2],
+            },
             "seed": 0,
             "timeout_s": 1800,
         },
@@ -144,13 +172,18 @@ SWEEPS: dict[str, list[dict]] = {
             "frameworks": ["onnx"],
             "dtypes": ["float32"],
             "datasets": ["synthetic-shd"],
-            "sizes": {"T": [4, 15, 64, 256], "n_inputs": [700], "n_neurons": [256, 1024],
-                      "batch": [32, 256], "n_layers": [2]},
+            "sizes": {
+                "T": [4, 15, 64, 256],
+                "n_inputs": [700],
+                "n_neurons": [256, 1024],
+                "batch": [32, 256],
+                "n_layers": [2],
+            },
             "seed": 0,
             "timeout_s": 1800,
         },
     ],
-    "gpu-smoke":     [
+    "gpu-smoke": [
         # the PSU family's forward and training step at the paper's T = 15 on its SHD
         # network: JAX, eager PyTorch and torch.compile
         {
@@ -159,8 +192,13 @@ SWEEPS: dict[str, list[dict]] = {
             "dtypes": ["float32"],
             "modes": ["forward", "grad"],
             "datasets": ["synthetic-shd"],
-            "sizes": {"T": [15], "n_inputs": [700], "n_neurons": [1024], "batch": [256],
-                      "n_layers": [2]},
+            "sizes": {
+                "T": [15],
+                "n_inputs": [700],
+                "n_neurons": [1024],
+                "batch": [256],
+                "n_layers": [2],
+            },
             "seed": 0,
             "timeout_s": 120,
         },

@@ -118,8 +118,9 @@ class _Torch:
         from ...kernels.psu._torch import _leaves, from_numpy
 
         params = from_numpy(tree)
-        opt = self.torch.optim.Adam(_leaves(params), lr=self.lr,
-                                    betas=(ADAM["b1"], ADAM["b2"]), eps=ADAM["eps"])
+        opt = self.torch.optim.Adam(
+            _leaves(params), lr=self.lr, betas=(ADAM["b1"], ADAM["b2"]), eps=ADAM["eps"]
+        )
         return params, opt
 
     def array(self, a):
@@ -174,9 +175,18 @@ class _Numpy:
         return float(v)
 
 
-def train_psu_digits(kind: str, framework: str, config: TrainConfig | None = None, *,
-                     hidden: int = 128, n_layers: int = 1, t: int = T_STEPS,
-                     w_gain: float = W_GAIN, data=None, progress=None) -> TrainResult:
+def train_psu_digits(
+    kind: str,
+    framework: str,
+    config: TrainConfig | None = None,
+    *,
+    hidden: int = 128,
+    n_layers: int = 1,
+    t: int = T_STEPS,
+    w_gain: float = W_GAIN,
+    data=None,
+    progress=None,
+) -> TrainResult:
     """Train the PSU family's `kind` on the digits in `framework` (module docstring).
 
     `data`: ``digits_inputs(t, seed)`` computed once, to share between runs; `progress`: a
@@ -187,20 +197,37 @@ def train_psu_digits(kind: str, framework: str, config: TrainConfig | None = Non
     if kind not in PSU_KINDS:
         raise ValueError(f"unknown PSU-family neuron {kind!r}; known: {list(PSU_KINDS)}")
     if framework not in (*FRAMEWORKS, REFERENCE):
-        raise ValueError(f"training runs in {list(FRAMEWORKS)} (and the reference "
-                         f"{REFERENCE!r}), not {framework!r}")
+        raise ValueError(
+            f"training runs in {list(FRAMEWORKS)} (and the reference "
+            f"{REFERENCE!r}), not {framework!r}"
+        )
     data = data or digits_inputs(t, config.seed)
     if data["train"][0].shape[0] != t:
         raise ValueError(f"data has {data['train'][0].shape[0]} time bins, t={t}")
-    side = {"jax": _Jax, "torch": _Torch, REFERENCE: _Numpy}[framework](kind, DEFAULT_PARAMS,
-                                                                       config.lr)
-    tree = init_network(config.seed, n_in=data["train"][0].shape[2], hidden=hidden, n_out=10,
-                        t=t, neuron=kind, n_layers=n_layers, w_gain=w_gain)
+    side = {"jax": _Jax, "torch": _Torch, REFERENCE: _Numpy}[framework](
+        kind, DEFAULT_PARAMS, config.lr
+    )
+    tree = init_network(
+        config.seed,
+        n_in=data["train"][0].shape[2],
+        hidden=hidden,
+        n_out=10,
+        t=t,
+        neuron=kind,
+        n_layers=n_layers,
+        w_gain=w_gain,
+    )
     result = TrainResult("psu", kind, framework, "digits", config, 0.0)
     return fit(side, tree, data, result, take=lambda x, idx: x[:, idx], progress=progress)
 
 
-TASK = Task(name="digits", title="digits", impl_label="neuron",
-            note=band_note("NumPy float64"), impls=PSU_KINDS, defaults=(10, 64, 5e-3),
-            inputs=lambda seed: digits_inputs(T_STEPS, seed),
-            run=lambda impl, fw, config, data: train_psu_digits(impl, fw, config, data=data))
+TASK = Task(
+    name="digits",
+    title="digits",
+    impl_label="neuron",
+    note=band_note("NumPy float64"),
+    impls=PSU_KINDS,
+    defaults=(10, 64, 5e-3),
+    inputs=lambda seed: digits_inputs(T_STEPS, seed),
+    run=lambda impl, fw, config, data: train_psu_digits(impl, fw, config, data=data),
+)

@@ -83,6 +83,7 @@ def _train_config(case):
 
     return case_config(case, LR)
 
+
 def _net_params(case) -> NetParams:
     return NET._replace(n_steps=int(case.size["T"]))
 
@@ -101,17 +102,22 @@ def _data_drive(case, n: int):
     """The input current [T, N] of a dataset-driven network (module docstring) and the stats
     of the sample it came from."""
     t = int(case.size["T"])
-    ev = datasets.stream(case.dataset, 1, None, data_dir=case.data_dir, seed=case.seed,
-                         stats_file=case.stats_file)
+    ev = datasets.stream(
+        case.dataset, 1, None, data_dir=case.data_dir, seed=case.seed, stats_file=case.stats_file
+    )
     counts = datasets.binned_span(ev, t)[:, 0, :].astype(np.float64)
     w_in = np.random.default_rng([case.seed, n, 3]).random((n, ev.n_channels))
     drive = counts @ w_in.T
     if not drive.mean() > 0:
-        raise ValueError(f"dataset {case.dataset!r}: the sample holds no event to drive the "
-                         f"network")
+        raise ValueError(
+            f"dataset {case.dataset!r}: the sample holds no event to drive the network"
+        )
     i_ext = _f32(drive * (DRIVE / drive.mean()))
-    return i_ext, {**ev.stats(), "input": f"W_in U(0, 1) [{n}, {ev.n_channels}], "
-                   f"mean current {DRIVE} theta/ms over {t} equal bins of the sample"}
+    return i_ext, {
+        **ev.stats(),
+        "input": f"W_in U(0, 1) [{n}, {ev.n_channels}], "
+        f"mean current {DRIVE} theta/ms over {t} equal bins of the sample",
+    }
 
 
 def _f32(x):
@@ -135,17 +141,26 @@ def _check_traffic(case, inputs, out, ref):
     pending = qc.pending_numpy(case.impl, q.keys, q.size)
     dropped = np.asarray(q.dropped)
     exact = bool(np.all(hits + dropped + pending == sent))
-    rows = {"delivered": hits[lanes], "pay_sum": pays[lanes], "dropped": dropped[lanes],
-            "enqueued": sent[lanes]}
+    rows = {
+        "delivered": hits[lanes],
+        "pay_sum": pays[lanes],
+        "dropped": dropped[lanes],
+        "enqueued": sent[lanes],
+    }
     differ = np.zeros(len(lanes), bool)
     for name, got in rows.items():
         differ |= np.asarray(got, np.float64) != np.asarray(ref[name], np.float64)
     err = float(np.max(np.abs(np.asarray(pays[lanes], np.float64) - ref["pay_sum"])))
     offered = int(sent.sum())
     note = None if exact else "delivered + dropped + pending != offered"
-    return {"correct": bool(exact and not differ.any()), "max_err": err,
-            "mismatch_frac": float(differ.mean()), "n_checked": len(lanes), "note": note,
-            "drop_rate": float(dropped.sum()) / offered if offered else 0.0}
+    return {
+        "correct": bool(exact and not differ.any()),
+        "max_err": err,
+        "mismatch_frac": float(differ.mean()),
+        "n_checked": len(lanes),
+        "note": note,
+        "drop_rate": float(dropped.sum()) / offered if offered else 0.0,
+    }
 
 
 def tally(case) -> str:
@@ -165,29 +180,39 @@ def _agree(timed, seen) -> str | None:
         if not np.array_equal(np.asarray(getattr(q_t, name)), np.asarray(getattr(q_i, name))):
             return f"the timed run's final queue {name} differ from the instrumented run's"
     if int(np.asarray(total)) != int(np.asarray(hits).sum()):
-        return (f"the timed run delivered {int(np.asarray(total))} events, the instrumented "
-                f"run {int(np.asarray(hits).sum())}")
+        return (
+            f"the timed run delivered {int(np.asarray(total))} events, the instrumented "
+            f"run {int(np.asarray(hits).sum())}"
+        )
     return None
 
 
 def _check_network(case, out, ref):
     deriv, net_out = (out[1], out[2]) if case.mode == "grad" else (None, out)
     count = np.asarray(net_out.spike_count)
-    dropped, delivered, pending = (int(np.asarray(x)) for x in (net_out.dropped,
-                                                                  net_out.delivered,
-                                                                  net_out.pending))
+    dropped, delivered, pending = (
+        int(np.asarray(x)) for x in (net_out.dropped, net_out.delivered, net_out.pending)
+    )
     sent = int(count.sum()) * count.size
     accounted = delivered + dropped + pending == sent
     drop_rate = dropped / sent if sent else 0.0
     same = np.array_equal(count, ref["spike_count"])
-    err = abs(float(np.asarray(net_out.spike_time_sum)) - ref["spike_time_sum"]) / \
-        max(abs(ref["spike_time_sum"]), 1e-300)
-    differ = [f"{name} {got} != {ref[name]}" for name, got in
-              (("delivered", delivered), ("dropped", dropped), ("pending", pending))
-              if got != ref[name]]
+    err = abs(float(np.asarray(net_out.spike_time_sum)) - ref["spike_time_sum"]) / max(
+        abs(ref["spike_time_sum"]), 1e-300
+    )
+    differ = [
+        f"{name} {got} != {ref[name]}"
+        for name, got in (("delivered", delivered), ("dropped", dropped), ("pending", pending))
+        if got != ref[name]
+    ]
     ok = bool(accounted and same and not differ and err <= TOL[case.dtype])
-    note = "; ".join((["spike counts differ from the reference-queue network"] if not same
-                      else []) + [f"{d} (reference queues)" for d in differ]) or None
+    note = (
+        "; ".join(
+            (["spike counts differ from the reference-queue network"] if not same else [])
+            + [f"{d} (reference queues)" for d in differ]
+        )
+        or None
+    )
     if case.mode == "grad":
         if ref.get("fd") is None:
             note = "a spike appears or vanishes within the difference step"
@@ -196,9 +221,14 @@ def _check_network(case, out, ref):
             err_g = abs(float(deriv) - ref["fd"]) / max(abs(ref["fd"]), 1e-300)
             ok = ok and bool(np.isfinite(float(deriv))) and err_g <= GRAD_TOL[case.dtype]
             err = max(err, err_g)
-    return {"correct": ok, "max_err": err, "mismatch_frac": float(np.mean(
-        count != ref["spike_count"])), "n_checked": int(count.size), "drop_rate": drop_rate,
-        "note": note}
+    return {
+        "correct": ok,
+        "max_err": err,
+        "mismatch_frac": float(np.mean(count != ref["spike_count"])),
+        "n_checked": int(count.size),
+        "drop_rate": drop_rate,
+        "note": note,
+    }
 
 
 def _chunk(case) -> int:
@@ -209,24 +239,32 @@ def _chunk(case) -> int:
 
 _K = "spikebench.kernels.queues"
 
+
 class Queues(Family):
     name = "queues"
     report_module = "spikebench.families.queues.report"
-    kernel_modules = {"jax": (f"{_K}._jax", f"{_K}._net_jax"),
-                      "torch": (f"{_K}._torch", f"{_K}._net_torch"),
-                      "torch-compile": (f"{_K}._torch", f"{_K}._net_torch"),
-                      "onnx": (f"{_K}._onnx",),
-                      "adseq": (f"{_K}._adseq",)}  # the anchor: the EventQueues authors' code
+    kernel_modules = {
+        "jax": (f"{_K}._jax", f"{_K}._net_jax"),
+        "torch": (f"{_K}._torch", f"{_K}._net_torch"),
+        "torch-compile": (f"{_K}._torch", f"{_K}._net_torch"),
+        "onnx": (f"{_K}._onnx",),
+        "adseq": (f"{_K}._adseq",),
+    }  # the anchor: the EventQueues authors' code
     sweeps = _sweeps.SWEEPS
     task = _training.TASK
     title = "event queues"
-    units = {"steps/s": ("param_T",),
-             # train rows: the train split's samples an epoch (not a schema column)
-             "train-samples/s": None}
-    modules = {"jax": "spikebench.kernels.queues.jax", "torch": "spikebench.kernels.queues.torch",
-               "onnx": "spikebench.kernels.queues._onnx",
-               "adseq": "spikebench.kernels.queues._adseq",
-               "torch-compile": "spikebench.kernels.queues.torch"}
+    units = {
+        "steps/s": ("param_T",),
+        # train rows: the train split's samples an epoch (not a schema column)
+        "train-samples/s": None,
+    }
+    modules = {
+        "jax": "spikebench.kernels.queues.jax",
+        "torch": "spikebench.kernels.queues.torch",
+        "onnx": "spikebench.kernels.queues._onnx",
+        "adseq": "spikebench.kernels.queues._adseq",
+        "torch-compile": "spikebench.kernels.queues.torch",
+    }
     # the exported graphs' steps per call is the host loop's own knob
     host_params = ("param_chunk_size",)
 
@@ -245,25 +283,35 @@ class Queues(Family):
             from .training import DESIGN, delay_inputs
 
             if case.dataset != "timing":
-                raise ValueError(f"queue training cases take dataset 'timing', not "
-                                 f"{case.dataset!r}")
+                raise ValueError(
+                    f"queue training cases take dataset 'timing', not {case.dataset!r}"
+                )
             if case.impl != DESIGN:
                 raise Unsupported(f"the delay task trains the {DESIGN} design, not {case.impl}")
             data = delay_inputs(case.seed)
-            return {"data": data, "stats": {"dataset": "timing",
-                                            **{f"n_{k}": int(v[1].size) for k, v in data.items()}}}
+            return {
+                "data": data,
+                "stats": {
+                    "dataset": "timing",
+                    **{f"n_{k}": int(v[1].size) for k, v in data.items()},
+                },
+            }
         if kind(case) == "traffic":
             if case.dataset != "bernoulli":
-                raise ValueError(f"queue traffic cases take dataset 'bernoulli', not "
-                                 f"{case.dataset!r}")
+                raise ValueError(
+                    f"queue traffic cases take dataset 'bernoulli', not {case.dataset!r}"
+                )
             for name in ("n_queues", "capacity", "delay", "interval", "T"):
                 if int(s[name]) < 1:
                     raise ValueError(f"{name} must be >= 1, got {s[name]}")
             rng = np.random.default_rng([case.seed, 7])
-            lanes = np.sort(rng.choice(s["n_queues"], size=min(N_CHECK, s["n_queues"]),
-                                       replace=False))
-            return {"lanes": lanes.tolist(), "stats": {"dataset": "bernoulli",
-                                                       "rate_per_step": 1.0 / s["interval"]}}
+            lanes = np.sort(
+                rng.choice(s["n_queues"], size=min(N_CHECK, s["n_queues"]), replace=False)
+            )
+            return {
+                "lanes": lanes.tolist(),
+                "stats": {"dataset": "bernoulli", "rate_per_step": 1.0 / s["interval"]},
+            }
         n = int(s["n_neurons"])
         rng = np.random.default_rng([case.seed, n])
         w = rng.normal(0.006, 0.02, (n, n)).astype(np.float32).astype(np.float64)
@@ -275,8 +323,7 @@ class Queues(Family):
         if case.dataset != "recurrent":
             i_ext, data_stats = _data_drive(case, n)
             stats.update(data_stats)
-        return {"weights": w, "delays": d, "direction": direction, "i_ext": i_ext,
-                "stats": stats}
+        return {"weights": w, "delays": d, "direction": direction, "i_ext": i_ext, "stats": stats}
 
     def reference(self, case, inputs):
         s = case.size
@@ -284,14 +331,25 @@ class Queues(Family):
             from ...training import reference_curve
             from .training import REFERENCE, train_delays
 
-            r = train_delays(int(s["capacity"]), REFERENCE[0], _train_config(case),
-                             dtype=REFERENCE[1], data=inputs["data"])
+            r = train_delays(
+                int(s["capacity"]),
+                REFERENCE[0],
+                _train_config(case),
+                dtype=REFERENCE[1],
+                data=inputs["data"],
+            )
             return {"curve": reference_curve(r)}, "queues/jax_float64_train"
         if kind(case) == "traffic":
-            ref = qc.traffic_reference(case.impl, inputs["lanes"], n_steps=int(s["T"]),
-                                       delay=int(s["delay"]), interval=int(s["interval"]),
-                                       capacity=_capacity(case), max_delay=_max_delay(case),
-                                       seed=case.seed)
+            ref = qc.traffic_reference(
+                case.impl,
+                inputs["lanes"],
+                n_steps=int(s["T"]),
+                delay=int(s["delay"]),
+                interval=int(s["interval"]),
+                capacity=_capacity(case),
+                max_delay=_max_delay(case),
+                seed=case.seed,
+            )
             return ref, "queues/python_reference"
         p = _net_params(case)
         i_ext = inputs["i_ext"]
@@ -300,12 +358,17 @@ class Queues(Family):
         if case.mode == "grad":
             dw, dd = inputs["direction"]
             h = FD_STEP
-            plus = net_np.simulate(inputs["weights"] + h * dw, inputs["delays"] + h * dd, p, i_ext,
-                                   queue=queue)
-            minus = net_np.simulate(inputs["weights"] - h * dw, inputs["delays"] - h * dd, p,
-                                    i_ext, queue=queue)
-            same = all(np.array_equal(x["spike_count"], ref["spike_count"])
-                       and x["dropped"] == ref["dropped"] for x in (plus, minus))
+            plus = net_np.simulate(
+                inputs["weights"] + h * dw, inputs["delays"] + h * dd, p, i_ext, queue=queue
+            )
+            minus = net_np.simulate(
+                inputs["weights"] - h * dw, inputs["delays"] - h * dd, p, i_ext, queue=queue
+            )
+            same = all(
+                np.array_equal(x["spike_count"], ref["spike_count"])
+                and x["dropped"] == ref["dropped"]
+                for x in (plus, minus)
+            )
             ref["fd"] = (plus["loss"] - minus["loss"]) / (2 * h) if same else None
         return ref, "queues/numpy_reference_queues"
 
@@ -320,8 +383,9 @@ class Queues(Family):
         if kind(case) != "network" or case.framework not in ("jax", "torch", "torch-compile"):
             return None
         n = int(case.size["n_neurons"])
-        q0 = self.kernels(case.framework).init(case.impl, n * n, _capacity(case),
-                                                _max_delay(case), case.dtype)
+        q0 = self.kernels(case.framework).init(
+            case.impl, n * n, _capacity(case), _max_delay(case), case.dtype
+        )
         return memory.nbytes(q0, distinct=False) + 2 * n * np.dtype(case.dtype).itemsize
 
     def instrumented(self, case):
@@ -334,10 +398,18 @@ class Queues(Family):
             row = _check_traffic(case, inputs, out, ref)
             why = None if timed is None else _agree(timed, out)
             if why:
-                row = {**row, "correct": False,
-                       "note": "; ".join(x for x in (row["note"], why) if x)}
-            known = None if row["correct"] else report_anchors.known_difference(
-                {"framework": case.framework, "impl": case.impl})
+                row = {
+                    **row,
+                    "correct": False,
+                    "note": "; ".join(x for x in (row["note"], why) if x),
+                }
+            known = (
+                None
+                if row["correct"]
+                else report_anchors.known_difference(
+                    {"framework": case.framework, "impl": case.impl}
+                )
+            )
             if known:  # an anchor's documented difference (README "Anchors")
                 row["note"] = "; ".join(x for x in (row["note"], known) if x)
             return row
@@ -352,7 +424,8 @@ class Queues(Family):
         r = train_delays(int(case.size["capacity"]), case.framework, cfg, data=inputs["data"])
         n_train = epoch_samples(inputs["data"], cfg.batch)
         return train_row(r, ref["curve"], ACCURACY_BAND, n_train) | {
-            "drop_rate": r.curve[-1]["drop_rate"]}
+            "drop_rate": r.curve[-1]["drop_rate"]
+        }
 
     def work(self, case):
         return case.size["T"], "steps/s"
@@ -363,37 +436,63 @@ class Queues(Family):
             from . import training as td
 
             n = td.n_in() + td.N_HIDDEN
-            return {"param_n_neurons": n, "param_n_queues": n * n,
-                    "param_capacity": int(s["capacity"]), "param_T": td.N_STEPS,
-                    "param_n_inputs": td.n_in(), "param_batch": int(s["batch"]),
-                    "param_epochs": int(s["epochs"])}
+            return {
+                "param_n_neurons": n,
+                "param_n_queues": n * n,
+                "param_capacity": int(s["capacity"]),
+                "param_T": td.N_STEPS,
+                "param_n_inputs": td.n_in(),
+                "param_batch": int(s["batch"]),
+                "param_epochs": int(s["epochs"]),
+            }
         # the exported graphs' steps per call (the host loops over chunks)
         chunk = {"param_chunk_size": _chunk(case)} if case.framework == "onnx" else {}
         if kind(case) == "traffic":
-            return {"param_n_queues": s["n_queues"], "param_capacity": _capacity(case),
-                    "param_delay": s["delay"], "param_interval": s["interval"], "param_T": s["T"],
-                    "param_tally": tally(case), **chunk}
-        return {**chunk, "param_n_neurons": s["n_neurons"], "param_n_queues": s["n_neurons"] ** 2,
-                "param_capacity": _capacity(case), "param_T": s["T"],
-                "param_n_inputs": None if case.dataset == "recurrent" else
-                datasets.get(case.dataset.split("@")[0]).n_channels,
-                "param_ad": case.knob.get("ad") if case.mode == "grad" else None}
+            return {
+                "param_n_queues": s["n_queues"],
+                "param_capacity": _capacity(case),
+                "param_delay": s["delay"],
+                "param_interval": s["interval"],
+                "param_T": s["T"],
+                "param_tally": tally(case),
+                **chunk,
+            }
+        return {
+            **chunk,
+            "param_n_neurons": s["n_neurons"],
+            "param_n_queues": s["n_neurons"] ** 2,
+            "param_capacity": _capacity(case),
+            "param_T": s["T"],
+            "param_n_inputs": None
+            if case.dataset == "recurrent"
+            else datasets.get(case.dataset.split("@")[0]).n_channels,
+            "param_ad": case.knob.get("ad") if case.mode == "grad" else None,
+        }
 
     def context(self, case, inputs):
         if kind(case) == "train":
             from ... import training
             from . import training as td
 
-            return {"dataset_stats": inputs["stats"],
-                    "training": {"network": td.NET._asdict(), "n_hidden": td.N_HIDDEN,
-                                 "d_max_ms": td.D_MAX, "pulse": td.PULSE,
-                                 "optimizer": {"adam": training.ADAM, "lr": td.LR},
-                                 "reference": "/".join(td.REFERENCE),
-                                 "accuracy_band": ACCURACY_BAND,
-                                 "readout": "phi_j = sum over spikes of (1 - t_s / n_steps), "
-                                            "hidden neurons, linear"}}
-        return {"dataset_stats": inputs["stats"], "network": NET._asdict(),
-                "check": {"lanes": N_CHECK, "tol": TOL, "grad_tol": GRAD_TOL, "fd_step": FD_STEP}}
+            return {
+                "dataset_stats": inputs["stats"],
+                "training": {
+                    "network": td.NET._asdict(),
+                    "n_hidden": td.N_HIDDEN,
+                    "d_max_ms": td.D_MAX,
+                    "pulse": td.PULSE,
+                    "optimizer": {"adam": training.ADAM, "lr": td.LR},
+                    "reference": "/".join(td.REFERENCE),
+                    "accuracy_band": ACCURACY_BAND,
+                    "readout": "phi_j = sum over spikes of (1 - t_s / n_steps), "
+                    "hidden neurons, linear",
+                },
+            }
+        return {
+            "dataset_stats": inputs["stats"],
+            "network": NET._asdict(),
+            "check": {"lanes": N_CHECK, "tol": TOL, "grad_tol": GRAD_TOL, "fd_step": FD_STEP},
+        }
 
     def entry(self, case):
         if kind(case) == "train":
@@ -413,41 +512,71 @@ class Queues(Family):
         if kind(case) == "traffic":
             if case.mode != "forward":
                 raise Unsupported("queue traffic is timed forward only (gradients: the network)")
-            static = {"design": case.impl, "n_steps": int(s["T"]), "delay": int(s["delay"]),
-                      "interval": int(s["interval"]), "seed": case.seed, "tally": tally(case)}
-            q0 = q.init(case.impl, int(s["n_queues"]), _capacity(case), _max_delay(case),
-                        case.dtype, device)
+            static = {
+                "design": case.impl,
+                "n_steps": int(s["T"]),
+                "delay": int(s["delay"]),
+                "interval": int(s["interval"]),
+                "seed": case.seed,
+                "tally": tally(case),
+            }
+            q0 = q.init(
+                case.impl, int(s["n_queues"]), _capacity(case), _max_delay(case), case.dtype, device
+            )
             return (q0,), {}, static
         w, d = (fw.put(inputs[k].astype(dt), device) for k in ("weights", "delays"))
         i_ext = None if inputs["i_ext"] is None else fw.put(inputs["i_ext"].astype(dt), device)
-        static = {"p": _net_params(case), "design": case.impl, "capacity": _capacity(case),
-                  "max_delay": _max_delay(case)}
+        static = {
+            "p": _net_params(case),
+            "design": case.impl,
+            "capacity": _capacity(case),
+            "max_delay": _max_delay(case),
+        }
         if case.mode == "forward":
             return (w, d, i_ext), {}, static
         dirs = tuple(fw.put(x.astype(dt), device) for x in inputs["direction"])
         return (w, d, *dirs, i_ext), {}, static
 
 
-
 def _onnx_prepare(case, inputs, device):
     """The exported chunk graphs and their host loop: forward, float32."""
     if case.mode != "forward":
-        raise Unsupported("the ONNX path exports forward step functions only (gradients: "
-                          "JAX, PyTorch)")
+        raise Unsupported(
+            "the ONNX path exports forward step functions only (gradients: JAX, PyTorch)"
+        )
     if case.dtype != "float32":
         raise Unsupported(f"the ONNX path runs float32, not {case.dtype}")
     if tally(case) != "queue":
-        raise Unsupported("the exported traffic graphs carry the per-queue counters (tally "
-                          "'queue') only")
+        raise Unsupported(
+            "the exported traffic graphs carry the per-queue counters (tally 'queue') only"
+        )
     s = case.size
-    common = {"design": case.impl, "capacity": _capacity(case),
-              "max_delay": _max_delay(case), "chunk": _chunk(case), "device": device}
+    common = {
+        "design": case.impl,
+        "capacity": _capacity(case),
+        "max_delay": _max_delay(case),
+        "chunk": _chunk(case),
+        "device": device,
+    }
     if kind(case) == "traffic":
-        return (), {}, {**common, "n_queues": int(s["n_queues"]), "dtype": case.dtype,
-                        "n_steps": int(s["T"]), "delay": int(s["delay"]),
-                        "interval": int(s["interval"]), "seed": case.seed}
-    return (inputs["weights"], inputs["delays"], inputs["i_ext"]), {}, \
-        {**common, "p": _net_params(case)}
+        return (
+            (),
+            {},
+            {
+                **common,
+                "n_queues": int(s["n_queues"]),
+                "dtype": case.dtype,
+                "n_steps": int(s["T"]),
+                "delay": int(s["delay"]),
+                "interval": int(s["interval"]),
+                "seed": case.seed,
+            },
+        )
+    return (
+        (inputs["weights"], inputs["delays"], inputs["i_ext"]),
+        {},
+        {**common, "p": _net_params(case)},
+    )
 
 
 FAMILY = Queues()

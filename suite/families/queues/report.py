@@ -15,16 +15,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-NOTE = ("Our batched benchmark carries the popped state; the published batched script "
-        "discarded it (its queues only filled up), so compare rankings and orders of "
-        "magnitude, not values.")
+NOTE = (
+    "Our batched benchmark carries the popped state; the published batched script "
+    "discarded it (its queues only filled up), so compare rankings and orders of "
+    "magnitude, not values."
+)
 DESIGN_ORDER = ["lossy", "heap", "fifo", "ring", "sorted"]
 # docs/families/queues.md: us/step at 10,000 queues (JAX, the published capacities)
 PUBLISHED = pd.DataFrame(
-    {"impl": DESIGN_ORDER, "published capacity": [4, 7, 4, None, 4],
-     "published i7-1195G7 CPU": [246, 254, 261, 823, 1538],
-     "published H100": [13.6, 32.8, 14.8, 25.4, 24.4],
-     "published TPU v4": [106, 1034, 193, 99, 19.8]})
+    {
+        "impl": DESIGN_ORDER,
+        "published capacity": [4, 7, 4, None, 4],
+        "published i7-1195G7 CPU": [246, 254, 261, 823, 1538],
+        "published H100": [13.6, 32.8, 14.8, 25.4, 24.4],
+        "published TPU v4": [106, 1034, 193, 99, 19.8],
+    }
+)
 
 
 def _ok(df):
@@ -38,8 +44,16 @@ def _ok(df):
         ok = ok[ok["mode"] != "train"]
     if ok.empty:
         return ok
-    for col in ("param_n_queues", "param_capacity", "param_delay", "param_interval", "param_T",
-                "param_n_neurons", "time_median_s", "drop_rate"):
+    for col in (
+        "param_n_queues",
+        "param_capacity",
+        "param_delay",
+        "param_interval",
+        "param_T",
+        "param_n_neurons",
+        "time_median_s",
+        "drop_rate",
+    ):
         if col not in ok:
             ok[col] = np.nan
         ok[col] = ok[col].astype(float)
@@ -55,8 +69,20 @@ def us_per_step(df) -> pd.DataFrame:
     ok = _ok(df)
     if ok.empty:
         return ok
-    cols = ["kind", "impl", "framework", "dtype", "device_kind", "mode", "param_ad",
-            "param_n_queues", "param_capacity", "param_delay", "param_interval", "param_T"]
+    cols = [
+        "kind",
+        "impl",
+        "framework",
+        "dtype",
+        "device_kind",
+        "mode",
+        "param_ad",
+        "param_n_queues",
+        "param_capacity",
+        "param_delay",
+        "param_interval",
+        "param_T",
+    ]
     return ok.groupby(cols, dropna=False)[["us_per_step", "drop_rate"]].median().reset_index()
 
 
@@ -70,8 +96,13 @@ def published_table(df) -> pd.DataFrame:
         return t
     cap = t["impl"].map(PUBLISHED.set_index("impl")["published capacity"])
     same_cap = (t["param_capacity"] == cap) | (cap.isna() & t["param_capacity"].isna())
-    t = t[same_cap & (t["kind"] == "traffic") & (t["param_n_queues"] == 10_000)
-          & (t["param_interval"] == 400) & (t["param_delay"] == 80)]
+    t = t[
+        same_cap
+        & (t["kind"] == "traffic")
+        & (t["param_n_queues"] == 10_000)
+        & (t["param_interval"] == 400)
+        & (t["param_delay"] == 80)
+    ]
     if t.empty:
         return t
     t = t.assign(where=t["framework"] + " " + t["device_kind"] + " " + t["dtype"])
@@ -84,10 +115,14 @@ def network_table(df) -> pd.DataFrame:
     if t.empty:
         return t
     t = t[t["kind"] == "network"].copy()
-    t["mode"] = np.where(t["mode"] == "forward", "simulate",
-                         t["param_ad"].astype(str).str.replace("nan", "") + "-mode gradient")
-    return t.pivot_table(index=["framework", "dtype", "device_kind", "mode"], columns="impl",
-                         values="us_per_step").reset_index()
+    t["mode"] = np.where(
+        t["mode"] == "forward",
+        "simulate",
+        t["param_ad"].astype(str).str.replace("nan", "") + "-mode gradient",
+    )
+    return t.pivot_table(
+        index=["framework", "dtype", "device_kind", "mode"], columns="impl", values="us_per_step"
+    ).reset_index()
 
 
 def plot(df, out_dir: Path) -> list[Path]:
@@ -110,13 +145,18 @@ def plot(df, out_dir: Path) -> list[Path]:
     groups = sorted(bars["where"].unique())
     width = 0.8 / max(len(DESIGN_ORDER), 1)
     for i, design in enumerate(DESIGN_ORDER):
-        vals = [bars[(bars["where"] == g) & (bars["impl"] == design)]["us_per_step"].median()
-                for g in groups]
+        vals = [
+            bars[(bars["where"] == g) & (bars["impl"] == design)]["us_per_step"].median()
+            for g in groups
+        ]
         ax.bar(np.arange(len(groups)) + i * width, vals, width, color=st.color(design))
     if groups:
         # long place labels ("torch cpu @ <machine>, 2 threads") wrap instead of overlapping
-        ax.set_xticks(np.arange(len(groups)) + 0.4 - width / 2,
-                      [textwrap.fill(g, 16) for g in groups], fontsize=8)
+        ax.set_xticks(
+            np.arange(len(groups)) + 0.4 - width / 2,
+            [textwrap.fill(g, 16) for g in groups],
+            fontsize=8,
+        )
         st.log_axis(ax, "y")
         ax.set_ylabel("time per simulated step (us)")
         ax.set_xlabel("framework and place")
@@ -129,8 +169,14 @@ def plot(df, out_dir: Path) -> list[Path]:
         for (design, fw, dt), g in frame.groupby(["impl", "framework", "dtype"]):
             g = g.groupby(x)["us_per_step"].median()
             if len(g) > 1:
-                ax.plot(g.index, g.values, color=st.color(design), marker=st.MARKER.get(fw, "o"),
-                        ls=st.DASH.get(fw, "-"), alpha=1.0 if dt == "float32" else 0.5)
+                ax.plot(
+                    g.index,
+                    g.values,
+                    color=st.color(design),
+                    marker=st.MARKER.get(fw, "o"),
+                    ls=st.DASH.get(fw, "-"),
+                    alpha=1.0 if dt == "float32" else 0.5,
+                )
                 drawn = True
         if drawn:
             if log_x:
@@ -142,12 +188,25 @@ def plot(df, out_dir: Path) -> list[Path]:
             st.empty(ax)
         ax.set_title(title)
 
-    lines(axes[0, 1], tr[(tr["param_interval"] == 400) & (tr["param_delay"] == 80)],
-          "param_n_queues", "(c) against the number of queues", "number of queues (count)")
-    lines(axes[1, 0], tr[(tr["param_interval"] == 10) & (tr["param_delay"] == 5)
-                         & (tr["param_n_queues"] == 10_000)], "param_capacity",
-          "(d) capacity: 10,000 queues, interval 10, delay 5", "capacity (slots a queue)",
-          log_x=False)
+    lines(
+        axes[0, 1],
+        tr[(tr["param_interval"] == 400) & (tr["param_delay"] == 80)],
+        "param_n_queues",
+        "(c) against the number of queues",
+        "number of queues (count)",
+    )
+    lines(
+        axes[1, 0],
+        tr[
+            (tr["param_interval"] == 10)
+            & (tr["param_delay"] == 5)
+            & (tr["param_n_queues"] == 10_000)
+        ],
+        "param_capacity",
+        "(d) capacity: 10,000 queues, interval 10, delay 5",
+        "capacity (slots a queue)",
+        log_x=False,
+    )
     ax = axes[1, 1]  # (f) drop rate vs delay / interval (the rate is framework-independent)
     drop = tr.copy()
     drop["load"] = drop["param_delay"] / drop["param_interval"]
@@ -156,9 +215,15 @@ def plot(df, out_dir: Path) -> list[Path]:
         g = g.groupby("load")["drop_rate"].median()
         if len(g) > 2:
             ax.plot(g.index, g.values, color=st.color(design), marker="o")
-            ax.annotate(f"{design}, capacity {int(c) if c == c else '-'}, interval {int(lam)}",
-                        (g.index[-1], g.values[-1]), textcoords="offset points",
-                        xytext=(-4, 6), ha="right", fontsize=7, color=st.color(design))
+            ax.annotate(
+                f"{design}, capacity {int(c) if c == c else '-'}, interval {int(lam)}",
+                (g.index[-1], g.values[-1]),
+                textcoords="offset points",
+                xytext=(-4, 6),
+                ha="right",
+                fontsize=7,
+                color=st.color(design),
+            )
             drawn = True
     if drawn:
         ax.set_xlabel("delay / interval (ratio)")
@@ -172,7 +237,8 @@ def plot(df, out_dir: Path) -> list[Path]:
     fws = [f for f in st.MARKER if f in set(tr["framework"])]
     fig.suptitle("Spike event queues. " + textwrap.fill(NOTE, 120), fontsize=9)
     fig.tight_layout()
-    st.legend_outside(fig, *st.handles(designs, fws), title="colour: design\nmarker: framework")
+    hs, labels = st.handles(designs, fws)
+    st.legend_outside(fig, hs, labels, title="colour: design\nmarker: framework")
     return st.save(fig, out_dir, "queues")
 
 
@@ -182,8 +248,12 @@ def summary(df):
     t = published_table(df)
     if t.empty:
         return []
-    return [("10,000 queues, us/step (ours; published capacities)",
-             t.drop(columns=["published TPU v4"], errors="ignore"))]
+    return [
+        (
+            "10,000 queues, us/step (ours; published capacities)",
+            t.drop(columns=["published TPU v4"], errors="ignore"),
+        )
+    ]
 
 
 def _overview(df):
@@ -194,23 +264,38 @@ def _overview(df):
 
         from ...report import style as st
 
-        cols = [c for c in pub.columns if not c.startswith("published")][1:] if not pub.empty \
-            else []
+        cols = (
+            [c for c in pub.columns if not c.startswith("published")][1:] if not pub.empty else []
+        )
         if cols:
             x = np.arange(len(pub))
             w = 0.8 / len(cols)
             hatches = ["", "//", "..", "xx", "\\\\", "oo", "--", "++"]
             for k, col in enumerate(cols):
-                ax.bar(x + k * w, pub[col].astype(float), w,
-                       color=[st.color(i) for i in pub["impl"]], edgecolor="black",
-                       linewidth=0.4, hatch=hatches[k % len(hatches)])
+                ax.bar(
+                    x + k * w,
+                    pub[col].astype(float),
+                    w,
+                    color=[st.color(i) for i in pub["impl"]],
+                    edgecolor="black",
+                    linewidth=0.4,
+                    hatch=hatches[k % len(hatches)],
+                )
             ax.set_xticks(x + 0.4 - w / 2, pub["impl"])
             st.log_axis(ax, "y")
             # the colour is the design (as on every page); the hatch is where it ran
-            ax.legend([Patch(facecolor="white", edgecolor="black",
-                             hatch=hatches[k % len(hatches)]) for k in range(len(cols))],
-                      cols, title="framework, place", loc="upper left",
-                      bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=8)
+            ax.legend(
+                [
+                    Patch(facecolor="white", edgecolor="black", hatch=hatches[k % len(hatches)])
+                    for k in range(len(cols))
+                ],
+                cols,
+                title="framework, place",
+                loc="upper left",
+                bbox_to_anchor=(1.02, 1.0),
+                frameon=False,
+                fontsize=8,
+            )
         ax.set_title("event queues: 10,000 queues, benchmark (b)")
         ax.set_xlabel("queue design")
         ax.set_ylabel("microseconds per step (us)")
@@ -226,21 +311,46 @@ def section(df, out_dir: Path):
     from .training import TASK
 
     traffic = df[df["param_delay"].notna()] if "param_delay" in df else df
-    return Section("event queues", plot(df, out_dir) + rt.plot_curves(df, out_dir, "queues", TASK.title)
-                   + rt.plot_accuracy_vs_drop(df, out_dir)
-                   + rm.figure(traffic, "param_n_queues", "number of queues", "queues_memory",
-                               out_dir, "Event queues: memory against the number of queues",
-                               by=("param_capacity", "param_tally")),
-                   [("Event queues: 10,000 queues, us/step, next to the published JAX figures",
-                     published_table(df), NOTE),
-                    ("Event queues: microseconds per simulated step", us_per_step(df), ""),
-                    ("Event queues: recurrent network, us/step", network_table(df), ""),
-                    (rm.TITLE + ": per design, number of queues and capacity",
-                     rm.table(traffic, "param_n_queues",
-                              ("impl", "framework", "param_capacity", "param_tally")), ""),
-                    ("Event queues: training with learned delays, accuracy against queue "
-                     "capacity and drop rate", rt.table(df, "queues", TASK.impl_label), TASK.note)],
-                   _overview(df))
+    return Section(
+        "event queues",
+        plot(df, out_dir)
+        + rt.plot_curves(df, out_dir, "queues", TASK.title)
+        + rt.plot_accuracy_vs_drop(df, out_dir)
+        + rm.figure(
+            traffic,
+            "param_n_queues",
+            "number of queues",
+            "queues_memory",
+            out_dir,
+            "Event queues: memory against the number of queues",
+            by=("param_capacity", "param_tally"),
+        ),
+        [
+            (
+                "Event queues: 10,000 queues, us/step, next to the published JAX figures",
+                published_table(df),
+                NOTE,
+            ),
+            ("Event queues: microseconds per simulated step", us_per_step(df), ""),
+            ("Event queues: recurrent network, us/step", network_table(df), ""),
+            (
+                rm.TITLE + ": per design, number of queues and capacity",
+                rm.table(
+                    traffic,
+                    "param_n_queues",
+                    ("impl", "framework", "param_capacity", "param_tally"),
+                ),
+                "",
+            ),
+            (
+                "Event queues: training with learned delays, accuracy against queue "
+                "capacity and drop rate",
+                rt.table(df, "queues", TASK.impl_label),
+                TASK.note,
+            ),
+        ],
+        _overview(df),
+    )
 
 
 def headline(df) -> list[str]:
@@ -249,8 +359,9 @@ def headline(df) -> list[str]:
     ok = usable_rows(df)
     if ok.empty:
         return []
-    ok = ok[(ok["family"] == "queues") & (ok["mode"] == "forward")
-            & (ok["param_n_queues"] == 10_000)]
+    ok = ok[
+        (ok["family"] == "queues") & (ok["mode"] == "forward") & (ok["param_n_queues"] == 10_000)
+    ]
     out = []
     cfg = ["param_capacity", "param_delay", "param_interval", "param_T", "dtype"]
     for place, g in ok.groupby("device_kind", sort=True):
@@ -268,11 +379,17 @@ def headline(df) -> list[str]:
         tail = ""
         if len(med) > 1:
             (i2, f2) = med.index[1]
-            r, lo, hi = ratio_spread(sel[(sel["impl"] == i2) & (sel["framework"] == f2)],
-                                     sel[(sel["impl"] == impl) & (sel["framework"] == fw)])
-            tail = (f"; the runner-up, {i2} in {fw_name(f2)}, takes {spread_text(r, lo, hi)} "
-                    f"its time, over {len(med)} design/framework pairs")
-        out.append(f"Queues on {place}: at 10,000 queues (capacity {num_text(best_cfg[0])}, delay "
-                   f"{num_text(best_cfg[1])}, interval {num_text(best_cfg[2])} steps) the fastest "
-                   f"design is {who}, {us:.3g} us a step{tail}.")
+            r, lo, hi = ratio_spread(
+                sel[(sel["impl"] == i2) & (sel["framework"] == f2)],
+                sel[(sel["impl"] == impl) & (sel["framework"] == fw)],
+            )
+            tail = (
+                f"; the runner-up, {i2} in {fw_name(f2)}, takes {spread_text(r, lo, hi)} "
+                f"its time, over {len(med)} design/framework pairs"
+            )
+        out.append(
+            f"Queues on {place}: at 10,000 queues (capacity {num_text(best_cfg[0])}, delay "
+            f"{num_text(best_cfg[1])}, interval {num_text(best_cfg[2])} steps) the fastest "
+            f"design is {who}, {us:.3g} us a step{tail}."
+        )
     return out

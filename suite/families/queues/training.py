@@ -40,8 +40,7 @@ from ...training import ADAM, Task, TrainConfig, TrainResult, band_note, fit
 
 DT = 0.25  # ms
 N_STEPS = 100
-NET = NetParams(dt=DT, tau_mem=10.0, tau_syn=2.0, theta=1.0, i_ext=0.0, t_ext=0.0,
-                n_steps=N_STEPS)
+NET = NetParams(dt=DT, tau_mem=10.0, tau_syn=2.0, theta=1.0, i_ext=0.0, t_ext=0.0, n_steps=N_STEPS)
 N_HIDDEN = 20
 D_MAX = 10.0  # ms
 PULSE = 1.5 / DT  # theta / ms: one step of it lifts a resting neuron to 1.5 theta
@@ -77,8 +76,7 @@ def delay_inputs(seed: int = 0, n_train: int | None = None, n_test: int | None =
     from ...datasets._timing import timing
 
     out = {}
-    for split, n, s in (("train", n_train or N_TRAIN, seed), ("test", n_test or N_TEST,
-                                                               seed + 1)):
+    for split, n, s in (("train", n_train or N_TRAIN, seed), ("test", n_test or N_TEST, seed + 1)):
         b = timing(n, seed=s)
         out[split] = (currents(b), b.labels.astype(np.int64))
     return out
@@ -91,16 +89,21 @@ def init_weights(seed: int, hidden: int = N_HIDDEN):
     rng = np.random.default_rng([seed, 23])
     n = n_in() + hidden
     w = rng.normal(0.0, 0.05, (n, n))
-    w[n_in():, :n_in()] = rng.normal(0.3, 0.15, (hidden, n_in()))
+    w[n_in() :, : n_in()] = rng.normal(0.3, 0.15, (hidden, n_in()))
     d = rng.uniform(0.0, D_MAX, (n, n))
     w_out = rng.normal(0.0, 1.0 / math.sqrt(hidden), (N_CLASSES, hidden))
     return w, d, w_out
 
 
 def _static(capacity: int):
-    return {"p": NET, "design": DESIGN, "capacity": capacity,
-            "max_delay": int(math.ceil(D_MAX / DT)) + 1, "readout_from": n_in(),
-            "d_max": D_MAX}
+    return {
+        "p": NET,
+        "design": DESIGN,
+        "capacity": capacity,
+        "max_delay": int(math.ceil(D_MAX / DT)) + 1,
+        "readout_from": n_in(),
+        "d_max": D_MAX,
+    }
 
 
 def _take(x, idx):
@@ -109,8 +112,9 @@ def _take(x, idx):
 
 def _drop_rate(out) -> float:
     dropped = float(np.sum(np.asarray(out.dropped)))
-    offered = dropped + float(np.sum(np.asarray(out.delivered))) + \
-        float(np.sum(np.asarray(out.pending)))
+    offered = (
+        dropped + float(np.sum(np.asarray(out.delivered))) + float(np.sum(np.asarray(out.pending)))
+    )
     return dropped / offered if offered else 0.0
 
 
@@ -127,8 +131,11 @@ class _Side:
     def evaluate(self, params, x, y):
         logits, out = self.fwd_fn(*params, x, **self.static)
         rate = float(np.mean(np.asarray(out.spike_count))) / N_STEPS
-        return (float(np.mean(np.asarray(logits).argmax(-1) == y)), rate,
-                {"drop_rate": _drop_rate(out)})
+        return (
+            float(np.mean(np.asarray(logits).argmax(-1) == y)),
+            rate,
+            {"drop_rate": _drop_rate(out)},
+        )
 
 
 class _Jax(_Side):
@@ -156,8 +163,7 @@ class _Jax(_Side):
 
     def array(self, a):
         a = np.asarray(a)
-        return self.jax.numpy.asarray(a.transpose(1, 0, 2).astype(self.dtype) if a.ndim == 3
-                                      else a)
+        return self.jax.numpy.asarray(a.transpose(1, 0, 2).astype(self.dtype) if a.ndim == 3 else a)
 
     def sync(self, v):
         return float(self.jax.block_until_ready(v))
@@ -173,16 +179,19 @@ class _Torch(_Side):
         self.torch = torch
 
     def params(self, tree):
-        params = tuple(self.torch.tensor(a, dtype=getattr(self.torch, self.dtype.name))
-                       for a in tree)
-        opt = self.torch.optim.Adam(params, lr=self.lr, betas=(ADAM["b1"], ADAM["b2"]),
-                                    eps=ADAM["eps"])
+        params = tuple(
+            self.torch.tensor(a, dtype=getattr(self.torch, self.dtype.name)) for a in tree
+        )
+        opt = self.torch.optim.Adam(
+            params, lr=self.lr, betas=(ADAM["b1"], ADAM["b2"]), eps=ADAM["eps"]
+        )
         return params, opt
 
     def array(self, a):
         a = np.asarray(a)
-        return self.torch.as_tensor(np.ascontiguousarray(a.transpose(1, 0, 2).astype(self.dtype))
-                                    if a.ndim == 3 else a)
+        return self.torch.as_tensor(
+            np.ascontiguousarray(a.transpose(1, 0, 2).astype(self.dtype)) if a.ndim == 3 else a
+        )
 
     def step(self, params, opt, x, y):
         value, grads, _ = self.grad_fn(*params, x, y, **self.static)
@@ -195,8 +204,15 @@ class _Torch(_Side):
         return float(v)
 
 
-def train_delays(capacity: int, framework: str, config: TrainConfig | None = None, *,
-                 dtype: str = "float32", data=None, progress=None) -> TrainResult:
+def train_delays(
+    capacity: int,
+    framework: str,
+    config: TrainConfig | None = None,
+    *,
+    dtype: str = "float32",
+    data=None,
+    progress=None,
+) -> TrainResult:
     """Train the queue network on the timing classes at queue `capacity` in `framework`
     (module docstring); `data`: ``delay_inputs(seed)`` to share between runs. Every curve
     entry also holds the test split's ``drop_rate``."""
@@ -209,14 +225,19 @@ def train_delays(capacity: int, framework: str, config: TrainConfig | None = Non
         raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
     data = data or delay_inputs(config.seed)
     side = {"jax": _Jax, "torch": _Torch}[framework](capacity, config.lr, dtype)
-    result = TrainResult("queues", DESIGN, framework, f"timing/capacity={capacity}", config,
-                         0.0)
+    result = TrainResult("queues", DESIGN, framework, f"timing/capacity={capacity}", config, 0.0)
     return fit(side, init_weights(config.seed), data, result, take=_take, progress=progress)
 
 
-TASK = Task(name="delays", title="timing classes (learned delays)", impl_label="design",
-            note=band_note("JAX float64") + " Drop rate: events dropped / offered on the test "
-            "split after training, over every synapse's queue.",
-            impls=tuple(map(str, CAPACITIES)), defaults=(6, 32, LR), inputs=delay_inputs,
-            run=lambda impl, fw, config, data: train_delays(int(impl), fw, config, data=data),
-            extra_columns=("drop_rate",))
+TASK = Task(
+    name="delays",
+    title="timing classes (learned delays)",
+    impl_label="design",
+    note=band_note("JAX float64") + " Drop rate: events dropped / offered on the test "
+    "split after training, over every synapse's queue.",
+    impls=tuple(map(str, CAPACITIES)),
+    defaults=(6, 32, LR),
+    inputs=delay_inputs,
+    run=lambda impl, fw, config, data: train_delays(int(impl), fw, config, data=data),
+    extra_columns=("drop_rate",),
+)
