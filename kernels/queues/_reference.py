@@ -9,7 +9,9 @@ import bisect
 import heapq
 from collections import deque
 
-from ._common import check_design
+import numpy as np
+
+from ._common import check_design, mix_numpy
 
 
 class RefQueue:
@@ -81,3 +83,39 @@ class RefQueue:
         if self.design == "lossy":
             return len(self.table)
         return len(self.fifo) if self.design == "fifo" else len(self.items)
+
+
+def traffic_reference(
+    design: str,
+    lanes,
+    *,
+    n_steps: int,
+    delay: int,
+    interval: int,
+    capacity: int | None,
+    max_delay: int | None,
+    seed: int = 0,
+) -> dict:
+    """The benchmark loop on the plain-Python reference queues of `lanes`: per step k = 1 ..
+    n_steps, pop(k) then, where queue q spikes, enqueue(k + delay) with payload k + delay."""
+    lanes = list(lanes)
+    refs = [RefQueue(design, capacity, max_delay) for _ in lanes]
+    steps = np.arange(1, n_steps + 1)
+    spikes = {q: steps[mix_numpy(steps, q, seed) % np.uint64(interval) == 0] for q in lanes}
+    hits, pays, sent = np.zeros(len(lanes), np.int64), np.zeros(len(lanes)), 0
+    for i, (q, r) in enumerate(zip(lanes, refs, strict=True)):
+        todo = set(spikes[q].tolist())
+        for k in range(1, n_steps + 1):
+            h, p = r.pop(k)
+            hits[i] += h
+            pays[i] += p
+            if k in todo:
+                r.enqueue(k + delay, float(k + delay))
+        sent += len(todo)
+    return {
+        "delivered": hits,
+        "pay_sum": pays,
+        "dropped": np.array([r.dropped for r in refs]),
+        "pending": np.array([r.pending() for r in refs]),
+        "enqueued": np.array([len(spikes[q]) for q in lanes]),
+    }

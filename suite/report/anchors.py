@@ -37,7 +37,9 @@ def known_difference(row) -> str | None:
     return importlib.import_module(mod).KNOWN_DIFFERENCES.get(row.get("impl"))
 
 
-def anchor_table(df):
+def anchor_table(df, host_params=None):
+    """Per anchor row: our medians of the same case in the same run and thread count, and ours
+    / anchor time. `host_params`: family -> its host-loop knobs, not matched."""
     import pandas as pd
 
     from .. import results
@@ -67,7 +69,12 @@ def anchor_table(df):
             "anchor_correct": correct,
             "reason": None if correct else r.get("error"),
         }
-        mine = ours[same_case(ours, r, extra=("run_id", "threads"))] if ours is not None else None
+        host = (host_params or {}).get(r["family"], ())
+        mine = (
+            ours[same_case(ours, r, extra=("run_id", "threads"), host=host)]
+            if ours is not None
+            else None
+        )
         for fw in OURS:
             m = None if mine is None else mine[mine["framework"] == fw]["time_median_s"]
             row[f"{fw}_s"] = float(m.median()) if m is not None and len(m) else None

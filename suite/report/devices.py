@@ -6,14 +6,13 @@ chunk -- are not matched). Usable rows only (``results.usable``)."""
 from __future__ import annotations
 
 
-def same_case(df, r, extra=()):
+def same_case(df, r, extra=(), host=()):
     """Mask of the rows of `df` that ran row `r`'s case on the same inputs in the same place
     (machine_id, family, impl, dtype, dataset, mode, every size parameter but the family's
-    host-loop knobs, and the `extra` columns), whatever their framework."""
-    from .. import families, rows
+    host-loop knobs `host` -- ``Family.host_params`` --, and the `extra` columns), whatever
+    their framework."""
+    from .. import rows
 
-    fam = families.FAMILIES.get(r["family"])
-    host = fam.host_params if fam is not None else ()
     return rows.same_case(df, r, ignore=("framework", *host), extra=("machine_id", *extra))
 
 
@@ -28,10 +27,12 @@ def sizes_text(r, df) -> str:
     )
 
 
-def exported_table(df):
+def exported_table(df, host_params=None):
     """One row per ONNX-path case: its median, the JAX and PyTorch medians in the same place
     (machine) on the same inputs, and PyTorch time / ONNX time (> 1: the graph is faster than
-    the eager code it was exported from)."""
+    the eager code it was exported from). `host_params`: family -> its host-loop knobs, not
+    matched (``Family.host_params``)."""
+    host_params = host_params or {}
     import pandas as pd
 
     from .. import results
@@ -44,7 +45,8 @@ def exported_table(df):
         return pd.DataFrame()
     out = []
     for _, r in onnx.iterrows():
-        others = ok[same_case(ok, r) & (ok["framework"] != "onnx").to_numpy()]
+        host = host_params.get(r["family"], ())
+        others = ok[same_case(ok, r, host=host) & (ok["framework"] != "onnx").to_numpy()]
         row = {
             "family": r["family"],
             "impl": r["impl"],

@@ -75,10 +75,10 @@ def same_rows(frame, ref, cols):
     return frame[rows.same(frame, ref, cols)]
 
 
-def anchors(df) -> list[str]:
+def anchors(df, host_params=None) -> list[str]:
     from .anchors import anchor_table
 
-    t = anchor_table(df)
+    t = anchor_table(df, host_params)
     if t.empty:
         return []
     out = []
@@ -212,4 +212,5 @@ def headlines(df, fams=()) -> list[str]:
     for fam in fams:
         out += fam.headline(df)
     tasks = {f.name: f.task.title for f in fams if f.task is not None}
-    return out + anchors(df) + memory(df) + training(df, tasks)
+    host = {f.name: f.host_params for f in fams}
+    return out + anchors(df, host) + memory(df) + training(df, tasks)

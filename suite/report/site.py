@@ -270,6 +270,7 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
     df = _by_place(raw)
     use = results.usable(df)
     ok = use.rows if use.rows is not None else df
+    host = {n: f.host_params for n, f in families.FAMILIES.items()}
     sections = {}
     for name, fam in families.FAMILIES.items():
         if not len(df) or not (df["family"] == name).any():
@@ -283,8 +284,8 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
         "places": places_table(raw),
         "compare": cmp_table,
         "rows": summary_table(raw),
-        "exported": report_devices.exported_table(ok),
-        "anchors": report_anchors.anchor_table(raw),
+        "exported": report_devices.exported_table(ok, host),
+        "anchors": report_anchors.anchor_table(raw, host),
         "training": report_training.index_table(
             ok, {n: f.task.title for n, f in families.FAMILIES.items() if f.task}
         ),

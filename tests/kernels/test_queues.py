@@ -19,8 +19,7 @@ from spikebench.kernels.queues import jax as J
 from spikebench.kernels.queues import jax as NJ
 from spikebench.kernels.queues import torch as NT
 from spikebench.kernels.queues import torch as T
-from spikebench.kernels.queues._common import traffic_reference
-from spikebench.kernels.queues._reference import RefQueue
+from spikebench.kernels.queues._reference import RefQueue, traffic_reference
 
 from tests.tolerances import tol
 
