@@ -34,7 +34,8 @@ cat >> "$stage/pyproject.toml" <<'TOML'
 
 [tool.mutmut]
 source_paths = ["spikebench"]
-only_mutate = ["spikebench/validate.py", "spikebench/timing.py", "spikebench/families/*"]
+only_mutate = ["spikebench/submission/validate.py", "spikebench/harness/timing.py",
+               "spikebench/families/*", "spikebench/families/*/*"]
 mutate_only_covered_lines = true
 also_copy = ["results", "conftest.py"]
 # JAX and PyTorch threads do not survive fork (mutmut forks per mutant): tests that run
