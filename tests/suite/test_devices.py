@@ -13,7 +13,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from spikebench import profiles, results
+from spikebench import families, profiles, results
 from spikebench.hardware import devices, groq
 from spikebench.harness import runner
 from spikebench.report import devices as report_devices
@@ -124,7 +124,8 @@ def test_a_sweep_over_every_kind_writes_each_kinds_status(tmp_path, fresh_discov
     report = validate.validate(s.csv_path)
     assert report.ok, report.errors
     # the report sets the exported graph next to the JAX and PyTorch rows of the same case
-    table = report_devices.exported_table(results.read([s.csv_path]))
+    host = {n: f.host_params for n, f in families.FAMILIES.items()}
+    table = report_devices.exported_table(results.read([s.csv_path]), host)
     assert len(table) == 1 and table["jax_s"][0] > 0 and table["torch_s"][0] > 0
     assert table["torch_over_onnx"][0] == pytest.approx(table["torch_s"][0] / table["onnx_s"][0])
 

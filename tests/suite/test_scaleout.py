@@ -1,7 +1,7 @@
 """Scale-out through an existing scheduler library: submitit's local executor runs the shards
-of a small sweep as jobs (the README's submitit example, with a narrow filter), and they merge
-into the unsharded sweep's set of cases. The README's SLURM line runs through bash with the
-array task id a SLURM array would set."""
+of a small sweep as jobs (the submitit example of docs/guide/scaleout.md, with a narrow
+filter), and they merge into the unsharded sweep's set of cases. The docs' SLURM line runs
+through bash with the array task id a SLURM array would set."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def test_submitit_local_executor_runs_and_merges_the_shards(tmp_path, monkeypatc
 
 
 def test_readme_shows_the_examples_this_test_runs():
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "guide" / "scaleout.md").read_text()
     assert "from spikebench.submission.scaleout import submit_shards" in readme
     assert "merged = submit_shards(ex, 8)" in readme
     doc = scaleout.__doc__
@@ -75,7 +75,7 @@ def test_readme_shows_the_examples_this_test_runs():
 
 
 def test_the_readme_slurm_array_line_runs_a_shard(tmp_path):
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "guide" / "scaleout.md").read_text()
     (wrap,) = re.findall(r"--wrap '([^']+)'", readme)
     assert wrap.startswith("spikebench run --shard ${SLURM_ARRAY_TASK_ID}/8")
     spikebench = Path(sys.executable).parent / "spikebench"  # this environment's script

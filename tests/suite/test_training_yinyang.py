@@ -69,9 +69,11 @@ ty_initial = ty.initial_budgets
 
 
 @pytest.mark.parametrize("fw", ty.FRAMEWORKS)
-def test_budgets_too_small_grow_and_the_run_says_so(fw, data, monkeypatch):
+def test_budgets_too_small_grow_and_the_run_says_so(fw, monkeypatch):
     """Budgets that cannot hold the spikes: the step is thrown away and runs again with
-    doubled budgets (never a truncated step); the same curve as with roomy budgets."""
+    doubled budgets (never a truncated step); the same curve as with roomy budgets (one epoch
+    of 4 steps: the growth happens at the first step and the evaluation)."""
+    data = ty.yinyang_inputs(0, 120, 60)
     roomy = _run("parallel", fw, data, epochs=1)
     # half the default spike room: one doubling (each one is a compile in JAX)
     monkeypatch.setattr(
