@@ -35,9 +35,17 @@ def test_wheel_contains_all_packages_and_imports(tmp_path, wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for f in [
         "spikebench/__init__.py",
-        "spikebench/cli.py",
-        "spikebench/families/event_lif.py",
+        "spikebench/cli/__init__.py",
+        "spikebench/cli/run.py",
+        "spikebench/families/event_lif/__init__.py",
+        "spikebench/families/event_lif/sweeps.py",
         "spikebench/families/_base.py",
+        "spikebench/harness/worker.py",
+        "spikebench/hardware/devices.py",
+        "spikebench/submission/validate.py",
+        "spikebench/report/site.py",
+        "spikebench/training/__init__.py",
+        "spikebench/plugins.py",
         "spikebench/versions.py",
         "spikebench/kernels/event_lif/_jax.py",
         "spikebench/kernels/event_lif/_torch.py",
@@ -48,11 +56,21 @@ def test_wheel_contains_all_packages_and_imports(tmp_path, wheel):
         "spikebench/kernels/psu/_jax.py",
         "spikebench/kernels/psu/_torch.py",
         "spikebench/kernels/psu/_numpy.py",
-        "spikebench/families/psu.py",
+        "spikebench/families/psu/__init__.py",
         "spikebench/families/psu/report.py",
         "spikebench/families/event_lif/report.py",
     ]:
         assert f in names, f"{f} missing from the wheel"
+    # every package of the source tree (pyproject's `packages` list is explicit)
+    root = Path(__file__).resolve().parents[1]
+    for folder, prefix in (
+        ("suite", "spikebench"),
+        ("kernels", "spikebench/kernels"),
+        ("datasets", "spikebench/datasets"),
+    ):
+        for init in (root / folder).rglob("__init__.py"):
+            wheel_path = f"{prefix}/{init.relative_to(root / folder).as_posix()}"
+            assert wheel_path in names, f"{wheel_path} missing from the wheel"
     site = tmp_path / "site"
     subprocess.run(
         [

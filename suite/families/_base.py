@@ -189,6 +189,14 @@ class Family(abc.ABC):
         fn = getattr(self._report_module(), "headline", None)
         return fn(df) if fn is not None else []
 
+    def memory_headline(self, df) -> list[str]:
+        """The report index's memory sentence(s) for this family (its report module's
+        ``memory_headline``), from every row of the report."""
+        if not self.report_module:
+            return []
+        fn = getattr(self._report_module(), "memory_headline", None)
+        return fn(df) if fn is not None else []
+
     def _report_module(self):
         import importlib
 

@@ -40,12 +40,12 @@ def ratio_spread(num, den) -> tuple[float, float, float]:
     return float(qa[1] / qb[1]), float(qa[0] / qb[2]), float(qa[2] / qb[0])
 
 
-def _x(r: float) -> str:
+def x_text(r: float) -> str:
     return f"{r:.3g}x" if np.isfinite(r) else "?"
 
 
 def spread_text(r, lo, hi) -> str:
-    return f"{_x(r)} (IQR {lo:.3g}-{hi:.3g}x)" if np.isfinite(lo) else _x(r)
+    return f"{x_text(r)} (IQR {lo:.3g}-{hi:.3g}x)" if np.isfinite(lo) else x_text(r)
 
 
 def fw_name(name: str) -> str:
@@ -92,8 +92,8 @@ def anchors(df, host_params=None) -> list[str]:
                 continue
             out.append(
                 f"Anchor {anchor} ({fam}): our {fw_name(fw)} time / {anchor}'s on the same "
-                f"cases is {_x(float(r.median()))} at the median (from {_x(r.min())} "
-                f"to {_x(r.max())}, {len(r)} case{'s' if len(r) != 1 else ''}; < 1: "
+                f"cases is {x_text(float(r.median()))} at the median (from {x_text(r.min())} "
+                f"to {x_text(r.max())}, {len(r)} case{'s' if len(r) != 1 else ''}; < 1: "
                 f"ours is faster)."
             )
             if anchor == "nest":
@@ -112,68 +112,26 @@ def _density(g, col, fw) -> list[str]:
         by_rate = h.groupby("rate_hz")["r"].median().sort_index()
         if len(by_rate) < 2:
             continue
-        parts = ", ".join(f"{_x(v)} at {k:,.0f}" for k, v in by_rate.items())
+        parts = ", ".join(f"{x_text(v)} at {k:,.0f}" for k, v in by_rate.items())
         out.append(
             f"NEST across input density ({density_label(*keys)}), {fw_name(fw)}: our "
             f"time / NEST's is {parts} input events per simulated second (from "
-            f"{_x(by_rate.min())} to {_x(by_rate.max())})."
+            f"{x_text(by_rate.min())} to {x_text(by_rate.max())})."
         )
     return out
 
 
-def _mib(b) -> str:
+def mib(b) -> str:
     return f"{float(b) / 2**20:.3g} MiB"
 
 
-def memory(df) -> list[str]:
-    """One memory sentence per family and framework (module doc)."""
+def memory_rows(df):
+    """The usable rows with a kernel memory figure, training rows left out (the rows every
+    family's memory sentence reads)."""
     ok = usable_rows(df)
     if ok.empty or "state_bytes" not in ok:
-        return []
-    ok = ok[ok["peak_mem_bytes"].notna() & (ok["mode"] != "train")]
-    out = []
-    q = ok[
-        (ok["family"] == "queues") & (ok["param_n_queues"] == 10_000) & ok["param_delay"].notna()
-    ]
-    for (fw, method), g in q.groupby(["framework", "mem_method"], sort=True):
-        g = g.groupby("impl")[["peak_mem_bytes", "state_bytes"]].median()
-        if {"ring", "fifo"} <= set(g.index):
-            r, f = g.loc["ring"], g.loc["fifo"]
-            out.append(
-                f"Memory, queues, {fw_name(fw)}: at 10,000 queues the dense ring needs "
-                f"{_mib(r['peak_mem_bytes'])} a call ({_mib(r['state_bytes'])} of "
-                f"state), the FIFO {_mib(f['peak_mem_bytes'])} "
-                f"({_mib(f['state_bytes'])}): "
-                f"{_x(r['peak_mem_bytes'] / f['peak_mem_bytes'])} ({method})."
-            )
-    e = ok[
-        (ok["family"] == "event_lif")
-        & (ok["impl"] == "serial")
-        & (ok["param_n_layers"].fillna(1) == 1)
-    ]
-    for (fw, method), g in e.groupby(["framework", "mem_method"], sort=True):
-        top = g[g["param_n_events"] == g["param_n_events"].max()]
-        r = top.loc[top["peak_mem_bytes"].idxmax()]
-        out.append(
-            f"Memory, event LIF, {fw_name(fw)}: the serial simulator at "
-            f"{num_text(r['param_n_events'])} input events ({num_text(r['param_batch'])} x "
-            f"{num_text(r['param_n_neurons'])} lanes, {r['dtype']}) needs "
-            f"{_mib(r['peak_mem_bytes'])} a call, {_mib(r['state_bytes'])} of it "
-            f"carried state ({method})."
-        )
-    p = ok[
-        (ok["family"] == "psu") & (ok["param_n_layers"].fillna(1) == 1) & (ok["mode"] == "forward")
-    ]
-    for (fw, method), g in p.groupby(["framework", "mem_method"], sort=True):
-        g = g[g["param_T"] == g["param_T"].max()]
-        by = g.groupby("impl")["peak_mem_bytes"].median()
-        if "lif" in by and "psu" in by:
-            out.append(
-                f"Memory, PSU family, {fw_name(fw)}: at T = {num_text(g['param_T'].iloc[0])} "
-                f"PSU needs {_mib(by['psu'])} a call against LIF's {_mib(by['lif'])} "
-                f"({_x(by['psu'] / by['lif'])}; the T x T matrices; {method})."
-            )
-    return out
+        return ok.iloc[:0]
+    return ok[ok["peak_mem_bytes"].notna() & (ok["mode"] != "train")]
 
 
 def training(df, tasks: dict[str, str] | None = None) -> list[str]:
@@ -213,4 +171,7 @@ def headlines(df, fams=()) -> list[str]:
         out += fam.headline(df)
     tasks = {f.name: f.task.title for f in fams if f.task is not None}
     host = {f.name: f.host_params for f in fams}
-    return out + anchors(df, host) + memory(df) + training(df, tasks)
+    out += anchors(df, host)
+    for fam in fams:
+        out += fam.memory_headline(df)
+    return out + training(df, tasks)

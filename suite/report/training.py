@@ -39,7 +39,7 @@ def train_rows(df, family: str | None = None) -> pd.DataFrame:
     return df[keep]
 
 
-def _place(r) -> str:
+def place(r) -> str:
     return rows.place_of(r)
 
 
@@ -82,7 +82,7 @@ def curves(df, family: str | None = None) -> pd.DataFrame:
                 "family": r["family"],
                 "impl": _label(r),
                 "framework": r["framework"],
-                "place": _place(r),
+                "place": place(r),
                 "epoch": i + 1,
                 "time_s": t,
                 "accuracy": a,
@@ -109,7 +109,7 @@ def save(fig, out_dir: Path, stem: str) -> list[Path]:
     return report_style.save(fig, out_dir, stem)
 
 
-def _per_place(frame, out_dir: Path, stem: str, width: float, draw) -> list[Path]:
+def per_place(frame, out_dir: Path, stem: str, width: float, draw) -> list[Path]:
     """One panel per place of `frame` (``draw(ax, its rows, place)``), its legend to its
     right, then ``save``."""
     plt = _pyplot()
@@ -150,123 +150,7 @@ def plot_curves(df, out_dir: Path, family: str, title: str, stem: str | None = N
         ax.set_ylabel("test accuracy")
         ax.set_title(f"{title}: test accuracy against time, {place}")
 
-    return _per_place(c, out_dir, stem or f"{family}_training", 7, draw)
-
-
-def accuracy_vs_drop(df) -> pd.DataFrame:
-    """The queues' train rows: final test accuracy, drop rate, time per epoch and time to the
-    target per capacity, framework and place."""
-    rows = train_rows(df, "queues")
-    if rows.empty:
-        return pd.DataFrame()
-    rows = rows.assign(place=rows.apply(_place, axis=1))
-    cols = [
-        "place",
-        "framework",
-        "impl",
-        "param_capacity",
-        "drop_rate",
-        "accuracy",
-        "time_median_s",
-        "time_to_target_s",
-    ]
-    return rows[cols].sort_values(cols[:4]).reset_index(drop=True)
-
-
-def plot_accuracy_vs_drop(df, out_dir: Path) -> list[Path]:
-    """Final test accuracy against the drop rate (each point a capacity, labelled), one panel
-    per place, a line per framework."""
-    from . import style as st
-
-    t = accuracy_vs_drop(df)
-    if t.empty:
-        return []
-
-    def draw(ax, part, place):
-        for (fw, impl), g in part.groupby(["framework", "impl"]):
-            g = g.sort_values("drop_rate")
-            ax.plot(
-                g["drop_rate"],
-                g["accuracy"],
-                ls=st.DASH.get(fw, ":"),
-                marker="o",
-                label=f"{impl} ({fw})",
-            )
-            for _, r in g.iterrows():
-                ax.annotate(
-                    f"cap {int(r['param_capacity'])}",
-                    (r["drop_rate"], r["accuracy"]),
-                    textcoords="offset points",
-                    xytext=(4, 4),
-                    fontsize=8,
-                )
-        ax.set_xlabel("drop rate (events dropped / offered, test split, after training)")
-        ax.set_ylabel("final test accuracy")
-        ax.set_title(f"timing classes: accuracy against drop rate, {place}")
-
-    return _per_place(t, out_dir, "queues_accuracy_vs_drop", 6.5, draw)
-
-
-def accuracy_vs_ratio(df) -> pd.DataFrame:
-    """The PSU family's train rows: each unit's final test accuracy beside LIF's, and LIF's
-    time per epoch over the unit's (> 1: the unit trains faster), per framework and place."""
-    rows = train_rows(df, "psu")
-    if rows.empty:
-        return pd.DataFrame()
-    rows = rows.assign(place=rows.apply(_place, axis=1))
-    keys = ["place", "framework", "param_n_neurons", "param_batch", "param_epochs"]
-    out = []
-    for k, g in rows.groupby(keys):
-        lif = g[g["impl"] == "lif"]
-        if lif.empty:
-            continue
-        lif = lif.iloc[0]
-        for _, r in g[g["impl"] != "lif"].iterrows():
-            out.append(
-                {
-                    **dict(zip(keys, k, strict=True)),
-                    "impl": r["impl"],
-                    "lif_over": lif["time_median_s"] / r["time_median_s"],
-                    "accuracy": r["accuracy"],
-                    "lif_accuracy": lif["accuracy"],
-                }
-            )
-    return pd.DataFrame(out)
-
-
-def plot_accuracy_vs_ratio(df, out_dir: Path) -> list[Path]:
-    """Final test accuracy against LIF time / unit time per epoch, one panel per place, LIF's
-    accuracy as a dashed line per framework."""
-    from . import style as st
-
-    t = accuracy_vs_ratio(df)
-    if t.empty:
-        return []
-
-    def draw(ax, part, place):
-        for (fw, impl), g in part.groupby(["framework", "impl"]):
-            ax.scatter(
-                g["lif_over"],
-                g["accuracy"],
-                marker=st.MARKER.get(fw, "o"),
-                color=st.color(impl),
-                label=f"{impl} ({st.FRAMEWORK_NAME.get(fw, fw)})",
-            )
-        for fw, g in part.groupby("framework"):
-            ax.axhline(
-                g["lif_accuracy"].iloc[0],
-                ls=st.DASH.get(fw, ":"),
-                color="k",
-                lw=0.8,
-                label=f"LIF ({fw})",
-            )
-        ax.axvline(1.0, color="grey", lw=0.8)
-        st.ratio_axis(ax, "x", one=False)
-        ax.set_xlabel("LIF time / unit time per epoch (x; > 1x: the unit trains faster)")
-        ax.set_ylabel("final test accuracy")
-        ax.set_title(f"digits: accuracy against speed, {place}")
-
-    return _per_place(t, out_dir, "psu_accuracy_vs_ratio", 6.5, draw)
+    return per_place(c, out_dir, stem or f"{family}_training", 7, draw)
 
 
 def index_table(df, tasks: dict[str, str]) -> pd.DataFrame:
@@ -282,7 +166,7 @@ def index_table(df, tasks: dict[str, str]) -> pd.DataFrame:
             "task": rows["family"].map(tasks),
             "impl": rows.apply(_label, axis=1),
             "framework": rows["framework"],
-            "place": rows.apply(_place, axis=1),
+            "place": rows.apply(place, axis=1),
             "target": rows["target"],
             "time to target (s)": rows["time_to_target_s"],
             "epochs to target": rows["epochs_to_target"],

@@ -11,6 +11,7 @@ import pytest
 from spikebench import training
 from spikebench.datasets import binned, digits
 from spikebench.datasets._digits import split_indices
+from spikebench.families.psu import report as psu_report
 from spikebench.families.psu.training import digits_inputs, train_psu_digits
 from spikebench.training import TrainConfig
 
@@ -326,11 +327,10 @@ def test_accuracy_against_the_lif_time_ratio(train_rows, tmp_path):
     """The PSU family's accuracy-against-speed view: each unit's accuracy beside LIF's and
     LIF's time per epoch over the unit's, per framework and place."""
     from spikebench import results
-    from spikebench.report import training as report_training
 
     _, path = train_rows
     df = results.read([path])
-    t = report_training.accuracy_vs_ratio(df)
+    t = psu_report.accuracy_vs_ratio(df)
     assert len(t) == 2 and set(t["impl"]) == {"psu"} and set(t["framework"]) == {"jax", "torch"}
     rows = df.set_index(["impl", "framework"])
     for _, r in t.iterrows():
@@ -340,7 +340,7 @@ def test_accuracy_against_the_lif_time_ratio(train_rows, tmp_path):
         )
         assert r["lif_over"] == pytest.approx(want)
         assert r["lif_accuracy"] == rows.loc[("lif", r["framework"]), "accuracy"]
-    assert [p.name for p in report_training.plot_accuracy_vs_ratio(df, tmp_path)] == [
+    assert [p.name for p in psu_report.plot_accuracy_vs_ratio(df, tmp_path)] == [
         "psu_accuracy_vs_ratio.png",
         "psu_accuracy_vs_ratio.svg",
     ]

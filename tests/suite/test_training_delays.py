@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from spikebench.datasets import timing
+from spikebench.families.queues import report as queues_report
 from spikebench.families.queues import training as td
 from spikebench.training import TrainConfig
 
@@ -150,16 +151,16 @@ def test_the_report_shows_accuracy_against_drop_rate(train_rows, tmp_path):
 
     _, path = train_rows
     df = results.read([path])
-    t = report_training.accuracy_vs_drop(df)
+    t = queues_report.accuracy_vs_drop(df)
     assert len(t) == 2 and set(t["param_capacity"]) == {1, 2}
     assert t["drop_rate"].between(0, 1).all() and t["accuracy"].between(0, 1).all()
-    assert [p.name for p in report_training.plot_accuracy_vs_drop(df, tmp_path)] == [
+    assert [p.name for p in queues_report.plot_accuracy_vs_drop(df, tmp_path)] == [
         "queues_accuracy_vs_drop.png",
         "queues_accuracy_vs_drop.svg",
     ]
     table = report_training.table(df, "queues", "design")
     assert {"capacity", "drop rate", "design"} <= set(table.columns) and len(table) == 2
-    assert report_training.plot_accuracy_vs_drop(df[df["mode"] != "train"], tmp_path) == []
+    assert queues_report.plot_accuracy_vs_drop(df[df["mode"] != "train"], tmp_path) == []
     # the whole report: the index's time-to-accuracy lines and the queue page's figures
     written = report.render([path], tmp_path / "rep")
     index = (tmp_path / "rep" / "index.html").read_text()

@@ -567,3 +567,30 @@ def headline(df) -> list[str]:
         )
         out.append(head + "; ".join(parts) + ".")
     return out
+
+
+def memory_headline(df) -> list[str]:
+    """The report index's memory sentence for this family, per framework: the kernel's own
+    figure of one call and the state it carries (``mem_method`` named)."""
+    from ...report.headline import fw_name, memory_rows, mib, num_text
+
+    ok = memory_rows(df)
+    if ok.empty:
+        return []
+    out: list[str] = []
+    e = ok[
+        (ok["family"] == "event_lif")
+        & (ok["impl"] == "serial")
+        & (ok["param_n_layers"].fillna(1) == 1)
+    ]
+    for (fw, method), g in e.groupby(["framework", "mem_method"], sort=True):
+        top = g[g["param_n_events"] == g["param_n_events"].max()]
+        r = top.loc[top["peak_mem_bytes"].idxmax()]
+        out.append(
+            f"Memory, event LIF, {fw_name(fw)}: the serial simulator at "
+            f"{num_text(r['param_n_events'])} input events ({num_text(r['param_batch'])} x "
+            f"{num_text(r['param_n_neurons'])} lanes, {r['dtype']}) needs "
+            f"{mib(r['peak_mem_bytes'])} a call, {mib(r['state_bytes'])} of it "
+            f"carried state ({method})."
+        )
+    return out

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ... import results
+from ...report import training as rt
 
 KEYS = [
     "level",
@@ -316,7 +317,6 @@ def _overview(df):
 def section(df, out_dir: Path):
     """The family's report page (``Family.report``)."""
     from ...report import memory as rm
-    from ...report import training as rt
     from .. import Section
 
     neuron = df[df["param_n_layers"].fillna(1) == 1] if "param_n_layers" in df else df
@@ -324,7 +324,7 @@ def section(df, out_dir: Path):
         "PSU family",
         plot(df, out_dir)
         + plot_curves(df, out_dir)
-        + rt.plot_accuracy_vs_ratio(df, out_dir)
+        + plot_accuracy_vs_ratio(df, out_dir)
         + rm.figure(
             neuron,
             "param_T",
@@ -342,7 +342,7 @@ def section(df, out_dir: Path):
             (rm.TITLE + ": neuron level, against T", rm.table(neuron, "param_T"), ""),
             (
                 "PSU family: accuracy against speed (LIF time / unit time per epoch)",
-                rt.accuracy_vs_ratio(df),
+                accuracy_vs_ratio(df),
                 "",
             ),
         ],
@@ -414,3 +414,89 @@ def headline(df) -> list[str]:
                 + "."
             )
     return out
+
+
+def memory_headline(df) -> list[str]:
+    """The report index's memory sentence for this family, per framework: the kernel's own
+    figure of one call and the state it carries (``mem_method`` named)."""
+    from ...report.headline import fw_name, memory_rows, mib, num_text, x_text
+
+    ok = memory_rows(df)
+    if ok.empty:
+        return []
+    out: list[str] = []
+    p = ok[
+        (ok["family"] == "psu") & (ok["param_n_layers"].fillna(1) == 1) & (ok["mode"] == "forward")
+    ]
+    for (fw, method), g in p.groupby(["framework", "mem_method"], sort=True):
+        g = g[g["param_T"] == g["param_T"].max()]
+        by = g.groupby("impl")["peak_mem_bytes"].median()
+        if "lif" in by and "psu" in by:
+            out.append(
+                f"Memory, PSU family, {fw_name(fw)}: at T = {num_text(g['param_T'].iloc[0])} "
+                f"PSU needs {mib(by['psu'])} a call against LIF's {mib(by['lif'])} "
+                f"({x_text(by['psu'] / by['lif'])}; the T x T matrices; {method})."
+            )
+    return out
+
+
+def accuracy_vs_ratio(df) -> pd.DataFrame:
+    """The PSU family's train rows: each unit's final test accuracy beside LIF's, and LIF's
+    time per epoch over the unit's (> 1: the unit trains faster), per framework and place."""
+    rows = rt.train_rows(df, "psu")
+    if rows.empty:
+        return pd.DataFrame()
+    rows = rows.assign(place=rows.apply(rt.place, axis=1))
+    keys = ["place", "framework", "param_n_neurons", "param_batch", "param_epochs"]
+    out = []
+    for k, g in rows.groupby(keys):
+        lif = g[g["impl"] == "lif"]
+        if lif.empty:
+            continue
+        lif = lif.iloc[0]
+        for _, r in g[g["impl"] != "lif"].iterrows():
+            out.append(
+                {
+                    **dict(zip(keys, k, strict=True)),
+                    "impl": r["impl"],
+                    "lif_over": lif["time_median_s"] / r["time_median_s"],
+                    "accuracy": r["accuracy"],
+                    "lif_accuracy": lif["accuracy"],
+                }
+            )
+    return pd.DataFrame(out)
+
+
+def plot_accuracy_vs_ratio(df, out_dir: Path) -> list[Path]:
+    """Final test accuracy against LIF time / unit time per epoch, one panel per place, LIF's
+    accuracy as a dashed line per framework."""
+    from ...report import style as st
+
+    t = accuracy_vs_ratio(df)
+    if t.empty:
+        return []
+
+    def draw(ax, part, place):
+        for (fw, impl), g in part.groupby(["framework", "impl"]):
+            ax.scatter(
+                g["lif_over"],
+                g["accuracy"],
+                marker=st.MARKER.get(fw, "o"),
+                color=st.color(impl),
+                label=f"{impl} ({st.FRAMEWORK_NAME.get(fw, fw)})",
+            )
+        for fw, g in part.groupby("framework"):
+            ax.axhline(
+                g["lif_accuracy"].iloc[0],
+                ls=st.DASH.get(fw, ":"),
+                color="k",
+                lw=0.8,
+                label=f"LIF ({fw})",
+            )
+        ax.axvline(1.0, color="grey", lw=0.8)
+        st.ratio_axis(ax, "x", one=False)
+        ax.set_xlabel("LIF time / unit time per epoch (x; > 1x: the unit trains faster)")
+        ax.set_ylabel("final test accuracy")
+        ax.set_title(f"digits: accuracy against speed, {place}")
+
+    return rt.per_place(t, out_dir, "psu_accuracy_vs_ratio", 6.5, draw)

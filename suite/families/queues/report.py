@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ...report import training as rt
+
 NOTE = (
     "Our batched benchmark carries the popped state; the published batched script "
     "discarded it (its queues only filled up), so compare rankings and orders of "
@@ -306,7 +308,6 @@ def _overview(df):
 def section(df, out_dir: Path):
     """The family's report page (``Family.report``)."""
     from ...report import memory as rm
-    from ...report import training as rt
     from .. import Section
     from .training import TASK
 
@@ -315,7 +316,7 @@ def section(df, out_dir: Path):
         "event queues",
         plot(df, out_dir)
         + rt.plot_curves(df, out_dir, "queues", TASK.title)
-        + rt.plot_accuracy_vs_drop(df, out_dir)
+        + plot_accuracy_vs_drop(df, out_dir)
         + rm.figure(
             traffic,
             "param_n_queues",
@@ -393,3 +394,83 @@ def headline(df) -> list[str]:
             f"design is {who}, {us:.3g} us a step{tail}."
         )
     return out
+
+
+def memory_headline(df) -> list[str]:
+    """The report index's memory sentence for this family, per framework: the kernel's own
+    figure of one call and the state it carries (``mem_method`` named)."""
+    from ...report.headline import fw_name, memory_rows, mib, x_text
+
+    ok = memory_rows(df)
+    if ok.empty:
+        return []
+    out: list[str] = []
+    q = ok[
+        (ok["family"] == "queues") & (ok["param_n_queues"] == 10_000) & ok["param_delay"].notna()
+    ]
+    for (fw, method), g in q.groupby(["framework", "mem_method"], sort=True):
+        g = g.groupby("impl")[["peak_mem_bytes", "state_bytes"]].median()
+        if {"ring", "fifo"} <= set(g.index):
+            r, f = g.loc["ring"], g.loc["fifo"]
+            out.append(
+                f"Memory, queues, {fw_name(fw)}: at 10,000 queues the dense ring needs "
+                f"{mib(r['peak_mem_bytes'])} a call ({mib(r['state_bytes'])} of "
+                f"state), the FIFO {mib(f['peak_mem_bytes'])} "
+                f"({mib(f['state_bytes'])}): "
+                f"{x_text(r['peak_mem_bytes'] / f['peak_mem_bytes'])} ({method})."
+            )
+    return out
+
+
+def accuracy_vs_drop(df) -> pd.DataFrame:
+    """The queues' train rows: final test accuracy, drop rate, time per epoch and time to the
+    target per capacity, framework and place."""
+    rows = rt.train_rows(df, "queues")
+    if rows.empty:
+        return pd.DataFrame()
+    rows = rows.assign(place=rows.apply(rt.place, axis=1))
+    cols = [
+        "place",
+        "framework",
+        "impl",
+        "param_capacity",
+        "drop_rate",
+        "accuracy",
+        "time_median_s",
+        "time_to_target_s",
+    ]
+    return rows[cols].sort_values(cols[:4]).reset_index(drop=True)
+
+
+def plot_accuracy_vs_drop(df, out_dir: Path) -> list[Path]:
+    """Final test accuracy against the drop rate (each point a capacity, labelled), one panel
+    per place, a line per framework."""
+    from ...report import style as st
+
+    t = accuracy_vs_drop(df)
+    if t.empty:
+        return []
+
+    def draw(ax, part, place):
+        for (fw, impl), g in part.groupby(["framework", "impl"]):
+            g = g.sort_values("drop_rate")
+            ax.plot(
+                g["drop_rate"],
+                g["accuracy"],
+                ls=st.DASH.get(fw, ":"),
+                marker="o",
+                label=f"{impl} ({fw})",
+            )
+            for _, r in g.iterrows():
+                ax.annotate(
+                    f"cap {int(r['param_capacity'])}",
+                    (r["drop_rate"], r["accuracy"]),
+                    textcoords="offset points",
+                    xytext=(4, 4),
+                    fontsize=8,
+                )
+        ax.set_xlabel("drop rate (events dropped / offered, test split, after training)")
+        ax.set_ylabel("final test accuracy")
+        ax.set_title(f"timing classes: accuracy against drop rate, {place}")
+
+    return rt.per_place(t, out_dir, "queues_accuracy_vs_drop", 6.5, draw)
