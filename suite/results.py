@@ -53,8 +53,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict, cast
 
 import numpy as np
 
@@ -155,6 +156,96 @@ COLUMNS = [
 ]
 
 
+class Row(TypedDict, total=False):
+    """One result row, typed: the columns of ``COLUMNS`` (a test holds the two equal). Rows are
+    built by ``new_row`` only; a missing figure is absent or None, never guessed."""
+
+    schema_version: int | None
+    run_id: str | None
+    timestamp_utc: str | None
+    suite_version: str | None
+    git_commit: str | None
+    git_dirty: bool | None
+    machine_id: str | None
+    cpu_model: str | None
+    cpu_cores: int | None
+    ram_bytes: int | None
+    os: str | None
+    python: str | None
+    device_kind: str | None
+    device_name: str | None
+    device_count: int | None
+    framework: str | None
+    framework_version: str | None
+    cuda_version: str | None
+    driver_version: str | None
+    xla_version: str | None
+    threads: int | None
+    family: str | None
+    impl: str | None
+    mode: str | None
+    dtype: str | None
+    dataset: str | None
+    param_n_events: float | None
+    param_n_inputs: float | None
+    param_n_neurons: float | None
+    param_batch: float | None
+    param_chunk_size: float | None
+    param_T: float | None
+    param_n_queues: float | None
+    param_capacity: float | None
+    param_delay: float | None
+    param_n_layers: float | None
+    param_remat: str | None
+    param_interval: float | None
+    param_ad: str | None
+    param_epochs: float | None
+    param_rate_hz: float | None
+    param_tally: str | None
+    status: str | None
+    error: str | None
+    compile_s: float | None
+    time_median_s: float | None
+    time_iqr_s: float | None
+    time_min_s: float | None
+    rounds: int | None
+    samples_s: str | None
+    throughput: float | None
+    throughput_unit: str | None
+    peak_mem_bytes: float | None
+    mem_method: str | None
+    state_bytes: float | None
+    rss_delta_bytes: float | None
+    alloc_peak_bytes: float | None
+    correct: bool | None
+    max_err: float | None
+    mismatch_frac: float | None
+    n_checked: int | None
+    spike_rate: float | None
+    lif_agreement: float | None
+    drop_rate: float | None
+    target: float | None
+    epochs_to_target: float | None
+    time_to_target_s: float | None
+    accuracy: float | None
+    curve_accuracy: str | None
+    ref_impl: str | None
+    kernel_version: str | None
+    inputs_version: str | None
+    case_id: str | None
+
+
+def new_row(fields: Mapping[str, Any]) -> Row:
+    """The one place a result row is built: `fields` checked against the schema (ValueError
+    naming unknown columns, or a status outside ``STATUSES``) and returned as a ``Row``."""
+    unknown = sorted(set(fields) - set(COLUMNS))
+    if unknown:
+        raise ValueError(f"row has columns outside schema v{SCHEMA_VERSION}: {unknown}")
+    if fields.get("status") not in STATUSES:
+        raise ValueError(f"status {fields.get('status')!r} is not one of {STATUSES}")
+    return cast(Row, dict(fields))
+
+
 def _cell(v):
     if v is None:
         return ""
@@ -185,12 +276,8 @@ class ResultWriter:
         self._f.flush()
         os.fsync(self._f.fileno())
 
-    def append(self, row: dict) -> None:
-        unknown = set(row) - set(COLUMNS)
-        if unknown:
-            raise ValueError(f"row has columns outside schema v{SCHEMA_VERSION}: {sorted(unknown)}")
-        if row.get("status") not in STATUSES:
-            raise ValueError(f"status {row.get('status')!r} is not one of {STATUSES}")
+    def append(self, row: Mapping[str, Any]) -> None:
+        row = new_row(row)
         full = {c: _cell(row.get(c)) for c in COLUMNS}
         full["schema_version"] = SCHEMA_VERSION
         self._w.writerow(full)

@@ -95,7 +95,7 @@ class Session:
         self._data: dict = {}
         self._family_ctx: dict = {}
         self.writer = results.ResultWriter(self.csv_path)
-        self.rows: list[dict] = []
+        self.rows: list[results.Row] = []
         self._write_context()
 
     # -- context ---------------------------------------------------------------------------
@@ -214,9 +214,9 @@ class Session:
             )
         return None
 
-    def run(self, case) -> dict:
+    def run(self, case) -> results.Row:
         """Measure one case and append its row (failures become rows; never raises for them)."""
-        row = self._base_row(case)
+        row: dict = self._base_row(case)
         why = self.availability(case)
         if why:
             row.update(status=why[0], error=why[1])
@@ -238,9 +238,10 @@ class Session:
                     )
                 else:
                     row.update(worker.measure_safely(case, inputs, ref, self.timing))
-        self.writer.append(row)
-        self.rows.append(row)
-        return row
+        typed = results.new_row(row)  # the one place a row is built (schema-checked)
+        self.writer.append(typed)
+        self.rows.append(typed)
+        return typed
 
     def close(self):
         self.writer.close()
