@@ -37,11 +37,18 @@ class Entry:
     devices: tuple[str, ...] = ("cpu", "gpu", "tpu")
     dtypes: tuple[str, ...] = DTYPES
     knobs: tuple[str, ...] = ()
+    # host-side, untimed: convert(out, case, static) turns the entry's own output (as NumPy)
+    # into the form the family checks (a peer library timed in its own form, e.g. jaxsnn's
+    # event list -> per-neuron spike buffers); fit(converted, case, static) returns the static
+    # arguments the timed calls should use (e.g. the tightest event budget), or None
+    convert: Callable | None = field(default=None, compare=False, repr=False)
+    fit: Callable | None = field(default=None, compare=False, repr=False)
 
     def supports(self, mode: str) -> bool:
         """Whether a case of `mode` runs on this entry (``train``: a loop over its training
-        steps, so the entry must register ``grad``)."""
-        return ("grad" if mode == "train" else mode) in self.modes
+        steps, so the entry must register ``grad``, or a whole training run of its own -- a
+        peer library's -- registered as mode ``train``)."""
+        return mode in self.modes or (mode == "train" and "grad" in self.modes)
 
 
 @dataclass(frozen=True)
@@ -87,10 +94,14 @@ def register(
     devices=("cpu", "gpu", "tpu"),
     dtypes=DTYPES,
     knobs=(),
+    convert=None,
+    fit=None,
 ):
     """Decorator: add `fn` as entry `entry` of (family, impl, framework) -- of each impl when
     `impl` is a tuple (one function serving several implementations, told apart by a static
-    argument). A second registration of the same entry raises."""
+    argument). `convert` and `fit` (optional, untimed): the entry's output as the family's
+    check reads it, and the static arguments its timed calls should use (``Entry``).
+    A second registration of the same entry raises."""
     if framework not in FRAMEWORKS:
         raise ValueError(
             f"framework {framework!r} is not one of {FRAMEWORKS} (a plugin adds "
@@ -112,7 +123,15 @@ def register(
             if entry in found.entries:
                 raise ValueError(f"duplicate registration for {key} entry {entry!r}")
             found.entries[entry] = Entry(
-                entry, fn, module, tuple(modes), tuple(devices), tuple(dtypes), tuple(knobs)
+                entry,
+                fn,
+                module,
+                tuple(modes),
+                tuple(devices),
+                tuple(dtypes),
+                tuple(knobs),
+                convert,
+                fit,
             )
         return fn
 

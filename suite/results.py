@@ -1,4 +1,4 @@
-"""Results: CSV schema v8, written row by row, plus a JSON run context.
+"""Results: CSV schema v9, written row by row, plus a JSON run context.
 
 One row per measured case, long/tidy. Rows are appended and flushed (and fsync'ed) as cases
 finish, so an interrupted sweep leaves a valid CSV of the rows already measured. A metric that
@@ -46,6 +46,12 @@ v8 (versions that survive a refactor) keeps the columns and changes what `kernel
 reference's outputs and the check's settings; ``versions.py``) instead of hashes of whole
 modules. A migrated row keeps its module hash with the prefix ``module:``, so rows of the old
 kind still compare with each other as they did and never with a digest.
+
+v9 (peers as rows) adds `param_tau_mem_ms` (the membrane time constant of an event-LIF layer, in
+milliseconds): jaxsnn's solver takes only tau_mem = tau_syn or 2 tau_syn, so the cases it runs on
+(and our rows beside them) use a layer of their own, which must differ in a column from the
+default layer's. Migrated event-LIF rows get the one layer every earlier version ran, 20 ms
+(training rows, whose task sets its own, stay empty).
 """
 
 from __future__ import annotations
@@ -62,7 +68,7 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 STATUSES = ("ok", "failed", "oom", "timeout", "unsupported", "unavailable")
 
@@ -83,6 +89,7 @@ PARAM_COLUMNS = [
     "param_epochs",
     "param_rate_hz",
     "param_tally",
+    "param_tau_mem_ms",
 ]
 
 # v7: memory is the algorithm's. `peak_mem_bytes` is the kernel-level figure of one call and
@@ -202,6 +209,7 @@ class Row(TypedDict, total=False):
     param_epochs: float | None
     param_rate_hz: float | None
     param_tally: str | None
+    param_tau_mem_ms: float | None
     status: str | None
     error: str | None
     compile_s: float | None
@@ -338,6 +346,7 @@ ADDED = {
     5: ("param_epochs", *TRAIN_COLUMNS),
     6: ("param_rate_hz", "param_tally", *MEMORY_COLUMNS),
     7: (),
+    8: ("param_tau_mem_ms",),
 }
 
 
@@ -432,6 +441,20 @@ def _v7_to_v8(df):
     return df
 
 
+# the event-LIF layer's membrane time constant of every row before v9 (families/event_lif LAYER)
+V8_TAU_MEM_MS = 20.0
+
+
+def _v8_to_v9(df):
+    """Every event-LIF row before v9 simulated the one layer (tau_mem = V8_TAU_MEM_MS), except
+    the training rows, whose task has its own parameters."""
+    df = df.copy()
+    layer = (df["family"] == "event_lif") & (df["mode"] != "train")
+    df["param_tau_mem_ms"] = np.where(layer.to_numpy(bool), V8_TAU_MEM_MS, np.nan)
+    df["schema_version"] = 9
+    return df
+
+
 MIGRATIONS: dict = {
     1: _v1_to_v2,
     2: _v2_to_v3,
@@ -440,6 +463,7 @@ MIGRATIONS: dict = {
     5: _v5_to_v6,
     6: _v6_to_v7,
     7: _v7_to_v8,
+    8: _v8_to_v9,
 }
 
 

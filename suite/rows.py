@@ -20,6 +20,10 @@ from .results import PARAM_COLUMNS, STATUSES, Usable, usable
 # EventQueues authors' code; nest: NEST's exact LIF neuron), and any a plugin adds
 # (``hardware.frameworks.register`` appends here)
 FRAMEWORKS: list[str] = ["numpy", "jax", "torch", "torch-compile", "onnx", "adseq", "nest"]
+# the frameworks of peer libraries (``hardware.frameworks.register(..., peer=True)``: jaxsnn,
+# SpikingJelly ...): their rows stand beside ours in the peers table and never enter a family's
+# own figures, tables or headline
+PEERS: list[str] = []
 # train: a training loop to a target accuracy over an entry's training steps (the entry
 # registers "grad"; the family's ``train`` runs the loop)
 MODES = ("forward", "grad", "train")
@@ -33,6 +37,7 @@ __all__ = [
     "DTYPES",
     "FRAMEWORKS",
     "MODES",
+    "PEERS",
     "PLACE",
     "STATUSES",
     "Usable",
@@ -41,6 +46,7 @@ __all__ = [
     "places",
     "same",
     "same_case",
+    "own",
     "threads_label",
     "usable",
 ]
@@ -51,6 +57,12 @@ PLACE = ["machine_id", "device_kind", "device_name", "threads"]
 
 def _missing(v) -> bool:
     return v is None or (isinstance(v, float) and np.isnan(v)) or v == ""
+
+
+def own(df):
+    """The rows of `df` that are not a peer library's (``PEERS``): what a family's own figures,
+    tables and headline read."""
+    return df[~df["framework"].isin(PEERS)] if len(df) and "framework" in df else df
 
 
 def threads_label(threads) -> str:

@@ -122,7 +122,10 @@ class Family(abc.ABC):
         return None
 
     def resize(self, case, out, static):
-        """Bigger static arguments when the first call's output overflowed them, else None."""
+        """Static arguments for the timed calls when the first call's output shows that they do
+        not fit -- bigger when it overflowed them, or the tightest that hold the case when the
+        implementation's cost grows with them (a peer's event budget: its best form) -- else
+        None. The worker rebuilds once and checks the rebuilt call's output."""
         return None
 
     def to_numpy(self, out, fw):
@@ -135,6 +138,28 @@ class Family(abc.ABC):
         if out is None:
             return None
         return fw.to_numpy(out)
+
+    def add_kernels(self, framework: str, modules: tuple[str, ...], public: str | None = None):
+        """Name the modules whose import registers `framework`'s implementations of this
+        family (a plugin adding rows to a family it does not own, e.g. a peer library's):
+        ``families.load_kernels`` imports them only when a case of `framework` runs, and notes
+        the missing library as the reason its rows are ``unavailable`` instead of failing.
+        `public` is the module ``kernels(framework)`` returns (default: the first)."""
+        if not modules or not all(isinstance(m, str) and m for m in modules):
+            raise ValueError(f"family {self.name}: modules must be module names, got {modules!r}")
+        self.kernel_modules = {**self.kernel_modules, framework: tuple(modules)}
+        self.modules = {**self.modules, framework: public or modules[0]}
+
+    def add_sweeps(self, profile: str, specs: list[dict]) -> None:
+        """Append sweep specs to this family's `profile` (a plugin's rows of a family it does
+        not own, e.g. a peer library's cases beside ours); ValueError for a spec that is not
+        a dict naming its impls and frameworks."""
+        for spec in specs:
+            if not isinstance(spec, dict) or not spec.get("impls") or not spec.get("frameworks"):
+                raise ValueError(
+                    f"family {self.name}: a sweep spec names impls and frameworks, got {spec!r}"
+                )
+        self.sweeps = {**self.sweeps, profile: [*self.sweeps.get(profile, []), *specs]}
 
     def kernels(self, framework: str):
         """The family's public kernel module for `framework` (Unsupported without one)."""

@@ -293,17 +293,28 @@ def adapter(name: str) -> FrameworkAdapter:
         raise ValueError(f"unknown framework {name!r}; known: {sorted(ADAPTERS)}") from None
 
 
+def base(name: str) -> str:
+    """The built-in framework `name` runs on (itself for a built-in one; a registered one's
+    ``like``): the harness sets, e.g., PyTorch's thread count for every library built on it."""
+    from . import devices
+
+    return devices.LIKE.get(name, name)
+
+
 def register(
     name: str,
     adapter: FrameworkAdapter,
     *,
     reaches: tuple[str, ...] = ("cpu",),
     like: str = "numpy",
+    peer: bool = False,
 ) -> FrameworkAdapter:
     """Add a framework (a plugin's library as its own ``framework`` value): its `adapter`,
     the device kinds it `reaches`, and the built-in framework it is `like` (present on a
-    device kind wherever that one is). ValueError for a taken name, an adapter missing a
-    method of ``FrameworkAdapter``, an unknown device kind or base."""
+    device kind wherever that one is); `peer`: a peer library whose rows stand beside a
+    family's own (the peers table) and never in its figures (``rows.PEERS``). ValueError for
+    a taken name, an adapter missing a method of ``FrameworkAdapter``, an unknown device kind
+    or base."""
     from .. import rows
     from . import devices
 
@@ -327,6 +338,8 @@ def register(
         )
     ADAPTERS[name] = adapter
     rows.FRAMEWORKS.append(name)
+    if peer:
+        rows.PEERS.append(name)
     devices.REACH[name] = tuple(reaches)
     devices.LIKE[name] = like
     return ADAPTERS[name]

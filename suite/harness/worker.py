@@ -57,7 +57,10 @@ def measure(case, inputs, ref, timing=None) -> dict:
     timing = {**TIMING, **(timing or {})}
     fam = families.get(case.family)
     impl = families.implementation(case.family, case.impl, case.framework)
-    entry = impl.entry(fam.entry(case))
+    # a `train` case of an implementation that brings its own training run (a peer library's
+    # example, registered as entry "train") runs that; every other the family's entry
+    own_run = case.mode == "train" and "train" in impl.entries
+    entry = impl.entry("train" if own_run else fam.entry(case))
     if not entry.supports(case.mode):
         raise registry.Unsupported(
             f"{impl.key} {entry.name} supports modes {entry.modes}, not {case.mode!r}"
@@ -90,13 +93,21 @@ def measure(case, inputs, ref, timing=None) -> dict:
     with memory.Whole(case.framework, case.device, device) as whole:
         args, kwargs, static = fam.prepare(case, inputs, fw, device)
         fn = entry.fn
+
+        def host(out):  # the output as NumPy, in the form the family checks (Entry.convert)
+            out = fam.to_numpy(out, fw)
+            return out if entry.convert is None else entry.convert(out, case, static)
+
         call, compile_s = fw.compile(fn, args, kwargs, static)
         t0 = time.perf_counter()
         out = fw.sync(call())
         first_s = time.perf_counter() - t0
-        bigger = fam.resize(case, fam.to_numpy(out, fw), static)
+        bigger = fam.resize(case, host(out), static)
+        if bigger is None and entry.fit is not None:  # the entry's own best form (Entry.fit)
+            bigger = entry.fit(host(out), case, static)
         if bigger is not None:  # e.g. JAX's static spike buffer overflowed: rebuild, never drop
-            call, compile_s2 = fw.compile(fn, args, kwargs, bigger)
+            static = bigger
+            call, compile_s2 = fw.compile(fn, args, kwargs, static)
             t0 = time.perf_counter()
             out = fw.sync(call())
             first_s = time.perf_counter() - t0
@@ -121,12 +132,10 @@ def measure(case, inputs, ref, timing=None) -> dict:
     )
     over = fam.instrumented(case)
     if over is None:
-        chk = fam.check(case, inputs, fam.to_numpy(last["out"], fw), ref)
+        chk = fam.check(case, inputs, host(last["out"]), ref)
     else:  # untimed: the instrumented run's counters for the check (Family.instrumented)
         seen = fw.sync(fn(*args, **kwargs, **{**static, **over}))
-        chk = fam.check(
-            case, inputs, fam.to_numpy(seen, fw), ref, timed=fam.to_numpy(last["out"], fw)
-        )
+        chk = fam.check(case, inputs, host(seen), ref, timed=host(last["out"]))
     value, unit = fam.throughput(case, m.median)
     notes = [chk.get("note")] + [f"warning: {w.message}" for w in caught]
     return {
@@ -173,7 +182,8 @@ def _child(conn, case, data_path, timing, threads):
         # framework to them (XLA's CPU thread pool has no other exact knob)
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:threads])
     try:
-        if case.framework in ("torch", "torch-compile", "onnx"):  # onnx: torch traces them
+        base = frameworks.base(case.framework)
+        if base in ("torch", "torch-compile", "onnx"):  # onnx: torch traces them
             import torch
 
             torch.set_num_threads(threads)

@@ -21,7 +21,7 @@ INSIDE, OUTSIDE = 0.5, 2.0
 
 
 def _case(dtype, mode="forward", impl="psu"):
-    return SimpleNamespace(dtype=dtype, mode=mode, impl=impl)
+    return SimpleNamespace(dtype=dtype, mode=mode, impl=impl, framework="jax", size={})
 
 
 # -- event LIF: networks (logits, spike counts, budget) and training steps ----------------------
@@ -559,7 +559,13 @@ def _layer(mode_impl="serial"):
 
 def _ev_case(dtype, impl="serial"):
     return SimpleNamespace(
-        dtype=dtype, mode="forward", impl=impl, size={"n_layers": 1}, knob={}, family="event_lif"
+        dtype=dtype,
+        mode="forward",
+        impl=impl,
+        size={"n_layers": 1},
+        knob={},
+        family="event_lif",
+        framework="jax",
     )
 
 

@@ -145,7 +145,11 @@ def test_quick_profile_expansion_and_limits():
     assert {c.dataset for c in cs} == {"poisson", "synthetic-shd", "yinyang"}  # yinyang: train
     # the PSU family: every neuron, framework and mode over the whole T range (float32)
     psu = [c for c in every if c.family == "psu"]
-    neuron = [c for c in psu if c.dataset == "gaussian" and c.dtype == "float32"]
+    neuron = [
+        c
+        for c in psu
+        if c.dataset == "gaussian" and c.dtype == "float32" and c.framework in ("jax", "torch")
+    ]
     assert {(c.impl, c.framework, c.mode, c.size["T"]) for c in neuron} == {
         (i, f, m, t)
         for i in ("lif", "psu", "ipsu", "rpsu")
@@ -243,6 +247,20 @@ def test_migrate_v1_adds_the_layer_and_remat_columns():
     out = results.migrate(df)
     assert set(out.columns) >= set(results.COLUMNS)
     assert out["param_n_layers"].tolist()[0] == 1 and pd.isna(out["param_n_layers"][1])
+    assert (out["schema_version"] == results.SCHEMA_VERSION).all()
+
+
+def test_migrate_v8_gives_event_lif_rows_their_one_layer():
+    import pandas as pd
+
+    v8 = [c for c in results.COLUMNS if c != "param_tau_mem_ms"]
+    rows = [("event_lif", "forward"), ("event_lif", "train"), ("psu", "forward")]
+    df = pd.DataFrame(
+        [{c: None for c in v8} | {"schema_version": 8, "family": f, "mode": m} for f, m in rows]
+    )
+    out = results.migrate(df)
+    assert out["param_tau_mem_ms"].tolist()[0] == results.V8_TAU_MEM_MS == 20.0
+    assert out["param_tau_mem_ms"][1:].isna().all()  # training rows, other families: empty
     assert (out["schema_version"] == results.SCHEMA_VERSION).all()
 
 

@@ -88,7 +88,11 @@ def _cell(col, row, value):
             lambda df: pd.concat([df, df.iloc[[7]]], ignore_index=True),
             r"duplicate row",
         ),
-        ("newer schema", lambda df: df.assign(schema_version="9"), r"schema v9 is newer"),
+        (
+            "newer schema",
+            lambda df: df.assign(schema_version=str(results.SCHEMA_VERSION + 1)),
+            rf"schema v{results.SCHEMA_VERSION + 1} is newer",
+        ),
         (
             "fraction out of range",
             _cell("drop_rate", 2, "1.5"),
@@ -501,9 +505,10 @@ def test_whole_messages_of_file_level_errors(tmp_path):
 
 
 def test_a_current_file_missing_a_column_is_named_and_not_migrated(tmp_path):
-    # the committed v7 file as the current schema (v8 kept its columns)
+    # the committed v7 file as the current schema (v8 kept its columns, v9 added one)
     df = pd.read_csv(TRAIN, dtype=str, keep_default_na=False).head(3)
     df["schema_version"] = str(results.SCHEMA_VERSION)
+    df["param_tau_mem_ms"] = ""
     p = tmp_path / TRAIN.name
     df.to_csv(p, index=False)
     shutil.copy(TRAIN.with_suffix(".json"), p.with_suffix(".json"))
@@ -571,7 +576,7 @@ def test_every_unknown_name_is_reported(good):
     assert any(
         e.startswith(
             f"{good}:7: column impl: 'nosuch' is not an implementation of "
-            f"event_lif (bare_scan, parallel, serial; 1 rows)"
+            f"event_lif (bare_scan, eventprop, parallel, serial; 1 rows)"
         )
         for e in errs
     )

@@ -56,11 +56,21 @@ LAYER = LIFParams(tau_mem=0.02, tau_syn=0.005, theta=1.0, v_reset=0.0, t_ref=0.0
 NEST_T_REF = 1e-4
 
 
-def layer_params(case) -> LIFParams:
-    """The layer parameters a case simulates (LAYER; NEST: t_ref = NEST_T_REF)."""
-    if case.framework == "nest":
-        return LAYER._replace(t_ref=max(LAYER.t_ref, NEST_T_REF))
+def case_layer(case) -> LIFParams:
+    """The layer of a case: LAYER, with the case's ``tau_mem_ms`` size (milliseconds) where it
+    has one (the jaxsnn cases: its solver takes only tau_mem = tau_syn or 2 tau_syn; column
+    ``param_tau_mem_ms``)."""
+    if "tau_mem_ms" in case.size:
+        return LAYER._replace(tau_mem=case.size["tau_mem_ms"] / 1000.0)
     return LAYER
+
+
+def layer_params(case) -> LIFParams:
+    """The layer parameters a case simulates (``case_layer``; NEST: t_ref = NEST_T_REF)."""
+    p = case_layer(case)
+    if case.framework == "nest":
+        return p._replace(t_ref=max(p.t_ref, NEST_T_REF))
+    return p
 
 
 N_CHECK = 8
@@ -128,6 +138,8 @@ def input_rate(case, nominal: bool = False) -> float | None:
 
 
 def ref_kind(case):
+    if case.mode == "train" and case.impl not in _training.IMPLS:
+        return "train_peer"  # a peer's own training run: checked on its trained weights
     if case.impl == "bare_scan":
         return "bare_scan"
     if case.mode in ("grad", "train"):
@@ -214,7 +226,7 @@ def _current_at(arr, w, t):
     )
 
 
-def _match(ref_t, out_t, dtype, arr, w):
+def _match(ref_t, out_t, dtype, arr, w, p=LAYER):
     """Compare a lane's spike train with the reference's (both sorted).
 
     Pairs: in order, an output spike pairs with the reference spike within half the distance
@@ -239,8 +251,8 @@ def _match(ref_t, out_t, dtype, arr, w):
     while i < len(ref_t) and j < len(out_t):
         d = out_t[j] - ref_t[i]
         if abs(d) <= half[i] and abs(d) <= max(
-            tol * max(abs(ref_t[i]), LAYER.tau_mem),
-            WINDOW[dtype] * max(abs(ref_t[i]), LAYER.tau_mem),
+            tol * max(abs(ref_t[i]), p.tau_mem),
+            WINDOW[dtype] * max(abs(ref_t[i]), p.tau_mem),
         ):
             pairs.append((i, j))
             i += 1
@@ -254,12 +266,12 @@ def _match(ref_t, out_t, dtype, arr, w):
     unpaired += list(ref_t[i:]) + list(out_t[j:])
     worst, events = 0.0, []  # mismatches: (time, [times whose crossing may be grazing])
     for i, j in pairs:
-        scale = max(abs(ref_t[i]), LAYER.tau_mem)
+        scale = max(abs(ref_t[i]), p.tau_mem)
         err = abs(out_t[j] - ref_t[i])
         worst = max(worst, err / scale)
         if err > tol * scale:
-            slope = max(float(_current_at(arr, w, ref_t[i])[0]) - LAYER.theta, 1e-300)
-            if not err <= DV[dtype] * LAYER.theta * LAYER.tau_mem / slope:
+            slope = max(float(_current_at(arr, w, ref_t[i])[0]) - p.theta, 1e-300)
+            if not err <= DV[dtype] * p.theta * p.tau_mem / slope:
                 events.append((min(ref_t[i], out_t[j]), [ref_t[i], out_t[j]]))
     events += [(t, [t]) for t in unpaired]
     # A grazing flip (float32) is explained, and so is what it causes on the lane for the
@@ -268,9 +280,9 @@ def _match(ref_t, out_t, dtype, arr, w):
     last = -np.inf
     for t, at in sorted(events):
         cur = _current_at(arr, w, at)
-        if np.any(np.abs(cur - LAYER.theta) <= GRAZE[dtype] * LAYER.theta) and GRAZE[dtype]:
+        if np.any(np.abs(cur - p.theta) <= GRAZE[dtype] * p.theta) and GRAZE[dtype]:
             explained, last = explained + 1, t
-        elif t - last <= CONSEQUENCE * LAYER.tau_mem:
+        elif t - last <= CONSEQUENCE * p.tau_mem:
             explained += 1
         else:
             unexplained += 1
@@ -367,7 +379,9 @@ class EventLIF(Family):
     def ref_kind(self, case):
         # a reference per parameter set (NEST's rows run with a refractory time)
         p = layer_params(case)
-        return ref_kind(case) if p == LAYER else f"{ref_kind(case)}/t_ref={p.t_ref}"
+        extra = [f"t_ref={p.t_ref}"] if p.t_ref != LAYER.t_ref else []
+        extra += [f"tau_mem={p.tau_mem}"] if p.tau_mem != LAYER.tau_mem else []
+        return "/".join([ref_kind(case), *extra])
 
     def takes_events(self, case) -> bool:
         """Every event-LIF case runs on event samples (``--dataset`` can move it to any),
@@ -432,6 +446,8 @@ class EventLIF(Family):
     def reference(self, case, inputs):
         lanes = _lanes(case)
         kind = ref_kind(case)
+        if kind == "train_peer":  # the check runs our reference simulator on its weights
+            return {}, "event_lif/reference_loop_on_trained_weights"
         if kind == "train":
             from ...training import reference_curve
             from .training import REFERENCE, train_yinyang
@@ -516,7 +532,7 @@ class EventLIF(Family):
                 real = inputs["channels"][b] >= 0
                 arr = inputs["times"][b][real]
                 w = inputs["weights"][n, inputs["channels"][b][real]]
-                e, u, wst = _match(r, o, case.dtype, arr, w)
+                e, u, wst = _match(r, o, case.dtype, arr, w, layer_params(case))
                 explained, unexplained = explained + e, unexplained + u
                 worst = max(worst, wst)
                 n_ref += len(r)
@@ -556,7 +572,12 @@ class EventLIF(Family):
 
     def train(self, case, inputs, ref, fw, device):
         from ...training import epoch_samples, require_trainable, train_row
+        from .. import implementation
         from .training import FRAMEWORKS, train_yinyang
+
+        impl = implementation(case.family, case.impl, case.framework)
+        if "train" in impl.entries:  # a peer's own training run (``_peer_train``)
+            return _peer_train(case, inputs, impl.entry("train").fn)
 
         require_trainable(case, FRAMEWORKS)
         cfg = _train_config(case)
@@ -598,9 +619,19 @@ class EventLIF(Family):
             "param_n_layers": n_layers(case),
             "param_chunk_size": k.get("chunk") if case.impl == "parallel" else None,
             "param_remat": k.get("remat") if case.mode == "grad" else None,
+            "param_tau_mem_ms": case_layer(case).tau_mem * 1000.0,
         }
 
     def context(self, case, inputs):
+        if ref_kind(case) == "train_peer":
+            return {
+                "dataset_stats": inputs["stats"],
+                "training": {
+                    "network": f"the {case.framework} library's own Yin-Yang example",
+                    "accuracy_band": ACCURACY_BAND,
+                    "check": "its trained weights in the float64 reference simulator",
+                },
+            }
         if case.mode == "train":
             from ... import training
             from . import training as ty
@@ -620,7 +651,7 @@ class EventLIF(Family):
                 },
             }
         return {
-            "layer": LAYER._asdict(),
+            "layer": case_layer(case)._asdict(),
             "dataset_stats": inputs["stats"],
             "check": {
                 "lanes": N_CHECK,
@@ -713,6 +744,28 @@ class EventLIF(Family):
         if need > static["max_spikes"]:
             return {**static, "max_spikes": need}
         return None
+
+
+def _peer_train(case, inputs, run) -> dict:
+    """A peer library's own Yin-Yang training (e.g. jaxsnn's EventProp example, ``peers``)
+    on our split, to the case's target: ``run(data, config, hidden)`` returns its TrainResult
+    and the test accuracy of its trained weights in our float64 reference simulator. The row
+    is correct when that lies within ACCURACY_BAND of the peer's own final accuracy (max_err:
+    their difference): the peer's accuracy is what its network computes."""
+    from ...training import case_config, epoch_samples, train_row
+
+    cfg = case_config(case)
+    result, ours = run(inputs["data"], cfg, int(case.size["n_neurons"]))
+    own = [{"accuracy": e["accuracy"]} for e in result.curve[:-1]] + [{"accuracy": ours}]
+    row = train_row(result, own, ACCURACY_BAND, epoch_samples(inputs["data"], cfg.batch))
+    diff = abs(result.final_accuracy - ours)
+    note = f"its trained weights reach {ours:.3f} test accuracy in our reference simulator"
+    return row | {
+        "max_err": diff,
+        "correct": bool(diff <= ACCURACY_BAND),
+        "spike_rate": None,
+        "error": "; ".join(x for x in (row.get("error"), note) if x),
+    }
 
 
 def _onnx_prepare(case, inputs, device):
