@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ..rows import own
 from ._app import console
 
 
@@ -75,8 +76,9 @@ def print_summary(rows, files=()) -> None:
                 f"median above {timing.NOISY:.0%} (a busy machine; their ratios are "
                 f"less certain, `spikebench compare` tests them from the raw samples)"
             )
+        mine = own(ok)  # peers: the report's peers table
         for name, fam in families.FAMILIES.items():
-            part = ok[ok["family"] == name]
+            part = mine[mine["family"] == name]
             if part.empty:
                 continue
             for title, frame in fam.summary(part):

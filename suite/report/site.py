@@ -27,6 +27,7 @@ from .. import families, results, rows
 from . import anchors as report_anchors
 from . import devices as report_devices
 from . import headline as report_headline
+from . import peers as report_peers
 from . import training as report_training
 
 
@@ -270,15 +271,21 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
     df = _by_place(raw)
     use = results.usable(df)
     ok = use.rows if use.rows is not None else df
+    # the families' own pages, figures and headline read our rows; peers have their table
+    mine = rows.own(ok)
     host = {n: f.host_params for n, f in families.FAMILIES.items()}
     sections = {}
     for name, fam in families.FAMILIES.items():
         if not len(df) or not (df["family"] == name).any():
             continue
-        part = ok[ok["family"] == name]
-        sections[name] = (fam.report(part, out_dir), results.usable(df[df["family"] == name]))
+        part = mine[mine["family"] == name]
+        sec = fam.report(part, out_dir)
+        peer = report_peers.peer_table(raw[raw["family"] == name], host)
+        if len(peer):  # every family's page: the peer libraries beside ours
+            sec.tables.append((report_peers.TITLE, peer, report_peers.NOTE))
+        sections[name] = (sec, results.usable(df[df["family"] == name]))
     panels = [p for sec, _ in sections.values() for p in sec.overview]
-    figs = plot_overview(panels, out_dir) if len(ok) else []
+    figs = plot_overview(panels, out_dir) if len(mine) else []
     cmp_table = compare.compare(raw, factor=factor, alpha=alpha)
     t = {
         "places": places_table(raw),
@@ -287,7 +294,7 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
         "exported": report_devices.exported_table(ok, host),
         "anchors": report_anchors.anchor_table(raw, host),
         "training": report_training.index_table(
-            ok, {n: f.task.title for n, f in families.FAMILIES.items() if f.task}
+            mine, {n: f.task.title for n, f in families.FAMILIES.items() if f.task}
         ),
     }
     density = [f for f in [report_anchors.density_figure(t["anchors"], out_dir)] if f]
@@ -313,7 +320,7 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
         f"(Mann-Whitney test or disjoint ranges, alpha {alpha:g}; differences under "
         f"{factor:g}x are called within factor).</p>"
     ) + _left_out(use)
-    said = report_headline.headlines(df, families.FAMILIES.values())
+    said = report_headline.headlines(rows.own(df), families.FAMILIES.values())
     answers = (
         (
             "<h2>What these results say</h2><ul>"

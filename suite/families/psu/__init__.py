@@ -64,6 +64,7 @@ from ...kernels.psu import _numpy as ref_np
 from ...registry import Unsupported
 from ...training import map_tree as _map
 from .._base import Family, rel_err
+from . import models as _models
 from . import sweeps as _sweeps
 from . import training as _training
 
@@ -117,7 +118,9 @@ def net_tree(tree, neuron):
 
 
 def _learned(case, inputs):
-    return (inputs["mat"], inputs["mat_b"]) if case.impl in LEARNED else (None, None)
+    model = _models.of(case)
+    takes = model.learned if model is not None else case.impl in LEARNED
+    return (inputs["mat"], inputs["mat_b"]) if takes else (None, None)
 
 
 # -- correctness ----------------------------------------------------------------------------
@@ -138,6 +141,42 @@ def _spike_check(case, spikes, ref):
         return ok, float(lanes.mean()), lanes
     ok = bool(np.all(near[diff]))
     return ok, float(diff.mean()), np.zeros(s.shape[1], bool)
+
+
+def _check_peer(case, spikes, ref, model):
+    """A peer row (``models``): its spike train -- what the libraries return -- against the
+    reference of its model (the family's own for an exact one), a difference excused only
+    where the reference's threshold input lies within MARGIN of the threshold (a grazing
+    crossing rounding may flip); for a model with a reset, only the first difference of a lane
+    must be grazing (it carries forward) and the lane is then left out. max_err is the
+    fraction of entries that differ from the reference outside the excused lanes or entries
+    (0 for a correct row); mismatch_frac the fraction of lanes (reset) or entries that differ
+    at all; lif_agreement the fraction of entries equal to discrete LIF's."""
+    t = spikes.shape[0]
+    s, rs = spikes.reshape(t, -1).astype(np.float64), ref["spikes"].reshape(t, -1)
+    u = ref["u"] if "u" in ref else ref["v"] - PARAMS.theta
+    near = np.abs(u.reshape(t, -1)) <= MARGIN[case.dtype] * max(1.0, PARAMS.theta)
+    diff = s != rs
+    if model.carries:
+        lanes = diff.any(axis=0)
+        first = np.argmax(diff, axis=0)
+        excused = lanes & near[first, np.arange(diff.shape[1])]
+        bad = diff[:, ~excused]
+        frac = float(lanes.mean())
+    else:
+        bad = diff & ~near
+        frac = float(diff.mean())
+    err = float(bad.sum()) / max(diff.size, 1)
+    relation = model.relation + ("" if model.relation == "exact" else f": {model.description}")
+    return {
+        "correct": bool(err == 0.0),
+        "max_err": err,
+        "mismatch_frac": frac,
+        "n_checked": int(s.size),
+        "note": relation if err == 0.0 else f"{relation}; spike(s) differ away from the threshold",
+        "spike_rate": float(np.mean(s)),
+        "lif_agreement": float(np.mean(s == ref["lif_spikes"].reshape(t, -1))),
+    }
 
 
 def _rates(case, spikes, ref):
@@ -347,8 +386,15 @@ class PSUFamily(Family):
         }
 
     def ref_kind(self, case):
-        # the reference depends on the neuron type: one per (level, impl, mode)
-        return f"{level(case)}/{case.impl}/{case.mode}"
+        # the reference depends on the neuron type: one per (level, impl, mode), a peer's
+        # model with its own reference one per (impl, framework)
+        model = _models.of(case)
+        impl = (
+            case.impl
+            if model is None or model.reference is None
+            else f"{case.impl}@{case.framework}"
+        )
+        return f"{level(case)}/{impl}/{case.mode}"
 
     def reference(self, case, inputs):
         if level(case) == "train":
@@ -363,6 +409,11 @@ class PSUFamily(Family):
             # the forced reference needs the row's own spikes: check() computes it (untimed)
             lif = ref_np.network(net_tree(inputs["tree"], "lif"), inputs["x"], "lif", PARAMS)
             return {"lif_layer1": lif.spikes[0]}, "psu/numpy_net_forced"
+        model = _models.of(case)
+        if model is not None and model.reference is not None:
+            spikes, u = model.reference(inputs["x"], inputs, PARAMS)
+            lif = ref_np.forward("lif", inputs["x"], PARAMS).spikes
+            return {"spikes": spikes, "u": u, "lif_spikes": lif}, f"peers/{case.framework}_numpy"
         mat, mat_b = _learned(case, inputs)
         out = ref_np.forward(case.impl, inputs["x"], PARAMS, mat, mat_b)
         lif = ref_np.forward("lif", inputs["x"], PARAMS).spikes
@@ -376,6 +427,11 @@ class PSUFamily(Family):
     def check(self, case, inputs, out, ref, timed=None):
         if level(case) == "net":
             return _check_net(case, inputs, out, ref)
+        model = _models.of(case)
+        if model is not None:
+            if case.mode != "forward":
+                raise Unsupported("peer rows of the PSU family are forward only")
+            return _check_peer(case, np.asarray(out), ref, model)
         if case.mode == "grad":
             return _check_neuron_grad(case, out, ref)
         return _check_neuron_fwd(case, out, ref)
@@ -460,7 +516,12 @@ class PSUFamily(Family):
         from ...harness import memory
         from ...kernels.psu._common import lif_matrices
 
-        if level(case) == "net" or case.mode == "train" or case.framework == "onnx":
+        if (
+            level(case) == "net"
+            or case.mode == "train"
+            or case.framework == "onnx"
+            or _models.of(case) is not None
+        ):
             return None
         x = args[0]
         t, item = int(x.shape[0]), np.dtype(case.dtype).itemsize
