@@ -1,7 +1,8 @@
 """MkDocs hook: the import package as mkdocstrings reads it.
 
-The repository lays ``spikebench`` out in three folders (``suite/`` is ``spikebench``,
-``kernels/`` is ``spikebench.kernels``, ``datasets/`` is ``spikebench.datasets``;
+The repository lays ``spikebench`` out in four folders (``suite/`` is ``spikebench``,
+``kernels/`` is ``spikebench.kernels``, ``datasets/`` is ``spikebench.datasets``, ``peers/``
+is ``spikebench.peers``;
 ``pyproject.toml``'s ``package-dir``). The API reference is read from the source, not from an
 installed copy, so this hook assembles that layout from links under ``build/docs-src/`` before
 the pages are built; ``mkdocs.yml`` points mkdocstrings there."""
@@ -20,7 +21,7 @@ def on_startup(command, dirty):
 
 
 def build_tree() -> Path:
-    """``build/docs-src/spikebench``: links to the three source folders, as installed."""
+    """``build/docs-src/spikebench``: links to the four source folders, as installed."""
     pkg = TREE / "spikebench"
     if TREE.exists():
         shutil.rmtree(TREE)
@@ -30,4 +31,5 @@ def build_tree() -> Path:
             (pkg / item.name).symlink_to(item)
     (pkg / "kernels").symlink_to(ROOT / "kernels")
     (pkg / "datasets").symlink_to(ROOT / "datasets")
+    (pkg / "peers").symlink_to(ROOT / "peers")
     return TREE

@@ -13,10 +13,11 @@ import textwrap
 
 import numpy as np
 import pytest
-from spikebench import families, profiles, results
+from spikebench import families, peers, profiles, results
 from spikebench.hardware import devices, groq
 from spikebench.harness import runner
 from spikebench.report import devices as report_devices
+from spikebench.rows import PEERS
 from spikebench.submission import validate
 
 pytest.importorskip("onnxruntime")
@@ -59,7 +60,11 @@ def test_discovery_lists_every_kind_with_a_reason_for_the_absent(fresh_discovery
 def test_frameworks_pair_only_with_the_kinds_they_reach():
     cs = profiles.profile_cases("quick", list(devices.KINDS))
     pairs = {(c.framework, c.device) for c in cs}
-    assert pairs == {
+    # the peer libraries (docs/guide/peers.md): where their backend reaches
+    assert {p for p in pairs if p[0] in PEERS} == {
+        (fw, kind) for fw, peer in peers.PEERS.items() for kind in peer.reaches
+    }
+    assert {p for p in pairs if p[0] not in PEERS} == {
         ("jax", "cpu"),
         ("jax", "gpu"),
         ("jax", "tpu"),

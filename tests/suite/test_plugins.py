@@ -123,7 +123,8 @@ def test_a_plugin_family_runs_in_isolated_workers(plugin_run):
     assert df["kernel_version"].str.fullmatch(r"[0-9a-f]{12}").all()
     assert df["inputs_version"].nunique() == 2
     ctx = json.loads(csv.with_suffix(".json").read_text())
-    assert ctx["plugins"] == {"runmax": "runmax_plugin"}
+    # the peers are spikebench's own plugin (``spikebench.peers``)
+    assert ctx["plugins"] == {"runmax": "runmax_plugin", "peers": "spikebench.peers"}
 
 
 def test_a_plugin_family_validates_reports_and_compares(plugin_run):

@@ -10,6 +10,7 @@ from spikebench import cases, profiles
 from spikebench.families import psu as fam
 from spikebench.families.psu import report as report_psu
 from spikebench.harness import runner
+from spikebench.rows import PEERS
 
 
 def _small(case, **sizes):
@@ -18,7 +19,11 @@ def _small(case, **sizes):
 
 @pytest.fixture(scope="module")
 def psu_rows(tmp_path_factory):
-    cs = profiles.profile_cases("quick", ["cpu"], family=["psu"], dtype=["float32"])
+    cs = [  # our rows (the peers': tests/peers)
+        c
+        for c in profiles.profile_cases("quick", ["cpu"], family=["psu"], dtype=["float32"])
+        if c.framework not in PEERS
+    ]
     neuron = [
         _small(c, n_neurons=16, batch=2)
         for c in cs
