@@ -69,7 +69,9 @@ def versions_of(cases, progress=True):
             load((case.framework,))
             impl = registry.REGISTRY.get((case.family, case.impl, case.framework))
             if impl is not None:
-                row["kernel_version"] = V.kernel_version(impl, fam.entry(case))
+                name = getattr(families, "entry_name", None)  # old commits: the family's
+                entry = name(case, impl) if name else fam.entry(case)
+                row["kernel_version"] = V.kernel_version(impl, entry)
         except Exception as exc:  # noqa: BLE001 - unsupported entries have no kernel version
             row["error"] = f"kernel: {exc}"
         key = (fam.ref_kind(case), case.input_key)

@@ -66,6 +66,15 @@ def load_kernels(frameworks=None) -> dict[tuple[str, str, str], registry.Impl]:
     return registry.REGISTRY
 
 
+def entry_name(case, impl: registry.Impl) -> str:
+    """The registered entry a case times: a `train` case of an implementation that brings its
+    own training run (a peer library's example, registered as entry "train") runs that; every
+    other case the family's entry (``Family.entry``)."""
+    if case.mode == "train" and "train" in impl.entries:
+        return "train"
+    return get(case.family).entry(case)
+
+
 def implementation(family: str, impl: str, framework: str) -> registry.Impl:
     """The registered (family, impl, framework), its framework's kernels loaded first;
     ``registry.Unsupported`` when there is none."""
@@ -82,6 +91,7 @@ __all__ = [
     "FAMILIES",
     "Family",
     "Section",
+    "entry_name",
     "get",
     "implementation",
     "load_kernels",

@@ -205,7 +205,7 @@ class Session:
         if impl is None:
             return "unsupported", f"no {case.impl} implementation in {case.framework}"
         try:
-            entry = impl.entry(families.get(case.family).entry(case))
+            entry = impl.entry(families.entry_name(case, impl))
         except registry.Unsupported as exc:
             return "unsupported", str(exc)
         if not entry.supports(case.mode):
@@ -222,8 +222,7 @@ class Session:
             row.update(status=why[0], error=why[1])
         else:
             impl = registry.REGISTRY[(case.family, case.impl, case.framework)]
-            fam = families.get(case.family)
-            row["kernel_version"] = versions.kernel_version(impl, fam.entry(case))
+            row["kernel_version"] = versions.kernel_version(impl, families.entry_name(case, impl))
             try:
                 path, ref_impl, inputs, ref, row["inputs_version"] = self._prepare(case)
             except Exception as exc:  # noqa: BLE001 - bad inputs are a failed row too

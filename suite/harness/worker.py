@@ -57,10 +57,7 @@ def measure(case, inputs, ref, timing=None) -> dict:
     timing = {**TIMING, **(timing or {})}
     fam = families.get(case.family)
     impl = families.implementation(case.family, case.impl, case.framework)
-    # a `train` case of an implementation that brings its own training run (a peer library's
-    # example, registered as entry "train") runs that; every other the family's entry
-    own_run = case.mode == "train" and "train" in impl.entries
-    entry = impl.entry("train" if own_run else fam.entry(case))
+    entry = impl.entry(families.entry_name(case, impl))
     if not entry.supports(case.mode):
         raise registry.Unsupported(
             f"{impl.key} {entry.name} supports modes {entry.modes}, not {case.mode!r}"

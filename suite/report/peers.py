@@ -19,9 +19,10 @@ NOTE = (
     "the stated mapping, checked against its own equation), relative (a different model, "
     "checked against its own published equation). max_err: the peer's error against its "
     "reference (event LIF: the largest relative spike-time error; PSU family: the fraction "
-    "of spike entries that differ away from the threshold; train: its accuracy minus its "
-    "weights' accuracy in our reference simulator). lif_agreement: the fraction of its "
-    "spike entries equal to discrete LIF's on the same input."
+    "of spike entries that differ away from the threshold; train: the fraction of test "
+    "samples whose class its trained weights predict differently in our reference "
+    "simulator). lif_agreement: the fraction of its spike entries equal to discrete LIF's "
+    "on the same input."
 )
 
 

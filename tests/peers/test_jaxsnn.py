@@ -81,7 +81,7 @@ def test_convert_and_fit_time_it_at_the_tightest_budget():
 
 def test_training_check_runs_its_weights_through_our_reference():
     """On random weights (cheap): jaxsnn's own first-spike predictions and our reference
-    simulator's agree, so the accuracies agree."""
+    simulator's agree sample for sample."""
     from spikebench.families.event_lif.training import yinyang_inputs
 
     data = yinyang_inputs(0, n_train=64, n_test=120)
@@ -93,8 +93,28 @@ def test_training_check_runs_its_weights_through_our_reference():
         "syn2": jnp.asarray(rng.normal(0.5, 2.0, (16, 3))),
     }
     (x, y) = data["test"]
-    _, (t_first, _) = side.loss_fn(weights, ({"inp": side.array(x)}, side._targets(jnp.asarray(y))))
-    pred = np.argmin(np.asarray(t_first), axis=-1)
+    pred = side.predict(weights, side.array(x))
     assert len(set(pred.tolist())) > 1, "a degenerate network checks nothing"
-    theirs = float(np.mean(pred == y))
-    assert yy.reference_accuracy(weights, data, 16) == pytest.approx(theirs)
+    assert np.array_equal(yy.reference_predictions(weights, x, 16), pred)
+    chk = yy.check(side, weights, data, 16, n=50)
+    assert chk["n"] == 50 and chk["agreement"] == 1.0
+    assert (
+        chk["accuracy"] == chk["reference_accuracy"] == pytest.approx(np.mean(pred[:50] == y[:50]))
+    )
+
+
+def test_its_training_run_is_a_train_row_the_harness_takes(tmp_path):
+    """jaxsnn's training registers its own run (entry "train"): the harness times that, not
+    the family's training step, and versions it like any entry."""
+    from spikebench import versions
+
+    case = next(
+        c
+        for c in profiles.profile_cases("quick", ["cpu"], family=["event_lif"])
+        if c.framework == "jaxsnn" and c.mode == "train"
+    )
+    impl = families.implementation(case.family, case.impl, case.framework)
+    assert families.entry_name(case, impl) == "train"
+    assert len(versions.kernel_version(impl, "train")) == 12
+    with runner.Session(tmp_path, isolate=False, timing=FAST) as s:
+        assert s.availability(case) is None
