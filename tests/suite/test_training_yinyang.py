@@ -129,7 +129,7 @@ def train_rows(tmp_path_factory):
     cs = [
         c
         for c in profiles.profile_cases("full", ["cpu"], family=["event_lif"])
-        if c.mode == "train"
+        if c.mode == "train" and c.framework in ("jax", "torch")
     ]
     assert {(c.impl, c.framework) for c in cs} == {(i, f) for i in ty.IMPLS for f in ty.FRAMEWORKS}
     small = {"epochs": 3, "n_neurons": 40, "batch": 30, "target_pct": 60}
