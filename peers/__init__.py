@@ -77,10 +77,6 @@ def _lif_consts(p):
     return 1.0 / p.tau, 1.0 - 1.0 / p.tau, p.theta
 
 
-def _flat(a):
-    return a.reshape(a.shape[0], -1)
-
-
 def _register_models() -> None:
     add = _models.add
     add(

@@ -122,10 +122,9 @@ class Family(abc.ABC):
         return None
 
     def resize(self, case, out, static):
-        """Static arguments for the timed calls when the first call's output shows that they do
-        not fit -- bigger when it overflowed them, or the tightest that hold the case when the
-        implementation's cost grows with them (a peer's event budget: its best form) -- else
-        None. The worker rebuilds once and checks the rebuilt call's output."""
+        """Bigger static arguments when the first call's output overflowed them, else None (the
+        worker rebuilds once and times the rebuilt call; an entry's own tightest arguments are
+        its ``fit``, ``registry.Entry``)."""
         return None
 
     def to_numpy(self, out, fw):

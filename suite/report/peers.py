@@ -33,21 +33,21 @@ def peer_table(df, host_params=None):
     import pandas as pd
 
     from .. import results, rows
+    from ..hardware import frameworks
     from .devices import sizes_text
 
-    try:
-        from .. import peers
-    except ImportError:  # the peers package is not installed: no peer rows to explain
+    is_peer = df["framework"].isin(rows.PEERS) if df is not None and len(df) else None
+    if is_peer is None or not is_peer.any():
         return pd.DataFrame()
-    if df is None or df.empty or not df["framework"].isin(list(peers.PEERS)).any():
-        return pd.DataFrame()
-    ours = results.usable(df[~df["framework"].isin(list(peers.PEERS))]).rows
+    from .. import peers  # registered rows.PEERS, so it is installed
+
+    ours = results.usable(rows.own(df)).rows
     mine_all = ours if ours is not None else df.iloc[:0]
     out = []
-    for _, r in df[df["framework"].isin(list(peers.PEERS)) & (df["status"] == "ok")].iterrows():
+    for _, r in df[is_peer & (df["status"] == "ok")].iterrows():
         rel = peers.relation(r["family"], r["impl"], r["framework"])
         correct = bool(r["correct"]) if pd.notna(r["correct"]) else False
-        base = peers.PEERS[r["framework"]].like
+        base = frameworks.base(r["framework"])
         host = (host_params or {}).get(r["family"], ())
         mask = rows.same_case(
             mine_all,

@@ -572,11 +572,11 @@ class EventLIF(Family):
 
     def train(self, case, inputs, ref, fw, device):
         from ...training import epoch_samples, require_trainable, train_row
-        from .. import implementation
+        from .. import entry_name, implementation
         from .training import FRAMEWORKS, train_yinyang
 
         impl = implementation(case.family, case.impl, case.framework)
-        if "train" in impl.entries:  # a peer's own training run (``_peer_train``)
+        if entry_name(case, impl) == "train":  # a peer's own training run (``_peer_train``)
             return _peer_train(case, inputs, impl.entry("train").fn)
 
         require_trainable(case, FRAMEWORKS)
@@ -758,6 +758,7 @@ def _peer_train(case, inputs, run) -> dict:
 
     cfg = case_config(case)
     result, chk = run(inputs["data"], cfg, int(case.size["n_neurons"]))
+    # the timing and curve columns (its own curve as the "reference": the check is below)
     row = train_row(result, result.curve, ACCURACY_BAND, epoch_samples(inputs["data"], cfg.batch))
     differ = 1.0 - chk["agreement"]
     note = (

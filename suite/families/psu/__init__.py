@@ -126,21 +126,30 @@ def _learned(case, inputs):
 # -- correctness ----------------------------------------------------------------------------
 
 
-def _spike_check(case, spikes, ref):
-    """(ok, mismatch_frac, lanes_to_skip [M] bool) for spikes [T, ...] vs the reference."""
+def _spike_diff(case, spikes, ref, carries):
+    """(bad [T, M] bool, mismatch_frac, lanes_to_skip [M] bool) for spikes [T, ...] against
+    the reference's: a difference is excused where the reference's threshold input (``u``, or
+    ``v`` - theta) lies within MARGIN of the threshold (a grazing crossing rounding may flip);
+    with a reset (`carries`) a flip carries forward, so only a lane's first difference must be
+    grazing and the lane is then skipped. `bad`: the differences not excused."""
     t = spikes.shape[0]
     s, rs = spikes.reshape(t, -1), ref["spikes"].reshape(t, -1)
-    near = np.abs(ref["v"].reshape(t, -1) - PARAMS.theta) <= MARGIN[case.dtype] * max(
-        1.0, PARAMS.theta
-    )
+    u = ref["u"] if "u" in ref else ref["v"] - PARAMS.theta
+    near = np.abs(u.reshape(t, -1)) <= MARGIN[case.dtype] * max(1.0, PARAMS.theta)
     diff = s != rs
-    if case.impl == "lif":  # a flip carries forward through the soft reset
+    if carries:
         lanes = diff.any(axis=0)
         first = np.argmax(diff, axis=0)
-        ok = bool(np.all(near[first[lanes], np.nonzero(lanes)[0]]))
-        return ok, float(lanes.mean()), lanes
-    ok = bool(np.all(near[diff]))
-    return ok, float(diff.mean()), np.zeros(s.shape[1], bool)
+        excused = lanes & near[first, np.arange(diff.shape[1])]
+        return diff & ~excused, float(lanes.mean()), lanes
+    return diff & ~near, float(diff.mean()), np.zeros(s.shape[1], bool)
+
+
+def _spike_check(case, spikes, ref):
+    """(ok, mismatch_frac, lanes_to_skip [M] bool) for spikes [T, ...] vs the reference
+    (LIF's flips carry forward through the soft reset)."""
+    bad, frac, skip = _spike_diff(case, spikes, ref, carries=case.impl == "lif")
+    return not bad.any(), frac, skip
 
 
 def _check_peer(case, spikes, ref, model):
@@ -153,20 +162,9 @@ def _check_peer(case, spikes, ref, model):
     (0 for a correct row); mismatch_frac the fraction of lanes (reset) or entries that differ
     at all; lif_agreement the fraction of entries equal to discrete LIF's."""
     t = spikes.shape[0]
-    s, rs = spikes.reshape(t, -1).astype(np.float64), ref["spikes"].reshape(t, -1)
-    u = ref["u"] if "u" in ref else ref["v"] - PARAMS.theta
-    near = np.abs(u.reshape(t, -1)) <= MARGIN[case.dtype] * max(1.0, PARAMS.theta)
-    diff = s != rs
-    if model.carries:
-        lanes = diff.any(axis=0)
-        first = np.argmax(diff, axis=0)
-        excused = lanes & near[first, np.arange(diff.shape[1])]
-        bad = diff[:, ~excused]
-        frac = float(lanes.mean())
-    else:
-        bad = diff & ~near
-        frac = float(diff.mean())
-    err = float(bad.sum()) / max(diff.size, 1)
+    s = spikes.reshape(t, -1).astype(np.float64)
+    bad, frac, _ = _spike_diff(case, s, ref, carries=model.carries)
+    err = float(bad.sum()) / max(bad.size, 1)
     relation = model.relation + ("" if model.relation == "exact" else f": {model.description}")
     return {
         "correct": bool(err == 0.0),

@@ -68,22 +68,3 @@ def add(impl: str, framework: str, model: Model) -> Model:
 def of(case) -> Model | None:
     """The peer model a case computes (None: one of the family's own rows)."""
     return MODELS.get((case.impl, case.framework))
-
-
-def table():
-    """The declared models as a DataFrame (impl, framework, relation, ours, description)."""
-    import pandas as pd
-
-    return pd.DataFrame(
-        [
-            {
-                "impl": i,
-                "framework": f,
-                "relation": m.relation,
-                "ours": m.ours,
-                "description": m.description,
-            }
-            for (i, f), m in sorted(MODELS.items())
-        ],
-        columns=["impl", "framework", "relation", "ours", "description"],
-    )
