@@ -52,6 +52,16 @@ milliseconds): jaxsnn's solver takes only tau_mem = tau_syn or 2 tau_syn, so the
 (and our rows beside them) use a layer of their own, which must differ in a column from the
 default layer's. Migrated event-LIF rows get the one layer every earlier version ran, 20 ms
 (training rows, whose task sets its own, stay empty).
+
+v10 (distance from the limit) adds ``COST_COLUMNS``: `cost_flops` and `cost_bytes`, what the
+compiled executable costs by the compiler's own count (JAX and every library compiled through
+XLA: ``Compiled.cost_analysis()``'s flops and bytes accessed), `cost_loops`, the number of
+while loops in that executable (XLA counts a loop's body once, whatever its trip count, so a
+row with loops has lower bounds), and `cost_trips`, the product of those loops' trip counts
+where XLA knows every one (the count times it is an upper bound; empty when a loop's count
+depends on the data). Empty where nothing counts honestly (PyTorch, NumPy, NEST,
+ONNX Runtime); migrated rows leave them empty. The run's JSON gains ``peaks`` (the machine's
+copy bandwidth and matmul rate per device kind, ``hardware/peaks.py``).
 """
 
 from __future__ import annotations
@@ -68,7 +78,7 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 STATUSES = ("ok", "failed", "oom", "timeout", "unsupported", "unavailable")
 
@@ -98,6 +108,10 @@ PARAM_COLUMNS = [
 # high-water mark above its start (the framework's cost, never compared with the kernel
 # figure); `alloc_peak_bytes` a JAX accelerator allocator's peak in the fresh worker
 MEMORY_COLUMNS = ["state_bytes", "rss_delta_bytes", "alloc_peak_bytes"]
+# v10: the compiled executable's cost by the compiler's count (flops, bytes accessed) and how
+# many while loops it has (each loop body is counted once: the figures are then lower bounds)
+# and the product of their trip counts where all are known (times the figures: upper bounds)
+COST_COLUMNS = ["cost_flops", "cost_bytes", "cost_loops", "cost_trips"]
 # the param columns that hold text, not numbers
 TEXT_PARAMS = ("param_remat", "param_ad", "param_tally")
 
@@ -148,6 +162,7 @@ COLUMNS = [
     "peak_mem_bytes",
     "mem_method",
     *MEMORY_COLUMNS,
+    *COST_COLUMNS,
     "correct",
     "max_err",
     "mismatch_frac",
@@ -225,6 +240,10 @@ class Row(TypedDict, total=False):
     state_bytes: float | None
     rss_delta_bytes: float | None
     alloc_peak_bytes: float | None
+    cost_flops: float | None
+    cost_bytes: float | None
+    cost_loops: int | None
+    cost_trips: float | None
     correct: bool | None
     max_err: float | None
     mismatch_frac: float | None
@@ -347,6 +366,7 @@ ADDED = {
     6: ("param_rate_hz", "param_tally", *MEMORY_COLUMNS),
     7: (),
     8: ("param_tau_mem_ms",),
+    9: tuple(COST_COLUMNS),
 }
 
 
@@ -455,6 +475,15 @@ def _v8_to_v9(df):
     return df
 
 
+def _v9_to_v10(df):
+    """No row before v10 recorded its compiled cost: empty."""
+    df = df.copy()
+    for col in ADDED[9]:
+        df[col] = np.nan
+    df["schema_version"] = 10
+    return df
+
+
 MIGRATIONS: dict = {
     1: _v1_to_v2,
     2: _v2_to_v3,
@@ -464,6 +493,7 @@ MIGRATIONS: dict = {
     6: _v6_to_v7,
     7: _v7_to_v8,
     8: _v8_to_v9,
+    9: _v9_to_v10,
 }
 
 
@@ -506,6 +536,7 @@ NUMERIC = [
     "time_to_target_s",
     "accuracy",
     *MEMORY_COLUMNS,
+    *COST_COLUMNS,
     *(c for c in PARAM_COLUMNS if c not in TEXT_PARAMS),
 ]
 

@@ -213,6 +213,15 @@ class Family(abc.ABC):
         fn = getattr(self._report_module(), "headline", None)
         return fn(df) if fn is not None else []
 
+    def headline_rows(self, df):
+        """The rows this family's headline sentences read (its report module's
+        ``headline_rows``; None where it has none): the report's "distance from the limit"
+        table places them against the machine's peaks."""
+        if not self.report_module:
+            return None
+        fn = getattr(self._report_module(), "headline_rows", None)
+        return fn(df) if fn is not None else None
+
     def memory_headline(self, df) -> list[str]:
         """The report index's memory sentence(s) for this family (its report module's
         ``memory_headline``), from every row of the report."""

@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 
 from .. import __version__, families, plugins, registry, results, rows, versions
-from ..hardware import devices, frameworks, machine
+from ..hardware import devices, frameworks, machine, peaks
 from . import worker
 
 # a sweep's pickled inputs live in <system temp>/spikebench-sweep-<pid>-<random>/; a sweep that
@@ -64,6 +64,11 @@ def reports_root() -> Path:
     return Path.cwd() / "reports"
 
 
+# the peaks measured in this process, by (device kind, threads): a process that runs several
+# sweeps (the test suite) measures each once
+_PEAKS: dict = {}
+
+
 class Session:
     def __init__(
         self,
@@ -94,6 +99,7 @@ class Session:
         self._fw_cache: dict = {}
         self._data: dict = {}
         self._family_ctx: dict = {}
+        self.peaks: dict = {}
         self.writer = results.ResultWriter(self.csv_path)
         self.rows: list[results.Row] = []
         self._write_context()
@@ -135,6 +141,7 @@ class Session:
             "threads_from": "--threads" if self.threads else "every core",
             "cpu": self.cpu,
             "inputs": self._family_ctx,
+            "peaks": self.peaks,
             **({"shard": self.shard} if self.shard else {}),
         }
         results.write_context(self.json_path, ctx, replace=True)
@@ -171,6 +178,25 @@ class Session:
         """CPU threads of a case: its ``threads`` knob (e.g. the one-thread anchor rows), else
         the session's --threads (None: every core)."""
         return case.knob.get("threads") or self.threads
+
+    def measure_peaks(self, kinds) -> dict:
+        """The machine's copy bandwidth and matmul rate (``hardware.peaks``) on each of
+        `kinds` it knows, at the run's thread count, into the JSON's ``peaks`` (a few seconds;
+        in a worker process of its own when the session isolates cases)."""
+        threads = self.threads or self.host["cpu_cores"]
+        kinds = [k for k in dict.fromkeys(kinds) if k in peaks.KINDS]
+        todo = [k for k in kinds if (k, threads) not in _PEAKS]
+        if todo:
+            if self.isolate:
+                found = worker.call_isolated(peaks.measure_all, (todo, threads), 300, threads)
+                if "error" in found:  # the worker itself failed: every kind says why
+                    found = {k: {"error": found["error"]} for k in todo}
+            else:
+                found = peaks.measure_all(todo)
+            _PEAKS.update({(k, threads): v for k, v in found.items()})
+        self.peaks.update({k: _PEAKS[(k, threads)] for k in kinds})
+        self._write_context()
+        return self.peaks
 
     # -- measuring ---------------------------------------------------------------------------
     def _prepare(self, case):
@@ -264,8 +290,10 @@ def run_sweep(
     timing=None,
     threads=None,
     shard=None,
+    measure_peaks=True,
 ) -> Session:
-    """Measure `cases` in order into a new results file; Ctrl-C keeps the rows so far."""
+    """Measure `cases` in order into a new results file; Ctrl-C keeps the rows so far. The
+    machine's peaks on the cases' device kinds are measured first (`measure_peaks`)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     session = Session(
@@ -284,6 +312,10 @@ def run_sweep(
     ]
     worker.INTERRUPT.clear()
     worker.RECEIVED.clear()
+    if measure_peaks:
+        if progress:
+            print("measuring the machine's peaks (copy bandwidth, matmul rate) ...", flush=True)
+        session.measure_peaks(c.device for c in cases)
     # isolated sweeps wait on workers in short slices, so a flag is enough (see worker.INTERRUPT);
     # SIGTERM and SIGHUP take the same path, so a killed sweep also ends its worker and removes
     # its temp folder (the forkserver and resource tracker end with this process)

@@ -16,11 +16,14 @@ import importlib.util
 import multiprocessing as mp
 import os
 import pickle
+import re
 import signal
 import threading
 import time
 import traceback
 import warnings
+
+import numpy as np
 
 from .. import families, registry
 from ..hardware import frameworks
@@ -50,6 +53,49 @@ def _classify(exc: BaseException) -> str:
     ):
         return "oom"
     return "failed"
+
+
+def cost_columns(call) -> dict:
+    """The compiled executable's cost by XLA's own count (``Compiled.cost_analysis()``: flops
+    and bytes accessed) and its number of while loops, for a call the adapter compiled ahead of
+    time (JAX and every library run through XLA: ``call.compiled``); {} for others (PyTorch's
+    counter sees only matmuls and convolutions and no bytes, so it would understate an
+    elementwise or scan kernel: those rows stay empty rather than wrong).
+
+    XLA's cost analysis counts a loop's body once, whatever its trip count (a scan of 1,000
+    steps costs what one step does), so ``cost_loops`` > 0 marks the figures as lower bounds;
+    ``cost_trips``, the product of the loops' trip counts where XLA knows every one (its
+    ``known_trip_count``), times them is an upper bound (every loop's body at most the whole
+    program, every loop nested in the others)."""
+    compiled = getattr(call, "compiled", None)
+    if compiled is None:
+        return {}
+    try:
+        cost = compiled.cost_analysis()
+        text = compiled.as_text()
+    except Exception:  # noqa: BLE001 - a backend without the analysis leaves the columns empty
+        return {}
+    if isinstance(cost, list | tuple):  # older JAX: one dict per executable
+        cost = cost[0] if cost else {}
+    cost = cost or {}
+
+    def count(key):
+        v = cost.get(key)
+        return None if v is None or v < 0 else float(v)
+
+    loops = [line for line in (text or "").splitlines() if " while(" in line]
+    trips = [_TRIPS.search(line) for line in loops]
+    return {
+        "cost_flops": count("flops"),
+        "cost_bytes": count("bytes accessed"),
+        "cost_loops": len(loops) if text else None,
+        "cost_trips": float(np.prod([int(m.group(1)) for m in trips]))
+        if text and all(trips)
+        else None,
+    }
+
+
+_TRIPS = re.compile(r'"known_trip_count":\{"n":"(\d+)"\}')
 
 
 def measure(case, inputs, ref, timing=None) -> dict:
@@ -150,6 +196,7 @@ def measure(case, inputs, ref, timing=None) -> dict:
         "peak_mem_bytes": kernel_bytes,
         "mem_method": mem_method,
         **whole.columns(),
+        **cost_columns(call),
         "state_bytes": fam.state_bytes(case, args, static),
         "correct": chk["correct"],
         "max_err": chk["max_err"],
@@ -303,6 +350,42 @@ def _context():
         if method == "forkserver":
             _CTX.set_forkserver_preload([m for m in PRELOAD if importlib.util.find_spec(m)])
     return _CTX
+
+
+def _call_child(conn, fn, args, threads):
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    if hasattr(os, "sched_setaffinity") and threads < len(os.sched_getaffinity(0)):
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:threads])
+    try:
+        conn.send(fn(*args))
+    except BaseException as exc:  # noqa: BLE001 - report, then die
+        conn.send({"error": f"{type(exc).__name__}: {exc}"[:2000]})
+    finally:
+        conn.close()
+
+
+def call_isolated(fn, args, timeout_s: float, threads: int) -> dict:
+    """``fn(*args)`` (a module-level function returning a dict) in a fresh worker held to
+    `threads` cores like a case's; {"error": why} when it fails or does not answer in time."""
+    ctx = _context()
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_call_child, args=(child, fn, args, threads), daemon=True)
+    proc.start()
+    child.close()
+    try:
+        if parent.poll(timeout_s):
+            try:
+                return parent.recv()
+            except EOFError:
+                pass
+            proc.join(5)
+            return {"error": f"worker died (exit code {proc.exitcode})"}
+        return {"error": f"no result within {timeout_s:g} s"}
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+        parent.close()
 
 
 def measure_isolated(case, data_path, timeout_s: float, timing=None, threads=None) -> dict:

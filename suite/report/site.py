@@ -27,6 +27,7 @@ from .. import families, results, rows
 from . import anchors as report_anchors
 from . import devices as report_devices
 from . import headline as report_headline
+from . import limits as report_limits
 from . import peers as report_peers
 from . import training as report_training
 
@@ -293,6 +294,7 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
         "rows": summary_table(raw),
         "exported": report_devices.exported_table(ok, host),
         "anchors": report_anchors.anchor_table(raw, host),
+        "limits": report_limits.limits_table(rows.own(df), families.FAMILIES.values()),
         "training": report_training.index_table(
             mine, {n: f.task.title for n, f in families.FAMILIES.items() if f.task}
         ),
@@ -348,6 +350,7 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
             )
             + _section(report_anchors.TITLE, t["anchors"], report_anchors.NOTE)
             + _imgs(density)
+            + _section(report_limits.TITLE, t["limits"], report_limits.NOTE)
             + _section(EXPORTED, t["exported"], EXPORTED_NOTE),
             pages_nav,
         ),
@@ -393,6 +396,7 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
         _md(t["training"]),
     ]
     md += [f"## {report_anchors.TITLE}\n", report_anchors.NOTE + "\n", _md(t["anchors"])]
+    md += [f"## {report_limits.TITLE}\n", report_limits.NOTE + "\n", _md(t["limits"])]
     md += [f"## {EXPORTED}\n", EXPORTED_NOTE + "\n", _md(t["exported"])]
     md += ["## Cross-place comparison\n", _md(t["compare"]), "## All rows\n", _md(t["rows"])]
     (out_dir / "summary.md").write_text("\n".join(md))

@@ -505,10 +505,11 @@ def test_whole_messages_of_file_level_errors(tmp_path):
 
 
 def test_a_current_file_missing_a_column_is_named_and_not_migrated(tmp_path):
-    # the committed v7 file as the current schema (v8 kept its columns, v9 added one)
+    # the committed v7 file as the current schema (v8 kept its columns, v9 and v10 added some)
     df = pd.read_csv(TRAIN, dtype=str, keep_default_na=False).head(3)
     df["schema_version"] = str(results.SCHEMA_VERSION)
-    df["param_tau_mem_ms"] = ""
+    for col in ("param_tau_mem_ms", *results.COST_COLUMNS):
+        df[col] = ""
     p = tmp_path / TRAIN.name
     df.to_csv(p, index=False)
     shutil.copy(TRAIN.with_suffix(".json"), p.with_suffix(".json"))

@@ -494,19 +494,15 @@ def section(df, out_dir: Path):
     )
 
 
-def headline(df) -> list[str]:
-    from ...report.headline import (
-        fw_name,
-        num_text,
-        ratio_spread,
-        same_rows,
-        spread_text,
-        usable_rows,
-    )
+def _headline_pairs(df):
+    """Per (device kind, framework): (pairs, best, worst, Bullet Trains pair or None), each
+    pair (parallel row, its serial rows, the parallel rows of its chunk size, ratio, lo, hi)
+    -- what ``headline`` says and ``headline_rows`` returns."""
+    from ...report.headline import ratio_spread, same_rows, usable_rows
 
     ok = usable_rows(df)
     if ok.empty:
-        return []
+        return
     ok = ok[(ok["family"] == "event_lif") & (ok["mode"] == "forward")]
     cfg = [
         "dtype",
@@ -517,7 +513,6 @@ def headline(df) -> list[str]:
         "param_n_layers",
         "param_n_inputs",
     ]
-    out = []
     for (place, fw), g in ok.groupby(["device_kind", "framework"], sort=True):
         ser, par = g[g["impl"] == "serial"], g[g["impl"] == "parallel"]
         pairs = []
@@ -543,6 +538,25 @@ def headline(df) -> list[str]:
             ]
             k128 = [t for t in shd if t[0]["param_chunk_size"] == 128]
             bt = max(k128 or shd, key=lambda t: (t[0]["param_n_events"], t[3]))
+        yield place, fw, pairs, best, worst, bt
+
+
+def headline_rows(df):
+    """The rows the headline reads at the Bullet Trains configuration (else the best pair):
+    the parallel simulator's and the serial one's, per device kind and framework."""
+    picked = [
+        frame
+        for _, _, _, best, _, bt in _headline_pairs(df)
+        for frame in ((bt or best)[2], (bt or best)[1])
+    ]
+    return pd.concat(picked) if picked else pd.DataFrame()
+
+
+def headline(df) -> list[str]:
+    from ...report.headline import fw_name, num_text, spread_text
+
+    out = []
+    for place, fw, pairs, best, worst, bt in _headline_pairs(df):
 
         def conf(t):
             p = t[0]

@@ -356,6 +356,26 @@ def _task_note() -> str:
     return TASK.note
 
 
+def _headline_frame(df):
+    """The rows the headline reads: the SHD-shaped network at T = 15, inference and training."""
+    from ...report.headline import usable_rows
+
+    ok = usable_rows(df)
+    if ok.empty:
+        return ok
+    return ok[
+        (ok["family"] == "psu")
+        & (ok["mode"].isin(["forward", "grad"]))
+        & ok["param_n_inputs"].notna()
+        & (ok["param_T"] == 15)
+    ]
+
+
+def headline_rows(df):
+    """LIF and each unit on the SHD-shaped network at T = 15 (what ``headline`` compares)."""
+    return _headline_frame(df)
+
+
 def headline(df) -> list[str]:
     from ...report.headline import (
         fw_name,
@@ -363,18 +383,11 @@ def headline(df) -> list[str]:
         ratio_spread,
         same_rows,
         spread_text,
-        usable_rows,
     )
 
-    ok = usable_rows(df)
+    ok = _headline_frame(df)
     if ok.empty:
         return []
-    ok = ok[
-        (ok["family"] == "psu")
-        & (ok["mode"].isin(["forward", "grad"]))
-        & ok["param_n_inputs"].notna()
-        & (ok["param_T"] == 15)
-    ]
     cfg = [
         "dtype",
         "mode",

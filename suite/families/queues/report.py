@@ -354,23 +354,39 @@ def section(df, out_dir: Path):
     )
 
 
-def headline(df) -> list[str]:
-    from ...report.headline import fw_name, num_text, ratio_spread, spread_text, usable_rows
+def _headline_cases(df):
+    """Per device kind: (the configuration at 10,000 queues with the most designs and
+    frameworks measured, its rows)."""
+    from ...report.headline import usable_rows
 
     ok = usable_rows(df)
     if ok.empty:
-        return []
+        return
     ok = ok[
         (ok["family"] == "queues") & (ok["mode"] == "forward") & (ok["param_n_queues"] == 10_000)
     ]
-    out = []
-    cfg = ["param_capacity", "param_delay", "param_interval", "param_T", "dtype"]
     for place, g in ok.groupby("device_kind", sort=True):
-        # the configuration with the most designs and frameworks measured
-        best_cfg = g.groupby(cfg, dropna=False).size().idxmax()
+        best_cfg = g.groupby(HEADLINE_CFG, dropna=False).size().idxmax()
         sel = g
-        for c, v in zip(cfg, best_cfg, strict=True):
-            sel = sel[sel[c] == v]
+        for c, v in zip(HEADLINE_CFG, best_cfg, strict=True):
+            sel = sel[(sel[c] == v) | (sel[c].isna() & pd.isna(v))]
+        yield place, best_cfg, sel
+
+
+HEADLINE_CFG = ["param_capacity", "param_delay", "param_interval", "param_T", "dtype"]
+
+
+def headline_rows(df):
+    """Each design's and framework's rows at the headline's configuration (10,000 queues)."""
+    picked = [sel for _, _, sel in _headline_cases(df)]
+    return pd.concat(picked) if picked else pd.DataFrame()
+
+
+def headline(df) -> list[str]:
+    from ...report.headline import fw_name, num_text, ratio_spread, spread_text
+
+    out = []
+    for place, best_cfg, sel in _headline_cases(df):
         med = sel.groupby(["impl", "framework"])["time_median_s"].median().sort_values()
         if med.empty:
             continue
