@@ -483,3 +483,46 @@ def test_compiled_torch_network_gradients_equal_eager(design):
             np.testing.assert_allclose(
                 a.detach().numpy(), b.detach().numpy(), rtol=tol("ulps"), err_msg=name
             )
+
+
+@pytest.mark.parametrize("capacity,interval", [(4, 2), (8, 3)])
+def test_jax_fifo_circular_loop_equals_the_head_aligned_one(capacity, interval):
+    """Large FIFO states (Q * C > DENSE_HEAP) take the circular traffic loop: the same
+    deliveries, payloads, drops and final slots (rotated back to head 0) as popping and
+    enqueueing through ``pop``/``enqueue``, and as the plain-Python reference; interval 2
+    overflows capacity 4."""
+    from jax import lax
+    from spikebench.kernels.queues._jax import DENSE_HEAP
+
+    n, steps, delay = DENSE_HEAP // capacity + 7, 30, 5
+    q0 = J.init("fifo", n, capacity)
+    ref = traffic_reference(
+        "fifo",
+        range(n),
+        n_steps=steps,
+        delay=delay,
+        interval=interval,
+        capacity=capacity,
+        max_delay=delay,
+        seed=2,
+    )
+    q, hits, pays, sent = J.traffic("fifo", q0, steps, delay, interval, seed=2)
+    lanes = jnp.arange(n, dtype=jnp.uint32)
+
+    def step(q, k):  # the head-aligned loop, one pop and one offer at a time
+        q, h, p = J.pop("fifo", q, k, check=False)
+        spike = (J.mix(k, lanes, 2) % jnp.uint32(interval)) == 0
+        t = jnp.full(n, k + delay, jnp.int32)
+        return J.enqueue("fifo", q, t, t.astype(q.pay.dtype), spike, check=False), (h, p)
+
+    aligned, (h, p) = lax.scan(step, q0, jnp.arange(1, steps + 1, dtype=jnp.int32))
+    for a, b in zip(q, aligned, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    np.testing.assert_array_equal(np.asarray(hits), np.asarray(h.sum(0)))
+    np.testing.assert_array_equal(np.asarray(hits), ref["delivered"])
+    np.testing.assert_allclose(np.asarray(pays), ref["pay_sum"])
+    np.testing.assert_array_equal(np.asarray(sent), ref["enqueued"])
+    np.testing.assert_array_equal(np.asarray(q.dropped), ref["dropped"])
+    assert (int(q.dropped.sum()) > 0) == (capacity == 4)  # delay 5 events in 4 slots
+    _, total = J.traffic("fifo", q0, steps, delay, interval, seed=2, tally="total")
+    assert int(total) == int(ref["delivered"].sum())
