@@ -181,7 +181,9 @@ def measure(case, inputs, ref, timing=None) -> dict:
         seen = fw.sync(fn(*args, **kwargs, **{**static, **over}))
         chk = fam.check(case, inputs, host(seen), ref, timed=host(last["out"]))
     value, unit = fam.throughput(case, m.median)
-    notes = [chk.get("note")] + [f"warning: {w.message}" for w in caught]
+    # a kernel's standing remark on its own speed (e.g. why a compiled loop cannot close a gap)
+    notes = [chk.get("note"), getattr(fn, "speed_note", None)]
+    notes += [f"warning: {w.message}" for w in caught]
     return {
         "status": "ok",
         "error": "; ".join(n for n in notes if n) or None,

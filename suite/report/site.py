@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import families, results, rows
 from . import anchors as report_anchors
+from . import compiled as report_compiled
 from . import devices as report_devices
 from . import headline as report_headline
 from . import limits as report_limits
@@ -295,6 +296,7 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
         "exported": report_devices.exported_table(ok, host),
         "anchors": report_anchors.anchor_table(raw, host),
         "limits": report_limits.limits_table(rows.own(df), families.FAMILIES.values()),
+        "compiled": report_compiled.compiled_table(rows.own(df), host),
         "training": report_training.index_table(
             mine, {n: f.task.title for n, f in families.FAMILIES.items() if f.task}
         ),
@@ -351,6 +353,7 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
             + _section(report_anchors.TITLE, t["anchors"], report_anchors.NOTE)
             + _imgs(density)
             + _section(report_limits.TITLE, t["limits"], report_limits.NOTE)
+            + _section(report_compiled.TITLE, t["compiled"], report_compiled.NOTE)
             + _section(EXPORTED, t["exported"], EXPORTED_NOTE),
             pages_nav,
         ),
@@ -397,6 +400,7 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
     ]
     md += [f"## {report_anchors.TITLE}\n", report_anchors.NOTE + "\n", _md(t["anchors"])]
     md += [f"## {report_limits.TITLE}\n", report_limits.NOTE + "\n", _md(t["limits"])]
+    md += [f"## {report_compiled.TITLE}\n", report_compiled.NOTE + "\n", _md(t["compiled"])]
     md += [f"## {EXPORTED}\n", EXPORTED_NOTE + "\n", _md(t["exported"])]
     md += ["## Cross-place comparison\n", _md(t["compare"]), "## All rows\n", _md(t["rows"])]
     (out_dir / "summary.md").write_text("\n".join(md))

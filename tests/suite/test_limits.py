@@ -163,3 +163,38 @@ def test_migrate_v9_leaves_the_cost_empty():
     out = results.migrate(df)
     assert out[results.COST_COLUMNS].isna().all().all()
     assert (out["schema_version"] == results.SCHEMA_VERSION).all()
+
+
+def test_compiled_table_sets_compiled_pytorch_beside_jax_with_its_note(tmp_path):
+    """torch-compile / JAX per case from one run; the kernel's speed note is carried over."""
+    from spikebench import cases, profiles
+    from spikebench.report import compiled
+
+    picked = [
+        cases.Case(
+            **{**c.__dict__, "sizes": tuple(sorted({**c.size, "n_queues": 64, "T": 40}.items()))}
+        )
+        for c in profiles.profile_cases("quick", ["cpu"], family=["queues"])
+        if c.impl == "lossy"
+        and c.framework in ("jax", "torch-compile")
+        and c.size.get("n_queues") == 10_000
+        and c.size.get("delay") == 80
+        and c.knob.get("tally") == "queue"
+    ]
+    assert len(picked) == 2
+    timing = {"min_rounds": 1, "max_rounds": 1, "warmup": 0}
+    with runner.Session(tmp_path, isolate=False, timing=timing) as s:
+        for c in picked:
+            s.run(c)
+    df = results.read([s.csv_path])
+    assert (df["status"] == "ok").all() and df["correct"].all(), df[["framework", "error"]]
+    t = compiled.compiled_table(df)
+    assert len(t) == 1
+    r = t.iloc[0]
+    want = df.set_index("framework")["time_median_s"]
+    assert r["compiled_over_jax"] == pytest.approx(want["torch-compile"] / want["jax"])
+    assert r["note"].startswith("compiled a step at a time") and ";" not in r["note"]
+    # the JAX row carries its compiled cost, the PyTorch row none
+    cost = df.set_index("framework")[results.COST_COLUMNS]
+    assert cost.loc["jax", "cost_loops"] == 1 and cost.loc["jax", "cost_trips"] == 40
+    assert cost.loc["torch-compile"].isna().all()
