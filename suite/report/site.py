@@ -295,7 +295,8 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
         "rows": summary_table(raw),
         "exported": report_devices.exported_table(ok, host),
         "anchors": report_anchors.anchor_table(raw, host),
-        "limits": report_limits.limits_table(rows.own(df), families.FAMILIES.values()),
+        # raw: the device kind itself, whose peaks the run measured (df labels places)
+        "limits": report_limits.limits_table(rows.own(raw), families.FAMILIES.values()),
         "compiled": report_compiled.compiled_table(rows.own(df), host),
         "training": report_training.index_table(
             mine, {n: f.task.title for n, f in families.FAMILIES.items() if f.task}

@@ -151,6 +151,17 @@ def test_limits_table_divides_the_cost_by_the_time_and_the_runs_peaks(tmp_path):
     assert lif["bound"] == "undetermined"
     torch_row = t.loc[("lif", "torch")]
     assert pd.isna(torch_row["flop_frac"]) and pd.isna(torch_row["bound"])
+    # in the rendered report, with two places (the report then labels device_kind by place)
+    from spikebench.report import site
+
+    two = pd.concat(
+        [pd.DataFrame(rows_), pd.DataFrame([rows_[0] | {"threads": 1, "case_id": "d" * 12}])]
+    )
+    two[results.COLUMNS].to_csv(csv, index=False)
+    site.render([csv], tmp_path / "rep")
+    md = (tmp_path / "rep" / "summary.md").read_text()
+    section = md.split(f"## {limits.TITLE}")[1].split("\n## ")[0]
+    assert section.count("| 0.5 | 0.5 | 0 | compute |") == 2, section
     # no JSON peaks (a run before v10): rates without fractions
     csv.with_suffix(".json").write_text("{}")
     t = limits.limits_table(results.read([csv]), [families.get("psu")])

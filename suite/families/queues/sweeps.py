@@ -141,9 +141,10 @@ SWEEPS: dict[str, list[dict]] = {
         # (b) 10,000 independent queues, the same traffic, 400 steps (compiled PyTorch:
         # FIFO, ring and lossy; the heap and the sorted array, 8-16 s of compile each
         # here, in `full`)
-        # Both loop forms (``tally``): JAX and adseq with the per-queue counters and with
-        # the authors' one total, eager PyTorch in the authors' form, compiled PyTorch
-        # with the counters (its step would compile twice, once for the check's run)
+        # Both loop forms (``tally``): JAX with the per-queue counters and with the
+        # authors' one total, adseq and eager PyTorch in the authors' form (adseq with the
+        # counters too in `full` and `gpu-smoke`: ~30 s of the ten minutes here), compiled
+        # PyTorch with the counters (its step would compile twice, once for the check's run)
         _queues(
             {
                 "n_queues": [10_000],
@@ -157,6 +158,7 @@ SWEEPS: dict[str, list[dict]] = {
             limits=[
                 *PUBLISHED_CAPACITY,
                 {"where": {"framework": "torch", "tally": "queue"}, "drop": True},
+                {"where": {"framework": "adseq", "tally": "queue"}, "drop": True},
                 {"where": {"framework": "torch-compile", "tally": "total"}, "drop": True},
                 *(
                     {"where": {"framework": "torch-compile", "impl": d}, "drop": True}
