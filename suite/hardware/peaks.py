@@ -89,7 +89,7 @@ def measure(kind: str) -> dict:
     x = put(np.ones(n_copy, np.float32))
     best, med = _best(partial(add, x), sync)
     del x
-    out = {
+    out: dict = {
         "library": lib,
         "copy": {
             "bytes": 2 * n_copy * 4,
@@ -165,7 +165,7 @@ def roofline(
     both high ends stay below it (neither resource is near its limit: the time goes to
     sequential depth -- a loop's steps each waiting for the last -- dispatch or
     synchronisation); ``undetermined`` when the loops leave it open."""
-    out = {"flop_frac": None, "bw_frac": None, "bound": None}
+    out: dict = {"flop_frac": None, "bw_frac": None, "bound": None}
     if not seconds or seconds <= 0:
         return out
     spans = {}

@@ -84,13 +84,14 @@ def cost_columns(call) -> dict:
         return None if v is None or v < 0 else float(v)
 
     loops = [line for line in (text or "").splitlines() if " while(" in line]
-    trips = [_TRIPS.search(line) for line in loops]
+    trips = [m.group(1) for m in map(_TRIPS.search, loops) if m is not None]
     return {
         "cost_flops": count("flops"),
         "cost_bytes": count("bytes accessed"),
         "cost_loops": len(loops) if text else None,
-        "cost_trips": float(np.prod([int(m.group(1)) for m in trips]))
-        if text and all(trips)
+        # every loop's trip count known (no loop: 1)
+        "cost_trips": float(np.prod([int(n) for n in trips]))
+        if text and len(trips) == len(loops)
         else None,
     }
 
