@@ -31,7 +31,8 @@ def bench_session(request):
         profile=getattr(config, "_spikebench_profile", "quick"),
         shard=getattr(config, "_spikebench_shard", None),
     )
-    session.measure_peaks(c.device for c in getattr(config, "_spikebench_sweep", (0, ()))[1])
+    if runner.peaks_wanted():
+        session.measure_peaks(c.device for c in getattr(config, "_spikebench_sweep", (0, ()))[1])
     config._spikebench_session = session
     yield session
     session.close()

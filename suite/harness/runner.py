@@ -69,6 +69,15 @@ def reports_root() -> Path:
 _PEAKS: dict = {}
 
 
+PEAKS_ENV = "SPIKEBENCH_PEAKS"
+
+
+def peaks_wanted() -> bool:
+    """Whether a run measures the machine's peaks: yes unless ``SPIKEBENCH_PEAKS=0`` (the
+    correctness tests set it for their many small runs)."""
+    return os.environ.get(PEAKS_ENV, "1") != "0"
+
+
 class Session:
     def __init__(
         self,
@@ -312,7 +321,7 @@ def run_sweep(
     ]
     worker.INTERRUPT.clear()
     worker.RECEIVED.clear()
-    if measure_peaks:
+    if measure_peaks and peaks_wanted():
         if progress:
             print("measuring the machine's peaks (copy bandwidth, matmul rate) ...", flush=True)
         session.measure_peaks(c.device for c in cases)
