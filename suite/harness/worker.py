@@ -221,7 +221,8 @@ def measure_safely(case, inputs, ref, timing=None) -> dict:
         return {"status": _classify(exc), "error": last[:2000]}
 
 
-def _child(conn, case, data_path, timing, threads):
+def _pin(threads: int) -> None:
+    """Hold this worker to `threads` cores, before any framework starts a thread pool."""
     os.environ["OMP_NUM_THREADS"] = str(threads)
     # before JAX starts a backend: memory figures must not be a 75 % preallocation
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
@@ -229,6 +230,10 @@ def _child(conn, case, data_path, timing, threads):
         # fewer threads than cores: pin the worker to that many cores, which holds every
         # framework to them (XLA's CPU thread pool has no other exact knob)
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:threads])
+
+
+def _child(conn, case, data_path, timing, threads):
+    _pin(threads)
     try:
         base = frameworks.base(case.framework)
         if base in ("torch", "torch-compile", "onnx"):  # onnx: torch traces them
@@ -356,9 +361,7 @@ def _context():
 
 
 def _call_child(conn, fn, args, threads):
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    if hasattr(os, "sched_setaffinity") and threads < len(os.sched_getaffinity(0)):
-        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:threads])
+    _pin(threads)
     try:
         conn.send(fn(*args))
     except BaseException as exc:  # noqa: BLE001 - report, then die
