@@ -3,9 +3,10 @@
 The designs and their drop policies are in ``_common``'s docstring (docs/families/queues.md).
 Every function takes and returns a ``Queue`` whose arrays have a leading queue axis [Q, ...];
 operations compute, then select with ``where``, with static shapes and static loop bounds, so
-they jit, vmap (add further batch axes) and differentiate. The one branch: the heap skips the
-sift levels no queue needs (``lax.cond`` on a scalar ``any``; differentiable, and a select
-under an outer vmap).
+they jit, vmap (add further batch axes) and differentiate. The branches: the heap skips the
+sift levels no queue needs, and the benchmark loop on quiet traffic skips the steps with
+nothing due or offered (``lax.cond`` on a scalar ``any``; differentiable, and a select under
+an outer vmap).
 
 State (one NamedTuple for every design)::
 
@@ -480,16 +481,50 @@ def traffic(
         return _slot_traffic(design, q, n_steps, delay, interval, seed, tally)
     if design == "fifo" and q.keys.shape[1] > 1 and q.keys.size > DENSE_HEAP:
         return _fifo_traffic(q, n_steps, delay, interval, seed, tally)
+    return _step_traffic(design, q, n_steps, delay, interval, seed, tally, _quiet(q, interval))
+
+
+def _quiet(q: Queue, interval: int) -> bool:
+    """Whether most steps of the traffic loop offer nothing: the chance that none of the Q
+    queues spikes in a step, (1 - 1/interval)^Q, is at least one half (benchmark (a): one
+    queue, interval 400: 0.9975; 10,000 queues: 1e-11)."""
+    return (1.0 - 1.0 / interval) ** q.size.shape[0] >= 0.5
+
+
+def _step_traffic(
+    design: str,
+    q: Queue,
+    n_steps: int,
+    delay: int,
+    interval: int,
+    seed: int,
+    tally: str,
+    skip: bool,
+):
+    """``traffic`` through ``pop`` and ``enqueue``, one step at a time. With ``skip`` (quiet
+    traffic, ``_quiet``) a step whose queues have nothing due (every head key after k: heap,
+    FIFO and sorted keep their earliest event in slot 0, SENTINEL when empty) and nothing
+    offered runs neither, behind one ``lax.cond``: pop and enqueue would change nothing, so
+    the results are the same (tested). Profiled on (a), one queue, 1,200 steps, in one
+    process: heap 1.28 -> 0.55 ms (adseq 1.15), sorted 0.63 -> 0.09 ms (adseq 0.69), FIFO 0.073
+    -> 0.065 ms; at 10,000 queues a step always has work and the test would only add a
+    reduction and a branch, so busy traffic runs every step unconditionally."""
     n = q.size.shape[0]
     lanes = jnp.arange(n, dtype=jnp.uint32)
 
-    def step(carry, k):
-        q, counts = carry
+    def work(q, counts, k, spike):
         q, h, p = pop(design, q, k, check=False)
-        spike = (mix(k, lanes, seed) % jnp.uint32(interval)) == 0
         t = jnp.full(n, k + delay, jnp.int32)
         q = enqueue(design, q, t, t.astype(q.pay.dtype), spike, check=False)
-        return (q, _count(counts, tally, h, p, spike)), None
+        return q, _count(counts, tally, h, p, spike)
+
+    def step(carry, k):
+        q, counts = carry
+        spike = (mix(k, lanes, seed) % jnp.uint32(interval)) == 0
+        if not skip:
+            return work(q, counts, k, spike), None
+        busy = jnp.any(q.keys[:, 0] <= k) | jnp.any(spike)
+        return lax.cond(busy, work, lambda q, c, *_: (q, c), q, counts, k, spike), None
 
     (q, counts), _ = lax.scan(
         step, (q, _zero_counts(n, q.pay.dtype, tally)), jnp.arange(1, n_steps + 1, dtype=jnp.int32)

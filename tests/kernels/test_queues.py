@@ -526,3 +526,42 @@ def test_jax_fifo_circular_loop_equals_the_head_aligned_one(capacity, interval):
     assert (int(q.dropped.sum()) > 0) == (capacity == 4)  # delay 5 events in 4 slots
     _, total = J.traffic("fifo", q0, steps, delay, interval, seed=2, tally="total")
     assert int(total) == int(ref["delivered"].sum())
+
+
+@pytest.mark.parametrize("design", ["heap", "fifo", "sorted"])
+def test_jax_quiet_traffic_skips_idle_steps_with_the_same_results(design):
+    """Quiet traffic (most steps offer nothing: one queue at interval 400, benchmark (a)) runs
+    a step's pop and enqueue only when something is due or offered; the results equal the
+    loop that runs every step and the plain-Python reference. A few queues at interval 3
+    with delay 9 and capacity 2 overflow, so drops and late deliveries are both exercised."""
+    from spikebench.kernels.queues._jax import _quiet, _step_traffic
+
+    assert _quiet(J.init(design, 1, 4), 400) and not _quiet(J.init(design, 10_000, 4), 400)
+    # one queue: its last offer (step 846) falls due at 926, with no offer after it before 1000
+    for n, capacity, interval, delay, steps in ((1, 4, 400, 80, 1000), (3, 2, 3, 9, 60)):
+        q0 = J.init(design, n, capacity)
+        ref = traffic_reference(
+            design,
+            range(n),
+            n_steps=steps,
+            delay=delay,
+            interval=interval,
+            capacity=capacity,
+            max_delay=delay,
+            seed=1,
+        )
+        for tally in ("queue", "total"):
+            skipped, every = (
+                _step_traffic(design, q0, steps, delay, interval, 1, tally, skip)
+                for skip in (True, False)
+            )
+            for a, b in zip(jax.tree.leaves(skipped), jax.tree.leaves(every), strict=True):
+                np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+            if tally == "queue":
+                q, hits, pays, sent = skipped
+        np.testing.assert_array_equal(np.asarray(hits), ref["delivered"])
+        np.testing.assert_allclose(np.asarray(pays), ref["pay_sum"])
+        np.testing.assert_array_equal(np.asarray(sent), ref["enqueued"])
+        np.testing.assert_array_equal(np.asarray(q.dropped), ref["dropped"])
+        assert int(ref["enqueued"].sum()) > 0
+        assert (int(ref["dropped"].sum()) > 0) == (n == 3)
