@@ -30,6 +30,21 @@ def pytest_configure(config):
         from spikebench.harness.runner import PEAKS_ENV
 
         os.environ.setdefault(PEAKS_ENV, "0")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        _one_torch_thread()
+
+
+def _one_torch_thread():
+    """Under xdist (the README's test command: 4 workers on a 2-core machine) each worker's
+    PyTorch computes on one thread: with its default of one per core, OpenMP's spinning
+    threads of four processes starve each other (measured: a PyTorch training test took 86 s
+    beside three busy processes, 27 s with one thread; the whole suite's slowest test). Only
+    this process: the harness's worker processes set their own thread count."""
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(1)
 
 
 def pytest_ignore_collect(collection_path, config):

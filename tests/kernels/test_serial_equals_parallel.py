@@ -48,7 +48,7 @@ def layers(draw):
 
 @pytest.mark.parametrize("fw", ["jax", "torch"])
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
 # chunk 4 < E splits the queue, 64 > E takes it whole (chunk 1: test_event_lif_parallel);
 # every (parameter set, chunk) is a JAX compile
