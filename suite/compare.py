@@ -27,6 +27,8 @@ column then says they differ). Peak memory is compared only between rows with th
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 
 from . import results
@@ -134,6 +136,57 @@ def same_versions(b_rows, rows):
     )
     latest = max((o, k) for o, k in zip(order, kp, strict=True) if k in shared)[1]
     return (b_rows[[k == latest for k in kb]], rows[[k == latest for k in kp]])
+
+
+class Pooled(NamedTuple):
+    """What ``pool`` kept and what it left out."""
+
+    rows: Any  # DataFrame: the rows each place's figures come from
+    left_out: Any  # DataFrame: rows of a superseded kernel or inputs version
+    all_runs: bool
+
+    def note(self) -> str:
+        """One sentence for a page: what was pooled, what was left out ('' when nothing)."""
+        if self.all_runs:
+            return (
+                "--all-runs: every run of a place is pooled, whatever code and inputs "
+                "versions its rows ran (a figure may mix versions)."
+            )
+        n = len(self.left_out)
+        if not n:
+            return ""
+        runs = sorted(set(map(str, self.left_out["run_id"].dropna())))
+        return (
+            f"{n} row(s) of {len(runs)} run(s) left out: in their place a later run of the "
+            f"same case ran other code or inputs (kernel_version / inputs_version), and a "
+            f"place's figures pool only runs of the latest versions (--all-runs pools every "
+            f"run)."
+        )
+
+
+def pool(df, all_runs: bool = False) -> Pooled:
+    """The rows each place's figures come from: for every case and place, the rows of the
+    version pair (``kernel_version``, ``inputs_version``) of its latest row (by
+    ``timestamp_utc``), so a place pools only runs that ran the same code on the same inputs.
+    ``all_runs`` keeps every row."""
+    import pandas as pd
+
+    if df is None or not len(df) or all_runs:
+        empty = df.iloc[:0] if df is not None else pd.DataFrame()
+        return Pooled(df, empty, all_runs)
+    d = df.reset_index(drop=True)
+    key = pd.Series(["\0".join(k) for k in _version_key(d)], index=d.index)
+    stamp = (
+        d["timestamp_utc"].astype(object).where(d["timestamp_utc"].notna(), "").astype(str)
+        if "timestamp_utc" in d
+        else pd.Series([""] * len(d), index=d.index)
+    )
+    cols = [c for c in CASE + PLACE if c in d]
+    groups = d[cols].astype(object).where(d[cols].notna(), "\0nan").astype(str).agg("\1".join, 1)
+    latest = stamp.groupby(groups).transform("max")
+    latest_key = key.where(stamp == latest).groupby(groups).transform("last")
+    keep = (key == latest_key).to_numpy()
+    return Pooled(d[keep], d[~keep], False)
 
 
 def _pair(

@@ -55,6 +55,25 @@ def _resolve_run(arg: str, root: Path) -> list[Path]:
     return hits
 
 
+def _print_answers(df) -> None:
+    """The report's answer table (each family's question by place), when the results hold
+    several places: what ``compare`` prints first."""
+    from .. import compare as cmp
+    from .. import families, rows
+    from ..report import answers
+
+    pooled = cmp.pool(df).rows
+    if pooled is None or not len(pooled) or rows.places(pooled).nunique() < 2:
+        return
+    t = answers.answer_table(answers.answers_by_place(pooled, families.FAMILIES.values()))
+    if t.empty:
+        return
+    out = Table(*map(escape, t.columns), box=None, title=answers.TITLE)
+    for r in t.itertuples(index=False):
+        out.add_row(*(escape(str(v)) for v in r))
+    Console(width=max(console.width, 160)).print(out)
+
+
 @app.command()
 def compare(
     paths: Annotated[
@@ -128,9 +147,9 @@ def compare(
             for p in paths:
                 if not Path(p).exists():
                     raise typer.BadParameter(f"no such results file or folder: {p}")
-            table = cmp.compare(
-                results.read(paths), baseline, factor, alpha, across_versions=across_versions
-            )
+            df = results.read(paths)
+            table = cmp.compare(df, baseline, factor, alpha, across_versions=across_versions)
+            _print_answers(df)
         if fail_on_regression is not None:
             slow = cmp.regressions(table, fail_on_regression)
     except ValueError as exc:

@@ -170,8 +170,8 @@ def run(
     print_summary(session.rows, files)
 
 
-def render_report(paths, out_dir):
+def render_report(paths, out_dir, all_runs: bool = False):
     from ..report import site as rep
 
-    files = rep.render(paths, out_dir)
+    files = rep.render(paths, out_dir, all_runs=all_runs)
     return next((f for f in files if f.name == "index.html"), out_dir)

@@ -222,6 +222,14 @@ class Family(abc.ABC):
         fn = getattr(self._report_module(), "headline_rows", None)
         return fn(df) if fn is not None else None
 
+    def answers(self, df) -> list:
+        """This family's rows of the answer table (``report.answers.Answer``s) for the rows of
+        one place (its report module's ``answers``; none where it has none)."""
+        if not self.report_module:
+            return []
+        fn = getattr(self._report_module(), "answers", None)
+        return fn(df) if fn is not None else []
+
     def memory_headline(self, df) -> list[str]:
         """The report index's memory sentence(s) for this family (its report module's
         ``memory_headline``), from every row of the report."""

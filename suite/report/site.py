@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import families, results, rows
 from . import anchors as report_anchors
+from . import answers as report_answers
 from . import compiled as report_compiled
 from . import devices as report_devices
 from . import headline as report_headline
@@ -164,8 +165,9 @@ def places_table(df):
 
 def plot_overview(panels, out_dir: Path) -> list[Path]:
     """The headline figure: every family's overview panels (``Section.overview``), one panel
-    a row with its legend to its right (never over the data); a panel with nothing to draw
-    says so. The rows per status are in the page's text."""
+    a row across the page's width with its legend below it in columns (never over the data,
+    never as wide as the plot); a panel with nothing to draw says so. The rows per status
+    are in the page's text."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -175,7 +177,9 @@ def plot_overview(panels, out_dir: Path) -> list[Path]:
 
     if not panels:
         return []
-    fig, axes = plt.subplots(len(panels), 1, figsize=(9.5, 3.9 * len(panels)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(panels), 1, figsize=(14, 4.6 * len(panels)), squeeze=False, layout="constrained"
+    )
     for ax, draw in zip(axes[:, 0], panels, strict=True):
         draw(ax)
         if not (ax.lines or ax.collections or ax.patches or ax.containers):
@@ -184,16 +188,17 @@ def plot_overview(panels, out_dir: Path) -> list[Path]:
             ax.set_title(title)
             continue
         ax.grid(True, which="major", alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
+        handles = ax.get_legend_handles_labels()[0]
+        if handles and ax.get_legend() is None:  # a panel's own legend_below stays
             ax.legend(
-                fontsize=8,
-                loc="upper left",
-                bbox_to_anchor=(1.02, 1.0),
+                fontsize=9,
+                loc="upper center",
+                bbox_to_anchor=(0.5, -0.17),
+                ncol=min(3, len(handles)),
                 frameon=False,
                 borderaxespad=0,
             )
     fig.suptitle("spikebench overview (ratios from raw medians of usable rows)")
-    fig.tight_layout(rect=(0, 0, 1, 0.985))
     return st.save(fig, out_dir, "overview")
 
 
@@ -235,13 +240,17 @@ EXPORTED_NOTE = (
 )
 
 
-def render(paths, out_dir, factor: float = 1.1, alpha: float = 0.01) -> list[Path]:
+def render(
+    paths, out_dir, factor: float = 1.1, alpha: float = 0.01, all_runs: bool = False
+) -> list[Path]:
     """Render the report for the result files/folders `paths` into `out_dir`.
 
     The pages are rendered into a staging folder beside `out_dir` and moved into place only
     when all of them are written, so a failure leaves neither an empty nor a half-written
     report. Text from the CSVs never reaches matplotlib's mathtext (``text.parse_math`` off:
-    a machine id such as ``$\\frac{$`` is a label, not a formula)."""
+    a machine id such as ``$\\frac{$`` is a label, not a formula). Each place's figures pool
+    only the runs of the latest code and inputs versions of each case (``compare.pool``;
+    `all_runs` pools every run)."""
     import shutil
     import tempfile
 
@@ -253,7 +262,7 @@ def render(paths, out_dir, factor: float = 1.1, alpha: float = 0.01) -> list[Pat
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     try:
         with matplotlib.rc_context({"text.parse_math": False}):
-            files = _render(raw, staging, factor, alpha)
+            files = _render(raw, staging, factor, alpha, all_runs)
         out_dir.mkdir(exist_ok=True)
         for f in files:
             os.replace(f, out_dir / f.name)
@@ -267,10 +276,15 @@ def _left_out(use) -> str:
     return f"<p>{html.escape(note)}</p>" if note else ""
 
 
-def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
+def _render(raw, out_dir: Path, factor: float, alpha: float, all_runs: bool) -> list[Path]:
     from .. import compare
 
+    pooled = compare.pool(raw, all_runs)
+    raw = pooled.rows
     df = _by_place(raw)
+    from . import style as report_style
+
+    report_style.set_places(df["device_kind"].unique() if len(df) else [])
     use = results.usable(df)
     ok = use.rows if use.rows is not None else df
     # the families' own pages, figures and headline read our rows; peers have their table
@@ -326,24 +340,37 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
         f"{factor:g}x are called within factor).</p>"
     ) + _left_out(use)
     said = report_headline.headlines(rows.own(df), families.FAMILIES.values())
+    t["answers"] = report_answers.answer_table(
+        report_answers.answers_by_place(raw, families.FAMILIES.values())
+    )
     answers = (
-        (
-            "<h2>What these results say</h2><ul>"
-            + "".join(f"<li>{html.escape(x)}</li>" for x in said)
-            + "</ul>"
-        )
-        if said
+        _section(report_answers.TITLE, t["answers"], report_answers.NOTE)
+        if len(t["answers"])
         else (
-            "<h2>What these results say</h2><p>No family's headline rows are in these results "
-            "(a narrow run): see the tables below.</p>"
+            f"<h2>{html.escape(report_answers.TITLE)}</h2><p>No family's headline rows are in "
+            "these results (a narrow run): see the tables below.</p>"
         )
     )
+    in_words = (
+        "<details><summary>What these results say, in words</summary><ul>"
+        + "".join(f"<li>{html.escape(x)}</li>" for x in said)
+        + "</ul></details>"
+        if said
+        else ""
+    )
+    pool_note = f"<p>{html.escape(pooled.note())}</p>" if pooled.note() else ""
     pages = {
         "index.html": _page(
             "spikebench report",
             answers
             + intro
-            + _section("Places (machine, device, threads)", t["places"])
+            + pool_note
+            + _section(
+                "Places (machine, device, threads)",
+                t["places"],
+                "The runs and commits each place's figures pool.",
+            )
+            + in_words
             + _imgs(figs)
             + _section(report_training.INDEX_TITLE, t["training"], report_training.INDEX_NOTE)
             + _section(
@@ -386,6 +413,10 @@ def _render(raw, out_dir: Path, factor: float, alpha: float) -> list[Path]:
         "# spikebench report\n",
         f"{len(raw)} rows from {n_files} file(s); statuses: {_md_text(_counts(raw))}\n",
         (_md_text(use.note()) + "\n") if use.left_out else "",
+        f"## {report_answers.TITLE}\n",
+        report_answers.NOTE + "\n",
+        _md(t["answers"]),
+        (_md_text(pooled.note()) + "\n") if pooled.note() else "",
         "## What these results say\n",
         "".join(f"- {_md_text(x)}\n" for x in said) or "(no headline rows)\n",
         "## Places\n",

@@ -6,7 +6,10 @@
   ticks, never mathtext (the report renders with ``text.parse_math`` off, because CSV text is
   untrusted, and matplotlib's default log ticks are mathtext).
 - Legends stand outside the data (``legend_outside``), short: one entry per implementation
-  and one per framework, not one per line.
+  and one per framework, not one per line. The overview's panels colour by place instead
+  (``set_places``, ``place_color``: one colour per machine x device x threads on every
+  panel), mark the framework by marker and line style, and keep their legend below the plot
+  (``legend_below``), so a panel spans the page's width.
 - An empty panel says so (``empty``); counts take their plural (``plural``).
 - ``save`` runs ``layout_problems`` on every figure before writing it: a legend over an axes'
   data area, or an axis without a label and a unit, is a bug of the report
@@ -185,6 +188,68 @@ def handles(impls=(), frameworks=(), extra=()):
     ]
     out += list(extra)
     return [h for h, _ in out], [lab for _, lab in out]
+
+
+# one colour per place (machine x device kind x threads), the same on every page of a report:
+# ``set_places`` fixes the order once per report, before any figure is drawn
+PLACE_PALETTE = (
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#17becf",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+)
+_PLACES: dict[str, str] = {}
+
+
+def set_places(labels) -> None:
+    """Give each place label its colour, in sorted order (every figure of a report calls
+    ``place_color`` with the same labels afterwards)."""
+    _PLACES.clear()
+    for i, lab in enumerate(sorted(dict.fromkeys(map(str, labels)))):
+        _PLACES[lab] = PLACE_PALETTE[i % len(PLACE_PALETTE)]
+
+
+def place_color(place) -> str:
+    """The colour of a place (a label ``set_places`` did not see gets the next one)."""
+    place = str(place)
+    if place not in _PLACES:
+        _PLACES[place] = PLACE_PALETTE[len(_PLACES) % len(PLACE_PALETTE)]
+    return _PLACES[place]
+
+
+def legend_below(ax, places=(), frameworks=(), extra=(), ncol: int = 3) -> None:
+    """A short legend under the axes, in columns: a colour line per place, a grey marker and
+    line style per framework, then any (artist, label) in `extra` -- one entry per place and
+    per framework, never one per combination."""
+    from matplotlib.lines import Line2D
+
+    items = [(Line2D([], [], color=place_color(p), lw=3), str(p)) for p in dict.fromkeys(places)]
+    items += [
+        (
+            Line2D([], [], color="#555555", marker=MARKER.get(f, "o"), ls=DASH.get(f, "-")),
+            FRAMEWORK_NAME.get(f, f),
+        )
+        for f in dict.fromkeys(frameworks)
+    ]
+    items += list(extra)
+    if not items:
+        return
+    ax.legend(
+        [h for h, _ in items],
+        [lab for _, lab in items],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.17),
+        ncol=max(1, min(ncol, len(items))),
+        frameon=False,
+        fontsize=9,
+        borderaxespad=0,
+    )
 
 
 def legend_outside(fig, hs, labels, title: str | None = None) -> None:

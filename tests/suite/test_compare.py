@@ -113,6 +113,9 @@ def test_cli_compare(tmp_path, base):
     )
     assert res.exit_code == 0, res.output
     assert "comparisons" in res.output and "faster" in res.output
+    # the answer table (each family's question by place) comes first
+    first = res.output.index("Answers: each family's question")
+    assert first < res.output.index("comparisons") and "fast-box" in res.output[first:]
     assert md.read_text().startswith("| case | baseline | place |")
     res = CliRunner().invoke(app, ["compare", str(RUN)])
     assert res.exit_code == 0 and "nothing to compare" in res.output

@@ -348,13 +348,16 @@ def summary(df):
 
 
 def _overview(df):
-    """Panels of the headline figure: best parallel speedup vs K, serial time vs events, and
-    the serial simulator's peak memory vs events."""
+    """Panels of the headline figure: the parallel speedup vs K, serial time vs events, and
+    the serial simulator's kernel memory vs events; colour: the place, marker and line
+    style: the framework (``style.legend_below``)."""
     sp = parallel_speedups(df)
     ok = _ok(df[df["mode"] == "forward"]) if len(df) else df
     ser = ok[(ok["impl"] == "serial") & (ok["param_n_layers"] == 1)] if len(ok) else ok
 
     def speedup(ax):
+        from matplotlib.patches import Patch
+
         from ...report import style as st
 
         if not sp.empty:
@@ -366,20 +369,20 @@ def _overview(df):
                 .reset_index()
             )
             for (fw, dev), g in stats.groupby(["framework", "device_kind"]):
-                (line,) = ax.plot(
+                c = st.place_color(dev)
+                ax.plot(
                     g["param_chunk_size"],
                     g["median"],
                     marker=st.MARKER.get(fw, "o"),
                     ls=st.DASH.get(fw, "-"),
-                    label=f"{st.FRAMEWORK_NAME.get(fw, fw)}, {dev} (median; band: "
-                    f"worst-best of {int(g['size'].max())})",
+                    color=c,
                 )
-                ax.fill_between(
-                    g["param_chunk_size"], g["min"], g["max"], alpha=0.15, color=line.get_color()
-                )
+                ax.fill_between(g["param_chunk_size"], g["min"], g["max"], alpha=0.12, color=c)
             st.log_axis(ax, "x", base=2)
             st.ratio_axis(ax, "y")
-        ax.set_title("event LIF: parallel speedup over serial, over configurations")
+            band = (Patch(color="#999999", alpha=0.3), "worst-best over configurations")
+            st.legend_below(ax, stats["device_kind"], stats["framework"], [band], ncol=4)
+        ax.set_title("event LIF: parallel speedup over serial (median over configurations)")
         ax.set_xlabel("chunk size K (events per scan)")
         ax.set_ylabel("serial time / parallel time (x)")
 
@@ -393,14 +396,12 @@ def _overview(df):
                 g.values,
                 marker=st.MARKER.get(fw, "o"),
                 ls=st.DASH.get(fw, "-"),
-                color=st.color("serial"),
-                label=f"serial {st.FRAMEWORK_NAME.get(fw, fw)}, {dev}",
+                color=st.place_color(dev),
             )
         if len(ser):
-            from ...report import style as st
-
             st.log_axis(ax, "x")
             st.time_axis(ax, "y")
+            st.legend_below(ax, ser["device_kind"], ser["framework"], ncol=4)
         ax.set_title("event LIF: serial simulator, fastest configuration")
         ax.set_xlabel("input events per sample")
         ax.set_ylabel("median time per call (s)")
@@ -409,7 +410,7 @@ def _overview(df):
         from ...report import style as st
 
         mem = ser[ser["peak_mem_bytes"].notna()] if len(ser) else ser
-        for (fw, dev, method), g in (
+        for (fw, dev, _), g in (
             mem.groupby(["framework", "device_kind", "mem_method"]) if len(mem) else []
         ):
             g = g.groupby("param_n_events")["peak_mem_bytes"].max() / 2**20
@@ -418,14 +419,16 @@ def _overview(df):
                 g.values,
                 marker=st.MARKER.get(fw, "o"),
                 ls=st.DASH.get(fw, "-"),
-                color=st.color("serial"),
-                label=f"serial {st.FRAMEWORK_NAME.get(fw, fw)}, {dev} ({method})",
+                color=st.place_color(dev),
             )
         if len(mem):
-            from ...report import style as st
-
             st.log_axis(ax, "x")
-        ax.set_title("event LIF: kernel memory of one call")
+            st.log_axis(ax, "y")
+            st.legend_below(ax, mem["device_kind"], mem["framework"], ncol=4)
+            methods = ", ".join(sorted(set(map(str, mem["mem_method"]))))
+            ax.set_title(f"event LIF: kernel memory of one call ({methods})", fontsize=10)
+        else:
+            ax.set_title("event LIF: kernel memory of one call")
         ax.set_xlabel("input events per sample")
         ax.set_ylabel("kernel memory of one call (MiB)")
 
@@ -580,6 +583,72 @@ def headline(df) -> list[str]:
             f"{len(pairs)} configuration{'s' if len(pairs) != 1 else ''}"
         )
         out.append(head + "; ".join(parts) + ".")
+    return out
+
+
+def answers(df):
+    """The answer table's rows (``report.answers``) for one place: the parallel speedup over
+    serial at the Bullet Trains configuration (else the best pair, named) and at the worst
+    configuration, per framework."""
+    from ...report.answers import ratio_answer
+    from ...report.headline import fw_name, num_text
+
+    def conf(t):
+        p = t[0]
+        return (
+            f"K = {num_text(p['param_chunk_size'])}, {num_text(p['param_n_events'])} events, "
+            f"{p['dataset']}"
+        )
+
+    out = []
+    for _, fw, _, best, worst, bt in _headline_pairs(df):
+        pick = bt or best
+        out.append(
+            ratio_answer(
+                f"Event LIF: parallel speedup over serial, Bullet Trains configuration, "
+                f"{fw_name(fw)} (> 1: parallel faster)",
+                pick[1],
+                pick[2],
+                conf(pick) if bt is not None else f"no SHD rows; best: {conf(pick)}",
+            )
+        )
+        out.append(
+            ratio_answer(
+                f"Event LIF: parallel speedup over serial, worst configuration, {fw_name(fw)}",
+                worst[1],
+                worst[2],
+                conf(worst),
+            )
+        )
+    return out + _memory_answers(df)
+
+
+def _memory_answers(df):
+    """The kernel memory of one call of the serial simulator at its most input events, per
+    framework (MiB; the memory method named: figures of two methods are not comparable)."""
+    from ...report.answers import Answer
+    from ...report.headline import fw_name, memory_rows, num_text
+
+    ok = memory_rows(df)
+    out = []
+    if ok.empty:
+        return out
+    e = ok[
+        (ok["family"] == "event_lif")
+        & (ok["impl"] == "serial")
+        & (ok["param_n_layers"].fillna(1) == 1)
+    ]
+    for (fw, method), g in e.groupby(["framework", "mem_method"], sort=True):
+        top = g[g["param_n_events"] == g["param_n_events"].max()]
+        r = top.loc[top["peak_mem_bytes"].idxmax()]
+        out.append(
+            Answer(
+                f"Kernel memory a call, event LIF serial at its most events, {fw_name(fw)}",
+                float(r["peak_mem_bytes"]) / 2**20,
+                unit="MiB",
+                detail=f"{num_text(r['param_n_events'])} events; {method}",
+            )
+        )
     return out
 
 

@@ -289,6 +289,8 @@ def _overview(df):
     r = ratios(df)
 
     def training_ratio(ax):
+        from matplotlib.lines import Line2D
+
         from ...report import style as st
 
         if not r.empty:
@@ -300,14 +302,15 @@ def _overview(df):
                     g.values,
                     marker=st.MARKER.get(fw, "o"),
                     ls=st.DASH.get(fw, "-") if lvl == "network" else ":",
-                    color=st.color("psu"),
-                    alpha=1.0 if lvl == "network" else 0.6,
-                    label=f"{st.FRAMEWORK_NAME.get(fw, fw)}, {dev} ({lvl} level)",
+                    color=st.place_color(dev),
+                    alpha=1.0 if lvl == "network" else 0.55,
                 )
             if len(part):
                 st.log_axis(ax, "x", base=2)
                 st.ratio_axis(ax, "y")
-        ax.set_title("PSU training step: LIF time / PSU time (> 1x: PSU faster)")
+                neuron = (Line2D([], [], color="#555555", ls=":", alpha=0.55), "neuron level")
+                st.legend_below(ax, part["device_kind"], part["framework"], [neuron], ncol=4)
+        ax.set_title("PSU training step: LIF time / PSU time (> 1x: PSU faster; network level)")
         ax.set_xlabel("time steps T")
         ax.set_ylabel("LIF time / PSU time (x)")
 
@@ -371,6 +374,18 @@ def _headline_frame(df):
     ]
 
 
+HEADLINE_CFG = [
+    "dtype",
+    "mode",
+    "param_n_neurons",
+    "param_batch",
+    "param_n_layers",
+    "param_n_inputs",
+    "param_T",
+    "dataset",
+]  # what a unit's row and LIF's must share to be compared
+
+
 def headline_rows(df):
     """LIF and each unit on the SHD-shaped network at T = 15 (what ``headline`` compares)."""
     return _headline_frame(df)
@@ -388,16 +403,7 @@ def headline(df) -> list[str]:
     ok = _headline_frame(df)
     if ok.empty:
         return []
-    cfg = [
-        "dtype",
-        "mode",
-        "param_n_neurons",
-        "param_batch",
-        "param_n_layers",
-        "param_n_inputs",
-        "param_T",
-        "dataset",
-    ]
+    cfg = HEADLINE_CFG
     out = []
     for (place, fw), g in ok.groupby(["device_kind", "framework"], sort=True):
         lif = g[g["impl"] == "lif"]
@@ -425,6 +431,68 @@ def headline(df) -> list[str]:
                 f"{num_text(ref['param_batch'])}; > 1: the unit is faster): "
                 + "; ".join(modes)
                 + "."
+            )
+    return out
+
+
+def answers(df):
+    """The answer table's rows (``report.answers``) for one place: LIF time / the fastest
+    unit's time at T = 15 on the SHD-shaped network, inference and training step, per
+    framework (the unit named)."""
+    from ...report.answers import ratio_answer
+    from ...report.headline import fw_name, same_rows
+
+    ok = _headline_frame(df)
+    out = []
+    if ok.empty:
+        return out
+    for fw, g in ok.groupby("framework", sort=True):
+        lif = g[g["impl"] == "lif"]
+        for mode, what in (("forward", "inference"), ("grad", "training step")):
+            found = []
+            for impl in ("psu", "ipsu", "rpsu"):
+                u = g[(g["impl"] == impl) & (g["mode"] == mode)]
+                if u.empty:
+                    continue
+                lr = same_rows(lif, u.iloc[0], HEADLINE_CFG)
+                if len(lr):
+                    found.append(
+                        ratio_answer(
+                            f"PSU family: LIF time / fastest unit's, {what}, T = 15, "
+                            f"{fw_name(fw)} (> 1: the unit faster)",
+                            lr,
+                            same_rows(u, u.iloc[0], HEADLINE_CFG),
+                            impl.upper(),
+                        )
+                    )
+            if found:
+                out.append(max(found, key=lambda a: a.value))
+    return out + _memory_answers(df)
+
+
+def _memory_answers(df):
+    """PSU's kernel memory a call over LIF's at the longest T, per framework (the memory
+    method named)."""
+    from ...report.answers import Answer
+    from ...report.headline import fw_name, memory_rows, num_text
+
+    ok = memory_rows(df)
+    out = []
+    if ok.empty:
+        return out
+    p = ok[
+        (ok["family"] == "psu") & (ok["param_n_layers"].fillna(1) == 1) & (ok["mode"] == "forward")
+    ]
+    for (fw, method), g in p.groupby(["framework", "mem_method"], sort=True):
+        g = g[g["param_T"] == g["param_T"].max()]
+        by = g.groupby("impl")["peak_mem_bytes"].median()
+        if "lif" in by and "psu" in by and by["lif"] > 0:
+            out.append(
+                Answer(
+                    f"Kernel memory a call, PSU / LIF at the longest T, {fw_name(fw)}",
+                    float(by["psu"] / by["lif"]),
+                    detail=f"T = {num_text(g['param_T'].iloc[0])}; {method}",
+                )
             )
     return out
 

@@ -259,50 +259,50 @@ def summary(df):
 
 
 def _overview(df):
-    pub = published_table(df)
+    t = us_per_step(df)
+    if not t.empty:
+        cap = t["impl"].map(PUBLISHED.set_index("impl")["published capacity"])
+        same_cap = (t["param_capacity"] == cap) | (cap.isna() & t["param_capacity"].isna())
+        t = t[
+            same_cap
+            & (t["kind"] == "traffic")
+            & (t["param_n_queues"] == 10_000)
+            & (t["param_interval"] == 400)
+            & (t["param_delay"] == 80)
+        ]
 
-    def bars(ax):
-        from matplotlib.patches import Patch
-
+    def dots(ax):
+        """Microseconds a step per design (a row each), a dot per framework and place:
+        colour the place, marker the framework, each dot's framework offset within its
+        design's row (no hatching to decode)."""
         from ...report import style as st
 
-        cols = (
-            [c for c in pub.columns if not c.startswith("published")][1:] if not pub.empty else []
-        )
-        if cols:
-            x = np.arange(len(pub))
-            w = 0.8 / len(cols)
-            hatches = ["", "//", "..", "xx", "\\\\", "oo", "--", "++"]
-            for k, col in enumerate(cols):
-                ax.bar(
-                    x + k * w,
-                    pub[col].astype(float),
-                    w,
-                    color=[st.color(i) for i in pub["impl"]],
-                    edgecolor="black",
-                    linewidth=0.4,
-                    hatch=hatches[k % len(hatches)],
+        if not t.empty:
+            designs = [d for d in PUBLISHED["impl"] if d in set(t["impl"])]
+            fws = sorted(set(t["framework"]))
+            step = 0.7 / max(1, len(fws))
+            for (impl, fw, dev), g in t.groupby(["impl", "framework", "device_kind"]):
+                y = designs.index(impl) - 0.35 + step * (fws.index(fw) + 0.5)
+                ax.plot(
+                    g["us_per_step"].astype(float),
+                    np.full(len(g), y),
+                    ls="none",
+                    marker=st.MARKER.get(fw, "o"),
+                    markersize=8,
+                    color=st.place_color(dev),
+                    markeredgecolor="black",
+                    markeredgewidth=0.4,
                 )
-            ax.set_xticks(x + 0.4 - w / 2, pub["impl"])
-            st.log_axis(ax, "y")
-            # the colour is the design (as on every page); the hatch is where it ran
-            ax.legend(
-                [
-                    Patch(facecolor="white", edgecolor="black", hatch=hatches[k % len(hatches)])
-                    for k in range(len(cols))
-                ],
-                cols,
-                title="framework, place",
-                loc="upper left",
-                bbox_to_anchor=(1.02, 1.0),
-                frameon=False,
-                fontsize=8,
-            )
-        ax.set_title("event queues: 10,000 queues, benchmark (b)")
-        ax.set_xlabel("queue design")
-        ax.set_ylabel("microseconds per step (us)")
+            ax.set_yticks(range(len(designs)), designs)
+            ax.set_ylim(len(designs) - 0.5, -0.5)
+            st.log_axis(ax, "x")
+            ax.grid(True, axis="x", which="major", alpha=0.3)
+            st.legend_below(ax, t["device_kind"], t["framework"], ncol=4)
+        ax.set_title("event queues: 10,000 queues, benchmark (b) (published capacities)")
+        ax.set_xlabel("microseconds per step (us)")
+        ax.set_ylabel("queue design")
 
-    return [bars]
+    return [dots]
 
 
 def section(df, out_dir: Path):
@@ -320,7 +320,7 @@ def section(df, out_dir: Path):
         + rm.figure(
             traffic,
             "param_n_queues",
-            "number of queues",
+            "number of queues (count)",
             "queues_memory",
             out_dir,
             "Event queues: memory against the number of queues",
@@ -409,6 +409,73 @@ def headline(df) -> list[str]:
             f"{num_text(best_cfg[1])}, interval {num_text(best_cfg[2])} steps) the fastest "
             f"design is {who}, {us:.3g} us a step{tail}."
         )
+    return out
+
+
+def answers(df):
+    """The answer table's rows (``report.answers``) for one place: the fastest design at
+    10,000 queues in microseconds a step (spread: its samples' IQR), and the runner-up's time
+    over it."""
+    from ...compare import samples
+    from ...report.answers import Answer, ratio_answer
+    from ...report.headline import fw_name
+
+    out = []
+    for _, cfg, sel in _headline_cases(df):
+        med = sel.groupby(["impl", "framework"])["time_median_s"].median().sort_values()
+        if med.empty:
+            continue
+        (impl, fw), steps = med.index[0], float(cfg[3])
+        first = sel[(sel["impl"] == impl) & (sel["framework"] == fw)]
+        s = samples(first) * 1e6 / steps
+        q1, q2, q3 = np.percentile(s, [25, 50, 75]) if len(s) else (np.nan,) * 3
+        out.append(
+            Answer(
+                "Queues: fastest design at 10,000 queues, microseconds a step",
+                float(q2),
+                float(q1),
+                float(q3),
+                "us",
+                f"{impl} in {fw_name(fw)}",
+                (first,),
+            )
+        )
+        if len(med) > 1:
+            (i2, f2) = med.index[1]
+            out.append(
+                ratio_answer(
+                    "Queues: the runner-up's time / the fastest's at 10,000 queues",
+                    sel[(sel["impl"] == i2) & (sel["framework"] == f2)],
+                    first,
+                    f"{i2} in {fw_name(f2)}",
+                )
+            )
+    return out + _memory_answers(df)
+
+
+def _memory_answers(df):
+    """The dense ring's kernel memory a call over the FIFO's at 10,000 queues, per framework
+    (the memory method named)."""
+    from ...report.answers import Answer
+    from ...report.headline import fw_name, memory_rows
+
+    ok = memory_rows(df)
+    out = []
+    if ok.empty:
+        return out
+    q = ok[
+        (ok["family"] == "queues") & (ok["param_n_queues"] == 10_000) & ok["param_delay"].notna()
+    ]
+    for (fw, method), g in q.groupby(["framework", "mem_method"], sort=True):
+        by = g.groupby("impl")["peak_mem_bytes"].median()
+        if {"ring", "fifo"} <= set(by.index) and by["fifo"] > 0:
+            out.append(
+                Answer(
+                    f"Kernel memory a call, dense ring / FIFO at 10,000 queues, {fw_name(fw)}",
+                    float(by["ring"] / by["fifo"]),
+                    detail=str(method),
+                )
+            )
     return out
 
 
