@@ -1,5 +1,5 @@
 """Render a report of result CSVs and check it as a reader sees it (spikebench.report.check):
-the figure checks, then every page in headless Chromium at 1400 px, with screenshots.
+the figure checks, then every page in headless Chromium at 1400 and 800 px, with screenshots.
 
     python scripts/check_report.py [RESULTS ...] [--out reports/check] [--shots DIR]
 
@@ -31,7 +31,8 @@ def main(argv=None) -> int:
     for page in report_check.check_pages(Path(args.out), args.shots and Path(args.shots)):
         imgs = ", ".join(f"{i['src']} {i['w']:.0f}x{i['h']:.0f}" for i in page.get("images", []))
         print(
-            f"{page['page']}: {page.get('width')} px wide, {page.get('height')} px tall; "
+            f"{page['page']} in {page.get('window')} px: {page.get('width')} px wide, "
+            f"{page.get('height')} px tall; "
             f"headings: {' | '.join(page.get('headings', []))}; {len(page.get('tables', []))} "
             f"tables; {page.get('items', 0)} list items; images: {imgs or 'none'}"
         )

@@ -170,8 +170,8 @@ def run(
     print_summary(session.rows, files)
 
 
-def render_report(paths, out_dir, all_runs: bool = False):
+def render_report(paths, out_dir, all_runs: bool = False, site: bool = False):
     from ..report import site as rep
 
-    files = rep.render(paths, out_dir, all_runs=all_runs)
+    files = rep.render(paths, out_dir, all_runs=all_runs, site=site)
     return next((f for f in files if f.name == "index.html"), out_dir)

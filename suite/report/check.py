@@ -1,4 +1,5 @@
-"""Check a rendered report as a reader sees it: every page in headless Chromium at 1400 px.
+"""Check a rendered report as a reader sees it: every page in headless Chromium at 1400 px
+and at 800 px (a laptop split screen, a tablet).
 
 Two layers:
 
@@ -6,7 +7,7 @@ Two layers:
   figure as it is written (a legend over an axes' data, an axis with data but no label or no
   unit, mathtext tick labels); ``render_checked`` renders a report and returns them.
 - pages (headless Chromium, where installed: Debian's ``chromium``, or ``$CHROMIUM``):
-  ``check_pages`` loads each page at 1400 px with a small script that measures it after
+  ``check_pages`` loads each page at each of ``WIDTHS`` with a small script that measures it after
   layout: the page's width against the window (nothing may stick out sideways), each image's
   rendered size against its natural size, the headings, the tables and their widths. It
   returns one dict per page and, with ``shots``, writes a full-page screenshot.
@@ -23,7 +24,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-WIDTH = 1400
+WIDTHS = (1400, 800)
 
 _PROBE = """<script>
 window.addEventListener('load', () => {
@@ -55,7 +56,7 @@ def chromium() -> str | None:
     return None
 
 
-def _run(browser: str, args: list[str], timeout: float = 120) -> str:
+def _run(browser: str, args: list[str], width: int = WIDTHS[0], timeout: float = 120) -> str:
     done = subprocess.run(
         [
             browser,
@@ -63,7 +64,7 @@ def _run(browser: str, args: list[str], timeout: float = 120) -> str:
             "--no-sandbox",
             "--disable-gpu",
             "--hide-scrollbars",
-            f"--window-size={WIDTH},1000",
+            f"--window-size={width},1000",
             "--virtual-time-budget=5000",
             *args,
         ],
@@ -76,10 +77,11 @@ def _run(browser: str, args: list[str], timeout: float = 120) -> str:
     return done.stdout
 
 
-def check_pages(report_dir: Path, shots: Path | None = None) -> list[dict]:
-    """Measure every page of a rendered report in headless Chromium (module doc); each dict
-    also holds ``problems``: the page wider than the window, an image shown wider than the
-    window or not loaded, an empty page."""
+def check_pages(report_dir: Path, shots: Path | None = None, widths=WIDTHS) -> list[dict]:
+    """Measure every page of a rendered report in headless Chromium at each window width of
+    `widths` (module doc); one dict per page and width (``page``, ``window``), each with
+    ``problems``: the page wider than the window, an image shown wider than the window or
+    not loaded, an empty page. Screenshots (`shots`) are named ``<page>-<width>.png``."""
     browser = chromium()
     if browser is None:
         raise RuntimeError(
@@ -95,39 +97,44 @@ def check_pages(report_dir: Path, shots: Path | None = None) -> list[dict]:
                 link = Path(tmp) / f.name
                 if f.is_file() and f.suffix in (".svg", ".png") and not link.exists():
                     os.symlink(f.resolve(), link)
-            dom = _run(browser, ["--dump-dom", probe.resolve().as_uri()])
-            start = dom.find('<pre id="spikebench-check">')
-            if start < 0:
-                out.append({"page": page.name, "problems": ["the probe did not run"]})
-                continue
-            text = dom[start + len('<pre id="spikebench-check">') : dom.find("</pre>", start)]
-            import html
-
-            facts = json.loads(html.unescape(text))
-            problems = []
-            if facts["width"] > facts["window"]:
-                problems.append(f"page {facts['width']} px wide in a {facts['window']} px window")
-            for im in facts["images"]:
-                if not im["loaded"]:
-                    problems.append(f"image {im['src']} did not load")
-                elif im["w"] > facts["window"]:
-                    problems.append(f"image {im['src']} shown {im['w']:.0f} px wide")
-            if not facts["headings"]:
-                problems.append("no heading")
-            facts.update(page=page.name, problems=problems)
-            out.append(facts)
-            if shots is not None:
-                Path(shots).mkdir(parents=True, exist_ok=True)
-                shot = (Path(shots) / page.name).with_suffix(".png").resolve()
-                _run(
-                    browser,
-                    [
-                        f"--screenshot={shot}",
-                        f"--window-size={WIDTH},{min(int(facts['height']), 16000)}",
-                        page.resolve().as_uri(),
-                    ],
-                )
+            for width in widths:
+                out.append(_check_one(browser, page, probe, width, shots))
     return out
+
+
+def _check_one(browser: str, page: Path, probe: Path, width: int, shots) -> dict:
+    import html
+
+    dom = _run(browser, ["--dump-dom", probe.resolve().as_uri()], width)
+    start = dom.find('<pre id="spikebench-check">')
+    if start < 0:
+        return {"page": page.name, "window": width, "problems": ["the probe did not run"]}
+    text = dom[start + len('<pre id="spikebench-check">') : dom.find("</pre>", start)]
+    facts = json.loads(html.unescape(text))
+    problems = []
+    if facts["width"] > facts["window"]:
+        problems.append(f"page {facts['width']} px wide in a {facts['window']} px window")
+    for im in facts["images"]:
+        if not im["loaded"]:
+            problems.append(f"image {im['src']} did not load")
+        elif im["w"] > facts["window"]:
+            problems.append(f"image {im['src']} shown {im['w']:.0f} px wide")
+    if not facts["headings"]:
+        problems.append("no heading")
+    facts.update(page=page.name, problems=problems)
+    if shots is not None:
+        Path(shots).mkdir(parents=True, exist_ok=True)
+        shot = (Path(shots) / f"{page.stem}-{width}.png").resolve()
+        _run(
+            browser,
+            [
+                f"--screenshot={shot}",
+                f"--window-size={width},{min(int(facts['height']), 16000)}",
+                page.resolve().as_uri(),
+            ],
+            width,
+        )
+    return facts
 
 
 def render_checked(paths, out_dir: Path) -> tuple[list[Path], list[str]]:

@@ -241,7 +241,12 @@ EXPORTED_NOTE = (
 
 
 def render(
-    paths, out_dir, factor: float = 1.1, alpha: float = 0.01, all_runs: bool = False
+    paths,
+    out_dir,
+    factor: float = 1.1,
+    alpha: float = 0.01,
+    all_runs: bool = False,
+    site: bool = False,
 ) -> list[Path]:
     """Render the report for the result files/folders `paths` into `out_dir`.
 
@@ -250,7 +255,8 @@ def render(
     report. Text from the CSVs never reaches matplotlib's mathtext (``text.parse_math`` off:
     a machine id such as ``$\\frac{$`` is a label, not a formula). Each place's figures pool
     only the runs of the latest code and inputs versions of each case (``compare.pool``;
-    `all_runs` pools every run)."""
+    `all_runs` pools every run). `site` also writes ``site.md``, the docs site's Results page
+    (``SITE_PAGE``; docs/hooks/results_site.py publishes it with the report beside it)."""
     import shutil
     import tempfile
 
@@ -262,7 +268,7 @@ def render(
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     try:
         with matplotlib.rc_context({"text.parse_math": False}):
-            files = _render(raw, staging, factor, alpha, all_runs)
+            files = _render(raw, staging, factor, alpha, all_runs, site)
         out_dir.mkdir(exist_ok=True)
         for f in files:
             os.replace(f, out_dir / f.name)
@@ -276,7 +282,9 @@ def _left_out(use) -> str:
     return f"<p>{html.escape(note)}</p>" if note else ""
 
 
-def _render(raw, out_dir: Path, factor: float, alpha: float, all_runs: bool) -> list[Path]:
+def _render(
+    raw, out_dir: Path, factor: float, alpha: float, all_runs: bool, site: bool = False
+) -> list[Path]:
     from .. import compare
 
     pooled = compare.pool(raw, all_runs)
@@ -437,4 +445,39 @@ def _render(raw, out_dir: Path, factor: float, alpha: float, all_runs: bool) -> 
     md += ["## Cross-place comparison\n", _md(t["compare"]), "## All rows\n", _md(t["rows"])]
     (out_dir / "summary.md").write_text("\n".join(md))
     figures = figs + density + [p for sec, _ in sections.values() for p in sec.figures]
-    return figures + [out_dir / "summary.md"] + [out_dir / n for n in pages]
+    extra = [_site_page(raw, t, figs, sections, pooled, out_dir)] if site else []
+    return figures + [out_dir / "summary.md"] + extra + [out_dir / n for n in pages]
+
+
+SITE_PAGE = "site.md"
+
+
+def _site_page(raw, t, figs, sections, pooled, out_dir: Path) -> Path:
+    """The docs site's Results page (Markdown): the answer table, the places with the runs
+    and commits they pool, the overview figure and links to the full report, which the site
+    publishes under ``report/``."""
+    n_files = raw["source_file"].nunique() if len(raw) else 0
+    links = " · ".join(
+        f"[{_md_text(sec.title)}](report/{name}.html)" for name, (sec, _) in sections.items()
+    )
+    figure = next((f.name for f in figs if f.suffix == ".svg"), None)
+    text = [
+        "# Results\n",
+        f"Every results file under `results/` ({len(raw)} rows from {n_files} files), as the "
+        "report of `spikebench report results/ --site` renders it: each family's question "
+        "by place, then the places. The whole report: "
+        f"[overview](report/index.html) · {links} · "
+        "[compare places](report/compare.html) · [all rows](report/rows.html).\n",
+        f"## {report_answers.TITLE}\n",
+        report_answers.NOTE + "\n",
+        _md(t["answers"]),
+        (_md_text(pooled.note()) + "\n") if pooled.note() else "",
+        "## Places (machine, device, threads)\n",
+        "The runs and commits each place's figures pool.\n",
+        _md(t["places"]),
+    ]
+    if figure:
+        text += ["## Overview\n", f"![The overview figure](report/{figure})\n"]
+    path = out_dir / SITE_PAGE
+    path.write_text("\n".join(text))
+    return path

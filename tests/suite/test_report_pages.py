@@ -138,9 +138,12 @@ def test_a_narrow_report_says_where_there_is_no_data(tmp_path):
 
 
 @pytest.mark.skipif(report_check.chromium() is None, reason="no headless Chromium here")
-def test_every_page_fits_1400px_in_headless_chromium(two_places):
+def test_every_page_fits_1400px_and_800px_in_headless_chromium(two_places):
     out, _, _ = two_places
     pages = report_check.check_pages(out)
     assert {p["page"] for p in pages} >= {"index.html", "psu.html", "queues.html"}
+    assert {p["window"] for p in pages} == set(report_check.WIDTHS) == {1400, 800}
     for p in pages:
-        assert p["problems"] == [], (p["page"], p["problems"])
+        assert p["problems"] == [], (p["page"], p["window"], p["problems"])
+    index = next(p for p in pages if p["page"] == "index.html")
+    assert index["headings"][1].startswith("Answers")  # the answer table comes first
