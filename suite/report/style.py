@@ -151,6 +151,30 @@ def plain_ticks(fig) -> None:
                 a.set_minor_formatter(NullFormatter())
 
 
+def readable_log_ticks(fig) -> None:
+    """Every base-10 log axis that spans under two decades gets ticks at 1, 2 and 5 of each
+    decade (under half a decade: every integer multiple), keeping its formatter: a learning
+    curve over 40-400 ms otherwise shows one labelled tick."""
+    from matplotlib.ticker import LogLocator
+
+    for ax in fig.axes:
+        for a, scale, lim in (
+            (ax.xaxis, ax.get_xscale(), ax.get_xlim()),
+            (ax.yaxis, ax.get_yscale(), ax.get_ylim()),
+        ):
+            loc = a.get_major_locator()
+            if scale != "log" or not isinstance(loc, LogLocator) or loc._base != 10:
+                continue
+            lo, hi = sorted(lim)
+            if lo <= 0 or not np.isfinite(hi):
+                continue
+            decades = np.log10(hi / lo)
+            if decades < 0.5:
+                a.set_major_locator(LogLocator(base=10, subs=tuple(range(1, 10))))
+            elif decades < 2:
+                a.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+
+
 def empty(ax, what: str = NO_DATA) -> None:
     """An axes with nothing to draw says so (and keeps no ticks to misread)."""
     # hide this axes' ticks without touching the axes it shares an axis with
@@ -223,10 +247,7 @@ def place_color(place) -> str:
     return _PLACES[place]
 
 
-def legend_below(ax, places=(), frameworks=(), extra=(), ncol: int = 3) -> None:
-    """A short legend under the axes, in columns: a colour line per place, a grey marker and
-    line style per framework, then any (artist, label) in `extra` -- one entry per place and
-    per framework, never one per combination."""
+def _place_framework_items(places, frameworks, extra):
     from matplotlib.lines import Line2D
 
     items = [(Line2D([], [], color=place_color(p), lw=3), str(p)) for p in dict.fromkeys(places)]
@@ -237,7 +258,14 @@ def legend_below(ax, places=(), frameworks=(), extra=(), ncol: int = 3) -> None:
         )
         for f in dict.fromkeys(frameworks)
     ]
-    items += list(extra)
+    return items + list(extra)
+
+
+def legend_below(ax, places=(), frameworks=(), extra=(), ncol: int = 3) -> None:
+    """A short legend under the axes, in columns: a colour line per place, a grey marker and
+    line style per framework, then any (artist, label) in `extra` -- one entry per place and
+    per framework, never one per combination."""
+    items = _place_framework_items(places, frameworks, extra)
     if not items:
         return
     ax.legend(
@@ -250,6 +278,21 @@ def legend_below(ax, places=(), frameworks=(), extra=(), ncol: int = 3) -> None:
         fontsize=9,
         borderaxespad=0,
     )
+
+
+def figure_legend_below(fig, places=(), frameworks=(), extra=(), ncol: int = 4) -> None:
+    """``legend_below`` for a whole figure (constrained layout): one legend under every
+    panel."""
+    items = _place_framework_items(places, frameworks, extra)
+    if items:
+        fig.legend(
+            [h for h, _ in items],
+            [lab for _, lab in items],
+            loc="outside lower center",
+            ncol=max(1, min(ncol, len(items))),
+            frameon=False,
+            fontsize=9,
+        )
 
 
 def legend_outside(fig, hs, labels, title: str | None = None) -> None:
@@ -351,6 +394,8 @@ def save(fig, out_dir: Path, stem: str) -> list[Path]:
     import matplotlib.pyplot as plt
 
     plain_ticks(fig)
+    fig.canvas.draw()  # the final limits, after any layout engine
+    readable_log_ticks(fig)
     paths = [Path(out_dir) / f"{stem}.png", Path(out_dir) / f"{stem}.svg"]
     for p in paths:
         fig.savefig(p, dpi=100, bbox_inches="tight")

@@ -128,8 +128,12 @@ def network_table(df) -> pd.DataFrame:
 
 
 def plot(df, out_dir: Path) -> list[Path]:
-    """queues.*: four panels with one encoding (``report_style``): the colour is the design,
-    the marker and line style the framework, one legend for all to the right."""
+    """queues.*: one encoding for every panel (``report_style``): the colour is the place
+    (machine, device, threads), the marker and line style the framework; the design is a row
+    of (b) and a panel of (c) and (d), so no line or bar mixes places or designs. (b) 10,000
+    queues as dots, (c) time against the number of queues and (d) against the capacity as
+    small multiples per design, (f) the drop rate against load (framework-independent); one
+    legend below everything."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -141,106 +145,112 @@ def plot(df, out_dir: Path) -> list[Path]:
     if ok.empty:
         return []
     tr = ok[ok["kind"] == "traffic"]
-    fig, axes = plt.subplots(2, 2, figsize=(13, 10))
-    ax = axes[0, 0]  # (b) bars at 10,000 queues, interval 400, delay 80
+    designs = [d for d in DESIGN_ORDER if d in set(tr["impl"])] or DESIGN_ORDER
+    n = len(designs)
+    fig = plt.figure(figsize=(15, 15), layout="constrained")
+    grid = fig.add_gridspec(4, n, height_ratios=[1.3, 1, 1, 1.1])
+    ax = fig.add_subplot(grid[0, :])  # (b) 10,000 queues, interval 400, delay 80
     bars = tr[(tr["param_n_queues"] == 10_000) & (tr["param_interval"] == 400)]
-    groups = sorted(bars["where"].unique())
-    width = 0.8 / max(len(DESIGN_ORDER), 1)
-    for i, design in enumerate(DESIGN_ORDER):
-        vals = [
-            bars[(bars["where"] == g) & (bars["impl"] == design)]["us_per_step"].median()
-            for g in groups
-        ]
-        ax.bar(np.arange(len(groups)) + i * width, vals, width, color=st.color(design))
-    if groups:
-        # long place labels ("torch cpu @ <machine>, 2 threads") wrap instead of overlapping
-        ax.set_xticks(
-            np.arange(len(groups)) + 0.4 - width / 2,
-            [textwrap.fill(g, 16) for g in groups],
-            fontsize=8,
+    fws = sorted(set(bars["framework"]))
+    step = 0.7 / max(1, len(fws))
+    for (design, fw, dev), g in bars.groupby(["impl", "framework", "device_kind"]):
+        y = designs.index(design) - 0.35 + step * (fws.index(fw) + 0.5)
+        ax.plot(
+            g["us_per_step"].astype(float),
+            np.full(len(g), y),
+            ls="none",
+            marker=st.MARKER.get(fw, "o"),
+            markersize=7,
+            color=st.place_color(dev),
+            markeredgecolor="black",
+            markeredgewidth=0.4,
         )
-        st.log_axis(ax, "y")
-        ax.set_ylabel("time per simulated step (us)")
-        ax.set_xlabel("framework and place")
+    if len(bars):
+        ax.set_yticks(range(n), designs)
+        ax.set_ylim(n - 0.5, -0.5)
+        st.log_axis(ax, "x")
+        ax.set_xlabel("time per simulated step (us)")
+        ax.set_ylabel("queue design")
     else:
         st.empty(ax)
     ax.set_title("(b) 10,000 queues, Poisson interval 400, delay 80")
 
-    def lines(ax, frame, x, title, xlabel, log_x=True):
-        drawn = False
-        for (design, fw, dt), g in frame.groupby(["impl", "framework", "dtype"]):
-            g = g.groupby(x)["us_per_step"].median()
-            if len(g) > 1:
-                ax.plot(
-                    g.index,
-                    g.values,
-                    color=st.color(design),
-                    marker=st.MARKER.get(fw, "o"),
-                    ls=st.DASH.get(fw, "-"),
-                    alpha=1.0 if dt == "float32" else 0.5,
-                )
-                drawn = True
-        if drawn:
-            if log_x:
-                st.log_axis(ax, "x")
-            st.log_axis(ax, "y")
-            ax.set_xlabel(xlabel)
-            ax.set_ylabel("time per simulated step (us)")
-        else:
-            st.empty(ax)
-        ax.set_title(title)
+    def small_multiples(row, frame, x, title, xlabel, log_x=True):
+        first = None
+        for k, design in enumerate(designs):
+            a = fig.add_subplot(grid[row, k], sharey=first)
+            first = first or a
+            drawn = False
+            part = frame[frame["impl"] == design]
+            for (fw, dev, dt), g in part.groupby(["framework", "device_kind", "dtype"]):
+                g = g.groupby(x)["us_per_step"].median()
+                if len(g) > 1:
+                    a.plot(
+                        g.index,
+                        g.values,
+                        color=st.place_color(dev),
+                        marker=st.MARKER.get(fw, "o"),
+                        ls=st.DASH.get(fw, "-"),
+                        alpha=1.0 if dt == "float32" else 0.5,
+                    )
+                    drawn = True
+            if drawn:
+                if log_x:
+                    st.log_axis(a, "x")
+                st.log_axis(a, "y")
+                a.set_xlabel(xlabel)
+                a.set_ylabel("time per step (us)" if k == 0 else "")
+                a.grid(True, which="major", alpha=0.3)
+            else:
+                st.empty(a, "not swept")
+            a.set_title(f"{title}: {design}", fontsize=10)
 
-    lines(
-        axes[0, 1],
+    small_multiples(
+        1,
         tr[(tr["param_interval"] == 400) & (tr["param_delay"] == 80)],
         "param_n_queues",
-        "(c) against the number of queues",
+        "(c)",
         "number of queues (count)",
     )
-    lines(
-        axes[1, 0],
+    small_multiples(
+        2,
         tr[
             (tr["param_interval"] == 10)
             & (tr["param_delay"] == 5)
             & (tr["param_n_queues"] == 10_000)
         ],
         "param_capacity",
-        "(d) capacity: 10,000 queues, interval 10, delay 5",
+        "(d) 10,000 queues",
         "capacity (slots a queue)",
         log_x=False,
     )
-    ax = axes[1, 1]  # (f) drop rate vs delay / interval (the rate is framework-independent)
+    ax = fig.add_subplot(grid[3, :])  # (f) drop rate vs load
     drop = tr.copy()
     drop["load"] = drop["param_delay"] / drop["param_interval"]
     drawn = False
     for (design, c, lam), g in drop.groupby(["impl", "param_capacity", "param_interval"]):
         g = g.groupby("load")["drop_rate"].median()
         if len(g) > 2:
-            ax.plot(g.index, g.values, color=st.color(design), marker="o")
+            (line,) = ax.plot(g.index, g.values, marker="o", color="#555555")
             ax.annotate(
                 f"{design}, capacity {int(c) if c == c else '-'}, interval {int(lam)}",
                 (g.index[-1], g.values[-1]),
                 textcoords="offset points",
                 xytext=(-4, 6),
                 ha="right",
-                fontsize=7,
-                color=st.color(design),
+                fontsize=8,
             )
             drawn = True
     if drawn:
         ax.set_xlabel("delay / interval (ratio)")
         ax.set_ylabel("drop rate (dropped / offered)")
+        ax.grid(True, which="major", alpha=0.3)
     else:
         st.empty(ax)
-    ax.set_title("(f) drop rate against load")
-    for a in axes.ravel():
-        a.grid(True, which="major", alpha=0.3)
-    designs = [d for d in DESIGN_ORDER if d in set(tr["impl"])]
-    fws = [f for f in st.MARKER if f in set(tr["framework"])]
-    fig.suptitle("Spike event queues. " + textwrap.fill(NOTE, 120), fontsize=9)
-    fig.tight_layout()
-    hs, labels = st.handles(designs, fws)
-    st.legend_outside(fig, hs, labels, title="colour: design\nmarker: framework")
+    ax.set_title("(f) drop rate against load (the same on every place and framework)")
+    places = sorted(set(tr["device_kind"]))
+    fig.suptitle("Spike event queues. " + textwrap.fill(NOTE, 150), fontsize=9)
+    st.figure_legend_below(fig, places, sorted(set(tr["framework"])))
     return st.save(fig, out_dir, "queues")
 
 
