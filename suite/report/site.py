@@ -156,6 +156,7 @@ def places_table(df):
             ),
             "runs": g["run_id"].nunique(),
             "commits": g["git_commit"].apply(lambda x: ", ".join(sorted(set(map(str, x))))),
+            "run ids": g["run_id"].apply(lambda x: ", ".join(sorted(set(map(str, x))))),
             "rows": g.size(),
             "ok": g["ok"].sum(),
             "ok and correct": g["correct_ok"].sum(),

@@ -153,8 +153,9 @@ def plain_ticks(fig) -> None:
 
 def readable_log_ticks(fig) -> None:
     """Every base-10 log axis that spans under two decades gets ticks at 1, 2 and 5 of each
-    decade (under half a decade: every integer multiple), keeping its formatter: a learning
-    curve over 40-400 ms otherwise shows one labelled tick."""
+    decade (under half a decade: every integer multiple), and every ratio axis (base 2)
+    under three octaves ticks at 1x and 1.5x of each (under 1.5 octaves: quarters), keeping
+    its formatter: a learning curve over 40-400 ms otherwise shows one labelled tick."""
     from matplotlib.ticker import LogLocator
 
     for ax in fig.axes:
@@ -163,16 +164,20 @@ def readable_log_ticks(fig) -> None:
             (ax.yaxis, ax.get_yscale(), ax.get_ylim()),
         ):
             loc = a.get_major_locator()
-            if scale != "log" or not isinstance(loc, LogLocator) or loc._base != 10:
+            if scale != "log" or not isinstance(loc, LogLocator) or loc._base not in (2, 10):
                 continue
             lo, hi = sorted(lim)
             if lo <= 0 or not np.isfinite(hi):
                 continue
-            decades = np.log10(hi / lo)
-            if decades < 0.5:
+            span = np.log(hi / lo) / np.log(loc._base)  # decades, or octaves for ratios
+            if loc._base == 10 and span < 0.5:
                 a.set_major_locator(LogLocator(base=10, subs=tuple(range(1, 10))))
-            elif decades < 2:
+            elif loc._base == 10 and span < 2:
                 a.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            elif loc._base == 2 and span < 1.5:
+                a.set_major_locator(LogLocator(base=2, subs=(1.0, 1.25, 1.5, 1.75)))
+            elif loc._base == 2 and span < 3:
+                a.set_major_locator(LogLocator(base=2, subs=(1.0, 1.5)))
 
 
 def empty(ax, what: str = NO_DATA) -> None:

@@ -139,6 +139,7 @@ def test_runs_of_other_versions_are_left_out_and_said_so(run, tmp_path):
     index = (out / "index.html").read_text()
     assert f"{len(run)} row(s) of 1 run(s) left out" in index
     assert index.index("<table") < index.index("left out")  # the answers come first
+    assert "r-new" in index and "r-old" not in index  # the places table lists the runs used
     elsewhere = _with(run, tmp_path, "elsewhere", kernel_version="old", machine_id="box-2")
     t = answers.answer_table(
         answers.answers_by_place(
