@@ -198,21 +198,19 @@ def answers_by_place(df, fams) -> dict[str, list[Answer]]:
 
 
 def changed_text(cells: dict[str, Answer]) -> str:
-    """What changed between the places of one row: the highest and the lowest figure and their
-    ratio ('' with fewer than two figures)."""
+    """What changed between the places of one row: how far apart its highest and lowest
+    figures are and where they are ('' with fewer than two figures); the figures themselves
+    are in the cells."""
     vals = {p: a.value for p, a in cells.items() if np.isfinite(a.value)}
     if len(vals) < 2:
         return ""
     hi = max(vals, key=lambda p: vals[p])
     lo = min(vals, key=lambda p: vals[p])
     if vals[lo] <= 0:
-        return f"highest on {hi}, lowest on {lo}"
+        return f"highest: {hi}; lowest: {lo}"
     same_detail = len({cells[p].detail for p in vals}) == 1
-    tail = "" if same_detail else "; the cells differ in what they measured (see brackets)"
-    return (
-        f"{vals[hi] / vals[lo]:.3g}x apart: highest on {hi} ({value_text(cells[hi])}), "
-        f"lowest on {lo} ({value_text(cells[lo])}){tail}"
-    )
+    tail = "" if same_detail else "; not the same configuration (brackets)"
+    return f"{vals[hi] / vals[lo]:.3g}x apart; highest: {hi}; lowest: {lo}{tail}"
 
 
 def answer_table(by_place: dict[str, list[Answer]]) -> pd.DataFrame:

@@ -103,7 +103,7 @@ def test_the_table_has_a_column_per_place_and_says_what_changed(run):
     t = answers.answer_table(answers.answers_by_place(both, families.FAMILIES.values()))
     assert PLACE in t.columns and "other-box cpu, 2 threads" in t.columns
     q = t.set_index("question").loc["Queues: fastest design at 10,000 queues, microseconds a step"]
-    assert q["between places"].startswith("2x apart: highest on other-box")
+    assert q["between places"] == f"2x apart; highest: other-box cpu, 2 threads; lowest: {PLACE}"
 
 
 def _with(run, tmp_path, name, **change):
