@@ -7,6 +7,8 @@ reason (e.g. adseq's heap) and no ratio, so a known difference is shown, never h
 
 from __future__ import annotations
 
+from ..rows import places
+
 ANCHORS = ("adseq", "nest")
 OURS = ("jax", "torch", "torch-compile")
 TITLE = "Anchors: spikebench's kernels against the field's own code on the same cases"
@@ -50,7 +52,8 @@ def anchor_table(df, host_params=None):
     ours = results.usable(df[df["framework"].isin(OURS)]).rows
     anchors = df[df["framework"].isin(ANCHORS) & (df["status"] == "ok")]
     out = []
-    for _, r in anchors.iterrows():
+    labels = places(df)  # the report's place labels (the same colour on every figure)
+    for i, r in anchors.iterrows():
         correct = bool(r["correct"]) if pd.notna(r["correct"]) else False
         row = {
             "family": r["family"],
@@ -59,6 +62,7 @@ def anchor_table(df, host_params=None):
             "dataset": r["dataset"],
             "sizes": sizes_text(r, df),
             "threads": r["threads"],
+            "place": labels[i],
             "n_neurons": r.get("param_n_neurons"),
             "n_inputs": r.get("param_n_inputs"),
             "batch": r.get("param_batch"),
@@ -91,41 +95,44 @@ def anchor_table(df, host_params=None):
     )
 
 
-# one density curve per configuration: the rate varies, nothing else
-DENSITY_KEYS = ["n_neurons", "n_inputs", "batch", "threads"]
+# one density curve per place and configuration: the rate varies, nothing else
+DENSITY_KEYS = ["place", "n_neurons", "n_inputs", "batch"]
 
 
-def density_label(n, n_in, b, threads) -> str:
-    return (
-        f"{int(n)} neuron{'s' * (n != 1)}, {int(n_in)} inputs, batch {int(b)}, "
-        f"{int(threads)} thread{'s' * (threads != 1)}"
-    )
+def density_label(place, n, n_in, b) -> str:
+    return f"{int(n)} neuron{'s' * (n != 1)}, {int(n_in)} inputs, batch {int(b)}, on {place}"
+
+
+def _config_label(n, n_in, b) -> str:
+    return f"{int(n)} x {int(n_in)} inputs, batch {int(b)}"
 
 
 def density_figure(table, out_dir):
     """Ours / NEST time against input events per simulated second (NEST's cost follows
-    simulated time, ours events), a line per framework and layer width; None without NEST
-    rows at two or more rates."""
+    simulated time, ours events): colour the place, marker and line style the framework
+    (``style``), each line labelled at its end with its configuration (neurons x inputs,
+    batch); the PNG + SVG paths, layout-checked (``style.save``); [] without NEST rows at two
+    or more rates."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from .style import FRAMEWORK_NAME
+    from . import style as st
 
     if table is None or table.empty:
-        return None
+        return []
     t = table[(table["anchor"] == "nest") & table["rate_hz"].notna()]
     if t["rate_hz"].nunique() < 2:
-        return None
-    fig, ax = plt.subplots(figsize=(6.4, 3.8))
-    drawn = False
+        return []
+    fig, ax = plt.subplots(figsize=(14, 4.6), layout="constrained")
+    drawn = set()
     for fw in ("jax", "torch"):
         col = f"{fw}_over_anchor"
         if col not in t:
             continue
-        for (n, n_in, b, th), g in t.groupby(DENSITY_KEYS):
+        for (place, n, n_in, b), g in t.groupby(DENSITY_KEYS):
             g = g.assign(r=pd.to_numeric(g[col], errors="coerce")).dropna(subset=["r"])
             g = g.groupby("rate_hz")["r"].median()
             if len(g) < 2:
@@ -133,21 +140,29 @@ def density_figure(table, out_dir):
             ax.plot(
                 g.index,
                 g.values,
-                marker="o",
-                label=f"{FRAMEWORK_NAME.get(fw, fw)}, {density_label(n, n_in, b, th)}",
+                marker=st.MARKER.get(fw, "o"),
+                ls=st.DASH.get(fw, "-"),
+                color=st.place_color(place),
             )
-            drawn = True
+            ax.annotate(
+                _config_label(n, n_in, b),
+                (g.index[-1], g.values[-1]),
+                textcoords="offset points",
+                xytext=(6, 0),
+                va="center",
+                fontsize=8,
+                color=st.place_color(place),
+            )
+            drawn.add((place, fw))
     if not drawn:
         plt.close(fig)
-        return None
-    ax.axhline(1.0, color="0.5", lw=0.8, ls=":")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("input events per simulated second")
-    ax.set_ylabel("our time / NEST's (< 1: ours faster)")
-    ax.set_title("Event LIF against NEST across input density", fontsize=10)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
-    path = out_dir / "anchors_density.svg"
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return path
+        return []
+    st.ratio_axis(ax, "y")
+    st.log_axis(ax, "x")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.margins(x=0.12)
+    ax.set_xlabel("input events per simulated second (rate)")
+    ax.set_ylabel("our time / NEST's (x; < 1: ours faster)")
+    ax.set_title("Event LIF against NEST across input density")
+    st.legend_below(ax, [p for p, _ in sorted(drawn)], [f for _, f in sorted(drawn)], ncol=4)
+    return st.save(fig, out_dir, "anchors_density")

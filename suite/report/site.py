@@ -325,7 +325,7 @@ def _render(
             mine, {n: f.task.title for n, f in families.FAMILIES.items() if f.task}
         ),
     }
-    density = [f for f in [report_anchors.density_figure(t["anchors"], out_dir)] if f]
+    density = report_anchors.density_figure(t["anchors"], out_dir)
     verdicts = (
         cmp_table.assign(family=cmp_table["case"].str.split("/").str[0])
         .groupby(["family", "verdict"])
