@@ -332,8 +332,9 @@ def facets(data, row: str, col: str):
 
 
 def move_legend(grid) -> None:
-    """A seaborn grid's legend beside the figure's right edge (it can then never cover a
-    panel, whatever the labels' widths), after a tight layout of the panels."""
+    """A seaborn grid's legend below the figure, in columns (it can then never cover a panel,
+    whatever the labels' widths, and the panels keep the page's width), after a tight layout
+    of the panels."""
     import textwrap
 
     import seaborn as sns
@@ -343,7 +344,14 @@ def move_legend(grid) -> None:
             ax.set_title(textwrap.fill(ax.get_title(), 48), fontsize=9)
     grid.figure.tight_layout()  # the whole width for the panels (no space kept at the right)
     if grid.legend is not None:
-        sns.move_legend(grid, "upper left", bbox_to_anchor=(1.0, 0.95), frameon=False)
+        n = len(grid.legend.legend_handles)
+        sns.move_legend(
+            grid,
+            "upper center",
+            bbox_to_anchor=(0.5, 0.0),
+            ncol=max(1, min(6, n)),
+            frameon=False,
+        )
 
 
 def layout_problems(fig) -> list[str]:
