@@ -90,6 +90,18 @@ def cell_text(a: Answer) -> str:
     return value_text(a) + (f" [{'; '.join(extra)}]" if extra else "")
 
 
+def over_cases(question: str, ratios) -> Answer:
+    """The median of per-case ratios, their range as the spread, the number of cases."""
+    n = len(ratios)
+    return Answer(
+        question,
+        float(ratios.median()),
+        float(ratios.min()),
+        float(ratios.max()),
+        detail=f"{n} case{'s' if n != 1 else ''}",
+    )
+
+
 def anchor_answers(df, host_params=None) -> list[Answer]:
     """Ours / each anchor, per framework of ours: the median over the anchor's cases (spread:
     their range)."""
@@ -107,12 +119,8 @@ def anchor_answers(df, host_params=None) -> list[Answer]:
             if r.empty:
                 continue
             out.append(
-                Answer(
-                    f"Ours ({fw_name(fw)}) / {anchor} time, {fam} (median over cases; range)",
-                    float(r.median()),
-                    float(r.min()),
-                    float(r.max()),
-                    detail=f"{len(r)} case{'s' if len(r) != 1 else ''}",
+                over_cases(
+                    f"Ours ({fw_name(fw)}) / {anchor} time, {fam} (median over cases; range)", r
                 )
             )
     return out
@@ -130,15 +138,7 @@ def peer_answers(df, host_params=None) -> list[Answer]:
         r = pd.to_numeric(g["peer_over_ours"], errors="coerce").dropna()
         if r.empty:
             continue
-        out.append(
-            Answer(
-                f"{peer} / ours time, {fam} (median over cases; range)",
-                float(r.median()),
-                float(r.min()),
-                float(r.max()),
-                detail=f"{len(r)} case{'s' if len(r) != 1 else ''}",
-            )
-        )
+        out.append(over_cases(f"{peer} / ours time, {fam} (median over cases; range)", r))
     return out
 
 

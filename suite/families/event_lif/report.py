@@ -623,16 +623,15 @@ def answers(df):
     return out + _memory_answers(df)
 
 
-def _memory_answers(df):
-    """The kernel memory of one call of the serial simulator at its most input events, per
-    framework (MiB; the memory method named: figures of two methods are not comparable)."""
-    from ...report.answers import Answer
-    from ...report.headline import fw_name, memory_rows, num_text
+def _memory_rows(df):
+    """Per (framework, memory method): the serial simulator's row with the largest kernel
+    memory at its most input events (one layer) -- what the memory sentence and the answer
+    table read."""
+    from ...report.headline import memory_rows
 
     ok = memory_rows(df)
-    out = []
     if ok.empty:
-        return out
+        return
     e = ok[
         (ok["family"] == "event_lif")
         & (ok["impl"] == "serial")
@@ -640,40 +639,36 @@ def _memory_answers(df):
     ]
     for (fw, method), g in e.groupby(["framework", "mem_method"], sort=True):
         top = g[g["param_n_events"] == g["param_n_events"].max()]
-        r = top.loc[top["peak_mem_bytes"].idxmax()]
-        out.append(
-            Answer(
-                f"Kernel memory a call, event LIF serial at its most events, {fw_name(fw)}",
-                float(r["peak_mem_bytes"]) / 2**20,
-                unit="MiB",
-                detail=f"{num_text(r['param_n_events'])} events; {method}",
-            )
+        yield fw, method, top.loc[top["peak_mem_bytes"].idxmax()]
+
+
+def _memory_answers(df):
+    """The kernel memory of one call of the serial simulator at its most input events, per
+    framework (MiB; the memory method named: figures of two methods are not comparable)."""
+    from ...report.answers import Answer
+    from ...report.headline import fw_name, num_text
+
+    return [
+        Answer(
+            f"Kernel memory a call, event LIF serial at its most events, {fw_name(fw)}",
+            float(r["peak_mem_bytes"]) / 2**20,
+            unit="MiB",
+            detail=f"{num_text(r['param_n_events'])} events; {method}",
         )
-    return out
+        for fw, method, r in _memory_rows(df)
+    ]
 
 
 def memory_headline(df) -> list[str]:
     """The report index's memory sentence for this family, per framework: the kernel's own
     figure of one call and the state it carries (``mem_method`` named)."""
-    from ...report.headline import fw_name, memory_rows, mib, num_text
+    from ...report.headline import fw_name, mib, num_text
 
-    ok = memory_rows(df)
-    if ok.empty:
-        return []
-    out: list[str] = []
-    e = ok[
-        (ok["family"] == "event_lif")
-        & (ok["impl"] == "serial")
-        & (ok["param_n_layers"].fillna(1) == 1)
+    return [
+        f"Memory, event LIF, {fw_name(fw)}: the serial simulator at "
+        f"{num_text(r['param_n_events'])} input events ({num_text(r['param_batch'])} x "
+        f"{num_text(r['param_n_neurons'])} lanes, {r['dtype']}) needs "
+        f"{mib(r['peak_mem_bytes'])} a call, {mib(r['state_bytes'])} of it "
+        f"carried state ({method})."
+        for fw, method, r in _memory_rows(df)
     ]
-    for (fw, method), g in e.groupby(["framework", "mem_method"], sort=True):
-        top = g[g["param_n_events"] == g["param_n_events"].max()]
-        r = top.loc[top["peak_mem_bytes"].idxmax()]
-        out.append(
-            f"Memory, event LIF, {fw_name(fw)}: the serial simulator at "
-            f"{num_text(r['param_n_events'])} input events ({num_text(r['param_batch'])} x "
-            f"{num_text(r['param_n_neurons'])} lanes, {r['dtype']}) needs "
-            f"{mib(r['peak_mem_bytes'])} a call, {mib(r['state_bytes'])} of it "
-            f"carried state ({method})."
-        )
-    return out

@@ -88,23 +88,29 @@ def us_per_step(df) -> pd.DataFrame:
     return ok.groupby(cols, dropna=False)[["us_per_step", "drop_rate"]].median().reset_index()
 
 
-def published_table(df) -> pd.DataFrame:
-    """Benchmark (b) — 10,000 queues, interval 400, delay 80, the published capacities — one
-    column per framework and device of these results, next to the published JAX figures
-    (different machines and a loop that carries the popped state: compare rankings and
-    orders of magnitude)."""
+def benchmark_b(df) -> pd.DataFrame:
+    """``us_per_step`` rows of benchmark (b): 10,000 queues, interval 400, delay 80, each
+    design at its published capacity."""
     t = us_per_step(df)
     if t.empty:
         return t
     cap = t["impl"].map(PUBLISHED.set_index("impl")["published capacity"])
     same_cap = (t["param_capacity"] == cap) | (cap.isna() & t["param_capacity"].isna())
-    t = t[
+    return t[
         same_cap
         & (t["kind"] == "traffic")
         & (t["param_n_queues"] == 10_000)
         & (t["param_interval"] == 400)
         & (t["param_delay"] == 80)
     ]
+
+
+def published_table(df) -> pd.DataFrame:
+    """Benchmark (b) — 10,000 queues, interval 400, delay 80, the published capacities — one
+    column per framework and device of these results, next to the published JAX figures
+    (different machines and a loop that carries the popped state: compare rankings and
+    orders of magnitude)."""
+    t = benchmark_b(df)
     if t.empty:
         return t
     t = t.assign(where=t["framework"] + " " + t["device_kind"] + " " + t["dtype"])
@@ -125,6 +131,31 @@ def network_table(df) -> pd.DataFrame:
     return t.pivot_table(
         index=["framework", "dtype", "device_kind", "mode"], columns="impl", values="us_per_step"
     ).reset_index()
+
+
+def design_dots(ax, t, designs) -> None:
+    """Microseconds a step (`t`: ``us_per_step`` rows) on a log x axis, a row per design of
+    `designs`: a dot per framework and place, colour the place, marker the framework, each
+    framework at its own offset within the row (no hatching to decode)."""
+    from ...report import style as st
+
+    fws = sorted(set(t["framework"]))
+    step = 0.7 / max(1, len(fws))
+    for (design, fw, dev), g in t.groupby(["impl", "framework", "device_kind"]):
+        y = designs.index(design) - 0.35 + step * (fws.index(fw) + 0.5)
+        ax.plot(
+            g["us_per_step"].astype(float),
+            np.full(len(g), y),
+            ls="none",
+            marker=st.MARKER.get(fw, "o"),
+            markersize=7,
+            color=st.place_color(dev),
+            markeredgecolor="black",
+            markeredgewidth=0.4,
+        )
+    ax.set_yticks(range(len(designs)), designs)
+    ax.set_ylim(len(designs) - 0.5, -0.5)
+    st.log_axis(ax, "x")
 
 
 def plot(df, out_dir: Path) -> list[Path]:
@@ -151,24 +182,8 @@ def plot(df, out_dir: Path) -> list[Path]:
     grid = fig.add_gridspec(4, n, height_ratios=[1.3, 1, 1, 1.1])
     ax = fig.add_subplot(grid[0, :])  # (b) 10,000 queues, interval 400, delay 80
     bars = tr[(tr["param_n_queues"] == 10_000) & (tr["param_interval"] == 400)]
-    fws = sorted(set(bars["framework"]))
-    step = 0.7 / max(1, len(fws))
-    for (design, fw, dev), g in bars.groupby(["impl", "framework", "device_kind"]):
-        y = designs.index(design) - 0.35 + step * (fws.index(fw) + 0.5)
-        ax.plot(
-            g["us_per_step"].astype(float),
-            np.full(len(g), y),
-            ls="none",
-            marker=st.MARKER.get(fw, "o"),
-            markersize=7,
-            color=st.place_color(dev),
-            markeredgecolor="black",
-            markeredgewidth=0.4,
-        )
     if len(bars):
-        ax.set_yticks(range(n), designs)
-        ax.set_ylim(n - 0.5, -0.5)
-        st.log_axis(ax, "x")
+        design_dots(ax, bars, designs)
         ax.set_xlabel("time per simulated step (us)")
         ax.set_ylabel("queue design")
     else:
@@ -269,43 +284,14 @@ def summary(df):
 
 
 def _overview(df):
-    t = us_per_step(df)
-    if not t.empty:
-        cap = t["impl"].map(PUBLISHED.set_index("impl")["published capacity"])
-        same_cap = (t["param_capacity"] == cap) | (cap.isna() & t["param_capacity"].isna())
-        t = t[
-            same_cap
-            & (t["kind"] == "traffic")
-            & (t["param_n_queues"] == 10_000)
-            & (t["param_interval"] == 400)
-            & (t["param_delay"] == 80)
-        ]
+    t = benchmark_b(df)
 
     def dots(ax):
-        """Microseconds a step per design (a row each), a dot per framework and place:
-        colour the place, marker the framework, each dot's framework offset within its
-        design's row (no hatching to decode)."""
+        """Benchmark (b) at the published capacities (``design_dots``)."""
         from ...report import style as st
 
         if not t.empty:
-            designs = [d for d in PUBLISHED["impl"] if d in set(t["impl"])]
-            fws = sorted(set(t["framework"]))
-            step = 0.7 / max(1, len(fws))
-            for (impl, fw, dev), g in t.groupby(["impl", "framework", "device_kind"]):
-                y = designs.index(impl) - 0.35 + step * (fws.index(fw) + 0.5)
-                ax.plot(
-                    g["us_per_step"].astype(float),
-                    np.full(len(g), y),
-                    ls="none",
-                    marker=st.MARKER.get(fw, "o"),
-                    markersize=8,
-                    color=st.place_color(dev),
-                    markeredgecolor="black",
-                    markeredgewidth=0.4,
-                )
-            ax.set_yticks(range(len(designs)), designs)
-            ax.set_ylim(len(designs) - 0.5, -0.5)
-            st.log_axis(ax, "x")
+            design_dots(ax, t, [d for d in PUBLISHED["impl"] if d in set(t["impl"])])
             ax.grid(True, axis="x", which="major", alpha=0.3)
             st.legend_below(ax, t["device_kind"], t["framework"], ncol=4)
         ax.set_title("event queues: 10,000 queues, benchmark (b) (published capacities)")
