@@ -289,6 +289,8 @@ def _render(
     from .. import compare
 
     pooled = compare.pool(raw, all_runs)
+    # what was read, before pooling (the page's counts); every figure reads the pooled rows
+    n_read, n_files = len(raw), (raw["source_file"].nunique() if len(raw) else 0)
     raw = pooled.rows
     df = _by_place(raw)
     from . import style as report_style
@@ -340,9 +342,9 @@ def _render(
         + [(f"{name}.html", sec.title) for name, (sec, _) in sections.items()]
         + [("compare.html", "compare places"), ("rows.html", "all rows")]
     )
-    n_files = raw["source_file"].nunique() if len(raw) else 0
     intro = (
-        f"<p>{len(raw)} rows from {n_files} file(s); statuses: "
+        f"<p>{n_read} rows from {n_files} file(s), {len(raw)} of them pooled; statuses of "
+        f"those: "
         f"{html.escape(str(_counts(raw)))}. Every ratio is recomputed from raw medians of "
         f"usable rows (ok and correct); places are compared from their raw samples "
         f"(Mann-Whitney test or disjoint ranges, alpha {alpha:g}; differences under "
@@ -420,7 +422,8 @@ def _render(
         (out_dir / name).write_text(text)
     md = [
         "# spikebench report\n",
-        f"{len(raw)} rows from {n_files} file(s); statuses: {_md_text(_counts(raw))}\n",
+        f"{n_read} rows from {n_files} file(s), {len(raw)} of them pooled; statuses of those: "
+        f"{_md_text(_counts(raw))}\n",
         (_md_text(use.note()) + "\n") if use.left_out else "",
         f"## {report_answers.TITLE}\n",
         report_answers.NOTE + "\n",
@@ -446,25 +449,25 @@ def _render(
     md += ["## Cross-place comparison\n", _md(t["compare"]), "## All rows\n", _md(t["rows"])]
     (out_dir / "summary.md").write_text("\n".join(md))
     figures = figs + density + [p for sec, _ in sections.values() for p in sec.figures]
-    extra = [_site_page(raw, t, figs, sections, pooled, out_dir)] if site else []
+    extra = [_site_page((n_read, n_files), t, figs, sections, pooled, out_dir)] if site else []
     return figures + [out_dir / "summary.md"] + extra + [out_dir / n for n in pages]
 
 
 SITE_PAGE = "site.md"
 
 
-def _site_page(raw, t, figs, sections, pooled, out_dir: Path) -> Path:
+def _site_page(read, t, figs, sections, pooled, out_dir: Path) -> Path:
     """The docs site's Results page (Markdown): the answer table, the places with the runs
     and commits they pool, the overview figure and links to the full report, which the site
     publishes under ``report/``."""
-    n_files = raw["source_file"].nunique() if len(raw) else 0
+    n_read, n_files = read
     links = " · ".join(
         f"[{_md_text(sec.title)}](report/{name}.html)" for name, (sec, _) in sections.items()
     )
     figure = next((f.name for f in figs if f.suffix == ".svg"), None)
     text = [
         "# Results\n",
-        f"Every results file under `results/` ({len(raw)} rows from {n_files} files), as the "
+        f"Every results file under `results/` ({n_read} rows from {n_files} files), as the "
         "report of `spikebench report results/ --site` renders it: each family's question "
         "by place, then the places. The whole report: "
         f"[overview](report/index.html) · {links} · "
