@@ -36,7 +36,8 @@ def table(df, x: str, keys=("impl", "framework", "mode")) -> pd.DataFrame:
 
 def figure(df, x: str, xlabel: str, stem: str, out_dir: Path, title: str, by=()) -> list[Path]:
     """Two panels, kernel figure and carried state, against `x` (log-log); a line per
-    implementation, framework, mode, method and the sizes in `by` (e.g. the layer width)."""
+    implementation, framework, mode, place, method and the sizes in `by` (e.g. the layer
+    width)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -45,7 +46,7 @@ def figure(df, x: str, xlabel: str, stem: str, out_dir: Path, title: str, by=())
     from . import style as st
 
     by = tuple(b for b in by if df is not None and b in df)
-    t = table(df, x, ("impl", "framework", "mode", *by))
+    t = table(df, x, ("impl", "framework", "mode", "device_kind", *by))
     if t.empty or t[x].nunique() < 2:
         return []
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
@@ -53,13 +54,17 @@ def figure(df, x: str, xlabel: str, stem: str, out_dir: Path, title: str, by=())
         (axes[0], "kernel MiB", "kernel memory of one call (MiB)"),
         (axes[1], "state MiB", "carried state (MiB)"),
     ):
-        keys = [k for k in ("impl", "framework", "mode", "mem_method", *by) if k in t]
+        keys = [
+            k for k in ("impl", "framework", "mode", "device_kind", "mem_method", *by) if k in t
+        ]
         for vals, g in t.groupby(keys, dropna=False):
             g = g.dropna(subset=[col]).sort_values(x)
             if len(g) < 2:
                 continue
             r = dict(zip(keys, vals, strict=True))
             label = " ".join(str(r[k]) for k in ("impl", "framework", "mode") if k in r)
+            if t["device_kind"].nunique() > 1:  # a line per place: places never pool
+                label += f", {r['device_kind']}"
             label += "".join(
                 f", {k.removeprefix('param_')}={_v(r[k])}" for k in by if pd.notna(r[k])
             )

@@ -52,8 +52,9 @@ def _cfg(n, b, layers):
 
 def plot_event_lif(df, out_dir: Path) -> list[Path]:
     """event_lif.*: time and throughput against input events, small multiples (seaborn): a
-    column per dataset (and place), a colour per implementation, a marker and line style per
-    framework, one line per configuration (dtype, K, width, batch, layers)."""
+    panel per dataset and implementation, a colour per place (``style.place_color``, the
+    same on every figure), a marker and line style per framework, one line per
+    configuration (dtype, K, width, batch, layers)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -74,8 +75,7 @@ def plot_event_lif(df, out_dir: Path) -> list[Path]:
     g = part.groupby(keys + ["param_n_events"], as_index=False)[
         ["time_median_s", "throughput"]
     ].median()
-    places = g["device_kind"].nunique()
-    g["panel"] = g["dataset"] + (" | " + g["device_kind"] if places > 1 else "")
+    g["panel"] = g["dataset"] + " | " + g["impl"]
     g["config"] = (
         g["dtype"]
         + " K="
@@ -95,16 +95,20 @@ def plot_event_lif(df, out_dir: Path) -> list[Path]:
         ]
     )
     fws = [f for f in st.MARKER if f in set(long["framework"])]
-    impls = [i for i in ("serial", "parallel", "bare_scan") if i in set(long["impl"])]
+    places = sorted(set(long["device_kind"]))
+    order = {"serial": 0, "parallel": 1, "bare_scan": 2}
+    long = long.assign(
+        _o=long["impl"].map(order).fillna(9), _m=long["metric"].str.startswith("through")
+    ).sort_values(["_m", "_o", "dataset"], kind="stable")
     long, grid_kw = st.facets(long, "metric", "panel")
     wrapped = "col_wrap" in grid_kw
     grid = sns.relplot(
         data=long,
         x="param_n_events",
         y="value",
-        hue="impl",
-        hue_order=impls,
-        palette={i: st.color(i) for i in impls},
+        hue="device_kind",
+        hue_order=places,
+        palette={p: st.place_color(p) for p in places},
         style="framework",
         style_order=fws,
         markers={f: st.MARKER[f] for f in fws},
@@ -132,10 +136,10 @@ def plot_event_lif(df, out_dir: Path) -> list[Path]:
         ax.grid(True, which="major", alpha=0.3)
     grid.set_titles(**({} if wrapped else {"row_template": ""}), col_template="{col_name}")
     if grid.legend is not None:
-        grid.legend.set_title("implementation / framework")
+        grid.legend.set_title("")
         for t in grid.legend.texts:
             t.set_text(
-                {"impl": "implementation", "framework": "framework"}.get(
+                {"device_kind": "place", "framework": "framework"}.get(
                     t.get_text(), st.FRAMEWORK_NAME.get(t.get_text(), t.get_text())
                 )
             )

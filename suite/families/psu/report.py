@@ -119,12 +119,16 @@ def sparsity(df) -> pd.DataFrame:
 MODE_NAME = {"forward": "inference", "grad": "training step"}
 
 
-def _facets(frame, places: int):
-    """Panel and configuration labels: one panel per mode (rows) and level (columns), and per
-    place when there are several; one line per configuration (dtype, width, batch)."""
+def _facets(frame, neurons):
+    """Panel and configuration labels: one panel per mode (rows), level and neuron (columns,
+    in the order of `neurons`); one line per place and configuration (dtype, width, batch)."""
     f = frame.copy()
     f["mode"] = f["mode"].map(MODE_NAME)
-    f["panel"] = f["level"] + " level" + (" | " + f["device_kind"] if places > 1 else "")
+    order = {n: i for i, n in enumerate(neurons)}
+    f = f.assign(_o=f["impl"].map(order).fillna(len(order))).sort_values(
+        ["mode", "level", "_o"], kind="stable"
+    )
+    f["panel"] = f["level"] + " level | " + f["impl"].str.upper()
     f["config"] = (
         f["dtype"]
         + " N="
@@ -136,10 +140,11 @@ def _facets(frame, places: int):
 
 
 def _relplot(
-    data, y: str, hue_order, out_dir: Path, stem: str, ylabel: str, ratio: bool, title: str
+    data, y: str, out_dir: Path, stem: str, ylabel: str, ratio: bool, title: str
 ) -> list[Path]:
-    """Small multiples (seaborn): a panel per mode x level (x place), a colour per neuron,
-    a marker and line style per framework, one line per configuration."""
+    """Small multiples (seaborn): a panel per mode x level x neuron, a colour per place
+    (``style.place_color``, the same on every figure), a marker and line style per framework,
+    one line per configuration."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -154,9 +159,9 @@ def _relplot(
         data=data,
         x="param_T",
         y=y,
-        hue="impl",
-        hue_order=hue_order,
-        palette={i: st.color(i) for i in hue_order},
+        hue="device_kind",
+        hue_order=sorted(set(data["device_kind"])),
+        palette={p: st.place_color(p) for p in set(data["device_kind"])},
         style="framework",
         style_order=fws,
         markers={f: st.MARKER[f] for f in fws},
@@ -190,10 +195,10 @@ def _relplot(
     else:
         g.set_titles(row_template="{row_name}", col_template="{col_name}")
     if g.legend is not None:
-        g.legend.set_title("neuron / framework")
+        g.legend.set_title("")
         for t in g.legend.texts:
             t.set_text(
-                {"impl": "neuron", "framework": "framework"}.get(
+                {"device_kind": "place", "framework": "framework"}.get(
                     t.get_text(), st.FRAMEWORK_NAME.get(t.get_text(), t.get_text())
                 )
             )
@@ -208,13 +213,12 @@ def plot(df, out_dir: Path) -> list[Path]:
     r, ok = ratios(df), _ok(df)
     if ok.empty:
         return []
-    places = ok["device_kind"].nunique()
     out = []
     if not r.empty:
+        units = [n for n in ("psu", "ipsu", "rpsu") if n in set(r["impl"])]
         out += _relplot(
-            _facets(r, places),
+            _facets(r, units),
             "lif_over",
-            [n for n in ("psu", "ipsu", "rpsu") if n in set(r["impl"])],
             out_dir,
             "psu",
             "LIF time / unit time (x)",
@@ -238,10 +242,10 @@ def plot(df, out_dir: Path) -> list[Path]:
             ],
             as_index=False,
         )["time_median_s"].median()
+        neurons = [n for n in ("lif", "psu", "ipsu", "rpsu") if n in set(t["impl"])]
         out += _relplot(
-            _facets(t, places),
+            _facets(t, neurons),
             "time_median_s",
-            [n for n in ("lif", "psu", "ipsu", "rpsu") if n in set(t["impl"])],
             out_dir,
             "psu_time",
             "median time per call (s)",
