@@ -59,13 +59,13 @@ def _print_answers(df) -> None:
     """The report's answer table (each family's question by place), when the results hold
     several places: what ``compare`` prints first."""
     from .. import compare as cmp
-    from .. import families, rows
+    from .. import rows
     from ..report import answers
 
     pooled = cmp.pool(df).rows
     if pooled is None or not len(pooled) or rows.places(pooled).nunique() < 2:
         return
-    t = answers.answer_table(answers.answers_by_place(pooled, families.FAMILIES.values()))
+    t = answers.table_of(pooled)
     if t.empty:
         return
     out = Table(*map(escape, t.columns), box=None, title=answers.TITLE)

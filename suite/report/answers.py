@@ -248,3 +248,11 @@ NOTE = (
     "above 10 % of its median (noisy). Columns: the places, each from its pooled runs "
     "(listed under Places)."
 )
+
+
+def table_of(rows) -> pd.DataFrame:
+    """The answer table of some (pooled) result rows, every registered family answering:
+    what the report's index and ``spikebench compare`` show."""
+    from .. import families
+
+    return answer_table(answers_by_place(rows, families.FAMILIES.values()))

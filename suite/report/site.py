@@ -31,6 +31,7 @@ from . import devices as report_devices
 from . import headline as report_headline
 from . import limits as report_limits
 from . import peers as report_peers
+from . import style as report_style
 from . import training as report_training
 
 
@@ -293,8 +294,6 @@ def _render(
     n_read, n_files = len(raw), (raw["source_file"].nunique() if len(raw) else 0)
     raw = pooled.rows
     df = _by_place(raw)
-    from . import style as report_style
-
     report_style.set_places(df["device_kind"].unique() if len(df) else [])
     use = results.usable(df)
     ok = use.rows if use.rows is not None else df
@@ -351,9 +350,7 @@ def _render(
         f"{factor:g}x are called within factor).</p>"
     ) + _left_out(use)
     said = report_headline.headlines(rows.own(df), families.FAMILIES.values())
-    t["answers"] = report_answers.answer_table(
-        report_answers.answers_by_place(raw, families.FAMILIES.values())
-    )
+    t["answers"] = report_answers.table_of(raw)
     answers = (
         _section(report_answers.TITLE, t["answers"], report_answers.NOTE)
         if len(t["answers"])

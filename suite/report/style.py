@@ -204,17 +204,10 @@ def empty(ax, what: str = NO_DATA) -> None:
 def handles(impls=(), frameworks=(), extra=()):
     """Short legend entries: a colour patch per implementation, a marker and line per
     framework (plus any (label, artist) in `extra`)."""
-    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     out = [(Patch(color=color(i)), str(i)) for i in dict.fromkeys(impls)]
-    out += [
-        (
-            Line2D([], [], color="#333333", marker=MARKER.get(f, "o"), ls=DASH.get(f, "-")),
-            FRAMEWORK_NAME.get(f, f),
-        )
-        for f in dict.fromkeys(frameworks)
-    ]
+    out += _framework_items(frameworks)
     out += list(extra)
     return [h for h, _ in out], [lab for _, lab in out]
 
@@ -252,18 +245,24 @@ def place_color(place) -> str:
     return _PLACES[place]
 
 
-def _place_framework_items(places, frameworks, extra):
+def _framework_items(frameworks) -> list:
+    """(artist, label) per framework: a grey line with its marker and line style."""
     from matplotlib.lines import Line2D
 
-    items = [(Line2D([], [], color=place_color(p), lw=3), str(p)) for p in dict.fromkeys(places)]
-    items += [
+    return [
         (
             Line2D([], [], color="#555555", marker=MARKER.get(f, "o"), ls=DASH.get(f, "-")),
             FRAMEWORK_NAME.get(f, f),
         )
         for f in dict.fromkeys(frameworks)
     ]
-    return items + list(extra)
+
+
+def _place_framework_items(places, frameworks, extra):
+    from matplotlib.lines import Line2D
+
+    items = [(Line2D([], [], color=place_color(p), lw=3), str(p)) for p in dict.fromkeys(places)]
+    return items + _framework_items(frameworks) + list(extra)
 
 
 def legend_below(ax, places=(), frameworks=(), extra=(), ncol: int = 3) -> None:

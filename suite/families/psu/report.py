@@ -395,35 +395,35 @@ def headline_rows(df):
     return _headline_frame(df)
 
 
+def _unit_pairs(g, mode: str):
+    """(unit, LIF's rows, the unit's rows) of one framework's headline rows `g` in `mode`,
+    for each unit measured on the same configuration as LIF (``HEADLINE_CFG``)."""
+    from ...report.headline import same_rows
+
+    lif = g[g["impl"] == "lif"]
+    for impl in ("psu", "ipsu", "rpsu"):
+        u = g[(g["impl"] == impl) & (g["mode"] == mode)]
+        if u.empty:
+            continue
+        lr = same_rows(lif, u.iloc[0], HEADLINE_CFG)
+        if len(lr):
+            yield impl, lr, same_rows(u, u.iloc[0], HEADLINE_CFG)
+
+
 def headline(df) -> list[str]:
-    from ...report.headline import (
-        fw_name,
-        num_text,
-        ratio_spread,
-        same_rows,
-        spread_text,
-    )
+    from ...report.headline import fw_name, num_text, ratio_spread, spread_text
 
     ok = _headline_frame(df)
     if ok.empty:
         return []
-    cfg = HEADLINE_CFG
     out = []
     for (place, fw), g in ok.groupby(["device_kind", "framework"], sort=True):
-        lif = g[g["impl"] == "lif"]
         modes = []
         for mode, what in (("forward", "inference"), ("grad", "training step")):
-            items = []
-            for impl in ("psu", "ipsu", "rpsu"):
-                u = g[(g["impl"] == impl) & (g["mode"] == mode)]
-                if u.empty:
-                    continue
-                ref = u.iloc[0]
-                lr = same_rows(lif, ref, cfg)
-                if lr.empty:
-                    continue
-                spread = ratio_spread(lr, same_rows(u, ref, cfg))
-                items.append(f"{impl.upper()} {spread_text(*spread)}")
+            items = [
+                f"{impl.upper()} {spread_text(*ratio_spread(lr, ur))}"
+                for impl, lr, ur in _unit_pairs(g, mode)
+            ]
             if items:
                 modes.append(f"{what} " + ", ".join(items))
         if modes:
@@ -444,72 +444,38 @@ def answers(df):
     unit's time at T = 15 on the SHD-shaped network, inference and training step, per
     framework (the unit named)."""
     from ...report.answers import ratio_answer
-    from ...report.headline import fw_name, same_rows
+    from ...report.headline import fw_name
 
     ok = _headline_frame(df)
     out = []
     if ok.empty:
         return out
     for fw, g in ok.groupby("framework", sort=True):
-        lif = g[g["impl"] == "lif"]
         for mode, what in (("forward", "inference"), ("grad", "training step")):
-            found = []
-            for impl in ("psu", "ipsu", "rpsu"):
-                u = g[(g["impl"] == impl) & (g["mode"] == mode)]
-                if u.empty:
-                    continue
-                lr = same_rows(lif, u.iloc[0], HEADLINE_CFG)
-                if len(lr):
-                    found.append(
-                        ratio_answer(
-                            f"PSU family: LIF time / fastest unit's, {what}, T = 15, "
-                            f"{fw_name(fw)} (> 1: the unit faster)",
-                            lr,
-                            same_rows(u, u.iloc[0], HEADLINE_CFG),
-                            impl.upper(),
-                        )
-                    )
+            found = [
+                ratio_answer(
+                    f"PSU family: LIF time / fastest unit's, {what}, T = 15, "
+                    f"{fw_name(fw)} (> 1: the unit faster)",
+                    lr,
+                    ur,
+                    impl.upper(),
+                )
+                for impl, lr, ur in _unit_pairs(g, mode)
+            ]
             if found:
                 out.append(max(found, key=lambda a: a.value))
     return out + _memory_answers(df)
 
 
-def _memory_answers(df):
-    """PSU's kernel memory a call over LIF's at the longest T, per framework (the memory
-    method named)."""
-    from ...report.answers import Answer
-    from ...report.headline import fw_name, memory_rows, num_text
-
-    ok = memory_rows(df)
-    out = []
-    if ok.empty:
-        return out
-    p = ok[
-        (ok["family"] == "psu") & (ok["param_n_layers"].fillna(1) == 1) & (ok["mode"] == "forward")
-    ]
-    for (fw, method), g in p.groupby(["framework", "mem_method"], sort=True):
-        g = g[g["param_T"] == g["param_T"].max()]
-        by = g.groupby("impl")["peak_mem_bytes"].median()
-        if "lif" in by and "psu" in by and by["lif"] > 0:
-            out.append(
-                Answer(
-                    f"Kernel memory a call, PSU / LIF at the longest T, {fw_name(fw)}",
-                    float(by["psu"] / by["lif"]),
-                    detail=f"T = {num_text(g['param_T'].iloc[0])}; {method}",
-                )
-            )
-    return out
-
-
-def memory_headline(df) -> list[str]:
-    """The report index's memory sentence for this family, per framework: the kernel's own
-    figure of one call and the state it carries (``mem_method`` named)."""
-    from ...report.headline import fw_name, memory_rows, mib, num_text, x_text
+def _memory_medians(df):
+    """Per (framework, memory method): the neuron level's median kernel memory a call per
+    unit at the longest T, where both LIF and PSU were measured -- what the memory sentence
+    and the answer table read."""
+    from ...report.headline import memory_rows
 
     ok = memory_rows(df)
     if ok.empty:
-        return []
-    out: list[str] = []
+        return
     p = ok[
         (ok["family"] == "psu") & (ok["param_n_layers"].fillna(1) == 1) & (ok["mode"] == "forward")
     ]
@@ -517,12 +483,37 @@ def memory_headline(df) -> list[str]:
         g = g[g["param_T"] == g["param_T"].max()]
         by = g.groupby("impl")["peak_mem_bytes"].median()
         if "lif" in by and "psu" in by:
-            out.append(
-                f"Memory, PSU family, {fw_name(fw)}: at T = {num_text(g['param_T'].iloc[0])} "
-                f"PSU needs {mib(by['psu'])} a call against LIF's {mib(by['lif'])} "
-                f"({x_text(by['psu'] / by['lif'])}; the T x T matrices; {method})."
-            )
-    return out
+            yield fw, method, g["param_T"].iloc[0], by
+
+
+def _memory_answers(df):
+    """PSU's kernel memory a call over LIF's at the longest T, per framework (the memory
+    method named)."""
+    from ...report.answers import Answer
+    from ...report.headline import fw_name, num_text
+
+    return [
+        Answer(
+            f"Kernel memory a call, PSU / LIF at the longest T, {fw_name(fw)}",
+            float(by["psu"] / by["lif"]),
+            detail=f"T = {num_text(T)}; {method}",
+        )
+        for fw, method, T, by in _memory_medians(df)
+        if by["lif"] > 0
+    ]
+
+
+def memory_headline(df) -> list[str]:
+    """The report index's memory sentence for this family, per framework: the kernel's own
+    figure of one call and the state it carries (``mem_method`` named)."""
+    from ...report.headline import fw_name, mib, num_text, x_text
+
+    return [
+        f"Memory, PSU family, {fw_name(fw)}: at T = {num_text(T)} "
+        f"PSU needs {mib(by['psu'])} a call against LIF's {mib(by['lif'])} "
+        f"({x_text(by['psu'] / by['lif'])}; the T x T matrices; {method})."
+        for fw, method, T, by in _memory_medians(df)
+    ]
 
 
 def accuracy_vs_ratio(df) -> pd.DataFrame:

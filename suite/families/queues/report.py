@@ -449,56 +449,54 @@ def answers(df):
     return out + _memory_answers(df)
 
 
-def _memory_answers(df):
-    """The dense ring's kernel memory a call over the FIFO's at 10,000 queues, per framework
-    (the memory method named)."""
-    from ...report.answers import Answer
-    from ...report.headline import fw_name, memory_rows
+def _memory_medians(df):
+    """Per (framework, memory method): the median kernel memory and state per design at
+    10,000 queues, where both the dense ring and the FIFO were measured -- what the memory
+    sentence and the answer table read."""
+    from ...report.headline import memory_rows
 
     ok = memory_rows(df)
-    out = []
     if ok.empty:
-        return out
+        return
     q = ok[
         (ok["family"] == "queues") & (ok["param_n_queues"] == 10_000) & ok["param_delay"].notna()
     ]
     for (fw, method), g in q.groupby(["framework", "mem_method"], sort=True):
-        by = g.groupby("impl")["peak_mem_bytes"].median()
-        if {"ring", "fifo"} <= set(by.index) and by["fifo"] > 0:
-            out.append(
-                Answer(
-                    f"Kernel memory a call, dense ring / FIFO at 10,000 queues, {fw_name(fw)}",
-                    float(by["ring"] / by["fifo"]),
-                    detail=str(method),
-                )
-            )
-    return out
+        by = g.groupby("impl")[["peak_mem_bytes", "state_bytes"]].median()
+        if {"ring", "fifo"} <= set(by.index):
+            yield fw, method, by.loc["ring"], by.loc["fifo"]
+
+
+def _memory_answers(df):
+    """The dense ring's kernel memory a call over the FIFO's at 10,000 queues, per framework
+    (the memory method named)."""
+    from ...report.answers import Answer
+    from ...report.headline import fw_name
+
+    return [
+        Answer(
+            f"Kernel memory a call, dense ring / FIFO at 10,000 queues, {fw_name(fw)}",
+            float(r["peak_mem_bytes"] / f["peak_mem_bytes"]),
+            detail=str(method),
+        )
+        for fw, method, r, f in _memory_medians(df)
+        if f["peak_mem_bytes"] > 0
+    ]
 
 
 def memory_headline(df) -> list[str]:
     """The report index's memory sentence for this family, per framework: the kernel's own
     figure of one call and the state it carries (``mem_method`` named)."""
-    from ...report.headline import fw_name, memory_rows, mib, x_text
+    from ...report.headline import fw_name, mib, x_text
 
-    ok = memory_rows(df)
-    if ok.empty:
-        return []
-    out: list[str] = []
-    q = ok[
-        (ok["family"] == "queues") & (ok["param_n_queues"] == 10_000) & ok["param_delay"].notna()
+    return [
+        f"Memory, queues, {fw_name(fw)}: at 10,000 queues the dense ring needs "
+        f"{mib(r['peak_mem_bytes'])} a call ({mib(r['state_bytes'])} of "
+        f"state), the FIFO {mib(f['peak_mem_bytes'])} "
+        f"({mib(f['state_bytes'])}): "
+        f"{x_text(r['peak_mem_bytes'] / f['peak_mem_bytes'])} ({method})."
+        for fw, method, r, f in _memory_medians(df)
     ]
-    for (fw, method), g in q.groupby(["framework", "mem_method"], sort=True):
-        g = g.groupby("impl")[["peak_mem_bytes", "state_bytes"]].median()
-        if {"ring", "fifo"} <= set(g.index):
-            r, f = g.loc["ring"], g.loc["fifo"]
-            out.append(
-                f"Memory, queues, {fw_name(fw)}: at 10,000 queues the dense ring needs "
-                f"{mib(r['peak_mem_bytes'])} a call ({mib(r['state_bytes'])} of "
-                f"state), the FIFO {mib(f['peak_mem_bytes'])} "
-                f"({mib(f['state_bytes'])}): "
-                f"{x_text(r['peak_mem_bytes'] / f['peak_mem_bytes'])} ({method})."
-            )
-    return out
 
 
 def accuracy_vs_drop(df) -> pd.DataFrame:
